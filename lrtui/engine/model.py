@@ -1,0 +1,35 @@
+"""The reference CNN of the classic MNIST learning-rate experiment, exactly."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ConvNet(nn.Module):
+    """conv(1→16,3,pad 1)-ReLU-maxpool 2, conv(16→32,3,pad 1)-ReLU-maxpool 2, fc(1568→128)-ReLU, fc(128→10).
+
+    Returns logits; the loss is cross-entropy on them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(16, 32, kernel_size=3, padding=1)
+        self.fc1 = nn.Linear(32 * 7 * 7, 128)
+        self.fc2 = nn.Linear(128, 10)
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(torch.relu(self.conv1(x)))
+        x = self.pool(torch.relu(self.conv2(x)))
+        x = torch.relu(self.fc1(x.flatten(1)))
+        return self.fc2(x)
+
+
+def build_model(seed: int, device: torch.device | str = "cpu") -> ConvNet:
+    """A freshly initialised model: same seed → same weights, on any device."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ConvNet()
+    return model.to(device)

@@ -1,0 +1,193 @@
+"""A run as data: built from engine events, saved as JSON, read back for reports.
+
+:class:`RunRecord` is the one place where events turn into the result format
+shared by ``lrtui run --json``, the session file and the reports::
+
+    {"id", "status", "config": {...}, "epochs": [{"epoch", "train_loss", "train_acc",
+     "val_loss", "val_acc", "seconds"}, ...], "batch_losses": [...], "test": {...} | null,
+     "verdict": {"label", "reason", "hint"} | null, "duration_s", "samples_per_s", ...}
+
+Consumers feed every event to :meth:`RunRecord.apply` (or :class:`RunBook` for
+many runs); nothing here imports torch, textual or rich.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from lrtui.engine.config import RunConfig
+from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted, TestResult, Verdict
+
+
+def _finite_or_none(x: float | None) -> float | None:
+    """JSON has no NaN/inf: store them as null."""
+    return x if x is not None and math.isfinite(x) else None
+
+
+@dataclass
+class RunRecord:
+    """Everything measured about one run. Mutable: it grows as events arrive."""
+
+    id: str
+    config: RunConfig
+    status: str = "queued"  #: queued | running | finished | cancelled | diverged | failed | interrupted
+    device: str = ""
+    device_name: str = ""
+    n_train: int = 0
+    n_val: int = 0
+    n_test: int = 0
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    batch_losses: list[float | None] = field(default_factory=list)
+    test: dict[str, Any] | None = None
+    verdict: dict[str, str] | None = None
+    duration_s: float = 0.0
+    samples_per_s: float = 0.0
+    diverged_at: list[int] | None = None
+    error: str | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+
+    def apply(self, event: Event) -> None:
+        """Fold one event of this run into the record."""
+        if isinstance(event, RunStarted):
+            self.status = "running"
+            self.device, self.device_name = event.device, event.device_name
+            self.n_train, self.n_val, self.n_test = event.n_train, event.n_val, event.n_test
+            self.started_at = time.time()
+        elif isinstance(event, EpochEnd):
+            self.epochs.append(
+                {
+                    "epoch": event.epoch,
+                    "train_loss": _finite_or_none(event.train_loss),
+                    "train_acc": event.train_acc,
+                    "val_loss": _finite_or_none(event.val_loss),
+                    "val_acc": event.val_acc,
+                    "seconds": event.seconds,
+                }
+            )
+            self.batch_losses.extend(_finite_or_none(x) for x in event.batch_losses)
+        elif isinstance(event, RunEnd):
+            self.status = event.status
+            self.verdict = event.verdict.to_dict() if event.verdict else None
+            self.test = event.test.to_dict() if event.test else None
+            self.duration_s, self.samples_per_s = event.duration_s, event.samples_per_s
+            self.diverged_at = list(event.diverged_at) if event.diverged_at else None
+            self.error = event.error
+            self.ended_at = time.time()
+        elif isinstance(event, (BatchLog, Progress)):
+            pass  # live-only: not part of the saved record
+
+    # -- derived values, for tables and reports -------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.status not in ("queued", "running")
+
+    @property
+    def best_val_acc(self) -> float | None:
+        accs = [e["val_acc"] for e in self.epochs if e.get("val_acc") is not None]
+        return max(accs) if accs else None
+
+    @property
+    def last_val_acc(self) -> float | None:
+        return self.epochs[-1]["val_acc"] if self.epochs else None
+
+    @property
+    def test_acc(self) -> float | None:
+        return self.test["accuracy"] if self.test else None
+
+    @property
+    def verdict_label(self) -> str | None:
+        return self.verdict["label"] if self.verdict else None
+
+    # -- JSON ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "config": self.config.to_dict(),
+            "device": self.device,
+            "device_name": self.device_name,
+            "sizes": {"train": self.n_train, "val": self.n_val, "test": self.n_test},
+            "epochs": self.epochs,
+            "batch_losses": self.batch_losses,
+            "test": self.test,
+            "verdict": self.verdict,
+            "duration_s": self.duration_s,
+            "samples_per_s": self.samples_per_s,
+            "diverged_at": self.diverged_at,
+            "error": self.error,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RunRecord":
+        """Inverse of :meth:`to_dict`. Raises KeyError/TypeError/ValueError on malformed input."""
+        sizes = data.get("sizes") or {}
+        return cls(
+            id=str(data["id"]),
+            config=RunConfig.from_dict(data["config"]),
+            status=str(data["status"]),
+            device=str(data.get("device", "")),
+            device_name=str(data.get("device_name", "")),
+            n_train=int(sizes.get("train", 0)),
+            n_val=int(sizes.get("val", 0)),
+            n_test=int(sizes.get("test", 0)),
+            epochs=[dict(e) for e in data.get("epochs", [])],
+            batch_losses=list(data.get("batch_losses", [])),
+            test=data.get("test"),
+            verdict=data.get("verdict"),
+            duration_s=float(data.get("duration_s") or 0.0),
+            samples_per_s=float(data.get("samples_per_s") or 0.0),
+            diverged_at=data.get("diverged_at"),
+            error=data.get("error"),
+            started_at=data.get("started_at"),
+            ended_at=data.get("ended_at"),
+        )
+
+    def verdict_obj(self) -> Verdict | None:
+        return Verdict(**self.verdict) if self.verdict else None  # type: ignore[arg-type]
+
+    def test_obj(self) -> TestResult | None:
+        return TestResult(**self.test) if self.test else None
+
+
+class RunBook:
+    """An ordered collection of runs that routes events to their records by ``run_id``."""
+
+    def __init__(self, runs: list[RunRecord] | None = None) -> None:
+        self.runs: list[RunRecord] = list(runs or [])
+
+    def add(self, config: RunConfig, run_id: str | None = None) -> RunRecord:
+        """Queue a run: it gets the next id (``r1``, ``r2``, ...) unless one is given."""
+        record = RunRecord(id=run_id or self.next_id(), config=config)
+        self.runs.append(record)
+        return record
+
+    def next_id(self) -> str:
+        taken = {r.id for r in self.runs}
+        n = len(self.runs) + 1
+        while f"r{n}" in taken:
+            n += 1
+        return f"r{n}"
+
+    def get(self, run_id: str) -> RunRecord | None:
+        return next((r for r in self.runs if r.id == run_id), None)
+
+    def remove(self, run_id: str) -> None:
+        self.runs = [r for r in self.runs if r.id != run_id]
+
+    def apply(self, event: Event) -> RunRecord | None:
+        """Route an event to its run. Returns the record it changed (None for an unknown run)."""
+        record = self.get(event.run_id)
+        if record is not None:
+            record.apply(event)
+        return record
+
+    def best(self) -> RunRecord | None:
+        """The finished run with the highest best validation accuracy."""
+        scored = [r for r in self.runs if r.best_val_acc is not None]
+        return max(scored, key=lambda r: r.best_val_acc or 0.0) if scored else None

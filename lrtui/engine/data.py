@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import os
+import struct
+from pathlib import Path
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,13 +82,21 @@ def _torchvision(name: str, data_dir: str) -> Raw:
             except Exception as e:  # network errors come in many types
                 folder = os.path.join(data_dir, cls.__name__, "raw")
                 raise DataUnavailable(
-                    f"{name} is not in {folder} and could not be downloaded ({type(e).__name__}). "
+                    f"{name} is not in {folder} and could not be downloaded ({_why(e)}). "
                     f"Put the four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
                     f"t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, optionally .gz) there, "
                     f"or use --dataset mnist-5k, which works offline."
                 ) from None
         parts += [ds.data.to(torch.uint8).contiguous(), ds.targets.to(torch.int64).contiguous()]
     return Raw(*parts)
+
+
+def _why(error: Exception) -> str:
+    """The telling part of a failed download, e.g. ``Name or service not known`` when offline."""
+    text = str(error)
+    if "<urlopen error" in text:  # torchvision lists every mirror it tried; the reason is the same
+        return text.split("<urlopen error", 1)[1].split(">", 1)[0].strip()
+    return " ".join(text.split())[:120] or type(error).__name__
 
 
 @functools.lru_cache(maxsize=4)
@@ -99,15 +109,21 @@ def load_raw(dataset: str, data_dir: str) -> Raw:
     return _torchvision(dataset, data_dir)
 
 
+def split_indices(pool: int, val_fraction: float, train_limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, validation) indices into a training pool: fixed order, so every run sees the same images.
+
+    A ``train_limit`` takes a prefix of each part, so a small run's images are a subset of a full run's.
+    """
+    n_train, n_val = split_sizes(pool, val_fraction, train_limit)
+    n_val_full = pool - split_sizes(pool, val_fraction)[0]
+    order = torch.randperm(pool, generator=torch.Generator().manual_seed(SPLIT_SEED))
+    return order[n_val_full:][:n_train], order[:n_val_full][:n_val]
+
+
 def load_splits(config: RunConfig, device: torch.device) -> Splits:
     """Train/validation/test tensors for a run, on ``device``. Same config → same tensors."""
     raw = load_raw(config.dataset, config.data_dir if config.dataset != "mnist-5k" else "")
-    pool = raw.train_x.shape[0]
-    n_train, n_val = split_sizes(pool, config.val_fraction, config.train_limit)
-    n_val_full = pool - split_sizes(pool, config.val_fraction)[0]
-    order = torch.randperm(pool, generator=torch.Generator().manual_seed(SPLIT_SEED))
-    val_idx = order[:n_val_full][:n_val]
-    train_idx = order[n_val_full:][:n_train]
+    train_idx, val_idx = split_indices(raw.train_x.shape[0], config.val_fraction, config.train_limit)
 
     def prep(x: torch.Tensor) -> torch.Tensor:
         return (x.to(device=device, dtype=torch.float32) / 255.0).unsqueeze(1).contiguous()
@@ -121,3 +137,25 @@ def load_splits(config: RunConfig, device: torch.device) -> Splits:
         test_y=raw.test_y.to(device),
         test_images=raw.test_x,
     )
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write an unsigned-byte IDX file (the MNIST format): magic (0, 0, 8, ndim), big-endian dims, bytes."""
+    data = np.ascontiguousarray(array, dtype=np.uint8)
+    header = struct.pack(">BBBB", 0, 0, 0x08, data.ndim) + struct.pack(f">{data.ndim}I", *data.shape)
+    Path(path).write_bytes(header + data.tobytes())
+
+
+def export_mnist_5k(root: str | Path, dataset: str = "mnist") -> Path:
+    """Write the embedded 5k digits as torchvision IDX files under ``root/<MNIST|FashionMNIST|KMNIST>/raw``.
+
+    Why: the torchvision path (``--dataset mnist --data-dir root``) can then be tried,
+    tested and benchmarked offline on real digits; it yields the same 4,000/1,000 split.
+    """
+    raw = load_raw("mnist-5k", "")
+    folder = Path(root) / _TORCHVISION[dataset] / "raw"
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, x, y in (("train", raw.train_x, raw.train_y), ("t10k", raw.test_x, raw.test_y)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", x.numpy())
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", y.numpy())
+    return folder

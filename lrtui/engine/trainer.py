@@ -1,0 +1,361 @@
+"""One training run: data and model on the device, a plain loop, typed events out.
+
+Why the loop looks the way it does:
+
+* Batches are drawn by indexing whole on-device tensors with an on-device
+  ``randperm`` (no DataLoader, no per-sample transforms).
+* Running sums (loss, correct, every batch loss, the first non-finite batch) stay
+  on the device; ``.item()`` happens only when an event goes out, so on CUDA the
+  loop does not synchronise every batch. On the CPU a sync is free, so the
+  divergence check runs every batch there.
+* Validation and test run at a large batch under ``torch.inference_mode()``.
+* Nothing escapes :func:`train`: every problem ends the run as ``failed`` with a
+  one-line message, so a front end's worker thread never dies with a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import torch
+import torch.nn.functional as F
+
+from lrtui.engine.config import ConfigError, RunConfig, probe_devices, resolve_device
+from lrtui.engine.data import CLASSES, DataUnavailable, Splits, load_splits
+from lrtui.engine.events import BatchLog, Emit, EpochEnd, Progress, RunEnd, RunStarted, TestResult
+from lrtui.engine.model import ConvNet, build_model
+from lrtui.engine.verdict import judge
+
+#: Batch size for validation and test: big batches are far faster and change no number.
+EVAL_BATCH = 1000
+#: Minimum seconds between two Progress events (~10 per second).
+PROGRESS_EVERY_S = 0.1
+#: Test digits kept for display.
+N_SAMPLES = 16
+
+
+def nice_log_every(batches_per_epoch: int) -> int:
+    """The "nice" number (1, 1.25, 2, 2.5, 5 × 10^k) closest to a quarter epoch: 4800 → 1250, 320 → 100."""
+    target = batches_per_epoch / 4
+    candidates = [int(c) for k in range(8) for m in (1, 1.25, 2, 2.5, 5) if (c := m * 10.0**k).is_integer()]
+    return min(candidates, key=lambda c: (abs(c - target), c))
+
+
+def syncs_each_batch(device: torch.device) -> bool:
+    """Whether to read the divergence flag every batch: free on the CPU, a stall on a GPU."""
+    return device.type == "cpu"
+
+
+def make_optimizer(config: RunConfig, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
+    """The optimizer a config names, with its lr, momentum (where it has one) and weight decay."""
+    kw: dict[str, Any] = {"lr": config.lr, "weight_decay": config.weight_decay}
+    name = config.optimizer
+    if name in ("sgd", "sgd-momentum", "nesterov"):
+        return torch.optim.SGD(params, momentum=config.momentum, nesterov=name == "nesterov", **kw)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, momentum=config.momentum, **kw)
+    classes = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad}
+    if name not in classes:
+        raise ValueError(f"unknown optimizer {name!r}")
+    return classes[name](params, **kw)
+
+
+def device_name(device: torch.device) -> str:
+    """A human name for the device: the GPU's name, or the CPU model."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple GPU (mps)"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "CPU"
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one readable line (CUDA errors come with several).
+
+    Our own errors already read as sentences; anything else keeps its type name, which is
+    often the most telling part (``OutOfMemoryError``).
+    """
+    text = " ".join(str(error).split())
+    if isinstance(error, (DataUnavailable, ConfigError)) and text:
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+@dataclass
+class _Epoch:
+    """What one pass over the training set left on the device."""
+
+    loss_sum: torch.Tensor
+    correct: torch.Tensor
+    batch_losses: torch.Tensor
+    batches: int  #: batches actually run (fewer when cancelled or diverged)
+    samples: int
+    diverged_at: int | None = None  #: 1-based batch of the first non-finite loss
+    cancelled: bool = False
+
+
+class _Run:
+    """State of one run; :meth:`run` is the whole of it. Split into methods only for reading."""
+
+    def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str) -> None:
+        self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
+        self.epochs: list[dict[str, Any]] = []
+        self.train_seconds = 0.0
+        self.samples_done = 0
+        self.model: ConvNet | None = None
+        self.last_good: dict[str, torch.Tensor] | None = None  #: weights at the end of the last finished epoch
+        self.ended: RunEnd | None = None
+
+    # -- setup --------------------------------------------------------------------------
+    def setup(self, splits: Splits | None = None) -> None:
+        """Data, model, optimizer, RunStarted. ``splits``: already loaded (a stacked sweep shares one copy)."""
+        cfg = self.config
+        self.device = torch.device(resolve_device(cfg.device, probe_devices()))
+        self.splits: Splits = splits if splits is not None else load_splits(cfg, self.device)
+        self.n_train = self.splits.train_x.shape[0]
+        if cfg.batch_size > self.n_train:
+            raise ValueError(f"batch size {cfg.batch_size} is larger than the training set ({self.n_train} samples)")
+        self.batches_per_epoch = math.ceil(self.n_train / cfg.batch_size)
+        self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
+        self.model = build_model(cfg.seed, self.device)
+        self.optimizer = make_optimizer(cfg, self.model.parameters())
+        self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        self.sync_each_batch = syncs_each_batch(self.device)
+        self.started = time.monotonic()
+        self.last_progress = 0.0
+        self.emit(
+            RunStarted(
+                run_id=self.run_id,
+                config=cfg,
+                device=str(self.device),
+                device_name=device_name(self.device),
+                n_train=self.n_train,
+                n_val=self.splits.val_x.shape[0],
+                n_test=self.splits.test_x.shape[0],
+                batches_per_epoch=self.batches_per_epoch,
+                log_every=self.log_every,
+            )
+        )
+
+    # -- one epoch ------------------------------------------------------------------------
+    def train_epoch(self, epoch: int) -> _Epoch:
+        cfg, model, opt, dev = self.config, self.model, self.optimizer, self.device
+        assert model is not None
+        x_all, y_all = self.splits.train_x, self.splits.train_y
+        order = torch.randperm(self.n_train, generator=self.generator, device=dev)
+        state = _Epoch(
+            loss_sum=torch.zeros((), device=dev),
+            correct=torch.zeros((), dtype=torch.int64, device=dev),
+            batch_losses=torch.zeros(self.batches_per_epoch, device=dev),
+            batches=0,
+            samples=0,
+        )
+        first_bad = torch.full((), -1, dtype=torch.int64, device=dev)
+        model.train()
+        for b in range(self.batches_per_epoch):
+            if self.cancel.is_set():
+                state.cancelled = True
+                break
+            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            x, y = x_all[idx], y_all[idx]
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                loss = loss.detach()
+                state.batch_losses[b] = loss
+                state.loss_sum += loss * y.shape[0]
+                state.correct += (logits.argmax(1) == y).sum()
+                bad = ~torch.isfinite(loss) & (first_bad < 0)
+                first_bad = torch.where(bad, b, first_bad)
+            state.batches, state.samples = b + 1, state.samples + y.shape[0]
+            self.samples_done += y.shape[0]
+            last = b + 1 == self.batches_per_epoch
+            log_now = (b + 1) % self.log_every == 0 or last
+            now = time.monotonic()
+            progress_now = now - self.last_progress >= PROGRESS_EVERY_S or last
+            if self.sync_each_batch or log_now or progress_now:
+                bad_batch = int(first_bad.item())
+                if bad_batch >= 0:
+                    state.diverged_at = bad_batch + 1
+                    break
+            if log_now:
+                self.emit_batch_log(epoch, b + 1, state, float(loss.item()))
+            if progress_now:
+                self.last_progress = now
+                self.emit_progress(epoch, b + 1)
+        return state
+
+    def emit_batch_log(self, epoch: int, batch: int, state: _Epoch, loss: float) -> None:
+        correct = int(state.correct.item())
+        self.emit(
+            BatchLog(
+                run_id=self.run_id,
+                epoch=epoch,
+                batch=batch,
+                seen=state.samples,
+                total=self.n_train,
+                loss=loss,
+                correct=correct,
+                accuracy=correct / state.samples,
+            )
+        )
+
+    def emit_progress(self, epoch: int, batch: int) -> None:
+        cfg = self.config
+        done = (epoch - 1) * self.batches_per_epoch + batch
+        total = cfg.epochs * self.batches_per_epoch
+        elapsed = self.train_seconds + (time.monotonic() - self.epoch_started)
+        self.emit(
+            Progress(
+                run_id=self.run_id,
+                epoch=epoch,
+                epochs=cfg.epochs,
+                batch=batch,
+                batches_per_epoch=self.batches_per_epoch,
+                batches_done=done,
+                batches_total=total,
+                samples_per_s=self.samples_done / elapsed if elapsed > 0 else 0.0,
+                eta_s=elapsed / done * (total - done) if done else 0.0,
+            )
+        )
+
+    # -- evaluation -------------------------------------------------------------------------
+    def predict(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """Mean loss and predicted classes over a whole split, in large batches."""
+        assert self.model is not None
+        self.model.eval()
+        loss_sum = torch.zeros((), device=self.device)
+        preds = []
+        with torch.inference_mode():
+            for i in range(0, x.shape[0], EVAL_BATCH):
+                logits = self.model(x[i : i + EVAL_BATCH])
+                loss_sum += F.cross_entropy(logits, y[i : i + EVAL_BATCH], reduction="sum")
+                preds.append(logits.argmax(1))
+        return float(loss_sum.item()) / max(1, x.shape[0]), torch.cat(preds)
+
+    def validate(self) -> tuple[float, float]:
+        loss, pred = self.predict(self.splits.val_x, self.splits.val_y)
+        return loss, float((pred == self.splits.val_y).float().mean().item())
+
+    def test(self) -> TestResult:
+        from sklearn.metrics import classification_report
+
+        loss, pred_t = self.predict(self.splits.test_x, self.splits.test_y)
+        true_t = self.splits.test_y
+        matrix = torch.bincount(true_t * CLASSES + pred_t, minlength=CLASSES * CLASSES).view(CLASSES, CLASSES)
+        true, pred = true_t.tolist(), pred_t.tolist()
+        report = classification_report(
+            true, pred, labels=list(range(CLASSES)), output_dict=True, zero_division=0
+        )
+        wrong = [i for i, (t, p) in enumerate(zip(true, pred)) if t != p]
+        right = [i for i, (t, p) in enumerate(zip(true, pred)) if t == p]
+        picked = (wrong + right)[:N_SAMPLES]
+        images = self.splits.test_images[picked].reshape(len(picked), -1)
+        return TestResult(
+            accuracy=sum(t == p for t, p in zip(true, pred)) / max(1, len(true)),
+            loss=loss,
+            confusion_matrix=matrix.cpu().tolist(),
+            report=report,
+            samples={
+                "images": images.tolist(),
+                "true": [true[i] for i in picked],
+                "pred": [pred[i] for i in picked],
+            },
+        )
+
+    # -- the whole run ----------------------------------------------------------------------
+    def run(self) -> RunEnd:
+        self.setup()
+        assert self.model is not None
+        status, diverged_at = "finished", None
+        for epoch in range(1, self.config.epochs + 1):
+            self.epoch_started = time.monotonic()
+            state = self.train_epoch(epoch)
+            if state.diverged_at is not None:
+                self.train_seconds += time.monotonic() - self.epoch_started
+                status, diverged_at = "diverged", (epoch, state.diverged_at)
+                break
+            if state.cancelled:
+                self.train_seconds += time.monotonic() - self.epoch_started
+                status = "cancelled"
+                break
+            self.finish_epoch(epoch, state)
+        return self.conclude(status, diverged_at)
+
+    def conclude(self, status: str, diverged_at: tuple[int, int] | None) -> RunEnd:
+        """Test the model (a diverged one as it was at its last finished epoch) and emit RunEnd."""
+        assert self.model is not None
+        if status == "diverged" and self.last_good is not None:
+            self.model.load_state_dict(self.last_good)  # test what it learned before blowing up
+        test = self.test() if self.epochs else None
+        return self.end(status, test, diverged_at)
+
+    def finish_epoch(self, epoch: int, state: _Epoch) -> None:
+        val_loss, val_acc = self.validate()
+        seconds = time.monotonic() - self.epoch_started
+        self.train_seconds += seconds
+        train_loss = float(state.loss_sum.item()) / state.samples
+        train_acc = int(state.correct.item()) / state.samples
+        assert self.model is not None
+        if self.config.epochs > epoch:  # the last epoch's weights are the model itself
+            self.last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.epochs.append(
+            {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
+        )
+        self.emit(
+            EpochEnd(
+                run_id=self.run_id,
+                epoch=epoch,
+                train_loss=train_loss,
+                train_acc=train_acc,
+                val_loss=val_loss,
+                val_acc=val_acc,
+                seconds=seconds,
+                batch_losses=tuple(state.batch_losses[: state.batches].tolist()),
+            )
+        )
+
+    def end(self, status: str, test: TestResult | None, diverged_at: tuple[int, int] | None = None,
+            error: str | None = None) -> RunEnd:
+        """Build and emit the one RunEnd of this run."""
+        verdict = judge(self.epochs, status) if self.epochs or status == "diverged" else None
+        end = RunEnd(
+            run_id=self.run_id,
+            status=status,  # type: ignore[arg-type]
+            verdict=verdict,
+            test=test,
+            duration_s=self.train_seconds,
+            samples_per_s=self.samples_done / self.train_seconds if self.train_seconds > 0 else 0.0,
+            epochs_done=len(self.epochs),
+            diverged_at=diverged_at,
+            error=error,
+        )
+        self.ended = end
+        self.emit(end)
+        return end
+
+
+def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1") -> RunEnd:
+    """Train one run, emitting its events; never raises. The returned RunEnd is also the last event."""
+    run = _Run(config, emit, cancel or threading.Event(), run_id)
+    try:
+        return run.run()
+    except Exception as e:  # noqa: BLE001 — every failure becomes a "failed" run, never a traceback
+        if run.ended is not None:  # the consumer's handler of RunEnd raised: the run itself is over
+            return run.ended
+        return run.end("failed", None, error=one_line(e))

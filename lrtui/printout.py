@@ -1,0 +1,157 @@
+"""What ``lrtui run`` prints: the classic notebook printout, a progress bar, and tables.
+
+The line formats mirror the classic MNIST notebook so the numbers read the same as
+there (and the app's live log can reuse :func:`classic_lines`)::
+
+    epoch:  1 | batch: 1250 | instances: [ 12500 / 48000] | loss: 0.0713
+      11873 of 12500 | accuracy: 94.984%
+
+On a terminal a rich progress bar (samples/s, ETA) sits under the lines; piped
+output gets plain lines only. Imports rich, never textual or torch.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from lrtui.charts import VERDICT_COLORS
+from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress as ProgressEvent, RunEnd, RunStarted
+from lrtui.record import RunRecord
+from lrtui.report import run_cells, seconds
+from lrtui.session import FILENAME, SessionEntry
+
+RUN_TABLE_COLUMNS = ("run", "lr", "optimizer", "epochs", "batch", "best val acc", "test acc", "verdict",
+                     "duration", "samples/s")
+
+
+def classic_lines(ev: BatchLog) -> tuple[str, str]:
+    """The notebook's pair of lines; fixed minimum widths keep the columns aligned down the log."""
+    return (
+        f"epoch: {ev.epoch:2} | batch: {ev.batch:4} | instances: [{ev.seen:6} / {ev.total}] | loss: {ev.loss:.4f}",
+        f"{ev.correct:7} of {ev.seen} | accuracy: {100 * ev.accuracy:.3f}%",
+    )
+
+
+def epoch_line(ev: EpochEnd) -> str:
+    return (f"epoch: {ev.epoch:2} done | train loss: {ev.train_loss:.4f} | train acc: {100 * ev.train_acc:.3f}% "
+            f"| val loss: {ev.val_loss:.4f} | val acc: {100 * ev.val_acc:.3f}% | {ev.seconds:.1f} s")
+
+
+def start_line(ev: RunStarted) -> str:
+    c = ev.config
+    return (f"{ev.run_id}: {c.label}, {c.epochs} epoch(s), batch {c.batch_size} | {c.dataset}: {ev.n_train} train, "
+            f"{ev.n_val} val, {ev.n_test} test | {ev.device} ({ev.device_name})")
+
+
+def end_lines(ev: RunEnd) -> list[str]:
+    """How the run ended, then its verdict and what to try next (one line each: they can be long)."""
+    head = f"{ev.run_id} {ev.status}"
+    if ev.status == "failed":
+        return [f"{head}: {ev.error}"]
+    parts = [f"{head} after {ev.epochs_done} epoch(s) in {seconds(ev.duration_s)}",
+             f"{ev.samples_per_s:,.0f} samples/s"]
+    if ev.diverged_at:
+        parts.append(f"non-finite loss at epoch {ev.diverged_at[0]}, batch {ev.diverged_at[1]}")
+    if ev.test:
+        parts.append(f"test acc {100 * ev.test.accuracy:.2f}%")
+    lines = [" | ".join(parts)]
+    if ev.verdict:
+        lines += [f"  {ev.verdict.label}: {ev.verdict.reason}", f"  hint: {ev.verdict.hint}"]
+    return lines
+
+
+def say(console: Console, text: str) -> None:
+    """Print one plain line: no markup, no highlighting, never wrapped (paths and logs stay whole)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+class RunPrinter:
+    """Turns engine events into printed lines (and a progress bar on a terminal)."""
+
+    def __init__(self, console: Console, *, quiet: bool = False, prefix_runs: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.prefix_runs = prefix_runs  # several runs (a batched sweep interleaves): say whose line it is
+        self._bar: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+        if console.is_terminal and not quiet:
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                 TextColumn("{task.fields[rate]} samples/s  ETA {task.fields[eta]}"),
+                                 console=console, transient=True)
+            self._bar.start()
+
+    def _say(self, text: str, run_id: str | None = None) -> None:
+        """One plain line (no markup, never wrapped), prefixed with the run id when runs share the output."""
+        if run_id is not None and self.prefix_runs:
+            text = f"[{run_id}] {text}"
+        say(self.console, text)
+
+    def __call__(self, ev: Event) -> None:
+        if self.quiet:
+            return
+        if isinstance(ev, BatchLog):
+            for line in classic_lines(ev):
+                self._say(line, ev.run_id)
+        elif isinstance(ev, EpochEnd):
+            self._say(epoch_line(ev), ev.run_id)
+        elif isinstance(ev, ProgressEvent):
+            self._advance(ev)
+        elif isinstance(ev, RunStarted):
+            self._say(start_line(ev))
+            if self._bar is not None:
+                total = ev.config.epochs * ev.batches_per_epoch
+                self._tasks[ev.run_id] = self._bar.add_task(ev.config.label, total=total, rate="—", eta="—")
+        elif isinstance(ev, RunEnd):
+            if self._bar is not None and ev.run_id in self._tasks:
+                self._bar.remove_task(self._tasks.pop(ev.run_id))
+            for line in end_lines(ev):
+                self._say(line)
+
+    def _advance(self, ev: ProgressEvent) -> None:
+        task = self._tasks.get(ev.run_id)
+        if self._bar is not None and task is not None:
+            self._bar.update(task, completed=ev.batches_done, total=ev.batches_total,
+                             rate=f"{ev.samples_per_s:,.0f}", eta=seconds(ev.eta_s) if ev.eta_s else "—")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def runs_table(runs: Sequence[RunRecord]) -> Table:
+    """The end-of-run summary table, verdicts coloured as in the app."""
+    table = Table()
+    for col in RUN_TABLE_COLUMNS:
+        table.add_column(col, justify="left" if col in ("run", "optimizer", "verdict") else "right")
+    for run in runs:
+        cells = run_cells(run)
+        row = [cells[c] for c in RUN_TABLE_COLUMNS]
+        color = VERDICT_COLORS.get(cells["verdict"])
+        row[RUN_TABLE_COLUMNS.index("verdict")] = f"[{color}]{cells['verdict']}[/]" if color else cells["verdict"]
+        table.add_row(*row)
+    return table
+
+
+def sessions_table(entries: Iterable[SessionEntry]) -> Table:
+    """Saved sessions, oldest first; unreadable ones stay in the list with the reason."""
+    table = Table()
+    for col in ("date", "runs", "best lr", "test acc", "path"):
+        table.add_column(col, justify="right" if col in ("runs", "test acc") else "left",
+                         overflow="fold")
+    for entry in entries:
+        s = entry.session
+        if s is None:
+            reason = (entry.error or "").removeprefix(f"{entry.path / FILENAME}: ")
+            table.add_row("—", Text("unreadable", style="red"), "", "", Text(f"{entry.path}\n{reason}"))
+            continue
+        best = s.best
+        cells = run_cells(best) if best else {"lr": "—", "test acc": "—"}
+        table.add_row(s.date, str(len([r for r in s.runs if r.status != "queued"])), cells["lr"],
+                      cells["test acc"], Text(str(entry.path)))
+    return table

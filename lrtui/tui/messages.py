@@ -1,0 +1,39 @@
+"""Messages from the training thread to the UI thread.
+
+The worker never touches widgets: it posts these with ``post_message`` (thread
+safe, and a no-op once the app is closing) and the app applies them on its own
+thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from lrtui.engine.events import Event, Progress
+
+
+@dataclass
+class EngineEvent(Message, bubble=False):
+    """One engine event, as emitted. Consecutive progress updates collapse into the newest.
+
+    Progress of different runs may collapse too: the runs of a batched sweep advance
+    together, and the bar shows them as one.
+    """
+
+    event: Event
+
+    def can_replace(self, message: Message) -> bool:
+        """Only throttled progress may be dropped: every log line, epoch and end must arrive."""
+        return isinstance(self.event, Progress) and isinstance(message, EngineEvent) and isinstance(
+            message.event, Progress
+        )
+
+
+@dataclass
+class DevicesFound(Message, bubble=False):
+    """The devices torch can train on, with a human name for each (``cuda:0`` → ``NVIDIA H200``)."""
+
+    devices: tuple[str, ...]
+    names: dict[str, str]

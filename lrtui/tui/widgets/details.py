@@ -1,0 +1,114 @@
+"""Details of one run: its config, verdict with reason and hint, test confusion matrix,
+per-class report and a row of sample test digits (misclassified first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from lrtui.charts import VERDICT_COLORS
+from lrtui.engine.config import format_lr
+from lrtui.record import RunRecord
+from lrtui.report import pct, seconds
+from lrtui.tui.widgets.digits import DigitStrip
+
+
+def summary(run: RunRecord) -> Text:
+    """Config, device and outcome in a few lines."""
+    c = run.config
+    text = Text()
+    text.append(f"{run.id}  {c.label}", style="bold")
+    text.append(f"  ({run.status})\n")
+    text.append(f"momentum {c.momentum:g} · weight decay {c.weight_decay:g} · {c.epochs} epochs · batch {c.batch_size}\n")
+    sizes = f": {run.n_train} train / {run.n_val} val / {run.n_test} test" if run.n_train else ""
+    text.append(f"{c.dataset}{sizes} · seed {c.seed}")
+    if run.device:
+        text.append(f" · {run.device} ({run.device_name})")
+    text.append("\n")
+    if run.epochs:
+        text.append(f"best val {pct(run.best_val_acc)} · test {pct(run.test_acc)} · {seconds(run.duration_s)}")
+        text.append(f" · {run.samples_per_s:,.0f} samples/s\n" if run.samples_per_s else "\n")
+    if run.error:
+        text.append(f"error: {run.error}\n", style="red")
+    return text
+
+
+def verdict_text(run: RunRecord) -> Text:
+    if not run.verdict:
+        return Text("no verdict yet" if not run.done else "no verdict (no epoch finished)", style="dim")
+    label = run.verdict["label"]
+    text = Text(label, style=f"bold {VERDICT_COLORS.get(label, '')}")
+    text.append(f": {run.verdict['reason']}\n")
+    text.append(f"try: {run.verdict['hint']}", style="italic")
+    return text
+
+
+def confusion_table(matrix: list[list[int]]) -> Table:
+    """Rows are true classes, columns predicted ones; the diagonal (correct) in green."""
+    table = Table(title="confusion matrix (rows true, columns predicted)", title_justify="left",
+                  box=None, padding=(0, 1), pad_edge=False)
+    table.add_column("", style="bold", justify="right")
+    for j in range(len(matrix)):
+        table.add_column(str(j), justify="right", header_style="bold")
+    for i, row in enumerate(matrix):
+        cells = [Text(str(v), style="green" if i == j else ("red" if v else "dim")) for j, v in enumerate(row)]
+        table.add_row(str(i), *cells)
+    return table
+
+
+def class_report_table(report: dict[str, Any]) -> Table:
+    """scikit-learn's per-class precision / recall / F1 / support, then the averages."""
+    table = Table(title="per-class report", title_justify="left", box=None, padding=(0, 1), pad_edge=False)
+    for header in ("class", "precision", "recall", "f1", "support"):
+        table.add_column(header, justify="right", header_style="bold")
+    for name, row in report.items():
+        if not isinstance(row, dict):
+            continue  # "accuracy" is a bare number
+        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1-score']:.3f}",
+                      f"{row['support']:.0f}")
+    if isinstance(report.get("accuracy"), (int, float)):
+        table.add_row("accuracy", "", "", f"{report['accuracy']:.3f}", "")
+    return table
+
+
+def test_renderable(run: RunRecord) -> RenderableType:
+    if not run.test:
+        return Text("no test result yet" if not run.done else "no test result", style="dim")
+    head = Text(f"test accuracy {pct(run.test['accuracy'])} · test loss {run.test['loss']:.4f}", style="bold")
+    parts: list[RenderableType] = [head]
+    if run.test.get("confusion_matrix"):
+        parts += [Text(""), confusion_table(run.test["confusion_matrix"])]
+    if run.test.get("report"):
+        parts += [Text(""), class_report_table(run.test["report"])]
+    return Group(*parts)
+
+
+class RunDetails(VerticalScroll):
+    """The selected run, in full. ``show(None)`` explains how to pick one."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.run_id: str | None = None  #: the run shown, so live updates only redraw when it changes
+
+    def compose(self) -> ComposeResult:
+        yield Static("Select a run in the table to see its details.", id="details-summary")
+        yield Static("", id="details-verdict")
+        yield DigitStrip(id="details-digits")
+        yield Static("", id="details-test")
+
+    def show(self, run: RunRecord | None) -> None:
+        self.run_id = run.id if run else None
+        self.border_title = f"run {run.id} · lr {format_lr(run.config.lr)}" if run else "details"
+        self.query_one("#details-summary", Static).update(
+            summary(run) if run else "Select a run in the table to see its details."
+        )
+        self.query_one("#details-verdict", Static).update(verdict_text(run) if run else "")
+        self.query_one(DigitStrip).show(run.test.get("samples") if run and run.test else None)
+        self.query_one(DigitStrip).display = bool(run and run.test)
+        self.query_one("#details-test", Static).update(test_renderable(run) if run else "")

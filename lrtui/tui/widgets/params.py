@@ -1,0 +1,173 @@
+"""The parameters pane: one row per setting, validated live by the engine's own ``parse_configs``.
+
+Values stay text until a run starts, so the form can show exactly what the user
+typed next to the engine's message about it. Settings that the form has no
+field for (``data_dir``, ``val_fraction``, ``log_every`` from the command line)
+ride along unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Label, Select, Static
+
+from lrtui.engine.config import DATASETS, OPTIMIZERS, ConfigError, RunConfig, parse_configs
+
+
+@dataclass(frozen=True)
+class Field:
+    """One row of the form: the RunConfig field it sets, its label, and its choices (a Select) if any."""
+
+    name: str
+    label: str
+    choices: tuple[str, ...] = ()
+    placeholder: str = ""
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("lr", "lr", placeholder="0.01 or 0.5, 0.01, 1e-4"),
+    Field("optimizer", "optimizer", OPTIMIZERS),
+    Field("momentum", "momentum", placeholder="auto"),
+    Field("weight_decay", "weight decay"),
+    Field("epochs", "epochs"),
+    Field("batch_size", "batch size"),
+    Field("dataset", "dataset", DATASETS),
+    Field("device", "device", ("auto", "cpu")),
+    Field("seed", "seed"),
+    Field("train_limit", "subset", placeholder="all"),
+)
+FIELD_NAMES = tuple(f.name for f in FIELDS)
+
+
+def default_values() -> dict[str, str]:
+    """The form as it opens: RunConfig's defaults, with momentum and subset left to "auto"/"all"."""
+    config = RunConfig()
+    values = {name: "" if getattr(config, name) is None else str(getattr(config, name)) for name in FIELD_NAMES}
+    values["momentum"] = ""
+    return values
+
+
+class ParamsForm(VerticalScroll):
+    """Inputs and Selects for a run's settings, each with an inline error line under it."""
+
+    @dataclass
+    class Submitted(Message):
+        """Enter was pressed in a text field: the user wants to train with the form's values."""
+
+        form: "ParamsForm"
+
+    def __init__(self, initial: Mapping[str, object] | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        given = {k: "" if v is None else str(v) for k, v in (initial or {}).items()}
+        self._start = default_values() | {k: v for k, v in given.items() if k in FIELD_NAMES}
+        #: settings without a field (data_dir, val_fraction, log_every, unknown keys to report)
+        self.extra = {k: v for k, v in given.items() if k not in FIELD_NAMES}
+        self.devices: tuple[str, ...] | None = None  #: None until torch has been asked (in a worker)
+        self.errors: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        for field in FIELDS:
+            with Horizontal(classes="field", id=f"row-{field.name}"):
+                yield Label(field.label, classes="field-label")
+                value = self._start[field.name].strip().lower() if field.choices else self._start[field.name]
+                if field.choices:
+                    choices = field.choices if value in field.choices else (*field.choices, value)
+                    yield Select([(c, c) for c in choices], value=value, allow_blank=False, compact=True,
+                                 id=f"f-{field.name}")
+                else:
+                    yield Input(value, placeholder=field.placeholder, compact=True, id=f"f-{field.name}")
+            yield Static("", classes="field-error", id=f"e-{field.name}")
+        yield Static("", classes="field-error", id="e-other")
+
+    def on_mount(self) -> None:
+        self.check()
+
+    def values(self) -> dict[str, str]:
+        """Every setting as text, the form's fields plus the ones passed through."""
+        values = dict(self.extra)
+        for field in FIELDS:
+            widget = self.query_one(f"#f-{field.name}")
+            values[field.name] = str(widget.value if isinstance(widget, (Input, Select)) else "")
+        return values
+
+    def set_value(self, name: str, value: str) -> None:
+        """Put a value into a field (the rerun keys and the LR finder write the lr field)."""
+        widget = self.query_one(f"#f-{name}")
+        if isinstance(widget, Select):
+            widget.value = value
+        elif isinstance(widget, Input):
+            widget.value = value
+        self.check()
+
+    def set_devices(self, devices: tuple[str, ...], names: Mapping[str, str]) -> None:
+        """Offer the devices torch found, named (``cuda:0 · NVIDIA H200``), keeping the current choice."""
+        self.devices = devices
+        select = self.query_one("#f-device", Select)
+        current = str(select.value)
+        options = ["auto", *devices]
+        if current not in options:
+            options.append(current)
+        select.set_options([(f"{d} · {names[d]}" if d in names else d, d) for d in options])
+        select.value = current
+        self.check()
+
+    def configs(self) -> list[RunConfig]:
+        """One config per learning rate of the form. Raises ConfigError (and marks the fields)."""
+        try:
+            configs = parse_configs(self.values(), devices=self._devices_for_validation())
+        except ConfigError as e:
+            self.show_errors(e.errors)
+            raise
+        self.show_errors({})
+        return configs
+
+    def check(self) -> bool:
+        """Check the form now and mark what is wrong; True when a run could start."""
+        try:
+            self.configs()
+        except ConfigError:
+            return False
+        return True
+
+    def _devices_for_validation(self) -> tuple[str, ...]:
+        """Before torch has answered, accept the chosen device: the run reports it if it is missing."""
+        if self.devices is not None:
+            return self.devices
+        chosen = str(self.query_one("#f-device", Select).value)
+        return ("cpu",) if chosen in ("auto", "cpu") else ("cpu", chosen)
+
+    def show_errors(self, errors: Mapping[str, str]) -> None:
+        """Mark each invalid field and write why under it; errors of hidden settings go to the last line."""
+        self.errors = dict(errors)
+        for field in FIELDS:
+            message = errors.get(field.name, "")
+            self.query_one(f"#row-{field.name}").set_class(bool(message), "invalid")
+            self.query_one(f"#e-{field.name}", Static).update(message)
+            self.query_one(f"#e-{field.name}").set_class(bool(message), "shown")
+        other = "; ".join(f"{k}: {v}" for k, v in errors.items() if k not in FIELD_NAMES)
+        self.query_one("#e-other", Static).update(other)
+        self.query_one("#e-other").set_class(bool(other), "shown")
+
+    def first_invalid(self) -> Input | Select | None:
+        """The first field with an error, to put the cursor on it."""
+        for field in FIELDS:
+            if field.name in self.errors:
+                return self.query_one(f"#f-{field.name}")  # type: ignore[return-value]
+        return None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.check()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.check()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.Submitted(self))

@@ -1,0 +1,83 @@
+"""The runs table: one row per run of the session, updated as its events arrive."""
+
+from __future__ import annotations
+
+from plotext._utility import get_color_code
+from rich.text import Text
+from textual.widgets import DataTable
+
+from lrtui.charts import VERDICT_COLORS, run_color
+from lrtui.record import RunRecord
+from lrtui.report import run_cells
+
+#: (column key = ``run_cells`` key, header): short headers so the table fits 80 columns
+#: (val = best validation accuracy, test = test accuracy, time = training duration)
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run", "run"),
+    ("lr", "lr"),
+    ("optimizer", "optim"),
+    ("epochs", "ep"),
+    ("batch", "batch"),
+    ("best val acc", "val"),
+    ("test acc", "test"),
+    ("verdict", "verdict"),
+    ("duration", "time"),
+    ("status", "status"),
+)
+#: Status words as the table shows them: a finished run is simply "done".
+_STATUS = {"finished": "done"}
+_STATUS_STYLE = {"running": "bold", "queued": "dim", "cancelled": "yellow", "failed": "red",
+                 "diverged": "red", "interrupted": "yellow"}
+_RIGHT = {"lr", "epochs", "batch", "best val acc", "test acc", "duration"}
+
+
+def rich_color(plotext_color: str) -> str:
+    """A plotext colour name as the rich style of the same terminal colour (``blue+`` → ``color(12)``)."""
+    try:
+        return f"color({get_color_code(plotext_color)})"
+    except KeyError:  # not one of plotext's names: plotext draws it in its default colour
+        return ""
+
+
+def row_cells(run: RunRecord) -> list[Text]:
+    """The row of a run: a swatch in the run's chart colour (charts at 80x24 have no room for a legend),
+    verdicts in their colours (converged green ... overfitting magenta)."""
+    cells = run_cells(run)
+    cells["status"] = _STATUS.get(run.status, run.status)
+    cells["verdict"] = run.verdict_label or "—"
+    styles = {"verdict": VERDICT_COLORS.get(cells["verdict"], ""), "status": _STATUS_STYLE.get(run.status, "")}
+    row = [Text(cells[key], style=styles.get(key, ""), justify="right" if key in _RIGHT else "left")
+           for key, _ in COLUMNS]
+    row[0] = Text.assemble(("■ ", rich_color(run_color(run))), row[0])
+    return row
+
+
+class RunsTable(DataTable[Text]):
+    """Row keys are run ids, so events and deletions find their row directly."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        for key, header in COLUMNS:
+            self.add_column(header, key=key)
+
+    def show_run(self, run: RunRecord) -> None:
+        """Add the run's row, or bring it up to date."""
+        cells = row_cells(run)
+        if run.id not in self.rows:
+            self.add_row(*cells, key=run.id)
+            return
+        for (key, _), cell in zip(COLUMNS, cells):
+            self.update_cell(run.id, key, cell, update_width=True)
+
+    def remove_run(self, run_id: str) -> None:
+        if run_id in self.rows:
+            self.remove_row(run_id)
+
+    @property
+    def selected_id(self) -> str | None:
+        """The run id under the cursor, if the table has rows."""
+        if not self.row_count:
+            return None
+        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)

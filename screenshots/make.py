@@ -1,0 +1,103 @@
+"""Regenerate the README's screenshots of the app (SVG): ``python screenshots/make.py``.
+
+Drives the real app headless (``run_test``) with real training on the embedded
+5k digits, like a person would with the keyboard, and saves what the screen shows:
+
+- ``idle-80x24.svg``, ``idle-160x48.svg``: the app as it opens.
+- ``mid-run-160x48.svg``: lr 0.01 training, in its third epoch of four.
+- ``comparison-160x48.svg`` (accuracy), ``comparison-loss-160x48.svg``, ``comparison-80x24.svg``:
+  after the classic three-lr comparison ``0.5, 0.01, 0.0001`` (SGD, batch 10, 5 epochs,
+  the full 3,200/800 split), the lr 0.01 run selected.
+- ``details-80x24.svg``: that run's details dialog (verdict, digits, confusion matrix).
+
+Takes a few minutes on 2 CPU cores (the comparison trains 3 × 5 epochs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, ProgressBar
+
+from lrtui.tui.app import LRTuiApp
+from lrtui.tui.widgets.charts import Charts
+
+OUT = Path(__file__).resolve().parent
+WIDE, NARROW = (160, 48), (80, 24)
+
+
+def new_app(**initial: str) -> LRTuiApp:
+    """No device probing and no cursor blink: the pictures do not depend on the machine or the moment."""
+    return LRTuiApp(initial={"device": "cpu", **initial}, probe_devices=False, cursor_blink=False)
+
+
+def save(app: LRTuiApp, name: str) -> None:
+    app.save_screenshot(name, path=str(OUT))
+    print(f"wrote {OUT / name}")
+
+
+async def wait_for(pilot: Pilot[Any], condition: Any, step: float = 0.1) -> None:
+    while not condition():
+        await pilot.pause(step)
+
+
+async def idle(size: tuple[int, int]) -> None:
+    app = new_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        save(app, f"idle-{size[0]}x{size[1]}.svg")
+
+
+async def mid_run() -> None:
+    app = new_app(lr="0.01", epochs="4")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: (app.query_one(ProgressBar).percentage or 0) >= 0.6)
+        await pilot.pause(0.3)
+        save(app, "mid-run-160x48.svg")
+        app.stop()
+
+
+async def comparison() -> None:
+    app = new_app(lr="0.5, 0.01, 0.0001", epochs="5")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("ctrl+r")
+        while app.training or app.waiting:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        for run in app.session.runs:
+            print(f"  {run.id} {run.config.label}: best val {run.best_val_acc:.3f}, verdict {run.verdict_label}")
+        table = app.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=1)  # lr 0.01
+        await pilot.pause()
+        save(app, "comparison-160x48.svg")
+        app.query_one(Charts).active = "tab-loss"
+        await pilot.pause()
+        save(app, "comparison-loss-160x48.svg")
+        app.query_one(Charts).active = "tab-accuracy"
+        await pilot.resize_terminal(*NARROW)
+        await pilot.pause()
+        save(app, "comparison-80x24.svg")
+        await pilot.press("enter")
+        await pilot.pause()
+        save(app, "details-80x24.svg")
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["LRTUI_HOME"] = home  # the sessions these pictures make are thrown away
+        await idle(NARROW)
+        await idle(WIDE)
+        await mid_run()
+        await comparison()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

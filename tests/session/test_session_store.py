@@ -1,0 +1,151 @@
+"""Session storage: saved at the right moments, atomically, read back exactly; bad files refused clearly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from lrtui.engine.config import parse_configs
+from lrtui.session import SCHEMA, Session, SessionError, list_sessions, load_session, write_json_atomic
+
+
+def test_saved_at_every_run_start_epoch_end_and_run_end(trained):
+    for run_id in ("r1", "r2", "r3"):
+        seen = [(name, status, epochs) for name, rid, status, epochs in trained.on_disk if rid == run_id]
+        assert seen[0] == ("RunStarted", "running", 0)
+        epoch_ends = [epochs for name, _, epochs in seen if name == "EpochEnd"]
+        assert epoch_ends == [1, 2], "each epoch is on disk as soon as it ends"
+        assert seen[-1][0] == "RunEnd" and seen[-1][1] != "running"
+
+
+def test_folder_holds_only_the_session_file(trained):
+    """Atomic writes leave no temporary files behind."""
+    assert [p.name for p in trained.path.iterdir() if not p.name.startswith("report")] == ["session.json"]
+
+
+def test_round_trip_gives_identical_runs(trained, tmp_path):
+    original = load_session(trained.path)
+    copy = Session.create(tmp_path)
+    copy.book = original.book
+    copy.save()
+    again = load_session(copy.file)
+    assert [r.to_dict() for r in again.runs] == [r.to_dict() for r in original.runs]
+    assert json.loads(trained.path.joinpath("session.json").read_text())["runs"] == [r.to_dict() for r in again.runs]
+    assert len(again.runs) == 3 and all(r.test and r.verdict for r in again.runs)
+
+
+def test_last_is_the_most_recent_session(trained, monkeypatch):
+    monkeypatch.setenv("LRTUI_HOME", str(trained.root.parent))
+    assert load_session("last").path == trained.path
+
+
+def test_new_runs_continue_the_ids_and_are_saved(trained, home):
+    from lrtui.engine.sweep import run_many
+
+    folder = home / "sessions" / trained.path.name
+    shutil.copytree(trained.path, folder)
+    session = load_session(folder)
+    config = parse_configs({"lr": "0.01", "train_limit": "100", "epochs": "1", "device": "cpu"})[0]
+    record = session.add(config)
+    assert record.id == "r4"
+    run_many([config], [record.id], session.observe, batched=False)
+    reloaded = load_session(folder)
+    assert [r.id for r in reloaded.runs] == ["r1", "r2", "r3", "r4"]
+    assert reloaded.runs[-1].status == "finished" and len(reloaded.runs[-1].epochs) == 1
+
+
+def test_run_left_running_loads_as_interrupted(trained, tmp_path):
+    doc = json.loads(trained.path.joinpath("session.json").read_text())
+    doc["runs"][1]["status"] = "running"  # what a SIGKILLed process leaves behind
+    (tmp_path / "session.json").write_text(json.dumps(doc))
+    assert [r.status for r in load_session(tmp_path).runs][1] == "interrupted"
+
+
+def test_interrupt_marks_the_running_run_and_saves(tmp_path):
+    from lrtui.engine.events import RunStarted
+
+    session = Session.create(tmp_path)
+    config = parse_configs({"lr": "0.01", "device": "cpu"})[0]
+    record = session.add(config)
+    session.observe(RunStarted(record.id, config, "cpu", "test CPU", 3200, 800, 1000, 320, 80))
+    assert [r.id for r in session.interrupt()] == ["r1"]
+    assert json.loads(session.file.read_text())["runs"][0]["status"] == "interrupted"
+
+
+def test_queued_runs_are_not_written(tmp_path):
+    session = Session.create(tmp_path)
+    session.add(parse_configs({"lr": "0.01", "device": "cpu"})[0])
+    session.save()
+    assert json.loads(session.file.read_text())["runs"] == []
+
+
+def test_non_finite_numbers_become_null(tmp_path):
+    path = tmp_path / "x.json"
+    write_json_atomic(path, {"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": -float("inf")}})
+    assert json.loads(path.read_text()) == {"a": None, "b": [1.0, None], "c": {"d": None}}
+
+
+def _corrupt(kind: str, good: str) -> str:
+    doc = json.loads(good)
+    return {
+        "truncated": good[: len(good) // 2],
+        "empty": "",
+        "non-json": "this is not JSON at all\n",
+        "no-schema": json.dumps({k: v for k, v in doc.items() if k != "schema"}),
+        "string-schema": json.dumps({**doc, "schema": "one"}),
+        "runs-not-list": json.dumps({**doc, "runs": {"r1": 1}}),
+        "bad-run": json.dumps({**doc, "runs": [{"id": "r1"}]}),
+        "future-schema": json.dumps({**doc, "schema": SCHEMA + 1}),
+    }[kind]
+
+
+BAD_FILES = {
+    "truncated": "truncated",
+    "empty": "empty",
+    "non-json": "not valid JSON",
+    "no-schema": "not an lrtui session",
+    "string-schema": "wrong schema",
+    "runs-not-list": "wrong schema",
+    "bad-run": "run 1 is malformed",
+    "future-schema": "newer than this lrtui understands",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_bad_file_is_refused_with_one_clear_line(kind, trained, tmp_path):
+    file = tmp_path / "session.json"
+    file.write_text(_corrupt(kind, trained.path.joinpath("session.json").read_text()))
+    with pytest.raises(SessionError) as err:
+        load_session(tmp_path)
+    message = str(err.value)
+    assert str(file) in message and BAD_FILES[kind] in message
+    assert "\n" not in message
+
+
+def test_missing_session_and_no_last(home):
+    with pytest.raises(SessionError, match="no such session file"):
+        load_session(home / "nowhere")
+    with pytest.raises(SessionError, match="no saved sessions yet"):
+        load_session("last")
+
+
+def test_listing_keeps_good_sessions_next_to_bad_ones(trained, home):
+    good = home / "sessions" / trained.path.name
+    shutil.copytree(trained.path, good)
+    bad = home / "sessions" / "20000101-000000-bad000"
+    bad.mkdir()
+    (bad / "session.json").write_text('{"schema": 1, "runs": [')
+    entries = {e.path: e for e in list_sessions()}
+    assert set(entries) == {good, bad}
+    assert entries[good].session is not None and len(entries[good].session.runs) == 3
+    assert entries[bad].session is None and "truncated" in (entries[bad].error or "")
+
+
+def test_session_folder_is_made_only_when_saved(home):
+    session = Session.create()
+    assert session.path.parent == home / "sessions"
+    assert not session.path.exists()
+    session.save()
+    assert load_session(session.path).runs == []

@@ -1,0 +1,155 @@
+"""Training from the app, end to end on the real engine: log, charts, table, details, keys."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from textual.widgets import DataTable, Input
+
+from lrtui.charts import VERDICT_COLORS
+from lrtui.tui.widgets.charts import RunChart
+from lrtui.tui.widgets.details import RunDetails
+from lrtui.tui.widgets.digits import DigitStrip
+from tui_helpers import in_log, make_app, settle, until
+
+
+def cell(app, run_id: str, column: str):  # type: ignore[no-untyped-def]
+    return app.query_one(DataTable).get_cell(run_id, column)
+
+
+def test_a_run_shows_log_lines_charts_table_row_and_details() -> None:
+    async def scenario() -> None:
+        app = make_app(lr="0.01", epochs="2")
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            run = app.session.book.get("r1")
+            assert run is not None and run.status == "finished" and len(run.epochs) == 2
+
+            for line in ("epoch:  1 | batch:", "| instances: [", "| loss: ", "✅", "| accuracy: ", "epoch:  2 done",
+                         "r1 finished"):
+                assert in_log(app, line), line
+
+            verdict = cell(app, "r1", "verdict")
+            assert verdict.plain == run.verdict_label and verdict.style == VERDICT_COLORS[verdict.plain]
+            assert cell(app, "r1", "status").plain == "done"
+            assert cell(app, "r1", "best val acc").plain == f"{100 * run.best_val_acc:.1f}%"
+
+            accuracy = app.query_one("#chart-accuracy", RunChart)
+            assert accuracy.runs == [run]
+            assert "lr=0.01 sgd val" in accuracy.plt.build()
+            batch = app.query_one("#chart-batch-loss", RunChart)
+            assert len(batch.runs[0].batch_losses) == 2 * 20  # 200 digits / batch 10, two epochs
+
+            app.query_one(DataTable).focus()
+            await pilot.pause()
+            details = app.query_one("#details", RunDetails)
+            assert details.run_id == "r1"
+            shown = str(details.query_one("#details-verdict").render())
+            assert run.verdict is not None and run.verdict["reason"] in shown
+            digits = details.query_one(DigitStrip)
+            assert digits.images and len(digits.images) == len(digits.true) == len(digits.pred)
+
+            saved = json.loads(app.session.file.read_text())
+            assert [(r["id"], r["status"], len(r["epochs"])) for r in saved["runs"]] == [("r1", "finished", 2)]
+
+    asyncio.run(scenario())
+
+
+def test_plus_and_minus_rerun_the_last_run_at_ten_times_and_a_tenth_the_lr() -> None:
+    async def scenario() -> None:
+        app = make_app(lr="0.02")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            await pilot.press("escape")  # out of the text field, so + and - are keys, not text
+            await pilot.press("plus")
+            await settle(pilot)
+            assert [r.config.lr for r in app.session.runs] == [0.02, 0.2]
+            assert app.query_one("#f-lr", Input).value == "0.2"
+            await pilot.press("minus", "minus")  # both queue at once: 0.2 → 0.02 → 0.002
+            await settle(pilot)
+            assert [r.config.lr for r in app.session.runs] == [0.02, 0.2, 0.02, 0.002]
+            assert all(r.status == "finished" for r in app.session.runs)
+            assert app.session.runs[1].config.epochs == app.session.runs[0].config.epochs  # the rest is kept
+
+    asyncio.run(scenario())
+
+
+def test_a_comma_list_queues_one_run_per_lr_and_later_runs_wait_their_turn() -> None:
+    async def scenario() -> None:
+        app = make_app(lr="0.05, 0.01")
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.action_run()  # what ctrl+r does; called directly to look at the table before any event arrives
+            assert [r.id for r in app.session.runs] == ["r1", "r2"]
+            assert cell(app, "r2", "status").plain == "queued"
+            app.query_one("#f-lr", Input).value = "0.03"
+            app.action_run()  # while training: queued behind the list
+            assert cell(app, "r3", "status").plain == "queued"
+            await settle(pilot)
+            runs = app.session.runs
+            assert [(r.config.lr, r.status) for r in runs] == [(0.05, "finished"), (0.01, "finished"),
+                                                               (0.03, "finished")]
+            # the list is the engine's (one by one, or stacked as one sweep); r3 waited for all of it
+            r1, r2, r3 = runs
+            assert r3.started_at is not None and r1.ended_at is not None and r2.ended_at is not None
+            assert r3.started_at >= max(r1.ended_at, r2.ended_at)
+            assert {r.id for r in app.query_one("#chart-accuracy", RunChart).runs} == {"r1", "r2", "r3"}
+            assert in_log(app, "[r1] epoch:  1 | batch:")  # several runs in one go: lines name their run
+
+    asyncio.run(scenario())
+
+
+def test_ctrl_x_cancels_within_an_epoch_keeping_finished_epochs_and_drops_the_queue() -> None:
+    async def scenario() -> None:
+        app = make_app(lr="0.01", epochs="20", train_limit="400")  # far more epochs than a cancel lets run
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+r")
+            app.query_one("#f-lr", Input).value = "0.02"
+            await pilot.press("ctrl+r")  # queued behind the first
+            await until(pilot, lambda: len(app.session.runs[0].epochs) >= 1, "the first epoch")
+            await pilot.press("ctrl+x")
+            await settle(pilot)
+            first, second = app.session.runs
+            assert first.status == "cancelled" and 1 <= len(first.epochs) < 20
+            assert second.status == "cancelled" and second.epochs == [] and second.started_at is None
+            assert cell(app, "r1", "status").plain == "cancelled"
+            assert cell(app, "r2", "status").plain == "cancelled"
+            assert not app.training
+
+    asyncio.run(scenario())
+
+
+def test_quit_during_a_run_stops_it_and_saves_it_cancelled() -> None:
+    async def scenario() -> tuple[int | None, str, int]:
+        app = make_app(lr="0.01", epochs="20", train_limit="400")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: app.session.runs[0].status == "running", "the run to start")
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: not app.is_running, "the app to exit", limit=100)
+        saved = json.loads(app.session.file.read_text())["runs"][0]
+        return app.return_code, saved["status"], len(saved["epochs"])
+
+    code, status, epochs = asyncio.run(scenario())  # returns only once the training thread has ended
+    assert code == 0 and status == "cancelled" and epochs < 20
+
+
+def test_a_diverging_run_is_marked_and_the_app_stays_up() -> None:
+    async def scenario() -> None:
+        app = make_app(lr="100", optimizer="sgd", momentum="0.99", weight_decay="1", epochs="2")  # NaN by batch 4
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            run = app.session.runs[0]
+            assert run.status == "diverged" and run.diverged_at is not None
+            assert cell(app, "r1", "status").plain == "diverged"
+            assert in_log(app, "non-finite loss at epoch")
+            app.query_one("#f-lr", Input).value = "0.01"
+            app.query_one("#f-weight_decay", Input).value = "0"
+            await pilot.press("ctrl+r")  # and it trains on
+            await settle(pilot)
+            assert app.session.runs[1].status == "finished"
+
+    asyncio.run(scenario())

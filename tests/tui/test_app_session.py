@@ -1,0 +1,93 @@
+"""Sessions in the app: ``lrtui --open`` shows saved runs, new runs append, delete and ctrl+s."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from plotext import uncolorize
+from textual.widgets import DataTable
+
+from lrtui.tui.app import LRTuiApp
+from lrtui.tui.widgets.charts import RunChart
+from tui_helpers import TINY, in_log, settle
+
+
+def open_app(session: Path | str) -> LRTuiApp:
+    return LRTuiApp(initial=TINY, session=str(session), probe_devices=False, cursor_blink=False)
+
+
+def test_open_shows_the_saved_runs_and_new_runs_append(session_copy: Path) -> None:
+    async def scenario() -> None:
+        app = open_app(session_copy)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            table = app.query_one(DataTable)
+            assert table.row_count == 1
+            saved = app.session.book.get("r1")
+            assert saved is not None and len(saved.epochs) == 2
+            assert table.get_cell("r1", "status").plain == "done"
+            assert table.get_cell("r1", "verdict").plain == saved.verdict_label
+            assert app.query_one("#chart-accuracy", RunChart).runs == [saved]
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+        data = json.loads((session_copy / "session.json").read_text())
+        assert [(r["id"], r["status"]) for r in data["runs"]] == [("r1", "finished"), ("r2", "finished")]
+
+    asyncio.run(scenario())
+
+
+def test_a_bad_session_file_is_reported_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "session.json"
+    bad.write_text('{"schema": 1, "runs": [')
+
+    async def scenario() -> None:
+        app = open_app(bad)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert in_log(app, f"could not open the session: {bad}: the file is truncated")
+            assert app.session.runs == [] and app.session.file != bad  # a fresh session instead
+
+    asyncio.run(scenario())
+
+
+def test_delete_removes_the_selected_run_from_the_comparison(session_copy: Path) -> None:
+    async def scenario() -> None:
+        app = open_app(session_copy)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("escape", "delete")  # out of the lr field to the table, then delete
+            assert app.query_one(DataTable).row_count == 0
+            assert app.session.runs == []
+            assert app.query_one("#chart-accuracy", RunChart).runs == []
+        assert json.loads((session_copy / "session.json").read_text())["runs"] == []
+
+    asyncio.run(scenario())
+
+
+def test_ctrl_s_writes_the_report_into_the_session_folder(session_copy: Path) -> None:
+    async def scenario() -> None:
+        app = open_app(session_copy)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+s")
+            assert in_log(app, "report written")
+        report = (session_copy / "report.md").read_text()
+        assert "lr=0.01" in report or "0.01" in report
+        assert (session_copy / "report.html").is_file()
+
+    asyncio.run(scenario())
+
+
+def test_no_color_tells_runs_apart_by_letter(session_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def scenario() -> None:
+        app = open_app(session_copy)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            assert app.no_color
+            drawn = uncolorize(app.query_one("#chart-accuracy", RunChart).plt.build())
+            assert "AA lr=0.01 sgd val" in drawn and "aa lr=0.01 sgd train" in drawn  # the legend's markers
+
+    asyncio.run(scenario())

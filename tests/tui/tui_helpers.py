@@ -1,0 +1,50 @@
+"""Helpers for the app tests: a tiny real training setup and ways to wait for it.
+
+Every test trains the real engine on a few hundred of the embedded digits; nothing
+is faked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from textual.pilot import Pilot
+
+from lrtui.tui.app import LRTuiApp
+
+#: Small enough for a second or two per run on 2 CPU cores.
+TINY = {"train_limit": "200", "epochs": "1", "device": "cpu"}
+
+
+def make_app(**initial: Any) -> LRTuiApp:
+    """The app as ``lrtui --train-limit 200 --epochs 1 ...`` opens it, minus cursor blink and device probing."""
+    return LRTuiApp(initial={**TINY, **initial}, probe_devices=False, cursor_blink=False)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], what: str, limit: int = 600) -> None:
+    """Let the app process messages until ``condition`` holds (at most ``limit`` short pauses)."""
+    for _ in range(limit):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait until every queued run has trained and every event has been shown."""
+    app = pilot.app
+    assert isinstance(app, LRTuiApp)
+    while app.training or app.waiting:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    await pilot.pause()
+
+
+def log_text(app: LRTuiApp) -> str:
+    """The log's lines as shown (long lines are wrapped to the log's width)."""
+    return "\n".join(line.text for line in app.log_view.lines)
+
+
+def in_log(app: LRTuiApp, needle: str) -> bool:
+    """Whether the log says ``needle``, wherever wrapping broke its lines (whitespace is ignored)."""
+    return "".join(needle.split()) in "".join(log_text(app).split())

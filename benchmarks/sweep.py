@@ -1,11 +1,13 @@
 """Sweeps on one device: the notebook loop, one engine run, K runs one by one, K runs stacked.
 
-    python benchmarks/sweep.py [--device auto] [--epochs 1] [--train-limit N] [--ks 4,8] [--seed 0]
+    python benchmarks/sweep.py [--device auto] [--epochs 1] [--train-limit N] [--ks 4,8] [--repeats 3] [--seed 0]
 
 Every row trains SGD at batch 10 on the embedded 5k digits (written as IDX files, the
-engine's fixed train/validation split); rows run one after another in one process,
-after a short untimed warm-up. samples/s = training samples of all the row's runs per
-wall second of the whole call (training, validation and the final test of every run).
+engine's fixed train/validation split). After one untimed warm-up round the rows are
+measured in alternating rounds (machine load hits all alike); each reports its median.
+samples/s = training samples of all the row's runs per wall second of the whole call
+(training, validation and the final test of every run); samples/CPU-s divides by this
+process's CPU time instead, which other processes on a shared machine disturb less.
 The reference loop always trains on the full 3,200 digits (``--train-limit`` only
 shortens the engine rows). Goals on a GPU (H200): one run >= 10x the reference loop; a
 K=8 stacked sweep in <= 1.5x the wall time of one run.
@@ -14,11 +16,12 @@ K=8 stacked sweep in <= 1.5x the wall time of one run.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -32,19 +35,46 @@ from lrtui.engine.sweep import run_many  # noqa: E402
 from lrtui.engine.trainer import device_name  # noqa: E402
 
 
-def timed(configs: list[RunConfig], batched: bool | None) -> tuple[float, list[str]]:
-    """Wall seconds of one run_many call, and the runs' statuses."""
+Case = Callable[[], tuple[float, float, int, str]]  #: () -> (wall s, CPU s, training samples, note)
+
+
+def timed(configs: list[RunConfig], batched: bool | None, samples: int) -> tuple[float, float, int, str]:
+    """One run_many call: wall and CPU seconds, the training samples, and a note unless every run finished."""
     ids = [f"r{i + 1}" for i in range(len(configs))]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     ends = run_many(configs, ids, lambda event: None, batched=batched)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
-    return time.perf_counter() - start, [e.status for e in ends]
+    statuses = {e.status for e in ends}
+    return time.perf_counter() - start, time.process_time() - cpu_start, samples, (
+        "" if statuses == {"finished"} else f"statuses {sorted(statuses)}")
 
 
 def lrs(k: int) -> list[float]:
     """K learning rates spread over the useful range (0.003 .. 0.3), so no model diverges."""
     return [0.003 * 100 ** (i / max(1, k - 1)) for i in range(k)]
+
+
+def cases(root: str, device: torch.device, args: argparse.Namespace) -> dict[str, Case]:
+    """Every row of the table, as a function that measures it once."""
+    base = RunConfig(lr=LR, batch_size=BATCH, epochs=args.epochs, dataset="mnist", data_dir=root,
+                     device=str(device), seed=args.seed, train_limit=args.train_limit, log_every=10**9)
+    per_run = split_sizes(4000, base.val_fraction, args.train_limit)[0] * args.epochs
+
+    def ref() -> tuple[float, float, int, str]:
+        r = reference(root, device, args.epochs, args.seed)
+        samples = 3200 * args.epochs
+        return samples / r.samples_per_s, samples / r.samples_per_cpu_s, samples, ""
+
+    table: dict[str, Case] = {"reference notebook loop": ref,
+                              "one run (train)": lambda: timed([base], False, per_run)}
+    if device.type == "cuda":
+        table["one run (stacked, K=1)"] = lambda: timed([base], True, per_run)
+    for k in [int(k) for k in args.ks.split(",")]:
+        configs = [base.with_lr(lr) for lr in lrs(k)]
+        for name, batched in (("sequential", False), ("stacked", True)):
+            table[f"K={k} {name}"] = lambda c=configs, b=batched: timed(c, b, len(c) * per_run)
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,40 +83,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--train-limit", type=int, help="training digits per engine run (default: all 3,200)")
     parser.add_argument("--ks", default="4,8", help="sweep sizes, comma separated")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds; each row reports its median")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     device = torch.device(resolve_device(args.device, probe_devices()))
-    ks = [int(k) for k in args.ks.split(",")]
+    results: dict[str, list[tuple[float, float, int, str]]] = {}
     with tempfile.TemporaryDirectory() as root:
         export_mnist_5k(root)
-        base = RunConfig(lr=LR, batch_size=BATCH, epochs=args.epochs, dataset="mnist", data_dir=root,
-                         device=str(device), seed=args.seed, train_limit=args.train_limit, log_every=10**9)
-        n_train = split_sizes(4000, base.val_fraction, args.train_limit)[0]
+        table = cases(root, device, args)
         print(f"device {device} ({device_name(device)}), torch {torch.__version__}, {torch.get_num_threads()} threads; "
-              f"batch {BATCH}, {args.epochs} epoch(s), {n_train} training digits per engine run")
-        reference(root, device, 1, args.seed)  # warm-up: kernels, caches, lazy imports
-        timed([replace(base, epochs=1, train_limit=200)] * 2, batched=True)
-        rows: list[tuple[str, float, int]] = []
-        ref = reference(root, device, args.epochs, args.seed)
-        rows.append(("reference notebook loop", 3200 * args.epochs / ref.samples_per_s, 3200 * args.epochs))
-        one_modes = [("one run (train)", False)] + ([("one run (stacked, K=1)", True)] if device.type == "cuda" else [])
-        for name, batched in one_modes:
-            wall, _ = timed([base], batched)
-            rows.append((name, wall, n_train * args.epochs))
-        for k in ks:
-            configs = [base.with_lr(lr) for lr in lrs(k)]
-            for name, batched in (("sequential", False), ("stacked", True)):
-                wall, statuses = timed(configs, batched)
-                rows.append((f"K={k} {name}", wall, k * n_train * args.epochs))
-                if set(statuses) != {"finished"}:
-                    print(f"  note: K={k} {name}: {statuses}")
-    ref_rate = rows[0][2] / rows[0][1]
-    one_wall = rows[1][1]
-    print(f"{'':26s} {'wall s':>8s} {'samples/s':>10s} {'x reference':>12s} {'wall / one run':>15s}")
-    for i, (name, wall, samples) in enumerate(rows):
-        rate = samples / wall
-        vs_one = f"{wall / one_wall:15.2f}" if i else f"{'':15s}"  # the reference trains on more digits
-        print(f"{name:26s} {wall:8.2f} {rate:10.0f} {rate / ref_rate:12.2f} {vs_one}")
+              f"batch {BATCH}, {args.epochs} epoch(s), train limit {args.train_limit or 'none'}, "
+              f"median of {args.repeats} alternating rounds")
+        for measure in table.values():  # warm-up round, not counted: kernels, caches, lazy imports, graphs
+            measure()
+        for _ in range(args.repeats):
+            for name, measure in table.items():
+                results.setdefault(name, []).append(measure())
+    rows = {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs), rs[0][2],
+                   "; ".join(sorted({r[3] for r in rs if r[3]}))) for name, rs in results.items()}
+    ref_wall, ref_cpu, ref_samples, _ = rows["reference notebook loop"]
+    one_wall = rows["one run (train)"][0]
+    print(f"{'':26s} {'wall s':>8s} {'samples/s':>10s} {'x reference':>12s} {'wall / one run':>15s} "
+          f"{'samples/CPU-s':>14s} {'x reference':>12s}")
+    for name, (wall, cpu, samples, note) in rows.items():
+        vs_one = f"{wall / one_wall:15.2f}" if name != "reference notebook loop" else f"{'':15s}"
+        print(f"{name:26s} {wall:8.2f} {samples / wall:10.0f} {samples / wall / (ref_samples / ref_wall):12.2f} "
+              f"{vs_one} {samples / cpu:14.0f} {samples / cpu / (ref_samples / ref_cpu):12.2f}  {note}")
     return 0
 
 

@@ -36,7 +36,7 @@ from lrtui.engine.config import RunConfig, probe_devices, resolve_device
 from lrtui.engine.data import export_mnist_5k, split_indices
 from lrtui.engine.events import EpochEnd, RunStarted
 from lrtui.engine.model import build_model
-from lrtui.engine.trainer import device_name, train
+from lrtui.engine.trainer import cpu_threads, device_name, train
 
 LR = 0.01
 BATCH = 10
@@ -164,16 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads for both loops (default: torch's)")
+    parser.add_argument("--threads", type=int, help="torch threads of the reference (default: the engine's choice)")
     parser.add_argument("--profile", action="store_true", help="also profile one epoch of each")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    # the reference runs at --threads, or else at the engine's own choice (cores - 1), so the
+    # loops are compared, not thread counts; the engine caps what it is given at cores - 1
+    torch.set_num_threads(args.threads or cpu_threads())
+    threads = f"reference {torch.get_num_threads()}, engine {cpu_threads()} threads"
     device = torch.device(resolve_device(args.device, probe_devices()))
     with tempfile.TemporaryDirectory() as root:
         export_mnist_5k(root)
         n_train, n_val = (len(i) for i in split_indices(4000, 0.2))
-        print(f"device {device} ({device_name(device)}), torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        print(f"device {device} ({device_name(device)}), torch {torch.__version__}, {threads}; "
               f"{n_train} train / {n_val} val digits as IDX; batch {BATCH}, SGD lr {LR}, {args.epochs} epochs")
         if args.profile:
             profile(root, device, args.seed)

@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_flags(find)
     find.add_argument("--start", default="1e-6", help="first learning rate (default 1e-6)")
     find.add_argument("--end", default="10", help="last learning rate (default 10)")
-    find.add_argument("--steps", default="200", help="number of steps (default 200; at most one epoch)")
+    find.add_argument("--steps", default="320", help="number of steps (default 320, lrfind.DEFAULT_STEPS; at most one epoch)")
     find.add_argument("--json", metavar="PATH", help="write the curve and the suggestions to PATH")
     return parser
 

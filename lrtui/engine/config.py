@@ -239,12 +239,11 @@ def parse_configs(
             return None
         return _number(value, name, errors, integer=integer)
 
-    momentum_raw = raw.get("momentum")  # absent or empty: the optimizer's usual momentum
+    # empty: the optimizer's usual momentum; absent: the base's, if the base is for the same optimizer
+    momentum_raw = raw.get("momentum", base.momentum if optimizer == base.optimizer else None)
     momentum_blank = momentum_raw is None or (isinstance(momentum_raw, str) and not momentum_raw.strip())
-    momentum = number("momentum", optional=True)
-    if momentum_blank:
-        momentum = DEFAULT_MOMENTUM.get(optimizer, 0.0)
-    elif momentum is not None and not 0 <= momentum < 1:
+    momentum = DEFAULT_MOMENTUM.get(optimizer, 0.0) if momentum_blank else _number(momentum_raw, "momentum", errors)
+    if not momentum_blank and momentum is not None and not 0 <= momentum < 1:
         errors["momentum"] = f"{momentum:g} is out of range: must be >= 0 and < 1"
     if "momentum" not in errors and optimizer in DEFAULT_MOMENTUM and momentum == 0:
         errors["momentum"] = f"{optimizer} needs momentum > 0 (e.g. 0.9)"

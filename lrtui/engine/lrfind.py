@@ -10,23 +10,27 @@ seeded permutation, so no digit is seen twice).
 
 Three readings of the curve are offered:
 
-* ``valley`` — fastai's default: a point about two-thirds of the way down the
-  longest falling stretch of the smoothed loss.
+* ``valley`` — fastai's default, as fastai computes it: the longest decreasing
+  run of the smoothed loss, and a point inside it (fastai's docs say "about
+  two-thirds down"; its code takes start + 1/3 + 1/6 of the run's length).
 * ``steepest`` — where the smoothed loss falls fastest against log lr, ignoring
   the first 10% and the last 5 points.
 * ``max stable ÷ 10`` — the lr at the bottom of the smoothed curve (the largest
   lr before the loss climbs out of its valley), divided by ten.
 
 What the default suggestion means: *a learning rate at which plain training of
-this model, with this optimizer and batch size, learns quickly and stays
-stable* — the region a short grid search would call best, not the edge of
-divergence. The EMA lags the raw loss, which shifts every feature of the
-smoothed curve towards larger rates; the default is the method that, measured
-against a real lr grid (SGD, batch 10, the 5k digits, 3 epochs), lands among
-the rates within a few points of the grid's best for every seed tried (see
-``tests/lrfind/test_ground_truth.py``). When the curve shows no clear fall (too
-few steps, too noisy, or the loss never drops) the result says so and suggests
-nothing rather than inventing a number.
+this model, with this optimizer and batch size, learns fast and stays stable* —
+the region a short grid search would call best, not the edge of divergence.
+Measured on the classic setup (SGD, batch 10, the 5k digits, 320 steps): the
+valley suggestion of seeds 0-9 lies between 0.041 and 0.1, and a 3-epoch grid
+puts the best rates at 0.03-0.3 (94-97% validation accuracy; 0.6 and above do not
+learn at all). ``steepest`` lands at 0.2-5.7, where the model does not learn (the
+EMA lags the raw loss by ~50 steps, shifting the curve's features towards larger
+rates), and ``max stable ÷ 10`` at 0.024-0.062, the grid's low edge. With 200 steps
+(a common default) the fall hardly shows. So ``valley`` is the default, checked
+against the grid for several seeds by ``tests/lrfind/test_ground_truth.py``. When the
+curve shows no clear fall (too few steps, or the loss never drops by 1%) the
+result says so and suggests nothing rather than inventing a number.
 """
 
 from __future__ import annotations
@@ -40,9 +44,10 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from lrtui.engine.config import RunConfig, format_lr, probe_devices, resolve_device
+from lrtui.engine.config import RunConfig, probe_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.model import build_model
+from lrtui.engine.trainer import make_optimizer
 
 BETA = 0.98
 DIVERGE_FACTOR = 4.0
@@ -141,7 +146,8 @@ _SUGGESTERS: dict[str, Callable[[Sequence[float], Sequence[float]], float]] = {
     "max_stable": max_stable,
 }
 _WHY: dict[str, str] = {
-    "valley": "two-thirds down the longest fall of the smoothed loss (fastai's valley)",
+    "valley": "two-thirds down the longest fall of the smoothed loss, the method measured to land among "
+              "the best rates of a real lr grid",
     "steepest": "where the smoothed loss falls fastest",
     "max_stable": "a tenth of the lr at the bottom of the smoothed loss",
 }
@@ -165,7 +171,7 @@ def suggest(
         )
     found: dict[str, float | None] = {m: _round(_SUGGESTERS[m](xs, ys)) for m in METHODS}
     lr = found[method]
-    return found, lr, f"{method} at lr={format_lr(lr)}: {_WHY[method]}"
+    return found, lr, _WHY[method]
 
 
 def _round(lr: float) -> float:
@@ -253,14 +259,6 @@ def find_lr(
         why=why,
         notes=tuple(notes),
     )
-
-
-def make_optimizer(config: RunConfig, params: Any) -> torch.optim.Optimizer:  # TEMP until trainer.py
-    kw = dict(lr=config.lr, weight_decay=config.weight_decay)
-    if config.optimizer in ("sgd", "sgd-momentum", "nesterov"):
-        return torch.optim.SGD(params, momentum=config.momentum, nesterov=config.optimizer == "nesterov", **kw)
-    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}
-    return cls[config.optimizer](params, **kw)
 
 
 #: Marker colour and letter of each method on the charts (letters tell them apart without colour).

@@ -4,11 +4,12 @@ Why the loop looks the way it does:
 
 * Batches are drawn by indexing whole on-device tensors with an on-device
   ``randperm`` (no DataLoader, no per-sample transforms).
-* Running sums (loss, correct, every batch loss, the first non-finite batch) stay
-  on the device; ``.item()`` happens only when an event goes out, so on CUDA the
-  loop does not synchronise every batch. On the CPU a sync is free, so the
-  divergence check runs every batch there.
-* Validation and test run at a large batch under ``torch.inference_mode()``.
+* Each batch's loss and correct count stay on the device (two writes per batch);
+  sums, ``.item()`` and the look for a non-finite loss happen only when an event
+  goes out, so on CUDA the loop does not synchronise every batch. On the CPU a
+  sync is free, so the divergence check runs every batch there.
+* Validation and test run at a larger batch under ``torch.inference_mode()``.
+* A run uses one torch thread fewer than there are cores (:func:`cpu_threads`).
 * Nothing escapes :func:`train`: every problem ends the run as ``failed`` with a
   one-line message, so a front end's worker thread never dies with a traceback.
 """
@@ -16,6 +17,7 @@ Why the loop looks the way it does:
 from __future__ import annotations
 
 import math
+import os
 import platform
 import threading
 import time
@@ -31,8 +33,10 @@ from lrtui.engine.events import BatchLog, Emit, EpochEnd, Progress, RunEnd, RunS
 from lrtui.engine.model import ConvNet, build_model
 from lrtui.engine.verdict import judge
 
-#: Batch size for validation and test: big batches are far faster and change no number.
-EVAL_BATCH = 1000
+#: Batch size of validation and test on the CPU, and on a GPU. Larger than training batches
+#: (fewer steps, same numbers), but on the CPU not too large: at 1000 the activations fall
+#: out of cache and a validation pass takes 2.3x as long as at 200 (measured).
+EVAL_BATCH_CPU, EVAL_BATCH_GPU = 200, 4096
 #: Minimum seconds between two Progress events (~10 per second).
 PROGRESS_EVERY_S = 0.1
 #: Test digits kept for display.
@@ -46,9 +50,32 @@ def nice_log_every(batches_per_epoch: int) -> int:
     return min(candidates, key=lambda c: (abs(c - target), c))
 
 
+def cpu_threads() -> int:
+    """Torch threads for a run: one fewer than the usable cores (at least 1, never more than torch's).
+
+    Why: at batch 10 a second thread bought ~20% on an idle 2-core machine, but as soon as
+    anything else wanted a core (the app's UI, a test worker, another process) OpenMP's
+    spinning threads made the same loop 10-30x slower (measured here). Leaving a core free
+    costs a little at best and avoids that cliff at worst.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(torch.get_num_threads(), cores - 1))
+
+
 def syncs_each_batch(device: torch.device) -> bool:
     """Whether to read the divergence flag every batch: free on the CPU, a stall on a GPU."""
     return device.type == "cpu"
+
+
+def first_non_finite(losses: torch.Tensor, start: int, end: int) -> int | None:
+    """Index of the first NaN/inf in ``losses[start:end]``, or None. One device sync."""
+    finite = torch.isfinite(losses[start:end])
+    if bool(finite.all()):
+        return None
+    return start + int((~finite).nonzero()[0, 0])
 
 
 def make_optimizer(config: RunConfig, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
@@ -95,10 +122,10 @@ def one_line(error: BaseException) -> str:
 
 @dataclass
 class _Epoch:
-    """What one pass over the training set left on the device."""
+    """What one pass over the training set left on the device (what the event builders read)."""
 
-    loss_sum: torch.Tensor
-    correct: torch.Tensor
+    loss_sum: torch.Tensor  #: sample-weighted sum of the batch losses, set at the epoch's end
+    correct: torch.Tensor  #: correct predictions so far, brought up to date before each BatchLog
     batch_losses: torch.Tensor
     batches: int  #: batches actually run (fewer when cancelled or diverged)
     samples: int
@@ -128,12 +155,14 @@ class _Run:
         if cfg.batch_size > self.n_train:
             raise ValueError(f"batch size {cfg.batch_size} is larger than the training set ({self.n_train} samples)")
         self.batches_per_epoch = math.ceil(self.n_train / cfg.batch_size)
+        sizes = [cfg.batch_size] * self.batches_per_epoch
+        sizes[-1] = self.n_train - cfg.batch_size * (self.batches_per_epoch - 1)
+        self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=self.device)  # weights of the epoch mean
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
         self.model = build_model(cfg.seed, self.device)
         self.optimizer = make_optimizer(cfg, self.model.parameters())
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.sync_each_batch = syncs_each_batch(self.device)
-        self.started = time.monotonic()
         self.last_progress = 0.0
         self.emit(
             RunStarted(
@@ -153,51 +182,54 @@ class _Run:
     def train_epoch(self, epoch: int) -> _Epoch:
         cfg, model, opt, dev = self.config, self.model, self.optimizer, self.device
         assert model is not None
-        x_all, y_all = self.splits.train_x, self.splits.train_y
+        per_epoch = self.batches_per_epoch
         order = torch.randperm(self.n_train, generator=self.generator, device=dev)
+        # one gather per epoch, then every batch is a slice (a view): two ops fewer per step
+        x_all, y_all = self.splits.train_x[order], self.splits.train_y[order]
         state = _Epoch(
             loss_sum=torch.zeros((), device=dev),
             correct=torch.zeros((), dtype=torch.int64, device=dev),
-            batch_losses=torch.zeros(self.batches_per_epoch, device=dev),
+            batch_losses=torch.zeros(per_epoch, device=dev),
             batches=0,
             samples=0,
         )
-        first_bad = torch.full((), -1, dtype=torch.int64, device=dev)
+        hits = torch.zeros(per_epoch, dtype=torch.int64, device=dev)  # correct predictions of each batch
+        checked = 0  # batches already checked for a non-finite loss
         model.train()
-        for b in range(self.batches_per_epoch):
+        for b in range(per_epoch):
             if self.cancel.is_set():
                 state.cancelled = True
                 break
-            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            x, y = x_all[idx], y_all[idx]
+            rows = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
+            x, y = x_all[rows], y_all[rows]
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            with torch.no_grad():
-                loss = loss.detach()
+            with torch.no_grad():  # two device writes per batch; sums only when an event needs them
                 state.batch_losses[b] = loss
-                state.loss_sum += loss * y.shape[0]
-                state.correct += (logits.argmax(1) == y).sum()
-                bad = ~torch.isfinite(loss) & (first_bad < 0)
-                first_bad = torch.where(bad, b, first_bad)
+                hits[b] = (logits.argmax(1) == y).sum()
             state.batches, state.samples = b + 1, state.samples + y.shape[0]
             self.samples_done += y.shape[0]
-            last = b + 1 == self.batches_per_epoch
+            last = b + 1 == per_epoch
             log_now = (b + 1) % self.log_every == 0 or last
             now = time.monotonic()
             progress_now = now - self.last_progress >= PROGRESS_EVERY_S or last
             if self.sync_each_batch or log_now or progress_now:
-                bad_batch = int(first_bad.item())
-                if bad_batch >= 0:
-                    state.diverged_at = bad_batch + 1
+                bad = first_non_finite(state.batch_losses, checked, b + 1)
+                checked = b + 1
+                if bad is not None:
+                    state.diverged_at = bad + 1
                     break
             if log_now:
+                state.correct = hits[: b + 1].sum()
                 self.emit_batch_log(epoch, b + 1, state, float(loss.item()))
             if progress_now:
                 self.last_progress = now
                 self.emit_progress(epoch, b + 1)
+        state.correct = hits[: state.batches].sum()
+        state.loss_sum = state.batch_losses[: state.batches] @ self.batch_sizes[: state.batches]
         return state
 
     def emit_batch_log(self, epoch: int, batch: int, state: _Epoch, loss: float) -> None:
@@ -241,10 +273,11 @@ class _Run:
         self.model.eval()
         loss_sum = torch.zeros((), device=self.device)
         preds = []
+        step = EVAL_BATCH_CPU if self.device.type == "cpu" else EVAL_BATCH_GPU
         with torch.inference_mode():
-            for i in range(0, x.shape[0], EVAL_BATCH):
-                logits = self.model(x[i : i + EVAL_BATCH])
-                loss_sum += F.cross_entropy(logits, y[i : i + EVAL_BATCH], reduction="sum")
+            for i in range(0, x.shape[0], step):
+                logits = self.model(x[i : i + step])
+                loss_sum += F.cross_entropy(logits, y[i : i + step], reduction="sum")
                 preds.append(logits.argmax(1))
         return float(loss_sum.item()) / max(1, x.shape[0]), torch.cat(preds)
 
@@ -353,9 +386,13 @@ class _Run:
 def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1") -> RunEnd:
     """Train one run, emitting its events; never raises. The returned RunEnd is also the last event."""
     run = _Run(config, emit, cancel or threading.Event(), run_id)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cpu_threads())  # for this run only; on a GPU it only touches host-side ops
     try:
         return run.run()
     except Exception as e:  # noqa: BLE001 — every failure becomes a "failed" run, never a traceback
         if run.ended is not None:  # the consumer's handler of RunEnd raised: the run itself is over
             return run.ended
         return run.end("failed", None, error=one_line(e))
+    finally:
+        torch.set_num_threads(threads)

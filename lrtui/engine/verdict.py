@@ -4,7 +4,7 @@ Pure Python on the per-epoch metrics (the dicts a RunRecord keeps), so a saved
 session can be re-judged without torch.
 
 Thresholds were tuned on real curves (mnist-5k, batch 10, SGD, 5 epochs, seeds
-0-3). At lr 0.5 the network collapses to a constant guess within the first
+0-5: every one got the intended label). At lr 0.5 the network collapses to a constant guess within the first
 epoch: validation accuracy ~9-12% and the training loss stuck at ~2.31, wobbling
 by a few thousandths from epoch to epoch. At lr 1e-4 the validation accuracy is
 *also* ~10-14% after 5 epochs, but the training and validation losses fall by
@@ -106,7 +106,7 @@ def judge(
     improving = n == 1 or (train[-1] < train[-2] and val_loss[-1] < val_loss[-2])
     far_from_best = best_val_acc is not None and last < best_val_acc - FAR_FROM_BEST
     if improving and (last < GOOD_ACC or far_from_best):
-        gap = f", {_pct(best_val_acc - last)} below the best run" if far_from_best and best_val_acc else ""
+        gap = f", {100 * (best_val_acc - last):.1f} points below the best run" if far_from_best and best_val_acc else ""
         trend = (
             f"training loss still falling ({train[-2]:.4f} → {train[-1]:.4f})"
             if n > 1

@@ -13,12 +13,11 @@ This module must not import torch: the first frame appears before it loads.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
+import sys
 import threading
-from contextlib import contextmanager
-from typing import Iterable, Iterator, Mapping, Sequence
+from functools import partial
+from typing import Iterable, Mapping, Sequence
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -26,13 +25,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from lrtui.engine.config import ConfigError, RunConfig, format_lr, parse_lrs
 from lrtui.engine.events import BatchLog, EpochEnd, Progress, RunEnd, RunStarted
 from lrtui.record import RunRecord
+from lrtui.report import pct
 from lrtui.session import Session, SessionError, load_session
 from lrtui.tui.messages import DevicesFound, EngineEvent
+from lrtui.tui.process import leave, limit_torch_threads, on_hangup
 from lrtui.tui.screens.details import DetailsScreen
 from lrtui.tui.screens.find_lr import FindLRScreen
 from lrtui.tui.screens.help import HelpScreen
@@ -44,22 +45,18 @@ from lrtui.tui.widgets.runs_table import RunsTable
 from lrtui.tui.widgets.status import IDLE, RunStatus
 
 
-QUIT_WAIT_S = 1.2  #: how long quitting waits for the running run to report its end
-
-
-def ui_torch_threads() -> int:
-    """Torch threads while the UI runs: every core but one, so key presses are never starved."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
-
-
-def _limit_torch_threads() -> None:
-    import torch
-
-    torch.set_num_threads(ui_torch_threads())
+QUIT_WAIT_S = 1.5  #: how long quitting waits for the running run to report its end
+#: The command palette's entries: (title, help, the action its key runs)
+PALETTE: tuple[tuple[str, str, str], ...] = (
+    ("Train", "Train with the form's values (ctrl+r)", "run"),
+    ("Rerun lr ×10", "Rerun the last run with a 10x larger learning rate (+)", "rerun(10)"),
+    ("Rerun lr ÷10", "Rerun the last run with a 10x smaller learning rate (-)", "rerun(0.1)"),
+    ("Cancel training", "Stop the running run and the queued ones (ctrl+x)", "cancel"),
+    ("Remove run", "Remove the selected run from the comparison (delete)", "remove_run"),
+    ("Write report", "Write the session report: Markdown, HTML, JSON (ctrl+s)", "report"),
+    ("Find learning rate", "LR range test on the form's settings (ctrl+f)", "find_lr"),
+    ("Lrtui help", "Keys and what the learning rate does (f1)", "help"),
+)
 
 
 def _outcome(run: RunRecord) -> str:
@@ -67,12 +64,21 @@ def _outcome(run: RunRecord) -> str:
     return f"{run.id} {run.status}" + (f" · {run.verdict_label}" if run.verdict_label else "")
 
 
+def _sweep_outcome(runs: Sequence[RunRecord]) -> str:
+    """``r1–r3 done · best r2 lr=0.01 sgd 91.5%``: the status line after several runs."""
+    scored = [r for r in runs if r.best_val_acc is not None]
+    if len(runs) < 2 or not scored:
+        return _outcome(runs[-1]) if runs else IDLE
+    best = max(scored, key=lambda r: r.best_val_acc or 0.0)
+    return f"{runs[0].id}–{runs[-1].id} done · best {best.id} {best.config.label} {pct(best.best_val_acc)}"
+
+
 def _scaled_lr(lr: float, factor: float) -> float:
     """lr × factor without float noise: 0.001 × 10 is 0.01, not 0.010000000000000002."""
     return float(f"{lr * factor:.12g}")
 
 
-class LRTuiApp(App[int]):
+class LRTuiApp(App[None]):
     """One screen to train the MNIST CNN and see what the learning rate does."""
 
     CSS_PATH = "app.tcss"
@@ -144,6 +150,8 @@ class LRTuiApp(App[int]):
         if not self._cursor_blink:
             for field in self.query(Input):
                 field.cursor_blink = False
+        self.log_view.note("ctrl+r trains with these settings · a comma list in lr (0.5, 0.01, 1e-4) compares "
+                           "them · f1: every key")
         if self._session_spec is not None:
             self._open(self._session_spec)
         self.query_one("#f-lr", Input).focus()
@@ -161,7 +169,8 @@ class LRTuiApp(App[int]):
         for run in self.session.runs:
             self.runs_table.show_run(run)
         self._replot()
-        self.log_view.note(f"opened {self.session.file} ({len(self.session.runs)} runs)")
+        n = len(self.session.runs)
+        self.log_view.note(f"opened {self.session.file} ({n} run{'' if n == 1 else 's'})")
 
     @property
     def form(self) -> ParamsForm:
@@ -191,7 +200,7 @@ class LRTuiApp(App[int]):
         """Ask torch which devices exist (and the GPUs' names) without blocking the screen."""
         from lrtui.engine.config import probe_devices
 
-        _limit_torch_threads()
+        limit_torch_threads()
         devices = probe_devices()
         import torch
 
@@ -258,7 +267,8 @@ class LRTuiApp(App[int]):
         if not self._active:
             return
         self._cancel = threading.Event()
-        self.query_one(RunStatus).idle(f"{self._active[0]} starting · loading torch and the data…")
+        first = "torch" not in sys.modules  # the first run of the process pays for importing torch
+        self.query_one(RunStatus).idle(f"{self._batch_label()} starting{' · loading torch' if first else ''}…")
         configs = [record.config for record in map(self.session.book.get, self._active) if record is not None]
         self._train(configs, self._active, self._cancel)
         self.refresh_bindings()
@@ -266,7 +276,7 @@ class LRTuiApp(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     def _train(self, configs: list[RunConfig], run_ids: tuple[str, ...], cancel: threading.Event) -> None:
         """The only place training happens: the engine's run_many, events posted back as messages."""
-        _limit_torch_threads()
+        limit_torch_threads()
         from lrtui.engine.sweep import run_many
 
         run_many(configs, run_ids, lambda event: self.post_message(EngineEvent(event)), cancel)
@@ -298,9 +308,9 @@ class LRTuiApp(App[int]):
         self._logged = {}
         self.refresh_bindings()
         if self._stopping:
-            self.exit(0)
+            self.exit()
             return
-        self.query_one(RunStatus).idle(_outcome(batch[-1]) if batch else IDLE)
+        self.query_one(RunStatus).idle(_sweep_outcome(batch))
         self._start_next()
 
     # -- engine events -------------------------------------------------------------------
@@ -336,7 +346,7 @@ class LRTuiApp(App[int]):
         self.runs_table.show_run(record)
         self._replot()
         details = self.query_one(RunDetails)
-        if details.run_id == record.id:
+        if details.run_id == record.id and not isinstance(event, EpochEnd):  # each update lays out the screen
             details.show(record)
 
     def _ended(self, record: RunRecord, event: RunEnd) -> None:
@@ -437,7 +447,7 @@ class LRTuiApp(App[int]):
         """
         self.stop()
         if not self.training:
-            self.exit(0)
+            self.exit()
             return
         self.log_view.note("stopping the run before quitting…", style="yellow")
         self.set_timer(QUIT_WAIT_S, lambda: self.interrupt(0))
@@ -448,7 +458,7 @@ class LRTuiApp(App[int]):
         self._interrupted = True
         if self.session.runs:
             self.session.interrupt()
-        self.exit(128 + signum if signum else 0)
+        self.exit(return_code=128 + signum if signum else 0)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out keys that would do nothing now (shown dimmed in the footer)."""
@@ -506,42 +516,21 @@ class LRTuiApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette offers every action of the keyboard."""
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Train", "Train with the form's values (ctrl+r)", self.action_run)
-        yield SystemCommand("Rerun lr ×10", "Rerun the last run with a 10x larger lr (+)", lambda: self.action_rerun(10))
-        yield SystemCommand("Rerun lr ÷10", "Rerun the last run with a 10x smaller lr (-)",
-                            lambda: self.action_rerun(0.1))
-        yield SystemCommand("Cancel training", "Stop the running run and the queued ones (ctrl+x)", self.action_cancel)
-        yield SystemCommand("Remove run", "Remove the selected run from the comparison (delete)",
-                            self.action_remove_run)
-        yield SystemCommand("Write report", "Write the session report: Markdown, HTML, JSON (ctrl+s)",
-                            self.action_report)
-        yield SystemCommand("Find learning rate", "LR range test on the form's settings (ctrl+f)",
-                            self.action_find_lr)
-        yield SystemCommand("Lrtui help", "Keys and what the learning rate does (f1)", self.action_help)
-
-
-@contextmanager
-def _signals_interrupt(app: LRTuiApp) -> Iterator[None]:
-    """Route SIGHUP (a dropped SSH link) and SIGTERM to :meth:`LRTuiApp.interrupt` on the app's loop."""
-
-    def handler(signum: int, frame: object) -> None:
-        try:
-            asyncio.get_running_loop().call_soon_threadsafe(app.interrupt, signum)
-        except RuntimeError:  # the app is not running (yet, or any more)
-            raise SystemExit(128 + signum) from None
-
-    wanted = [s for s in (getattr(signal, "SIGHUP", None), signal.SIGTERM) if s is not None]
-    previous = {s: signal.signal(s, handler) for s in wanted}
-    try:
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
+        for title, help_text, action in PALETTE:
+            yield SystemCommand(title, help_text, partial(self.run_action, action))
 
 
 def run_app(initial: dict[str, str], open_session: str | None) -> int:
-    """Start the app (``lrtui`` without a subcommand): form pre-filled from flags, optionally a saved session."""
+    """Start the app (``lrtui`` without a subcommand): form pre-filled from flags, optionally a saved session.
+
+    Returns the exit code, except once torch has been loaded: then the process ends here
+    (see :func:`lrtui.tui.process.leave`), so that quitting takes well under the 2 s it must.
+    """
     app = LRTuiApp(initial=initial, session=open_session)
-    with _signals_interrupt(app):
+    with on_hangup(app.interrupt):
         app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    if "torch" in sys.modules:
+        leave(code)
+    return code
+

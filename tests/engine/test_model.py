@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from lrtui.engine.model import ConvNet, build_model
 
@@ -29,10 +30,22 @@ def test_same_seed_same_weights_and_global_rng_untouched() -> None:
     assert not torch.equal(a.conv1.weight, c.conv1.weight)
 
 
-def test_channels_last_model_computes_the_same_function() -> None:
+def reference_forward(m: ConvNet, x: torch.Tensor) -> torch.Tensor:
+    """The notebook's order: conv, relu, pool (the engine pools before its relu)."""
+    x = F.max_pool2d(F.relu(m.conv1(x)), 2)
+    x = F.max_pool2d(F.relu(m.conv2(x)), 2)
+    return m.fc2(F.relu(m.fc1(x.reshape(-1, 32 * 7 * 7))))
+
+
+def test_fast_model_is_the_reference_function_gradients_included() -> None:
     fast = build_model(0)
     plain = ConvNet()
     plain.load_state_dict(fast.state_dict())
     assert fast.conv2.weight.is_contiguous(memory_format=torch.channels_last)
-    x = torch.rand(10, 1, 28, 28)
-    torch.testing.assert_close(fast(x), plain(x), rtol=1e-5, atol=1e-5)
+    x, y = torch.rand(10, 1, 28, 28), torch.arange(10)
+    out_fast, out_ref = fast(x), reference_forward(plain, x)
+    torch.testing.assert_close(out_fast, out_ref, rtol=1e-5, atol=1e-5)
+    F.cross_entropy(out_fast, y).backward()
+    F.cross_entropy(out_ref, y).backward()
+    for (name, p), q in zip(fast.named_parameters(), plain.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6, msg=name)

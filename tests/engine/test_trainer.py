@@ -6,6 +6,7 @@ import math
 import threading
 
 import pytest
+import torch
 
 from lrtui.engine import trainer
 from lrtui.engine.config import RunConfig
@@ -230,3 +231,20 @@ def test_every_optimizer_trains(name: str) -> None:
 def test_train_never_raises_on_a_bad_optimizer_name() -> None:
     end = train(RunConfig(optimizer="lion", device="cpu", train_limit=50, epochs=1), lambda e: None)
     assert end.status == "failed" and "lion" in end.error
+
+
+def test_a_run_leaves_a_core_free_and_restores_the_thread_count(monkeypatch) -> None:
+    monkeypatch.setattr(trainer.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    before = torch.get_num_threads()
+    torch.set_num_threads(8)
+    try:
+        assert trainer.cpu_threads() == 3
+        during = []
+        run_tiny(lambda e: during.append(torch.get_num_threads()), epochs=1, train_limit=50)
+        assert set(during) == {3} and torch.get_num_threads() == 8
+        torch.set_num_threads(2)
+        assert trainer.cpu_threads() == 2  # never more than it was given
+    finally:
+        torch.set_num_threads(before)
+    monkeypatch.setattr(trainer.os, "sched_getaffinity", lambda pid: {0})
+    assert trainer.cpu_threads() == 1

@@ -18,7 +18,8 @@ from lrtui.engine.events import Event, RunEnd
 from lrtui.engine.lrfind import find_lr
 from lrtui.engine.trainer import train
 
-GRID = (0.01, 0.03, 0.1, 0.3)
+#: 0.01 is left out: it trails the best by ~8 points after 3 epochs, so it could only widen the good region
+GRID = (0.03, 0.1, 0.3)
 SEEDS = (0, 1, 2)
 POINTS = 0.03  #: "within a few points" of the grid's best validation accuracy
 AGREE = 3.0  #: largest allowed ratio between the suggestions of different seeds

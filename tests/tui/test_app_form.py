@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, OptionList, Select, Static
 
+from lrtui.tui.app import LRTuiApp
 from lrtui.tui.screens.help import HelpScreen
-from tui_helpers import make_app
+from tui_helpers import TINY, make_app, until
 
 
 def test_invalid_lr_is_marked_inline_and_nothing_starts() -> None:
@@ -96,5 +97,33 @@ def test_plus_and_minus_type_into_a_text_field() -> None:
             await pilot.press("minus", "4")
             assert lr.value == "1e-4"
             assert app.session.runs == []
+
+    asyncio.run(scenario())
+
+
+def test_the_command_palette_offers_the_actions() -> None:
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+p", *"Train", "enter")
+            await pilot.pause()
+            assert [r.config.lr for r in app.session.runs] == [0.01]
+            app.stop()
+
+    asyncio.run(scenario())
+
+
+def test_the_device_list_comes_from_torch_after_the_first_frame() -> None:
+    async def scenario() -> None:
+        app = LRTuiApp(initial=TINY, cursor_blink=False)  # probing on, as `lrtui` starts
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert app.form.devices is None  # the first frame does not wait for torch
+            await until(pilot, lambda: app.form.devices is not None, "the device probe")
+            devices = app.form.devices
+            assert devices is not None and devices[0] == "cpu"
+            menu = app.query_one("#f-device", Select).query_one(OptionList)  # the drop-down's choices
+            offered = [str(menu.get_option_at_index(i).prompt).split(" · ")[0] for i in range(menu.option_count)]
+            assert offered == ["auto", *devices]  # GPUs would show as "cuda:0 · <name>"
+            assert app.query_one("#f-device", Select).value == "cpu"  # the choice is kept
 
     asyncio.run(scenario())

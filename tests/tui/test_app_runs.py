@@ -8,6 +8,8 @@ import json
 from textual.widgets import DataTable, Input
 
 from lrtui.charts import VERDICT_COLORS
+from lrtui.engine.config import format_lr
+from lrtui.tui.screens.find_lr import FindLRScreen
 from lrtui.tui.widgets.charts import RunChart
 from lrtui.tui.widgets.details import RunDetails
 from lrtui.tui.widgets.digits import DigitStrip
@@ -61,7 +63,7 @@ def test_plus_and_minus_rerun_the_last_run_at_ten_times_and_a_tenth_the_lr() -> 
     async def scenario() -> None:
         app = make_app(lr="0.02")
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("ctrl+r")
+            await pilot.press("enter")  # in the lr field, where the app opens: same as ctrl+r
             await settle(pilot)
             await pilot.press("escape")  # out of the text field, so + and - are keys, not text
             await pilot.press("plus")
@@ -103,7 +105,8 @@ def test_a_comma_list_queues_one_run_per_lr_and_later_runs_wait_their_turn() -> 
 
 def test_ctrl_x_cancels_within_an_epoch_keeping_finished_epochs_and_drops_the_queue() -> None:
     async def scenario() -> None:
-        app = make_app(lr="0.01", epochs="20", train_limit="400")  # far more epochs than a cancel lets run
+        # far more epochs than a cancel lets run (pilot key presses wait up to 2 s for the busy process)
+        app = make_app(lr="0.01", epochs="300", train_limit="400")
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("ctrl+r")
             app.query_one("#f-lr", Input).value = "0.02"
@@ -112,7 +115,7 @@ def test_ctrl_x_cancels_within_an_epoch_keeping_finished_epochs_and_drops_the_qu
             await pilot.press("ctrl+x")
             await settle(pilot)
             first, second = app.session.runs
-            assert first.status == "cancelled" and 1 <= len(first.epochs) < 20
+            assert first.status == "cancelled" and 1 <= len(first.epochs) < 300
             assert second.status == "cancelled" and second.epochs == [] and second.started_at is None
             assert cell(app, "r1", "status").plain == "cancelled"
             assert cell(app, "r2", "status").plain == "cancelled"
@@ -123,7 +126,7 @@ def test_ctrl_x_cancels_within_an_epoch_keeping_finished_epochs_and_drops_the_qu
 
 def test_quit_during_a_run_stops_it_and_saves_it_cancelled() -> None:
     async def scenario() -> tuple[int | None, str, int]:
-        app = make_app(lr="0.01", epochs="20", train_limit="400")
+        app = make_app(lr="0.01", epochs="300", train_limit="400")
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("ctrl+r")
             await until(pilot, lambda: app.session.runs[0].status == "running", "the run to start")
@@ -133,7 +136,7 @@ def test_quit_during_a_run_stops_it_and_saves_it_cancelled() -> None:
         return app.return_code, saved["status"], len(saved["epochs"])
 
     code, status, epochs = asyncio.run(scenario())  # returns only once the training thread has ended
-    assert code == 0 and status == "cancelled" and epochs < 20
+    assert code == 0 and status == "cancelled" and epochs < 300
 
 
 def test_a_diverging_run_is_marked_and_the_app_stays_up() -> None:
@@ -151,5 +154,22 @@ def test_a_diverging_run_is_marked_and_the_app_stays_up() -> None:
             await pilot.press("ctrl+r")  # and it trains on
             await settle(pilot)
             assert app.session.runs[1].status == "finished"
+
+    asyncio.run(scenario())
+
+
+def test_ctrl_f_runs_the_range_test_and_enter_puts_its_suggestion_in_the_lr_field() -> None:
+    async def scenario() -> None:
+        app = make_app(train_limit="")  # one epoch of the 5k digits: enough steps for a clear valley
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+f")
+            dialog = app.screen
+            assert isinstance(dialog, FindLRScreen) and dialog.config == app.form.configs()[0]
+            await until(pilot, lambda: dialog.finished, "the range test")
+            assert dialog.result is not None and dialog.result.lr is not None
+            await pilot.press("enter")
+            assert app.screen is not dialog
+            assert app.query_one("#f-lr", Input).value == format_lr(dialog.result.lr)
+            assert app.session.runs == []  # the finder trains no run of the session
 
     asyncio.run(scenario())

@@ -72,7 +72,7 @@ class FindLRScreen(ModalScreen[float | None]):
     def __init__(self, config: RunConfig, *, start: float = 1e-6, end: float = 10.0, steps: int | None = None) -> None:
         super().__init__()
         self.config = config
-        self.range = (start, end, steps)
+        self.bounds = (start, end, steps)
         self.cancel = threading.Event()
         self.result: LRFindResult | None = None
         self.finished = False  #: the worker has returned (with a result or an error)
@@ -91,11 +91,10 @@ class FindLRScreen(ModalScreen[float | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="find-lr")
     def run_test_worker(self) -> None:
         """The range test, off the UI thread; results come back as messages."""
-        from lrtui.engine.config import ConfigError
-        from lrtui.engine.data import DataUnavailable
         from lrtui.engine.lrfind import DEFAULT_STEPS, find_lr
+        from lrtui.engine.trainer import one_line
 
-        start, end, steps = self.range
+        start, end, steps = self.bounds
         try:
             result = find_lr(
                 self.config,
@@ -105,8 +104,8 @@ class FindLRScreen(ModalScreen[float | None]):
                 emit=lambda step: self.post_message(FindProgress(step)),
                 cancel=self.cancel,
             )
-        except (DataUnavailable, ConfigError, ValueError, RuntimeError) as e:
-            self.post_message(FindFailed(str(e).splitlines()[0] if str(e) else type(e).__name__))
+        except Exception as e:  # noqa: BLE001 — no data, a bad range, a CUDA error: one line in the dialog
+            self.post_message(FindFailed(one_line(e)))
             return
         self.post_message(FindDone(result))
 
@@ -121,7 +120,7 @@ class FindLRScreen(ModalScreen[float | None]):
 
         self.result = result = message.result
         self.finished = True
-        status = f"suggested lr: {format_lr(result.lr)}" if result.lr is not None else "no suggestion"
+        status = f"suggested lr: {format_lr(result.lr)} ({result.method})" if result.lr is not None else "no suggestion"
         notes = "".join(f"\n{note}" for note in result.notes)
         self.query_one("#find-status", Static).update(f"{status} — {result.why}{notes}")
         self.query_one("#find-suggestions", Static).update(

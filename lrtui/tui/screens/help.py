@@ -50,3 +50,6 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             yield Markdown(HELP)
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()  # so the arrow keys scroll it

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Sequence
 
+from textual.app import RenderResult
 from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
@@ -21,28 +22,35 @@ SHORT = 16  #: charts shorter than this many rows (80x24) drop their title and a
 
 
 class RunChart(PlotextPlot):
-    """A plot that redraws itself from run records with one of the shared chart functions."""
+    """A plot that draws itself from run records with one of the shared chart functions.
+
+    Drawing waits for the next render, so charts on hidden tabs cost nothing while
+    training (the UI thread shares the GIL with the training thread).
+    """
 
     def __init__(self, draw: Draw, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.draw = draw
         self.runs: list[RunRecord] = []
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.replot([])
+        self._stale = True
 
     def replot(self, runs: Sequence[RunRecord]) -> None:
-        """Redraw from scratch; colourless terminals (NO_COLOR) get one letter per run instead."""
+        """Show these runs from now on (drawn from scratch when next on screen)."""
         self.runs = list(runs)
-        self.draw(self.plt, self.runs, plain=self.app.no_color)
-        if self.size.height and self.size.height < SHORT:
-            self.plt.title("")  # the tab already names the chart: give its rows to the curves
-            self.plt.xlabel("")
+        self._stale = True
         self.refresh()
 
     def on_resize(self) -> None:
-        self.replot(self.runs)
+        self._stale = True  # the title comes and goes with the height
+
+    def render(self) -> RenderResult:
+        if self._stale:
+            self._stale = False
+            self.draw(self.plt, self.runs, plain=self.app.no_color)  # NO_COLOR: one letter per run
+            if self.size.height < SHORT:
+                self.plt.title("")  # the tab already names the chart: give its rows to the curves
+                self.plt.xlabel("")
+        return super().render()
 
 
 #: (tab title, pane id, drawing function)

@@ -42,6 +42,7 @@ FIELDS: tuple[Field, ...] = (
     Field("train_limit", "subset", placeholder="all"),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
+_FIELD = {f.name: f for f in FIELDS}
 
 
 def default_values() -> dict[str, str]:
@@ -87,21 +88,17 @@ class ParamsForm(VerticalScroll):
     def on_mount(self) -> None:
         self.check()
 
+    def field(self, name: str) -> Input | Select[str]:
+        """The Input or Select of a setting."""
+        return self.query_one(f"#f-{name}", Select if _FIELD[name].choices else Input)  # type: ignore[return-value]
+
     def values(self) -> dict[str, str]:
         """Every setting as text, the form's fields plus the ones passed through."""
-        values = dict(self.extra)
-        for field in FIELDS:
-            widget = self.query_one(f"#f-{field.name}")
-            values[field.name] = str(widget.value if isinstance(widget, (Input, Select)) else "")
-        return values
+        return {**self.extra, **{name: str(self.field(name).value) for name in FIELD_NAMES}}
 
     def set_value(self, name: str, value: str) -> None:
         """Put a value into a field (the rerun keys and the LR finder write the lr field)."""
-        widget = self.query_one(f"#f-{name}")
-        if isinstance(widget, Select):
-            widget.value = value
-        elif isinstance(widget, Input):
-            widget.value = value
+        self.field(name).value = value
         self.check()
 
     def set_devices(self, devices: tuple[str, ...], names: Mapping[str, str]) -> None:
@@ -138,7 +135,7 @@ class ParamsForm(VerticalScroll):
         """Before torch has answered, accept the chosen device: the run reports it if it is missing."""
         if self.devices is not None:
             return self.devices
-        chosen = str(self.query_one("#f-device", Select).value)
+        chosen = str(self.field("device").value)
         return ("cpu",) if chosen in ("auto", "cpu") else ("cpu", chosen)
 
     def show_errors(self, errors: Mapping[str, str]) -> None:
@@ -153,12 +150,9 @@ class ParamsForm(VerticalScroll):
         self.query_one("#e-other", Static).update(other)
         self.query_one("#e-other").set_class(bool(other), "shown")
 
-    def first_invalid(self) -> Input | Select | None:
+    def first_invalid(self) -> Input | Select[str] | None:
         """The first field with an error, to put the cursor on it."""
-        for field in FIELDS:
-            if field.name in self.errors:
-                return self.query_one(f"#f-{field.name}")  # type: ignore[return-value]
-        return None
+        return next((self.field(name) for name in FIELD_NAMES if name in self.errors), None)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -10,6 +10,10 @@ from lrtui.printout import classic_lines, end_lines, epoch_line, start_line
 
 #: Style of the line that closes a run, by status.
 _END_STYLE = {"finished": "bold", "cancelled": "yellow", "diverged": "bold red", "failed": "bold red"}
+#: Lines are written at most this often. Each write makes Textual lay out the whole screen
+#: (the log's scroll size changes): ~20 ms of the UI thread, which shares the GIL with the
+#: training thread. The progress bar is the 10 Hz live part; the log can follow once a second.
+FLUSH_S = 1.0
 
 
 class RunLog(RichLog):
@@ -19,9 +23,13 @@ class RunLog(RichLog):
         # min_width: RichLog renders at 78 columns at least, which would crop (not wrap) lines in a narrow log
         super().__init__(id=id, max_lines=2000, wrap=True, min_width=20, markup=False, highlight=False,
                          auto_scroll=True)
+        self._pending: list[Text] = []
+
+    def on_mount(self) -> None:
+        self.set_interval(FLUSH_S, self.flush)
 
     def show(self, event: Event, *, prefix: bool = False) -> None:
-        """Write the lines of one event; ``prefix`` names the run (interleaved sweeps)."""
+        """Queue the lines of one event; ``prefix`` names the run (interleaved sweeps). A run's end shows at once."""
         lines: list[Text] = []
         if isinstance(event, BatchLog):
             loss_line, acc_line = classic_lines(event)
@@ -33,9 +41,17 @@ class RunLog(RichLog):
         elif isinstance(event, RunEnd):
             head, *verdict = end_lines(event)
             lines = [Text(head, style=_END_STYLE.get(event.status, ""))] + [Text(line) for line in verdict]
-        for line in lines:
-            self.write(Text(f"[{event.run_id}] ").append_text(line) if prefix else line)
+        self._pending += [Text(f"[{event.run_id}] ").append_text(line) if prefix else line for line in lines]
+        if isinstance(event, RunEnd):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is queued, in one go."""
+        if self._pending:
+            self.write(Text("\n").join(self._pending))
+            self._pending.clear()
 
     def note(self, text: str, style: str = "dim") -> None:
-        """A line of the app's own (a run queued, a report written)."""
+        """A line of the app's own (a run queued, a report written), after what is queued."""
+        self.flush()
         self.write(Text(text, style=style))

@@ -1,0 +1,59 @@
+"""The CUDA graph path: only where CUDA is (``-m cuda`` on a GPU machine); skipped elsewhere."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lrtui.engine.config import RunConfig
+from lrtui.engine.events import EpochEnd, Event
+from lrtui.engine.model import build_model
+from lrtui.engine.sweep import GRAPH_WARMUP, StackedNet, StackedSGD, StackedStep, run_many
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+
+
+def _step(graphs: bool) -> StackedStep:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(95, 1, 28, 28, generator=gen).cuda()
+    y = torch.randint(0, 10, (95,), generator=gen).cuda()
+    net = StackedNet(build_model(0, "cuda"), 3)
+    config = RunConfig(optimizer="sgd-momentum", momentum=0.9)
+    opt = StackedSGD(net.params, torch.tensor([0.1, 0.01, 100.0], device="cuda"), config)
+    return StackedStep(net, opt, x, y, 10, 10, graphs=graphs)
+
+
+def test_graph_replay_equals_the_eager_step() -> None:
+    steps = {graphs: _step(graphs) for graphs in (True, False)}
+    for step in steps.values():
+        step.new_epoch()
+        for b in range(10):  # 9 full batches, then a short one (eager in both)
+            step(torch.arange(b * 10, min(95, b * 10 + 10), device="cuda"))
+    torch.cuda.synchronize()
+    graphed, eager = steps[True], steps[False]
+    assert graphed.graph is not None and graphed.warm == GRAPH_WARMUP and eager.graph is None
+    assert int(graphed.counter) == int(eager.counter) == 10
+    assert torch.equal(graphed.alive, eager.alive) and torch.equal(graphed.first_bad, eager.first_bad)
+    live = graphed.alive
+    torch.testing.assert_close(graphed.batch_losses[:, live], eager.batch_losses[:, live], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(graphed.correct, eager.correct, rtol=0, atol=2)
+    for p, q in zip(graphed.net.params, eager.net.params):
+        torch.testing.assert_close(p[live], q[live], rtol=1e-4, atol=1e-5)
+
+
+def test_stacked_sweep_on_cuda_matches_sequential_runs() -> None:
+    configs = [RunConfig(lr=lr, epochs=2, train_limit=500, device="cuda", seed=1) for lr in (0.3, 0.05, 0.01)]
+    results = {}
+    for batched in (False, True):
+        events: list[Event] = []
+        ends = run_many(configs, ["a", "b", "c"], events.append, batched=batched)
+        assert [e.status for e in ends] == ["finished"] * 3
+        results[batched] = {(e.run_id, e.epoch): e for e in events if isinstance(e, EpochEnd)}
+    assert results[True].keys() == results[False].keys()
+    for key, seq in results[False].items():
+        stacked = results[True][key]
+        assert stacked.val_acc == pytest.approx(seq.val_acc, abs=0.01), key  # cuDNN kernels differ in the last bits
+        assert stacked.train_loss == pytest.approx(seq.train_loss, abs=1e-2), key

@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 from lrtui.record import RunRecord
 
 #: One colour per run, by run number (r1, r2, ...), so a run keeps its colour when others are removed.
-RUN_COLORS: tuple[str, ...] = ("blue+", "red+", "green+", "magenta+", "cyan+", "orange+", "yellow", "gray+")
+RUN_COLORS: tuple[str, ...] = ("blue+", "red+", "green+", "magenta+", "cyan+", "orange+", "orange", "gray+")
 #: Colours of verdict labels (rich style names), shared by the app table, the CLI table and the HTML report.
 VERDICT_COLORS: dict[str, str] = {
     "converged": "green",
@@ -67,33 +67,41 @@ def _epoch_axis(plt: Any, runs: Sequence[RunRecord]) -> int:
     return last
 
 
-def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, scale: float, plain: bool, train: bool) -> None:
-    """Validation (and training) curves of one metric for every run, with the run's label."""
+def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, scale: float, plain: bool, train: bool,
+                 legend: bool) -> None:
+    """Validation (and training) curves of one metric for every run, labelled in the legend if wanted."""
     for run in runs:
         for split in ("train", "val") if train else ("val",):
             xs, ys = _series(run, f"{split}_{key}", scale)
             if xs:
-                label = f"{run.config.label} {split}" if train else run.config.label
+                label = (f"{run.config.label} {split}" if train else run.config.label) if legend else None
                 plt.plot(xs, ys, label=label, **_style(run, plain, split == "train"))
 
 
-def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True) -> None:
-    """Accuracy (%) per epoch of every run, with the 10% chance level as a reference line."""
+def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
+                  legend: bool = True) -> None:
+    """Accuracy (%) per epoch of every run, with the 10% chance level as a reference line.
+
+    ``legend=False`` leaves the legend out: on a short chart it would cover the curves, and
+    the app's runs table already shows each run's colour.
+    """
     plt.clear_data()
     plt.title("Accuracy per epoch (%)")
     last = _epoch_axis(plt, runs)
-    plt.plot([1, max(last, 2)], [CHANCE_ACC, CHANCE_ACC], label="chance 10%", marker="-" if plain else "dot",
-             **({} if plain else {"color": "gray"}))
-    _plot_metric(plt, runs, "acc", 100.0, plain, train)
+    plt.plot([1, max(last, 2)], [CHANCE_ACC, CHANCE_ACC], label="chance 10%" if legend else None,
+             marker="-" if plain else "dot", **({} if plain else {"color": "gray"}))
+    _plot_metric(plt, runs, "acc", 100.0, plain, train, legend)
     plt.ylim(0, 100)
+    plt.yticks([0, 25, 50, 75, 100])
 
 
-def plot_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True) -> None:
+def plot_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
+              legend: bool = True) -> None:
     """Cross-entropy loss per epoch of every run (runs that went non-finite stop where they did)."""
     plt.clear_data()
     plt.title("Loss per epoch")
     _epoch_axis(plt, runs)
-    _plot_metric(plt, runs, "loss", 1.0, plain, train)
+    _plot_metric(plt, runs, "loss", 1.0, plain, train, legend)
 
 
 def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int, float]]:
@@ -109,7 +117,8 @@ def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int,
     return out
 
 
-def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, beta: float = 0.9) -> None:
+def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, beta: float = 0.9,
+                    legend: bool = True) -> None:
     """Smoothed per-batch training loss against epochs: a diverging run shows within its first epoch."""
     plt.clear_data()
     plt.title("Training loss per batch (smoothed)")
@@ -122,7 +131,7 @@ def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False,
         step = max(1, len(points) // _MAX_POINTS)
         points = points[::step]
         plt.plot([(i + 1) / per_epoch for i, _ in points], [v for _, v in points],
-                 label=run.config.label, **_style(run, plain, False))
+                 label=run.config.label if legend else None, **_style(run, plain, False))
 
 
 def new_figure(width: int, height: int) -> Any:

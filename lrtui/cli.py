@@ -295,13 +295,8 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     """Bare ``lrtui``: the Textual app, pre-filled from the flags, optionally with a saved session."""
     open_path = str(load_session(args.open).path) if args.open else None
-    try:
-        from lrtui.tui.app import run_app
-    except ModuleNotFoundError as e:
-        if e.name not in ("lrtui.tui", "lrtui.tui.app"):
-            raise
-        print("The terminal app is not here yet: use `lrtui run` (see `lrtui run --help`).")
-        return 0
+    from lrtui.tui.app import run_app  # here, not at the top: `lrtui run` never pays for Textual
+
     return run_app(config_fields(args), open_path)
 
 

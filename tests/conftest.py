@@ -9,10 +9,13 @@ Set before torch is imported; a CI that knows better can set OMP_NUM_THREADS its
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# the decoded mnist-5k cache: shared by the xdist workers and the CLI subprocesses, never the user's own
+os.environ.setdefault("LRTUI_CACHE", os.path.join(tempfile.gettempdir(), f"lrtui-test-cache-{os.getuid()}"))
 
 #: Datasets read by torchvision from IDX files (``idx_data_dir`` holds all three).
 IDX_DATASETS = ("mnist", "fashion-mnist", "kmnist")

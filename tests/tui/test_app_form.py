@@ -127,3 +127,20 @@ def test_the_device_list_comes_from_torch_after_the_first_frame() -> None:
             assert app.query_one("#f-device", Select).value == "cpu"  # the choice is kept
 
     asyncio.run(scenario())
+
+
+def test_ctrl_x_while_idle_keeps_the_field_text() -> None:
+    """ctrl+x is Cancel everywhere: idle, it must not fall through to the Input's cut (focus selects all)."""
+
+    async def scenario() -> None:
+        app = make_app(lr="0.5, 0.01")
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.query_one("#f-lr", Input).focus()  # as after a run: focus selects the whole value
+            await pilot.pause()
+            await pilot.press("ctrl+x")
+            await pilot.pause()
+            assert app.query_one("#f-lr", Input).value == "0.5, 0.01"
+            assert not app.query_one("#row-lr").has_class("invalid")
+            assert not app.training
+
+    asyncio.run(scenario())

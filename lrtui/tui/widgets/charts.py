@@ -18,7 +18,7 @@ from lrtui import charts
 from lrtui.record import RunRecord
 
 Draw = Callable[..., None]
-SHORT = 16  #: charts shorter than this many rows (80x24) drop their title and axis label
+SHORT = 16  #: charts shorter than this many rows (80x24) drop their title, axis label and legend
 
 
 class RunChart(PlotextPlot):
@@ -46,8 +46,11 @@ class RunChart(PlotextPlot):
     def render(self) -> RenderResult:
         if self._stale:
             self._stale = False
-            self.draw(self.plt, self.runs, plain=self.app.no_color)  # NO_COLOR: one letter per run
-            if self.size.height < SHORT:
+            short = self.size.height < SHORT
+            # NO_COLOR: one letter per run, which only the legend explains; in colour the runs
+            # table's swatches do, so a short chart gives the legend's rows to the curves
+            self.draw(self.plt, self.runs, plain=self.app.no_color, legend=self.app.no_color or not short)
+            if short:
                 self.plt.title("")  # the tab already names the chart: give its rows to the curves
                 self.plt.xlabel("")
         return super().render()

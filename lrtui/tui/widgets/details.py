@@ -45,7 +45,7 @@ def verdict_text(run: RunRecord) -> Text:
     label = run.verdict["label"]
     text = Text(label, style=f"bold {VERDICT_COLORS.get(label, '')}")
     text.append(f": {run.verdict['reason']}\n")
-    text.append(f"try: {run.verdict['hint']}", style="italic")
+    text.append(f"hint: {run.verdict['hint']}", style="italic")
     return text
 
 

@@ -132,13 +132,19 @@ def _runs_table(runs: Sequence[RunRecord]) -> Table:
     return _table(REPORT_COLUMNS, rows)
 
 
+def _sentence(text: str) -> str:
+    """Verdict reasons and hints are phrases (they also stand alone in tables): end them as sentences here."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def _verdict_lines(runs: Sequence[RunRecord]) -> Bullets:
     """Per run: the verdict with its reason and hint, where it diverged, or why it failed."""
     items = []
     for run in runs:
         parts = [f"{run.id} {run.config.label}: {verdict_text(run)}."]
         if run.verdict:
-            parts.append(f"{run.verdict['reason']} Hint: {run.verdict['hint']}")
+            parts.append(f"{_sentence(run.verdict['reason'])} Hint: {_sentence(run.verdict['hint'])}")
         if run.diverged_at:
             parts.append(f"The loss became non-finite at epoch {run.diverged_at[0]}, batch {run.diverged_at[1]}.")
         if run.error:

@@ -223,6 +223,8 @@ class LRTuiApp(App[None]):
                         severity="error")
             return
         self.enqueue(configs)
+        if isinstance(self.focused, (Input, Select)):
+            self.runs_table.focus()  # the form is done with: +, -, 1-3 and delete now work at once
 
     @on(ParamsForm.Submitted)
     def _submitted(self) -> None:

@@ -16,7 +16,7 @@ the runs table. A comma list in *lr* (`0.5, 0.01, 1e-4`) queues one run per valu
 
 | key | does |
 |---|---|
-| **ctrl+r** / **enter** in a field | train with the form's values |
+| **ctrl+r** / **enter** in a field | train with the form's values (focus moves to the runs table) |
 | **+** / **-** (outside a text field) | rerun at once with the last run's lr ×10 / ÷10 |
 | **ctrl+x** | cancel the running run (finished epochs are kept) and the queued ones |
 | **escape** | leave a text field (to the runs table), close a dialog |

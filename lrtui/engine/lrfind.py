@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from lrtui.engine.config import RunConfig, probe_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.model import build_model
-from lrtui.engine.trainer import make_optimizer
+from lrtui.engine.trainer import make_optimizer, run_threads
 
 BETA = 0.98
 DIVERGE_FACTOR = 4.0
@@ -179,6 +179,7 @@ def _round(lr: float) -> float:
     return float(f"{lr:.2g}")
 
 
+@run_threads()  # as a training run: leave a core free
 def find_lr(
     config: RunConfig,
     *,

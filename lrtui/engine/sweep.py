@@ -41,10 +41,10 @@ from lrtui.engine.config import RunConfig, probe_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.events import Emit, RunEnd
 from lrtui.engine.model import ConvNet
-from lrtui.engine.trainer import PROGRESS_EVERY_S, _Epoch, _Run, cpu_threads, one_line, train
+from lrtui.engine.trainer import PROGRESS_EVERY_S, SGD_OPTIMIZERS, EpochState, Run, one_line, run_threads, train
 
 #: Optimizers whose update the stacked step implements (torch.optim.SGD's exact arithmetic).
-BATCHABLE_OPTIMIZERS = frozenset({"sgd", "sgd-momentum", "nesterov"})
+BATCHABLE_OPTIMIZERS = SGD_OPTIMIZERS
 #: Eager steps before a CUDA graph is captured (they warm up cuDNN/cuBLAS on a side stream).
 GRAPH_WARMUP = 3
 
@@ -243,24 +243,21 @@ class StackedStep:
 def train_stacked(configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
                   cancel: threading.Event, *, graphs: bool = True) -> list[RunEnd]:
     """Train K lr-only-different configs as one stacked model; never raises (failures end runs ``failed``)."""
-    runs = [_Run(config, emit, cancel, run_id) for config, run_id in zip(configs, run_ids, strict=True)]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(cpu_threads())  # as train() does: leave a core free
-    try:
-        _StackedSweep(runs, graphs).run()
-    except Exception as e:  # noqa: BLE001 — as in train(): a failure is a run status, never a traceback
-        for run in runs:
-            if run.ended is None:
-                run.end("failed", None, error=one_line(e))
-    finally:
-        torch.set_num_threads(threads)
+    runs = [Run(config, emit, cancel, run_id) for config, run_id in zip(configs, run_ids, strict=True)]
+    with run_threads():  # as train() does: leave a core free
+        try:
+            _StackedSweep(runs, graphs).run()
+        except Exception as e:  # noqa: BLE001 — as in train(): a failure is a run status, never a traceback
+            for run in runs:
+                if run.ended is None:
+                    run.end("failed", None, error=one_line(e))
     return [run.ended for run in runs if run.ended is not None]
 
 
 class _StackedSweep:
     """The epoch loop of a stacked sweep, driving the trainer's per-run objects for everything but the step."""
 
-    def __init__(self, runs: list[_Run], graphs: bool) -> None:
+    def __init__(self, runs: list[Run], graphs: bool) -> None:
         self.runs, self.graphs = runs, graphs
         self.active: list[int] = []  #: indices of the runs still training
         self.batches = self.samples = 0  #: done so far in the current epoch (the same for every model)
@@ -297,10 +294,10 @@ class _StackedSweep:
         for i in list(self.active):
             self.runs[i].conclude("finished", None)
 
-    def epoch_view(self, i: int) -> _Epoch:
+    def epoch_view(self, i: int) -> EpochState:
         """Model ``i``'s share of the epoch sums, in the shape the trainer's event builders read."""
         s = self.step
-        return _Epoch(loss_sum=s.loss_sum[i], correct=s.correct[i], batch_losses=s.batch_losses[:, i],
+        return EpochState(loss_sum=s.loss_sum[i], correct=s.correct[i], batch_losses=s.batch_losses[:, i],
                       batches=self.batches, samples=self.samples)
 
     def train_epoch(self, epoch: int) -> bool:

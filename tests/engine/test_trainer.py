@@ -11,7 +11,7 @@ import torch
 from lrtui.engine import trainer
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import BatchLog, EpochEnd, Progress, RunEnd, RunStarted
-from lrtui.engine.trainer import make_optimizer, nice_log_every, train
+from lrtui.engine.trainer import SGDStep, make_optimizer, nice_log_every, train
 from lrtui.engine.model import build_model
 
 from engine_helpers import Recorder, run_tiny
@@ -248,3 +248,19 @@ def test_a_run_leaves_a_core_free_and_restores_the_thread_count(monkeypatch) -> 
         torch.set_num_threads(before)
     monkeypatch.setattr(trainer.os, "sched_getaffinity", lambda pid: {0})
     assert trainer.cpu_threads() == 1
+
+
+@pytest.mark.parametrize("name,momentum,weight_decay", [("sgd", 0.0, 0.0), ("sgd", 0.0, 1e-3),
+                                                        ("sgd-momentum", 0.9, 1e-3), ("nesterov", 0.9, 0.0)])
+def test_sgd_step_is_torch_sgd_bit_for_bit(name: str, momentum: float, weight_decay: float) -> None:
+    config = RunConfig(optimizer=name, lr=0.05, momentum=momentum, weight_decay=weight_decay)
+    ours, theirs = build_model(0), build_model(0)
+    step, optimizer = SGDStep(ours.parameters(), config), make_optimizer(config, theirs.parameters())
+    x, y = torch.rand(4, 10, 1, 28, 28), torch.randint(0, 10, (4, 10))
+    for i in range(4):
+        step(torch.nn.functional.cross_entropy(ours(x[i]), y[i]))
+        optimizer.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(theirs(x[i]), y[i]).backward()
+        optimizer.step()
+    for (n, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        assert torch.equal(p, q), n

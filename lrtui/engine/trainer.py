@@ -210,6 +210,8 @@ class Run:
     # -- setup --------------------------------------------------------------------------
     def setup(self, splits: Splits | None = None) -> None:
         """Data, model, optimizer, RunStarted. ``splits``: already loaded (a stacked sweep shares one copy)."""
+        import sklearn.metrics  # noqa: F401 — for test(); ~1 s once, better before training than at a quit
+
         cfg = self.config
         self.device = torch.device(resolve_device(cfg.device, probe_devices()))
         self.splits: Splits = splits if splits is not None else load_splits(cfg, self.device)

@@ -251,9 +251,12 @@ class LRTuiApp(App[None]):
 
     def enqueue(self, configs: Sequence[RunConfig]) -> None:
         """Add runs to the session and the table as queued; start them unless a worker is busy."""
+        had_rows = self.runs_table.row_count > 0
         records = [self.session.add(config) for config in configs]
         for record in records:
             self.runs_table.show_run(record)
+        if not had_rows:
+            self.refresh_bindings()  # delete has a run to remove now (the footer is rebuilt: only when it changes)
         self._queue.append(tuple(r.id for r in records))
         if self.training:
             self.log_view.note(f"queued {', '.join(r.id for r in records)}")
@@ -273,7 +276,6 @@ class LRTuiApp(App[None]):
         self.query_one(RunStatus).idle(f"{self._batch_label()} starting{' · loading torch' if first else ''}…")
         configs = [record.config for record in map(self.session.book.get, self._active) if record is not None]
         self._train(configs, self._active, self._cancel)
-        self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
     def _train(self, configs: list[RunConfig], run_ids: tuple[str, ...], cancel: threading.Event) -> None:
@@ -308,7 +310,6 @@ class LRTuiApp(App[None]):
             self.session.save()
         self._active = ()
         self._logged = {}
-        self.refresh_bindings()
         if self._stopping:
             self.exit()
             return
@@ -389,7 +390,6 @@ class LRTuiApp(App[None]):
         self.query_one(RunDetails).show(run)
         if not self.training:
             self._replot(batch_only=True)
-        self.refresh_bindings()
 
     @on(DataTable.RowSelected, "#runs")
     def _selected(self, event: DataTable.RowSelected) -> None:

@@ -66,7 +66,13 @@ class Terminal:
 
 def running(home: Path) -> bool:
     """The session file says a run has started (saved at every run start)."""
-    return any('"status": "running"' in f.read_text() for f in home.glob("sessions/*/session.json"))
+    for f in home.glob("sessions/*/session.json"):
+        try:
+            if any(r["status"] == "running" for r in json.loads(f.read_text())["runs"]):
+                return True
+        except (OSError, ValueError):  # replaced while being read: look again
+            pass
+    return False
 
 
 def test_sighup_during_a_run_saves_it_interrupted_and_exits_cleanly(tmp_path: Path) -> None:

@@ -70,6 +70,7 @@ class ParamsForm(VerticalScroll):
         self.extra = {k: v for k, v in given.items() if k not in FIELD_NAMES}
         self.devices: tuple[str, ...] | None = None  #: None until torch has been asked (in a worker)
         self.errors: dict[str, str] = {}
+        self._shown_once = False  #: show_errors has drawn ``errors`` at least once
 
     def compose(self) -> ComposeResult:
         for field in FIELDS:
@@ -139,7 +140,14 @@ class ParamsForm(VerticalScroll):
         return ("cpu",) if chosen in ("auto", "cpu") else ("cpu", chosen)
 
     def show_errors(self, errors: Mapping[str, str]) -> None:
-        """Mark each invalid field and write why under it; errors of hidden settings go to the last line."""
+        """Mark each invalid field and write why under it; errors of hidden settings go to the last line.
+
+        Unchanged errors are left alone: a Static's update re-lays out the whole screen, which
+        takes the GIL from the training thread for tens of milliseconds (measured).
+        """
+        if dict(errors) == self.errors and self.is_mounted and self._shown_once:
+            return
+        self._shown_once = True
         self.errors = dict(errors)
         for field in FIELDS:
             message = errors.get(field.name, "")

@@ -8,8 +8,9 @@ shape ``[K, ...]`` (on the CPU, one thread, K=4: 2x the samples/s of
 from the same seeded weights and sees the same batches in the same order, so the
 comparison is controlled, and the per-epoch metrics equal K sequential runs of
 :func:`lrtui.engine.trainer.train` (same seed) up to float rounding (grouped
-kernels round differently in the last bit; plain SGD stays within ~1e-6, while a
-momentum trajectory near a ReLU kink can grow that to ~1e-3 within an epoch).
+kernels round differently in the last bit; plain SGD stays within ~1e-6 on the CPU, while a
+momentum trajectory near a ReLU kink can grow that to ~1e-3 within an epoch; on CUDA,
+cuDNN's TF32 convolutions make ~1e-3 the rule).
 
 Each model keeps its own learning rate in a device tensor and its own "alive"
 flag: the first non-finite loss of a model masks all its later updates and ends
@@ -29,6 +30,7 @@ the CPU, where the stack measured 7-17% faster than sequential runs.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import replace
@@ -148,8 +150,9 @@ class StackedSGD:
         """One update; models whose ``alive`` flag is False keep their weights exactly.
 
         A dead model's gradient is zeroed first (it may hold NaN, and 0 × NaN is NaN), then its
-        lr is multiplied by 0. For live models the arithmetic is torch.optim.SGD's, bit for bit:
-        ``addcmul_(d, lr, value=-1)`` is ``add_(d, alpha=-lr)``.
+        lr is multiplied by 0. For live models the arithmetic is torch.optim.SGD's:
+        ``addcmul_(d, lr, value=-1)`` is ``add_(d, alpha=-lr)`` — bit for bit on the CPU; on CUDA
+        the two kernels may round the product differently in the last bit.
         """
         for i, (p, g, lr) in enumerate(zip(self.params, grads, self.lrs)):
             keep = alive.view(-1, *[1] * (p.dim() - 1))
@@ -228,13 +231,24 @@ class StackedStep:
             self(idx)  # recording ran nothing: now replay it (or, if CUDA refused, run eagerly)
 
     def _capture(self, idx: torch.Tensor) -> tuple[Any, torch.Tensor] | None:
-        """Record one step; None (and eager from now on) if CUDA refuses to capture it."""
+        """Record one step; None (and eager from now on) if CUDA refuses to capture it.
+
+        The capture gets its own stream on the run's GPU (torch's shared one lives on whichever
+        GPU was current first: ``cuda:1`` work would escape it), and ``thread_local`` mode, so
+        CUDA work in another thread (the app's LR finder) cannot invalidate it.
+        """
+        dev = idx.device
         static_idx = idx.clone()
         graph = torch.cuda.CUDAGraph()
+        previous = torch.cuda.current_stream(dev)
         try:
-            with torch.cuda.graph(graph):
+            with torch.cuda.device(dev), torch.cuda.graph(graph, stream=torch.cuda.Stream(device=dev),
+                                                          capture_error_mode="thread_local"):
                 self._step(static_idx)
-        except RuntimeError:
+        except Exception:  # noqa: BLE001 — whatever CUDA refused, the eager step still works
+            torch.cuda.set_stream(previous)  # a failed capture leaves its stream current
+            with contextlib.suppress(Exception):
+                torch.cuda.synchronize(dev)
             self.use_graphs = False
             return None
         return graph, static_idx

@@ -44,7 +44,16 @@ def test_graph_replay_equals_the_eager_step() -> None:
         torch.testing.assert_close(p[live], q[live], rtol=1e-4, atol=1e-5)
 
 
-def test_stacked_sweep_on_cuda_matches_sequential_runs() -> None:
+@pytest.fixture
+def no_tf32():
+    """Full fp32 convolutions: grouped (stacked) and plain ones may pick different TF32 kernels."""
+    before = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32 = before
+
+
+def test_stacked_sweep_on_cuda_matches_sequential_runs(no_tf32) -> None:
     configs = [RunConfig(lr=lr, epochs=2, train_limit=500, device="cuda", seed=1) for lr in (0.3, 0.05, 0.01)]
     results = {}
     for batched in (False, True):
@@ -57,3 +66,42 @@ def test_stacked_sweep_on_cuda_matches_sequential_runs() -> None:
         stacked = results[True][key]
         assert stacked.val_acc == pytest.approx(seq.val_acc, abs=0.01), key  # cuDNN kernels differ in the last bits
         assert stacked.train_loss == pytest.approx(seq.train_loss, abs=1e-2), key
+
+
+def test_a_single_run_on_cuda_takes_the_graph_path_and_learns(no_tf32) -> None:
+    """Auto mode stacks even one CUDA run (for the graph); it must train like the plain trainer."""
+    config = RunConfig(lr=0.05, epochs=2, train_limit=600, device="cuda", seed=3)
+    seen = {}
+    for batched in (None, False):
+        events: list[Event] = []
+        (end,) = run_many([config], ["r1"], events.append, batched=batched)
+        assert end.status == "finished"
+        seen[batched] = [e for e in events if isinstance(e, EpochEnd)]
+    assert len(seen[None]) == len(seen[False]) == 2
+    for graphed, plain in zip(seen[None], seen[False]):
+        assert graphed.train_loss == pytest.approx(plain.train_loss, abs=1e-2)
+        assert graphed.val_acc == pytest.approx(plain.val_acc, abs=0.02)
+    assert seen[None][-1].val_acc > 0.5
+
+
+def test_a_refused_capture_falls_back_to_eager_and_restores_the_stream(monkeypatch) -> None:
+    step = _step(True)
+    eager = _step(False)
+    real = StackedStep._step
+
+    def syncing_step(self, idx):  # .item() inside a capture: CUDA refuses it
+        real(self, idx)
+        if torch.cuda.is_current_stream_capturing():
+            float(self.loss_sum.sum().item())
+
+    monkeypatch.setattr(StackedStep, "_step", syncing_step)
+    default = torch.cuda.current_stream()
+    for s in (step, eager):
+        s.new_epoch()
+        for b in range(9):
+            s(torch.arange(b * 10, b * 10 + 10, device="cuda"))
+    torch.cuda.synchronize()
+    assert step.graph is None and not step.use_graphs
+    assert torch.cuda.current_stream() == default
+    assert int(step.counter) == int(eager.counter) == 9
+    torch.testing.assert_close(step.batch_losses[:9], eager.batch_losses[:9], rtol=1e-4, atol=1e-5)

@@ -278,7 +278,11 @@ class Run:
             log_now = (b + 1) % self.log_every == 0 or last
             now = time.monotonic()
             progress_now = now - self.last_progress >= PROGRESS_EVERY_S or last
-            if self.sync_each_batch or log_now or progress_now:
+            if self.sync_each_batch:  # the CPU: one scalar read is the cheapest check there is
+                if not math.isfinite(loss.item()):
+                    state.diverged_at = b + 1
+                    break
+            elif log_now or progress_now:
                 bad = first_non_finite(state.batch_losses, checked, b + 1)
                 checked = b + 1
                 if bad is not None:

@@ -167,12 +167,17 @@ def _train(session: Session, records: list[RunRecord], console: Any, args: argpa
     from lrtui.printout import RunPrinter
 
     printer = RunPrinter(console, quiet=args.quiet, prefix_runs=len(records) > 1)
+    warned: list[str | None] = [None]  #: the save problem already reported
     with Signals() as stop:
 
         def emit(ev: Event) -> None:
             if isinstance(ev, RunEnd) and ev.status == "cancelled" and stop.interrupted:
                 ev = replace(ev, status="interrupted")
             session.observe(ev)
+            if session.save_error and session.save_error != warned[0]:  # once per new problem
+                warned[0] = session.save_error
+                with contextlib.suppress(OSError):
+                    print(f"lrtui: warning: {session.save_error}; training goes on", file=sys.stderr)
             if not stop.hangup:  # keep saving, stop printing to a terminal that is gone
                 printer(ev)
 
@@ -211,12 +216,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         for label, path in written:
             say(console, f"{label}: {path}")
         if started:
-            say(console, f"session: {session.path}")
+            say(console, f"session: NOT saved ({session.save_error})" if session.save_error
+                else f"session: {session.path}")
     except OSError:
         pass  # the terminal went away; everything is saved
     if stop.exit_code:
         return stop.exit_code
-    return 1 if any(r.status == "failed" for r in records) else 0
+    return 1 if session.save_error or any(r.status == "failed" for r in records) else 0
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:

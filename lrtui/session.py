@@ -112,6 +112,9 @@ class Session:
         self.created = created if created is not None else time.time()
         self.updated = updated if updated is not None else self.created
         self._lock = threading.Lock()  # the app observes from its UI thread, the CLI from the training loop
+        #: why the last save failed, or None: the runs stay in memory, the next save tries again,
+        #: and the front ends tell the user (a full disk must not stop training)
+        self.save_error: str | None = None
 
     @classmethod
     def create(cls, root: Path | None = None) -> "Session":
@@ -157,7 +160,12 @@ class Session:
 
     def _save(self) -> None:
         self.updated = time.time()
-        write_json_atomic(self.file, self.to_dict())
+        try:
+            write_json_atomic(self.file, self.to_dict())
+        except OSError as e:
+            self.save_error = f"cannot save the session to {self.file}: {e.strerror or e}"
+        else:
+            self.save_error = None
 
     def to_dict(self) -> dict[str, Any]:
         """The schema-1 document. Queued runs are left out: the file records what happened."""

@@ -126,6 +126,7 @@ class LRTuiApp(App[None]):
         self._logged: dict[str, dict[int, float]] = {}
         self._stopping = False  #: quitting: no new runs start
         self._interrupted = False  #: SIGHUP/SIGTERM: the session is saved as interrupted, ignore late events
+        self._save_error: str | None = None  #: the save problem the user was last told about
 
     # -- layout --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -308,6 +309,7 @@ class LRTuiApp(App[None]):
                 self.runs_table.show_run(record)
         if self.session.runs:
             self.session.save()
+            self._check_saved()
         self._active = ()
         self._logged = {}
         if self._stopping:
@@ -315,6 +317,18 @@ class LRTuiApp(App[None]):
             return
         self.query_one(RunStatus).idle(_sweep_outcome(batch))
         self._start_next()
+
+    def _check_saved(self) -> None:
+        """Tell the user once when the session cannot be saved (and once when it can again)."""
+        error = self.session.save_error
+        if error == self._save_error:
+            return
+        if error:
+            self.notify(f"{error}. Training goes on; the runs are kept in memory.", title="Not saved",
+                        severity="warning", timeout=10)
+        else:
+            self.notify(f"Session saved again: {self.session.file}", timeout=4)
+        self._save_error = error
 
     # -- engine events -------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:
@@ -324,11 +338,8 @@ class LRTuiApp(App[None]):
         if isinstance(event, Progress):
             self.query_one(RunStatus).progress(event, self._batch_label())
             return
-        try:
-            record = self.session.observe(event)
-        except OSError as e:  # a full disk must not stop the run, but the user must know
-            self.notify(f"Could not save the session: {e}", severity="warning")
-            record = self.session.book.get(event.run_id)
+        record = self.session.observe(event)
+        self._check_saved()
         if record is None or not self.screen_stack:  # no screen: the app is shutting down, the session has it
             return
         self.log_view.show(event, prefix=len(self._active) > 1)
@@ -410,6 +421,7 @@ class LRTuiApp(App[None]):
         self.runs_table.remove_run(run.id)
         if run.status != "queued":
             self.session.save()
+            self._check_saved()
         self._replot()
         self.query_one(RunDetails).show(self.session.book.get(self.runs_table.selected_id or ""))
         self.refresh_bindings()

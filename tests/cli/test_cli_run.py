@@ -90,6 +90,15 @@ def test_quiet_prints_only_the_table(cli, tmp_path):
     assert "epoch:" not in res.out and "best val acc" in res.out
 
 
+def test_an_unwritable_home_warns_trains_and_exits_1(cli, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    res = cli(["run", "--quiet", "--train-limit", "100", "--epochs", "1", "--device", "cpu"], blocker / "home")
+    assert res.code == 1
+    assert res.err.count("lrtui: warning: cannot save the session") == 1 and "Traceback" not in res.err
+    assert "best val acc" in res.out and "session: NOT saved" in res.out
+
+
 BAD_INPUT = [
     (["--lr", "abc"], "lr: 'abc' is not a number"),
     (["--lr", "0.5,,0.1"], "lr: has an empty item in the list"),

@@ -149,3 +149,20 @@ def test_session_folder_is_made_only_when_saved(home):
     assert not session.path.exists()
     session.save()
     assert load_session(session.path).runs == []
+
+
+def test_a_failed_save_is_reported_not_raised_and_the_next_save_retries(tmp_path):
+    from lrtui.engine.events import RunStarted
+
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the sessions folder should be")
+    session = Session.create(blocker / "sessions")
+    config = parse_configs({"lr": "0.01", "device": "cpu"})[0]
+    record = session.add(config)
+    session.observe(RunStarted(record.id, config, "cpu", "test CPU", 3200, 800, 1000, 320, 80))
+    assert session.save_error and str(session.file) in session.save_error
+    assert session.runs[0].status == "running"  # kept in memory
+    blocker.unlink()  # the disk is fine again: the next save writes everything
+    session.save()
+    assert session.save_error is None
+    assert json.loads(session.file.read_text())["runs"][0]["status"] == "running"

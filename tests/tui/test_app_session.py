@@ -91,3 +91,20 @@ def test_no_color_tells_runs_apart_by_letter(session_copy: Path, monkeypatch: py
             assert "AA lr=0.01 sgd val" in drawn and "aa lr=0.01 sgd train" in drawn  # the legend's markers
 
     asyncio.run(scenario())
+
+
+def test_a_session_that_cannot_be_saved_is_reported_and_training_goes_on(tmp_path: Path, monkeypatch) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("LRTUI_HOME", str(blocker / "home"))
+
+    async def scenario() -> None:
+        app = LRTuiApp(initial=TINY, probe_devices=False, cursor_blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            assert [r.status for r in app.session.runs] == ["finished"]
+            warnings = [n for n in app._notifications if n.title == "Not saved"]
+            assert len(warnings) == 1 and "cannot save the session" in warnings[0].message
+
+    asyncio.run(scenario())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -153,13 +154,6 @@ def _check_out_path(flag: str, path: str | None) -> None:
         raise UsageError(f"{flag}: folder {Path(path).parent} does not exist")
 
 
-def _stdout_console() -> Any:
-    """rich Console on stdout. Piped output is never wrapped: a script reading it gets whole lines."""
-    from rich.console import Console
-
-    return Console() if sys.stdout.isatty() else Console(width=1000)
-
-
 def _train(session: Session, records: list[RunRecord], console: Any, args: argparse.Namespace) -> Signals:
     """Train the session's queued runs, printing and saving as events arrive; returns the signals seen."""
     from lrtui.engine.events import Event, RunEnd
@@ -178,7 +172,7 @@ def _train(session: Session, records: list[RunRecord], console: Any, args: argpa
                 warned[0] = session.save_error
                 with contextlib.suppress(OSError):
                     print(f"lrtui: warning: {session.save_error}; training goes on", file=sys.stderr)
-            if not stop.hangup:  # keep saving, stop printing to a terminal that is gone
+            if not (stop.hangup or console.reader_gone):  # keep saving, stop printing to a reader that is gone
                 printer(ev)
 
         try:
@@ -196,12 +190,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``lrtui run``: train, print, save the session at every run start/epoch end/run end; then the table."""
     configs = _parse(args)
     _check_out_path("--json", args.json)
-    from lrtui.printout import runs_table, say
+    from lrtui.printout import StdoutConsole, runs_table, say
     from lrtui.report import write_reports
 
     session = Session.create()
     records = [session.add(c) for c in configs]
-    console = _stdout_console()
+    console = StdoutConsole()
     stop = _train(session, records, console, args)
     started = [r for r in records if r.status != "queued"]
     if started:
@@ -222,18 +216,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         pass  # the terminal went away; everything is saved
     if stop.exit_code:
         return stop.exit_code
+    if console.reader_gone:
+        return 128 + getattr(signal, "SIGPIPE", 13)
     return 1 if session.save_error or any(r.status == "failed" for r in records) else 0
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    from lrtui.printout import sessions_table
+    from lrtui.printout import StdoutConsole, sessions_table
     from lrtui.session import list_sessions, sessions_root
 
     entries = list(list_sessions())
     if not entries:
         print(f"no saved sessions yet in {sessions_root()}")
         return 0
-    _stdout_console().print(sessions_table(entries))
+    StdoutConsole().print(sessions_table(entries))
     return 0
 
 
@@ -317,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SessionError, UsageError) as e:
         print(f"lrtui: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left early (`lrtui sessions | head`): as a killed pipe writer would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 128 + getattr(signal, "SIGPIPE", 13)
     except OSError as e:  # a file we were asked to write could not be written
         print(f"lrtui: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1

@@ -12,6 +12,8 @@ output gets plain lines only. Imports rich, never textual or torch.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Iterable, Sequence
 
 from rich.console import Console
@@ -63,6 +65,24 @@ def end_lines(ev: RunEnd) -> list[str]:
     if ev.verdict:
         lines += [f"  {ev.verdict.label}: {ev.verdict.reason}", f"  hint: {ev.verdict.hint}"]
     return lines
+
+
+class StdoutConsole(Console):
+    """rich's Console on stdout, never wrapping piped output (a script reading it gets whole lines).
+
+    When the reader goes away (``lrtui run | head``) rich would raise SystemExit mid-run, in
+    the training thread's event callback; here output goes to /dev/null instead and
+    ``reader_gone`` is set, so training goes on and the session is still saved.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(**({} if sys.stdout.isatty() else {"width": 1000}))
+        self.reader_gone = False
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        self.reader_gone = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def say(console: Console, text: str) -> None:

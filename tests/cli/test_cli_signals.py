@@ -61,3 +61,16 @@ def test_signal_stops_cleanly_and_saves(lrtui_process, tmp_path, sig, code, stat
     assert json.loads(file.read_text())["runs"][0]["status"] == status
     if sig == signal.SIGINT:
         assert "best val acc" in out and f"session: {file.parent}" in out, "Ctrl-C prints what finished"
+
+
+def test_a_reader_that_leaves_early_stops_the_printing_not_the_training(lrtui_process, tmp_path):
+    """``lrtui run | head -2``: the run trains on and is saved; exit 141 like a killed pipe writer."""
+    proc = lrtui_process(["run", "--train-limit", "200", "--epochs", "2", "--log-every", "1", "--device", "cpu"],
+                         tmp_path)
+    assert proc.stdout is not None and proc.stdout.readline().startswith("r1:")
+    proc.stdout.close()  # the reader goes away while the run is printing every batch
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGPIPE
+    assert "Traceback" not in err and "error" not in err
+    (run,) = load_session("last").runs
+    assert run.status == "finished" and len(run.epochs) == 2

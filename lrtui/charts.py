@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Sequence
 
-from lrtui.record import RunRecord
+from lrtui.record import RunRecord, run_number
 
 #: One colour per run, by run number (r1, r2, ...), so a run keeps its colour when others are removed.
 RUN_COLORS: tuple[str, ...] = ("blue+", "red+", "green+", "magenta+", "cyan+", "orange+", "orange", "gray+")
@@ -35,8 +35,7 @@ _MAX_POINTS = 600  #: per-batch curves are thinned to this many points: a chart 
 
 def run_index(run: RunRecord) -> int:
     """0-based number of a run from its id (``r3`` → 2); stable while other runs come and go."""
-    digits = run.id[1:]
-    return int(digits) - 1 if run.id.startswith("r") and digits.isdigit() and int(digits) > 0 else 0
+    return max(run_number(run.id) - 1, 0)
 
 
 def run_color(run: RunRecord) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted, TestResult, Verdict
+from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
 
 
 def _finite_or_none(x: float | None) -> float | None:
@@ -148,31 +148,25 @@ class RunRecord:
             ended_at=data.get("ended_at"),
         )
 
-    def verdict_obj(self) -> Verdict | None:
-        return Verdict(**self.verdict) if self.verdict else None  # type: ignore[arg-type]
-
-    def test_obj(self) -> TestResult | None:
-        return TestResult(**self.test) if self.test else None
-
 
 class RunBook:
     """An ordered collection of runs that routes events to their records by ``run_id``."""
 
     def __init__(self, runs: list[RunRecord] | None = None) -> None:
         self.runs: list[RunRecord] = list(runs or [])
+        self._last = max((run_number(r.id) for r in self.runs), default=0)  #: highest ``rN`` ever held
 
     def add(self, config: RunConfig, run_id: str | None = None) -> RunRecord:
         """Queue a run: it gets the next id (``r1``, ``r2``, ...) unless one is given."""
         record = RunRecord(id=run_id or self.next_id(), config=config)
+        self._last = max(self._last, run_number(record.id))
         self.runs.append(record)
         return record
 
     def next_id(self) -> str:
-        taken = {r.id for r in self.runs}
-        n = len(self.runs) + 1
-        while f"r{n}" in taken:
-            n += 1
-        return f"r{n}"
+        """One past the highest id this book has held: a removed run's id is never given again
+        (a queue may still name it, and a run's chart colour goes by its number)."""
+        return f"r{self._last + 1}"
 
     def get(self, run_id: str) -> RunRecord | None:
         return next((r for r in self.runs if r.id == run_id), None)
@@ -191,3 +185,8 @@ class RunBook:
         """The finished run with the highest best validation accuracy."""
         scored = [r for r in self.runs if r.best_val_acc is not None]
         return max(scored, key=lambda r: r.best_val_acc or 0.0) if scored else None
+
+
+def run_number(run_id: str) -> int:
+    """``r12`` → 12; any other id → 0."""
+    return int(run_id[1:]) if run_id[:1] == "r" and run_id[1:].isdigit() else 0

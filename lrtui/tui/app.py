@@ -13,6 +13,7 @@ This module must not import torch: the first frame appears before it loads.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import threading
@@ -46,17 +47,6 @@ from lrtui.tui.widgets.status import IDLE, RunStatus
 
 
 QUIT_WAIT_S = 1.5  #: how long quitting waits for the running run to report its end
-#: The command palette's entries: (title, help, the action its key runs)
-PALETTE: tuple[tuple[str, str, str], ...] = (
-    ("Train", "Train with the form's values (ctrl+r)", "run"),
-    ("Rerun lr ×10", "Rerun the last run with a 10x larger learning rate (+)", "rerun(10)"),
-    ("Rerun lr ÷10", "Rerun the last run with a 10x smaller learning rate (-)", "rerun(0.1)"),
-    ("Cancel training", "Stop the running run and the queued ones (ctrl+x)", "cancel"),
-    ("Remove run", "Remove the selected run from the comparison (delete)", "remove_run"),
-    ("Write report", "Write the session report: Markdown, HTML, JSON (ctrl+s)", "report"),
-    ("Find learning rate", "LR range test on the form's settings (ctrl+f)", "find_lr"),
-    ("Lrtui help", "Keys and what the learning rate does (f1)", "help"),
-)
 
 
 def _outcome(run: RunRecord) -> str:
@@ -99,9 +89,12 @@ class LRTuiApp(App[None]):
                 priority=True),
         Binding("f1", "help", "Help", id="help", tooltip="Keys and what the learning rate does"),
         Binding("escape", "leave_field", "Leave field", show=False, id="leave"),
-        Binding("1", "show_chart('accuracy')", "Accuracy chart", show=False, id="chart-accuracy"),
-        Binding("2", "show_chart('loss')", "Loss chart", show=False, id="chart-loss"),
-        Binding("3", "show_chart('batch-loss')", "Batch loss chart", show=False, id="chart-batch-loss"),
+        Binding("1", "show_chart('accuracy')", "Accuracy chart", show=False, id="chart-accuracy",
+                tooltip="Show the accuracy chart"),
+        Binding("2", "show_chart('loss')", "Loss chart", show=False, id="chart-loss",
+                tooltip="Show the loss chart"),
+        Binding("3", "show_chart('batch-loss')", "Batch loss chart", show=False, id="chart-batch-loss",
+                tooltip="Show the batch loss chart"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit", tooltip="Stop training and quit"),
     ]
 
@@ -264,14 +257,9 @@ class LRTuiApp(App[None]):
         self._start_next()
 
     def _start_next(self) -> None:
-        if self.training or self._stopping:
+        if self.training or self._stopping or not self._queue:
             return
-        while self._queue and not self._active:
-            ids = tuple(i for i in self._queue.pop(0) if self.session.book.get(i) is not None)
-            if ids:
-                self._active = ids
-        if not self._active:
-            return
+        self._active = self._queue.pop(0)  # never empty: a removed run leaves its batch (see action_remove_run)
         self._cancel = threading.Event()
         first = "torch" not in sys.modules  # the first run of the process pays for importing torch
         self.query_one(RunStatus).idle(f"{self._batch_label()} starting{' · loading torch' if first else ''}…")
@@ -349,9 +337,11 @@ class LRTuiApp(App[None]):
             return
         if isinstance(event, RunStarted):
             self._logged[event.run_id] = {}
-            what = event.config.label if len(self._active) == 1 else f"{len(self._active)} lrs at once"
+            running = self._running_ids()  # a stacked sweep's runs start together, others one by one
+            what = event.config.label if len(running) == 1 else f"{len(running)} lrs at once"
+            queued = sum(len(batch) for batch in self._queue)
             self.query_one(RunStatus).started(self._batch_label(), what,
-                                              event.config.epochs * event.batches_per_epoch, len(self._queue))
+                                              event.config.epochs * event.batches_per_epoch, queued)
         elif isinstance(event, EpochEnd):
             self._logged[event.run_id] = {}
         elif isinstance(event, RunEnd):
@@ -372,9 +362,13 @@ class LRTuiApp(App[None]):
             self.notify(f"{record.config.label}: the loss became NaN/inf{where}", title=f"{record.id} diverged",
                         severity="warning")
 
+    def _running_ids(self) -> list[str]:
+        return [i for i in self._active if (r := self.session.book.get(i)) is not None and r.status == "running"]
+
     def _batch_label(self) -> str:
-        """``r3``, or ``r3–r5`` when the engine trains a sweep's runs at once: whom the progress is about."""
-        ids = self._active
+        """``r3``, or ``r3–r5`` when the engine trains a sweep's runs at once: whom the progress is about
+        (before any has started, the whole batch)."""
+        ids = self._running_ids() or list(self._active)
         return ids[0] if len(ids) == 1 else f"{ids[0]}–{ids[-1]}" if ids else ""
 
     def _live_runs(self) -> list[RunRecord]:
@@ -418,6 +412,7 @@ class LRTuiApp(App[None]):
             self.notify(f"{run.id} is {run.status}: cancel it first (ctrl+x)", severity="warning")
             return
         self.session.book.remove(run.id)
+        self._queue = [b for b in (tuple(i for i in batch if i != run.id) for batch in self._queue) if b]
         self.runs_table.remove_run(run.id)
         if run.status != "queued":
             self.session.save()
@@ -531,10 +526,12 @@ class LRTuiApp(App[None]):
         self.notify(str(paths[0].parent), title="Report written", timeout=8)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette offers every action of the keyboard."""
-        yield from super().get_system_commands(screen)
-        for title, help_text, action in PALETTE:
-            yield SystemCommand(title, help_text, partial(self.run_action, action))
+        """The command palette offers every action of the keyboard, named by its key's tooltip."""
+        yield from super().get_system_commands(screen)  # Textual's own include Quit
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.tooltip and binding.id != "quit":
+                key = binding.key_display or binding.key
+                yield SystemCommand(binding.tooltip, f"key: {key}", partial(self.run_action, binding.action))
 
 
 def run_app(initial: dict[str, str], open_session: str | None) -> int:
@@ -544,8 +541,13 @@ def run_app(initial: dict[str, str], open_session: str | None) -> int:
     (see :func:`lrtui.tui.process.leave`), so that quitting takes well under the 2 s it must.
     """
     app = LRTuiApp(initial=initial, session=open_session)
+    # our own loop: App.run() would use asyncio.run(), which joins the worker threads' executor
+    # without a timeout, so a worker slow to stop (a first torch import, CUDA start-up, a
+    # download) would hold the shell prompt after the screen is gone
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     with on_hangup(app.interrupt):
-        app.run()
+        app.run(loop=loop)
     code = app.return_code or 0
     if "torch" in sys.modules:
         leave(code)

@@ -53,9 +53,9 @@ def leave(code: int) -> None:
     """End the process without the interpreter's teardown.
 
     After training, that teardown (torch freeing its thread pools and caches) takes 1-2 s
-    on 2 CPU cores, after the screen is already gone. Call this only when the training
-    thread has ended, the session is saved (atomically, fsync'd) and the terminal
-    restored: then nothing is left for the teardown to do but wait.
+    on 2 CPU cores, after the screen is already gone. Call this only when the session is
+    saved (atomically, fsync'd) and the terminal restored: the app's quit has waited for
+    the run to end, or saved it ``interrupted`` when it was slow to.
     """
     sys.stdout.flush()
     sys.stderr.flush()

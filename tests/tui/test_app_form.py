@@ -144,3 +144,16 @@ def test_ctrl_x_while_idle_keeps_the_field_text() -> None:
             assert not app.training
 
     asyncio.run(scenario())
+
+
+def test_cuda_is_accepted_before_torch_has_listed_the_devices() -> None:
+    """``lrtui --device cuda`` on a GPU box: until the probe answers, the form takes it (as cuda:0)."""
+
+    async def scenario() -> None:
+        app = make_app(device="cuda")  # no probe: the form never learns the real devices
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert not app.query_one("#row-device").has_class("invalid")
+            assert app.form.configs()[0].device == "cuda"
+
+    asyncio.run(scenario())

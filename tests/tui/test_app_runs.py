@@ -173,3 +173,37 @@ def test_ctrl_f_runs_the_range_test_and_enter_puts_its_suggestion_in_the_lr_fiel
             assert app.session.runs == []  # the finder trains no run of the session
 
     asyncio.run(scenario())
+
+
+def test_a_removed_queued_run_leaves_the_queue_and_its_id_is_not_reused() -> None:
+    async def scenario() -> None:
+        app = make_app(lr="0.01", epochs="300", train_limit="400")
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("ctrl+r")  # r1 trains (long), focus goes to the runs table
+            await until(pilot, lambda: app.session.runs[0].status == "running", "r1 to start")
+            await pilot.press("plus", "plus")  # r2, r3 queued
+            app.runs_table.move_cursor(row=2)
+            await pilot.press("delete")  # r3 goes, from the table and from the queue
+            await pilot.press("minus")  # a new run: r4, never a second "r3"
+            await pilot.pause()
+            assert [r.id for r in app.session.runs] == ["r1", "r2", "r4"]
+            assert [i for batch in app._queue for i in batch] == ["r2", "r4"]
+            await pilot.press("ctrl+x")
+            await settle(pilot)
+
+    asyncio.run(scenario())
+
+
+def test_a_sequential_sweep_names_only_the_running_run() -> None:
+    """adam cannot be stacked: its runs go one by one, and the status line says so."""
+
+    async def scenario() -> None:
+        app = make_app(lr="0.01, 0.001", optimizer="adam", epochs="300", train_limit="400")
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: len(app.session.runs[0].epochs) >= 1, "r1's first epoch")
+            assert app._batch_label() == "r1" and app.session.runs[1].status == "queued"
+            await pilot.press("ctrl+x")
+            await settle(pilot)
+
+    asyncio.run(scenario())

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from plotext import uncolorize
+from rich.console import Console
 from textual.widgets import DataTable
 
 from lrtui.tui.app import LRTuiApp
+from lrtui.tui.widgets.details import RunDetails, evaluation_block
 from lrtui.tui.widgets.charts import RunChart
 from tui_helpers import TINY, in_log, settle
 
@@ -106,5 +108,24 @@ def test_a_session_that_cannot_be_saved_is_reported_and_training_goes_on(tmp_pat
             assert [r.status for r in app.session.runs] == ["finished"]
             warnings = [n for n in app._notifications if n.title == "Not saved"]
             assert len(warnings) == 1 and "cannot save the session" in warnings[0].message
+
+    asyncio.run(scenario())
+
+
+def test_a_saved_run_with_a_null_test_loss_opens(session_copy: Path) -> None:
+    """A NaN/inf loss is saved as null: opening that session and showing the run must not crash."""
+    file = session_copy / "session.json"
+    data = json.loads(file.read_text())
+    data["runs"][0]["test"]["loss"] = None
+    file.write_text(json.dumps(data))
+
+    async def scenario() -> None:
+        app = open_app(session_copy)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            assert app.is_running and app.query_one(RunDetails).run_id == "r1"  # shown, not crashed
+            console = Console(width=120, record=True)
+            console.print(evaluation_block(app.session.book.get("r1")))
+            assert "test loss —" in console.export_text()
 
     asyncio.run(scenario())

@@ -141,7 +141,9 @@ class FindLRScreen(ModalScreen[float | None]):
             return
         self.dismiss(self.result.lr if self.result else None)
 
-    def action_close(self) -> None:
+    def on_unmount(self) -> None:
+        """Closed any way (escape, enter, the app quitting): the range test stops within a step."""
         self.cancel.set()
-        self.workers.cancel_group(self, "find-lr")
-        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)  # unmounting stops the test

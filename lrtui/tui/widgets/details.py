@@ -15,7 +15,7 @@ from textual.widgets import Static
 from lrtui.charts import VERDICT_COLORS
 from lrtui.engine.config import format_lr
 from lrtui.record import RunRecord
-from lrtui.report import pct, seconds
+from lrtui.report import num, pct, seconds
 from lrtui.tui.widgets.digits import DigitStrip
 
 
@@ -39,7 +39,7 @@ def summary(run: RunRecord) -> Text:
     return text
 
 
-def verdict_text(run: RunRecord) -> Text:
+def verdict_block(run: RunRecord) -> Text:
     if not run.verdict:
         return Text("no verdict yet" if not run.done else "no verdict (no epoch finished)", style="dim")
     label = run.verdict["label"]
@@ -77,10 +77,12 @@ def class_report_table(report: dict[str, Any]) -> Table:
     return table
 
 
-def test_renderable(run: RunRecord) -> RenderableType:
+def evaluation_block(run: RunRecord) -> RenderableType:
+    """The test-set evaluation: accuracy and loss, confusion matrix, per-class report."""
     if not run.test:
         return Text("no test result yet" if not run.done else "no test result", style="dim")
-    head = Text(f"test accuracy {pct(run.test['accuracy'])} · test loss {run.test['loss']:.4f}", style="bold")
+    # a saved NaN/inf loss comes back as null
+    head = Text(f"test accuracy {pct(run.test.get('accuracy'))} · test loss {num(run.test.get('loss'))}", style="bold")
     parts: list[RenderableType] = [head]
     if run.test.get("confusion_matrix"):
         parts += [Text(""), confusion_table(run.test["confusion_matrix"])]
@@ -108,7 +110,7 @@ class RunDetails(VerticalScroll):
         self.query_one("#details-summary", Static).update(
             summary(run) if run else "Select a run in the table to see its details."
         )
-        self.query_one("#details-verdict", Static).update(verdict_text(run) if run else "")
+        self.query_one("#details-verdict", Static).update(verdict_block(run) if run else "")
         self.query_one(DigitStrip).show(run.test.get("samples") if run and run.test else None)
         self.query_one(DigitStrip).display = bool(run and run.test)
-        self.query_one("#details-test", Static).update(test_renderable(run) if run else "")
+        self.query_one("#details-test", Static).update(evaluation_block(run) if run else "")

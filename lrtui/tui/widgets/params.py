@@ -16,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
-from lrtui.engine.config import DATASETS, OPTIMIZERS, ConfigError, RunConfig, parse_configs
+from lrtui.engine.config import DATASETS, OPTIMIZERS, ConfigError, RunConfig, parse_configs, resolve_device
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ class ParamsForm(VerticalScroll):
         if self.devices is not None:
             return self.devices
         chosen = str(self.field("device").value)
-        return ("cpu",) if chosen in ("auto", "cpu") else ("cpu", chosen)
+        return ("cpu",) if chosen in ("auto", "cpu") else ("cpu", resolve_device(chosen, ()))  # cuda → cuda:0
 
     def show_errors(self, errors: Mapping[str, str]) -> None:
         """Mark each invalid field and write why under it; errors of hidden settings go to the last line.

@@ -149,6 +149,10 @@ class RunRecord:
         )
 
 
+#: Verdicts of runs that never count as a session's best while another run is left.
+_FAILED_VERDICTS = frozenset({"diverged", "not learning"})
+
+
 class RunBook:
     """An ordered collection of runs that routes events to their records by ``run_id``."""
 
@@ -182,9 +186,11 @@ class RunBook:
         return record
 
     def best(self) -> RunRecord | None:
-        """The finished run with the highest best validation accuracy."""
+        """The run with the highest best validation accuracy, preferring runs that did not blow up:
+        a run that peaked and then diverged is not the one to recommend."""
         scored = [r for r in self.runs if r.best_val_acc is not None]
-        return max(scored, key=lambda r: r.best_val_acc or 0.0) if scored else None
+        return max(scored, key=lambda r: (r.verdict_label not in _FAILED_VERDICTS, r.best_val_acc or 0.0),
+                   default=None)
 
 
 def run_number(run_id: str) -> int:

@@ -30,7 +30,7 @@ from textual.worker import Worker
 
 from lrtui.engine.config import ConfigError, RunConfig, format_lr, parse_lrs
 from lrtui.engine.events import BatchLog, EpochEnd, Progress, RunEnd, RunStarted
-from lrtui.record import RunRecord
+from lrtui.record import RunBook, RunRecord
 from lrtui.report import pct
 from lrtui.session import Session, SessionError, load_session
 from lrtui.tui.messages import DevicesFound, EngineEvent
@@ -56,10 +56,9 @@ def _outcome(run: RunRecord) -> str:
 
 def _sweep_outcome(runs: Sequence[RunRecord]) -> str:
     """``r1–r3 done · best r2 lr=0.01 sgd 91.5%``: the status line after several runs."""
-    scored = [r for r in runs if r.best_val_acc is not None]
-    if len(runs) < 2 or not scored:
+    best = RunBook(list(runs)).best()
+    if len(runs) < 2 or best is None:
         return _outcome(runs[-1]) if runs else IDLE
-    best = max(scored, key=lambda r: r.best_val_acc or 0.0)
     return f"{runs[0].id}–{runs[-1].id} done · best {best.id} {best.config.label} {pct(best.best_val_acc)}"
 
 

@@ -166,3 +166,17 @@ def test_a_failed_save_is_reported_not_raised_and_the_next_save_retries(tmp_path
     session.save()
     assert session.save_error is None
     assert json.loads(session.file.read_text())["runs"][0]["status"] == "running"
+
+
+def test_the_best_run_is_never_one_that_blew_up_while_another_is_left():
+    from lrtui.record import RunBook, RunRecord
+
+    def run(run_id, val_accs, label):
+        config = parse_configs({"lr": "0.01", "device": "cpu"})[0]
+        return RunRecord(id=run_id, config=config, epochs=[{"epoch": i + 1, "val_acc": a} for i, a in enumerate(val_accs)],
+                         verdict={"label": label, "reason": "", "hint": ""})
+
+    peaked = run("r1", [0.59, 0.11], "diverged")  # lr 0.5 on a small subset: a lucky first epoch
+    steady = run("r2", [0.30, 0.41], "too slow")
+    assert RunBook([peaked, steady]).best() is steady
+    assert RunBook([peaked]).best() is peaked  # nothing better to name

@@ -20,8 +20,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -33,7 +33,6 @@ from lrtui.engine.config import RunConfig, probe_devices, resolve_device, split_
 from lrtui.engine.data import export_mnist_5k  # noqa: E402
 from lrtui.engine.sweep import run_many  # noqa: E402
 from lrtui.engine.trainer import device_name  # noqa: E402
-
 
 Case = Callable[[], tuple[float, float, int, str]]  #: () -> (wall s, CPU s, training samples, note)
 

@@ -29,8 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 HEADLESS = """
 import json, sys
@@ -132,7 +132,6 @@ def first_frame_and_quit(raw: dict[str, str], env: dict[str, str]) -> None:
     sessions = Path(env["LRTUI_HOME"]) / "sessions"
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    start = time.perf_counter()
     proc = subprocess.Popen([*cmd, *flags], stdin=slave, stdout=slave, stderr=slave,
                             env={**env, "TERM": "xterm-256color"}, close_fds=True, start_new_session=True)
     os.close(slave)

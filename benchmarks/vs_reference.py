@@ -157,7 +157,8 @@ def engine(root: str, device: torch.device, epochs: int, seed: int) -> Result:
 
 def profile(root: str, device: torch.device, seed: int) -> None:
     """Where the time goes: the top operators of one epoch of each loop."""
-    from torch.profiler import ProfilerActivity, profile as torch_profile
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     for name, fn in (("reference", reference), ("engine", engine)):

@@ -14,7 +14,8 @@ series stay apart without colour. Nothing here imports textual, rich or torch.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from lrtui.record import RunRecord, run_number
 

@@ -17,13 +17,20 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any, Sequence
+from typing import Any
 
 from lrtui import __version__
-from lrtui.engine.config import DATASETS, OPTIMIZERS, ConfigError, RunConfig, parse_configs
+from lrtui.engine.config import (
+    DATASETS,
+    OPTIMIZERS,
+    ConfigError,
+    RunConfig,
+    parse_configs,
+)
 from lrtui.record import RunRecord
 from lrtui.session import Session, SessionError, load_session, write_json_atomic
 
@@ -110,7 +117,7 @@ class Signals:
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> "Signals":
+    def __enter__(self) -> Signals:
         for name in ("SIGINT", "SIGTERM", "SIGHUP"):
             if hasattr(signal, name):
                 num = getattr(signal, name)
@@ -297,7 +304,9 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     """Bare ``lrtui``: the Textual app, pre-filled from the flags, optionally with a saved session."""
     open_path = str(load_session(args.open).path) if args.open else None
-    from lrtui.tui.app import run_app  # here, not at the top: `lrtui run` never pays for Textual
+    from lrtui.tui.app import (
+        run_app,  # here, not at the top: `lrtui run` never pays for Textual
+    )
 
     return run_app(config_fields(args), open_path)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
@@ -22,7 +22,8 @@ from rich.table import Table
 from rich.text import Text
 
 from lrtui.charts import VERDICT_COLORS
-from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress as ProgressEvent, RunEnd, RunStarted
+from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
+from lrtui.engine.events import Progress as ProgressEvent
 from lrtui.record import RunRecord
 from lrtui.report import run_cells, seconds
 from lrtui.session import FILENAME, SessionEntry

@@ -12,9 +12,10 @@ from __future__ import annotations
 import html
 import io
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, Union
+from typing import Any, Union
 
 from lrtui import charts
 from lrtui.engine.config import format_lr

@@ -20,9 +20,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from lrtui import __version__
 from lrtui.engine.config import RunConfig
@@ -117,7 +118,7 @@ class Session:
         self.save_error: str | None = None
 
     @classmethod
-    def create(cls, root: Path | None = None) -> "Session":
+    def create(cls, root: Path | None = None) -> Session:
         """A new, empty session. Its folder is made at the first save, so idle sessions leave nothing behind."""
         now = time.time()
         name = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}-{secrets.token_hex(3)}"

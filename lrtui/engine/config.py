@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "sgd-momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 DATASETS: tuple[str, ...] = ("mnist-5k", "mnist", "fashion-mnist", "kmnist")
@@ -59,12 +60,12 @@ class RunConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RunConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
         """Rebuild from JSON, ignoring keys a newer lrtui may have added."""
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    def with_lr(self, lr: float) -> "RunConfig":
+    def with_lr(self, lr: float) -> RunConfig:
         return replace(self, lr=lr)
 
     @property

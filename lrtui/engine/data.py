@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 import os
 import struct
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch

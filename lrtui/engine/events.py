@@ -13,8 +13,9 @@ is cancelled, diverges or fails). Events of a batched sweep interleave by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Union
+from typing import Any, Literal, Union
 
 from lrtui.engine.config import RunConfig
 

@@ -33,8 +33,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +44,15 @@ from lrtui.engine.config import RunConfig, probe_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.events import Emit, RunEnd
 from lrtui.engine.model import ConvNet
-from lrtui.engine.trainer import PROGRESS_EVERY_S, SGD_OPTIMIZERS, EpochState, Run, one_line, run_threads, train
+from lrtui.engine.trainer import (
+    PROGRESS_EVERY_S,
+    SGD_OPTIMIZERS,
+    EpochState,
+    Run,
+    one_line,
+    run_threads,
+    train,
+)
 
 #: Optimizers whose update the stacked step implements (torch.optim.SGD's exact arithmetic).
 BATCHABLE_OPTIMIZERS = SGD_OPTIMIZERS

@@ -22,16 +22,25 @@ import os
 import platform
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from lrtui.engine.config import ConfigError, RunConfig, probe_devices, resolve_device
 from lrtui.engine.data import CLASSES, DataUnavailable, Splits, load_splits
-from lrtui.engine.events import BatchLog, Emit, EpochEnd, Progress, RunEnd, RunStarted, TestResult
+from lrtui.engine.events import (
+    BatchLog,
+    Emit,
+    EpochEnd,
+    Progress,
+    RunEnd,
+    RunStarted,
+    TestResult,
+)
 from lrtui.engine.model import ConvNet, build_model
 from lrtui.engine.verdict import judge
 

@@ -16,7 +16,8 @@ with at least three epochs, since two falling steps in a row happen by chance.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from lrtui.engine.events import Verdict
 

@@ -17,8 +17,8 @@ import asyncio
 import os
 import sys
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
-from typing import Iterable, Mapping, Sequence
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -44,7 +44,6 @@ from lrtui.tui.widgets.params import ParamsForm
 from lrtui.tui.widgets.runlog import RunLog
 from lrtui.tui.widgets.runs_table import RunsTable
 from lrtui.tui.widgets.status import IDLE, RunStatus
-
 
 QUIT_WAIT_S = 1.5  #: how long quitting waits for the running run to report its end
 

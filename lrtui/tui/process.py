@@ -10,8 +10,8 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 
 def ui_torch_threads() -> int:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import Event, RunEnd

@@ -11,7 +11,13 @@ import torchvision.datasets as tvd
 from engine_helpers import Recorder
 
 from lrtui.engine.config import RunConfig, split_sizes
-from lrtui.engine.data import DataUnavailable, load_raw, load_splits, split_indices, write_idx
+from lrtui.engine.data import (
+    DataUnavailable,
+    load_raw,
+    load_splits,
+    split_indices,
+    write_idx,
+)
 from lrtui.engine.events import EpochEnd
 from lrtui.engine.trainer import train
 

@@ -7,14 +7,13 @@ import threading
 
 import pytest
 import torch
+from engine_helpers import Recorder, run_tiny
 
 from lrtui.engine import trainer
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import BatchLog, EpochEnd, Progress, RunEnd, RunStarted
-from lrtui.engine.trainer import SGDStep, make_optimizer, nice_log_every, train
 from lrtui.engine.model import build_model
-
-from engine_helpers import Recorder, run_tiny
+from lrtui.engine.trainer import SGDStep, make_optimizer, nice_log_every, train
 
 
 def metrics(recorder: Recorder) -> list[tuple]:

@@ -8,7 +8,13 @@ import torch
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event
 from lrtui.engine.model import build_model
-from lrtui.engine.sweep import GRAPH_WARMUP, StackedNet, StackedSGD, StackedStep, run_many
+from lrtui.engine.sweep import (
+    GRAPH_WARMUP,
+    StackedNet,
+    StackedSGD,
+    StackedStep,
+    run_many,
+)
 
 pytestmark = [
     pytest.mark.cuda,

@@ -9,7 +9,13 @@ import torch
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.model import build_model
-from lrtui.engine.sweep import StackedNet, StackedSGD, StackedStep, batchable, use_batched
+from lrtui.engine.sweep import (
+    StackedNet,
+    StackedSGD,
+    StackedStep,
+    batchable,
+    use_batched,
+)
 from lrtui.engine.trainer import make_optimizer
 
 BASE = RunConfig(device="cpu", train_limit=300)

@@ -8,7 +8,14 @@ import shutil
 import pytest
 
 from lrtui.engine.config import parse_configs
-from lrtui.session import SCHEMA, Session, SessionError, list_sessions, load_session, write_json_atomic
+from lrtui.session import (
+    SCHEMA,
+    Session,
+    SessionError,
+    list_sessions,
+    load_session,
+    write_json_atomic,
+)
 
 
 def test_saved_at_every_run_start_epoch_end_and_run_end(trained):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from textual.widgets import DataTable, Input, OptionList, Select, Static
+from tui_helpers import TINY, make_app, until
 
 from lrtui.tui.app import LRTuiApp
 from lrtui.tui.screens.help import HelpScreen
-from tui_helpers import TINY, make_app, until
 
 
 def test_invalid_lr_is_marked_inline_and_nothing_starts() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 from textual.widgets import DataTable, Input
+from tui_helpers import in_log, make_app, settle, until
 
 from lrtui.charts import VERDICT_COLORS
 from lrtui.engine.config import format_lr
@@ -13,7 +14,6 @@ from lrtui.tui.screens.find_lr import FindLRScreen
 from lrtui.tui.widgets.charts import RunChart
 from lrtui.tui.widgets.details import RunDetails
 from lrtui.tui.widgets.digits import DigitStrip
-from tui_helpers import in_log, make_app, settle, until
 
 
 def cell(app, run_id: str, column: str):  # type: ignore[no-untyped-def]

@@ -10,11 +10,11 @@ import pytest
 from plotext import uncolorize
 from rich.console import Console
 from textual.widgets import DataTable
+from tui_helpers import TINY, in_log, settle
 
 from lrtui.tui.app import LRTuiApp
-from lrtui.tui.widgets.details import RunDetails, evaluation_block
 from lrtui.tui.widgets.charts import RunChart
-from tui_helpers import TINY, in_log, settle
+from lrtui.tui.widgets.details import RunDetails, evaluation_block
 
 
 def open_app(session: Path | str) -> LRTuiApp:

@@ -7,8 +7,8 @@ global plotext module). Each redraw starts from ``clear_data()``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Callable, Sequence
 
 from textual.app import RenderResult
 from textual.widgets import TabbedContent, TabPane

@@ -8,15 +8,22 @@ ride along unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
-from lrtui.engine.config import DATASETS, OPTIMIZERS, ConfigError, RunConfig, parse_configs, resolve_device
+from lrtui.engine.config import (
+    DATASETS,
+    OPTIMIZERS,
+    ConfigError,
+    RunConfig,
+    parse_configs,
+    resolve_device,
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ class ParamsForm(VerticalScroll):
     class Submitted(Message):
         """Enter was pressed in a text field: the user wants to train with the form's values."""
 
-        form: "ParamsForm"
+        form: ParamsForm
 
     def __init__(self, initial: Mapping[str, object] | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)

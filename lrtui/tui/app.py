@@ -198,6 +198,10 @@ class LRTuiApp(App[None]):
 
         names = {d: torch.cuda.get_device_name(int(d[5:])) for d in devices if d.startswith("cuda:")}
         self.post_message(DevicesFound(devices, names))
+        # what the first run would wait ~1 s for: imported while the user reads the form
+        import sklearn.metrics  # noqa: F401
+
+        import lrtui.engine.sweep  # noqa: F401
 
     def on_devices_found(self, message: DevicesFound) -> None:
         self.form.set_devices(message.devices, message.names)

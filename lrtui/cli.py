@@ -274,7 +274,7 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
 
     from lrtui.engine.config import format_lr
     from lrtui.engine.data import DataUnavailable
-    from lrtui.engine.lrfind import find_lr, render_chart
+    from lrtui.engine.lrfind import LABELS, find_lr, render_chart
 
     with Signals() as stop:
         try:
@@ -290,7 +290,7 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
     else:
         print(f"no suggestion: {result.why}")
     for method, lr in result.suggestions.items():
-        print(f"  {method:<11} {format_lr(lr) if lr is not None else '—'}")
+        print(f"  {LABELS[method]:<16} {format_lr(lr) if lr is not None else '—'}")
     for note in result.notes:
         print(f"  note: {note}")
     width = max(40, min(100, shutil.get_terminal_size((100, 24)).columns))

@@ -14,6 +14,8 @@ import tempfile
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# sessions of tests that do not set their own home never land in (or read from) the user's
+os.environ["LRTUI_HOME"] = tempfile.mkdtemp(prefix="lrtui-test-home-")
 # the decoded mnist-5k cache: shared by the xdist workers and the CLI subprocesses, never the user's own
 os.environ.setdefault("LRTUI_CACHE", os.path.join(tempfile.gettempdir(), f"lrtui-test-cache-{os.getuid()}"))
 

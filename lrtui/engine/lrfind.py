@@ -146,6 +146,8 @@ _SUGGESTERS: dict[str, Callable[[Sequence[float], Sequence[float]], float]] = {
     "steepest": steepest,
     "max_stable": max_stable,
 }
+#: How each method is named to people (``max_stable`` is already divided by ten).
+LABELS: dict[str, str] = {"valley": "valley", "steepest": "steepest", "max_stable": "max stable ÷ 10"}
 _WHY: dict[str, str] = {
     "valley": "two-thirds down the longest fall of the smoothed loss, the method measured to land among "
               "the best rates of a real lr grid",
@@ -168,7 +170,7 @@ def suggest(
     if min(ys) > (1 - MIN_DROP) * ys[0]:
         return none, None, (
             f"no clear valley: the smoothed loss never fell {MIN_DROP:.0%} below its start "
-            f"({ys[0]:.3g} → best {min(ys):.3g}); widen the range (--start/--end)"
+            f"({ys[0]:.3g} → best {min(ys):.3g}); use more steps (--steps) or a wider range (--start/--end)"
         )
     found: dict[str, float | None] = {m: _round(_SUGGESTERS[m](xs, ys)) for m in METHODS}
     lr = found[method]
@@ -288,7 +290,7 @@ def draw(plot: Any, result: LRFindResult) -> None:
         if lr is not None:
             color, letter = METHOD_STYLE[method]
             plot.vertical_line(math.log10(lr), color=color)
-            plot.scatter([math.log10(lr)], [_loss_at(result, lr)], marker=letter, color=color, label=f"{method} {lr:.2g}")
+            plot.scatter([math.log10(lr)], [_loss_at(result, lr)], marker=letter, color=color, label=f"{LABELS[method]} {lr:.2g}")
 
 
 def _loss_at(result: LRFindResult, lr: float) -> float:

@@ -32,6 +32,9 @@ FAR_FROM_BEST = 0.1
 STEADY_EPOCHS = 3
 #: Loss this many times the first epoch's (and above the initial ~ln 10) means it exploded.
 EXPLODE_FACTOR = 1.5
+#: An epoch's mean loss above this many times a fresh model's (~ln 10) means it blew up on the way,
+#: even if it came back down to a finite constant guess (lr 100: epoch means of ~1e35).
+BLOWN_UP_FACTOR = 5.0
 
 SMALLER_LR = "try a 10x smaller learning rate"
 LARGER_LR = "more epochs or a larger learning rate (try 10x)"
@@ -73,6 +76,14 @@ def judge(
     val_loss = [float(e["val_loss"]) for e in epochs]
     acc = [float(e["val_acc"]) for e in epochs]
     n, last = len(epochs), acc[-1]
+
+    worst = max(train + val_loss)
+    if worst > BLOWN_UP_FACTOR * math.log(CLASSES):
+        return Verdict(
+            "diverged",
+            f"the loss blew up to {worst:.3g} (a fresh model starts at {math.log(CLASSES):.2f})",
+            SMALLER_LR,
+        )
 
     peak = max(acc[:-1], default=0.0)
     if n > 1 and peak > CHANCE_ACC and last <= CHANCE_ACC:

@@ -15,8 +15,8 @@ def test_find_lr_prints_suggestions_chart_and_json(cli, tmp_path):
     assert res.code == 0, res.err
     lines = res.out.splitlines()
     assert re.match(r"^(suggested lr: \S+ \(\w+\): |no suggestion: )", lines[0])
-    for method in ("valley", "steepest", "max_stable"):
-        assert any(re.match(rf"^  {method} +\S+$", line) for line in lines)
+    for label in ("valley", "steepest", "max stable ÷ 10"):
+        assert any(re.match(rf"^  {re.escape(label)} +\S+$", line) for line in lines)
     assert "learning rate" in res.out and "┤" in res.out, "the chart is printed"
     doc = json.loads(out_json.read_text())
     assert {"suggestion", "suggestions", "lrs", "losses", "smoothed"} <= set(doc)

@@ -72,5 +72,6 @@ def test_a_reader_that_leaves_early_stops_the_printing_not_the_training(lrtui_pr
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGPIPE
     assert "Traceback" not in err and "error" not in err
-    (run,) = load_session("last").runs
+    (folder,) = (tmp_path / "sessions").iterdir()  # the child's LRTUI_HOME, not this process's
+    (run,) = load_session(folder).runs
     assert run.status == "finished" and len(run.epochs) == 2

@@ -112,3 +112,11 @@ def test_no_epochs() -> None:
 def test_every_verdict_has_a_reason_and_a_hint(run) -> None:
     verdict = judge(run, "finished")
     assert verdict.reason and verdict.hint and "\n" not in verdict.reason
+
+
+def test_a_loss_that_blew_up_but_stayed_finite_is_diverged_not_not_learning() -> None:
+    """lr 100 on a small subset: epoch means of ~1e35, then a dead network guessing one class."""
+    blown = epochs([1.08e35, 2.3133], [0.1, 0.1], [2.3205, 2.3115])
+    verdict = judge(blown, "finished")
+    assert verdict.label == "diverged" and "1.08e+35" in verdict.reason and "smaller" in verdict.hint
+    assert judge(STUCK, "finished").label == "not learning"  # a loss of ~2.31 is no blow-up

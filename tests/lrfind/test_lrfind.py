@@ -12,6 +12,7 @@ import torch
 from lrtui.engine.config import RunConfig
 from lrtui.engine.lrfind import (
     DEFAULT_METHOD,
+    LABELS,
     METHODS,
     MIN_POINTS,
     FindStep,
@@ -151,7 +152,7 @@ def test_chart_marks_suggestions_and_leaves_plotext_global_state_alone() -> None
     lines = text.splitlines()
     assert len(lines) == 20 and max(len(line) for line in lines) <= 80
     for method, lr in result.suggestions.items():
-        assert f"{method} {lr:.2g}" in text
+        assert f"{LABELS[method]} {lr:.2g}" in text
     assert "1e-06" in text and "1e+01" in text  # log axis, decade ticks
 
 

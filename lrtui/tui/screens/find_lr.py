@@ -116,7 +116,7 @@ class FindLRScreen(ModalScreen[float | None]):
         )
 
     def on_find_done(self, message: FindDone) -> None:
-        from lrtui.engine.lrfind import draw
+        from lrtui.engine.lrfind import LABELS, draw
 
         self.result = result = message.result
         self.finished = True
@@ -124,7 +124,7 @@ class FindLRScreen(ModalScreen[float | None]):
         notes = "".join(f"\n{note}" for note in result.notes)
         self.query_one("#find-status", Static).update(f"{status} — {result.why}{notes}")
         self.query_one("#find-suggestions", Static).update(
-            "   ".join(f"{m}: {format_lr(lr) if lr is not None else '—'}" for m, lr in result.suggestions.items())
+            "   ".join(f"{LABELS[m]}: {format_lr(lr) if lr is not None else '—'}" for m, lr in result.suggestions.items())
         )
         chart = self.query_one(PlotextPlot)
         draw(chart.plt, result)

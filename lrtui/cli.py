@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
 import threading
@@ -197,7 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``lrtui run``: train, print, save the session at every run start/epoch end/run end; then the table."""
     configs = _parse(args)
     _check_out_path("--json", args.json)
-    from lrtui.printout import StdoutConsole, runs_table, say
+    from lrtui.printout import EXIT_BROKEN_PIPE, StdoutConsole, runs_table, say
     from lrtui.report import write_reports
 
     session = Session.create()
@@ -224,7 +223,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if stop.exit_code:
         return stop.exit_code
     if console.reader_gone:
-        return 128 + getattr(signal, "SIGPIPE", 13)
+        return EXIT_BROKEN_PIPE
     return 1 if session.save_error or any(r.status == "failed" for r in records) else 0
 
 
@@ -322,9 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SessionError, UsageError) as e:
         print(f"lrtui: error: {e}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # the reader left early (`lrtui sessions | head`): as a killed pipe writer would
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
-        return 128 + getattr(signal, "SIGPIPE", 13)
+    except BrokenPipeError:  # the reader left early (`lrtui find-lr | head`): as a killed pipe writer would
+        from lrtui.printout import EXIT_BROKEN_PIPE, silence_stdout
+
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
     except OSError as e:  # a file we were asked to write could not be written
         print(f"lrtui: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1

@@ -68,6 +68,16 @@ def end_lines(ev: RunEnd) -> list[str]:
     return lines
 
 
+#: Exit code of a writer whose pipe reader left, as the shell reports one killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 128 + 13
+
+
+def silence_stdout() -> None:
+    """Send the rest of stdout to /dev/null: its reader is gone, and the interpreter's final
+    flush must not fail a second time."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 class StdoutConsole(Console):
     """rich's Console on stdout, never wrapping piped output (a script reading it gets whole lines).
 
@@ -83,7 +93,7 @@ class StdoutConsole(Console):
     def on_broken_pipe(self) -> None:
         self.quiet = True
         self.reader_gone = True
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
 
 
 def say(console: Console, text: str) -> None:

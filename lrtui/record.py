@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,11 +187,14 @@ class RunBook:
         return record
 
     def best(self) -> RunRecord | None:
-        """The run with the highest best validation accuracy, preferring runs that did not blow up:
-        a run that peaked and then diverged is not the one to recommend."""
-        scored = [r for r in self.runs if r.best_val_acc is not None]
-        return max(scored, key=lambda r: (r.verdict_label not in _FAILED_VERDICTS, r.best_val_acc or 0.0),
-                   default=None)
+        return best_run(self.runs)
+
+
+def best_run(runs: Iterable[RunRecord]) -> RunRecord | None:
+    """The run with the highest best validation accuracy, preferring runs that did not blow up:
+    a run that peaked and then diverged is not the one to recommend."""
+    scored = [r for r in runs if r.best_val_acc is not None]
+    return max(scored, key=lambda r: (r.verdict_label not in _FAILED_VERDICTS, r.best_val_acc or 0.0), default=None)
 
 
 def run_number(run_id: str) -> int:

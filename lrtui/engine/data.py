@@ -86,6 +86,8 @@ def _cache_dir() -> Path:
     return Path(user_cache_dir("lrtui"))
 
 
+#: The cached arrays, in the order of :class:`Raw`, and their shapes.
+_5K_KEYS = ("train_x", "train_y", "test_x", "test_y")
 _5K_SHAPES = ((4000, 28, 28), (4000,), (1000, 28, 28), (1000,))
 
 
@@ -93,7 +95,7 @@ def _read_cache(path: Path) -> list[np.ndarray] | None:
     """The cached mnist-5k arrays, or None when missing or not exactly what was written (then decode again)."""
     try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = [f[k] for k in ("train_x", "train_y", "test_x", "test_y")]
+            arrays = [f[k] for k in _5K_KEYS]
     except Exception:  # noqa: BLE001 — missing, truncated, foreign: all mean "decode again"
         return None
     ok = [a.shape for a in arrays] == list(_5K_SHAPES) and [a.dtype for a in arrays] == [np.uint8, np.int64] * 2
@@ -106,7 +108,7 @@ def _write_cache(path: Path, arrays: list[np.ndarray]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
-            np.savez(f, **dict(zip(("train_x", "train_y", "test_x", "test_y"), arrays)))
+            np.savez(f, **dict(zip(_5K_KEYS, arrays, strict=True)))
         os.replace(tmp, path)
     except OSError:
         pass

@@ -30,7 +30,7 @@ from textual.worker import Worker
 
 from lrtui.engine.config import ConfigError, RunConfig, format_lr, parse_lrs
 from lrtui.engine.events import BatchLog, EpochEnd, Progress, RunEnd, RunStarted
-from lrtui.record import RunBook, RunRecord
+from lrtui.record import RunRecord, best_run
 from lrtui.report import pct
 from lrtui.session import Session, SessionError, load_session
 from lrtui.tui.messages import DevicesFound, EngineEvent
@@ -55,7 +55,7 @@ def _outcome(run: RunRecord) -> str:
 
 def _sweep_outcome(runs: Sequence[RunRecord]) -> str:
     """``r1–r3 done · best r2 lr=0.01 sgd 91.5%``: the status line after several runs."""
-    best = RunBook(list(runs)).best()
+    best = best_run(runs)
     if len(runs) < 2 or best is None:
         return _outcome(runs[-1]) if runs else IDLE
     return f"{runs[0].id}–{runs[-1].id} done · best {best.id} {best.config.label} {pct(best.best_val_acc)}"
@@ -339,7 +339,7 @@ class LRTuiApp(App[None]):
             return
         if isinstance(event, RunStarted):
             self._logged[event.run_id] = {}
-            running = self._running_ids()  # a stacked sweep's runs start together, others one by one
+            running = self._runs_training()  # a stacked sweep's runs start together, others one by one
             what = event.config.label if len(running) == 1 else f"{len(running)} lrs at once"
             queued = sum(len(batch) for batch in self._queue)
             self.query_one(RunStatus).started(self._batch_label(), what,
@@ -364,18 +364,19 @@ class LRTuiApp(App[None]):
             self.notify(f"{record.config.label}: the loss became NaN/inf{where}", title=f"{record.id} diverged",
                         severity="warning")
 
-    def _running_ids(self) -> list[str]:
-        return [i for i in self._active if (r := self.session.book.get(i)) is not None and r.status == "running"]
+    def _runs_training(self) -> list[RunRecord]:
+        """The runs of the worker's batch that are training now (a sequential sweep's others wait)."""
+        return [r for r in map(self.session.book.get, self._active) if r is not None and r.status == "running"]
 
     def _batch_label(self) -> str:
         """``r3``, or ``r3–r5`` when the engine trains a sweep's runs at once: whom the progress is about
         (before any has started, the whole batch)."""
-        ids = self._running_ids() or list(self._active)
+        ids = [r.id for r in self._runs_training()] or list(self._active)
         return ids[0] if len(ids) == 1 else f"{ids[0]}–{ids[-1]}" if ids else ""
 
     def _live_runs(self) -> list[RunRecord]:
         """The runs training now, their per-batch losses going on into the epoch in progress; else the selected run."""
-        running = [r for r in map(self.session.book.get, self._active) if r is not None and r.status == "running"]
+        running = self._runs_training()
         if running:
             return [live_batch_losses(r, self._logged.get(r.id, {})) for r in running]
         selected = self.session.book.get(self.runs_table.selected_id or "")

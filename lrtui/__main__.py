@@ -1,5 +1,29 @@
-"""``python -m lrtui`` is the same as the ``lrtui`` console script."""
+"""``python -m lrtui`` and the ``lrtui`` console script.
 
-from lrtui.cli import main
+Ctrl+C while the interpreter is still importing lrtui (a fraction of a second, longer on a
+busy machine) ends with one line, like Ctrl+C at any later moment, never a traceback.
+"""
 
-raise SystemExit(main())
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+
+def _interrupted_early(signum: int, frame: object) -> None:
+    os.write(2, b"lrtui: interrupted\n")
+    os._exit(128 + signum)
+
+
+def entry() -> int:
+    """Import the CLI with Ctrl+C answered in one line, then hand Ctrl+C back to the CLI's own handling."""
+    previous = signal.signal(signal.SIGINT, _interrupted_early)
+    from lrtui.cli import main
+
+    signal.signal(signal.SIGINT, previous)
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

@@ -9,6 +9,11 @@ epoch end does not pile series up.
 ``plain=True`` is for colourless text (Markdown): each run then gets its own letter
 as the marker, upper case for validation and lower case for training, so the
 series stay apart without colour. Nothing here imports textual, rich or torch.
+
+Axes: y ticks always sit exactly on character rows (plotext snaps a tick to the nearest
+row, so 0/25/50/75/100 on 6 rows labels 60% as "50"); ``zoom=True`` fits the y axis to
+the data with round ticks; ``log=True`` draws log10 of the values on a linear axis with
+decade labels (plotext 5's own log scale rewrites the data on every rebuild).
 """
 
 from __future__ import annotations
@@ -19,19 +24,28 @@ from typing import Any
 
 from lrtui.record import RunRecord, run_number
 
-#: One colour per run, by run number (r1, r2, ...), so a run keeps its colour when others are removed.
-RUN_COLORS: tuple[str, ...] = ("blue+", "red+", "green+", "magenta+", "cyan+", "orange+", "orange", "gray+")
+#: One colour per run (xterm-256 codes), by run number (r1, r2, ...), so a run keeps its colour when
+#: others are removed. Twelve distinct ones, none red, green, yellow or magenta: those are the verdicts'.
+RUN_COLORS: tuple[int, ...] = (39, 208, 141, 51, 250, 137, 27, 216, 105, 30, 180, 153)
 #: Colours of verdict labels (rich style names), shared by the app table, the CLI table and the HTML report.
 VERDICT_COLORS: dict[str, str] = {
     "converged": "green",
+    "still learning": "bright_green",
     "too slow": "yellow",
     "not learning": "red",
     "diverged": "red",
     "overfitting": "magenta",
+    "too early": "",
 }
+REFERENCE_COLOR = 244  #: chance line, healthy band, base loss: a grey no run uses
 CHANCE_ACC = 10.0  #: percent: ten classes
+HEALTHY_UPDATE = (1e-4, 1e-2)  #: the usual healthy band of ‖Δw‖/‖w‖ per step
+LAYERS = ("conv1", "conv2", "fc1", "fc2")
+KEY_LAYER = "fc1"  #: drawn as the line; the other layers as dots
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 _MAX_POINTS = 600  #: per-batch curves are thinned to this many points: a chart is ~100 columns wide
+_NICE = (1.0, 1.25, 2.0, 2.5, 5.0)  #: per-row steps (× 10^k) of a linear axis
+_NICE_TICKS = (1.0, 2.0, 2.5, 5.0)  #: tick steps (× 10^k) of a linear axis
 
 
 def run_index(run: RunRecord) -> int:
@@ -39,69 +53,303 @@ def run_index(run: RunRecord) -> int:
     return max(run_number(run.id) - 1, 0)
 
 
-def run_color(run: RunRecord) -> str:
-    """The run's plotext colour name."""
+def run_color(run: RunRecord) -> int:
+    """The run's colour: an xterm-256 code, which plotext and rich (``color(N)``) both take."""
     return RUN_COLORS[run_index(run) % len(RUN_COLORS)]
+
+
+def run_letter(run: RunRecord) -> str:
+    """The run's marker in colourless charts."""
+    return _LETTERS[run_index(run) % len(_LETTERS)]
 
 
 def _style(run: RunRecord, plain: bool, train: bool) -> dict[str, Any]:
     """Marker and colour of one series: braille lines in colour, or the run's letter when plain."""
     if plain:
-        letter = _LETTERS[run_index(run) % len(_LETTERS)]
+        letter = run_letter(run)
         return {"marker": letter.lower() if train else letter}
     return {"marker": "dot" if train else "braille", "color": run_color(run)}
 
 
+def _reference(plain: bool, marker: str = "braille") -> dict[str, Any]:
+    return {"marker": "-" if plain else marker, **({} if plain else {"color": REFERENCE_COLOR})}
+
+
+def _draw(plt: Any, xs: Sequence[float], ys: Sequence[float], label: str | None, style: dict[str, Any]) -> None:
+    """A line, or a visible point when the series has only one (a one-epoch run)."""
+    if len(xs) == 1:
+        point = dict(style)
+        if point.get("marker") in ("braille", "dot", "hd", "fhd"):
+            point["marker"] = "●"
+        plt.scatter(list(xs), list(ys), label=label, **point)
+    else:
+        plt.plot(list(xs), list(ys), label=label, **style)
+
+
+# -- axes ----------------------------------------------------------------------------------
+def _height(plt: Any) -> int | None:
+    size = plt.plot_size() if hasattr(plt, "plot_size") else None
+    return int(size[1]) if size and size[1] else None
+
+
+def plot_rows(height: int, *, title: bool = True, xlabel: bool = True) -> int:
+    """Rows of the plot area of a figure ``height`` lines tall: plotext takes the frame, the x ticks
+    and the title and x label lines (when they are not empty)."""
+    return max(2, height - 3 - int(title) - int(xlabel))
+
+
+def _rows(plt: Any) -> int:
+    height = _height(plt) or 22
+    title = bool(getattr(plt, "_lrtui_title", True))
+    xlabel = bool(getattr(plt, "_lrtui_xlabel", True))
+    return plot_rows(height, title=title, xlabel=xlabel)
+
+
+def _nice_at_least(x: float, steps: Sequence[float] = _NICE) -> float:
+    """The smallest step of the form s × 10^k (s in ``steps``) that is ≥ x."""
+    if x <= 0 or not math.isfinite(x):
+        return 1.0
+    exp = math.floor(math.log10(x))
+    for k in (exp - 1, exp, exp + 1):
+        for s in steps:
+            if s * 10**k >= x * (1 - 1e-9):
+                return s * 10**k
+    return 10 ** (exp + 1)
+
+
+def _is_nice(x: float) -> bool:
+    if x <= 0:
+        return False
+    mantissa = x / 10 ** math.floor(math.log10(x) + 1e-9)
+    return any(abs(mantissa - s) < 1e-6 for s in _NICE_TICKS)
+
+
+def fmt_tick(v: float) -> str:
+    """A tick label: short and exact (``0.25``, ``1e-04``, ``100``)."""
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e5 or abs(v) < 1e-3:
+        return f"{v:.0e}"
+    return f"{v:.4g}"
+
+
+def linear_axis(lo: float, hi: float, rows: int, *, max_ticks: int = 6) -> tuple[float, float, list[float]]:
+    """(bottom, top, ticks) of a linear y axis over ``rows`` rows with every tick exactly on a row.
+
+    The step per row is a round number, so are the ticks (every k rows); the axis covers [lo, hi].
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = 0.0, 1.0
+    if hi - lo < 1e-12:
+        pad = abs(hi) * 0.05 or 0.5
+        lo, hi = lo - pad, hi + pad
+    intervals = max(rows - 1, 1)
+    step = _nice_at_least((hi - lo) / intervals)
+    for _ in range(8):
+        bottom = math.floor(lo / step + 1e-9) * step
+        if bottom + step * intervals >= hi - 1e-9:
+            break
+        step = _nice_at_least(step * 1.0001)
+    top = bottom + step * intervals
+    # ticks every k rows at multiples of k × step (0, 25, 50 rather than 12.5, 37.5): the first k that
+    # gives 2..max_ticks of them; else the two ends
+    ticks = [bottom, top]
+    for k in range(1, intervals + 1):
+        if not _is_nice(k * step):
+            continue
+        unit = k * step
+        candidates = [bottom + i * step for i in range(intervals + 1)]
+        on = [t for t in candidates if abs(t / unit - round(t / unit)) < 1e-6]
+        if 2 <= len(on) <= max_ticks:
+            ticks = on
+            break
+    return bottom, top, ticks
+
+
+_PERCENT_INTERVALS = (2, 4, 5, 8, 10, 16, 20, 25, 32, 40, 50, 64, 80, 100)  #: row counts − 1 that split 0–100 evenly
+
+
+def fixed_rows(rows: int, span_intervals: Sequence[int] = _PERCENT_INTERVALS) -> int:
+    """The most rows ≤ ``rows`` that split 0–100 into round steps (4 rows of 25, 5 of 20, 8 of 12.5 ...)."""
+    fits = [n + 1 for n in span_intervals if n + 1 <= rows]
+    return max(fits) if fits else rows
+
+
+def percent_axis(rows: int) -> tuple[int, list[float]]:
+    """(rows used, ticks) of a fixed 0–100% axis: the most rows ≤ ``rows`` that split it into round
+    steps per row, ticked every 25 (or 20) so that every tick sits on a row."""
+    used = fixed_rows(rows)
+    intervals = used - 1
+    if intervals not in _PERCENT_INTERVALS or intervals < 4:
+        return used, [0.0, 50.0, 100.0]
+    tick = 25.0 if intervals % 4 == 0 else 20.0
+    return used, [tick * i for i in range(int(100 / tick) + 1)]
+
+
+def _fit_percent_rows(plt: Any) -> int:
+    """Give back the rows that cannot split 0–100% evenly (left blank under the plot); returns the rows used.
+
+    Must come before anything is plotted: plotext places the data on the canvas of the size it had then.
+    """
+    rows = _rows(plt)
+    used, _ = percent_axis(rows)
+    if used < rows and _height(plt):
+        width, height = plt.plot_size()
+        plt.plot_size(width, height - (rows - used))
+    return used
+
+
+def _apply_percent(plt: Any, rows: int) -> None:
+    """A 0–100% y axis with ticks on rows (``rows`` as :func:`_fit_percent_rows` left them)."""
+    _, ticks = percent_axis(rows)
+    plt.ylim(0.0, 100.0)
+    plt.yticks(ticks, [fmt_tick(t) for t in ticks])
+
+
+def _apply_linear(plt: Any, lo: float, hi: float, rows: int, fmt: Callable[[float], str] = fmt_tick) -> None:
+    bottom, top, ticks = linear_axis(lo, hi, rows)
+    plt.ylim(bottom, top)
+    plt.yticks(ticks, [fmt(t) for t in ticks])
+
+
+def log_axis(lo: float, hi: float, rows: int) -> tuple[float, float, list[float], list[str]]:
+    """(bottom, top, ticks, labels) in log10 units: ticks on rows, decades labelled ``1e-03`` when
+    the axis spans a decade or more, else every few rows labelled with its value."""
+    lo, hi = math.log10(lo), math.log10(hi)
+    span = hi - lo
+    intervals = max(rows - 1, 1)
+    if span >= 1:
+        steps = (0.05, 0.1, 0.125, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+        fits = [st for st in steps if math.floor(lo / st + 1e-9) * st + st * intervals >= hi - 1e-9]
+        step = fits[0] if fits else float(math.ceil((hi - math.floor(lo)) / intervals))
+        bottom = math.floor(lo / step + 1e-9) * step
+        top = bottom + step * intervals
+        ticks = [bottom + i * step for i in range(intervals + 1)
+                 if abs((bottom + i * step) - round(bottom + i * step)) < 1e-6]
+        ticks = ticks[::max(1, math.ceil(len(ticks) / 6))]
+        return bottom, top, ticks, [fmt_tick(10 ** round(t)) for t in ticks]
+    pad = max(span * 0.1, 0.02)
+    bottom, top = lo - pad, hi + pad
+    step = (top - bottom) / intervals
+    every = max(1, math.ceil(intervals / 5))
+    ticks = [bottom + i * step for i in range(0, intervals + 1, every)]
+    return bottom, top, ticks, [f"{10**t:.2g}" for t in ticks]
+
+
+def _apply_log(plt: Any, lo: float, hi: float, rows: int) -> None:
+    bottom, top, ticks, labels = log_axis(lo, hi, rows)
+    plt.ylim(bottom, top)
+    plt.yticks(ticks, labels)
+
+
+def _log10(values: Sequence[float]) -> list[float]:
+    return [math.log10(v) for v in values]
+
+
+def _finite_positive(values: Sequence[float]) -> list[float]:
+    return [v for v in values if v is not None and math.isfinite(v) and v > 0]
+
+
+# -- per-epoch charts ----------------------------------------------------------------------
 def _series(run: RunRecord, key: str, scale: float = 1.0) -> tuple[list[int], list[float]]:
     """(epochs, values) of one per-epoch metric, skipping missing (non-finite) values."""
-    points = [(e["epoch"], e[key] * scale) for e in run.epochs if e.get(key) is not None]
+    points = [(e["epoch"], e[key] * scale) for e in run.epochs
+              if isinstance(e.get(key), (int, float)) and math.isfinite(e[key])]
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def _epoch_axis(plt: Any, runs: Sequence[RunRecord]) -> int:
-    """Integer ticks on the epoch axis; returns the last epoch drawn (at least 1)."""
+def _epoch_axis(plt: Any, runs: Sequence[RunRecord], title: str) -> int:
+    """Title and integer ticks on the epoch axis; returns the last epoch drawn (at least 1)."""
+    plt.title(title)
     last = max((e["epoch"] for r in runs for e in r.epochs), default=1)
     if last <= 20:
         plt.xticks(list(range(1, last + 1)))
+    plt.xlim(1 - 0.05 * max(last - 1, 1), last + 0.05 * max(last - 1, 1))
     plt.xlabel("epoch")
     return last
 
 
-def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, scale: float, plain: bool, train: bool,
-                 legend: bool) -> None:
-    """Validation (and training) curves of one metric for every run, labelled in the legend if wanted."""
-    for run in runs:
+def _spread_last(runs: Sequence[RunRecord], value: Callable[[RunRecord], float]) -> list[RunRecord]:
+    """Runs ordered so that flat curves are drawn last: a run that rises from where another lies
+    still shows where it leaves it, and the flat one is never hidden under it."""
+    return sorted(runs, key=value, reverse=True)
+
+
+def _range(run: RunRecord, key: str) -> float:
+    _, ys = _series(run, key)
+    return (max(ys) - min(ys)) if ys else 0.0
+
+
+def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, transform: Callable[[float], float | None],
+                 plain: bool, train: bool, legend: bool) -> list[float]:
+    """Validation (and training) curves of one metric for every run; returns the values drawn."""
+    drawn: list[float] = []
+    for run in _spread_last(runs, lambda r: _range(r, f"val_{key}")):
         for split in ("train", "val") if train else ("val",):
-            xs, ys = _series(run, f"{split}_{key}", scale)
-            if xs:
+            xs, raw = _series(run, f"{split}_{key}")
+            points = [(x, transform(y)) for x, y in zip(xs, raw)]
+            points = [(x, y) for x, y in points if y is not None]
+            if points:
                 label = (f"{run.config.label} {split}" if train else run.config.label) if legend else None
-                plt.plot(xs, ys, label=label, **_style(run, plain, split == "train"))
+                _draw(plt, [p[0] for p in points], [p[1] for p in points], label, _style(run, plain, split == "train"))
+                drawn += [p[1] for p in points]
+    return drawn
 
 
 def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
-                  legend: bool = True) -> None:
+                  legend: bool = True, zoom: bool = False, log: bool = False) -> None:
     """Accuracy (%) per epoch of every run, with the 10% chance level as a reference line.
 
-    ``legend=False`` leaves the legend out: on a short chart it would cover the curves, and
-    the app's runs table already shows each run's colour.
+    ``log=True``: the error rate (100% − accuracy) on a log axis, where 1.5% vs 3% is as far
+    apart as 15% vs 30%. ``zoom=True``: the y axis fits the data instead of 0–100.
+    ``legend=False`` leaves plotext's legend out (the app draws its own, outside the plot).
     """
     plt.clear_data()
-    plt.title("Accuracy per epoch (%)")
-    last = _epoch_axis(plt, runs)
+    last = _epoch_axis(plt, runs, "Error rate per epoch (%, log)" if log else "Accuracy per epoch (%)")
+    rows = _fit_percent_rows(plt) if not (log or zoom) else _rows(plt)
+    if log:
+        def error(acc: float) -> float | None:
+            e = 100.0 - 100.0 * acc
+            return math.log10(max(e, 0.01))
+
+        chance = math.log10(100.0 - CHANCE_ACC)
+        plt.plot([1, max(last, 2)], [chance, chance], label="chance 90% wrong" if legend else None,
+                 **_reference(plain))
+        drawn = _plot_metric(plt, runs, "acc", error, plain, train, legend)
+        values = [10**v for v in drawn] or [1.0, 100.0]
+        lo, hi = (min(values), max(values)) if zoom else (min(min(values), 1.0), 100.0)
+        _apply_log(plt, lo, max(hi, lo * 1.5), rows)
+        return
     plt.plot([1, max(last, 2)], [CHANCE_ACC, CHANCE_ACC], label="chance 10%" if legend else None,
-             marker="-" if plain else "dot", **({} if plain else {"color": "gray"}))
-    _plot_metric(plt, runs, "acc", 100.0, plain, train, legend)
-    plt.ylim(0, 100)
-    plt.yticks([0, 25, 50, 75, 100])
+             **_reference(plain))  # first: under the runs
+    drawn = _plot_metric(plt, runs, "acc", lambda a: 100.0 * a, plain, train, legend)
+    if zoom and drawn:
+        _apply_linear(plt, max(0.0, min(drawn)), min(100.0, max(drawn)), rows)
+    else:
+        _apply_percent(plt, rows)
+
+
+def _loss_like(plt: Any, drawn: list[float], rows: int, zoom: bool, log: bool) -> None:
+    """y axis of a loss chart: from 0 (or fitted with ``zoom``), or log10 (values already in log10)."""
+    if not drawn:
+        return
+    if log:
+        values = [10**v for v in drawn]
+        lo, hi = min(values), max(values)
+        _apply_log(plt, lo, max(hi, lo * 1.2), rows)
+    else:
+        _apply_linear(plt, min(drawn) if zoom else min(0.0, min(drawn)), max(drawn), rows)
 
 
 def plot_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
-              legend: bool = True) -> None:
+              legend: bool = True, zoom: bool = False, log: bool = False) -> None:
     """Cross-entropy loss per epoch of every run (runs that went non-finite stop where they did)."""
     plt.clear_data()
-    plt.title("Loss per epoch")
-    _epoch_axis(plt, runs)
-    _plot_metric(plt, runs, "loss", 1.0, plain, train, legend)
+    _epoch_axis(plt, runs, "Loss per epoch (log)" if log else "Loss per epoch")
+    transform: Callable[[float], float | None] = (
+        (lambda v: math.log10(v) if v > 0 else None) if log else (lambda v: v))
+    drawn = _plot_metric(plt, runs, "loss", transform, plain, train, legend)
+    _loss_like(plt, drawn, _rows(plt), zoom, log)
 
 
 def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int, float]]:
@@ -118,20 +366,159 @@ def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int,
 
 
 def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, beta: float = 0.9,
-                    legend: bool = True) -> None:
+                    legend: bool = True, zoom: bool = False, log: bool = False) -> None:
     """Smoothed per-batch training loss against epochs: a diverging run shows within its first epoch."""
     plt.clear_data()
-    plt.title("Training loss per batch (smoothed)")
+    plt.title("Training loss per batch (smoothed, log)" if log else "Training loss per batch (smoothed)")
     plt.xlabel("epoch")
+    drawn: list[float] = []
     for run in runs:
         points = smooth(run.batch_losses, beta)
+        if log:
+            points = [(i, math.log10(v)) for i, v in points if v > 0]
         if not points:
             continue
         per_epoch = max(1, math.ceil(run.n_train / run.config.batch_size)) if run.n_train else 1
         step = max(1, len(points) // _MAX_POINTS)
         points = points[::step]
-        plt.plot([(i + 1) / per_epoch for i, _ in points], [v for _, v in points],
-                 label=run.config.label if legend else None, **_style(run, plain, False))
+        ys = [v for _, v in points]
+        _draw(plt, [(i + 1) / per_epoch for i, _ in points], ys, run.config.label if legend else None,
+              _style(run, plain, False))
+        drawn += ys
+    _loss_like(plt, drawn, _rows(plt), zoom, log)
+
+
+# -- inside the network --------------------------------------------------------------------
+def _diag_series(run: RunRecord, group: str, layer: str, scale: float = 1.0) -> tuple[list[int], list[float]]:
+    """(epochs, values) of ``diagnostics[group][layer]`` (or ``diagnostics[group]`` when layer is empty)."""
+    xs: list[int] = []
+    ys: list[float] = []
+    for e in run.epochs:
+        diag = e.get("diagnostics") or {}
+        value = diag.get(group)
+        if layer:
+            value = value.get(layer) if isinstance(value, dict) else None
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            xs.append(e["epoch"])
+            ys.append(value * scale)
+    return xs, ys
+
+
+def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
+                      zoom: bool = False, log: bool = True) -> None:
+    """‖Δw‖/‖w‖ per step, per epoch, on a log axis with the healthy band 1e-4..1e-2 marked:
+    fc1 as each run's line, the other layers as dots in the run's colour.
+
+    Steps far above the band kill ReLUs (lr 0.5); far below it, nothing moves (lr 1e-4).
+    ``log`` is accepted for symmetry: the axis is always logarithmic.
+    """
+    plt.clear_data()
+    last = _epoch_axis(plt, runs, "Update ratio per step (log)")
+    drawn: list[float] = []
+    for run in runs:
+        for layer in LAYERS:
+            xs, ys = _diag_series(run, "update_ratio", layer)
+            points = [(x, math.log10(y)) for x, y in zip(xs, ys) if y > 0]
+            if not points:
+                continue
+            style = _style(run, plain, layer != KEY_LAYER)
+            if not plain and layer != KEY_LAYER:
+                style["marker"] = "·"  # light: the other layers must not bury the fc1 lines
+            label = f"{run.config.label} {layer}" if legend and layer == KEY_LAYER else None
+            _draw(plt, [p[0] for p in points], [p[1] for p in points], label, style)
+            drawn += [p[1] for p in points]
+    low, high = (math.log10(v) for v in HEALTHY_UPDATE)
+    for i, edge in enumerate((low, high)):
+        plt.plot([1, max(last, 2)], [edge, edge], label=("healthy band" if legend and i == 0 else None),
+                 **_reference(plain))
+    values = [10**v for v in drawn]
+    lo = min([*values, HEALTHY_UPDATE[0]]) if not zoom or not values else min(values)
+    hi = max([*values, HEALTHY_UPDATE[1]]) if not zoom or not values else max(values)
+    _apply_log(plt, lo, max(hi, lo * 1.5), _rows(plt))
+
+
+def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
+                       zoom: bool = False, log: bool = False) -> None:
+    """Share (%) of ReLU units that never fire on the validation set, per epoch: fc1 as each run's line,
+    conv1 and conv2 as dots. A dead unit passes no gradient: at 100% the network is a constant."""
+    plt.clear_data()
+    _epoch_axis(plt, runs, "Dead ReLU units (%)")
+    rows = _fit_percent_rows(plt) if not zoom else _rows(plt)
+    drawn: list[float] = []
+    for run in runs:
+        for layer in ("conv1", "conv2", "fc1"):
+            xs, ys = _diag_series(run, "dead_fraction", layer, 100.0)
+            if xs:
+                label = f"{run.config.label} {layer}" if legend and layer == KEY_LAYER else None
+                style = _style(run, plain, layer != KEY_LAYER)
+                if not plain and layer != KEY_LAYER:
+                    style["marker"] = "·"
+                _draw(plt, xs, ys, label, style)
+                drawn += ys
+    if zoom and drawn:
+        _apply_linear(plt, min(drawn), max(drawn), rows)
+    else:
+        _apply_percent(plt, rows)
+
+
+def latest_probe(run: RunRecord) -> dict[str, Any] | None:
+    """The run's most recent step probe, if it has one with data."""
+    probes = [p for p in (getattr(run, "probes", None) or []) if isinstance(p, dict) and p.get("lrs")]
+    return probes[-1] if probes else None
+
+
+def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
+               zoom: bool = False, log: bool = False) -> None:
+    """The step probe: loss after one step of size η along each run's next update, against η on a log
+    axis, from the run's latest weights, with its current lr marked by a vertical line.
+
+    Left of the valley the step is too short, right of it the step lands on the wall.
+    Losses that blew up are drawn at the top of the axis (capped at 4 × the lowest loss + 1).
+    """
+    plt.clear_data()
+    plt.title("Step probe: loss after one step of size η")
+    plt.xlabel("η (step size)")
+    drawn_x: list[float] = []
+    drawn_y: list[float] = []
+    marks: list[tuple[float, RunRecord]] = []
+    for run in runs:
+        probe = latest_probe(run)
+        if probe is None:
+            continue
+        pairs = [(lr, loss) for lr, loss in zip(probe.get("lrs") or [], probe.get("losses") or [])
+                 if isinstance(lr, (int, float)) and lr > 0]
+        finite = [loss for _, loss in pairs if isinstance(loss, (int, float)) and math.isfinite(loss)]
+        if not pairs or not finite:
+            continue
+        cap = 4 * min(finite) + 1
+        xs = [math.log10(lr) for lr, _ in pairs]
+        ys = [min(loss, cap) if isinstance(loss, (int, float)) and math.isfinite(loss) else cap for _, loss in pairs]
+        if log:
+            ys = [math.log10(max(y, 1e-6)) for y in ys]
+        label = f"{run.config.label} (epoch {probe.get('epoch', '?')})" if legend else None
+        _draw(plt, xs, ys, label, _style(run, plain, False))
+        drawn_x += xs
+        drawn_y += ys
+        current = probe.get("current_lr")
+        if isinstance(current, (int, float)) and current > 0:
+            marks.append((math.log10(current), run))
+    if not drawn_x:
+        return
+    for x, run in marks:
+        plt.vline(x, **({} if plain else {"color": run_color(run)}))
+    lo_x, hi_x = math.floor(min(drawn_x)), math.ceil(max(drawn_x))
+    decades = list(range(lo_x, hi_x + 1))
+    plt.xlim(min(drawn_x), max(drawn_x))
+    plt.xticks(decades, [fmt_tick(10.0**d) for d in decades])
+    _loss_like(plt, drawn_y, _rows(plt), True, log) if log else _apply_linear(
+        plt, min(drawn_y) if zoom else min(0.0, min(drawn_y)), max(drawn_y), _rows(plt))
+
+
+# -- legends and figures ---------------------------------------------------------------------
+def legend_entries(runs: Sequence[RunRecord], *, plain: bool = False) -> list[tuple[str, int | None, str]]:
+    """(marker, colour or None, label) per run, for a legend drawn outside the plot."""
+    return [(run_letter(run) if plain else "■", None if plain else run_color(run), f"{run.id} {run.config.label}")
+            for run in runs]
 
 
 def new_figure(width: int, height: int) -> Any:
@@ -144,14 +531,14 @@ def new_figure(width: int, height: int) -> Any:
 
 
 def render(draw: Callable[..., None], runs: Sequence[RunRecord], *, width: int = 100, height: int = 22,
-           color: bool = False) -> str:
+           color: bool = False, **options: Any) -> str:
     """Draw a chart on a fresh figure and return it as text: ANSI colours, or plain with per-run letters."""
     from plotext import uncolorize
 
     fig = new_figure(width, height)
     if color:
-        draw(fig, runs)
+        draw(fig, runs, **options)
         return fig.build()
     fig.theme("clear")
-    draw(fig, runs, plain=True)
+    draw(fig, runs, plain=True, **options)
     return "\n".join(line.rstrip() for line in uncolorize(fig.build()).splitlines())

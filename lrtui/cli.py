@@ -1,4 +1,4 @@
-"""The ``lrtui`` command: the app (bare ``lrtui``), ``run``, ``sessions``, ``report`` and ``find-lr``.
+"""The ``lrtui`` command: the app (bare ``lrtui``), ``run``, ``sessions``, ``report``, ``export`` and ``find-lr``.
 
 The run flags are defined once (:func:`add_run_flags`) and shared by every command;
 they are parsed as plain strings and validated by the engine's own
@@ -16,8 +16,7 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -30,21 +29,26 @@ from lrtui.engine.config import (
     RunConfig,
     parse_configs,
 )
+from lrtui.outputs import OutputError, check_writable, check_writable_dir, guard_report_dir, write_json_safely
 from lrtui.record import RunRecord
-from lrtui.session import Session, SessionError, load_session, write_json_atomic
+from lrtui.session import Session, SessionError, load_session
 
 #: (flag, RunConfig field, metavar, help) of the flags every command shares.
 RUN_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("--lr", "lr", "LR[,LR...]", "learning rate, or a comma list for a sweep, e.g. 0.5,0.01,1e-4"),
-    ("--optimizer", "optimizer", "NAME", f"one of {', '.join(OPTIMIZERS)}"),
-    ("--momentum", "momentum", "M", "momentum in [0, 1) (default: 0.9 for sgd-momentum and nesterov, else 0)"),
-    ("--weight-decay", "weight_decay", "W", "L2 weight decay in [0, 1]"),
-    ("--epochs", "epochs", "N", "number of epochs"),
-    ("--batch-size", "batch_size", "N", "mini-batch size"),
+    ("--optimizer", "optimizer", "NAME[,NAME...]", f"one or more of {', '.join(OPTIMIZERS)}"),
+    ("--momentum", "momentum", "M[,M...]", "momentum in [0, 1) (default: 0.9 for sgd-momentum and nesterov, else 0)"),
+    ("--weight-decay", "weight_decay", "W[,W...]", "L2 weight decay in [0, 1]"),
+    ("--schedule", "schedule", "NAME[,NAME...]",
+     "lr schedule: constant, step (x0.1 at 50%% and 75%% of the run), exp (down to lr/100), cosine (down to 0) "
+     "or onecycle (from lr/25 up to --lr at 30%%, then down to lr/2.5e5)"),
+    ("--warmup", "warmup", "N[,N...]", "steps of linear lr warmup at the start, for any schedule"),
+    ("--epochs", "epochs", "N[,N...]", "number of epochs"),
+    ("--batch-size", "batch_size", "N[,N...]", "mini-batch size"),
     ("--dataset", "dataset", "NAME", f"one of {', '.join(DATASETS)}"),
     ("--data-dir", "data_dir", "DIR", "where torchvision datasets live (default: $LRTUI_DATA or the user data dir)"),
     ("--device", "device", "D", "auto, cpu, cuda, cuda:N or mps"),
-    ("--seed", "seed", "N", "seed of the model's initial weights and the batch order"),
+    ("--seed", "seed", "N[,N...]", "seed of the model's initial weights and the batch order"),
     ("--train-limit", "train_limit", "N", "train on only the first N training samples (quick looks, tests)"),
     ("--log-every", "log_every", "N", "print the classic lines every N batches (default: ~4 per epoch)"),
     ("--val-fraction", "val_fraction", "F", "fraction of the training pool held out for validation"),
@@ -77,8 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="train headless: classic printout, then a table of runs",
-                         description="Train one run per learning rate without the app; every run is saved as a session.")
+                         description="Train without the app; every run is saved in a session. Every setting marked [,...] takes a "
+                         "comma list: the runs are the grid of all combinations (optimizer outermost, seed innermost).")
     add_run_flags(run)
+    run.add_argument("--open", metavar="SESSION",
+                     help="add the runs to a saved session (folder, session.json or 'last') instead of a new one")
     run.add_argument("--json", metavar="PATH", help="also write the whole result (the session document) to PATH")
     run.add_argument("--report", metavar="DIR", help="write the md/html/json reports into DIR at the end")
     run.add_argument("--quiet", action="store_true", help="print only the final table")
@@ -93,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", action="append", choices=("md", "html", "json"),
                         help="format to write (repeatable; default: all)")
     report.add_argument("--out", metavar="DIR", help="folder to write into (default: the session folder)")
+
+    export = sub.add_parser("export", help="export a saved session as CSV or TensorBoard event files",
+                            description="Write runs.csv and epochs.csv, or one TensorBoard event folder per run.")
+    export.add_argument("session", metavar="SESSION", help="a session folder, its session.json, or 'last'")
+    export.add_argument("--format", choices=("csv", "tensorboard"), default="csv", help="default: csv")
+    export.add_argument("--out", metavar="DIR", help="folder to write into (default: SESSION/export)")
 
     find = sub.add_parser("find-lr", help="learning-rate range test: suggest a learning rate",
                           description="Raise the lr exponentially over one short pass and suggest one that trains well.")
@@ -109,11 +122,19 @@ class UsageError(Exception):
 
 
 class Signals:
-    """Ctrl-C, SIGHUP and SIGTERM stop the work after the current batch; a second Ctrl-C stops at once."""
+    """Ctrl-C and SIGTERM stop the work after the current batch; a second Ctrl-C stops at once.
 
-    def __init__(self) -> None:
+    SIGHUP (the terminal gone) stops it too when ``keep_on_hangup`` is false; when true, the work
+    goes on with printing switched off (``hung_up``), as a job on a remote box should.
+    ``on_stop(status)`` is told how a stopped run should end: ``cancelled`` or ``interrupted``.
+    """
+
+    def __init__(self, on_stop: Callable[[str], object] | None = None, *, keep_on_hangup: bool = False) -> None:
         self.cancel = threading.Event()
         self.received: int | None = None
+        self.hung_up = False
+        self.on_stop = on_stop
+        self.keep_on_hangup = keep_on_hangup
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> Signals:
@@ -130,9 +151,15 @@ class Signals:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGINT and self.received == signal.SIGINT:
             raise KeyboardInterrupt
+        if signum == getattr(signal, "SIGHUP", None):
+            self.hung_up = True
+            if self.keep_on_hangup:
+                return
         if self.received is None:
             self.received = signum
         self.cancel.set()
+        if self.on_stop is not None:
+            self.on_stop("interrupted" if self.interrupted else "cancelled")
 
     @property
     def interrupted(self) -> bool:
@@ -142,7 +169,7 @@ class Signals:
     @property
     def hangup(self) -> bool:
         """SIGHUP: the terminal is gone (a dropped SSH link), so printing is pointless and may fail."""
-        return self.received is not None and self.received == getattr(signal, "SIGHUP", None)
+        return self.hung_up
 
     @property
     def exit_code(self) -> int:
@@ -155,41 +182,54 @@ def _parse(args: argparse.Namespace) -> list[RunConfig]:
 
 
 def _check_out_path(flag: str, path: str | None) -> None:
-    """Fail before training, not after it, when an output folder does not exist."""
-    if path and not Path(path).expanduser().resolve().parent.is_dir():
-        raise UsageError(f"{flag}: folder {Path(path).parent} does not exist")
+    """Fail before training, not after it, when an output cannot be written (see :mod:`lrtui.outputs`)."""
+    check_writable(path, flag)
 
 
-def _train(session: Session, records: list[RunRecord], console: Any, args: argparse.Namespace) -> Signals:
-    """Train the session's queued runs, printing and saving as events arrive; returns the signals seen."""
-    from lrtui.engine.events import Event, RunEnd
-    from lrtui.engine.sweep import run_many
+def _check_report_dir(flag: str, out: str | None, session: Session) -> None:
+    """A report folder must be writable and must not be another session's folder (checked before any work)."""
+    from lrtui.report import REPORT_FILES
+    from lrtui.session import sessions_root
+
+    check_writable_dir(out, flag, REPORT_FILES)
+    guard_report_dir(out, session.path, session.created, flag=flag, sessions_root=sessions_root())
+
+
+def _train(session: Session, configs: list[RunConfig], console: Any,
+           args: argparse.Namespace) -> tuple[Signals, list[RunRecord]]:
+    """Train the runs through a :class:`Runner`, printing as events arrive; returns the signals seen and the runs."""
+    from lrtui.engine.events import Event
     from lrtui.printout import RunPrinter
+    from lrtui.runner import BatchDone, Notice, Runner, SaveProblem, hangup_keeps_training
 
-    printer = RunPrinter(console, quiet=args.quiet, prefix_runs=len(records) > 1)
-    warned: list[str | None] = [None]  #: the save problem already reported
-    with Signals() as stop:
+    printer = RunPrinter(console, quiet=args.quiet, prefix_runs=len(configs) > 1)
+    with Signals(keep_on_hangup=hangup_keeps_training()) as stop:
 
-        def emit(ev: Event) -> None:
-            if isinstance(ev, RunEnd) and ev.status == "cancelled" and stop.interrupted:
-                ev = replace(ev, status="interrupted")
-            session.observe(ev)
-            if session.save_error and session.save_error != warned[0]:  # once per new problem
-                warned[0] = session.save_error
-                with contextlib.suppress(OSError):
-                    print(f"lrtui: warning: {session.save_error}; training goes on", file=sys.stderr)
-            if not (stop.hangup or console.reader_gone):  # keep saving, stop printing to a reader that is gone
-                printer(ev)
+        def listen(item: Event | Notice) -> None:
+            if isinstance(item, SaveProblem):
+                if item.error:
+                    with contextlib.suppress(OSError):
+                        print(f"lrtui: warning: {item.error}; training goes on", file=sys.stderr)
+            elif isinstance(item, BatchDone):
+                if item.error:
+                    with contextlib.suppress(OSError):
+                        print(f"lrtui: error: training stopped: {item.error}", file=sys.stderr)
+            elif not (stop.hangup or console.reader_gone):  # keep saving, stop printing to a reader that is gone
+                printer(item)
 
+        runner = Runner(session, listen, batched=args.batched)
+        stop.on_stop = runner.stop
+        records = runner.enqueue(configs)
         try:
-            run_many([r.config for r in records], [r.id for r in records], emit, stop.cancel, batched=args.batched)
+            while not runner.wait(0.2):  # a timed wait: signal handlers run on this thread in between
+                pass
         except KeyboardInterrupt:  # a second Ctrl-C: stop now, keep what finished
             stop.received = signal.SIGINT
-            session.interrupt()
+            runner.interrupt()
         finally:
             with contextlib.suppress(OSError):  # closing the bar writes to a terminal that may be gone
                 printer.close()
-    return stop
+    return stop, records
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -199,17 +239,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     from lrtui.printout import EXIT_BROKEN_PIPE, StdoutConsole, runs_table, say
     from lrtui.report import write_reports
 
-    session = Session.create()
-    records = [session.add(c) for c in configs]
+    if args.report is not None:
+        check_writable_dir(args.report, "--report")  # before a new session folder is made
+    from lrtui.engine.data import DataUnavailable, check_data
+
+    try:
+        check_data(configs)  # a faulty data folder: one line, exit 2, before any run starts
+    except DataUnavailable as e:
+        raise UsageError(str(e)) from None
+    session = _open_or_create(getattr(args, "open", None))
+    if args.report is not None:
+        _check_report_dir("--report", args.report, session)
     console = StdoutConsole()
-    stop = _train(session, records, console, args)
+    stop, records = _train(session, configs, console, args)
     started = [r for r in records if r.status != "queued"]
-    if started:
-        session.save()
+    session.close()  # the final save; this process no longer writes the session
+    failed_outputs: list[str] = []
     if args.json:
-        write_json_atomic(Path(args.json), session.to_dict())
-    reports = write_reports(session, args.report) if args.report and started else []
-    written = ([("result", args.json)] if args.json else []) + [("report", p) for p in reports]
+        try:
+            write_json_safely(args.json, session.to_dict(), flag="--json")
+        except OutputError as e:  # the runs are saved in the session: say so, still print the table
+            failed_outputs.append(str(e))
+    reports: list[Path] = []
+    if args.report and started:
+        try:
+            reports = write_reports(session, args.report)
+        except (OutputError, OSError) as e:
+            failed_outputs.append(f"--report: {e}")
+    for line in failed_outputs:
+        with contextlib.suppress(OSError):
+            print(f"lrtui: error: {line}", file=sys.stderr)
+    written = ([("result", args.json)] if args.json and not any(e.startswith("--json") for e in failed_outputs)
+               else []) + [("report", p) for p in reports]
     try:
         if not stop.hangup:
             console.print(runs_table(started))
@@ -224,7 +285,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         return stop.exit_code
     if console.reader_gone:
         return EXIT_BROKEN_PIPE
-    return 1 if session.save_error or any(r.status == "failed" for r in records) else 0
+    return 1 if failed_outputs or session.save_error or any(r.status == "failed" for r in records) else 0
+
+
+def _open_or_create(spec: str | None) -> Session:
+    """``--open SESSION|last``: add the runs to that session (other processes may be writing it too); else a new one."""
+    if spec is None:
+        return Session.create()
+    if not spec.strip():
+        raise UsageError("--open: give a session folder, its session.json, or 'last'")
+    return load_session(spec)
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -243,7 +313,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     from lrtui.report import FORMATS, write_reports
 
     session = load_session(args.session)
+    _check_report_dir("--out", args.out, session)
     for path in write_reports(session, args.out, tuple(args.format or FORMATS)):
+        print(path)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``lrtui export``: CSV tables or TensorBoard event folders, for the tools people already use."""
+    from lrtui.export import ExportError, export_session
+
+    session = load_session(args.session)
+    if args.out is not None and not args.out.strip():
+        raise UsageError("--out: give a folder")
+    try:
+        paths = export_session(session, Path(args.out).expanduser() if args.out else session.path / "export",
+                               args.format)
+    except ExportError as e:
+        raise UsageError(str(e)) from None
+    for path in paths:
         print(path)
     return 0
 
@@ -273,7 +361,8 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
 
     from lrtui.engine.config import format_lr
     from lrtui.engine.data import DataUnavailable
-    from lrtui.engine.lrfind import LABELS, find_lr, render_chart
+    from lrtui.engine.lrfind import LABELS, find_lr
+    from lrtui.lrfind_chart import render_chart
 
     with Signals() as stop:
         try:
@@ -295,14 +384,14 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
     width = max(40, min(100, shutil.get_terminal_size((100, 24)).columns))
     print(render_chart(result, width, 20, color=sys.stdout.isatty()))
     if args.json:
-        write_json_atomic(Path(args.json), result.to_dict())
+        write_json_safely(args.json, result.to_dict(), flag="--json")
         print(f"result: {args.json}")
     return 0
 
 
 def cmd_app(args: argparse.Namespace) -> int:
     """Bare ``lrtui``: the Textual app, pre-filled from the flags, optionally with a saved session."""
-    open_path = str(load_session(args.open).path) if args.open else None
+    open_path = str(_open_or_create(args.open).path) if args.open is not None else None
     from lrtui.tui.app import (
         run_app,  # here, not at the top: `lrtui run` never pays for Textual
     )
@@ -310,15 +399,45 @@ def cmd_app(args: argparse.Namespace) -> int:
     return run_app(config_fields(args), open_path)
 
 
-COMMANDS = {"run": cmd_run, "sessions": cmd_sessions, "report": cmd_report, "find-lr": cmd_find_lr}
+def _negative_values(argv: Sequence[str]) -> list[str]:
+    """``--lr -1e-3`` → ``--lr=-1e-3``: argparse takes a value starting with '-' for a flag, but a negative
+    number is a value, and deserves the field's own message ("must be > 0"), not "expected one argument"."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in _VALUE_FLAGS and _looks_negative(arg):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+_VALUE_FLAGS = frozenset([flag for flag, *_ in RUN_FLAGS] + ["--start", "--end", "--steps"])
+
+
+def _looks_negative(text: str) -> bool:
+    if not text.startswith("-") or text.startswith("--"):
+        return False
+    try:
+        float(text.split(",")[0])
+    except ValueError:
+        return False
+    return True
+
+
+COMMANDS = {"run": cmd_run, "sessions": cmd_sessions, "report": cmd_report, "export": cmd_export,
+            "find-lr": cmd_find_lr}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lrtui`` console script and ``python -m lrtui``."""
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(_negative_values(argv if argv is not None else sys.argv[1:]))
         return COMMANDS.get(args.command, cmd_app)(args)
-    except (ConfigError, SessionError, UsageError) as e:
+    except KeyboardInterrupt:  # Ctrl+C before the work started (or while importing torch): one line, no traceback
+        with contextlib.suppress(OSError):
+            print("lrtui: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except (ConfigError, SessionError, UsageError, OutputError) as e:
         print(f"lrtui: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader left early (`lrtui find-lr | head`): as a killed pipe writer would

@@ -24,8 +24,8 @@ from rich.text import Text
 from lrtui.charts import VERDICT_COLORS
 from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
 from lrtui.engine.events import Progress as ProgressEvent
+from lrtui.formatting import run_cells, seconds
 from lrtui.record import RunRecord
-from lrtui.report import run_cells, seconds
 from lrtui.session import FILENAME, SessionEntry
 
 RUN_TABLE_COLUMNS = ("run", "lr", "optimizer", "epochs", "batch", "best val acc", "test acc", "verdict",
@@ -172,17 +172,18 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
 def sessions_table(entries: Iterable[SessionEntry]) -> Table:
     """Saved sessions, oldest first; unreadable ones stay in the list with the reason."""
     table = Table()
-    for col in ("date", "runs", "best lr", "test acc", "path"):
+    for col in ("date", "runs", "best lr", "test acc", "live", "path"):
         table.add_column(col, justify="right" if col in ("runs", "test acc") else "left",
                          overflow="fold")
     for entry in entries:
         s = entry.session
         if s is None:
             reason = (entry.error or "").removeprefix(f"{entry.path / FILENAME}: ")
-            table.add_row("—", Text("unreadable", style="red"), "", "", Text(f"{entry.path}\n{reason}"))
+            table.add_row("—", Text("unreadable", style="red"), "", "", "", Text(f"{entry.path}\n{reason}"))
             continue
         best = s.best
         cells = run_cells(best) if best else {"lr": "—", "test acc": "—"}
+        live = Text(", ".join(w.label for w in entry.writers if w.alive), style="green") if entry.live else ""
         table.add_row(s.date, str(len([r for r in s.runs if r.status != "queued"])), cells["lr"],
-                      cells["test acc"], Text(str(entry.path)))
+                      cells["test acc"], live, Text(str(entry.path)))
     return table

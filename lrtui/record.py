@@ -4,8 +4,13 @@
 shared by ``lrtui run --json``, the session file and the reports::
 
     {"id", "status", "config": {...}, "epochs": [{"epoch", "train_loss", "train_acc",
-     "val_loss", "val_acc", "seconds"}, ...], "batch_losses": [...], "test": {...} | null,
+     "val_loss", "val_acc", "seconds", "diagnostics": {...} | null}, ...], "batch_losses": [...],
+     "probes": [{"epoch", "lrs", "losses", "current_lr", "base_loss"}, ...], "test": {...} | null,
      "verdict": {"label", "reason", "hint"} | null, "duration_s", "samples_per_s", ...}
+
+``diagnostics`` is :class:`lrtui.engine.events.EpochEnd`'s; ``probes`` come from
+:class:`lrtui.engine.events.ProbeResult` (epoch 0 = the initial weights). Sessions
+saved before these existed simply lack them (null / empty list).
 
 Consumers feed every event to :meth:`RunRecord.apply` (or :class:`RunBook` for
 many runs); nothing here imports torch, textual or rich.
@@ -20,12 +25,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
+from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, Progress, RunEnd, RunStarted, RunState
 
 
 def _finite_or_none(x: float | None) -> float | None:
     """JSON has no NaN/inf: store them as null."""
     return x if x is not None and math.isfinite(x) else None
+
+
+def _finite_tree(x: Any) -> Any:
+    """A nested dict/list of numbers with every NaN/inf as None (for JSON)."""
+    if isinstance(x, float):
+        return _finite_or_none(x)
+    if isinstance(x, Mapping):
+        return {k: _finite_tree(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite_tree(v) for v in x]
+    return x
 
 
 @dataclass
@@ -34,7 +50,7 @@ class RunRecord:
 
     id: str
     config: RunConfig
-    status: str = "queued"  #: queued | running | finished | cancelled | diverged | failed | interrupted
+    status: RunState = RunState.QUEUED  #: a str Enum: compares equal to "finished" etc.
     device: str = ""
     device_name: str = ""
     n_train: int = 0
@@ -42,6 +58,7 @@ class RunRecord:
     n_test: int = 0
     epochs: list[dict[str, Any]] = field(default_factory=list)
     batch_losses: list[float | None] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)  #: step probes, in order (epoch 0 first)
     test: dict[str, Any] | None = None
     verdict: dict[str, str] | None = None
     duration_s: float = 0.0
@@ -54,7 +71,7 @@ class RunRecord:
     def apply(self, event: Event) -> None:
         """Fold one event of this run into the record."""
         if isinstance(event, RunStarted):
-            self.status = "running"
+            self.status = RunState.RUNNING
             self.device, self.device_name = event.device, event.device_name
             self.n_train, self.n_val, self.n_test = event.n_train, event.n_val, event.n_test
             self.started_at = time.time()
@@ -67,11 +84,14 @@ class RunRecord:
                     "val_loss": _finite_or_none(event.val_loss),
                     "val_acc": event.val_acc,
                     "seconds": event.seconds,
+                    "diagnostics": _finite_tree(event.diagnostics),
                 }
             )
             self.batch_losses.extend(_finite_or_none(x) for x in event.batch_losses)
+        elif isinstance(event, ProbeResult):
+            self.probes.append(_finite_tree(event.to_dict()))
         elif isinstance(event, RunEnd):
-            self.status = event.status
+            self.status = RunState(event.status)
             self.verdict = event.verdict.to_dict() if event.verdict else None
             self.test = event.test.to_dict() if event.test else None
             self.duration_s, self.samples_per_s = event.duration_s, event.samples_per_s
@@ -84,7 +104,7 @@ class RunRecord:
     # -- derived values, for tables and reports -------------------------------------------
     @property
     def done(self) -> bool:
-        return self.status not in ("queued", "running")
+        return RunState(self.status).done
 
     @property
     def best_val_acc(self) -> float | None:
@@ -114,6 +134,7 @@ class RunRecord:
             "sizes": {"train": self.n_train, "val": self.n_val, "test": self.n_test},
             "epochs": self.epochs,
             "batch_losses": self.batch_losses,
+            "probes": self.probes,
             "test": self.test,
             "verdict": self.verdict,
             "duration_s": self.duration_s,
@@ -131,7 +152,7 @@ class RunRecord:
         return cls(
             id=str(data["id"]),
             config=RunConfig.from_dict(data["config"]),
-            status=str(data["status"]),
+            status=RunState(str(data["status"])),
             device=str(data.get("device", "")),
             device_name=str(data.get("device_name", "")),
             n_train=int(sizes.get("train", 0)),
@@ -139,6 +160,7 @@ class RunRecord:
             n_test=int(sizes.get("test", 0)),
             epochs=[dict(e) for e in data.get("epochs", [])],
             batch_losses=list(data.get("batch_losses", [])),
+            probes=[dict(p) for p in data.get("probes") or []],
             test=data.get("test"),
             verdict=data.get("verdict"),
             duration_s=float(data.get("duration_s") or 0.0),

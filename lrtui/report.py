@@ -3,88 +3,62 @@
 Reports read the saved data (the session's RunRecords), never widgets, so the app's
 ``ctrl+s``, ``lrtui run --report`` and ``lrtui report`` write the same thing. The
 content is built once as a list of blocks (:func:`build_blocks`); two small renderers
-turn it into Markdown (charts as plain text, one letter per run) or HTML (charts in
-colour through rich's HTML export, inline styles, no external assets).
+turn it into Markdown (charts as plain text, one letter per run, so it reads in a terminal
+or a diff) or HTML (vector charts as inline SVG from :mod:`lrtui.figures`, inline CSS, no
+external assets: one file that travels).
+
+A report carries each run's whole setup, its verdict with reason and hint, the diagnostics
+measured inside the network and the step probe, so it can be read without the session.
 """
 
 from __future__ import annotations
 
 import html
-import io
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
-from lrtui import charts
-from lrtui.engine.config import format_lr
+from lrtui import charts, figures
+from lrtui.formatting import DASH, num, pct, run_cells, sci, seconds, verdict_text
+from lrtui.outputs import write_json_safely, write_text_safely
 from lrtui.record import RunRecord
-from lrtui.session import Session, write_json_atomic
+from lrtui.session import Session
+from lrtui.svg_charts import STATUS_HEX, VERDICT_HEX
 
 FORMATS: tuple[str, ...] = ("md", "html", "json")
 _FILES = {"md": "report.md", "html": "report.html", "json": "session.json"}
+#: Every file a report folder gets (checked before work by ``outputs.check_writable_dir``).
+REPORT_FILES: tuple[str, ...] = tuple(_FILES.values())
 CHART_WIDTH, CHART_HEIGHT = 100, 24
 
-
-# -- cell formatting, shared with the CLI tables -----------------------------------------------
-def pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.1f}%"
-
-
-def num(x: float | None, digits: int = 4) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
-
-
-def seconds(x: float | None) -> str:
-    if not x:
-        return "—"
-    return f"{x:.1f} s" if x < 120 else f"{int(x // 60)} min {int(x % 60):02d} s"
-
-
-def epochs_done(run: RunRecord) -> str:
-    """``5`` when all epochs ran, ``2/5`` when the run stopped early."""
-    done, asked = len(run.epochs), run.config.epochs
-    return str(asked) if done == asked else f"{done}/{asked}"
-
-
-def verdict_text(run: RunRecord) -> str:
-    """The verdict label, or the status when there is none (running, cancelled before an epoch, failed)."""
-    return run.verdict_label or run.status
-
-
-def run_cells(run: RunRecord) -> dict[str, str]:
-    """Every table column of a run as display text; each table picks the columns it shows."""
-    test = run.test or {}
-    return {
-        "run": run.id,
-        "lr": format_lr(run.config.lr),
-        "optimizer": run.config.optimizer,
-        "momentum": f"{run.config.momentum:g}",
-        "epochs": epochs_done(run),
-        "batch": str(run.config.batch_size),
-        "best val acc": pct(run.best_val_acc),
-        "last val acc": pct(run.last_val_acc),
-        "test acc": pct(run.test_acc),
-        "test loss": num(test.get("loss")),
-        "verdict": verdict_text(run),
-        "status": run.status,
-        "duration": seconds(run.duration_s),
-        "samples/s": f"{run.samples_per_s:,.0f}" if run.samples_per_s else "—",
-    }
-
-
-REPORT_COLUMNS = ("run", "lr", "optimizer", "momentum", "epochs", "batch", "best val acc", "last val acc",
-                  "test acc", "test loss", "verdict", "duration", "samples/s")
+#: The results table: one row per run.
+REPORT_COLUMNS = ("run", "lr", "optimizer", "epochs", "best val acc", "last val acc", "test acc", "test loss",
+                  "verdict", "status", "duration", "samples/s")
+#: The setup table: everything that decided a run, so a report can be reproduced.
+SETUP_COLUMNS = ("run", "dataset", "train / val / test", "val split", "seed", "optimizer", "lr", "momentum",
+                 "weight decay", "batch", "epochs", "device")
+DIAG_COLUMNS = ("epoch", "ratio conv1", "ratio conv2", "ratio fc1", "ratio fc2", "grad norm", "dead conv1",
+                "dead conv2", "dead fc1", "top class", "entropy")
+DIAG_NOTE = ("ratio: mean ‖Δw‖/‖w‖ per step (healthy about 1e-4 to 1e-2); grad norm: gradient norm; dead: share of "
+             "ReLU units never active on any validation image; top class: share of validation predictions in the "
+             "most common class (10% = balanced, 100% = one answer for everything); entropy: mean predictive "
+             "entropy (ln 10 = 2.30 = a uniform guess).")
+PROBE_NOTE = ("Loss on a fixed probe set after one step of size η along the run's next update, from the weights at "
+              "each probe (epoch 0 = before training). Left of the valley the step is too short to matter; right "
+              "of it the loss climbs the wall. ◀ marks the run's learning rate.")
 
 
 # -- the report as blocks ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Cell:
-    """Table cell text with an optional colour (used by HTML only)."""
+    """Table cell text with an optional colour (``#rrggbb``, HTML only) and run swatch."""
 
     text: str
     color: str | None = None
+    swatch: str | None = None  #: the run's chart colour, shown as a square before the text
 
 
 @dataclass(frozen=True)
@@ -96,11 +70,14 @@ class Heading:
 @dataclass(frozen=True)
 class Para:
     text: str
+    small: bool = False
 
 
 @dataclass(frozen=True)
 class Bullets:
-    items: tuple[str, ...]
+    """Items of a list; each a lead (drawn in colour in HTML) and the text after it."""
+
+    items: tuple[tuple[Cell, str], ...]
 
 
 @dataclass(frozen=True)
@@ -111,12 +88,17 @@ class Table:
 
 @dataclass(frozen=True)
 class Chart:
+    """A chart: ``draw`` (a :mod:`lrtui.charts` function) for Markdown text, ``svg`` for HTML; either may be absent."""
+
     title: str
-    draw: Callable[..., None]
+    draw: Callable[..., None] | None = None
     runs: Sequence[RunRecord] = field(default_factory=tuple)
+    svg: str | None = None
+    caption: str = ""  #: HTML only: how to read the SVG
+    md_note: str = ""  #: Markdown only: how to read the text chart
 
 
-Block = Union[Heading, Para, Bullets, Table, Chart]
+Block = Heading | Para | Bullets | Table | Chart
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
@@ -124,40 +106,124 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
     return Table(tuple(headers), cells)
 
 
-def _runs_table(runs: Sequence[RunRecord]) -> Table:
+def verdict_hex(label: str) -> str:
+    """HTML colour of a verdict label; statuses (cancelled, failed, ...) are grey."""
+    return VERDICT_HEX.get(label, STATUS_HEX)
+
+
+def _run_rows(runs: Sequence[RunRecord], columns: Sequence[str], setup: str | None = None) -> Table:
+    """A table of runs. ``setup``: the session's device name; runs that used it show the device alone
+    (the name is in the environment table), others name theirs."""
     rows = []
     for run in runs:
         cells = run_cells(run)
-        rows.append([Cell(cells[c], charts.VERDICT_COLORS.get(cells[c]) if c == "verdict" else None)
-                     for c in REPORT_COLUMNS])
-    return _table(REPORT_COLUMNS, rows)
+        if setup is not None:
+            cells["epochs"] = str(run.config.epochs)
+            if not run.device_name or run.device_name == setup:
+                cells["device"] = run.device or run.config.device
+        row = []
+        for c in columns:
+            if c == "run":
+                row.append(Cell(cells[c], swatch=figures.run_hex(run)))
+            elif c == "verdict" or (c == "status" and cells[c] != "finished"):
+                row.append(Cell(cells[c], verdict_hex(cells[c])))
+            else:
+                row.append(Cell(cells[c]))
+        rows.append(row)
+    return _table(columns, rows)
 
 
 def _sentence(text: str) -> str:
     """Verdict reasons and hints are phrases (they also stand alone in tables): end them as sentences here."""
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else f"{text}."
+    text = " ".join(str(text).split())
+    text = text[:1].upper() + text[1:]
+    return text if not text or text.endswith((".", "!", "?")) else f"{text}."
 
 
-def _verdict_lines(runs: Sequence[RunRecord]) -> Bullets:
-    """Per run: the verdict with its reason and hint, where it diverged, or why it failed."""
+def _verdict_items(runs: Sequence[RunRecord]) -> Bullets:
+    """Per run: the verdict with its reason and hint, and how the run ended when that matters."""
     items = []
     for run in runs:
-        parts = [f"{run.id} {run.config.label}: {verdict_text(run)}."]
-        if run.verdict:
-            parts.append(f"{_sentence(run.verdict['reason'])} Hint: {_sentence(run.verdict['hint'])}")
+        label = verdict_text(run)
+        parts = []
+        if run.status in ("cancelled", "interrupted") and run.verdict:
+            parts.append(f"{run.status.capitalize()} after {len(run.epochs)} of {run.config.epochs} epochs; "
+                         "judged on the epochs done.")
+        elif run.status in ("cancelled", "interrupted", "failed", "running"):
+            parts.append(f"{run.status.capitalize()} after {len(run.epochs)} of {run.config.epochs} epochs.")
+        verdict = run.verdict or {}
+        if verdict.get("reason"):
+            parts.append(_sentence(verdict["reason"]))
+        if verdict.get("hint"):
+            parts.append(f"Hint: {_sentence(verdict['hint'])}")
         if run.diverged_at:
             parts.append(f"The loss became non-finite at epoch {run.diverged_at[0]}, batch {run.diverged_at[1]}.")
         if run.error:
-            parts.append(run.error)
-        items.append(" ".join(parts))
+            parts.append(_sentence(run.error))
+        items.append((Cell(f"{run.id} {run.config.label}: {label}.", verdict_hex(label), figures.run_hex(run)),
+                      " ".join(parts)))
     return Bullets(tuple(items))
 
 
 def _epoch_table(run: RunRecord) -> Table:
-    rows = [(e["epoch"], num(e.get("train_loss")), pct(e.get("train_acc")), num(e.get("val_loss")),
+    rows = [(e.get("epoch", DASH), num(e.get("train_loss")), pct(e.get("train_acc")), num(e.get("val_loss")),
              pct(e.get("val_acc")), seconds(e.get("seconds"))) for e in run.epochs]
     return _table(("epoch", "train loss", "train acc", "val loss", "val acc", "time"), rows)
+
+
+def _diag_table(run: RunRecord) -> Table | None:
+    rows = []
+    for epoch, d in figures.diagnostics(run):
+        v = figures.diag_value
+        rows.append((epoch, *(sci(v(d, "update_ratio", layer)) for layer in figures.UPDATE_LAYERS),
+                     num(v(d, "grad_norm"), 3), *(pct(v(d, "dead_fraction", layer)) for layer in figures.RELU_LAYERS),
+                     pct(v(d, "top_class_share")), num(v(d, "pred_entropy"), 3)))
+    return _table(DIAG_COLUMNS, rows) if rows else None
+
+
+def _same_lr(a: float | None, b: float | None) -> bool:
+    return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-6)
+
+
+def _eta(lr: float) -> str:
+    """A step size of the probe's log grid, to three significant digits."""
+    return f"{lr:.3g}"
+
+
+def _loss(x: float | None) -> str:
+    """A probed loss: three decimals near the valley, three significant digits up the wall."""
+    return num(x, 3) if x is None or abs(x) < 1000 else f"{x:.3g}"
+
+
+def _probe_table(run: RunRecord) -> Table | None:
+    """Rows: step sizes η; columns: the probes (epoch 0 = before training); ◀ marks the run's lr."""
+    ps = figures.probes(run)
+    if not ps:
+        return None
+    grid = sorted({lr for p in ps for lr in p["lrs"] if lr is not None})
+    currents = [p["current_lr"] for p in ps]
+    rows = []
+    for lr in grid:
+        mark = " ◀" if any(_same_lr(lr, c) for c in currents) else ""
+        cells = []
+        for p in ps:
+            loss = next((x for eta, x in zip(p["lrs"], p["losses"]) if _same_lr(eta, lr)), None)
+            cells.append(_loss(loss))
+        rows.append((f"{_eta(lr)}{mark}", *cells))
+    headers = ("η", *("before training" if p["epoch"] == 0 else f"after epoch {p['epoch']}" for p in ps))
+    return _table(headers, rows)
+
+
+def _probe_summary(run: RunRecord) -> str:
+    """Where each probe's lowest loss sits, in one line (the table below has every value)."""
+    parts = []
+    for p in figures.probes(run):
+        pairs = [(eta, x) for eta, x in zip(p["lrs"], p["losses"]) if eta is not None and x is not None]
+        if pairs:
+            best_eta, best = min(pairs, key=lambda t: t[1])
+            when = "before training" if p["epoch"] == 0 else f"after epoch {p['epoch']}"
+            parts.append(f"{when} {_loss(best)} at η={_eta(best_eta)}")
+    return f"Lowest loss: {'; '.join(parts)}." if parts else ""
 
 
 def _best_run_blocks(best: RunRecord) -> list[Block]:
@@ -181,30 +247,67 @@ def _best_run_blocks(best: RunRecord) -> list[Block]:
     return blocks
 
 
+def _run_blocks(run: RunRecord) -> list[Block]:
+    """One run in detail: its epochs, then what was measured inside the network, then the probe."""
+    blocks: list[Block] = [Heading(f"{run.id} {run.config.label}", 3)]
+    blocks.append(_epoch_table(run) if run.epochs else Para(f"No epoch finished ({run.status})."))
+    diag = _diag_table(run)
+    if diag is not None:
+        blocks += [Para("Diagnostics per epoch", small=True), diag]
+    probe = _probe_table(run)
+    if probe is not None:
+        blocks += [Para(f"Step probe (loss after one step of size η). {_probe_summary(run)}", small=True), probe]
+    return blocks
+
+
+_LETTERS_NOTE = "Each run has its letter: upper case for validation, lower case for training."
+
+
 def build_blocks(session: Session) -> list[Block]:
     """The whole report's content, independent of the output format."""
     runs = [r for r in session.runs if r.status != "queued"]
     env = session.environment
+    has_diag = any(figures.diagnostics(r) for r in runs)
+    has_probe = any(figures.probes(r) for r in runs)
     blocks: list[Block] = [
         Heading(f"lrtui session {session.path.name}", 1),
         Para(f"Created {session.date}, last saved "
              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(session.updated))}; {len(runs)} run(s)."),
-        Heading("Environment"),
-        _table(("lrtui", "python", "torch", "CUDA", "device", "device name"),
-               [[env.get(k) or "—" for k in ("lrtui", "python", "torch", "cuda", "device", "device_name")]]),
-        Heading("Runs"),
-        _runs_table(runs),
+        Heading("Results"),
+        _run_rows(runs, REPORT_COLUMNS),
         Heading("Verdicts"),
-        _verdict_lines(runs),
+        _verdict_items(runs),
+        Heading("Setup"),
+        _run_rows(runs, SETUP_COLUMNS, setup=str(env.get("device_name") or "")),
+        _table(("lrtui", "python", "torch", "CUDA", "device", "device name"),
+               [[env.get(k) or DASH for k in ("lrtui", "python", "torch", "cuda", "device", "device_name")]]),
         Heading("Charts"),
-        Chart("Accuracy per epoch (validation and training)", charts.plot_accuracy, runs),
-        Chart("Loss per epoch (validation and training)", charts.plot_loss, runs),
-        Chart("Training loss per batch (smoothed)", charts.plot_batch_loss, runs),
-        Heading("Per-epoch metrics"),
+        Chart("Accuracy per epoch", charts.plot_accuracy, runs, figures.accuracy_svg(runs),
+              caption="Validation solid, training dashed; the dotted line is chance (10%, ten classes).",
+              md_note=_LETTERS_NOTE),
+        Chart("Loss per epoch", charts.plot_loss, runs, figures.loss_svg(runs),
+              caption="Validation solid, training dashed; the dotted line is ln 10 = 2.30, the loss of a uniform "
+                      "guess over ten classes.", md_note=_LETTERS_NOTE),
+        Chart("Training loss per batch (smoothed)", charts.plot_batch_loss, runs, figures.batch_loss_svg(runs),
+              caption="Exponential moving average (β = 0.9) of each batch's loss."),
     ]
+    if has_diag:
+        blocks += [
+            Heading("Inside the network"),
+            Para(DIAG_NOTE, small=True),
+            Chart("Update-to-weight ratio per step, per layer (log scale)", svg=figures.update_ratio_svg(runs),
+                  caption="Steps far below the band barely move the weights (too slow); far above it they "
+                          "overshoot and can kill ReLUs for good."),
+            Chart("Dead ReLU units and prediction collapse", svg=figures.dead_fraction_svg(runs),
+                  caption="A layer whose units never fire passes no gradient back: the network answers one "
+                          "class for everything and its loss sits at ln 10."),
+        ]
+    if has_probe:
+        blocks += [Heading("Step probe"), Para(PROBE_NOTE, small=True),
+                   Chart("Loss after one step of size η (log–log)", svg=figures.probe_svg(runs))]
+    blocks.append(Heading("Per-run details"))
     for run in runs:
-        blocks += [Heading(f"{run.id} {run.config.label}", 3),
-                   _epoch_table(run) if run.epochs else Para(f"No epoch finished ({run.status}).")]
+        blocks += _run_blocks(run)
     best = session.best
     if best is not None and best.test:
         blocks += _best_run_blocks(best)
@@ -213,7 +316,13 @@ def build_blocks(session: Session) -> list[Block]:
 
 # -- renderers ---------------------------------------------------------------------------------
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Table cells: a pipe would end the cell, a newline the row."""
+    return " ".join(text.split("\n")).replace("|", "\\|")
+
+
+def _md_text(text: str) -> str:
+    """Free text from a user or a file (ids, error messages) on one Markdown line."""
+    return " ".join(text.split())
 
 
 def to_markdown(blocks: Sequence[Block]) -> str:
@@ -221,71 +330,101 @@ def to_markdown(blocks: Sequence[Block]) -> str:
     out: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
-            out.append(f"{'#' * b.level} {b.text}")
+            out.append(f"{'#' * b.level} {_md_text(b.text)}")
         elif isinstance(b, Para):
-            out.append(b.text)
+            out.append(f"*{_md_text(b.text)}*" if b.small else _md_text(b.text))
         elif isinstance(b, Bullets):
-            out.append("\n".join(f"- {item}" for item in b.items))
+            out.append("\n".join(f"- {_md_text(lead.text)} {_md_text(text)}".rstrip() for lead, text in b.items))
         elif isinstance(b, Table):
-            lines = ["| " + " | ".join(b.headers) + " |", "|" + "---|" * len(b.headers)]
+            lines = ["| " + " | ".join(_md_escape(h) for h in b.headers) + " |", "|" + "---|" * len(b.headers)]
             lines += ["| " + " | ".join(_md_escape(c.text) for c in row) + " |" for row in b.rows]
             out.append("\n".join(lines))
-        elif isinstance(b, Chart):
+        elif isinstance(b, Chart) and b.draw is not None:
             text = charts.render(b.draw, b.runs, width=CHART_WIDTH, height=CHART_HEIGHT, color=False)
-            out.append(f"**{b.title}**\n\n```text\n{text}\n```")
+            note = f"\n\n*{b.md_note}*" if b.md_note else ""
+            out.append(f"**{b.title}**{note}\n\n```text\n{text}\n```")
     return "\n\n".join(out) + "\n"
 
 
 _CSS = """
-body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto; max-width: 70em;
-       color: #1d1d1f; padding: 0 1em; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f0f0f3; }
+:root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 0; color: var(--ink);
+       background: #fff; line-height: 1.45; }
+main { max-width: 1100px; margin: 0 auto; padding: 28px 28px 60px; }
+h1 { font-size: 1.75em; margin: 0 0 4px; }
+h2 { font-size: 1.3em; margin: 2em 0 0.6em; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 1.05em; margin: 1.6em 0 0.5em; }
+p { margin: 0.4em 0 0.8em; }
+p.small, figcaption { color: var(--muted); font-size: 0.88em; }
+.sub { color: var(--muted); margin-bottom: 1.2em; }
+.scroll { overflow-x: auto; margin: 0.4em 0 1.2em; }
+table { border-collapse: collapse; font-size: 0.86em; font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid var(--line); padding: 5px 9px; text-align: right; white-space: nowrap; }
+th { white-space: normal; vertical-align: bottom; }
+td:last-child { white-space: normal; }
+th { background: var(--soft); font-weight: 600; color: var(--muted); border-top: 1px solid var(--line); }
+tbody tr:nth-child(even) td { background: #fbfcfd; }
 td:first-child, th:first-child { text-align: left; }
+.tag { font-weight: 600; }
+.sw { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 2px; margin-right: 6px;
+      vertical-align: -0.05em; }
+ul.verdicts { list-style: none; padding: 0; margin: 0.4em 0 1em; }
+ul.verdicts li { padding: 7px 0 7px 12px; border-left: 3px solid var(--line); margin-bottom: 6px; }
+figure { margin: 0.6em 0 1.8em; }
+figure h3 { margin: 0 0 0.4em; }
+svg.chart { width: 100%; height: auto; display: block; }
 pre.chart { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 0.8em; line-height: 1.15;
-            background: #fff; padding: 0.5em; overflow-x: auto; }
-h1 { font-size: 1.6em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+            overflow-x: auto; }
 """
-_HTML_COLORS = {"green": "#1a7f37", "yellow": "#9a6700", "red": "#cf222e", "magenta": "#8250df"}
 
 
-def _chart_html(chart: Chart) -> str:
-    """The colour chart through rich's HTML export: inline styles, no stylesheet, no assets."""
-    from rich.console import Console
-    from rich.text import Text
+def _cell_html(c: Cell, tag: str = "td") -> str:
+    e = html.escape
+    swatch = f'<span class="sw" style="background:{e(c.swatch)}"></span>' if c.swatch else ""
+    if c.color:
+        return f'<{tag} class="tag" style="color:{e(c.color)}">{swatch}{e(c.text)}</{tag}>'
+    return f"<{tag}>{swatch}{e(c.text)}</{tag}>"
 
-    console = Console(record=True, width=CHART_WIDTH + 2, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor")
-    console.print(Text.from_ansi(charts.render(chart.draw, chart.runs, width=CHART_WIDTH, height=CHART_HEIGHT,
-                                               color=True)))
-    return console.export_html(inline_styles=True, code_format='<pre class="chart">{code}</pre>')
+
+def _text_chart_html(chart: Chart) -> str:
+    """A chart without SVG: the plain text one, kept readable in a fixed-width block."""
+    assert chart.draw is not None
+    text = charts.render(chart.draw, chart.runs, width=CHART_WIDTH, height=CHART_HEIGHT, color=False)
+    return f'<pre class="chart">{html.escape(text)}</pre>'
 
 
 def to_html(blocks: Sequence[Block]) -> str:
-    """One self-contained HTML page: inline CSS, colour charts, no network references."""
+    """One self-contained HTML page: inline CSS, inline SVG charts, no network references."""
     e = html.escape
     body: list[str] = []
     title = next((b.text for b in blocks if isinstance(b, Heading)), "lrtui report")
+    first_para = True
     for b in blocks:
         if isinstance(b, Heading):
             body.append(f"<h{b.level}>{e(b.text)}</h{b.level}>")
         elif isinstance(b, Para):
-            body.append(f"<p>{e(b.text)}</p>")
+            cls = ' class="small"' if b.small else (' class="sub"' if first_para else "")
+            first_para = False
+            body.append(f"<p{cls}>{e(b.text)}</p>")
         elif isinstance(b, Bullets):
-            body.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in b.items) + "</ul>")
+            items = "".join(f'<li style="border-left-color:{e(lead.color or STATUS_HEX)}">{_cell_html(lead, "span")} '
+                            f"{e(text)}</li>" for lead, text in b.items)
+            body.append(f'<ul class="verdicts">{items}</ul>')
         elif isinstance(b, Table):
             head = "".join(f"<th>{e(h)}</th>" for h in b.headers)
-            rows = "".join(
-                "<tr>" + "".join(
-                    f'<td style="color:{_HTML_COLORS[c.color]};font-weight:600">{e(c.text)}</td>'
-                    if c.color in _HTML_COLORS else f"<td>{e(c.text)}</td>" for c in row) + "</tr>"
-                for row in b.rows)
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            rows = "".join("<tr>" + "".join(_cell_html(c) for c in row) + "</tr>" for row in b.rows)
+            body.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>'
+                        "</table></div>")
         elif isinstance(b, Chart):
-            body.append(f"<h3>{e(b.title)}</h3>\n{_chart_html(b)}")
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{e(title)}</title>\n'
-            f"<style>{_CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
+            if b.svg is None and b.draw is None:
+                continue
+            drawing = b.svg if b.svg is not None else _text_chart_html(b)
+            caption = f"<figcaption>{e(b.caption)}</figcaption>" if b.caption else ""
+            body.append(f"<figure><h3>{e(b.title)}</h3>\n{drawing}\n{caption}</figure>")
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{e(title)}</title>\n'
+            f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
 
 
 def write_reports(session: Session, out_dir: str | Path | None = None,
@@ -301,8 +440,8 @@ def write_reports(session: Session, out_dir: str | Path | None = None,
     for fmt in dict.fromkeys(formats):
         path = out / _FILES[fmt]
         if fmt == "json":
-            write_json_atomic(path, session.to_dict())
+            write_json_safely(path, session.to_dict())
         else:
-            path.write_text(to_markdown(blocks) if fmt == "md" else to_html(blocks), encoding="utf-8")
+            write_text_safely(path, to_markdown(blocks) if fmt == "md" else to_html(blocks))
         written.append(path)
     return written

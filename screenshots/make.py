@@ -9,6 +9,10 @@ Drives the real app headless (``run_test``) with real training on the embedded
   after the classic three-lr comparison ``0.5, 0.01, 0.0001`` (SGD, batch 10, 5 epochs,
   the full 3,200/800 split), the lr 0.01 run selected.
 - ``details-80x24.svg``: that run's details dialog (verdict, digits, confusion matrix).
+- ``story-steps-160x48.svg``, ``story-steps-80x24.svg``: the Steps tab (update ratio per layer against
+  the healthy band) with the lr 0.5 run selected: the story line says why it does not learn.
+- ``probe-160x48.svg``: the step probe tab (loss after one step of size η, each run's lr marked).
+- ``zoom-full-screen-160x48.svg``: the accuracy chart zoomed (``z``) and full screen (``f``).
 
 Takes a few minutes on 2 CPU cores (the comparison trains 3 × 5 epochs).
 """
@@ -68,9 +72,9 @@ async def comparison() -> None:
     app = new_app(lr="0.5, 0.01, 0.0001", epochs="5")
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("ctrl+r")
-        while app.training or app.waiting:
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+        while app.runner.busy or not app.runner.wait(0):
+            await pilot.pause(0.05)
+        await pilot.pause()
         for run in app.session.runs:
             print(f"  {run.id} {run.config.label}: best val {run.best_val_acc:.3f}, verdict {run.verdict_label}")
         table = app.query_one(DataTable)
@@ -88,6 +92,21 @@ async def comparison() -> None:
         await pilot.press("enter")
         await pilot.pause()
         save(app, "details-80x24.svg")
+        await pilot.press("escape")
+        table.move_cursor(row=0)  # lr 0.5: the story line tells why it does not learn
+        await pilot.press("4")
+        await pilot.pause()
+        save(app, "story-steps-80x24.svg")
+        await pilot.resize_terminal(*WIDE)
+        await pilot.pause()
+        save(app, "story-steps-160x48.svg")
+        await pilot.press("6")
+        await pilot.pause()
+        save(app, "probe-160x48.svg")
+        table.move_cursor(row=1)
+        await pilot.press("1", "z", "f")
+        await pilot.pause()
+        save(app, "zoom-full-screen-160x48.svg")
 
 
 async def main() -> None:

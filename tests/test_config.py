@@ -171,3 +171,28 @@ def test_split_sizes() -> None:
     assert split_sizes(4000, 0.2, train_limit=300) == (300, 75)
     assert split_sizes(4000, 0.2, train_limit=10**6) == (3200, 800)
     assert train_size("mnist-5k", 0.5) == 2000
+
+
+def test_configs_saved_before_schedules_load_as_constant_without_warmup() -> None:
+    old = RunConfig(lr=0.1, optimizer="adam", epochs=3).to_dict()
+    del old["schedule"], old["warmup"]
+    config = RunConfig.from_dict(old | {"added_by_a_newer_lrtui": 1})
+    assert (config.schedule, config.warmup, config.lr, config.optimizer, config.epochs) == ("constant", 0, 0.1, "adam", 3)
+    scheduled = RunConfig(schedule="onecycle", warmup=20)
+    assert RunConfig.from_dict(scheduled.to_dict()) == scheduled
+
+
+def test_the_label_names_a_schedule_and_warmup_only_when_set() -> None:
+    assert RunConfig(lr=0.01).label == "lr=0.01 sgd"
+    assert RunConfig(lr=0.01, schedule="cosine").label == "lr=0.01 sgd cosine"
+    assert RunConfig(lr=1e-4, optimizer="adam", schedule="onecycle", warmup=100).label == "lr=0.0001 adam onecycle warmup=100"
+    assert RunConfig(warmup=5).label == "lr=0.01 sgd warmup=5"
+
+
+def test_schedule_and_warmup_are_parsed_like_the_other_settings() -> None:
+    [config] = parse_configs({"schedule": " Cosine ", "warmup": "1e2"}, devices=CPU_ONLY)
+    assert (config.schedule, config.warmup) == ("cosine", 100)
+    [default] = parse_configs({}, devices=CPU_ONLY)
+    assert (default.schedule, default.warmup) == ("constant", 0)
+    assert "is required" in errors_of({"warmup": ""})["warmup"]
+    assert "'2.5' is not a whole number" in errors_of({"warmup": "2.5"})["warmup"]

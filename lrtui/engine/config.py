@@ -2,16 +2,19 @@
 
 The CLI hands in argparse strings, the TUI hands in the text of its inputs; both
 go through :func:`parse_configs`, so an error message reads the same everywhere
-and names the field it belongs to. This module must not import torch: the TUI
+and names the field it belongs to. Every run setting takes a comma list; the runs are
+the cartesian product (a *grid*, order and limits in :func:`parse_configs`), each an
+ordinary RunConfig. This module must not import torch: the TUI
 validates while typing, before torch has been imported. Device availability is
 passed in (see :func:`probe_devices`, which does import torch, lazily).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -23,9 +26,20 @@ TRAIN_POOL: dict[str, int] = {"mnist-5k": 4000, "mnist": 60000, "fashion-mnist":
 DEFAULT_MOMENTUM: dict[str, float] = {"sgd-momentum": 0.9, "nesterov": 0.9}
 #: Optimizers that take a momentum argument at all.
 MOMENTUM_OPTIMIZERS: frozenset[str] = frozenset({"sgd", "sgd-momentum", "nesterov", "rmsprop"})
+#: Learning-rate schedules (formulas in :mod:`lrtui.engine.schedule`).
+SCHEDULES: tuple[str, ...] = ("constant", "step", "exp", "cosine", "onecycle")
 LR_MAX = 100.0
 EPOCHS_MAX = 1000
+#: Most values one setting's comma list may hold.
 MAX_SWEEP = 16
+#: Settings that take a comma list, outer to inner: the order of the grid's runs (see :func:`parse_configs`).
+GRID_FIELDS: tuple[str, ...] = (
+    "optimizer", "batch_size", "epochs", "momentum", "weight_decay", "schedule", "warmup", "lr", "seed",
+)
+#: Grids with more runs than this: front ends ask before queuing them (see :func:`grid_size`).
+GRID_CONFIRM = 24
+#: Grids with more runs than this are refused.
+GRID_MAX = 256
 
 
 def default_data_dir() -> str:
@@ -46,6 +60,8 @@ class RunConfig:
     optimizer: str = "sgd"
     momentum: float = 0.0
     weight_decay: float = 0.0
+    schedule: str = "constant"
+    warmup: int = 0  #: steps of linear lr warmup at the start (any schedule)
     epochs: int = 5
     batch_size: int = 10
     dataset: str = "mnist-5k"
@@ -70,8 +86,13 @@ class RunConfig:
 
     @property
     def label(self) -> str:
-        """Short name for legends and tables: ``lr=0.01 sgd``."""
-        return f"lr={format_lr(self.lr)} {self.optimizer}"
+        """Short name for legends and tables: ``lr=0.01 sgd``, ``lr=0.1 sgd cosine warmup=100``."""
+        text = f"lr={format_lr(self.lr)} {self.optimizer}"
+        if self.schedule != "constant":
+            text += f" {self.schedule}"
+        if self.warmup:
+            text += f" warmup={self.warmup}"
+        return text
 
 
 def format_lr(lr: float) -> str:
@@ -90,7 +111,7 @@ class ConfigError(ValueError):
 def _number(text: Any, name: str, errors: dict[str, str], *, integer: bool = False) -> float | int | None:
     """Parse a number, recording a message on failure (non-number, NaN, inf)."""
     if isinstance(text, bool):
-        errors[name] = "must be a number"
+        errors[name] = f"{text!r} is not a number"
         return None
     if isinstance(text, (int, float)):
         value: float | int = text
@@ -123,30 +144,129 @@ def _number(text: Any, name: str, errors: dict[str, str], *, integer: bool = Fal
     return value
 
 
-def parse_lrs(text: Any) -> list[float]:
-    """``"0.01"``, ``"1e-3"`` or ``"0.5, 0.01, 1e-4"`` → list of learning rates. Raises ConfigError."""
-    errors: dict[str, str] = {}
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        parts: list[Any] = [text]
-    elif isinstance(text, (list, tuple)):
-        parts = list(text)
-    else:
-        parts = [p for p in str(text).replace(";", ",").split(",")]
-        if all(not p.strip() for p in parts):
-            raise ConfigError({"lr": "is required (e.g. 0.01, 1e-3, or a list 0.5, 0.01, 1e-4)"})
-    lrs: list[float] = []
+def _items(value: Any) -> list[Any]:
+    """A raw setting as list items: a comma (or semicolon) separated string is split, a list/tuple kept."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str):
+        return value.replace(";", ",").split(",")
+    return [value]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _parse_list(
+    value: Any, name: str, parse_one: Callable[[Any, dict[str, str]], Any], errors: dict[str, str]
+) -> list[Any] | None:
+    """Parse a comma list with ``parse_one`` (which records a message naming the bad item and returns None).
+
+    Duplicates are dropped, keeping the first (``0.01, 1e-2`` is one run: repeats of a setting
+    add nothing a list of seeds does not say better). Order is the user's. None on any error.
+    """
+    parts = _items(value)
+    if len(parts) > 1 and any(_blank(p) for p in parts):
+        errors[name] = "has an empty item in the list"
+        return None
+    values: list[Any] = []
     for part in parts:
-        if isinstance(part, str) and not part.strip():
-            raise ConfigError({"lr": "has an empty item in the list"})
-        value = _number(part, "lr", errors)
+        parsed = parse_one(part, errors)
+        if parsed is None:
+            return None
+        if parsed not in values:
+            values.append(parsed)
+    if len(parts) > MAX_SWEEP:
+        errors[name] = f"at most {MAX_SWEEP} values in one list (got {len(parts)})"
+        return None
+    return values
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any, dict[str, str]], str | None]:
+    def parse(item: Any, errors: dict[str, str]) -> str | None:
+        text = str(item if item is not None else "").strip().lower()
+        if text not in choices:
+            errors[name] = f"{text!r} is unknown: choose one of {', '.join(choices)}"
+            return None
+        return text
+
+    return parse
+
+
+def _ranged(
+    name: str, ok: Callable[[Any], bool], why: str, *, integer: bool = False
+) -> Callable[[Any, dict[str, str]], float | int | None]:
+    """An item parser for a number that must satisfy ``ok``; ``why`` completes "… is out of range: "."""
+
+    def parse(item: Any, errors: dict[str, str]) -> float | int | None:
+        value = _number(item, name, errors, integer=integer)
         if value is None:
-            raise ConfigError(errors)
-        if not 0 < value <= LR_MAX:
-            raise ConfigError({"lr": f"{value:g} is out of range: must be > 0 and <= {LR_MAX:g}"})
-        lrs.append(float(value))
-    if len(lrs) > MAX_SWEEP:
-        raise ConfigError({"lr": f"at most {MAX_SWEEP} learning rates at once (got {len(lrs)})"})
+            return None
+        if not ok(value):
+            errors[name] = f"{value if integer else format(value, 'g')} is out of range: {why}"
+            return None
+        return int(value) if integer else float(value)
+
+    return parse
+
+
+_parse_lr = _ranged("lr", lambda v: 0 < v <= LR_MAX, f"must be > 0 and <= {LR_MAX:g}")
+
+
+def parse_lrs(text: Any) -> list[float]:
+    """``"0.01"``, ``"1e-3"`` or ``"0.5, 0.01, 1e-4"`` → list of learning rates (repeats dropped). Raises ConfigError."""
+    if _blank(text) or (isinstance(text, str) and all(not p.strip() for p in _items(text))):
+        raise ConfigError({"lr": "is required (e.g. 0.01, 1e-3, or a list 0.5, 0.01, 1e-4)"})
+    errors: dict[str, str] = {}
+    lrs = _parse_list(text, "lr", _parse_lr, errors)
+    if lrs is None:
+        if errors["lr"].startswith("at most"):
+            errors["lr"] = f"at most {MAX_SWEEP} learning rates at once (got {len(_items(text))})"
+        raise ConfigError(errors)
     return lrs
+
+
+def _distinct_items(value: Any) -> int:
+    """How many distinct values a raw setting holds, parsed leniently (``10`` = ``1e1``); never raises."""
+    keys: set[Any] = set()
+    for part in _items(value):
+        if _blank(part):
+            continue
+        text = str(part).strip().lower()
+        try:
+            keys.add(float(text))
+        except ValueError:
+            keys.add(text)
+    return max(1, len(keys))
+
+
+def grid_size(fields: Mapping[str, Any]) -> int:
+    """Number of runs :func:`parse_configs` would make of these raw fields, without validating or building them.
+
+    For a front end's "queue N runs?" question (above :data:`GRID_CONFIRM`). Equal to
+    ``len(parse_configs(fields))`` whenever that succeeds.
+    """
+    size = 1
+    for name in GRID_FIELDS:
+        if name in fields:
+            size *= _distinct_items(fields[name])
+    return size
+
+
+def varying_fields(configs: Sequence[RunConfig]) -> tuple[str, ...]:
+    """The settings whose values differ between these configs, in :data:`GRID_FIELDS` order then the rest.
+
+    What a table or legend of a grid must show besides the label (``seed``, ``batch_size``, ...).
+    """
+    names = [*GRID_FIELDS, *(f for f in RunConfig.__dataclass_fields__ if f not in GRID_FIELDS)]
+    return tuple(n for n in names if len({getattr(c, n) for c in configs}) > 1)
+
+
+def total_steps(config: RunConfig) -> int:
+    """Optimizer steps of a whole run: ``epochs × ceil(train samples / batch_size)`` (what the trainer runs)."""
+    n_train = train_size(config.dataset, config.val_fraction, config.train_limit)
+    return config.epochs * math.ceil(n_train / config.batch_size)
+
 
 
 def probe_devices() -> tuple[str, ...]:
@@ -200,11 +320,22 @@ def parse_configs(
     devices: tuple[str, ...] | None = None,
     base: RunConfig | None = None,
 ) -> list[RunConfig]:
-    """Validate raw field values (strings or numbers) and return one RunConfig per learning rate.
+    """Validate raw field values (strings or numbers) and return the runs they describe.
 
     Keys are RunConfig field names; missing keys take ``base``'s values (or the defaults).
-    Empty strings for ``momentum``, ``log_every`` and ``train_limit`` mean "default".
-    Raises :class:`ConfigError` with *every* invalid field, so a form can mark them all at once.
+    Every setting in :data:`GRID_FIELDS` takes a comma list; the runs are the cartesian product,
+    in :data:`GRID_FIELDS` order, outer to inner: ``optimizer, batch_size, epochs, momentum,
+    weight_decay, schedule, warmup, lr, seed``. Seeds vary fastest, so a setting's repeats sit
+    side by side (one band, one folded row), and within those the lrs, so every block of rows
+    reads as one lr sweep of one setting; the optimizer changes slowest: each optimizer's block
+    is its own sweep. Repeated values are dropped (use seeds for repeats). More than
+    :data:`GRID_MAX` runs is an error (key ``"grid"``); the other settings take one value.
+
+    Empty strings for ``momentum``, ``log_every`` and ``train_limit`` mean "default"; an empty
+    momentum is, per optimizer of the product, 0.9 for sgd-momentum and nesterov, else 0. A
+    momentum given for an optimizer that takes none is an error, as without a grid.
+    Raises :class:`ConfigError` with *every* invalid field, so a form can mark them all at once;
+    a field's message names the first bad item of its list.
     ``devices`` is the result of :func:`probe_devices`; pass it to avoid importing torch.
     """
     base = base or RunConfig()
@@ -213,59 +344,76 @@ def parse_configs(
     for key in sorted(unknown):
         errors[key] = "is not a setting"
 
+    def listed(name: str, parse_one: Callable[[Any, dict[str, str]], Any]) -> list[Any]:
+        """The setting's values (``base``'s when absent); ``[]`` after recording an error."""
+        if name not in raw:
+            return [getattr(base, name)]
+        return _parse_list(raw[name], name, parse_one, errors) or []
+
     lrs: list[float] = [base.lr]
     if "lr" in raw:
         try:
             lrs = parse_lrs(raw["lr"])
         except ConfigError as e:
             errors.update(e.errors)
+            lrs = []
 
-    def text(name: str) -> str:
-        return str(raw.get(name, getattr(base, name)) or "").strip().lower()
+    def single(name: str) -> str:
+        value = str(raw.get(name, getattr(base, name)) or "").strip().lower()
+        if "," in value:
+            errors[name] = f"takes one value, not a list ({value!r})"
+        return value
 
-    optimizer = text("optimizer")
-    if optimizer not in OPTIMIZERS:
-        errors["optimizer"] = f"{optimizer!r} is unknown: choose one of {', '.join(OPTIMIZERS)}"
-    dataset = text("dataset")
-    if dataset not in DATASETS:
+    optimizers: list[str] = listed("optimizer", _choice("optimizer", OPTIMIZERS))
+    dataset = single("dataset")
+    if dataset not in DATASETS and "dataset" not in errors:
         errors["dataset"] = f"{dataset!r} is unknown: choose one of {', '.join(DATASETS)}"
-    device = text("device") or "auto"
-    device_error = _check_device(device, devices)
+    device = single("device") or "auto"
+    device_error = None if "device" in errors else _check_device(device, devices)
     if device_error:
         errors["device"] = device_error
 
     def number(name: str, *, integer: bool = False, optional: bool = False) -> Any:
         value = raw.get(name, getattr(base, name))
-        if optional and (value is None or (isinstance(value, str) and not value.strip())):
+        if optional and _blank(value):
             return None
         return _number(value, name, errors, integer=integer)
 
-    # empty: the optimizer's usual momentum; absent: the base's, if the base is for the same optimizer
-    momentum_raw = raw.get("momentum", base.momentum if optimizer == base.optimizer else None)
-    momentum_blank = momentum_raw is None or (isinstance(momentum_raw, str) and not momentum_raw.strip())
-    momentum = DEFAULT_MOMENTUM.get(optimizer, 0.0) if momentum_blank else _number(momentum_raw, "momentum", errors)
-    if not momentum_blank and momentum is not None and not 0 <= momentum < 1:
-        errors["momentum"] = f"{momentum:g} is out of range: must be >= 0 and < 1"
-    if "momentum" not in errors and optimizer in DEFAULT_MOMENTUM and momentum == 0:
-        errors["momentum"] = f"{optimizer} needs momentum > 0 (e.g. 0.9)"
-    if "momentum" not in errors and momentum and optimizer in OPTIMIZERS and optimizer not in MOMENTUM_OPTIMIZERS:
-        errors["momentum"] = f"{optimizer} takes no momentum: leave it 0 or empty"
+    momentum_raw = raw.get("momentum")
+    momentum_given = "momentum" in raw and not _blank(momentum_raw)
+    momenta: list[float] = (
+        listed("momentum", _ranged("momentum", lambda v: 0 <= v < 1, "must be >= 0 and < 1")) if momentum_given else []
+    )
 
-    weight_decay = number("weight_decay")
-    if weight_decay is not None and not 0 <= weight_decay <= 1:
-        errors["weight_decay"] = f"{weight_decay:g} is out of range: must be between 0 and 1"
+    def momenta_for(optimizer: str) -> list[float]:
+        """Given: the list; empty: the optimizer's usual; absent: the base's, if the base is for the same optimizer."""
+        if momentum_given:
+            return momenta
+        if "momentum" not in raw and optimizer == base.optimizer:
+            return [base.momentum]
+        return [DEFAULT_MOMENTUM.get(optimizer, 0.0)]
 
-    epochs = number("epochs", integer=True)
-    if epochs is not None and not 1 <= epochs <= EPOCHS_MAX:
-        errors["epochs"] = f"{epochs} is out of range: must be between 1 and {EPOCHS_MAX}"
+    if "momentum" not in errors:
+        for optimizer, momentum in ((o, m) for o in optimizers for m in momenta_for(o)):
+            if optimizer in DEFAULT_MOMENTUM and momentum == 0:
+                errors["momentum"] = f"{optimizer} needs momentum > 0 (e.g. 0.9)"
+            elif momentum and optimizer not in MOMENTUM_OPTIMIZERS:
+                errors["momentum"] = f"{optimizer} takes no momentum (got {momentum:g}): leave it 0 or empty"
+            if "momentum" in errors:
+                break
+
+    weight_decays: list[float] = listed(
+        "weight_decay", _ranged("weight_decay", lambda v: 0 <= v <= 1, "must be between 0 and 1"))
+    schedules: list[str] = listed("schedule", _choice("schedule", SCHEDULES))
+    epochs_list: list[int] = listed(
+        "epochs", _ranged("epochs", lambda v: 1 <= v <= EPOCHS_MAX, f"must be between 1 and {EPOCHS_MAX}",
+                          integer=True))
 
     val_fraction = number("val_fraction")
     if val_fraction is not None and not 0 < val_fraction < 1:
         errors["val_fraction"] = f"{val_fraction:g} is out of range: must be > 0 and < 1"
 
-    seed = number("seed", integer=True)
-    if seed is not None and not 0 <= seed < 2**63:
-        errors["seed"] = f"{seed} is out of range: must be >= 0"
+    seeds: list[int] = listed("seed", _ranged("seed", lambda v: 0 <= v < 2**63, "must be >= 0", integer=True))
 
     train_limit = number("train_limit", integer=True, optional=True)
     if train_limit is not None and train_limit < 1:
@@ -275,36 +423,71 @@ def parse_configs(
     if log_every is not None and log_every < 1:
         errors["log_every"] = f"{log_every} is out of range: must be >= 1 (or empty for auto)"
 
-    batch_size = number("batch_size", integer=True)
-    if batch_size is not None:
-        limit = None
-        if dataset in TRAIN_POOL and val_fraction is not None and "val_fraction" not in errors:
-            limit = train_size(dataset, val_fraction, train_limit if "train_limit" not in errors else None)
-        if batch_size < 1:
-            errors["batch_size"] = f"{batch_size} is out of range: must be >= 1"
-        elif limit is not None and batch_size > limit:
-            errors["batch_size"] = f"{batch_size} is larger than the training set ({limit} samples)"
+    n_train: int | None = None
+    if dataset in TRAIN_POOL and val_fraction is not None and "val_fraction" not in errors:
+        n_train = train_size(dataset, val_fraction, train_limit if "train_limit" not in errors else None)
+
+    def parse_batch_size(item: Any, errs: dict[str, str]) -> int | None:
+        value = _number(item, "batch_size", errs, integer=True)
+        if value is None:
+            return None
+        if value < 1:
+            errs["batch_size"] = f"{value} is out of range: must be >= 1"
+        elif n_train is not None and value > n_train:
+            errs["batch_size"] = f"{value} is larger than the training set ({n_train} samples)"
+        else:
+            return int(value)
+        return None
+
+    batch_sizes: list[int] = listed("batch_size", parse_batch_size)
+
+    warmups: list[int] = listed("warmup", _ranged("warmup", lambda v: v >= 0, "must be >= 0 (steps)", integer=True))
+    if warmups and n_train is not None and "epochs" not in errors and "batch_size" not in errors:
+        shortest = min((n * math.ceil(n_train / size), n, size) for n in epochs_list for size in batch_sizes)
+        if max(warmups) > shortest[0]:
+            errors["warmup"] = (f"{max(warmups)} is longer than the run: {shortest[1]} epoch(s) at batch "
+                                f"{shortest[2]} is {shortest[0]} steps")
 
     data_dir = str(raw.get("data_dir", base.data_dir) or "").strip() or default_data_dir()
 
+    lists: dict[str, list[Any]] = {
+        "optimizer": optimizers, "batch_size": batch_sizes, "epochs": epochs_list, "momentum": momenta,
+        "weight_decay": weight_decays, "schedule": schedules, "warmup": warmups, "lr": lrs, "seed": seeds,
+    }
+    if all(lists[n] for n in GRID_FIELDS if n != "momentum"):
+        sizes = {n: len(v) for n, v in lists.items() if n != "momentum"}
+        sizes["momentum"] = len(momenta_for(optimizers[0]))
+        size = math.prod(sizes.values())
+        if size > GRID_MAX:
+            parts = " × ".join(f"{n} {sizes[n]}" for n in GRID_FIELDS if sizes[n] > 1)
+            errors["grid"] = f"{size} runs is too many (at most {GRID_MAX}): {parts}"
+
     if errors:
         raise ConfigError(errors)
-    one = RunConfig(
-        lr=lrs[0],
-        optimizer=optimizer,
-        momentum=float(momentum),
-        weight_decay=float(weight_decay),
-        epochs=int(epochs),
-        batch_size=int(batch_size),
-        dataset=dataset,
-        data_dir=os.path.expanduser(data_dir),
-        val_fraction=float(val_fraction),
-        seed=int(seed),
-        device=device,
-        log_every=log_every,
-        train_limit=train_limit,
-    )
-    return [one.with_lr(lr) for lr in lrs]
+    configs: list[RunConfig] = []
+    for optimizer, batch_size, epochs in itertools.product(optimizers, batch_sizes, epochs_list):
+        for momentum, weight_decay, schedule, warmup, lr, seed in itertools.product(
+            momenta_for(optimizer), weight_decays, schedules, warmups, lrs, seeds
+        ):
+            configs.append(RunConfig(
+                lr=lr,
+                optimizer=optimizer,
+                momentum=float(momentum),
+                weight_decay=float(weight_decay),
+                schedule=schedule,
+                warmup=int(warmup),
+                epochs=int(epochs),
+                batch_size=int(batch_size),
+                dataset=dataset,
+                data_dir=os.path.expanduser(data_dir),
+                val_fraction=float(val_fraction),
+                seed=int(seed),
+                device=device,
+                log_every=log_every,
+                train_limit=train_limit,
+            ))
+    return configs
+
 
 
 def split_sizes(pool: int, val_fraction: float, train_limit: int | None = None) -> tuple[int, int]:

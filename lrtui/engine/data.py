@@ -7,20 +7,28 @@ once, and batches are drawn by indexing with an on-device ``randperm``.
 
 Splits are fixed by dataset (not by the run's seed), so every run of a session
 is validated and tested on exactly the same images.
+
+MNIST-format sets (mnist, fashion-mnist, kmnist) are read from their IDX files, plain or
+``.gz``, by :mod:`lrtui.engine.idx` and checked here (counts, labels 0-9): any fault is one
+:class:`DataUnavailable` line naming the file. torchvision is imported only to download
+missing files, into the user's data folder and nowhere else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from lrtui.engine.config import DATASETS, RunConfig, split_sizes
+from lrtui.engine.idx import IdxError, read_idx, write_idx
 
 #: Seed of the fixed dataset splits (train/validation, and mnist-5k's train/test).
 SPLIT_SEED = 20240501
@@ -29,7 +37,11 @@ _TORCHVISION = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KM
 
 
 class DataUnavailable(RuntimeError):
-    """A dataset's files are missing and cannot be downloaded. The message says what to do."""
+    """A dataset cannot be used: files missing and not downloadable, or a file is faulty.
+
+    The message is one line naming the file and the fault (or what to do); front ends print it
+    as ``lrtui: error: ...`` and exit 2.
+    """
 
 
 @dataclass(frozen=True)
@@ -107,35 +119,146 @@ def _write_cache(path: Path, arrays: list[np.ndarray]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        named: dict[str, Any] = dict(zip(_5K_KEYS, arrays, strict=True))
         with open(tmp, "wb") as f:
-            np.savez(f, **dict(zip(_5K_KEYS, arrays, strict=True)))
+            np.savez(f, **named)
         os.replace(tmp, path)
     except OSError:
         pass
 
 
-def _torchvision(name: str, data_dir: str) -> Raw:
-    """MNIST-format sets from ``data_dir`` (torchvision layout: ``<dir>/MNIST/raw/*-ubyte``)."""
+#: The four files of an MNIST-style set, in the order of :class:`Raw` (each may also be ``<name>.gz``).
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def raw_folder(name: str, data_dir: str | os.PathLike[str]) -> Path:
+    """Where a set's IDX files live: torchvision's layout, ``<data_dir>/<MNIST|FashionMNIST|KMNIST>/raw``."""
+    return Path(data_dir).expanduser() / _TORCHVISION[name] / "raw"
+
+
+def _idx_set(name: str, data_dir: str) -> Raw:
+    """An MNIST-format set from ``data_dir``, read and checked here (plain or ``.gz`` IDX files).
+
+    Files missing: downloaded with torchvision's mirrors and checksums into the folder, where the
+    network allows. Nothing is created outside ``data_dir``, and ``data_dir`` itself only when it is
+    the platform's default data folder (a folder the user named by ``--data-dir`` or ``$LRTUI_DATA``
+    must exist: a typo must not grow a new folder tree).
+    """
+    root = Path(data_dir).expanduser()
+    folder = raw_folder(name, root)
+    found = [_find(folder, stem) for stem in IDX_FILES]
+    if None in found:
+        legacy = _legacy(name, root)
+        if legacy is not None:
+            return legacy
+        _download(name, root, folder)
+        found = [_find(folder, stem) for stem in IDX_FILES]
+        if None in found:
+            missing = IDX_FILES[found.index(None)]
+            raise DataUnavailable(f"{name}: {folder / missing} is missing (neither it nor {missing}.gz is there)")
+    paths = [p for p in found if p is not None]
+    try:
+        train_x, train_y, test_x, test_y = (
+            read_idx(path, (28, 28), "images") if i % 2 == 0 else read_idx(path, (), "labels")
+            for i, path in enumerate(paths)
+        )
+    except IdxError as e:
+        raise DataUnavailable(f"{name}: {e}") from None
+    _check_pair(name, paths[0], train_x, paths[1], train_y, minimum=2)
+    _check_pair(name, paths[2], test_x, paths[3], test_y, minimum=1)
+    return Raw(torch.from_numpy(train_x), torch.from_numpy(train_y.astype(np.int64)),
+               torch.from_numpy(test_x), torch.from_numpy(test_y.astype(np.int64)))
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    """``folder/stem``, else ``folder/stem.gz``, else None (a dangling link counts as there: reading it says why)."""
+    for path in (folder / stem, folder / f"{stem}.gz"):
+        if os.path.lexists(path):
+            return path
+    return None
+
+
+def _check_pair(name: str, x_path: Path, x: np.ndarray, y_path: Path, y: np.ndarray, minimum: int) -> None:
+    """Images and labels that belong together: same count, enough of them, every label a digit class."""
+    if len(x) != len(y):
+        raise DataUnavailable(f"{name}: {x_path} holds {len(x):,} images but {y_path} holds {len(y):,} labels")
+    if len(x) < minimum:
+        raise DataUnavailable(f"{name}: {x_path} holds {len(x)} image{'s' * (len(x) != 1)}; at least {minimum} needed")
+    bad = np.flatnonzero(y >= CLASSES)
+    if bad.size:
+        raise DataUnavailable(f"{name}: {y_path}: label {int(y[bad[0]])} at index {int(bad[0])} is outside 0-9"
+                              f" ({bad.size:,} such label{'s' * (bad.size != 1)})")
+
+
+def _legacy(name: str, root: Path) -> Raw | None:
+    """torchvision < 0.8's ``<root>/<Set>/processed/{training,test}.pt``, still read as torchvision reads it."""
+    processed = root / _TORCHVISION[name] / "processed"
+    files = [processed / "training.pt", processed / "test.pt"]
+    if not all(f.is_file() for f in files):
+        return None
+    parts: list[torch.Tensor] = []
+    for f in files:
+        try:
+            x, y = torch.load(f, weights_only=True)
+            x, y = torch.as_tensor(x).to(torch.uint8).contiguous(), torch.as_tensor(y).to(torch.int64).contiguous()
+        except Exception as e:  # noqa: BLE001 — any fault of a user's file is one line
+            raise DataUnavailable(f"{name}: {f}: cannot be read ({_why(e)})") from None
+        if x.dim() != 3 or tuple(x.shape[1:]) != (28, 28) or y.dim() != 1:
+            raise DataUnavailable(f"{name}: {f}: holds {tuple(x.shape)} images, expected (N, 28, 28)")
+        parts += [x, y]
+    for i, f in ((0, files[0]), (2, files[1])):
+        _check_pair(name, f, parts[i].numpy(), f, parts[i + 1].numpy(), minimum=2 - i // 2)
+    return Raw(*parts)
+
+
+def _download(name: str, root: Path, folder: Path) -> None:
+    """Fetch the missing files into ``folder`` (torchvision: mirrors, md5 checks); one line when it cannot.
+
+    A named ``data_dir`` that does not exist is refused, not created; folders made here for a download
+    that failed are removed again, so an offline attempt leaves nothing behind.
+    """
+    offline = "use --dataset mnist-5k, which works offline"
+    files = ", ".join(IDX_FILES)
+    if not root.is_dir():
+        if root.exists() or os.path.lexists(root):
+            raise DataUnavailable(f"{name}: data folder {root} is not a folder")
+        if root != _platform_data_dir():
+            raise DataUnavailable(f"{name}: data folder {root} does not exist (it is not created: make it to download "
+                                  f"{name} into {folder}, put the four IDX files there yourself, or {offline})")
+    made = [p for p in (folder, folder.parent, root, *root.parents) if not p.exists()]
+    before = set(os.listdir(folder)) if folder.is_dir() else set()
     import torchvision.datasets as tvd
 
     cls = getattr(tvd, _TORCHVISION[name])
-    parts = []
-    for train in (True, False):
-        try:
-            ds = cls(data_dir, train=train, download=False)
-        except RuntimeError:
-            try:
-                ds = cls(data_dir, train=train, download=True)
-            except Exception as e:  # network errors come in many types
-                folder = os.path.join(data_dir, cls.__name__, "raw")
-                raise DataUnavailable(
-                    f"{name} is not in {folder} and could not be downloaded ({_why(e)}). "
-                    f"Put the four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                    f"t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, optionally .gz) there, "
-                    f"or use --dataset mnist-5k, which works offline."
-                ) from None
-        parts += [ds.data.to(torch.uint8).contiguous(), ds.targets.to(torch.int64).contiguous()]
-    return Raw(*parts)
+    try:
+        cls(str(root), train=True, download=True)
+    except BaseException as e:  # network errors come in many types; Ctrl+C too leaves no partial file
+        _undo_download(folder, before, made)
+        if not isinstance(e, Exception):
+            raise
+        raise DataUnavailable(
+            f"{name} is not in {folder} and could not be downloaded ({_why(e)}). "
+            f"Put the four IDX files ({files}, each optionally .gz) there, or {offline}."
+        ) from None
+
+
+def _undo_download(folder: Path, before: set[str], made: list[Path]) -> None:
+    """Remove what a failed download left: its partial files (read later, they would be "truncated" rather
+    than fetched again) and the folders it created (deepest first, only while empty)."""
+    with contextlib.suppress(OSError):
+        for entry in set(os.listdir(folder)) - before:
+            with contextlib.suppress(OSError):
+                (folder / entry).unlink()
+    for path in made:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
+def _platform_data_dir() -> Path:
+    """The default data folder when ``$LRTUI_DATA`` is not set: lrtui's own, so it may be created."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("lrtui")) / "data"
 
 
 def _why(error: Exception) -> str:
@@ -153,7 +276,14 @@ def load_raw(dataset: str, data_dir: str) -> Raw:
         raise DataUnavailable(f"unknown dataset {dataset!r}")
     if dataset == "mnist-5k":
         return _mnist_5k()
-    return _torchvision(dataset, data_dir)
+    return _idx_set(dataset, data_dir)
+
+
+def check_data(configs: Iterable[RunConfig]) -> None:
+    """Decode every dataset these runs need, now (cached for the runs): a faulty or missing data folder is one
+    :class:`DataUnavailable` line before any training starts, not a failed run after others trained."""
+    for dataset, data_dir in dict.fromkeys((c.dataset, c.data_dir if c.dataset != "mnist-5k" else "") for c in configs):
+        load_raw(dataset, data_dir)
 
 
 def split_indices(pool: int, val_fraction: float, train_limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -184,13 +314,6 @@ def load_splits(config: RunConfig, device: torch.device) -> Splits:
         test_y=raw.test_y.to(device),
         test_images=raw.test_x,
     )
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """Write an unsigned-byte IDX file (the MNIST format): magic (0, 0, 8, ndim), big-endian dims, bytes."""
-    data = np.ascontiguousarray(array, dtype=np.uint8)
-    header = struct.pack(">BBBB", 0, 0, 0x08, data.ndim) + struct.pack(f">{data.ndim}I", *data.shape)
-    Path(path).write_bytes(header + data.tobytes())
 
 
 def export_mnist_5k(root: str | Path, dataset: str = "mnist") -> Path:

@@ -5,22 +5,60 @@ same frozen dataclasses through one callback ``emit(event)``. Values are plain
 Python numbers (``.item()`` happened in the engine), so consumers on other
 threads never touch tensors. Accuracies are fractions in [0, 1].
 
-Order for one run: ``RunStarted``, then per epoch any number of ``BatchLog`` and
-``Progress``, one ``EpochEnd``; finally exactly one ``RunEnd`` (also when the run
-is cancelled, diverges or fails). Events of a batched sweep interleave by
-``run_id``.
+Order for one run: ``RunStarted``, a ``ProbeResult`` for epoch 0 (the step probe
+from the initial weights), then per epoch any number of ``BatchLog`` and
+``Progress``, one ``EpochEnd`` and one ``ProbeResult``; finally exactly one
+``RunEnd`` (also when the run is cancelled, diverges or fails). Events of a
+batched sweep interleave by ``run_id``. Consumers ignore event types they do not
+know, so new ones can be added.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from enum import Enum
+from typing import Any
 
 from lrtui.engine.config import RunConfig
 
-RunStatus = Literal["finished", "cancelled", "diverged", "failed", "interrupted"]
-VerdictLabel = Literal["converged", "diverged", "not learning", "too slow", "overfitting"]
+
+class RunState(str, Enum):
+    """Where a run stands. A ``str`` Enum: equal to its plain string and saved as it in JSON."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  #: the process ended (killed, crashed) while the run was running
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def done(self) -> bool:
+        return self not in (RunState.QUEUED, RunState.RUNNING)
+
+
+#: The old name of a run's status type, kept for code that imports it.
+RunStatus = RunState
+
+
+class VerdictLabel(str, Enum):
+    """The one word on how a run went (see :mod:`lrtui.engine.verdict` for what each means)."""
+
+    CONVERGED = "converged"
+    STILL_LEARNING = "still learning"  #: healthy steps, still improving: more epochs will help
+    TOO_SLOW = "too slow"  #: steps far too small for this model
+    NOT_LEARNING = "not learning"  #: stuck (dead units, one-class answers, a uniform guess)
+    DIVERGED = "diverged"  #: the loss blew up
+    OVERFITTING = "overfitting"
+    TOO_EARLY = "too early"  #: too little was measured to judge
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -32,7 +70,7 @@ class Verdict:
     hint: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"label": self.label, "reason": self.reason, "hint": self.hint}
+        return {"label": str(self.label), "reason": self.reason, "hint": self.hint}
 
 
 @dataclass(frozen=True)
@@ -66,6 +104,8 @@ class BatchLog:
     loss: float  #: loss of this batch
     correct: int  #: correct predictions so far this epoch
     accuracy: float  #: correct / seen
+    #: per layer (conv1, conv2, fc1, fc2): mean ||Δw||/||w|| of this epoch's steps so far; None when not measured
+    update_ratio: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +135,34 @@ class EpochEnd:
     val_acc: float
     seconds: float  #: wall time of this epoch's training and validation
     batch_losses: tuple[float, ...] = ()  #: every training batch loss of this epoch, in order
+    #: what happened inside the network this epoch (None when not measured)::
+    #:
+    #:   {"update_ratio": {"conv1", "conv2", "fc1", "fc2": mean ||Δw||/||w|| per step},
+    #:    "grad_norm": mean global gradient norm per step,
+    #:    "dead_fraction": {"conv1", "conv2", "fc1": share of channels/units never > 0 on validation},
+    #:    "top_class_share": share of validation predictions in the most common class,
+    #:    "pred_entropy": mean predictive entropy on validation, nats (ln 10 = 2.303 = uniform)}
+    diagnostics: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """The step probe: loss on a fixed probe set after one step of size ``lrs[i]`` along the run's
+    next update direction, from the weights at the end of ``epoch`` (0 = the initial weights).
+
+    Shows whether the current step lands short of the valley, in it, or on the wall.
+    """
+
+    run_id: str
+    epoch: int  #: 0 = before the first step
+    lrs: tuple[float, ...]  #: step sizes, a log grid, ascending; contains ``current_lr``
+    losses: tuple[float, ...]  #: probe-set loss after one step of each size (may be inf/nan)
+    current_lr: float
+    base_loss: float = float("nan")  #: probe-set loss of the weights themselves (step 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "lrs": list(self.lrs), "losses": list(self.losses),
+                "current_lr": self.current_lr, "base_loss": self.base_loss}
 
 
 @dataclass(frozen=True)
@@ -134,5 +202,5 @@ class RunEnd:
     error: str | None = None  #: one line, for status ``failed``
 
 
-Event = Union[RunStarted, BatchLog, Progress, EpochEnd, RunEnd]
+Event = RunStarted | BatchLog | Progress | EpochEnd | ProbeResult | RunEnd
 Emit = Callable[[Event], None]

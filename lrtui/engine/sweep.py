@@ -12,6 +12,11 @@ kernels round differently in the last bit; plain SGD stays within ~1e-6 on the C
 momentum trajectory near a ReLU kink can grow that to ~1e-3 within an epoch; on CUDA,
 cuDNN's TF32 convolutions make ~1e-3 the rule).
 
+Diagnostics and probes are per model: each step adds every model's update ratio
+per layer and gradient norm to ``[4, K]``/``[K]`` device sums (pure tensor ops,
+inside the CUDA graph); validation, dead units and the step probe run on each
+run's own plain model after its weights are copied out, as in a lone run.
+
 Each model keeps its own learning rate in a device tensor and its own "alive"
 flag: the first non-finite loss of a model masks all its later updates and ends
 its run as ``diverged`` at that batch, while the others go on. Events go out
@@ -42,13 +47,15 @@ import torch.nn.functional as F
 
 from lrtui.engine.config import RunConfig, probe_devices, resolve_device
 from lrtui.engine.data import load_splits
-from lrtui.engine.events import Emit, RunEnd
+from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats
+from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.model import ConvNet
 from lrtui.engine.trainer import (
     PROGRESS_EVERY_S,
     SGD_OPTIMIZERS,
     EpochState,
     Run,
+    SGDStep,
     one_line,
     run_threads,
     train,
@@ -87,22 +94,25 @@ def run_many(
     cancel: threading.Event | None = None,
     *,
     batched: bool | None = None,
+    diagnostics: bool = True,
+    probes: bool = True,
 ) -> list[RunEnd]:
     """Train every config, emitting each run's events under its id. A cancel stops the rest too.
 
     ``batched``: True forces the stacked path where the configs allow it (else they run one
-    by one), False forces one by one, None chooses (see :func:`use_batched`).
+    by one), False forces one by one, None chooses (see :func:`use_batched`). ``diagnostics``/``probes``:
+    as for :func:`lrtui.engine.trainer.train`.
     """
     if len(configs) != len(run_ids):
         raise ValueError(f"{len(configs)} configs but {len(run_ids)} run ids")
     cancel = cancel or threading.Event()
     if configs and use_batched(configs, batched, resolve_device(configs[0].device, probe_devices())):
-        return train_stacked(configs, run_ids, emit, cancel)
+        return train_stacked(configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes)
     ends = []
     for config, run_id in zip(configs, run_ids, strict=True):
         if cancel.is_set():
             break
-        ends.append(train(config, emit, cancel, run_id=run_id))
+        ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes))
     return ends
 
 
@@ -155,14 +165,18 @@ class StackedSGD:
         self.buffers = [torch.zeros_like(p) for p in params] if self.momentum else []
 
     @torch.no_grad()
-    def step(self, grads: Sequence[torch.Tensor], alive: torch.Tensor) -> None:
+    def step(self, grads: Sequence[torch.Tensor], alive: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """One update; models whose ``alive`` flag is False keep their weights exactly.
 
         A dead model's gradient is zeroed first (it may hold NaN, and 0 × NaN is NaN), then its
         lr is multiplied by 0. For live models the arithmetic is torch.optim.SGD's:
         ``addcmul_(d, lr, value=-1)`` is ``add_(d, alpha=-lr)`` — bit for bit on the CPU; on CUDA
         the two kernels may round the product differently in the last bit.
+
+        Returns the directions applied and the effective per-model lrs ``[K]`` (0 for masked
+        models): the step was ``p -= lr_k * d`` (for the update-ratio diagnostics).
         """
+        directions = []
         for i, (p, g, lr) in enumerate(zip(self.params, grads, self.lrs)):
             keep = alive.view(-1, *[1] * (p.dim() - 1))
             d = torch.where(keep, g, 0.0)
@@ -173,6 +187,8 @@ class StackedSGD:
                 buf.mul_(self.momentum).add_(d)  # the buffer starts at 0: the first step is torch's clone(d)
                 d = d.add(buf, alpha=self.momentum) if self.nesterov else buf
             p.addcmul_(d, lr * keep, value=-1)
+            directions.append(d)
+        return directions, self.lrs[0].view(-1) * alive
 
 
 class StackedStep:
@@ -184,7 +200,7 @@ class StackedStep:
     """
 
     def __init__(self, net: StackedNet, opt: StackedSGD, x_all: torch.Tensor, y_all: torch.Tensor,
-                 batch_size: int, batches: int, *, graphs: bool) -> None:
+                 batch_size: int, batches: int, *, graphs: bool, diagnostics: bool = True) -> None:
         self.net, self.opt, self.x_all, self.y_all = net, opt, x_all, y_all
         dev, k = x_all.device, net.k
         self.alive = torch.ones(k, dtype=torch.bool, device=dev)
@@ -194,6 +210,8 @@ class StackedStep:
         self.first_bad = torch.full((k,), -1, dtype=torch.int64, device=dev)
         self.counter = torch.zeros((), dtype=torch.int64, device=dev)
         self.last_loss = torch.zeros(k, device=dev)
+        #: per-model update ratios and gradient norms, over the same steps a lone run measures
+        self.stats = StepStats(dev, k, every=SAMPLE_EVERY) if diagnostics else None
         self.batch_size = batch_size
         self.use_graphs = graphs and dev.type == "cuda"
         self.graph: tuple[Any, torch.Tensor] | None = None  #: (captured step, its index input)
@@ -203,6 +221,8 @@ class StackedStep:
         for t in (self.loss_sum, self.correct, self.batch_losses, self.counter):
             t.zero_()
         self.first_bad.fill_(-1)
+        if self.stats is not None:
+            self.stats.reset()
 
     def _step(self, idx: torch.Tensor) -> None:
         x, y = self.x_all[idx], self.y_all[idx]
@@ -213,7 +233,10 @@ class StackedStep:
             finite = torch.isfinite(losses)
             self.first_bad.copy_(torch.where(~finite & (self.first_bad < 0) & self.alive, self.counter, self.first_bad))
             self.alive.logical_and_(finite)
-            self.opt.step(grads, self.alive)
+            weight_norms = StepStats.per_model_norms(self.net.params) if self.stats is not None else []
+            directions, lrs = self.opt.step(grads, self.alive)
+            if self.stats is not None:
+                self.stats.add_stacked(weight_norms, grads, directions, lrs, self.counter)
             self.last_loss.copy_(losses)
             self.batch_losses.index_copy_(0, self.counter.view(1), losses.view(1, -1))
             self.loss_sum.add_(losses * y.shape[0])
@@ -264,16 +287,18 @@ class StackedStep:
 
 
 def train_stacked(configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
-                  cancel: threading.Event, *, graphs: bool = True) -> list[RunEnd]:
+                  cancel: threading.Event, *, graphs: bool = True, diagnostics: bool = True,
+                  probes: bool = True) -> list[RunEnd]:
     """Train K lr-only-different configs as one stacked model; never raises (failures end runs ``failed``)."""
-    runs = [Run(config, emit, cancel, run_id) for config, run_id in zip(configs, run_ids, strict=True)]
+    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes)
+            for config, run_id in zip(configs, run_ids, strict=True)]
     with run_threads():  # as train() does: leave a core free
         try:
             _StackedSweep(runs, graphs).run()
         except Exception as e:  # noqa: BLE001 — as in train(): a failure is a run status, never a traceback
             for run in runs:
                 if run.ended is None:
-                    run.end("failed", None, error=one_line(e))
+                    run.end(RunState.FAILED, None, error=one_line(e))
     return [run.ended for run in runs if run.ended is not None]
 
 
@@ -294,10 +319,19 @@ class _StackedSweep:
             run.setup(splits)
         self.active = list(range(len(self.runs)))
         lrs = torch.tensor([run.config.lr for run in self.runs], dtype=torch.float32, device=device)
+        assert first.model is not None
         net = StackedNet(first.model, len(self.runs))
         self.net = net
-        self.step = StackedStep(net, StackedSGD(net.params, lrs, first.config), splits.train_x, splits.train_y,
-                                first.config.batch_size, first.batches_per_epoch, graphs=self.graphs)
+        opt = StackedSGD(net.params, lrs, first.config)
+        self.step = StackedStep(net, opt, splits.train_x, splits.train_y, first.config.batch_size,
+                                first.batches_per_epoch, graphs=self.graphs, diagnostics=first.diagnostics)
+        for i, run in enumerate(self.runs):
+            assert run.model is not None
+            # the probe asks run.update for the next direction: an SGDStep (never stepped) reading model i's buffers
+            update = SGDStep(run.model.parameters(), run.config)
+            update.buffers = [b[i] for b in opt.buffers] if opt.buffers else None
+            run.update = update
+            run.probe(0)
 
     def run(self) -> None:
         self.setup()
@@ -309,19 +343,22 @@ class _StackedSweep:
             for i in self.active:
                 self.runs[i].epoch_started = started
             if self.train_epoch(epoch):
-                self.stop(list(self.active), "cancelled", epoch)
+                self.stop(list(self.active), RunState.CANCELLED, epoch)
                 return
             for i in list(self.active):
-                self.net.copy_into(i, self.runs[i].model)
+                model = self.runs[i].model
+                assert model is not None
+                self.net.copy_into(i, model)
                 self.runs[i].finish_epoch(epoch, self.epoch_view(i))
+                self.runs[i].probe(epoch)
         for i in list(self.active):
-            self.runs[i].conclude("finished", None)
+            self.runs[i].conclude(RunState.FINISHED, None)
 
     def epoch_view(self, i: int) -> EpochState:
         """Model ``i``'s share of the epoch sums, in the shape the trainer's event builders read."""
         s = self.step
         return EpochState(loss_sum=s.loss_sum[i], correct=s.correct[i], batch_losses=s.batch_losses[:, i],
-                      batches=self.batches, samples=self.samples)
+                          batches=self.batches, samples=self.samples, stats=s.stats, model_index=i)
 
     def train_epoch(self, epoch: int) -> bool:
         """One pass over the data for every active model; True when cancelled."""
@@ -359,13 +396,14 @@ class _StackedSweep:
     def end_diverged(self, epoch: int) -> None:
         """End the runs whose loss went non-finite this epoch, at their batch, as a sequential run would."""
         bad = self.step.first_bad.tolist()
-        self.stop([i for i in self.active if bad[i] >= 0], "diverged", epoch, bad)
+        self.stop([i for i in self.active if bad[i] >= 0], RunState.DIVERGED, epoch, bad)
 
-    def stop(self, which: list[int], status: str, epoch: int, bad: list[int] | None = None) -> None:
+    def stop(self, which: list[int], status: RunState, epoch: int, bad: list[int] | None = None) -> None:
         """End these runs mid-epoch: clock stopped, tested on their last kept weights, RunEnd out."""
         for i in which:
             self.active.remove(i)
             run = self.runs[i]
             run.train_seconds += time.monotonic() - run.epoch_started
+            assert run.model is not None
             self.net.copy_into(i, run.model)  # a diverged run's last finite weights (conclude may restore an epoch's)
             run.conclude(status, (epoch, bad[i] + 1) if bad is not None else None)

@@ -11,18 +11,23 @@ Why the loop looks the way it does:
 * Validation and test run at a larger batch under ``torch.inference_mode()``.
 * The SGD flavours step through :class:`SGDStep` (torch's arithmetic, less overhead).
 * A run uses one torch thread fewer than there are cores (:func:`cpu_threads`).
+* Diagnostics (:mod:`lrtui.engine.diagnostics`) add a few foreach norms to each step
+  and ride along the validation pass; the step probe (:mod:`lrtui.engine.probe`) runs
+  at the start and at each epoch's end on copies. Both can be switched off per run
+  (``train(..., diagnostics=False, probes=False)``), for benchmarks.
 * Nothing escapes :func:`train`: every problem ends the run as ``failed`` with a
   one-line message, so a front end's worker thread never dies with a traceback.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import platform
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,16 +37,20 @@ import torch.nn.functional as F
 
 from lrtui.engine.config import ConfigError, RunConfig, probe_devices, resolve_device
 from lrtui.engine.data import CLASSES, DataUnavailable, Splits, load_splits
+from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats, ValStats, forward_observed
 from lrtui.engine.events import (
     BatchLog,
     Emit,
     EpochEnd,
+    ProbeResult,
     Progress,
     RunEnd,
     RunStarted,
+    RunState,
     TestResult,
 )
 from lrtui.engine.model import ConvNet, build_model
+from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, optimizer_direction, probe_grid, sgd_direction
 from lrtui.engine.verdict import judge
 
 #: Batch size of validation and test on the CPU, and on a GPU. Larger than training batches
@@ -126,15 +135,17 @@ class SGDStep:
     ``autograd.grad`` and a few foreach ops (measured). Equal to torch's SGD bit for bit (tested).
     """
 
-    def __init__(self, params: Iterable[torch.Tensor], config: RunConfig) -> None:
+    def __init__(self, params: Iterable[torch.Tensor], config: RunConfig, stats: StepStats | None = None) -> None:
         self.params = list(params)
         self.lr, self.momentum, self.weight_decay = config.lr, config.momentum, config.weight_decay
         self.nesterov = config.optimizer == "nesterov"
         self.buffers: list[torch.Tensor] | None = None  #: momentum buffers, made from the first gradient as torch does
+        self.stats = stats  #: where each step's update ratio and gradient norm are summed (None: not measured)
 
     @torch.no_grad()
     def __call__(self, loss: torch.Tensor) -> None:
-        grads = torch.autograd.grad(loss, self.params)
+        grads: tuple[torch.Tensor, ...] | list[torch.Tensor]
+        raw = grads = torch.autograd.grad(loss, self.params)
         if self.weight_decay:
             grads = torch._foreach_add(grads, self.params, alpha=self.weight_decay)
         if self.momentum:
@@ -144,21 +155,44 @@ class SGDStep:
                 torch._foreach_mul_(self.buffers, self.momentum)
                 torch._foreach_add_(self.buffers, grads)
             grads = torch._foreach_add(grads, self.buffers, alpha=self.momentum) if self.nesterov else self.buffers
+        if self.stats is not None and self.stats.due():
+            self.stats.add_sgd(self.params, raw, grads, self.lr)
         torch._foreach_add_(self.params, grads, alpha=-self.lr)
 
+    def direction(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The direction the next step would take for these gradients (for the probe; changes nothing)."""
+        return sgd_direction(self.params, grads, momentum=self.momentum, weight_decay=self.weight_decay,
+                             nesterov=self.nesterov, buffers=self.buffers)
 
-def make_update(config: RunConfig, params: Iterable[torch.Tensor]) -> Callable[[torch.Tensor], None]:
+
+class OptimizerStep:
+    """One step of any torch optimizer from a batch's loss; with ``stats``, the update actually applied is measured."""
+
+    def __init__(self, params: Iterable[torch.Tensor], config: RunConfig, stats: StepStats | None = None) -> None:
+        self.params = list(params)
+        self.optimizer = make_optimizer(config, self.params)
+        self.lr, self.stats = config.lr, stats
+
+    def __call__(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        before = torch._foreach_mul(self.params, 1.0) if self.stats is not None and self.stats.due() else None
+        self.optimizer.step()
+        if self.stats is not None and before is not None:  # a measured step
+            grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+            self.stats.add_delta(before, self.params, grads)
+
+    def direction(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The optimizer's next update direction for these gradients, from a trial step on a copy."""
+        return optimizer_direction(self.optimizer, self.params, grads, self.lr)
+
+
+def make_update(config: RunConfig, params: Iterable[torch.Tensor],
+                stats: StepStats | None = None) -> SGDStep | OptimizerStep:
     """``update(loss)``: one optimizer step from a batch's loss (:class:`SGDStep` for the SGD flavours)."""
     if config.optimizer in SGD_OPTIMIZERS:
-        return SGDStep(params, config)
-    optimizer = make_optimizer(config, params)
-
-    def update(loss: torch.Tensor) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    return update
+        return SGDStep(params, config, stats)
+    return OptimizerStep(params, config, stats)
 
 
 def device_name(device: torch.device) -> str:
@@ -200,6 +234,21 @@ class EpochState:
     samples: int
     diverged_at: int | None = None  #: 1-based batch of the first non-finite loss
     cancelled: bool = False
+    stats: StepStats | None = None  #: this epoch's update ratios and gradient norms (None: not measured)
+    model_index: int | None = None  #: which model of ``stats`` (a stacked sweep's), None for a lone run
+
+    def measured_steps(self) -> int:
+        """Steps the stats hold: the measured ones among this epoch's (see :data:`SAMPLE_EVERY`)."""
+        return self.stats.measured(self.batches) if self.stats is not None else 0
+
+    def update_ratio(self) -> dict[str, float] | None:
+        """Mean update ratio per layer over the steps so far (one device read), or None."""
+        if self.stats is None:
+            return None
+        return self.stats.update_ratio(self.measured_steps(), self.model_index)
+
+    def grad_norm(self) -> float | None:
+        return self.stats.grad_norm(self.measured_steps(), self.model_index) if self.stats is not None else None
 
 
 class Run:
@@ -207,8 +256,14 @@ class Run:
     several of these (setup, events, evaluation) and replaces only their training step.
     """
 
-    def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str) -> None:
+    def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str, *,
+                 diagnostics: bool = True, probes: bool = True) -> None:
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
+        self.diagnostics, self.probes = diagnostics, probes
+        self.stats: StepStats | None = None
+        self.val_diagnostics: dict[str, Any] | None = None  #: from the last validation pass
+        self.probe_log: list[dict[str, Any]] = []  #: every ProbeResult so far, as dicts (for the verdict)
+        self.probe_model: ConvNet | None = None  #: scratch copy the probe overwrites (never the run's model)
         self.epochs: list[dict[str, Any]] = []
         self.train_seconds = 0.0
         self.samples_done = 0
@@ -233,7 +288,10 @@ class Run:
         self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=self.device)  # weights of the epoch mean
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
         self.model = build_model(cfg.seed, self.device)
-        self.update = make_update(cfg, self.model.parameters())
+        self.stats = StepStats(self.device, every=SAMPLE_EVERY) if self.diagnostics else None
+        self.update = make_update(cfg, self.model.parameters(), self.stats)
+        self.probe_data = ProbeData.take(self.splits.train_x, self.splits.train_y, self.splits.val_x,
+                                         self.splits.val_y)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.sync_each_batch = syncs_each_batch(self.device)
         self.last_progress = 0.0
@@ -265,7 +323,10 @@ class Run:
             batch_losses=torch.zeros(per_epoch, device=dev),
             batches=0,
             samples=0,
+            stats=self.stats,
         )
+        if self.stats is not None:
+            self.stats.reset()
         hits = torch.zeros(per_epoch, dtype=torch.int64, device=dev)  # correct predictions of each batch
         checked = 0  # batches already checked for a non-finite loss
         model.train()
@@ -319,6 +380,7 @@ class Run:
                 loss=loss,
                 correct=correct,
                 accuracy=correct / state.samples,
+                update_ratio=state.update_ratio(),
             )
         )
 
@@ -342,23 +404,58 @@ class Run:
         )
 
     # -- evaluation -------------------------------------------------------------------------
-    def predict(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
-        """Mean loss and predicted classes over a whole split, in large batches."""
-        assert self.model is not None
-        self.model.eval()
+    def predict(self, x: torch.Tensor, y: torch.Tensor, observe: ValStats | None = None) -> tuple[float, torch.Tensor]:
+        """Mean loss and predicted classes over a whole split, in large batches; ``observe`` also
+        collects dead units and prediction collapse on the way (same logits)."""
+        model = self.model
+        assert model is not None
+        model.eval()
         loss_sum = torch.zeros((), device=self.device)
         preds = []
         step = EVAL_BATCH_CPU if self.device.type == "cpu" else EVAL_BATCH_GPU
         with torch.inference_mode():
             for i in range(0, x.shape[0], step):
-                logits = self.model(x[i : i + step])
+                if observe is None:
+                    logits = model(x[i : i + step])
+                else:
+                    logits, acts = forward_observed(model, x[i : i + step])
+                    observe.observe(logits, acts)
                 loss_sum += F.cross_entropy(logits, y[i : i + step], reduction="sum")
                 preds.append(logits.argmax(1))
         return float(loss_sum.item()) / max(1, x.shape[0]), torch.cat(preds)
 
     def validate(self) -> tuple[float, float]:
-        loss, pred = self.predict(self.splits.val_x, self.splits.val_y)
+        """Validation loss and accuracy; with diagnostics on, also sets :attr:`val_diagnostics`."""
+        observe = ValStats(self.device) if self.diagnostics else None
+        loss, pred = self.predict(self.splits.val_x, self.splits.val_y, observe)
+        self.val_diagnostics = observe.result() if observe is not None else None
         return loss, float((pred == self.splits.val_y).float().mean().item())
+
+    def epoch_diagnostics(self, state: EpochState) -> dict[str, Any] | None:
+        """The epoch's ``diagnostics`` dict (see :class:`EpochEnd`), or None when not measured."""
+        if state.stats is None or self.val_diagnostics is None:
+            return None
+        return {"update_ratio": state.update_ratio(), "grad_norm": state.grad_norm(), **self.val_diagnostics}
+
+    # -- the step probe -------------------------------------------------------------------
+    def probe(self, epoch: int) -> None:
+        """Emit the step probe from the current weights (epoch 0: the initial ones). Changes nothing."""
+        if not self.probes or self.model is None:
+            return
+        model, lr = self.model, self.config.lr
+        was_training = model.training
+        model.train()  # the mode the next step would run in (this model has no dropout/batch norm)
+        grads = mean_gradient(model, self.probe_data)
+        direction = self.update.direction(grads)
+        lrs = probe_grid(lr)
+        if self.probe_model is None:
+            self.probe_model = copy.deepcopy(model)
+        base, losses = losses_along(model, direction, lrs, self.probe_data, self.probe_model)
+        model.train(was_training)
+        result = ProbeResult(run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=tuple(losses),
+                             current_lr=lr, base_loss=base)
+        self.probe_log.append(result.to_dict())
+        self.emit(result)
 
     def test(self) -> TestResult:
         from sklearn.metrics import classification_report
@@ -390,25 +487,27 @@ class Run:
     def run(self) -> RunEnd:
         self.setup()
         assert self.model is not None
-        status, diverged_at = "finished", None
+        status, diverged_at = RunState.FINISHED, None
+        self.probe(0)
         for epoch in range(1, self.config.epochs + 1):
             self.epoch_started = time.monotonic()
             state = self.train_epoch(epoch)
             if state.diverged_at is not None:
                 self.train_seconds += time.monotonic() - self.epoch_started
-                status, diverged_at = "diverged", (epoch, state.diverged_at)
+                status, diverged_at = RunState.DIVERGED, (epoch, state.diverged_at)
                 break
             if state.cancelled:
                 self.train_seconds += time.monotonic() - self.epoch_started
-                status = "cancelled"
+                status = RunState.CANCELLED
                 break
             self.finish_epoch(epoch, state)
+            self.probe(epoch)
         return self.conclude(status, diverged_at)
 
-    def conclude(self, status: str, diverged_at: tuple[int, int] | None) -> RunEnd:
+    def conclude(self, status: RunState, diverged_at: tuple[int, int] | None) -> RunEnd:
         """Test the model (a diverged one as it was at its last finished epoch) and emit RunEnd."""
         assert self.model is not None
-        if status == "diverged" and self.last_good is not None:
+        if status == RunState.DIVERGED and self.last_good is not None:
             self.model.load_state_dict(self.last_good)  # test what it learned before blowing up
         test = self.test() if self.epochs else None
         return self.end(status, test, diverged_at)
@@ -422,8 +521,10 @@ class Run:
         assert self.model is not None
         if self.config.epochs > epoch:  # the last epoch's weights are the model itself
             self.last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        diagnostics = self.epoch_diagnostics(state)
         self.epochs.append(
-            {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
+            {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
+             "diagnostics": diagnostics}
         )
         self.emit(
             EpochEnd(
@@ -435,16 +536,18 @@ class Run:
                 val_acc=val_acc,
                 seconds=seconds,
                 batch_losses=tuple(state.batch_losses[: state.batches].tolist()),
+                diagnostics=diagnostics,
             )
         )
 
-    def end(self, status: str, test: TestResult | None, diverged_at: tuple[int, int] | None = None,
+    def end(self, status: RunState, test: TestResult | None, diverged_at: tuple[int, int] | None = None,
             error: str | None = None) -> RunEnd:
         """Build and emit the one RunEnd of this run."""
-        verdict = judge(self.epochs, status) if self.epochs or status == "diverged" else None
+        verdict = (judge(self.epochs, status, probes=self.probe_log)
+                   if self.epochs or status == RunState.DIVERGED else None)
         end = RunEnd(
             run_id=self.run_id,
-            status=status,  # type: ignore[arg-type]
+            status=RunState(status),
             verdict=verdict,
             test=test,
             duration_s=self.train_seconds,
@@ -458,13 +561,17 @@ class Run:
         return end
 
 
-def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1") -> RunEnd:
-    """Train one run, emitting its events; never raises. The returned RunEnd is also the last event."""
-    run = Run(config, emit, cancel or threading.Event(), run_id)
+def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1",
+          diagnostics: bool = True, probes: bool = True) -> RunEnd:
+    """Train one run, emitting its events; never raises. The returned RunEnd is also the last event.
+
+    ``diagnostics``/``probes``: measure what happens inside the network / run the step probe (on by default).
+    """
+    run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes)
     with run_threads():  # on a GPU it only touches host-side ops
         try:
             return run.run()
         except Exception as e:  # noqa: BLE001 — every failure becomes a "failed" run, never a traceback
             if run.ended is not None:  # the consumer's handler of RunEnd raised: the run itself is over
                 return run.ended
-            return run.end("failed", None, error=one_line(e))
+            return run.end(RunState.FAILED, None, error=one_line(e))

@@ -1,12 +1,11 @@
 """The lrtui app: parameters, live log, live charts, runs table and details on one screen.
 
-The app is a consumer of engine events like the CLI: training happens in
-``run_many`` inside a thread worker, whose ``emit`` posts :class:`EngineEvent`
-messages; the UI thread folds them into the :class:`~lrtui.session.Session`
-(which saves itself) and redraws what changed. Queued runs wait on the UI side
-and start when the worker before them is done, because a thread worker cannot
-start another one. Cancelling (ctrl+x, quit, SIGHUP/SIGTERM) sets a
-``threading.Event`` that the engine checks every batch.
+The app is a view of a :class:`~lrtui.runner.Runner`, like the CLI: the runner
+queues the runs, trains them on its own thread, folds every event into the session
+(which saves itself) and tells its listener, which here posts a :class:`RunnerUpdate`
+to the UI thread; the app only redraws what changed. Because the runner's thread is
+not one of the app's workers, training can outlive the screen: when the terminal
+goes away (SIGHUP), the app closes and the process finishes its runs headless.
 
 This module must not import torch: the first frame appears before it loads.
 """
@@ -16,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 
@@ -26,26 +24,36 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select
-from textual.worker import Worker
 
 from lrtui.engine.config import ConfigError, RunConfig, format_lr, parse_lrs
-from lrtui.engine.events import BatchLog, EpochEnd, Progress, RunEnd, RunStarted
+from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
+from lrtui.formatting import pct
 from lrtui.record import RunRecord, best_run
-from lrtui.report import pct
+from lrtui.runner import BatchDone, Runner, SaveProblem, hangup_keeps_training
 from lrtui.session import Session, SessionError, load_session
-from lrtui.tui.messages import DevicesFound, EngineEvent
-from lrtui.tui.process import leave, limit_torch_threads, on_hangup
+from lrtui.tui.messages import DevicesFound, RunnerUpdate
+from lrtui.tui.process import (
+    leave,
+    limit_torch_threads,
+    on_signals,
+    say_where,
+    train_on_headless,
+)
 from lrtui.tui.screens.details import DetailsScreen
 from lrtui.tui.screens.find_lr import FindLRScreen
 from lrtui.tui.screens.help import HelpScreen
-from lrtui.tui.widgets.charts import Charts, chart_panes, live_batch_losses
+from lrtui.tui.widgets.charts import CHART_IDS, Charts, chart_panes, live_batch_losses
 from lrtui.tui.widgets.details import RunDetails
 from lrtui.tui.widgets.params import ParamsForm
 from lrtui.tui.widgets.runlog import RunLog
 from lrtui.tui.widgets.runs_table import RunsTable
 from lrtui.tui.widgets.status import IDLE, RunStatus
+from lrtui.tui.widgets.story import Story
 
 QUIT_WAIT_S = 1.5  #: how long quitting waits for the running run to report its end
+#: While training, the charts, table rows, story and progress bar are redrawn at most this often, whatever
+#: the rate of events: each redraw holds the GIL that the training thread needs (a chart build is ~10 ms).
+REFRESH_S = 0.25
 
 
 def _outcome(run: RunRecord) -> str:
@@ -71,7 +79,7 @@ class LRTuiApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "lrtui"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-mid"), (160, "-wide")]
     BINDINGS = [
         # ctrl keys are priority bindings: they must work with the cursor in a field (Input binds ctrl+x to cut)
         Binding("ctrl+r", "run", "Run", id="run", tooltip="Train with the form's values", priority=True),
@@ -93,6 +101,19 @@ class LRTuiApp(App[None]):
                 tooltip="Show the loss chart"),
         Binding("3", "show_chart('batch-loss')", "Batch loss chart", show=False, id="chart-batch-loss",
                 tooltip="Show the batch loss chart"),
+        Binding("4", "show_chart('steps')", "Update ratio chart", show=False, id="chart-steps",
+                tooltip="Show the update ratio per layer (step size against the healthy band)"),
+        Binding("5", "show_chart('dead')", "Dead units chart", show=False, id="chart-dead",
+                tooltip="Show the share of dead ReLU units per layer"),
+        Binding("6", "show_chart('probe')", "Step probe chart", show=False, id="chart-probe",
+                tooltip="Show the step probe (loss after one step of size η)"),
+        Binding("z", "zoom", "Zoom", show=False, id="zoom", tooltip="Zoom the chart: fit its y axis to the data"),
+        Binding("l", "log_axis", "Log axis", show=False, id="log",
+                tooltip="Log axis on the chart (accuracy: error rate on a log axis)"),
+        Binding("f", "full_screen", "Full screen", show=False, id="full-screen",
+                tooltip="Show the chart full screen (escape: back)"),
+        Binding("space", "toggle_hidden", "Hide/show", show=False, id="hide",
+                tooltip="Hide or show the selected run in the charts"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit", tooltip="Stop training and quit"),
     ]
 
@@ -107,17 +128,32 @@ class LRTuiApp(App[None]):
         super().__init__()
         self.initial = dict(initial or {})
         self._session_spec = session if not isinstance(session, Session) else None
-        self.session = session if isinstance(session, Session) else Session.create()
         self._probe_devices = probe_devices
         self._cursor_blink = cursor_blink
-        self._queue: list[tuple[str, ...]] = []  #: batches of run ids waiting for the worker
-        self._active: tuple[str, ...] = ()  #: the run ids the worker is training now
-        self._cancel = threading.Event()
+        self.runner = self._new_runner(session if isinstance(session, Session) else Session.create())
         #: per running run, the logged batch losses of its epoch in progress ({batch number: loss})
         self._logged: dict[str, dict[int, float]] = {}
-        self._stopping = False  #: quitting: no new runs start
-        self._interrupted = False  #: SIGHUP/SIGTERM: the session is saved as interrupted, ignore late events
-        self._save_error: str | None = None  #: the save problem the user was last told about
+        #: per running run, the update ratios of its latest logged batch (the story shows them live)
+        self._live_ratio: dict[str, dict[str, float]] = {}
+        # what changed since the last redraw (see REFRESH_S)
+        self._dirty_rows: set[str] = set()
+        self._dirty_charts = False
+        self._dirty_batch = False
+        self._dirty_story = False
+        self._progress: Progress | None = None
+        self._quitting = False  #: ctrl+q: leave once the runner has stopped
+        self.detached = False  #: the terminal went away with runs left: the process trains on without a screen
+
+    def _new_runner(self, session: Session) -> Runner:
+        return Runner(session, self._relay, thread_setup=limit_torch_threads)
+
+    def _relay(self, item: Event | SaveProblem | BatchDone) -> None:
+        """The runner's listener, on the training thread: hand over to the UI thread (a no-op once closing)."""
+        self.post_message(RunnerUpdate(item))
+
+    @property
+    def session(self) -> Session:
+        return self.runner.session
 
     # -- layout --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -129,6 +165,7 @@ class LRTuiApp(App[None]):
                 with Charts(id="charts"):
                     yield from chart_panes()
                 yield RunLog(id="log")
+        yield Story(id="story")
         with Horizontal(id="bottom"):
             yield RunsTable(id="runs")
             yield RunDetails(id="details")
@@ -139,6 +176,8 @@ class LRTuiApp(App[None]):
         self.query_one("#log").border_title = "log"
         self.query_one("#runs").border_title = "runs"
         self.query_one(RunDetails).show(None)
+        self._fit_table()
+        self.set_interval(REFRESH_S, self._redraw)
         if not self._cursor_blink:
             for field in self.query(Input):
                 field.cursor_blink = False
@@ -153,14 +192,16 @@ class LRTuiApp(App[None]):
     def _open(self, spec: str | os.PathLike[str]) -> None:
         """Load a saved session: its runs fill the table and charts, and new runs append to it."""
         try:
-            self.session = load_session(spec)
+            self.runner = self._new_runner(load_session(spec))
         except SessionError as e:
             self.log_view.note(f"could not open the session: {e}", style="bold red")
-            self.notify(str(e), title="Could not open the session", severity="error", timeout=10)
+            self.notify(str(e), title="Could not open the session", severity="error", timeout=10, markup=False)
             return
         for run in self.session.runs:
             self.runs_table.show_run(run)
+        self._fit_table()
         self._replot()
+        self._show_story()
         n = len(self.session.runs)
         self.log_view.note(f"opened {self.session.file} ({n} run{'' if n == 1 else 's'})")
 
@@ -178,13 +219,13 @@ class LRTuiApp(App[None]):
 
     @property
     def training(self) -> bool:
-        """A worker is training (or about to report that it stopped)."""
-        return bool(self._active)
+        """The runner is training a batch (or is about to report that it stopped)."""
+        return self.runner.training
 
     @property
     def waiting(self) -> bool:
-        """Runs are queued behind the worker."""
-        return bool(self._queue)
+        """Runs are queued behind the training ones."""
+        return self.runner.waiting
 
     # -- devices -------------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, group="probe")
@@ -216,7 +257,7 @@ class LRTuiApp(App[None]):
             if field is not None:
                 field.focus()
             self.notify("; ".join(f"{k}: {v}" for k, v in e.errors.items()), title="Cannot start",
-                        severity="error")
+                        severity="error", markup=False)
             return
         self.enqueue(configs)
         if isinstance(self.focused, (Input, Select)):
@@ -227,12 +268,18 @@ class LRTuiApp(App[None]):
         self.action_run()
 
     def action_rerun(self, factor: float) -> None:
-        """Rerun the last run (or the form) at once with its lr × factor, and show that lr in the form."""
-        if self.session.runs:
-            base = self.session.runs[-1].config
+        """Rerun the selected run (else the last one, else the form) at once with its lr × factor.
+
+        Only the lr changes; every other setting is the base run's own. The form is left as the
+        user typed it, and the log and status line say which run was rerun and how.
+        """
+        base_run = self.session.book.get(self.runs_table.selected_id or "") or (
+            self.session.runs[-1] if self.session.runs else None)
+        if base_run is not None:
+            base, whose = base_run.config, base_run.id
         else:
             try:
-                base = self.form.configs()[0]
+                base, whose = self.form.configs()[0], "the form"
             except ConfigError:
                 self.notify("Fix the form first (or start a run with ctrl+r)", severity="error")
                 return
@@ -240,143 +287,164 @@ class LRTuiApp(App[None]):
         try:
             parse_lrs(lr)
         except ConfigError as e:
-            self.notify(f"lr {e.errors['lr']}", title="Cannot rerun", severity="error")
+            self.notify(f"lr {e.errors['lr']}", title="Cannot rerun", severity="error", markup=False)
             return
-        self.form.set_value("lr", format_lr(lr))
-        self.enqueue([base.with_lr(lr)])
+        change = "×10" if factor > 1 else "÷10"
+        self.enqueue([base.with_lr(lr)], why=f"rerun of {whose} with lr {change} = {format_lr(lr)}")
 
-    def enqueue(self, configs: Sequence[RunConfig]) -> None:
-        """Add runs to the session and the table as queued; start them unless a worker is busy."""
+    def enqueue(self, configs: Sequence[RunConfig], why: str = "") -> None:
+        """Add runs to the session and the table as queued; the runner starts them in turn.
+
+        ``why``: what these runs are, said in the log and the status line (a rerun says whose).
+        """
+        if self._quitting:
+            return
         had_rows = self.runs_table.row_count > 0
-        records = [self.session.add(config) for config in configs]
+        training = self.training
+        records = self.runner.enqueue(configs)
         for record in records:
             self.runs_table.show_run(record)
+        self._fit_table()
+        self._dirty_story = True
         if not had_rows:
             self.refresh_bindings()  # delete has a run to remove now (the footer is rebuilt: only when it changes)
-        self._queue.append(tuple(r.id for r in records))
-        if self.training:
-            self.log_view.note(f"queued {', '.join(r.id for r in records)}")
-        self._start_next()
-
-    def _start_next(self) -> None:
-        if self.training or self._stopping or not self._queue:
-            return
-        self._active = self._queue.pop(0)  # never empty: a removed run leaves its batch (see action_remove_run)
-        self._cancel = threading.Event()
-        first = "torch" not in sys.modules  # the first run of the process pays for importing torch
-        self.query_one(RunStatus).idle(f"{self._batch_label()} starting{' · loading torch' if first else ''}…")
-        configs = [record.config for record in map(self.session.book.get, self._active) if record is not None]
-        self._train(configs, self._active, self._cancel)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="train")
-    def _train(self, configs: list[RunConfig], run_ids: tuple[str, ...], cancel: threading.Event) -> None:
-        """The only place training happens: the engine's run_many, events posted back as messages."""
-        limit_torch_threads()
-        from lrtui.engine.sweep import run_many
-
-        run_many(configs, run_ids, lambda event: self.post_message(EngineEvent(event)), cancel)
-
-    @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
-        """Every end of a training worker comes here: done, cancelled, or raised (the engine should not)."""
-        if event.worker.group != "train" or not event.worker.is_finished:
-            return
-        error = event.worker.error
-        self._batch_done(f"{type(error).__name__}: {error}" if error is not None else None)
-
-    def _batch_done(self, error: str | None) -> None:
-        """Close any run of the batch that never got a RunEnd, then start the next batch (or leave)."""
-        if self._interrupted or not self.screen_stack:
-            return
-        if error:
-            self.log_view.note(f"training stopped: {error}", style="bold red")
-            self.notify(error, title="Training stopped", severity="error", timeout=10)
-        batch = [r for r in map(self.session.book.get, self._active) if r is not None]
-        for record in batch:
-            if not record.done:
-                record.status = "failed" if error else "cancelled"
-                record.error = error
-                self.runs_table.show_run(record)
-        if self.session.runs:
-            self.session.save()
-            self._check_saved()
-        self._active = ()
-        self._logged = {}
-        if self._stopping:
-            self.exit()
-            return
-        self.query_one(RunStatus).idle(_sweep_outcome(batch))
-        self._start_next()
-
-    def _check_saved(self) -> None:
-        """Tell the user once when the session cannot be saved (and once when it can again)."""
-        error = self.session.save_error
-        if error == self._save_error:
-            return
-        if error:
-            self.notify(f"{error}. Training goes on; the runs are kept in memory.", title="Not saved",
-                        severity="warning", timeout=10)
+        label = records[0].id if len(records) == 1 else f"{records[0].id}–{records[-1].id}"
+        what = f"{label}: {why}" if why else label
+        if training:
+            self.log_view.note(f"queued {what}")
         else:
-            self.notify(f"Session saved again: {self.session.file}", timeout=4)
-        self._save_error = error
+            if why:
+                self.log_view.note(what)
+            first = "torch" not in sys.modules  # the first run of the process pays for importing torch
+            self.query_one(RunStatus).idle(f"{what} · starting{' · loading torch' if first else ''}…")
+
+    def _batch_done(self, done: BatchDone) -> None:
+        """A batch has ended (every run has its final status): show it, then leave if quitting."""
+        if done.error:
+            self.log_view.note(f"training stopped: {done.error}", style="bold red")
+            self.notify(done.error, title="Training stopped", severity="error", timeout=10, markup=False)
+        batch = [r for r in map(self.session.book.get, done.run_ids) if r is not None]
+        for record in batch:
+            self.runs_table.show_run(record, hidden=record.id in self.charts.hidden)
+        self._show_story()
+        if done.idle:
+            self._logged = {}
+            if self._quitting:
+                self.exit()
+                return
+            self.query_one(RunStatus).idle(_sweep_outcome(batch))
+
+    def _save_problem(self, problem: SaveProblem) -> None:
+        """Tell the user once when the session cannot be saved (and once when it can again)."""
+        if problem.error:
+            self.notify(f"{problem.error}. Training goes on; the runs are kept in memory.", title="Not saved",
+                        severity="warning", timeout=10, markup=False)
+        else:
+            self.notify(f"Session saved again: {self.session.file}", timeout=4, markup=False)
 
     # -- engine events -------------------------------------------------------------------
-    def on_engine_event(self, message: EngineEvent) -> None:
-        event = message.event
-        if self._interrupted:
+    def on_runner_update(self, message: RunnerUpdate) -> None:
+        item = message.item
+        if not self.screen_stack or self.detached:  # shutting down: the runner and the session have it
             return
-        if isinstance(event, Progress):
-            self.query_one(RunStatus).progress(event, self._batch_label())
+        if isinstance(item, BatchDone):
+            self._redraw()
+            self._batch_done(item)
+        elif isinstance(item, SaveProblem):
+            self._save_problem(item)
+        elif isinstance(item, Progress):
+            self._progress = item  # drawn by the next _redraw
+        else:
+            self._show_event(item)
+
+    def _show_event(self, event: Event) -> None:
+        """An engine event the runner has already folded into the session: log now, the rest marked for redraw.
+
+        Per-batch and per-epoch events only mark what changed; :meth:`_redraw` draws it at most
+        every REFRESH_S. A run's start and end are drawn at once (rare, and the status line says them).
+        """
+        record = self.session.book.get(event.run_id)
+        if record is None:
             return
-        record = self.session.observe(event)
-        self._check_saved()
-        if record is None or not self.screen_stack:  # no screen: the app is shutting down, the session has it
-            return
-        self.log_view.show(event, prefix=len(self._active) > 1)
+        self.log_view.show(event, prefix=len(self.runner.active) > 1)
         if isinstance(event, BatchLog):
             self._logged.setdefault(event.run_id, {})[event.batch] = event.loss
-            self._replot(batch_only=True)
+            ratio = getattr(event, "update_ratio", None)
+            if ratio:
+                self._live_ratio[event.run_id] = dict(ratio)
+                self._dirty_story = True
+            self._dirty_batch = True
             return
+        self._dirty_rows.add(record.id)
+        self._dirty_charts = self._dirty_story = True
         if isinstance(event, RunStarted):
             self._logged[event.run_id] = {}
-            running = self._runs_training()  # a stacked sweep's runs start together, others one by one
+            self._progress = None
+            running = self.runner.running()  # a stacked sweep's runs start together, others one by one
             what = event.config.label if len(running) == 1 else f"{len(running)} lrs at once"
-            queued = sum(len(batch) for batch in self._queue)
-            self.query_one(RunStatus).started(self._batch_label(), what,
+            queued = len(self.runner.queued)
+            self.query_one(RunStatus).started(self.runner.batch_label(), what,
                                               event.config.epochs * event.batches_per_epoch, queued)
+            self._redraw()
+            self._show_details_of(record)
         elif isinstance(event, EpochEnd):
             self._logged[event.run_id] = {}
+            self._live_ratio.pop(event.run_id, None)
         elif isinstance(event, RunEnd):
             self._logged.pop(event.run_id, None)
+            self._live_ratio.pop(event.run_id, None)
+            self._progress = None
+            self._redraw()
+            self._show_details_of(record)
             self._ended(record, event)
-        self.runs_table.show_run(record)
-        self._replot()
+
+    def _redraw(self) -> None:
+        """Draw what changed since the last call, in one screen update (the REFRESH_S timer, and at once
+        for a run's start and end)."""
+        if not self._progress and not self._dirty_rows and not (
+                self._dirty_charts or self._dirty_batch or self._dirty_story):
+            return
+        with self.batch_update():
+            if self._progress is not None:
+                self.query_one(RunStatus).progress(self._progress, self.runner.batch_label())
+                self._progress = None
+            for run_id in sorted(self._dirty_rows):
+                record = self.session.book.get(run_id)
+                if record is not None:
+                    self.runs_table.show_run(record, hidden=run_id in self.charts.hidden)
+            self._dirty_rows.clear()
+            if self._dirty_charts:
+                self._replot()
+            elif self._dirty_batch:
+                self._replot(batch_only=True)
+            self._dirty_charts = self._dirty_batch = False
+            if self._dirty_story:
+                self._show_story()
+                self._dirty_story = False
+
+    def _show_details_of(self, record: RunRecord) -> None:
+        """Bring the details pane up to date if it shows this run (each update lays out the screen)."""
         details = self.query_one(RunDetails)
-        if details.run_id == record.id and not isinstance(event, EpochEnd):  # each update lays out the screen
+        if details.run_id == record.id:
             details.show(record)
 
     def _ended(self, record: RunRecord, event: RunEnd) -> None:
         self.query_one(RunStatus).idle(_outcome(record))
         if event.status == "failed":
-            self.notify(event.error or "the run failed", title=f"{record.id} failed", severity="error", timeout=10)
+            self.notify(event.error or "the run failed", title=f"{record.id} failed", severity="error", timeout=10,
+                        markup=False)
         elif event.status == "diverged":
             where = f" at epoch {event.diverged_at[0]}, batch {event.diverged_at[1]}" if event.diverged_at else ""
             self.notify(f"{record.config.label}: the loss became NaN/inf{where}", title=f"{record.id} diverged",
-                        severity="warning")
+                        severity="warning", markup=False)
 
-    def _runs_training(self) -> list[RunRecord]:
-        """The runs of the worker's batch that are training now (a sequential sweep's others wait)."""
-        return [r for r in map(self.session.book.get, self._active) if r is not None and r.status == "running"]
-
-    def _batch_label(self) -> str:
-        """``r3``, or ``r3–r5`` when the engine trains a sweep's runs at once: whom the progress is about
-        (before any has started, the whole batch)."""
-        ids = [r.id for r in self._runs_training()] or list(self._active)
-        return ids[0] if len(ids) == 1 else f"{ids[0]}–{ids[-1]}" if ids else ""
+    @property
+    def charts(self) -> Charts:
+        return self.query_one(Charts)
 
     def _live_runs(self) -> list[RunRecord]:
         """The runs training now, their per-batch losses going on into the epoch in progress; else the selected run."""
-        running = self._runs_training()
+        running = self.runner.running()
         if running:
             return [live_batch_losses(r, self._logged.get(r.id, {})) for r in running]
         selected = self.session.book.get(self.runs_table.selected_id or "")
@@ -384,20 +452,55 @@ class LRTuiApp(App[None]):
 
     def _replot(self, *, batch_only: bool = False) -> None:
         """Redraw the charts in one screen update: every run per epoch, the live (or selected) runs per batch."""
-        charts = self.query_one(Charts)
+        charts = self.charts
         with self.batch_update():
             if batch_only:
                 charts.chart("batch-loss").replot(self._live_runs())
             else:
-                charts.update_runs([r for r in self.session.runs if r.epochs], self._live_runs())
+                charts.update_runs([r for r in self.session.runs if r.epochs or r.probes], self._live_runs())
+
+    def story_run(self) -> RunRecord | None:
+        """The run the story tells: the selected one, else the latest."""
+        return self.session.book.get(self.runs_table.selected_id or "") or (
+            self.session.runs[-1] if self.session.runs else None)
+
+    def _show_story(self) -> None:
+        run = self.story_run()
+        self.query_one(Story).show(run, self._live_ratio.get(run.id) if run else None)
+
+    def _fit_table(self) -> None:
+        """The table is as tall as its runs (within limits): the charts get the rows an empty table would take."""
+        rows = self.runs_table.row_count
+        narrow = self.size.width < 120
+        height = min(max(rows + 1, 3), 7) if narrow else min(max(rows + 3, 9), 22)
+        bottom = self.query_one("#bottom")
+        if bottom.styles.height is None or bottom.styles.height.value != height:
+            bottom.styles.height = height
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_table)
 
     # -- the runs table ------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#runs")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         run = self.session.book.get(str(event.row_key.value))
         self.query_one(RunDetails).show(run)
+        self._show_story()
         if not self.training:
             self._replot(batch_only=True)
+
+    def action_toggle_hidden(self) -> None:
+        """space: leave the selected run out of the charts, or bring it back (it stays in the session)."""
+        run_id = self.runs_table.selected_id
+        record = self.session.book.get(run_id) if run_id else None
+        if record is None:
+            return
+        hidden = self.charts.hidden
+        hidden.symmetric_difference_update({record.id})
+        self.runs_table.show_run(record, hidden=record.id in hidden)
+        self._replot()
+        self.notify(f"{record.id} {'hidden from' if record.id in hidden else 'shown in'} the charts", timeout=2,
+                    markup=False)
 
     @on(DataTable.RowSelected, "#runs")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -411,16 +514,15 @@ class LRTuiApp(App[None]):
         run = self.session.book.get(run_id) if run_id else None
         if run is None:
             return
-        if run.id in self._active and not run.done:
-            self.notify(f"{run.id} is {run.status}: cancel it first (ctrl+x)", severity="warning")
+        why_not = self.runner.remove(run.id)
+        if why_not:
+            self.notify(why_not, severity="warning", markup=False)
             return
-        self.session.book.remove(run.id)
-        self._queue = [b for b in (tuple(i for i in batch if i != run.id) for batch in self._queue) if b]
         self.runs_table.remove_run(run.id)
-        if run.status != "queued":
-            self.session.save()
-            self._check_saved()
+        self.charts.hidden.discard(run.id)
+        self._fit_table()
         self._replot()
+        self._show_story()
         self.query_one(RunDetails).show(self.session.book.get(self.runs_table.selected_id or ""))
         self.refresh_bindings()
 
@@ -434,27 +536,17 @@ class LRTuiApp(App[None]):
         if not self.training:
             self.notify("Nothing is running", timeout=2)
             return
-        dropped = self._drop_queue()
-        self._cancel.set()
-        more = f" and {dropped} queued" if dropped else ""
-        self.log_view.note(f"cancelling {self._batch_label()}{more}…", style="yellow")
-
-    def _drop_queue(self) -> int:
-        """Mark every queued run cancelled; returns how many."""
-        ids = [i for batch in self._queue for i in batch]
-        self._queue.clear()
-        for run_id in ids:
-            record = self.session.book.get(run_id)
-            if record is not None:
-                record.status = "cancelled"
-                self.runs_table.show_run(record)
-        return len(ids)
+        who = self.runner.batch_label()
+        dropped = self.runner.cancel()
+        for record in dropped:
+            self.runs_table.show_run(record)
+        more = f" and {len(dropped)} queued" if dropped else ""
+        self.log_view.note(f"cancelling {who}{more}…", style="yellow")
 
     def stop(self) -> None:
-        """Stop everything for good: no new runs, queued ones cancelled, the worker stops within a batch."""
-        self._stopping = True
-        self._drop_queue()
-        self._cancel.set()
+        """Stop everything for good: no new runs, queued ones cancelled, the training ones stop within a batch."""
+        for record in self.runner.stop():
+            self.runs_table.show_run(record)
 
     async def action_quit(self) -> None:
         """Stop training and leave once the run has reported its end (so it is saved as cancelled).
@@ -462,6 +554,7 @@ class LRTuiApp(App[None]):
         The engine stops within a batch, so this is quick; if it is not, the run is saved
         as interrupted after QUIT_WAIT_S and the app leaves anyway.
         """
+        self._quitting = True
         self.stop()
         if not self.training:
             self.exit()
@@ -470,17 +563,24 @@ class LRTuiApp(App[None]):
         self.set_timer(QUIT_WAIT_S, lambda: self.interrupt(0))
 
     def interrupt(self, signum: int) -> None:
-        """SIGHUP/SIGTERM (or a run slow to stop on quit): mark running runs ``interrupted``, save, leave."""
-        self.stop()
-        self._interrupted = True
-        if self.session.runs:
-            self.session.interrupt()
+        """SIGTERM (or a run slow to stop on quit): mark running runs ``interrupted``, save, leave."""
+        self.runner.interrupt()
         self.exit(return_code=128 + signum if signum else 0)
+
+    def hang_up(self, signum: int) -> None:
+        """SIGHUP: the terminal is gone. Runs left go on without a screen (unless the user opted out)."""
+        if not hangup_keeps_training() or not self.runner.busy:
+            self.interrupt(signum)
+            return
+        self.detached = True
+        self.exit(return_code=0)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out keys that would do nothing now (shown dimmed in the footer)."""
         if action == "find_lr":
             return len(self.screen_stack) == 1  # not a second range test over the first
+        if action in ("zoom", "log_axis", "full_screen", "show_chart", "toggle_hidden"):
+            return len(self.screen_stack) == 1  # the main screen's charts, not under a dialog
         if action == "remove_run":
             tables = self.query(RunsTable)
             return True if tables and tables.first().row_count else None
@@ -504,11 +604,29 @@ class LRTuiApp(App[None]):
     def _use_lr(self, lr: float | None) -> None:
         if lr is not None:
             self.form.set_value("lr", format_lr(lr))
-            self.notify(f"lr set to {format_lr(lr)}: ctrl+r trains with it", title="LR range test")
+            self.notify(f"lr set to {format_lr(lr)}: ctrl+r trains with it", title="LR range test", markup=False)
 
     def action_show_chart(self, name: str) -> None:
-        """1 / 2 / 3 outside a text field: the accuracy, loss or per-batch loss chart."""
-        self.query_one(Charts).active = f"tab-{name}"
+        """1–6 outside a text field: accuracy, loss, per-batch loss, update ratio, dead units, step probe."""
+        if name in CHART_IDS:
+            self.charts.active = f"tab-{name}"
+
+    def action_zoom(self) -> None:
+        """z: fit the shown chart's y axis to its data (again: back to the full axis)."""
+        chart = self.charts.active_chart
+        chart.set_view(zoom=not chart.zoomed)
+
+    def action_log_axis(self) -> None:
+        """l: log axis on the shown chart (accuracy: the error rate, 100% − accuracy, on a log axis)."""
+        chart = self.charts.active_chart
+        chart.set_view(log=not chart.log_scale)
+
+    def action_full_screen(self) -> None:
+        """f (or enter on a chart): the charts fill the screen, tabs, legend and live points included; escape: back."""
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        else:
+            self.screen.maximize(self.charts, container=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -523,10 +641,10 @@ class LRTuiApp(App[None]):
         try:
             paths = write_reports(self.session)
         except OSError as e:
-            self.notify(f"Could not write the report: {e}", severity="error")
+            self.notify(f"Could not write the report: {e}", severity="error", markup=False)
             return
         self.log_view.note(f"report written: {', '.join(str(p) for p in paths)}", style="green")
-        self.notify(str(paths[0].parent), title="Report written", timeout=8)
+        self.notify(str(paths[0].parent), title="Report written", timeout=8, markup=False)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette offers every action of the keyboard, named by its key's tooltip."""
@@ -540,6 +658,10 @@ class LRTuiApp(App[None]):
 def run_app(initial: dict[str, str], open_session: str | None) -> int:
     """Start the app (``lrtui`` without a subcommand): form pre-filled from flags, optionally a saved session.
 
+    When the terminal goes away with runs left (SIGHUP), the screen closes and this process
+    trains them to the end headless, saving as it goes; ``lrtui --open last`` watches it.
+    On the way out it prints where the session is and how to reopen it.
+
     Returns the exit code, except once torch has been loaded: then the process ends here
     (see :func:`lrtui.tui.process.leave`), so that quitting takes well under the 2 s it must.
     """
@@ -549,10 +671,16 @@ def run_app(initial: dict[str, str], open_session: str | None) -> int:
     # download) would hold the shell prompt after the screen is gone
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    with on_hangup(app.interrupt):
-        app.run(loop=loop)
+    with on_signals(hangup=app.hang_up, terminate=app.interrupt):
+        try:
+            app.run(loop=loop)
+        except OSError:  # the terminal vanished while the screen was being restored
+            app.detached = app.detached or app.runner.busy
     code = app.return_code or 0
+    if app.detached:
+        code = train_on_headless(app.runner)
+    else:
+        say_where(app.session)
     if "torch" in sys.modules:
         leave(code)
     return code
-

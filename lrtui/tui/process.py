@@ -1,4 +1,4 @@
-"""What the app does to its process: torch threads, SIGHUP/SIGTERM, and a quick exit.
+"""What the app does to its process: torch threads, SIGHUP/SIGTERM, training on headless, a quick exit.
 
 Kept apart from the widgets because none of it is about the screen, and none of it
 imports torch before it is needed.
@@ -7,11 +7,17 @@ imports torch before it is needed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lrtui.runner import Runner
+    from lrtui.session import Session
 
 
 def ui_torch_threads() -> int:
@@ -31,22 +37,70 @@ def limit_torch_threads() -> None:
 
 
 @contextmanager
-def on_hangup(handle: Callable[[int], None]) -> Iterator[None]:
-    """Route SIGHUP (a dropped SSH link) and SIGTERM to ``handle(signum)`` on the running event loop."""
+def on_signals(*, hangup: Callable[[int], None], terminate: Callable[[int], None]) -> Iterator[None]:
+    """Route SIGHUP (a dropped SSH link) to ``hangup`` and SIGTERM to ``terminate``, on the running event loop."""
 
-    def handler(signum: int, frame: object) -> None:
-        try:
-            asyncio.get_running_loop().call_soon_threadsafe(handle, signum)
-        except RuntimeError:  # no loop: the app is not running (yet, or any more)
-            raise SystemExit(128 + signum) from None
+    def route(handle: Callable[[int], None]) -> Callable[[int, object], None]:
+        def handler(signum: int, frame: object) -> None:
+            try:
+                asyncio.get_running_loop().call_soon_threadsafe(handle, signum)
+            except RuntimeError:  # no loop: the app is not running (yet, or any more)
+                raise SystemExit(128 + signum) from None
 
-    wanted = [s for s in (getattr(signal, "SIGHUP", None), signal.SIGTERM) if s is not None]
-    previous = {s: signal.signal(s, handler) for s in wanted}
+        return handler
+
+    wanted = {signal.SIGTERM: terminate}
+    if hasattr(signal, "SIGHUP"):
+        wanted[signal.SIGHUP] = hangup
+    previous = {s: signal.signal(s, route(handle)) for s, handle in wanted.items()}
     try:
         yield
     finally:
         for s, old in previous.items():
             signal.signal(s, old)
+
+
+def _detach_stdio() -> None:
+    """Point stdin/stdout/stderr at /dev/null: the terminal is gone, and a write to it would fail or block."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            os.dup2(null, fd)
+    os.close(null)
+
+
+def train_on_headless(runner: Runner) -> int:
+    """After a hangup: finish the running and queued runs without a screen, saving as they go.
+
+    SIGTERM or SIGINT now stop them (saved interrupted / cancelled); a second hangup is ignored.
+    Returns the exit code: 0 when every run got to its end, 128 + the signal otherwise.
+    """
+    _detach_stdio()
+    received: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        received.append(signum)
+        if signum == signal.SIGTERM:
+            runner.interrupt()
+        else:
+            runner.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    while not runner.wait(0.5):  # a timed wait, so that the handlers above run promptly
+        pass
+    runner.session.save()
+    return 128 + received[0] if received else 0
+
+
+def say_where(session: Session) -> None:
+    """On the way out: where the session is and how to reopen it (nothing for a session never saved)."""
+    if not any(r.status != "queued" for r in session.runs):
+        return
+    with contextlib.suppress(OSError):
+        print(f"lrtui: session saved in {session.path}\n       reopen it with: lrtui --open {session.path}")
 
 
 def leave(code: int) -> None:

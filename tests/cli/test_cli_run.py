@@ -51,7 +51,7 @@ def test_sweep_prints_a_table_of_runs(sweep):
 
 def test_json_document_has_the_schema_fields(sweep):
     doc = json.loads(sweep.json_path.read_text())
-    assert doc["schema"] == 1
+    assert doc["schema"] == 2
     assert {"lrtui", "torch", "device", "device_name"} <= set(doc["environment"])
     assert doc["environment"]["torch"] and doc["environment"]["device"] == "cpu"
     assert [r["id"] for r in doc["runs"]] == ["r1", "r2"]
@@ -107,7 +107,7 @@ BAD_INPUT = [
     (["--optimizer", "sgdd"], "optimizer: 'sgdd' is unknown"),
     (["--batch-size", "5000", "--train-limit", "200"], "batch_size: 5000 is larger than the training set"),
     (["--val-fraction", "1.5"], "val_fraction: 1.5 is out of range"),
-    (["--json", "/no/such/folder/x.json"], "--json: folder /no/such/folder does not exist"),
+    (["--json", "/no/such/folder/x.json"], "--json: /no/such/folder/x.json: folder does not exist"),
 ]
 
 
@@ -168,7 +168,7 @@ def test_report_command_writes_what_is_asked(cli, sweep, tmp_path):
     res = cli(["report", "last", "--format", "md", "--format", "html", "--out", str(tmp_path / "r")], sweep.home)
     assert res.code == 0, res.err
     assert res.out.splitlines() == [str(tmp_path / "r" / "report.md"), str(tmp_path / "r" / "report.html")]
-    assert "## Runs" in (tmp_path / "r" / "report.md").read_text()
+    assert "## Results" in (tmp_path / "r" / "report.md").read_text()
 
 
 CORRUPT = {

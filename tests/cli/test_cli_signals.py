@@ -45,11 +45,12 @@ def test_sigkill_after_first_epoch_keeps_that_epoch(lrtui_process, tmp_path):
 
 
 @pytest.mark.parametrize("sig, code, status", [
-    (signal.SIGHUP, 129, "interrupted"),
+    (signal.SIGHUP, 129, "interrupted"),  # with LRTUI_ON_HANGUP=stop
     (signal.SIGTERM, 143, "interrupted"),
     (signal.SIGINT, 130, "cancelled"),
 ], ids=["SIGHUP", "SIGTERM", "SIGINT"])
-def test_signal_stops_cleanly_and_saves(lrtui_process, tmp_path, sig, code, status):
+def test_signal_stops_cleanly_and_saves(lrtui_process, tmp_path, monkeypatch, sig, code, status):
+    monkeypatch.setenv("LRTUI_ON_HANGUP", "stop")
     proc = lrtui_process(ARGS, tmp_path)
     file = wait_for_first_epoch(tmp_path, proc)
     proc.send_signal(sig)
@@ -61,6 +62,18 @@ def test_signal_stops_cleanly_and_saves(lrtui_process, tmp_path, sig, code, stat
     assert json.loads(file.read_text())["runs"][0]["status"] == status
     if sig == signal.SIGINT:
         assert "best val acc" in out and f"session: {file.parent}" in out, "Ctrl-C prints what finished"
+
+
+def test_a_hangup_stops_the_printing_not_the_training(lrtui_process, tmp_path):
+    """A dropped SSH link under ``lrtui run``: the run goes on to its end, saved, exit 0."""
+    proc = lrtui_process(["run", "--train-limit", "100", "--epochs", "3", "--device", "cpu"], tmp_path)
+    file = wait_for_first_epoch(tmp_path, proc)
+    proc.send_signal(signal.SIGHUP)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    (run,) = load_session(file.parent).runs
+    assert run.status == "finished" and len(run.epochs) == 3 and run.test is not None
 
 
 def test_a_reader_that_leaves_early_stops_the_printing_not_the_training(lrtui_process, tmp_path):

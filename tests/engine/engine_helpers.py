@@ -34,9 +34,12 @@ class Recorder:
 def run_tiny(
     hook: Callable[[Event], Any] | None = None,
     cancel: threading.Event | None = None,
+    *,
+    diagnostics: bool = True,
+    probes: bool = True,
     **changes: Any,
 ) -> tuple[RunEnd, Recorder]:
     """Train ``TINY`` with ``changes``; returns the RunEnd and the recorder holding all events."""
     recorder = Recorder(hook)
-    end = train(replace(TINY, **changes), recorder, cancel)
+    end = train(replace(TINY, **changes), recorder, cancel, diagnostics=diagnostics, probes=probes)
     return end, recorder

@@ -1,4 +1,4 @@
-"""Datasets: the embedded 5k digits, the torchvision IDX path (real files, offline), and the fixed splits."""
+"""Datasets: the embedded 5k digits, IDX files in torchvision's layout (real files, offline), and the fixed splits."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_train_limit_takes_a_prefix_of_the_same_split() -> None:
     assert torch.equal(small_train, full_train[:300]) and torch.equal(small_val, full_val[:75])
 
 
-def test_idx_files_read_by_torchvision_match_the_embedded_digits(idx_data_dir: str) -> None:
+def test_idx_files_in_torchvision_layout_match_the_embedded_digits(idx_data_dir: str) -> None:
     five_k = load_raw("mnist-5k", "")
     for dataset in ("mnist", "fashion-mnist", "kmnist"):
         raw = load_raw(dataset, idx_data_dir)

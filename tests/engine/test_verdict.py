@@ -1,6 +1,8 @@
-"""Verdicts on synthetic epoch lists: each label, its reason (with numbers) and its hint.
+"""Verdicts on synthetic epoch lists without diagnostics (sessions saved before they existed):
+each label, its reason (with numbers) and its hint.
 
 The curves imitate the measured ones (mnist-5k, batch 10, SGD): see lrtui/engine/verdict.py.
+The rules with diagnostics and probes are in test_verdict_measured.py.
 """
 
 from __future__ import annotations
@@ -86,26 +88,31 @@ def test_too_slow_far_below_the_best_run() -> None:
     assert verdict.label == "too slow" and "13.0 points below the best run" in verdict.reason
 
 
-def test_too_slow_when_still_climbing_and_far_from_good() -> None:
+def test_still_learning_when_still_climbing_and_far_from_good() -> None:
+    """Climbing fast is no sign of steps too small (that takes diagnostics): more epochs."""
     verdict = judge(epochs([2.2, 1.9, 1.6], [0.30, 0.45, 0.55]), "finished")
-    assert verdict.label == "too slow" and "55.0%" in verdict.reason
+    assert verdict.label == "still learning" and "55.0%" in verdict.reason and "more epochs" in verdict.hint
+    assert "1.9000 → 1.6000" in verdict.reason
 
 
 def test_crawling_needs_three_epochs_to_tell_from_stuck() -> None:
-    """Two falling steps in a row happen by chance at lr 0.5: with fewer epochs, no "too slow" at chance."""
-    assert judge(CRAWLING[:2], "finished").label == "not learning"
+    """Two falling steps in a row happen by chance at lr 0.5: with fewer epochs and no diagnostics,
+    at chance is "too early" (never a hint that may point the wrong way)."""
+    assert judge(CRAWLING[:2], "finished").label == "too early"
     assert "3+ epochs" in judge(CRAWLING[:2], "finished").reason
+    assert "smaller" not in judge(CRAWLING[:2], "finished").hint
     assert judge(CRAWLING[:3], "finished").label == "too slow"
+    assert "larger" in judge(CRAWLING[:3], "finished").hint
 
 
 def test_cancelled_run_is_judged_on_what_it_did() -> None:
-    assert judge(GOOD[:1], "cancelled").label == "too slow"  # 46.9% after one epoch: needs more
+    assert judge(GOOD[:1], "cancelled").label == "still learning"  # 46.9% after one epoch: needs more
     assert judge(GOOD[:4], "cancelled").label == "converged"
 
 
 def test_no_epochs() -> None:
     verdict = judge([], "cancelled")
-    assert verdict.label == "not learning" and "no epoch" in verdict.reason
+    assert verdict.label == "too early" and "no epoch" in verdict.reason
 
 
 @pytest.mark.parametrize("run", [GOOD, STUCK, CRAWLING])
@@ -120,3 +127,19 @@ def test_a_loss_that_blew_up_but_stayed_finite_is_diverged_not_not_learning() ->
     verdict = judge(blown, "finished")
     assert verdict.label == "diverged" and "1.08e+35" in verdict.reason and "smaller" in verdict.hint
     assert judge(STUCK, "finished").label == "not learning"  # a loss of ~2.31 is no blow-up
+
+
+def test_a_flat_tiny_step_run_is_too_slow_not_stuck() -> None:
+    """lr 1e-7, 3 epochs (no diagnostics): the loss moves in the 7th digit; the hint must say larger."""
+    flat = epochs([2.3007004, 2.3007001, 2.3006999], [0.116, 0.116, 0.116], [2.2988, 2.2988, 2.2988])
+    verdict = judge(flat, "finished")
+    assert verdict.label == "too slow" and "larger" in verdict.hint and "smaller" not in verdict.hint
+    assert "2.3007004 → 2.3006999" in verdict.reason
+
+
+def test_a_reason_never_shows_two_equal_numbers_as_a_trend() -> None:
+    from lrtui.engine.verdict import trend
+
+    assert trend(2.30071, 2.30069) == "2.30071 → 2.30069"
+    assert trend(2.3007, 2.3007) == "flat at 2.3007"
+    assert trend(1.2629, 0.5154) == "1.2629 → 0.5154"

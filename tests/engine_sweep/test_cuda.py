@@ -48,6 +48,11 @@ def test_graph_replay_equals_the_eager_step() -> None:
     torch.testing.assert_close(graphed.correct, eager.correct, rtol=0, atol=2)
     for p, q in zip(graphed.net.params, eager.net.params):
         torch.testing.assert_close(p[live], q[live], rtol=1e-4, atol=1e-5)
+    # the diagnostics' sums are captured in the graph too, and agree with the eager ones
+    assert graphed.stats is not None and eager.stats is not None
+    torch.testing.assert_close(graphed.stats.ratio_sum[:, live], eager.stats.ratio_sum[:, live], rtol=1e-3, atol=1e-9)
+    torch.testing.assert_close(graphed.stats.grad_sum[live], eager.stats.grad_sum[live], rtol=1e-3, atol=1e-6)
+    assert bool((graphed.stats.ratio_sum[:, live] > 0).all())
 
 
 @pytest.fixture

@@ -17,15 +17,14 @@ from lrtui.engine.lrfind import (
     MIN_POINTS,
     FindStep,
     LRFindResult,
-    draw,
     find_lr,
     lr_schedule,
     max_stable,
-    render_chart,
     steepest,
     suggest,
     valley,
 )
+from lrtui.lrfind_chart import draw, render_chart
 
 SMALL = RunConfig(train_limit=400, device="cpu")
 

@@ -45,6 +45,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
             on_disk.append((type(ev).__name__, ev.run_id, run["status"], len(run["epochs"])))
 
     run_many(configs, ids, emit, batched=False)
+    session.close()  # done writing: copies of this folder must not look live
     return Trained(root, session.path, on_disk)
 
 

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+import xml.etree.ElementTree as ET
 from html import escape as html_escape
 
 import pytest
+from svg_helpers import assert_inside
 
-from lrtui import charts
+from lrtui import charts, figures
 from lrtui.engine.config import format_lr
+from lrtui.figures import run_hex
+from lrtui.formatting import pct, sci
 from lrtui.report import write_reports
 from lrtui.session import load_session
+
+
+def cap(text: str) -> str:
+    """Reasons and hints are phrases; the report starts each as a sentence."""
+    return text[:1].upper() + text[1:]
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +37,23 @@ def test_writes_the_three_files(reports):
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.md", "session.json"]
 
 
-def test_markdown_has_runs_table_verdicts_and_charts(reports):
+def test_markdown_has_results_setup_verdicts_and_charts(reports):
     session, paths, out = reports
     md = (out / "report.md").read_text()
-    assert "| run | lr | optimizer | momentum | epochs | batch | best val acc | last val acc | test acc |" in md
+    assert "| run | lr | optimizer | epochs | best val acc | last val acc | test acc | test loss | verdict | status |" in md
+    assert ("| run | dataset | train / val / test | val split | seed | optimizer | lr | momentum | weight decay | "
+            "batch | epochs | device |") in md
     for run in session.runs:
-        row = next(line for line in md.splitlines() if line.startswith(f"| {run.id} |"))
-        assert f"| {format_lr(run.config.lr)} | sgd |" in row
-        assert f"| {run.verdict['label']} |" in row
-        assert f"{run.verdict['label']}. {run.verdict['reason']}" in md and run.verdict["hint"] in md
+        rows = [line for line in md.splitlines() if line.startswith(f"| {run.id} |")]
+        results, setup = rows[0], rows[1]
+        assert f"| {format_lr(run.config.lr)} | sgd |" in results
+        assert f"| {run.verdict['label']} | {run.status} |" in results
+        c = run.config
+        assert (f"| {c.dataset} (first {c.train_limit}) | {run.n_train} / {run.n_val} / {run.n_test} | "
+                f"{c.val_fraction:g} | {c.seed} | sgd | {format_lr(c.lr)} | 0 | 0 | {c.batch_size} | {c.epochs} | "
+                f"{run.device}") in setup
+        assert f"{run.id} {run.config.label}: {run.verdict['label']}." in md
+        assert f"{cap(run.verdict['reason'])}. Hint: {cap(run.verdict['hint'])}" in md
     charts_text = re.findall(r"```text\n(.*?)```", md, flags=re.S)
     assert len(charts_text) == 3
     accuracy = charts_text[0]
@@ -55,18 +74,109 @@ def test_markdown_names_the_best_run(reports):
     assert f"## Best run: {best.id} {best.config.label}" in (out / "report.md").read_text()
 
 
-def test_html_is_one_self_contained_file(trained, tmp_path):
+def test_html_is_one_self_contained_file_with_vector_charts(trained, tmp_path):
     session = load_session(trained.path)
     paths = write_reports(session, tmp_path, ("html",))
     assert paths == [tmp_path / "report.html"] and [p.name for p in tmp_path.iterdir()] == ["report.html"]
     html = paths[0].read_text()
-    assert "http" not in html
-    assert not re.search(r"<(link|script|img|iframe)\b|\bsrc=|url\(", html)
-    assert html.count('<pre class="chart">') == 3
-    assert re.search(r'<span style="[^"]*color: #', html), "charts keep their colours"
-    assert "<table>" in html
+    assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert not re.search(r"<(link|script|img|iframe)\b|\bsrc=|url\((?!#)", html)
+    svgs = svg_elements(html)
+    assert len(svgs) >= 3 and "<pre" not in html, "every chart is SVG"
+    for svg in svgs:
+        assert_inside(svg)
+    accuracy = svgs[0]
     for run in session.runs:
-        assert f"<td>{run.config.optimizer}</td>" in html and html_escape(run.verdict["reason"]) in html
+        assert run_hex(run) in accuracy and f"{run.id} {run.config.label}" in accuracy
+    assert len({run_hex(r) for r in session.runs}) == len(session.runs)
+    assert "chance (10%)" in accuracy and 'stroke-dasharray="7 4"' in accuracy, "training dashed, chance dotted"
+    for run in session.runs:
+        assert f"<td>{run.config.optimizer}</td>" in html and html_escape(cap(run.verdict["reason"])) in html
+
+
+def svg_elements(html: str) -> list[str]:
+    """Each inline <svg> of a page, as text that must parse as XML."""
+    found = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)
+    for svg in found:
+        ET.fromstring(svg)
+    return found
+
+
+def test_diagnostics_and_probe_sections_when_the_runs_have_them(reports):
+    session, _, out = reports
+    md, html = (out / "report.md").read_text(), (out / "report.html").read_text()
+    assert all(figures.diagnostics(r) for r in session.runs) and all(figures.probes(r) for r in session.runs)
+    assert md.count("| epoch | ratio conv1 | ratio conv2 | ratio fc1 | ratio fc2 | grad norm | dead conv1 |") == 3
+    assert md.count("| η | before training | after epoch 1 | after epoch 2 |") == 3
+    for run in session.runs:
+        last = run.epochs[-1]["diagnostics"]
+        row = [line for line in md.split(f"### {run.id} ")[1].splitlines() if line.startswith("| 2 | ")][1]
+        assert f"| {sci(last['update_ratio']['fc1'])} |" in row and f"| {pct(last['top_class_share'])} |" in row
+        assert f"{format_lr(run.config.lr)} ◀" in md.split(f"### {run.id} ")[1], "the run's lr is marked"
+    for title in ("Update-to-weight ratio per step", "Dead ReLU units", "Loss after one step of size η"):
+        assert title in html
+    assert "## Inside the network" in md and "## Step probe" in md
+    ratio = next(s for s in svg_elements(html) if "healthy band" in s)
+    assert ratio.count('class="band"') == 4, "one shaded band per layer"
+    probe = next(s for s in svg_elements(html) if "step size η" in s)
+    assert probe.count('class="panel"') == len(session.runs)
+    assert all(f"lr {format_lr(r.config.lr)}" in probe for r in session.runs), "current lr marked"
+
+
+def test_old_sessions_without_diagnostics_still_report(trained, tmp_path):
+    """Sessions saved before diagnostics and probes existed: no such sections, no error."""
+    doc = json.loads((trained.path / "session.json").read_text())
+    for run in doc["runs"]:
+        run.pop("probes", None)
+        for e in run["epochs"]:
+            e.pop("diagnostics", None)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "session.json").write_text(json.dumps(doc))
+    md, html = (p.read_text() for p in write_reports(load_session(tmp_path / "old"), tmp_path / "out", ("md", "html")))
+    assert "Inside the network" not in md and "Step probe" not in md and "ratio conv1" not in md
+    assert "healthy band" not in html and len(svg_elements(html)) == 3
+
+
+def test_cancelled_run_says_cancelled(tmp_path):
+    """A run stopped after its first epoch reads *cancelled* in the results and the verdicts."""
+    from lrtui.engine.config import RunConfig
+    from lrtui.engine.events import EpochEnd
+    from lrtui.engine.sweep import run_many
+    from lrtui.session import Session
+
+    session = Session.create(tmp_path)
+    record = session.add(RunConfig(lr=0.01, train_limit=100, epochs=3, device="cpu"))
+    cancel = threading.Event()
+
+    def emit(ev):
+        session.observe(ev)
+        if isinstance(ev, EpochEnd):
+            cancel.set()
+
+    run_many([record.config], [record.id], emit, cancel, batched=False)
+    run = load_session(session.path).runs[0]
+    assert run.status == "cancelled" and len(run.epochs) == 1
+    md, html = (p.read_text() for p in write_reports(load_session(session.path), tmp_path / "out", ("md", "html")))
+    row = next(line for line in md.splitlines() if line.startswith("| r1 |"))
+    assert "| 1/3 |" in row and "| cancelled |" in row
+    assert "Cancelled after 1 of 3 epochs" in md and "Cancelled after 1 of 3 epochs" in html
+    assert ">cancelled</td>" in html
+
+
+def test_user_strings_are_escaped(trained, tmp_path):
+    """Run ids and error text from a session file reach the HTML as text, never as markup."""
+    session = load_session(trained.path)  # a loaded file is checked: change the strings after loading
+    evil = '<script>alert("x")</script>'
+    first, second = session.runs[0], session.runs[1]
+    first.id = f"r1{evil}"
+    second.error = f"disk <b>full</b> & {evil}"
+    second.verdict = {**(second.verdict or {}), "reason": "a | pipe\nand a newline"}
+    md, html = (p.read_text() for p in write_reports(session, tmp_path / "out", ("md", "html")))
+    assert "<script" not in html and "<b>full" not in html
+    assert html_escape(f"r1{evil}") in html and "Disk &lt;b&gt;full&lt;/b&gt; &amp;" in html
+    for svg in svg_elements(html):
+        assert_inside(svg)
+    assert "A | pipe and a newline." in md, "a newline from a file does not break the Markdown list"
 
 
 def test_json_report_is_the_session_document(reports):
@@ -112,8 +222,8 @@ def test_report_of_a_diverged_run_says_where(tmp_path):
     session = Session.create(tmp_path)
     record = session.add(RunConfig(lr=1e6, train_limit=100, epochs=2, device="cpu"))  # beyond the form's range
     run_many([record.config], [record.id], session.observe, batched=False)
-    epoch, batch = load_session(session.path).runs[0].diverged_at
-    md = write_reports(load_session(session.path), tmp_path / "out", ("md",))[0].read_text()
-    assert f"r1 lr=1e+06 sgd: diverged. {record.verdict['reason']}" in md
+    epoch, batch = session.runs[0].diverged_at  # (a loaded file refuses lr 1e6: report the live session)
+    md = write_reports(session, tmp_path / "out", ("md",))[0].read_text()
+    assert f"r1 lr=1e+06 sgd: diverged. {cap(record.verdict['reason'])}" in md
     assert f"The loss became non-finite at epoch {epoch}, batch {batch}." in md
     assert "No epoch finished (diverged)." in md and "Best run" not in md

@@ -27,9 +27,17 @@ def test_saved_at_every_run_start_epoch_end_and_run_end(trained):
         assert seen[-1][0] == "RunEnd" and seen[-1][1] != "running"
 
 
-def test_folder_holds_only_the_session_file(trained):
-    """Atomic writes leave no temporary files behind."""
-    assert [p.name for p in trained.path.iterdir() if not p.name.startswith("report")] == ["session.json"]
+def test_folder_holds_the_snapshot_one_file_per_run_and_no_temporary_files(trained):
+    """Atomic writes leave no temporary files behind; each run has its own file, written by its process only."""
+    names = {p.name for p in trained.path.iterdir() if not p.name.startswith("report")}
+    assert names == {"session.json", "runs", "ids", "writers", ".lock"}
+    assert list((trained.path / "writers").iterdir()) == [], "closed: no longer a writer"
+    assert sorted(p.name for p in (trained.path / "runs").iterdir()) == ["r1.json", "r2.json", "r3.json"]
+    assert sorted(p.name for p in (trained.path / "ids").iterdir()) == ["r1", "r2", "r3"]
+    assert not [p for p in trained.path.rglob("*") if p.name.endswith(".tmp")]
+    snapshot = json.loads(trained.path.joinpath("session.json").read_text())
+    for run in snapshot["runs"]:
+        assert json.loads((trained.path / "runs" / f"{run['id']}.json").read_text())["run"] == run
 
 
 def test_round_trip_gives_identical_runs(trained, tmp_path):

@@ -80,7 +80,7 @@ def test_escape_leaves_a_field_and_f1_opens_help() -> None:
             assert not isinstance(app.screen, HelpScreen)
             await pilot.press("minus")  # outside a text field, with no run yet: rerun of the form's lr ÷ 10
             await pilot.pause()
-            assert app.query_one("#f-lr", Input).value == "0.001"
+            assert app.query_one("#f-lr", Input).value == "0.01"  # the form is left as typed
             assert [r.config.lr for r in app.session.runs] == [0.001]
             app.stop()
 

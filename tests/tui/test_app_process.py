@@ -1,7 +1,7 @@
-"""The real ``lrtui`` process in a pseudo-terminal: a dropped SSH link (SIGHUP) during a run.
+"""The real ``lrtui`` process in a pseudo-terminal: a dropped SSH link (SIGHUP) or SIGTERM during a run.
 
-The app must mark the run ``interrupted``, save the session and exit cleanly (code 129,
-no traceback), as issue 4 asks of every front end.
+A hangup leaves the runs training to their end without a screen (unless LRTUI_ON_HANGUP=stop);
+SIGTERM stops them, saved ``interrupted``, and the app exits cleanly (128 + signal, no traceback).
 """
 
 from __future__ import annotations
@@ -75,13 +75,39 @@ def running(home: Path) -> bool:
     return False
 
 
-def test_sighup_during_a_run_saves_it_interrupted_and_exits_cleanly(tmp_path: Path) -> None:
-    env = {**os.environ, "LRTUI_HOME": str(tmp_path)}
-    term = Terminal(["--train-limit", "400", "--epochs", "50", "--device", "cpu"], env)
+def saved_runs(home: Path) -> list[dict]:
+    (saved,) = home.glob("sessions/*/session.json")
+    return json.loads(saved.read_text())["runs"]
+
+
+def start_a_run(home: Path, *flags: str, env: dict[str, str] | None = None) -> Terminal:
+    term = Terminal(["--train-limit", "400", "--device", "cpu", *flags], {**os.environ, "LRTUI_HOME": str(home),
+                                                                           **(env or {})})
+    term.wait_for(b"parameters")
+    os.write(term.master, b"\x12")  # ctrl+r
+    term.wait_until(lambda: running(home), "the run to start")
+    return term
+
+
+def test_a_dropped_terminal_leaves_the_run_training_to_its_end(tmp_path: Path) -> None:
+    """SIGHUP with the terminal really gone: the process finishes the run headless and saves it."""
+    term = start_a_run(tmp_path, "--epochs", "2")
+    term.proc.send_signal(signal.SIGHUP)
+    os.close(term.master)  # the SSH link is gone: nobody reads the screen any more
     try:
-        term.wait_for(b"parameters")
-        os.write(term.master, b"\x12")  # ctrl+r
-        term.wait_until(lambda: running(tmp_path), "the run to start")
+        code = term.proc.wait(120)
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+    assert code == 0
+    (run,) = saved_runs(tmp_path)
+    assert (run["id"], run["status"], len(run["epochs"])) == ("r1", "finished", 2)
+    assert run["test"] is not None and run["verdict"] is not None
+
+
+def test_with_the_opt_out_a_hangup_stops_the_run_as_interrupted(tmp_path: Path) -> None:
+    term = start_a_run(tmp_path, "--epochs", "50", env={"LRTUI_ON_HANGUP": "stop"})
+    try:
         term.proc.send_signal(signal.SIGHUP)
         code = term.wait_exit()
     finally:
@@ -90,6 +116,18 @@ def test_sighup_during_a_run_saves_it_interrupted_and_exits_cleanly(tmp_path: Pa
         os.close(term.master)
     assert code == 128 + signal.SIGHUP
     assert b"Traceback" not in term.output
-    (saved,) = tmp_path.glob("sessions/*/session.json")
-    runs = json.loads(saved.read_text())["runs"]
-    assert [(r["id"], r["status"]) for r in runs] == [("r1", "interrupted")]
+    assert [(r["id"], r["status"]) for r in saved_runs(tmp_path)] == [("r1", "interrupted")]
+
+
+def test_sigterm_stops_the_run_as_interrupted_and_exits_cleanly(tmp_path: Path) -> None:
+    term = start_a_run(tmp_path, "--epochs", "50")
+    try:
+        term.proc.send_signal(signal.SIGTERM)
+        code = term.wait_exit()
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)
+    assert code == 128 + signal.SIGTERM
+    assert b"Traceback" not in term.output
+    assert [(r["id"], r["status"]) for r in saved_runs(tmp_path)] == [("r1", "interrupted")]

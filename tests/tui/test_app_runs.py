@@ -40,7 +40,9 @@ def test_a_run_shows_log_lines_charts_table_row_and_details() -> None:
 
             accuracy = app.query_one("#chart-accuracy", RunChart)
             assert accuracy.runs == [run]
-            assert "lr=0.01 sgd val" in accuracy.plt.build()
+            picture = accuracy.picture().plain
+            assert picture.splitlines()[0].startswith("■ r1 lr=0.01 sgd")  # the legend, on its own line
+            assert any(0x2800 < ord(c) <= 0x28FF for c in picture)  # the curve, in braille
             batch = app.query_one("#chart-batch-loss", RunChart)
             assert len(batch.runs[0].batch_losses) == 2 * 20  # 200 digits / batch 10, two epochs
 
@@ -59,22 +61,26 @@ def test_a_run_shows_log_lines_charts_table_row_and_details() -> None:
     asyncio.run(scenario())
 
 
-def test_plus_and_minus_rerun_the_last_run_at_ten_times_and_a_tenth_the_lr() -> None:
+def test_plus_and_minus_rerun_the_selected_run_at_ten_times_and_a_tenth_its_lr() -> None:
     async def scenario() -> None:
         app = make_app(lr="0.02")
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("enter")  # in the lr field, where the app opens: same as ctrl+r
             await settle(pilot)
             assert isinstance(app.focused, DataTable)  # a run started: focus left the form, + is a key
+            app.form.set_value("epochs", "3")  # the form changes; a rerun is of the run, not of the form
             await pilot.press("plus")
             await settle(pilot)
             assert [r.config.lr for r in app.session.runs] == [0.02, 0.2]
-            assert app.query_one("#f-lr", Input).value == "0.2"
-            await pilot.press("minus", "minus")  # both queue at once: 0.2 → 0.02 → 0.002
+            assert app.session.runs[1].config.epochs == app.session.runs[0].config.epochs == 1
+            assert app.query_one("#f-lr", Input).value == "0.02"  # the form is left as typed
+            assert app.query_one("#f-epochs", Input).value == "3"
+            assert in_log(app, "r2: rerun of r1 with lr ×10 = 0.2")
+            app.runs_table.move_cursor(row=1)  # r2 selected: - reruns r2, twice
+            await pilot.press("minus", "minus")
             await settle(pilot)
-            assert [r.config.lr for r in app.session.runs] == [0.02, 0.2, 0.02, 0.002]
+            assert [r.config.lr for r in app.session.runs] == [0.02, 0.2, 0.02, 0.02]
             assert all(r.status == "finished" for r in app.session.runs)
-            assert app.session.runs[1].config.epochs == app.session.runs[0].config.epochs  # the rest is kept
 
     asyncio.run(scenario())
 
@@ -187,7 +193,7 @@ def test_a_removed_queued_run_leaves_the_queue_and_its_id_is_not_reused() -> Non
             await pilot.press("minus")  # a new run: r4, never a second "r3"
             await pilot.pause()
             assert [r.id for r in app.session.runs] == ["r1", "r2", "r4"]
-            assert [i for batch in app._queue for i in batch] == ["r2", "r4"]
+            assert app.runner.queued == ["r2", "r4"]
             await pilot.press("ctrl+x")
             await settle(pilot)
 
@@ -202,7 +208,7 @@ def test_a_sequential_sweep_names_only_the_running_run() -> None:
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.press("ctrl+r")
             await until(pilot, lambda: len(app.session.runs[0].epochs) >= 1, "r1's first epoch")
-            assert app._batch_label() == "r1" and app.session.runs[1].status == "queued"
+            assert app.runner.batch_label() == "r1" and app.session.runs[1].status == "queued"
             await pilot.press("ctrl+x")
             await settle(pilot)
 

@@ -35,10 +35,10 @@ async def settle(pilot: Pilot[Any]) -> None:
     """Wait until every queued run has trained and every event has been shown."""
     app = pilot.app
     assert isinstance(app, LRTuiApp)
-    while app.training or app.waiting:
-        await app.workers.wait_for_complete()
+    while app.runner.busy or not app.runner.wait(0):
+        await pilot.pause(0.05)
+    for _ in range(3):  # the last events and the runner's "done" are still on their way to the UI thread
         await pilot.pause()
-    await pilot.pause()
 
 
 def log_text(app: LRTuiApp) -> str:

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -116,23 +117,24 @@ class FindLRScreen(ModalScreen[float | None]):
         )
 
     def on_find_done(self, message: FindDone) -> None:
-        from lrtui.engine.lrfind import LABELS, draw
+        from lrtui.engine.lrfind import LABELS
+        from lrtui.lrfind_chart import draw
 
         self.result = result = message.result
         self.finished = True
         status = f"suggested lr: {format_lr(result.lr)} ({result.method})" if result.lr is not None else "no suggestion"
         notes = "".join(f"\n{note}" for note in result.notes)
-        self.query_one("#find-status", Static).update(f"{status} — {result.why}{notes}")
-        self.query_one("#find-suggestions", Static).update(
+        self.query_one("#find-status", Static).update(Text(f"{status} — {result.why}{notes}"))
+        self.query_one("#find-suggestions", Static).update(Text(
             "   ".join(f"{LABELS[m]}: {format_lr(lr) if lr is not None else '—'}" for m, lr in result.suggestions.items())
-        )
+        ))
         chart = self.query_one(PlotextPlot)
         draw(chart.plt, result)
         chart.refresh()
 
     def on_find_failed(self, message: FindFailed) -> None:
         self.finished = True
-        self.query_one("#find-status", Static).update(f"cannot run the range test: {message.error}")
+        self.query_one("#find-status", Static).update(Text(f"cannot run the range test: {message.error}"))
 
     def action_use(self) -> None:
         """Enter: hand back the default suggestion; while the test is still running, say so."""

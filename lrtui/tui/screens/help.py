@@ -21,7 +21,11 @@ the runs table. A comma list in *lr* (`0.5, 0.01, 1e-4`) queues one run per valu
 | **ctrl+x** | cancel the running run (finished epochs are kept) and the queued ones |
 | **escape** | leave a text field (to the runs table), close a dialog |
 | **enter** on a run | open its details |
-| **1** / **2** / **3** (outside a text field) | accuracy / loss / per-batch loss chart |
+| **1** … **6** (outside a text field) | accuracy / loss / per-batch loss / update ratio (steps) / dead units / step probe chart |
+| **z** | zoom the chart: fit its y axis to the data (again: the full axis) |
+| **l** | log axis (accuracy: the error rate, 100% − accuracy, on a log axis) |
+| **f** / **enter** on a chart | the charts full screen, with the legend; **escape**: back |
+| **space** on a run | hide it from the charts, or show it again (it stays in the session) |
 | **delete** | remove the selected run from the comparison |
 | **ctrl+f** | learning-rate range test: suggests an lr for the form |
 | **ctrl+s** | write the session report (Markdown, HTML, JSON) |
@@ -30,13 +34,20 @@ the runs table. A comma list in *lr* (`0.5, 0.01, 1e-4`) queues one run per valu
 | **ctrl+q** | quit (a running run is stopped cleanly) |
 
 ## The classic lesson (SGD, batch 10, 5 epochs)
-- **lr 0.01** converges: validation accuracy climbs past 90%.
-- **lr 0.5** does not learn: accuracy stays at chance (10%, the grey line); steps overshoot.
-- **lr 0.0001** is too slow: the loss barely moves in 5 epochs.
+- **lr 0.01** converges: validation accuracy climbs past 90%; each step moves the weights by ~1e-3
+  of their size (the **Steps** tab: inside the healthy band 1e-4..1e-2).
+- **lr 0.5** does not learn: accuracy stays at chance (10%, the grey line). Its steps are far
+  above the band; they kill the ReLUs (the **Dead** tab goes to 100%) and the network answers
+  one class for every image: the loss sits at 2.30 = ln 10, a uniform guess.
+- **lr 0.0001** is too slow: its steps are ~100× below the band; the loss barely moves in 5 epochs.
+
+The **Probe** tab shows the loss after one step of size η from the run's weights: the run's lr
+(the vertical line) short of the valley, in it, or on the wall. The line under the charts tells
+the selected run's verdict, its reason and these measurements.
 
 Each run keeps one colour: its swatch in the runs table is its colour in the charts.
-Verdicts: *converged* (green), *too slow* (yellow), *not learning* / *diverged* (red),
-*overfitting* (magenta). Every run is saved in the session as it goes.
+Verdicts: *converged* (green), *still learning* (bright green), *too slow* (yellow),
+*not learning* / *diverged* (red), *overfitting* (magenta). Every run is saved in the session as it goes.
 """
 
 

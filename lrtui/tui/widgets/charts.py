@@ -3,6 +3,11 @@
 The app and the reports draw the same charts because both call the same
 ``plot_*`` functions; here they draw onto the widget's own ``plt`` (never the
 global plotext module). Each redraw starts from ``clear_data()``.
+
+Each chart has its own view (``zoom``: y fitted to the data; ``log``: log axis, for
+accuracy the error rate) and draws its legend on its own line above the plot, so the
+legend never covers data. The built picture is cached: a chart is only rebuilt when
+its runs, view or size changed, and only when it is on screen.
 """
 
 from __future__ import annotations
@@ -10,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from rich.console import Group
+from rich.text import Text
 from textual.app import RenderResult
+from textual.binding import Binding
 from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
@@ -18,7 +26,8 @@ from lrtui import charts
 from lrtui.record import RunRecord
 
 Draw = Callable[..., None]
-SHORT = 16  #: charts shorter than this many rows (80x24) drop their title, axis label and legend
+SHORT = 16  #: charts shorter than this many rows (80x24) drop their title, axis label, legend line and training curves
+_WITH_TRAINING = (charts.plot_accuracy, charts.plot_loss)  #: charts that can also draw the training curves
 
 
 class RunChart(PlotextPlot):
@@ -28,11 +37,21 @@ class RunChart(PlotextPlot):
     training (the UI thread shares the GIL with the training thread).
     """
 
-    def __init__(self, draw: Draw, *, id: str | None = None) -> None:
+    can_focus = True
+    ALLOW_MAXIMIZE = False  #: the tabs around it are maximized instead (f / enter)
+    BINDINGS = [Binding("enter", "app.full_screen", "Full screen", show=False)]
+
+    def __init__(self, draw: Draw, *, id: str | None = None, log_name: str = "log") -> None:
         super().__init__(id=id)
         self.draw = draw
         self.runs: list[RunRecord] = []
+        self.zoomed = False  #: y axis fitted to the data shown
+        self.log_scale = False  #: log y axis (accuracy: error rate); always on for the update ratio
+        self.log_name = log_name  #: what ``log`` means here, for the legend line
         self._stale = True
+        self._picture: Text | None = None
+        self._built_size = (0, 0)
+        self.hidden_count = 0  #: runs hidden from the charts (space in the table), said in the legend
 
     def replot(self, runs: Sequence[RunRecord]) -> None:
         """Show these runs from now on (drawn from scratch when next on screen)."""
@@ -40,45 +59,117 @@ class RunChart(PlotextPlot):
         self._stale = True
         self.refresh()
 
+    def set_view(self, *, zoom: bool | None = None, log: bool | None = None) -> None:
+        """Change the view (``None`` keeps a setting) and redraw."""
+        self.zoomed = self.zoomed if zoom is None else zoom
+        self.log_scale = self.log_scale if log is None else log
+        self._stale = True
+        self.refresh()
+
     def on_resize(self) -> None:
         self._stale = True  # the title comes and goes with the height
 
+    @property
+    def shows_training(self) -> bool:
+        """Training curves (dots) too: only on a tall chart, where a dot's row is close to its value.
+        On a short one a dot rounds a whole row away and covers the validation lines."""
+        return self.draw in _WITH_TRAINING and not self.short
+
+    @property
+    def short(self) -> bool:
+        return self.size.height < SHORT and not self.screen.maximized
+
+    def legend(self) -> Text:
+        """One line above the plot: each run's swatch and label, and the view (zoom, log)."""
+        line = Text(no_wrap=True, overflow="ellipsis")
+        for marker, color, label in charts.legend_entries(self.runs, plain=self.app.no_color):
+            line.append(marker + " ", style=f"color({color})" if color is not None else "bold")
+            line.append(label + "  ")
+        if self.hidden_count:
+            line.append(f"+{self.hidden_count} hidden  ", style="dim")
+        if self.shows_training:
+            line.append("━ validation  • training  ", style="dim")
+        view = [name for name, on in (("zoom", self.zoomed), (self.log_name, self.log_scale)) if on]
+        line.append(("· " + " · ".join(view)) if view else "z zoom · l log · f full screen · space hides a run", style="dim")
+        return line
+
+    def picture(self) -> Text:
+        """The plot as text, rebuilt only when something changed (building takes milliseconds)."""
+        width, height = self.size.width, self.size.height
+        legend = not self.short or self.app.no_color  # NO_COLOR: letters, which only the legend explains
+        plot_height = max(height - int(legend), 3)
+        if self._picture is not None and not self._stale and self._built_size == (width, height):
+            return self._picture
+        self._stale, self._built_size = False, (width, height)
+        plt = self.plt
+        plt.plotsize(width, plot_height)
+        plt._set_size(width, plot_height)
+        plt._lrtui_title = plt._lrtui_xlabel = not self.short  # type: ignore[attr-defined]
+        options = {"train": self.shows_training} if self.draw in _WITH_TRAINING else {}
+        self.draw(plt, self.runs, plain=self.app.no_color, legend=False, zoom=self.zoomed, log=self.log_scale,
+                  **options)
+        if self.short:
+            plt.title("")  # the tab already names the chart: give its rows to the curves
+            plt.xlabel("")
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        plot = Text.from_ansi(plt.build())
+        if legend:
+            line = self.legend()
+            line.truncate(width, overflow="ellipsis")
+            self._picture = Text("\n").join([line, plot])
+        else:
+            self._picture = plot
+        return self._picture
+
     def render(self) -> RenderResult:
-        if self._stale:
-            self._stale = False
-            short = self.size.height < SHORT
-            # NO_COLOR: one letter per run, which only the legend explains; in colour the runs
-            # table's swatches do, so a short chart gives the legend's rows to the curves
-            self.draw(self.plt, self.runs, plain=self.app.no_color, legend=self.app.no_color or not short)
-            if short:
-                self.plt.title("")  # the tab already names the chart: give its rows to the curves
-                self.plt.xlabel("")
-        return super().render()
+        return Group(self.picture())
 
 
-#: (tab title, pane id, drawing function)
-CHARTS: tuple[tuple[str, str, Draw], ...] = (
-    ("Accuracy", "accuracy", charts.plot_accuracy),
-    ("Loss", "loss", charts.plot_loss),
-    ("Batch loss", "batch-loss", charts.plot_batch_loss),
+#: (tab title, pane id, drawing function, what "log" means)
+CHARTS: tuple[tuple[str, str, Draw, str], ...] = (
+    ("Accuracy", "accuracy", charts.plot_accuracy, "error rate, log"),
+    ("Loss", "loss", charts.plot_loss, "log"),
+    ("Batch", "batch-loss", charts.plot_batch_loss, "log"),
+    ("Steps", "steps", charts.plot_update_ratio, "log"),
+    ("Dead", "dead", charts.plot_dead_fraction, "log"),
+    ("Probe", "probe", charts.plot_probe, "log loss"),
 )
+CHART_IDS = tuple(pane_id for _, pane_id, _, _ in CHARTS)
 
 
 def chart_panes() -> list[TabPane]:
     """The tabs of :class:`Charts`: compose them inside it (``with Charts(): yield from chart_panes()``)."""
-    return [TabPane(title, RunChart(draw, id=f"chart-{pane_id}"), id=f"tab-{pane_id}") for title, pane_id, draw in CHARTS]
+    return [TabPane(title, RunChart(draw, id=f"chart-{pane_id}", log_name=log_name), id=f"tab-{pane_id}")
+            for title, pane_id, draw, log_name in CHARTS]
 
 
 class Charts(TabbedContent):
-    """Accuracy and loss per epoch of every run, and the current run's per-batch loss, one tab each."""
+    """Accuracy and loss per epoch of every run, the current run's per-batch loss, what happens
+    inside the network (update ratio, dead units) and the step probe: one tab each.
+
+    ``f`` (or enter on a chart) maximizes it; escape brings the screen back.
+    """
+
+    ALLOW_MAXIMIZE = True
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.hidden: set[str] = set()  #: run ids left out of every chart (space in the runs table)
 
     def update_runs(self, runs: Sequence[RunRecord], current: Sequence[RunRecord]) -> None:
-        """Epoch charts get every run; the per-batch chart only the ``current`` one(s)."""
-        for _, pane_id, _ in CHARTS:
-            self.query_one(f"#chart-{pane_id}", RunChart).replot(current if pane_id == "batch-loss" else runs)
+        """Every chart gets every shown run; the per-batch chart only the ``current`` one(s)."""
+        shown = [r for r in runs if r.id not in self.hidden]
+        for pane_id in CHART_IDS:
+            chart = self.chart(pane_id)
+            chart.hidden_count = len(runs) - len(shown) if pane_id != "batch-loss" else 0
+            chart.replot(current if pane_id == "batch-loss" else shown)
 
     def chart(self, pane_id: str) -> RunChart:
         return self.query_one(f"#chart-{pane_id}", RunChart)
+
+    @property
+    def active_chart(self) -> RunChart:
+        return self.chart(self.active.removeprefix("tab-") if self.active else "accuracy")
 
 
 def live_batch_losses(run: RunRecord, logged: dict[int, float]) -> RunRecord:

@@ -14,8 +14,8 @@ from textual.widgets import Static
 
 from lrtui.charts import VERDICT_COLORS
 from lrtui.engine.config import format_lr
+from lrtui.formatting import num, pct, seconds
 from lrtui.record import RunRecord
-from lrtui.report import num, pct, seconds
 from lrtui.tui.widgets.digits import DigitStrip
 
 
@@ -106,7 +106,8 @@ class RunDetails(VerticalScroll):
 
     def show(self, run: RunRecord | None) -> None:
         self.run_id = run.id if run else None
-        self.border_title = f"run {run.id} · lr {format_lr(run.config.lr)}" if run else "details"
+        # a run id from a session file may hold anything: a Text title is never read as markup
+        self.border_title = Text(f"run {run.id} · lr {format_lr(run.config.lr)}") if run else "details"
         self.query_one("#details-summary", Static).update(
             summary(run) if run else "Select a run in the table to see its details."
         )

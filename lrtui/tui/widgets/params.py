@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
@@ -49,6 +50,10 @@ FIELDS: tuple[Field, ...] = (
     Field("train_limit", "subset", placeholder="all"),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
+#: What a field shows as its placeholder is also accepted typed in: it means "leave it to the default".
+DEFAULT_WORDS: dict[str, str] = {"momentum": "auto", "train_limit": "all", "log_every": "auto"}
+MAX_LENGTH = 64  #: characters a field takes: a paste of 100k characters must neither freeze nor balloon the app
+MAX_LENGTH_LR = 256  #: the lr field takes comma lists
 _FIELD = {f.name: f for f in FIELDS}
 
 
@@ -85,13 +90,16 @@ class ParamsForm(VerticalScroll):
                 yield Label(field.label, classes="field-label")
                 value = self._start[field.name].strip().lower() if field.choices else self._start[field.name]
                 if field.choices:
-                    choices = field.choices if value in field.choices else (*field.choices, value)
-                    yield Select([(c, c) for c in choices], value=value, allow_blank=False, compact=True,
-                                 id=f"f-{field.name}")
+                    choices = field.choices if value in field.choices else (*field.choices, value[:MAX_LENGTH])
+                    # a value from the command line may hold anything: shown as text, never markup
+                    yield Select([(Text(c), c) for c in choices], value=value if value in field.choices
+                                 else value[:MAX_LENGTH], allow_blank=False, compact=True, id=f"f-{field.name}")
                 else:
-                    yield Input(value, placeholder=field.placeholder, compact=True, id=f"f-{field.name}")
-            yield Static("", classes="field-error", id=f"e-{field.name}")
-        yield Static("", classes="field-error", id="e-other")
+                    limit = MAX_LENGTH_LR if field.name == "lr" else MAX_LENGTH
+                    yield Input(value[:limit], placeholder=field.placeholder, compact=True, max_length=limit,
+                                id=f"f-{field.name}")
+            yield Static("", classes="field-error", id=f"e-{field.name}", markup=False)
+        yield Static("", classes="field-error", id="e-other", markup=False)
 
     def on_mount(self) -> None:
         self.check()
@@ -101,8 +109,16 @@ class ParamsForm(VerticalScroll):
         return self.query_one(f"#f-{name}", Select if _FIELD[name].choices else Input)  # type: ignore[return-value]
 
     def values(self) -> dict[str, str]:
-        """Every setting as text, the form's fields plus the ones passed through."""
-        return {**self.extra, **{name: str(self.field(name).value) for name in FIELD_NAMES}}
+        """Every setting as text, the form's fields plus the ones passed through.
+
+        A placeholder word typed in (``auto`` momentum, ``all`` for the subset) means the default,
+        which the engine spells as an empty value.
+        """
+        values = {**self.extra, **{name: str(self.field(name).value) for name in FIELD_NAMES}}
+        for name, word in DEFAULT_WORDS.items():
+            if name in values and values[name].strip().lower() == word:
+                values[name] = ""
+        return values
 
     def set_value(self, name: str, value: str) -> None:
         """Put a value into a field (the rerun keys and the LR finder write the lr field)."""
@@ -159,10 +175,10 @@ class ParamsForm(VerticalScroll):
         for field in FIELDS:
             message = errors.get(field.name, "")
             self.query_one(f"#row-{field.name}").set_class(bool(message), "invalid")
-            self.query_one(f"#e-{field.name}", Static).update(message)
+            self.query_one(f"#e-{field.name}", Static).update(Text(message))
             self.query_one(f"#e-{field.name}").set_class(bool(message), "shown")
         other = "; ".join(f"{k}: {v}" for k, v in errors.items() if k not in FIELD_NAMES)
-        self.query_one("#e-other", Static).update(other)
+        self.query_one("#e-other", Static).update(Text(other))
         self.query_one("#e-other").set_class(bool(other), "shown")
 
     def first_invalid(self) -> Input | Select[str] | None:

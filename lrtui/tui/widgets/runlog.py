@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import RichLog
 
 from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
@@ -17,7 +19,14 @@ FLUSH_S = 1.0
 
 
 class RunLog(RichLog):
-    """Appends the printout lines of each event; progress events are the progress bar's, not the log's."""
+    """Appends the printout lines of each event; progress events are the progress bar's, not the log's.
+
+    New lines repaint the log without laying out the screen (RichLog's growing virtual size would
+    lay out all ~60 widgets, ~60 ms of the UI thread at 160x48, on every write). The scrollbar
+    catches up at the next layout, at the latest when a run ends (:meth:`settle`).
+    """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, *, id: str | None = None) -> None:
         # min_width: RichLog renders at 78 columns at least, which would crop (not wrap) lines in a narrow log
@@ -43,7 +52,12 @@ class RunLog(RichLog):
             lines = [Text(head, style=_END_STYLE.get(event.status, ""))] + [Text(line) for line in verdict]
         self._pending += [Text(f"[{event.run_id}] ").append_text(line) if prefix else line for line in lines]
         if isinstance(event, RunEnd):
-            self.flush()
+            self.settle()
+
+    def settle(self) -> None:
+        """Write what is queued and lay the log out (its scrollbar) once: a run has ended."""
+        self.flush()
+        self.refresh(layout=True)
 
     def flush(self) -> None:
         """Write what is queued, in one go."""
@@ -55,3 +69,4 @@ class RunLog(RichLog):
         """A line of the app's own (a run queued, a report written), after what is queued."""
         self.flush()
         self.write(Text(text, style=style))
+        self.refresh(layout=True)  # rare (a run queued, a report written): the scrollbar may follow at once

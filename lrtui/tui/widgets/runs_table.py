@@ -7,8 +7,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from lrtui.charts import VERDICT_COLORS, run_color
+from lrtui.formatting import run_cells
 from lrtui.record import RunRecord
-from lrtui.report import run_cells
 
 #: (column key = ``run_cells`` key, header): short headers so the table fits 80 columns
 #: (val = best validation accuracy, test = test accuracy, time = training duration)
@@ -31,24 +31,27 @@ _STATUS_STYLE = {"running": "bold", "queued": "dim", "cancelled": "yellow", "fai
 _RIGHT = {"lr", "epochs", "batch", "best val acc", "test acc", "duration"}
 
 
-def rich_color(plotext_color: str) -> str:
-    """A plotext colour name as the rich style of the same terminal colour (``blue+`` → ``color(12)``)."""
+def rich_color(plotext_color: str | int) -> str:
+    """A plotext colour (a name or an xterm-256 code) as the rich style of the same terminal colour
+    (``blue+`` → ``color(12)``, ``39`` → ``color(39)``)."""
+    if isinstance(plotext_color, int):
+        return f"color({plotext_color})"
     try:
         return f"color({get_color_code(plotext_color)})"
     except KeyError:  # not one of plotext's names: plotext draws it in its default colour
         return ""
 
 
-def row_cells(run: RunRecord) -> list[Text]:
-    """The row of a run: a swatch in the run's chart colour (charts at 80x24 have no room for a legend),
-    verdicts in their colours (converged green ... overfitting magenta)."""
+def row_cells(run: RunRecord, hidden: bool = False) -> list[Text]:
+    """The row of a run: a swatch in the run's chart colour (charts at 80x24 have no room for a legend;
+    an empty one when the run is hidden from the charts), verdicts in their colours."""
     cells = run_cells(run)
     cells["status"] = _STATUS.get(run.status, run.status)
     cells["verdict"] = run.verdict_label or "—"
     styles = {"verdict": VERDICT_COLORS.get(cells["verdict"], ""), "status": _STATUS_STYLE.get(run.status, "")}
     row = [Text(cells[key], style=styles.get(key, ""), justify="right" if key in _RIGHT else "left")
            for key, _ in COLUMNS]
-    row[0] = Text.assemble(("■ ", rich_color(run_color(run))), row[0])
+    row[0] = Text.assemble(("□ " if hidden else "■ ", rich_color(run_color(run))), row[0])
     return row
 
 
@@ -62,14 +65,17 @@ class RunsTable(DataTable[Text]):
         for key, header in COLUMNS:
             self.add_column(header, key=key)
 
-    def show_run(self, run: RunRecord) -> None:
-        """Add the run's row, or bring it up to date."""
-        cells = row_cells(run)
+    def show_run(self, run: RunRecord, *, hidden: bool = False) -> None:
+        """Add the run's row, or bring it up to date (only the cells that changed: each change lays out)."""
+        cells = row_cells(run, hidden)
         if run.id not in self.rows:
             self.add_row(*cells, key=run.id)
             return
         for (key, _), cell in zip(COLUMNS, cells):
-            self.update_cell(run.id, key, cell, update_width=True)
+            if self.get_cell(run.id, key) != cell:
+                # a wider column lays out the screen: only when the text no longer fits
+                wider = cell.cell_len > self.columns[key].content_width
+                self.update_cell(run.id, key, cell, update_width=wider)
 
     def remove_run(self, run_id: str) -> None:
         if run_id in self.rows:

@@ -1,0 +1,279 @@
+"""The HTML report's figures: a session's runs turned into inline SVG charts.
+
+Every function takes the runs and returns one ``<svg>`` element as text, or None when no
+run has the data (diagnostics and probes are absent from sessions saved by older lrtui).
+The numbers are read with ``.get`` and type checks, since a session file may come from
+anywhere. Each run keeps its colour (:func:`run_hex`, by run number) in every figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from lrtui.charts import smooth
+from lrtui.engine.config import format_lr
+from lrtui.record import RunRecord, run_number
+from lrtui.svg_charts import (
+    INK,
+    MUTED,
+    RUN_HEX,
+    Band,
+    LegendItem,
+    Line,
+    Panel,
+    Ref,
+    figure,
+    linear_ticks,
+)
+
+LN10 = math.log(10)
+CHANCE = 10.0  #: percent: ten classes
+#: Update-to-weight ratio per step that trains this CNN well: lr 0.01 measured ~1e-4…6e-3 per layer,
+#: lr 0.5 4e-3…1.4e-1 before its ReLUs died, lr 1e-4 ~1e-6…1e-5 (DESIGN.md, "inside the network").
+HEALTHY_RATIO = (1e-4, 1e-2)
+UPDATE_LAYERS = ("conv1", "conv2", "fc1", "fc2")
+RELU_LAYERS = ("conv1", "conv2", "fc1")
+#: Losses above this are off the chart (a blown-up run would flatten every other curve): 4 × ln 10.
+LOSS_CAP = 4 * LN10
+_MAX_POINTS = 800  #: per-batch curves are thinned to this many points
+
+LEGEND_WIDTH = 230.0
+VAL_DASH, TRAIN_DASH, CHANCE_DASH = "", "7 4", "2 3"
+
+
+def _wide(panels: list[Panel], legend: list[LegendItem], description: str) -> str:
+    """One full-width plot with the legend on its right (per-epoch and per-batch curves)."""
+    return figure(panels, legend, panel_width=780.0, panel_height=320.0, legend_width=LEGEND_WIDTH,
+                  description=description)
+
+
+def _grid(panels: list[Panel], legend: list[LegendItem], description: str) -> str:
+    """Small multiples, two per row (one per layer or per run), sharing one legend."""
+    return figure(panels, legend, columns=2, panel_width=390.0, panel_height=270.0, legend_width=LEGEND_WIDTH,
+                  description=description)
+
+
+def run_hex(run: RunRecord) -> str:
+    """The run's colour, by its number (r1, r2, ...) so it survives other runs being removed."""
+    return RUN_HEX[(max(run_number(run.id), 1) - 1) % len(RUN_HEX)]
+
+
+def _num(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
+
+
+def _label(run: RunRecord) -> str:
+    return f"{run.id} {run.config.label}"
+
+
+def _epochs(run: RunRecord) -> list[float | None]:
+    return [_num(e.get("epoch")) for e in run.epochs]
+
+
+def _run_legend(runs: Iterable[RunRecord]) -> list[LegendItem]:
+    return [LegendItem(_label(r), run_hex(r)) for r in runs]
+
+
+def _capped_range(values: Iterable[float | None], cap: float = LOSS_CAP) -> tuple[float, float]:
+    """Round numbers around the values under ``cap``: a blow-up leaves through the top instead of
+    flattening every other curve, and runs that all sit near ln 10 still show their differences."""
+    kept = [v for v in values if v is not None and math.isfinite(v) and v <= cap]
+    if not kept:
+        return 0.0, cap
+    lo, hi, _ = linear_ticks(max(min(kept), 0.0), max(kept), 5)
+    return max(lo, 0.0), hi
+
+
+def _pct_tick(v: float) -> str:
+    return f"{v:g}%"
+
+
+def _epoch_range(runs: Sequence[RunRecord]) -> tuple[float, float]:
+    """Epoch 1 to the last, with a little room so the first and last markers are not cut by the frame."""
+    last = max(max((int(e) for r in runs for e in _epochs(r) if e is not None), default=1), 2)
+    pad = max(0.08, 0.025 * (last - 1))
+    return 1.0 - pad, last + pad
+
+
+# -- per-epoch curves ----------------------------------------------------------------------------
+def accuracy_svg(runs: Sequence[RunRecord]) -> str | None:
+    """Validation (solid) and training (dashed) accuracy of every run, with chance as a dotted line."""
+    lines = []
+    for run in runs:
+        xs = _epochs(run)
+        for key, dash in (("train_acc", TRAIN_DASH), ("val_acc", VAL_DASH)):
+            ys = [None if (v := _num(e.get(key))) is None else 100 * v for e in run.epochs]
+            lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
+    if not any(r.epochs for r in runs):
+        return None
+    panel = Panel(lines, x_label="epoch", y_label="accuracy (%)", y_range=(0, 100), x_range=_epoch_range(runs),
+                  x_integer=True, y_format=_pct_tick, hrefs=[Ref(CHANCE, MUTED, CHANCE_DASH)])
+    legend = [*_run_legend(runs), LegendItem("validation", INK, VAL_DASH), LegendItem("training", INK, TRAIN_DASH, width=1.6),
+              LegendItem("chance (10%)", MUTED, CHANCE_DASH, width=1.3)]
+    return _wide([panel], legend, "Accuracy per epoch")
+
+
+def loss_svg(runs: Sequence[RunRecord]) -> str | None:
+    """Validation and training loss of every run, with ln 10 (a uniform guess over ten classes) marked."""
+    lines, values = [], []
+    for run in runs:
+        xs = _epochs(run)
+        for key, dash in (("train_loss", TRAIN_DASH), ("val_loss", VAL_DASH)):
+            ys = [_num(e.get(key)) for e in run.epochs]
+            values += ys
+            lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
+    if not any(r.epochs for r in runs):
+        return None
+    panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, LN10]),
+                  x_range=_epoch_range(runs), x_integer=True,
+                  hrefs=[Ref(LN10, MUTED, CHANCE_DASH)])
+    legend = [*_run_legend(runs), LegendItem("validation", INK, VAL_DASH), LegendItem("training", INK, TRAIN_DASH, width=1.6),
+              LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
+    return _wide([panel], legend, "Loss per epoch")
+
+
+def batch_loss_svg(runs: Sequence[RunRecord], beta: float = 0.9) -> str | None:
+    """Smoothed training loss per batch against epochs: a run that blows up does so in its first epoch."""
+    lines, values = [], []
+    for run in runs:
+        raw = [_num(v) for v in run.batch_losses]
+        points = smooth(raw, beta)
+        if not points:
+            continue
+        per_epoch = max(1, math.ceil(run.n_train / run.config.batch_size)) if run.n_train else max(len(raw), 1)
+        step = max(1, len(points) // _MAX_POINTS)
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        last = -1
+        for i, v in points[::step]:
+            if last >= 0 and i - last > step:  # a gap in the data (non-finite losses) breaks the line
+                xs.append(None)
+                ys.append(None)
+            xs.append((i + 1) / per_epoch)
+            ys.append(v)
+            last = i
+        values += ys
+        lines.append(Line(xs, ys, run_hex(run), width=1.8))
+    if not lines:
+        return None
+    panel = Panel(lines, x_label="epoch", y_label="training loss (smoothed)", y_range=_capped_range([*values, LN10]),
+                  hrefs=[Ref(LN10, MUTED, CHANCE_DASH)])
+    legend = [*_run_legend(r for r in runs if r.batch_losses),
+              LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
+    return _wide([panel], legend, "Training loss per batch")
+
+
+# -- diagnostics ---------------------------------------------------------------------------------
+def diagnostics(run: RunRecord) -> list[tuple[int, Mapping[str, Any]]]:
+    """(epoch, diagnostics) of each epoch that has them."""
+    out = []
+    for e in run.epochs:
+        d, epoch = e.get("diagnostics"), _num(e.get("epoch"))
+        if isinstance(d, Mapping) and epoch is not None:
+            out.append((int(epoch), d))
+    return out
+
+
+def diag_value(d: Mapping[str, Any], key: str, layer: str | None = None) -> float | None:
+    """One number of an epoch's diagnostics (``layer`` for the per-layer dicts), None when absent or malformed."""
+    v = d.get(key)
+    if layer is not None:
+        v = v.get(layer) if isinstance(v, Mapping) else None
+    return _num(v)
+
+
+def _diag_lines(runs: Sequence[RunRecord], key: str, layer: str | None, scale: float = 1.0,
+                zeros: bool = False) -> list[Line]:
+    lines = []
+    for run in runs:
+        rows = diagnostics(run)
+        if rows:
+            ys = [None if (v := diag_value(d, key, layer)) is None else v * scale for _, d in rows]
+            lines.append(Line([float(e) for e, _ in rows], ys, run_hex(run), markers=True, zeros_at_floor=zeros))
+    return lines
+
+
+def update_ratio_svg(runs: Sequence[RunRecord]) -> str | None:
+    """‖Δw‖/‖w‖ per step, one panel per layer, on a log axis with the healthy band shaded."""
+    with_diag = [r for r in runs if diagnostics(r)]
+    if not with_diag:
+        return None
+    x_range = _epoch_range(with_diag)
+    values = [v for r in with_diag for _, d in diagnostics(r) for layer in UPDATE_LAYERS
+              if (v := diag_value(d, "update_ratio", layer)) is not None and v > 0]
+    lo = min([*values, HEALTHY_RATIO[0]]) if values else HEALTHY_RATIO[0]
+    hi = max([*values, HEALTHY_RATIO[1]]) if values else HEALTHY_RATIO[1]
+    zeros = any(diag_value(d, "update_ratio", layer) == 0 for r in with_diag for _, d in diagnostics(r)
+                for layer in UPDATE_LAYERS)
+    # a decade of room under the lowest value for the "no update" markers, so they do not sit on a curve
+    y_range = (10.0 ** (math.floor(math.log10(lo)) - zeros), 10.0 ** math.ceil(math.log10(hi)))
+    panels = [Panel(_diag_lines(with_diag, "update_ratio", layer, zeros=True), title=layer, x_label="epoch",
+                    y_label="‖Δw‖ / ‖w‖ per step", y_log=True, y_range=y_range, x_range=x_range, x_integer=True,
+                    band=Band(*HEALTHY_RATIO)) for layer in UPDATE_LAYERS]
+    legend = [*_run_legend(with_diag), LegendItem("healthy band 1e-4…1e-2", "#2da44e", kind="band", opacity=0.25),
+              LegendItem("0: no update at all", MUTED, kind="floor")]
+    return _grid(panels, legend, "Update-to-weight ratio per layer")
+
+
+def dead_fraction_svg(runs: Sequence[RunRecord]) -> str | None:
+    """Share of ReLU units never active on the validation set, per layer, and the prediction collapse."""
+    with_diag = [r for r in runs if diagnostics(r)]
+    if not with_diag:
+        return None
+    x_range = _epoch_range(with_diag)
+    panels = [Panel(_diag_lines(with_diag, "dead_fraction", layer, 100.0), title=f"dead units, {layer}",
+                    x_label="epoch", y_label="never active (%)", y_range=(0, 100), x_range=x_range, x_integer=True,
+                    y_format=_pct_tick) for layer in RELU_LAYERS]
+    panels.append(Panel(_diag_lines(with_diag, "top_class_share", None, 100.0),
+                        title="predictions in the most common class", x_label="epoch", y_label="share (%)",
+                        y_range=(0, 100), x_range=x_range, x_integer=True, y_format=_pct_tick,
+                        hrefs=[Ref(CHANCE, MUTED, CHANCE_DASH)]))
+    legend = [*_run_legend(with_diag), LegendItem("balanced (10%)", MUTED, CHANCE_DASH, width=1.3)]
+    return _grid(panels, legend, "Dead ReLU units and prediction collapse")
+
+
+# -- step probe ----------------------------------------------------------------------------------
+def probes(run: RunRecord) -> list[dict[str, Any]]:
+    """The run's well-formed probes: ``epoch``, ``lrs``, ``losses`` (same length), ``current_lr``."""
+    out = []
+    for p in getattr(run, "probes", None) or []:
+        if not isinstance(p, Mapping):
+            continue
+        lrs, losses = p.get("lrs"), p.get("losses")
+        epoch = _num(p.get("epoch"))
+        if not isinstance(lrs, list) or not isinstance(losses, list) or len(lrs) != len(losses) or epoch is None:
+            continue
+        out.append({"epoch": int(epoch), "lrs": [_num(v) for v in lrs], "losses": [_num(v) for v in losses],
+                    "current_lr": _num(p.get("current_lr"))})
+    return out
+
+
+def _probe_opacity(i: int, n: int) -> float:
+    """Earlier probes fainter: the first at 0.3, the last at 1."""
+    return 1.0 if n <= 1 else 0.3 + 0.7 * i / (n - 1)
+
+
+def probe_svg(runs: Sequence[RunRecord]) -> str | None:
+    """Loss after one step of size η along the run's next update, one panel per run, one curve per probe."""
+    with_probes = [(r, probes(r)) for r in runs if probes(r)]
+    if not with_probes:
+        return None
+    losses = [v for _, ps in with_probes for p in ps for v in p["losses"] if v is not None and v > 0]
+    lo = min(losses, default=0.1)
+    hi = min(max(losses, default=10.0), 1e3)
+    y_range = (10.0 ** math.floor(math.log10(lo)), 10.0 ** math.ceil(math.log10(max(hi, lo * 10))))
+    epochs = sorted({p["epoch"] for _, ps in with_probes for p in ps})
+    panels = []
+    for run, ps in with_probes:
+        lines = [Line(p["lrs"], p["losses"], run_hex(run), markers=True, width=1.8,
+                      opacity=_probe_opacity(epochs.index(p["epoch"]), len(epochs))) for p in ps]
+        current = sorted({p["current_lr"] for p in ps if p["current_lr"] is not None})
+        refs = [Ref(lr, INK, "5 3", f"lr {format_lr(lr)}" if len(current) == 1 else "") for lr in current]
+        panels.append(Panel(lines, title=_label(run), x_label="step size η", y_label="loss after one step",
+                            x_log=True, y_log=True, y_range=y_range, vrefs=refs))
+    legend = [LegendItem("before training" if e == 0 else f"after epoch {e}", INK,
+                         opacity=_probe_opacity(i, len(epochs))) for i, e in enumerate(epochs)]
+    legend.append(LegendItem("the run's learning rate", INK, "5 3", width=1.3))
+    return _grid(panels, legend, "Step probe: loss after one step of size η")

@@ -1,0 +1,93 @@
+"""Cell formatting shared by every table: the app, the CLI printout, the reports and the exports.
+
+One place decides how a number reads (``98.5%``, ``0.0713``, ``1 min 05 s``), so the same run
+reads the same everywhere. Pure Python on :class:`~lrtui.record.RunRecord`; nothing here
+imports torch, textual or rich.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from lrtui.engine.config import format_lr
+from lrtui.record import RunRecord
+
+DASH = "—"  #: a value that was not measured (or not yet)
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def pct(x: float | None) -> str:
+    return f"{100 * x:.1f}%" if x is not None and _finite(x) else DASH
+
+
+def num(x: float | None, digits: int = 4) -> str:
+    return f"{x:.{digits}f}" if x is not None and _finite(x) else DASH
+
+
+def sci(x: float | None, digits: int = 1) -> str:
+    """Quantities spread over decades (update ratios, step sizes): ``3.2e-03``; exact zero stays ``0``."""
+    if x is None or not _finite(x):
+        return DASH
+    return "0" if x == 0 else f"{x:.{digits}e}"
+
+
+def seconds(x: float | None) -> str:
+    if x is None or not x or not _finite(x):
+        return DASH
+    return f"{x:.1f} s" if x < 120 else f"{int(x // 60)} min {int(x % 60):02d} s"
+
+
+def epochs_done(run: RunRecord) -> str:
+    """``5`` when all epochs ran, ``2/5`` when the run stopped early."""
+    done, asked = len(run.epochs), run.config.epochs
+    return str(asked) if done == asked else f"{done}/{asked}"
+
+
+def verdict_text(run: RunRecord) -> str:
+    """The verdict label, or the status when there is none (running, cancelled before an epoch, failed)."""
+    return run.verdict_label or run.status
+
+
+def sizes_text(run: RunRecord) -> str:
+    """``3200 / 800 / 1000`` (train / validation / test), or a dash before the data was loaded."""
+    if not (run.n_train or run.n_val or run.n_test):
+        return DASH
+    return f"{run.n_train} / {run.n_val} / {run.n_test}"
+
+
+def device_text(run: RunRecord) -> str:
+    """Where it trained: ``cuda (NVIDIA H200)``; the configured choice while it has not started."""
+    device = run.device or run.config.device
+    return f"{device} ({run.device_name})" if run.device_name and run.device_name != device else device
+
+
+def run_cells(run: RunRecord) -> dict[str, str]:
+    """Every table column of a run as display text; each table picks the columns it shows."""
+    test = run.test or {}
+    c = run.config
+    return {
+        "run": run.id,
+        "lr": format_lr(c.lr),
+        "optimizer": c.optimizer,
+        "momentum": f"{c.momentum:g}",
+        "weight decay": f"{c.weight_decay:g}",
+        "epochs": epochs_done(run),
+        "batch": str(c.batch_size),
+        "dataset": c.dataset + (f" (first {c.train_limit})" if c.train_limit else ""),
+        "train / val / test": sizes_text(run),
+        "val split": f"{c.val_fraction:g}",
+        "seed": str(c.seed),
+        "device": device_text(run),
+        "best val acc": pct(run.best_val_acc),
+        "last val acc": pct(run.last_val_acc),
+        "test acc": pct(run.test_acc),
+        "test loss": num(test.get("loss")),
+        "verdict": verdict_text(run),
+        "status": run.status,
+        "duration": seconds(run.duration_s),
+        "samples/s": f"{run.samples_per_s:,.0f}" if run.samples_per_s else DASH,
+    }

@@ -1,0 +1,402 @@
+"""Output files that cannot hurt: checked before training, written without replacing what they point at.
+
+Rules (``--json``, ``--report DIR``, ``find-lr --json``, ``report --out``):
+
+* **Checked first.** :func:`check_writable` / :func:`check_writable_dir` run before any training:
+  an empty path, a missing folder, a directory where a file is wanted, a block device, a socket or
+  a permission problem is one :class:`OutputError` line (``--json: /x/y.json: folder does not exist``),
+  not a traceback after an hour of training.
+* **Regular files are replaced atomically** (temp file in the same folder, fsync, ``os.replace``):
+  a reader sees the old or the new whole file, never half of one; an existing file keeps its mode.
+* **Links are followed**: the link's target is replaced atomically and the link stays a link.
+* **Devices, FIFOs and ``/dev/stdout`` are written in place**, never replaced by a regular file
+  (as root, ``os.replace`` onto ``/dev/stdout`` would turn it into a file): a plain write without
+  create or truncate. A FIFO is opened without blocking and waited for at most ``wait_s`` seconds
+  ("no reader"), so a FIFO nobody reads never hangs the process. ``/dev/stdout``, ``/dev/fd/N``,
+  ``/proc/self/fd/N`` are written to this process's own descriptor N (sharing the shell's offset
+  when stdout is redirected to a file, so printed lines and the JSON follow each other); another
+  process's ``/proc/<pid>/fd/N`` on a file is appended to.
+* **Reports never overwrite another session** (:func:`guard_report_dir`).
+
+Nothing here imports torch, textual or rich: the CLI checks outputs before it loads torch.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import re
+import select
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "OutputError", "check_writable", "check_writable_dir", "guard_report_dir", "write_json_safely",
+    "write_text_safely",
+]
+
+#: How long a FIFO may go without a reader, or a reader without reading, before the write gives up.
+WAIT_S = 10.0
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+#: Folders inside a session folder (see :mod:`lrtui.session`): a folder holding one of them is a session's.
+SESSION_MARKERS = ("runs", "ids", "writers", ".lock")
+#: Whole session.json files up to this size are parsed to find ``created``; larger ones only have their head read.
+_PARSE_LIMIT = 16 << 20
+
+
+class OutputError(ValueError):
+    """An output path that cannot (or must not) be written; the message is one line naming flag and path."""
+
+
+Kind = Literal["file", "inplace", "device", "fifo", "append", "fd"]
+
+
+@dataclass(frozen=True)
+class _Target:
+    """How to write one output path: ``where`` is the file actually opened (a link's target for files)."""
+
+    kind: Kind
+    where: str
+    mode: int | None = None  #: permission bits to keep when a regular file is replaced
+    fd: int | None = None  #: for kind "fd": the descriptor to write to
+
+
+def _fail(flag: str, path: str, fault: str) -> OutputError:
+    return OutputError(f"{flag}: {path}: {fault}" if flag else f"{path}: {fault}")
+
+
+def _expand(path: str | os.PathLike[str], flag: str) -> str:
+    text = os.fspath(path)
+    if not text.strip():
+        raise OutputError(f"{flag}: empty path" if flag else "empty output path")
+    if "\0" in text:
+        raise _fail(flag, text.replace("\0", "\\0"), "contains a NUL byte")
+    return os.path.expanduser(text)
+
+
+def check_writable(path: str | os.PathLike[str] | None, flag: str) -> None:
+    """Refuse an output file that cannot be written, before any work is done (None: the flag was not given)."""
+    if path is None:
+        return
+    _target(_expand(path, flag), flag)
+
+
+def check_writable_dir(path: str | os.PathLike[str] | None, flag: str, files: Iterable[str] = ()) -> None:
+    """Refuse an output folder that cannot be written (it may be missing: it is created, with its parents).
+
+    ``files``: the names to be written inside it (``report.md`` ...); each one already there is checked too.
+    """
+    if path is None:
+        return
+    text = _expand(path, flag)
+    probe = os.path.abspath(text)
+    while not os.path.lexists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)  # the nearest existing ancestor is where the folders get made
+    try:
+        st = os.stat(probe)
+    except OSError as e:
+        raise _fail(flag, text, _reason(e)) from None
+    if not stat.S_ISDIR(st.st_mode):
+        where = "" if probe == os.path.abspath(text) else f" ({probe} is not a folder)"
+        raise _fail(flag, text, f"not a folder{where}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise _fail(flag, text, "permission denied" if probe == os.path.abspath(text) else f"{probe}: permission denied")
+    if probe == os.path.abspath(text):
+        for name in files:
+            inside = os.path.join(text, name)
+            if os.path.lexists(inside):
+                _target(inside, flag)
+
+
+def _target(path: str, flag: str) -> _Target:
+    """Decide how ``path`` will be written, refusing what cannot or must not be."""
+    try:
+        st = os.stat(path)  # follows links: what the write will meet
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise _fail(flag, path, _reason(e)) from None
+    if st is None:  # a new file, or a dangling link (the file is created at its target)
+        return _Target("file", _new_file(path, flag))
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        raise _fail(flag, path, "is a directory")
+    if stat.S_ISBLK(mode):
+        raise _fail(flag, path, "is a block device (refused: it would be overwritten)")
+    fd, through_proc = _fd_link(path)
+    if fd is not None:  # /dev/stdout, /dev/fd/N: this process's own descriptor (a file, a pipe, a socket...)
+        return _Target("fd", path, fd=fd)
+    if stat.S_ISSOCK(mode):
+        raise _fail(flag, path, "is a socket, not a file")
+    if not os.access(path, os.W_OK):
+        raise _fail(flag, path, "permission denied")
+    if stat.S_ISFIFO(mode):
+        return _Target("fifo", path)
+    if stat.S_ISCHR(mode):
+        return _Target("device", path)
+    if through_proc:  # another process's descriptor on a file: add to it, never replace or truncate it
+        return _Target("append", path)
+    real = os.path.realpath(path)
+    folder = os.path.dirname(real)
+    if not os.access(folder, os.W_OK | os.X_OK):  # a writable file in a read-only folder: written in place
+        return _Target("inplace", real)
+    return _Target("file", real, stat.S_IMODE(mode))
+
+
+def _new_file(path: str, flag: str) -> str:
+    """The file a new output will be created as (a dangling link's target); its folder must exist and be writable."""
+    real = os.path.realpath(path) if os.path.islink(path) else os.path.abspath(path)
+    folder = os.path.dirname(real)
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        raise _fail(flag, path, "folder does not exist") from None
+    except OSError as e:
+        raise _fail(flag, path, _reason(e)) from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise _fail(flag, path, f"{folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise _fail(flag, path, "permission denied")
+    return real
+
+
+_FD_LINK = re.compile(r"^/(?:proc/(self|thread-self|\d+)|dev)/fd/(\d+)$")
+
+
+def _fd_link(path: str) -> tuple[int | None, bool]:
+    """(fd, through_proc): whether ``path``'s links pass through ``/proc/<pid>/fd/N`` or ``/dev/fd/N``.
+
+    ``fd`` is N when it is one of this process's own descriptors (``/dev/stdout`` → 1): writing to it
+    shares the shell's file offset, where a fresh ``open`` would start at 0 and be overwritten by the
+    next ``print``. ``through_proc`` alone: another process's descriptor (appended to, never replaced).
+    """
+    current = os.path.abspath(path)
+    for _ in range(40):
+        found = _FD_LINK.match(current)
+        if found:
+            pid = found.group(1)
+            own = pid is None or pid in ("self", "thread-self") or int(pid) == os.getpid()
+            return (int(found.group(2)) if own else None), True
+        if not os.path.islink(current):
+            return None, False
+        current = os.path.normpath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return None, False
+
+
+def _reason(error: OSError) -> str:
+    """An OSError as the short words a user knows (``permission denied``), without the errno noise."""
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if error.errno == errno.ENOTDIR:
+        return "a part of the path is not a folder"
+    if error.errno == errno.ENOENT:
+        return "does not exist"
+    return (error.strerror or type(error).__name__).lower()
+
+
+def write_text_safely(path: str | os.PathLike[str], text: str, *, flag: str = "", wait_s: float = WAIT_S,
+                      fsync: bool = True) -> None:
+    """Write ``text`` to ``path`` by the rules of this module; any failure is one :class:`OutputError` line."""
+    shown = os.fspath(path)
+    target = _target(_expand(path, flag), flag)
+    data = text.encode("utf-8")
+    try:
+        if target.kind == "file":
+            _replace(target.where, data, target.mode, fsync)
+        elif target.kind == "fd" and target.fd is not None:
+            _flush_std(target.fd)
+            _write_all(target.fd, data)
+        elif target.kind == "fifo":
+            _write_fifo(target.where, data, wait_s, flag, shown)
+        else:
+            flags = os.O_WRONLY | _CLOEXEC | getattr(os, "O_NOCTTY", 0)
+            if target.kind == "append":
+                flags |= os.O_APPEND
+            elif target.kind == "inplace":
+                flags |= os.O_TRUNC
+            fd = os.open(target.where, flags)  # never O_CREAT: a device that vanished is not made a file
+            try:
+                _write_all(fd, data)
+            finally:
+                os.close(fd)
+    except OutputError:
+        raise
+    except OSError as e:
+        raise _fail(flag, shown, _reason(e)) from None
+
+
+def write_json_safely(path: str | os.PathLike[str], document: Mapping[str, Any] | list[Any], *, flag: str = "",
+                      wait_s: float = WAIT_S, fsync: bool = True) -> None:
+    """Compact JSON (NaN/inf → null, like the session files) plus a newline, written by :func:`write_text_safely`."""
+    text = json.dumps(_json_safe(document), separators=(",", ":"), allow_nan=False) + "\n"
+    write_text_safely(path, text, flag=flag, wait_s=wait_s, fsync=fsync)
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON has no NaN/inf: turn them into null anywhere in the document."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _replace(real: str, data: bytes, mode: int | None, fsync: bool) -> None:
+    """Atomic: the folder holds the old or the new whole file at every instant."""
+    folder, name = os.path.split(real)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode if mode is not None else 0o644)  # mkstemp makes 0600
+        try:
+            _write_all(fd, data)
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, real)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    if fsync:  # the rename itself survives a power cut only once the folder is synced; best effort
+        try:
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:
+            pass
+
+
+def _write_fifo(path: str, data: bytes, wait_s: float, flag: str, shown: str) -> None:
+    """Open without blocking (ENXIO = no reader yet: retry until ``wait_s``), then write with a stall limit."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | _CLOEXEC)
+            break
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            if time.monotonic() >= deadline:
+                raise _fail(flag, shown, f"no reader (nothing opened the FIFO for reading within {wait_s:g} s)") from None
+            time.sleep(0.05)
+    try:
+        view, done = memoryview(data), 0
+        while done < len(data):
+            try:
+                done += os.write(fd, view[done:])
+            except BlockingIOError:
+                _, ready, _ = select.select([], [fd], [], wait_s)
+                if not ready:
+                    raise _fail(flag, shown, f"the reader stopped reading (nothing read for {wait_s:g} s)") from None
+            except BrokenPipeError:
+                raise _fail(flag, shown, "the reader went away") from None
+    finally:
+        os.close(fd)
+
+
+def _flush_std(fd: int) -> None:
+    """What Python has buffered for stdout/stderr goes out first, so the order on the screen is the order written."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None and stream.fileno() == fd:
+                stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view, done = memoryview(data), 0
+    while done < len(data):
+        done += os.write(fd, view[done:])
+
+
+#: The files lrtui writes next to a report's session.json: a folder holding one of them is a report folder.
+REPORT_NAMES = ("report.md", "report.html")
+
+
+def guard_report_dir(out_dir: str | os.PathLike[str] | None, session_dir: str | os.PathLike[str],
+                     created: float | None, *, flag: str = "--out",
+                     sessions_root: str | os.PathLike[str] | None = None) -> None:
+    """Refuse a report folder whose files would overwrite another session's data.
+
+    Allowed: the reported session's own folder (the default), a new or empty folder, and a folder of
+    earlier reports (its session.json is a copy, of this session or another). Refused:
+
+    * another session's folder: it holds ``runs/``, ``ids/``, ``writers/`` or ``.lock``, or it is a
+      folder directly inside ``sessions_root`` (a stored session, even a schema-1 one with only its
+      session.json);
+    * a folder inside a session folder's ``runs/``, ``ids/`` or ``writers/`` (any session, this one too);
+    * a folder holding a ``session.json`` that is neither this session's (same ``created``, the
+      reported session's ``Session.created``) nor next to a ``report.md``/``report.html``: a session
+      document of unknown origin (a moved schema-1 session) is never written over. A session.json
+      that is a FIFO, a device or unreadable counts as unknown (it is not read past a regular file).
+    """
+    if out_dir is None:
+        return
+    text = _expand(out_dir, flag)
+    if not os.path.lexists(text):
+        return
+    real, own = os.path.realpath(text), os.path.realpath(os.fspath(session_dir))
+    if real == own:
+        return
+    parent = os.path.dirname(real)
+    if os.path.basename(real) in SESSION_MARKERS and os.path.lexists(os.path.join(parent, "session.json")):
+        raise _fail(flag, text, f"is inside the session folder {parent} (a report there would break it)")
+    markers = [m for m in SESSION_MARKERS if os.path.lexists(os.path.join(real, m))]
+    stored = sessions_root is not None and parent == os.path.realpath(os.fspath(sessions_root))
+    if markers or stored:
+        why = f"it holds {markers[0]}" if markers else "it is in the sessions folder"
+        raise _fail(flag, text, f"is another session's folder ({why}); write the report into a folder of its own")
+    document = os.path.join(real, "session.json")
+    if not os.path.lexists(document):
+        return
+    if os.path.islink(document) and os.path.dirname(os.path.realpath(document)) not in (real, own):
+        raise _fail(flag, text, "its session.json links to another folder's (writing the report would follow it)")
+    there = _created_of(document)
+    if there is not None and created is not None and math.isclose(there, created, rel_tol=0, abs_tol=1e-6):
+        return  # an earlier export of this very session
+    if there is not None and any(os.path.isfile(os.path.join(real, n)) for n in REPORT_NAMES):
+        return  # an earlier report folder: its session.json is a copy, as the new one will be
+    raise _fail(flag, text, "holds a session.json that is not a report of this session (it would be overwritten); "
+                            "write the report into a folder of its own")
+
+
+def _created_of(path: str) -> float | None:
+    """``created`` of a session document, read safely (regular files only, bounded reads); None when unknown."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block, /dev/zero would never end
+            return None
+        with open(path, "rb") as f:
+            head = f.read(_PARSE_LIMIT + 1)
+    except OSError:
+        return None
+    if len(head) <= _PARSE_LIMIT:
+        try:
+            doc = json.loads(head)
+        except (ValueError, RecursionError):
+            return None
+        value = doc.get("created") if isinstance(doc, dict) else None
+    else:
+        found = re.search(rb'"created"\s*:\s*(-?[0-9][0-9.eE+-]*)', head[:1 << 20])
+        value = found.group(1).decode() if found else None
+    try:
+        number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None

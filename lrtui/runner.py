@@ -1,0 +1,289 @@
+"""The runner: the queue of runs, the thread that trains them, cancel and stop, and the session they go into.
+
+Both front ends drive training through one :class:`Runner`; the app paints what it
+reports, the CLI prints it. Keeping this out of the app means the rules (which runs
+start when, what a cancel or a hangup does to each run, when the session is saved,
+when the user is told it could not be) hold alike for every front end, and that
+training can go on when the screen is gone (a dropped SSH link): the runner owns its
+own thread, which outlives the app.
+
+Flow: ``enqueue`` adds runs to the session as *queued* batches; one training thread
+takes them in order and calls the engine's :func:`~lrtui.engine.sweep.run_many`.
+Every engine event is first folded into the session (which saves at run start, epoch
+end and run end) on the training thread, then handed to the ``listener`` together with
+the runner's own notices (:class:`SaveProblem`, :class:`BatchDone`). The listener runs
+on the training thread: a UI must hand it over to its own thread (the app posts a
+message), and must never block in it.
+
+This module imports neither Textual nor torch (the engine is imported by the training
+thread when the first run starts).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from lrtui.engine.config import RunConfig
+from lrtui.engine.events import Event, RunEnd, RunStarted
+from lrtui.record import RunRecord
+from lrtui.session import HEARTBEAT_EVERY_S, Session, SessionError
+
+#: Set to ``stop`` to make a hangup stop training (saved interrupted) instead of going on without a terminal.
+HANGUP_ENV = "LRTUI_ON_HANGUP"
+
+
+def hangup_keeps_training() -> bool:
+    """Whether a hangup (the terminal gone: a dropped SSH link) lets the runs go on: yes, unless opted out.
+
+    On a remote GPU box the link dropping is the last reason a user wants a run to stop.
+    """
+    return os.environ.get(HANGUP_ENV, "").strip().lower() not in ("stop", "interrupt", "0", "no", "false")
+
+
+@dataclass(frozen=True)
+class SaveProblem:
+    """The session could not be saved (``error``), or can be again (``error`` None). Sent once per change."""
+
+    error: str | None
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    """The training thread finished a batch of runs (every one of them has its final status now)."""
+
+    run_ids: tuple[str, ...]
+    error: str | None  #: set when the engine itself raised (it should not): the runs were marked failed
+    idle: bool  #: nothing is queued after it: the runner is idle now
+
+
+Notice = SaveProblem | BatchDone
+Listener = Callable[[Event | Notice], None]
+
+
+def stackable_batches(records: Sequence[RunRecord]) -> list[list[RunRecord]]:
+    """Group runs that differ only in their lr (an lr sweep), keeping the order of each group's first run."""
+    groups: dict[RunConfig, list[RunRecord]] = {}
+    for record in records:
+        groups.setdefault(replace(record.config, lr=1.0), []).append(record)
+    return list(groups.values())
+
+
+class Runner:
+    """Queue, train, cancel and stop runs of one session, from any front end.
+
+    ``batched``: the engine's choice of stacking a sweep (None: where it measures faster).
+    ``thread_setup``: called first on the training thread (the app caps torch's threads there).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        listener: Listener | None = None,
+        *,
+        batched: bool | None = None,
+        thread_setup: Callable[[], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.listener: Listener = listener or (lambda item: None)
+        self.batched = batched
+        self.thread_setup = thread_setup
+        self._lock = threading.RLock()
+        self._queue: list[tuple[str, ...]] = []  #: batches of run ids waiting for the thread
+        self._active: tuple[str, ...] = ()  #: the batch the thread is training now
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = False  #: no new batch starts (quit, a signal)
+        self._end_status = "cancelled"  #: what a run stopped by cancel() or stop() ends as
+        self._frozen = False  #: interrupted: the session holds the final word, later events are dropped
+        self._save_error: str | None = None
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def training(self) -> bool:
+        """A batch is being trained (or is about to report that it stopped)."""
+        return bool(self._active)
+
+    @property
+    def waiting(self) -> bool:
+        """Runs are queued behind the one training now."""
+        return bool(self._queue)
+
+    @property
+    def busy(self) -> bool:
+        return self.training or self.waiting
+
+    @property
+    def active(self) -> tuple[str, ...]:
+        return self._active
+
+    @property
+    def queued(self) -> list[str]:
+        with self._lock:
+            return [run_id for batch in self._queue for run_id in batch]
+
+    def running(self) -> list[RunRecord]:
+        """The runs of the active batch that are training now (a one-by-one sweep's others wait)."""
+        book = self.session.book
+        return [r for r in map(book.get, self._active) if r is not None and r.status == "running"]
+
+    def batch_label(self) -> str:
+        """``r3``, or ``r3–r5`` when the engine trains a sweep's runs at once (before any has started: the batch)."""
+        ids = [r.id for r in self.running()] or list(self._active)
+        return ids[0] if len(ids) == 1 else f"{ids[0]}–{ids[-1]}" if ids else ""
+
+    # -- starting ---------------------------------------------------------------------------
+    def enqueue(self, configs: Sequence[RunConfig]) -> list[RunRecord]:
+        """Add runs to the session as queued (ids in the given order) and start them when their turn comes.
+
+        Runs that differ only in their lr share one batch, which the engine may train as one
+        stacked model (same initial weights, same batch order); a grid's other runs form
+        batches of their own, in the order of their first run.
+        """
+        if not configs:
+            return []
+        with self._lock:
+            records = [self.session.add(config) for config in configs]
+            for batch in stackable_batches(records):
+                self._queue.append(tuple(r.id for r in batch))
+            self._start_thread()
+        return records
+
+    def _start_thread(self) -> None:
+        if self._stopping or self._thread is not None:  # a live thread takes the new batch in its loop
+            return
+        self._idle.clear()
+        self._thread = threading.Thread(target=self._work, name="lrtui-training", daemon=True)
+        self._thread.start()
+        threading.Thread(target=self._beat, name="lrtui-heartbeat", daemon=True).start()
+
+    def _beat(self) -> None:
+        """While training, tell other processes following the session that this writer is alive."""
+        while not self._idle.wait(HEARTBEAT_EVERY_S):
+            self.session.heartbeat()
+
+    def _next_batch(self) -> tuple[tuple[str, ...], threading.Event] | None:
+        with self._lock:
+            if self._stopping or not self._queue:
+                self._active = ()
+                self._thread = None  # under the lock: an enqueue from now on starts a new thread
+                self._idle.set()
+                return None
+            self._active = self._queue.pop(0)
+            self._cancel = threading.Event()
+            return self._active, self._cancel
+
+    def _work(self) -> None:
+        """The training thread: batch after batch until the queue is empty or the runner stops."""
+        if self.thread_setup is not None:
+            self.thread_setup()
+        while (batch := self._next_batch()) is not None:
+            ids, cancel = batch
+            records = [r for r in map(self.session.book.get, ids) if r is not None]
+            error = None
+            try:
+                from lrtui.engine.sweep import run_many
+
+                run_many([r.config for r in records], [r.id for r in records], self._emit, cancel,
+                         batched=self.batched)
+            except Exception as e:  # noqa: BLE001 — the engine reports its failures as events; this is a last resort
+                error = f"{type(e).__name__}: {e}"
+            self._close_batch(records, error)
+
+    def _close_batch(self, records: list[RunRecord], error: str | None) -> None:
+        """Give every run of the batch a final status (one that never got its RunEnd), save, tell."""
+        if self._frozen:
+            return
+        for record in records:
+            if not record.done:
+                record.status = "failed" if error else self._end_status
+                record.error = error
+        if records:
+            self.session.save()
+            self._check_saved()
+        with self._lock:
+            idle = self._stopping or not self._queue
+            if idle:
+                self._active = ()  # so that a listener told "done" sees the runner idle
+        self.listener(BatchDone(tuple(r.id for r in records), error, idle))
+
+    def _emit(self, event: Event) -> None:
+        """Every engine event: into the session (saved), then to the listener."""
+        if self._frozen:
+            return
+        if isinstance(event, RunEnd) and event.status == "cancelled" and self._end_status != "cancelled":
+            event = replace(event, status=self._end_status)  # type: ignore[arg-type]
+        self.session.observe(event)
+        if isinstance(event, (RunStarted, RunEnd)) or self.session.save_error != self._save_error:
+            self._check_saved()
+        self.listener(event)
+
+    def _check_saved(self) -> None:
+        """Tell the listener once when the session cannot be saved, and once when it can again."""
+        error = self.session.save_error
+        if error != self._save_error:
+            self._save_error = error
+            self.listener(SaveProblem(error))
+
+    # -- stopping ---------------------------------------------------------------------------
+    def cancel(self) -> list[RunRecord]:
+        """Stop the training batch within a batch (finished epochs stay) and drop the queued runs.
+
+        Returns the queued runs that were dropped (now ``cancelled``).
+        """
+        with self._lock:
+            dropped = self._drop_queue()
+            self._cancel.set()
+        return dropped
+
+    def _drop_queue(self) -> list[RunRecord]:
+        ids = [run_id for batch in self._queue for run_id in batch]
+        self._queue.clear()
+        dropped = [r for r in map(self.session.book.get, ids) if r is not None]
+        for record in dropped:
+            record.status = "cancelled"
+        if dropped:
+            self.session.save()  # a queued run the user cancelled is part of the story
+        return dropped
+
+    def stop(self, status: str = "cancelled") -> list[RunRecord]:
+        """Stop for good: no new batch, queued runs dropped, the training ones end as ``status``."""
+        with self._lock:
+            self._stopping = True
+            self._end_status = status
+            return self.cancel()
+
+    def interrupt(self) -> list[RunRecord]:
+        """Stop now without waiting for the engine: running runs are saved ``interrupted``, later events dropped."""
+        self.stop("interrupted")
+        self._frozen = True
+        return self.session.interrupt() if self.session.runs else []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the runner is idle (True) or ``timeout`` seconds passed (False)."""
+        return self._idle.wait(timeout)
+
+    # -- the comparison -------------------------------------------------------------------------
+    def remove(self, run_id: str) -> str | None:
+        """Take a run out of the session; returns why not (one line) when it cannot go."""
+        record = self.session.book.get(run_id)
+        if record is None:
+            return None
+        if record.id in self._active and not record.done:
+            return f"{record.id} is {record.status}: cancel it first (ctrl+x)"
+        try:
+            self.session.remove(run_id)  # its file too; refused for another live process's run
+        except SessionError as e:
+            return str(e)
+        with self._lock:
+            self._queue = [b for b in (tuple(i for i in batch if i != run_id) for batch in self._queue) if b]
+        self._check_saved()
+        return None
+
+    def close(self) -> None:
+        """The front end is done: save, and take this process off the session's writers."""
+        self.session.close()

@@ -1,0 +1,507 @@
+"""Line charts as inline SVG text: vector, self-contained, and honest about their frame.
+
+Written by hand rather than with matplotlib (a second of import time for a report) and
+without any external asset, so a report is one file that opens anywhere. Nothing here
+knows about runs: :mod:`lrtui.figures` turns runs into :class:`Panel` s.
+
+Rules every chart keeps, because the text charts this replaces broke them:
+
+* a point never leaves its frame: segments are clipped to the plot rectangle geometrically
+  (Liang–Barsky), so even the coordinates in the file are inside, and a clip path guards the rest;
+* a missing value (``None``, NaN, ±inf) breaks the line instead of being bridged;
+* a log axis drops non-positive values (a dead layer's update ratio of exactly 0 can be shown as
+  a marker on the bottom edge instead, see :attr:`Line.zeros_at_floor`);
+* ticks are round numbers: 1, 2, 2.5 or 5 times a power of ten, decades on log axes;
+* the legend sits outside the plot area, in its own column.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+Point = tuple[float, float]
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+INK, MUTED, GRID, FRAME = "#1f2328", "#59636e", "#e6e8eb", "#8c959f"
+
+_ids = itertools.count(1)
+
+
+# -- data ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Line:
+    """One series. ``dash`` is an SVG dash array ("" = solid); ``markers`` draws a dot at every point."""
+
+    xs: Sequence[float | None]
+    ys: Sequence[float | None]
+    color: str
+    label: str = ""
+    dash: str = ""
+    width: float = 2.0
+    opacity: float = 1.0
+    markers: bool = False
+    #: on a log y axis, show y == 0 as a hollow triangle on the bottom edge (e.g. "no update at all")
+    zeros_at_floor: bool = False
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference line across the frame at one value (chance level, current learning rate)."""
+
+    value: float
+    color: str = MUTED
+    dash: str = "2 3"
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Band:
+    """A shaded range of y values (the healthy update-ratio band)."""
+
+    lo: float
+    hi: float
+    color: str = "#2da44e"
+    opacity: float = 0.12
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One plot: its lines, axes and decorations."""
+
+    lines: Sequence[Line]
+    title: str = ""
+    x_label: str = ""
+    y_label: str = ""
+    x_log: bool = False
+    y_log: bool = False
+    x_range: tuple[float, float] | None = None  #: fixed domain; else from the data, widened to round ticks
+    y_range: tuple[float, float] | None = None
+    y_from_zero: bool = False  #: a linear auto range that starts at 0 (losses, fractions)
+    x_integer: bool = False  #: integer ticks only (epochs)
+    y_format: Callable[[float], str] | None = None
+    hrefs: Sequence[Ref] = ()
+    vrefs: Sequence[Ref] = ()
+    band: Band | None = None
+    note: str = ""  #: shown in the frame when there is nothing to draw
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    label: str
+    color: str
+    dash: str = ""
+    kind: str = "line"  #: line | band | floor (the zero marker)
+    width: float = 2.0
+    opacity: float = 1.0
+
+
+@dataclass
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    def contains(self, p: Point, tol: float = 1e-6) -> bool:
+        return self.x - tol <= p[0] <= self.right + tol and self.y - tol <= p[1] <= self.bottom + tol
+
+
+# -- scales and ticks ------------------------------------------------------------------------------
+def _finite(v: float | None) -> bool:
+    return v is not None and isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def nice_step(span: float, target: int = 5) -> float:
+    """A round tick step (1, 2, 2.5, 5 × 10^k) giving about ``target`` intervals over ``span``."""
+    raw = span / max(target, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * 0.999)
+
+
+def linear_ticks(lo: float, hi: float, target: int = 5, integer: bool = False) -> tuple[float, float, list[float]]:
+    """Domain widened to round ticks, and the ticks: ``(lo', hi', ticks)``."""
+    if hi <= lo:
+        pad = abs(lo) * 0.1 or 1.0
+        lo, hi = lo - pad, hi + pad
+    step = nice_step(hi - lo, target)
+    if integer:
+        step = max(1.0, math.ceil(step))
+    start, stop = math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
+    n = int(round((stop - start) / step))
+    return start, stop, [round(start + i * step, 12) for i in range(n + 1)]
+
+
+def log_ticks(lo: float, hi: float) -> tuple[float, float, list[float]]:
+    """Decades that cover ``[lo, hi]`` (every other one past 8 decades; 2 and 5 added under two)."""
+    a, b = math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9)
+    if b <= a:
+        b = a + 1
+    stride = 1 if b - a <= 8 else math.ceil((b - a) / 8)
+    ticks = [10.0**k for k in range(a, b + 1, stride)]
+    if b - a <= 2:
+        ticks = sorted(t * m for t in ticks for m in (1, 2, 5) if t * m <= 10.0**b)
+    return 10.0**a, 10.0**b, ticks
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def format_log_tick(v: float) -> str:
+    """``0.01``, ``1``, ``100`` as they are; other decades as ``10⁻⁴``; 2 and 5 multiples as ``2·10⁻⁴``."""
+    if 1e-3 <= v <= 1e3:
+        return f"{v:g}"
+    exp = math.floor(math.log10(v) + 1e-9)
+    mant = round(v / 10.0**exp)
+    power = f"10{str(exp).translate(_SUPERSCRIPT)}"
+    return power if mant == 1 else f"{mant}·{power}"
+
+
+def format_linear_tick(v: float, step: float) -> str:
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
+    if decimals and abs(round(step * 10**decimals) - step * 10**decimals) > 1e-6:
+        decimals += 1  # 2.5-type steps
+    return f"{v:.{decimals}f}"
+
+
+@dataclass
+class Scale:
+    """Data value → pixel along one axis."""
+
+    lo: float
+    hi: float
+    p0: float  #: pixel of ``lo``
+    p1: float  #: pixel of ``hi``
+    log: bool = False
+
+    def ok(self, v: float | None) -> bool:
+        return _finite(v) and (not self.log or v > 0)  # type: ignore[operator]
+
+    def __call__(self, v: float) -> float:
+        lo, hi, v2 = (math.log10(self.lo), math.log10(self.hi), math.log10(v)) if self.log else (self.lo, self.hi, v)
+        return self.p0 + (v2 - lo) / (hi - lo) * (self.p1 - self.p0)
+
+
+def _domain(values: list[float], log: bool, fixed: tuple[float, float] | None, from_zero: bool,
+            integer: bool, target: int) -> tuple[float, float, list[float]]:
+    if fixed is not None:
+        lo, hi = fixed
+        if log:
+            return lo, hi, [t for t in log_ticks(lo, hi)[2] if lo * 0.999 <= t <= hi * 1.001]
+        _, _, ticks = linear_ticks(lo, hi, target, integer)
+        return lo, hi, [t for t in ticks if lo - 1e-9 <= t <= hi + 1e-9]
+    vals = [v for v in values if _finite(v) and (not log or v > 0)]
+    if log:
+        return log_ticks(min(vals), max(vals)) if vals else log_ticks(1e-3, 1.0)
+    if not vals:
+        return linear_ticks(0.0, 1.0, target, integer)
+    lo, hi = min(vals), max(vals)
+    if from_zero:
+        lo = min(lo, 0.0)
+    return linear_ticks(lo, hi, target, integer)
+
+
+# -- clipping ------------------------------------------------------------------------------------
+def clip_segment(p: Point, q: Point, r: Rect) -> tuple[Point, Point] | None:
+    """Liang–Barsky: the part of segment pq inside the rectangle, or None."""
+    (x0, y0), (x1, y1) = p, q
+    dx, dy = x1 - x0, y1 - y0
+    t0, t1 = 0.0, 1.0
+    for edge_p, edge_q in ((-dx, x0 - r.x), (dx, r.right - x0), (-dy, y0 - r.y), (dy, r.bottom - y0)):
+        if edge_p == 0:
+            if edge_q < 0:
+                return None
+            continue
+        t = edge_q / edge_p
+        if edge_p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return None
+    a = (x0 + t0 * dx, y0 + t0 * dy)
+    b = (x0 + t1 * dx, y0 + t1 * dy)
+    clamp = lambda pt: (min(max(pt[0], r.x), r.right), min(max(pt[1], r.y), r.bottom))  # noqa: E731
+    return clamp(a), clamp(b)
+
+
+def clipped_paths(points: Sequence[Point | None], r: Rect) -> tuple[list[list[Point]], list[Point]]:
+    """Polylines of the visible parts (a ``None`` breaks the line) and the lone points inside the frame."""
+    paths: list[list[Point]] = []
+    singles: list[Point] = []
+    runs: list[list[Point]] = []
+    current: list[Point] = []
+    for pt in points:
+        if pt is None:
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append(pt)
+    if current:
+        runs.append(current)
+    for run in runs:
+        if len(run) == 1:
+            if r.contains(run[0]):
+                singles.append(run[0])
+            continue
+        path: list[Point] = []
+        for p, q in zip(run, run[1:]):
+            seg = clip_segment(p, q, r)
+            if seg is None:
+                if path:
+                    paths.append(path)
+                path = []
+                continue
+            a, b = seg
+            if path and math.dist(path[-1], a) < 1e-6:
+                path.append(b)
+            else:
+                if path:
+                    paths.append(path)
+                path = [a, b]
+        if path:
+            paths.append(path)
+    return paths, singles
+
+
+# -- drawing -------------------------------------------------------------------------------------
+def _f(v: float) -> str:
+    return f"{v:.1f}"
+
+
+def _text(x: float, y: float, s: str, *, anchor: str = "middle", size: float = 11, color: str = MUTED,
+          weight: str = "normal", extra: str = "") -> str:
+    return (f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" font-size="{size}" fill="{color}" '
+            f'font-weight="{weight}"{extra}>{escape(s)}</text>')
+
+
+def _dash(d: str) -> str:
+    return f' stroke-dasharray="{d}"' if d else ""
+
+
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 58.0, 14.0, 28.0, 42.0
+
+
+def _panel_svg(panel: Panel, box: Rect, uid: str) -> str:
+    """One plot in ``box`` (its outer rectangle, margins included)."""
+    frame = Rect(box.x + MARGIN_LEFT, box.y + MARGIN_TOP, box.w - MARGIN_LEFT - MARGIN_RIGHT,
+                 box.h - MARGIN_TOP - MARGIN_BOTTOM)
+    xs = [v for line in panel.lines for v in line.xs if v is not None]
+    ys = [v for line in panel.lines for v in line.ys if v is not None]
+    ys += [r.value for r in panel.hrefs if panel.y_range is None and not panel.y_log]
+    if panel.band is not None and panel.y_range is None:
+        ys += [panel.band.lo, panel.band.hi]
+    xs += [r.value for r in panel.vrefs if panel.x_range is None]
+    xlo, xhi, xticks = _domain(xs, panel.x_log, panel.x_range, False, panel.x_integer, 6)
+    ylo, yhi, yticks = _domain(ys, panel.y_log, panel.y_range, panel.y_from_zero, False, 5)
+    sx = Scale(xlo, xhi, frame.x, frame.right, panel.x_log)
+    sy = Scale(ylo, yhi, frame.bottom, frame.y, panel.y_log)
+    clip = f"{uid}-clip"
+    out = ['<g class="panel">',
+           f'<clipPath id="{clip}"><rect x="{_f(frame.x)}" y="{_f(frame.y)}" width="{_f(frame.w)}" '
+           f'height="{_f(frame.h)}"/></clipPath>',
+           f'<rect class="frame-bg" x="{_f(frame.x)}" y="{_f(frame.y)}" width="{_f(frame.w)}" '
+           f'height="{_f(frame.h)}" fill="#ffffff"/>']
+    if panel.title:
+        out.append(_text(frame.x, box.y + 17, panel.title, anchor="start", size=12.5, color=INK, weight="600"))
+    # band, grid and ticks
+    if panel.band is not None and sy.ok(panel.band.lo) and sy.ok(panel.band.hi):
+        top = min(max(sy(panel.band.hi), frame.y), frame.bottom)
+        bot = min(max(sy(panel.band.lo), frame.y), frame.bottom)
+        if bot > top:
+            out.append(f'<rect class="band" x="{_f(frame.x)}" y="{_f(top)}" width="{_f(frame.w)}" '
+                       f'height="{_f(bot - top)}" fill="{panel.band.color}" fill-opacity="{panel.band.opacity}"/>')
+    ystep = yticks[1] - yticks[0] if len(yticks) > 1 else 1.0
+    for t in yticks:
+        y = sy(t)
+        out.append(f'<line x1="{_f(frame.x)}" x2="{_f(frame.right)}" y1="{_f(y)}" y2="{_f(y)}" stroke="{GRID}"/>')
+        label = panel.y_format(t) if panel.y_format else (
+            format_log_tick(t) if panel.y_log else format_linear_tick(t, ystep))
+        out.append(_text(frame.x - 6, y + 3.8, label, anchor="end"))
+    xstep = xticks[1] - xticks[0] if len(xticks) > 1 else 1.0
+    for t in xticks:
+        x = sx(t)
+        out.append(f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{_f(frame.y)}" y2="{_f(frame.bottom)}" stroke="{GRID}"/>')
+        label = format_log_tick(t) if panel.x_log else format_linear_tick(t, xstep)
+        out.append(_text(x, frame.bottom + 15, label))
+    if panel.x_label:
+        out.append(_text(frame.x + frame.w / 2, frame.bottom + 32, panel.x_label, color=INK))
+    if panel.y_label:
+        cx, cy = box.x + 13, frame.y + frame.h / 2
+        out.append(_text(cx, cy, panel.y_label, color=INK, extra=f' transform="rotate(-90 {_f(cx)} {_f(cy)})"'))
+    # reference lines
+    for ref in panel.hrefs:
+        if sy.ok(ref.value) and ylo <= ref.value <= yhi:
+            y = sy(ref.value)
+            out.append(f'<line class="ref" x1="{_f(frame.x)}" x2="{_f(frame.right)}" y1="{_f(y)}" y2="{_f(y)}" '
+                       f'stroke="{ref.color}" stroke-width="1.3"{_dash(ref.dash)}/>')
+            if ref.label:
+                out.append(_text(frame.right - 4, y - 4, ref.label, anchor="end", size=10, color=ref.color))
+    for ref in panel.vrefs:
+        if sx.ok(ref.value) and xlo <= ref.value <= xhi:
+            x = sx(ref.value)
+            out.append(f'<line class="ref" x1="{_f(x)}" x2="{_f(x)}" y1="{_f(frame.y)}" y2="{_f(frame.bottom)}" '
+                       f'stroke="{ref.color}" stroke-width="1.3"{_dash(ref.dash)}/>')
+            if ref.label:
+                anchor = "start" if x < frame.x + frame.w * 0.75 else "end"
+                out.append(_text(x + (4 if anchor == "start" else -4), frame.y + 12, ref.label, anchor=anchor,
+                                 size=10, color=ref.color))
+    # series
+    out.append(f'<g class="series" clip-path="url(#{clip})" '
+               f'data-frame="{_f(frame.x)} {_f(frame.y)} {_f(frame.w)} {_f(frame.h)}">')
+    drawn = 0
+    for line in panel.lines:
+        pts: list[Point | None] = []
+        floor: list[float] = []
+        for vx, vy in zip(line.xs, line.ys):
+            if vx is not None and vy is not None and sx.ok(vx) and sy.ok(vy):
+                pts.append((sx(vx), sy(vy)))
+            else:
+                pts.append(None)
+                if line.zeros_at_floor and panel.y_log and vx is not None and sx.ok(vx) and vy == 0:
+                    floor.append(sx(vx))
+        paths, singles = clipped_paths(pts, frame)
+        style = (f'stroke="{line.color}" stroke-width="{line.width:g}" stroke-opacity="{line.opacity:g}"'
+                 f'{_dash(line.dash)}')
+        for path in paths:
+            coords = " ".join(f"{_f(x)},{_f(y)}" for x, y in path)
+            out.append(f'<polyline points="{coords}" fill="none" {style} stroke-linejoin="round" '
+                       f'stroke-linecap="round"/>')
+        dots = singles + ([p for p in pts if p is not None and frame.contains(p)] if line.markers else [])
+        for x, y in dict.fromkeys(dots):
+            out.append(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="{2.6 if line.markers else 2.2}" '
+                       f'fill="{line.color}" fill-opacity="{line.opacity:g}"/>')
+        for x in floor:
+            if frame.x <= x <= frame.right:
+                b = frame.bottom - 1
+                out.append(f'<polygon class="floor" points="{_f(x - 4)},{_f(b - 7)} {_f(x + 4)},{_f(b - 7)} '
+                           f'{_f(x)},{_f(b)}" fill="#ffffff" stroke="{line.color}" stroke-width="1.4"/>')
+        drawn += len(paths) + len(singles) + len(floor)
+    out.append("</g>")
+    if not drawn:
+        out.append(_text(frame.x + frame.w / 2, frame.y + frame.h / 2, panel.note or "no data", size=12))
+    out.append(f'<rect class="frame" x="{_f(frame.x)}" y="{_f(frame.y)}" width="{_f(frame.w)}" '
+               f'height="{_f(frame.h)}" fill="none" stroke="{FRAME}"/>')
+    out.append("</g>")
+    return "\n".join(out)
+
+
+LEGEND_ROW = 19.0
+LEGEND_CHARS = 30
+
+
+def _legend_svg(items: Sequence[LegendItem], x: float, y: float) -> str:
+    out = ['<g class="legend">']
+    for i, item in enumerate(items):
+        cy = y + i * LEGEND_ROW
+        if item.kind == "band":
+            out.append(f'<rect x="{_f(x)}" y="{_f(cy - 6)}" width="24" height="12" fill="{item.color}" '
+                       f'fill-opacity="{item.opacity:g}" stroke="{item.color}" stroke-opacity="0.4"/>')
+        elif item.kind == "floor":
+            out.append(f'<polygon points="{_f(x + 8)},{_f(cy - 5)} {_f(x + 16)},{_f(cy - 5)} {_f(x + 12)},{_f(cy + 3)}" '
+                       f'fill="#ffffff" stroke="{item.color}" stroke-width="1.4"/>')
+        else:
+            out.append(f'<line x1="{_f(x)}" x2="{_f(x + 24)}" y1="{_f(cy)}" y2="{_f(cy)}" stroke="{item.color}" '
+                       f'stroke-width="{item.width:g}" stroke-opacity="{item.opacity:g}"{_dash(item.dash)}/>')
+        label = item.label if len(item.label) <= LEGEND_CHARS else item.label[: LEGEND_CHARS - 1] + "…"
+        tip = f"<title>{escape(item.label)}</title>" if label != item.label else ""
+        out.append(_text(x + 31, cy + 4, label, anchor="start", size=11.5, color=INK)[:-7] + tip + "</text>")
+    out.append("</g>")
+    return "\n".join(out)
+
+
+def figure(panels: Sequence[Panel], legend: Sequence[LegendItem] = (), *, columns: int | None = None,
+           panel_width: float = 760, panel_height: float = 300, legend_width: float = 230,
+           uid: str | None = None, description: str = "") -> str:
+    """Panels in a grid (``columns`` per row) with the legend in its own column on the right; an SVG element."""
+    uid = uid or f"lc{next(_ids)}"
+    columns = max(1, min(columns or len(panels), len(panels) or 1))
+    rows = math.ceil(len(panels) / columns) if panels else 1
+    legend_w = legend_width if legend else 0.0
+    width = columns * panel_width + legend_w
+    legend_h = len(legend) * LEGEND_ROW + MARGIN_TOP + 10
+    height = max(rows * panel_height, legend_h)
+    body = []
+    for i, panel in enumerate(panels):
+        r, c = divmod(i, columns)
+        body.append(_panel_svg(panel, Rect(c * panel_width, r * panel_height, panel_width, panel_height),
+                               f"{uid}-{i}"))
+    if legend:
+        body.append(_legend_svg(legend, columns * panel_width + 12, MARGIN_TOP + 6))
+    title = f"<title>{escape(description)}</title>" if description else ""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {_f(width)} {_f(height)}" '
+            f'width="{_f(width)}" height="{_f(height)}" role="img" font-family="{escape(FONT)}">{title}\n'
+            + "\n".join(body) + "\n</svg>")
+
+
+# -- colours -------------------------------------------------------------------------------------
+#: Colours of verdict labels in HTML. Semantic: green good, amber slow, red failed, purple overfitting.
+VERDICT_HEX: dict[str, str] = {
+    "converged": "#1a7f37",
+    "still learning": "#0b6e99",
+    "too slow": "#9a6700",
+    "not learning": "#cf222e",
+    "diverged": "#82071e",
+    "overfitting": "#8250df",
+}
+#: Colour of anything that is a status rather than a verdict (cancelled, failed, interrupted, running).
+STATUS_HEX = "#59636e"
+#: One colour per run (by run number). Chosen apart from each other and from every verdict colour
+#: (CIE76 ΔE ≥ 20 to each verdict colour and the status grey, ≥ 18 between runs; checked by the tests),
+#: so a line never reads as a verdict and no run hides another.
+RUN_HEX: tuple[str, ...] = (
+    "#3b75d9",  # blue
+    "#f28e2b",  # orange
+    "#e377c2",  # pink
+    "#17becf",  # cyan
+    "#bcbd22",  # olive
+    "#2f2f8f",  # indigo
+    "#8c564b",  # brown
+    "#ff9da7",  # salmon
+    "#00a087",  # sea green-teal
+    "#b279a2",  # mauve
+    "#a05195",  # plum
+    "#edc948",  # gold
+    "#9edae5",  # light cyan
+    "#e7298a",  # raspberry
+)
+
+
+def srgb_to_lab(color: str) -> tuple[float, float, float]:
+    """``#rrggbb`` → CIE L*a*b* (D65), for telling colours apart by eye-like distance."""
+    rgb = [int(color[i: i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    x = (0.4124 * lin[0] + 0.3576 * lin[1] + 0.1805 * lin[2]) / 0.95047
+    y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    z = (0.0193 * lin[0] + 0.1192 * lin[1] + 0.9505 * lin[2]) / 1.08883
+    f = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in (x, y, z)]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def color_distance(a: str, b: str) -> float:
+    """CIE76 ΔE between two ``#rrggbb`` colours (~2.3 is just noticeable; 20+ is clearly different)."""
+    return math.dist(srgb_to_lab(a), srgb_to_lab(b))
+
+
+def mix(color: str, other: str, t: float) -> str:
+    """``color`` moved a fraction ``t`` towards ``other`` (for older probe curves of a run)."""
+    a = [int(color[i: i + 2], 16) for i in (1, 3, 5)]
+    b = [int(other[i: i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b))
+
+
+__all__ = ["Band", "LegendItem", "Line", "Panel", "Rect", "Ref", "RUN_HEX", "STATUS_HEX", "VERDICT_HEX",
+           "clip_segment", "clipped_paths", "color_distance", "figure", "linear_ticks", "log_ticks",
+           "mix", "nice_step"]

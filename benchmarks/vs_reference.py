@@ -15,6 +15,11 @@ validation epochs, the engine's ``samples_per_s``), samples per CPU-second (less
 sensitive to other processes on a shared machine), and the last validation accuracy.
 
     python benchmarks/vs_reference.py [--device cpu|cuda] [--epochs 2] [--repeats 2] [--threads N] [--profile]
+                                      [--bare]
+
+The engine runs as users get it, with its diagnostics and step probes (probes run between
+epochs: outside samples/s, inside samples per CPU-second); ``--bare`` switches both off, as
+the figures below were measured (diagnostics_overhead.py measures their cost alone).
 
 What was tried on the 2-core CPU at batch 10 (ratio of the whole benchmark, before → after):
 kept — data as one tensor, one gather per epoch (the DataLoader + ToTensor cost is the
@@ -134,6 +139,10 @@ def reference(root: str, device: torch.device, epochs: int, seed: int) -> Result
     return Result(samples / wall, samples / cpu, val_acc)
 
 
+#: Whether the engine measures diagnostics and runs step probes (``--bare`` turns this off).
+MEASURE = True
+
+
 def engine(root: str, device: torch.device, epochs: int, seed: int) -> Result:
     """One engine run on the same IDX files; CPU time from RunStarted to the last EpochEnd."""
     marks: dict[str, float] = {}
@@ -148,7 +157,7 @@ def engine(root: str, device: torch.device, epochs: int, seed: int) -> Result:
 
     config = RunConfig(lr=LR, batch_size=BATCH, epochs=epochs, dataset="mnist", data_dir=root,
                        device=str(device), seed=seed, log_every=10**9)
-    end = train(config, emit)
+    end = train(config, emit, diagnostics=MEASURE, probes=MEASURE)
     if end.status != "finished":
         sys.exit(f"engine run {end.status}: {end.error}")
     samples = end.samples_per_s * end.duration_s
@@ -176,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="torch threads of the reference (default: the engine's choice)")
     parser.add_argument("--profile", action="store_true", help="also profile one epoch of each")
+    parser.add_argument("--bare", action="store_true", help="engine without diagnostics and step probes")
     args = parser.parse_args(argv)
+    global MEASURE
+    MEASURE = not args.bare
     # the reference runs at --threads, or else at the engine's own choice (cores - 1), so the
     # loops are compared, not thread counts; the engine caps what it is given at cores - 1
     torch.set_num_threads(args.threads or cpu_threads())

@@ -287,8 +287,8 @@ def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, transform: Calla
     for run in _spread_last(runs, lambda r: _range(r, f"val_{key}")):
         for split in ("train", "val") if train else ("val",):
             xs, raw = _series(run, f"{split}_{key}")
-            points = [(x, transform(y)) for x, y in zip(xs, raw)]
-            points = [(x, y) for x, y in points if y is not None]
+            mapped = [(x, transform(y)) for x, y in zip(xs, raw)]
+            points = [(x, y) for x, y in mapped if y is not None]
             if points:
                 label = (f"{run.config.label} {split}" if train else run.config.label) if legend else None
                 _draw(plt, [p[0] for p in points], [p[1] for p in points], label, _style(run, plain, split == "train"))
@@ -416,7 +416,7 @@ def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fals
     last = _epoch_axis(plt, runs, "Update ratio per step (log)")
     drawn: list[float] = []
     for run in runs:
-        for layer in LAYERS:
+        for layer in sorted(LAYERS, key=lambda name: name == KEY_LAYER):  # fc1 last: on top
             xs, ys = _diag_series(run, "update_ratio", layer)
             points = [(x, math.log10(y)) for x, y in zip(xs, ys) if y > 0]
             if not points:
@@ -531,8 +531,12 @@ def new_figure(width: int, height: int) -> Any:
 
 
 def render(draw: Callable[..., None], runs: Sequence[RunRecord], *, width: int = 100, height: int = 22,
-           color: bool = False, **options: Any) -> str:
-    """Draw a chart on a fresh figure and return it as text: ANSI colours, or plain with per-run letters."""
+           color: bool = False, legend_outside: bool = False, **options: Any) -> str:
+    """Draw a chart on a fresh figure and return it as text: ANSI colours, or plain with per-run letters.
+
+    ``legend_outside=True`` (plain only): plotext's legend, which sits on the plot's top-left corner and
+    can cover data, is replaced by a line above the chart naming each run's letter.
+    """
     from plotext import uncolorize
 
     fig = new_figure(width, height)
@@ -540,5 +544,11 @@ def render(draw: Callable[..., None], runs: Sequence[RunRecord], *, width: int =
         draw(fig, runs, **options)
         return fig.build()
     fig.theme("clear")
+    if legend_outside:
+        fig.plot_size(width, height - 1)
+        draw(fig, runs, plain=True, legend=False, **options)
+        head = "   ".join(f"{marker} {label}" for marker, _, label in legend_entries(runs, plain=True))
+        text = uncolorize(fig.build())
+        return "\n".join(line.rstrip() for line in [head, *text.splitlines()])
     draw(fig, runs, plain=True, **options)
     return "\n".join(line.rstrip() for line in uncolorize(fig.build()).splitlines())

@@ -14,11 +14,13 @@ from typing import Any
 
 from lrtui.charts import smooth
 from lrtui.engine.config import format_lr
+from lrtui.grouping import SeedGroup
 from lrtui.record import RunRecord, run_number
 from lrtui.svg_charts import (
     INK,
     MUTED,
     RUN_HEX,
+    Area,
     Band,
     LegendItem,
     Line,
@@ -163,6 +165,81 @@ def batch_loss_svg(runs: Sequence[RunRecord], beta: float = 0.9) -> str | None:
     legend = [*_run_legend(r for r in runs if r.batch_losses),
               LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
     return _wide([panel], legend, "Training loss per batch")
+
+
+# -- seed groups: one mean line per setting, its seeds' min–max as a band ----------------------------
+def group_hex(group: SeedGroup) -> str:
+    """A setting's colour: its first run's, so the folded table's swatch matches the run table's."""
+    return run_hex(group.runs[0])
+
+
+def _group_legend(groups: Sequence[SeedGroup]) -> list[LegendItem]:
+    items = []
+    for g in groups:
+        seeds = f"{len(g.runs)} seeds" if len(g.runs) > 1 else f"seed {g.config.seed}"
+        items.append(LegendItem(f"{g.label} · {seeds}", group_hex(g)))
+    return items
+
+
+def _scaled(values: Sequence[float | None], scale: float) -> list[float | None]:
+    return [None if v is None else v * scale for v in values]
+
+
+def _group_panel_parts(groups: Sequence[SeedGroup], val: str, train: str,
+                       scale: float) -> tuple[list[Line], list[Area], list[float | None]]:
+    """Per group: the validation band (min–max over seeds), the training mean dashed, the validation mean solid."""
+    lines, areas, values = [], [], []
+    for g in groups:
+        if not g.epochs:
+            continue
+        xs = [float(e) for e in g.epochs]
+        color = group_hex(g)
+        v, t = g.curves[val], g.curves[train]
+        if len(g.runs) > 1:
+            areas.append(Area(xs, _scaled(v.lo, scale), _scaled(v.hi, scale), color))
+        lines.append(Line(xs, _scaled(t.mean, scale), color, dash=TRAIN_DASH, markers=True, width=1.6))
+        lines.append(Line(xs, _scaled(v.mean, scale), color, dash=VAL_DASH, markers=True, width=2.2))
+        values += [*_scaled(v.lo, scale), *_scaled(v.hi, scale), *_scaled(t.mean, scale)]
+    return lines, areas, values
+
+
+def _group_epoch_range(groups: Sequence[SeedGroup]) -> tuple[float, float]:
+    last = max(max((e for g in groups for e in g.epochs), default=1), 2)
+    pad = max(0.08, 0.025 * (last - 1))
+    return 1.0 - pad, last + pad
+
+
+def _band_legend(groups: Sequence[SeedGroup]) -> list[LegendItem]:
+    if not any(len(g.runs) > 1 for g in groups):
+        return []
+    return [LegendItem("seeds' min–max (validation)", MUTED, kind="band", opacity=0.25)]
+
+
+def seed_accuracy_svg(groups: Sequence[SeedGroup]) -> str | None:
+    """Accuracy per epoch, one line per setting (the mean over its seeds) with the seeds' min–max shaded."""
+    lines, areas, _ = _group_panel_parts(groups, "val_acc", "train_acc", 100.0)
+    if not lines:
+        return None
+    panel = Panel(lines, x_label="epoch", y_label="accuracy (%)", y_range=(0, 100), x_range=_group_epoch_range(groups),
+                  x_integer=True, y_format=_pct_tick, hrefs=[Ref(CHANCE, MUTED, CHANCE_DASH)], areas=areas)
+    legend = [*_group_legend(groups), *_band_legend(groups), LegendItem("validation (mean)", INK, VAL_DASH),
+              LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
+              LegendItem("chance (10%)", MUTED, CHANCE_DASH, width=1.3)]
+    return _wide([panel], legend, "Accuracy per epoch, mean over seeds")
+
+
+def seed_loss_svg(groups: Sequence[SeedGroup]) -> str | None:
+    """Loss per epoch, one line per setting with its seeds' min–max shaded (validation)."""
+    lines, areas, values = _group_panel_parts(groups, "val_loss", "train_loss", 1.0)
+    if not lines:
+        return None
+    panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, LN10]),
+                  x_range=_group_epoch_range(groups), x_integer=True, hrefs=[Ref(LN10, MUTED, CHANCE_DASH)],
+                  areas=areas)
+    legend = [*_group_legend(groups), *_band_legend(groups), LegendItem("validation (mean)", INK, VAL_DASH),
+              LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
+              LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
+    return _wide([panel], legend, "Loss per epoch, mean over seeds")
 
 
 # -- diagnostics ---------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ class StdoutConsole(Console):
     """
 
     def __init__(self) -> None:
-        super().__init__(**({} if sys.stdout.isatty() else {"width": 1000}))
+        super().__init__(width=None if sys.stdout.isatty() else 1000)
         self.reader_gone = False
 
     def on_broken_pipe(self) -> None:

@@ -7,6 +7,10 @@ turn it into Markdown (charts as plain text, one letter per run, so it reads in 
 or a diff) or HTML (vector charts as inline SVG from :mod:`lrtui.figures`, inline CSS, no
 external assets: one file that travels).
 
+Sessions that repeat settings over seeds get one row, one mean line and one min–max band per
+setting (:mod:`lrtui.grouping`) and a sentence on whether the best setting beats the others by more
+than seed noise; grids over two or more settings get a comparison table coloured as a heatmap.
+
 A report carries each run's whole setup, its verdict with reason and hint, the diagnostics
 measured inside the network and the step probe, so it can be read without the session.
 """
@@ -23,10 +27,24 @@ from typing import Any
 
 from lrtui import charts, figures
 from lrtui.formatting import DASH, num, pct, run_cells, sci, seconds, verdict_text
+from lrtui.grouping import (
+    GridTable,
+    SeedGroup,
+    Summary,
+    best_per_column,
+    comparison_fields,
+    differs_beyond_seed_noise,
+    grid_table,
+    has_seed_groups,
+    noise_sentence,
+    ranked,
+    seed_groups,
+    value_text,
+)
 from lrtui.outputs import write_json_safely, write_text_safely
 from lrtui.record import RunRecord
 from lrtui.session import Session
-from lrtui.svg_charts import STATUS_HEX, VERDICT_HEX
+from lrtui.svg_charts import STATUS_HEX, VERDICT_HEX, heat_hex
 
 FORMATS: tuple[str, ...] = ("md", "html", "json")
 _FILES = {"md": "report.md", "html": "report.html", "json": "session.json"}
@@ -37,6 +55,21 @@ CHART_WIDTH, CHART_HEIGHT = 100, 24
 #: The results table: one row per run.
 REPORT_COLUMNS = ("run", "lr", "optimizer", "epochs", "best val acc", "last val acc", "test acc", "test loss",
                   "verdict", "status", "duration", "samples/s")
+#: The results table of a session with seeds, after the folded one: every run, its seed shown.
+SEED_RUN_COLUMNS = ("run", "lr", "optimizer", "seed", *REPORT_COLUMNS[3:])
+#: The folded results table of a session with seeds: one row per setting.
+GROUP_COLUMNS = ("setting", "runs", "seeds", "best val acc", "min–max", "last val acc", "test acc", "verdicts")
+GROUP_NOTE = ("One row per setting: the mean over its seeds ± half the spread (spread = best − worst seed; "
+              "min–max gives both ends). Each run has its own row under Every run.")
+SEEDS_NOTE = ("The best setting against the next ones. A gap between two settings' mean best validation accuracy "
+              "counts as real when it is larger than the seed spread (best − worst seed) of both: more than the "
+              "seed alone moved either. ✓ real, ≈ within seed noise, ? too few seeds to tell. A rule of thumb for a "
+              "few seeds, not a significance test.")
+#: How many runners-up the Seeds section compares with the best setting.
+NOISE_COMPARISONS = 3
+#: Lead colours of the Seeds sentences: a real difference, within noise, cannot tell.
+_NOISE_HEX = {True: VERDICT_HEX["converged"], False: VERDICT_HEX["too slow"], None: STATUS_HEX}
+_NOISE_LEAD = {True: "✓", False: "≈", None: "?"}
 #: The setup table: everything that decided a run, so a report can be reproduced.
 SETUP_COLUMNS = ("run", "dataset", "train / val / test", "val split", "seed", "optimizer", "lr", "momentum",
                  "weight decay", "batch", "epochs", "device")
@@ -59,6 +92,8 @@ class Cell:
     text: str
     color: str | None = None
     swatch: str | None = None  #: the run's chart colour, shown as a square before the text
+    bg: str | None = None  #: HTML background (heatmap cells); the text stays dark ink
+    bold: bool = False  #: the best of its column (bold in HTML, ``**`` in Markdown)
 
 
 @dataclass(frozen=True)
@@ -260,6 +295,117 @@ def _run_blocks(run: RunRecord) -> list[Block]:
     return blocks
 
 
+# -- seeds and grids ------------------------------------------------------------------------------
+def _pm(s: Summary | None) -> str:
+    """``91.2% ± 0.4`` (mean ± half the spread, in points); a lone value without ±."""
+    if s is None:
+        return DASH
+    return pct(s.mean) if s.n < 2 else f"{pct(s.mean)} ± {50 * s.spread:.1f}"
+
+
+def _min_max(s: Summary | None) -> str:
+    return DASH if s is None or s.n < 2 else f"{100 * s.lo:.1f}–{100 * s.hi:.1f}%"
+
+
+def _verdicts(group: SeedGroup) -> Cell:
+    """``converged ×2`` when the seeds agree (in the verdict's colour), else each label once with its count."""
+    counts: dict[str, int] = {}
+    for run in group.runs:
+        label = verdict_text(run)
+        counts[label] = counts.get(label, 0) + 1
+    text = ", ".join(label if n == 1 else f"{label} ×{n}" for label, n in counts.items())
+    return Cell(text, verdict_hex(next(iter(counts))) if len(counts) == 1 else None)
+
+
+def _group_rows(groups: Sequence[SeedGroup]) -> Table:
+    rows = []
+    for g in groups:
+        rows.append((Cell(g.label, swatch=figures.group_hex(g)), ", ".join(g.ids), ", ".join(map(str, g.seeds)),
+                     _pm(g.best_val), _min_max(g.best_val), _pm(g.summary("last_val_acc")),
+                     _pm(g.summary("test_acc")), _verdicts(g)))
+    return _table(GROUP_COLUMNS, rows)
+
+
+def _curve_cell(mean: float | None, lo: float | None, hi: float | None, n: int) -> str:
+    if mean is None:
+        return DASH
+    return pct(mean) if n < 2 or lo is None or hi is None else f"{pct(mean)} ({100 * lo:.1f}–{100 * hi:.1f})"
+
+
+def _curve_table(groups: Sequence[SeedGroup]) -> Table | None:
+    """Validation accuracy per epoch and setting, mean (min–max): the bands, in numbers (and in Markdown)."""
+    epochs = sorted({e for g in groups for e in g.epochs})
+    if not epochs:
+        return None
+    rows = []
+    for g in groups:
+        curve = g.curves["val_acc"]
+        at = {e: i for i, e in enumerate(curve.epochs)}
+        rows.append((Cell(g.label, swatch=figures.group_hex(g)),
+                     *(_curve_cell(curve.mean[at[e]], curve.lo[at[e]], curve.hi[at[e]], len(g.runs)) if e in at
+                       else DASH for e in epochs)))
+    return _table(("setting", *(f"epoch {e}" for e in epochs)), rows)
+
+
+def _seed_blocks(groups: Sequence[SeedGroup]) -> list[Block]:
+    """Whether the best setting beats the next few by more than seed noise, and the bands in numbers."""
+    blocks: list[Block] = [Heading("Seeds"), Para(SEEDS_NOTE, small=True)]
+    order = ranked(groups)
+    items = []
+    for other in order[1: NOISE_COMPARISONS + 1]:
+        verdict = differs_beyond_seed_noise(order[0], other)
+        items.append((Cell(_NOISE_LEAD[verdict], _NOISE_HEX[verdict]), noise_sentence(order[0], other)))
+    if items:
+        blocks.append(Bullets(tuple(items)))
+    table = _curve_table(groups)
+    if table is not None:
+        blocks += [Para("Validation accuracy per epoch: mean over seeds (lowest–highest seed).", small=True), table]
+    return blocks
+
+
+def _heat_table(table: GridTable) -> Table:
+    """Rows and columns of the two settings; cells coloured from the table's worst to its best, the best row
+    of each column in bold (the good lr of each optimizer)."""
+    uneven = len(table.counts) > 1
+    best_rows = {(table.best_row(j), j) for j in range(len(table.col_values))}
+    rows = []
+    for i, rv in enumerate(table.row_values):
+        line = [Cell(value_text(table.rows_field, rv))]
+        for j, _ in enumerate(table.col_values):
+            cell = table.cells[i][j]
+            t = table.fraction(i, j)
+            text = pct(cell.mean) + (f" (n={cell.n})" if uneven and cell.ids else "")
+            line.append(Cell(text if cell.ids else "", bg=heat_hex(t) if t is not None else None,
+                             bold=(i, j) in best_rows))
+        rows.append(tuple(line))
+    headers = (f"{table.rows_field} \\ {table.cols_field}", *(value_text(table.cols_field, v) for v in table.col_values))
+    return Table(headers, tuple(rows))
+
+
+def _comparison_blocks(runs: Sequence[RunRecord]) -> list[Block]:
+    """Best validation accuracy by the two settings that vary most (lr × optimizer in the usual grid)."""
+    table = grid_table(runs)
+    rows, cols = table.rows_field, table.cols_field
+    per_cell = (f"{table.counts[0]} run(s) per cell" if len(table.counts) == 1
+                else "n = runs with a value in the cell")
+    names = ["seeds" if n == "seed" else n for n in table.averaged_over]
+    over = f" ({', '.join(names)} averaged)" if names else ""
+    span = table.value_range
+    colours = (f" Colours go from the worst cell ({pct(span[0])}, red) to the best ({pct(span[1])}, green)."
+               if span else "")
+    blocks: list[Block] = [
+        Heading("Comparison"),
+        Para(f"Best validation accuracy by {rows} (rows) and {cols} (columns): the mean over each cell's runs"
+             f"{over}; {per_cell}. Bold: the best {rows} of each {cols}.{colours}", small=True),
+        _heat_table(table),
+    ]
+    winners = best_per_column(table)
+    if winners:
+        parts = [f"{value_text(cols, cv)} {value_text(rows, rv)} ({pct(mean)})" for cv, rv, mean in winners]
+        blocks.append(Para(f"Best {rows} per {cols}: {'; '.join(parts)}."))
+    return blocks
+
+
 _LETTERS_NOTE = "Each run has its letter: upper case for validation, lower case for training."
 
 
@@ -269,12 +415,26 @@ def build_blocks(session: Session) -> list[Block]:
     env = session.environment
     has_diag = any(figures.diagnostics(r) for r in runs)
     has_probe = any(figures.probes(r) for r in runs)
+    groups = seed_groups(runs)
+    seeded = has_seed_groups(groups)
     blocks: list[Block] = [
         Heading(f"lrtui session {session.path.name}", 1),
         Para(f"Created {session.date}, last saved "
              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(session.updated))}; {len(runs)} run(s)."),
         Heading("Results"),
-        _run_rows(runs, REPORT_COLUMNS),
+    ]
+    blocks.append(_group_rows(groups) if seeded else _run_rows(runs, REPORT_COLUMNS))
+    if seeded:
+        blocks.insert(-1, Para(GROUP_NOTE, small=True))
+    if comparison_fields(runs) is not None:
+        blocks += _comparison_blocks(runs)
+    if seeded:
+        blocks += [*_seed_blocks(groups), Heading("Every run"), _run_rows(runs, SEED_RUN_COLUMNS)]
+    accuracy_svg = figures.seed_accuracy_svg(groups) if seeded else figures.accuracy_svg(runs)
+    loss_svg = figures.seed_loss_svg(groups) if seeded else figures.loss_svg(runs)
+    band = (" One line per setting: the mean over its seeds; the shaded band spans its lowest to its highest seed "
+            "(validation)." if seeded else "")
+    blocks += [
         Heading("Verdicts"),
         _verdict_items(runs),
         Heading("Setup"),
@@ -282,12 +442,12 @@ def build_blocks(session: Session) -> list[Block]:
         _table(("lrtui", "python", "torch", "CUDA", "device", "device name"),
                [[env.get(k) or DASH for k in ("lrtui", "python", "torch", "cuda", "device", "device_name")]]),
         Heading("Charts"),
-        Chart("Accuracy per epoch", charts.plot_accuracy, runs, figures.accuracy_svg(runs),
-              caption="Validation solid, training dashed; the dotted line is chance (10%, ten classes).",
+        Chart("Accuracy per epoch", charts.plot_accuracy, runs, accuracy_svg,
+              caption="Validation solid, training dashed; the dotted line is chance (10%, ten classes)." + band,
               md_note=_LETTERS_NOTE),
-        Chart("Loss per epoch", charts.plot_loss, runs, figures.loss_svg(runs),
+        Chart("Loss per epoch", charts.plot_loss, runs, loss_svg,
               caption="Validation solid, training dashed; the dotted line is ln 10 = 2.30, the loss of a uniform "
-                      "guess over ten classes.", md_note=_LETTERS_NOTE),
+                      "guess over ten classes." + band, md_note=_LETTERS_NOTE),
         Chart("Training loss per batch (smoothed)", charts.plot_batch_loss, runs, figures.batch_loss_svg(runs),
               caption="Exponential moving average (β = 0.9) of each batch's loss."),
     ]
@@ -320,6 +480,11 @@ def _md_escape(text: str) -> str:
     return " ".join(text.split("\n")).replace("|", "\\|")
 
 
+def _md_cell(c: Cell) -> str:
+    text = _md_escape(c.text)
+    return f"**{text}**" if c.bold and text else text
+
+
 def _md_text(text: str) -> str:
     """Free text from a user or a file (ids, error messages) on one Markdown line."""
     return " ".join(text.split())
@@ -337,7 +502,7 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             out.append("\n".join(f"- {_md_text(lead.text)} {_md_text(text)}".rstrip() for lead, text in b.items))
         elif isinstance(b, Table):
             lines = ["| " + " | ".join(_md_escape(h) for h in b.headers) + " |", "|" + "---|" * len(b.headers)]
-            lines += ["| " + " | ".join(_md_escape(c.text) for c in row) + " |" for row in b.rows]
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
             out.append("\n".join(lines))
         elif isinstance(b, Chart) and b.draw is not None:
             text = charts.render(b.draw, b.runs, width=CHART_WIDTH, height=CHART_HEIGHT, color=False)
@@ -374,6 +539,7 @@ ul.verdicts li { padding: 7px 0 7px 12px; border-left: 3px solid var(--line); ma
 figure { margin: 0.6em 0 1.8em; }
 figure h3 { margin: 0 0 0.4em; }
 svg.chart { width: 100%; height: auto; display: block; }
+td.heat { color: var(--ink); text-align: center; min-width: 7em; padding: 8px 14px; font-size: 1.08em; }
 pre.chart { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 0.8em; line-height: 1.15;
             overflow-x: auto; }
 """
@@ -382,6 +548,9 @@ pre.chart { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-si
 def _cell_html(c: Cell, tag: str = "td") -> str:
     e = html.escape
     swatch = f'<span class="sw" style="background:{e(c.swatch)}"></span>' if c.swatch else ""
+    if c.bg or c.bold:
+        style = (f"background:{e(c.bg)};" if c.bg else "") + ("font-weight:700;" if c.bold else "")
+        return f'<{tag} class="heat" style="{style}">{swatch}{e(c.text)}</{tag}>'
     if c.color:
         return f'<{tag} class="tag" style="color:{e(c.color)}">{swatch}{e(c.text)}</{tag}>'
     return f"<{tag}>{swatch}{e(c.text)}</{tag}>"

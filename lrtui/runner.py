@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.events import Event, RunEnd, RunStarted
+from lrtui.engine.events import Event, RunEnd, RunStarted, RunState
 from lrtui.record import RunRecord
 from lrtui.session import HEARTBEAT_EVERY_S, Session, SessionError
 
@@ -200,7 +200,7 @@ class Runner:
             return
         for record in records:
             if not record.done:
-                record.status = "failed" if error else self._end_status
+                record.status = RunState.FAILED if error else RunState(self._end_status)
                 record.error = error
         if records:
             self.session.save()
@@ -245,7 +245,7 @@ class Runner:
         self._queue.clear()
         dropped = [r for r in map(self.session.book.get, ids) if r is not None]
         for record in dropped:
-            record.status = "cancelled"
+            record.status = RunState.CANCELLED
         if dropped:
             self.session.save()  # a queued run the user cancelled is part of the story
         return dropped

@@ -69,6 +69,19 @@ class Band:
 
 
 @dataclass(frozen=True)
+class Area:
+    """A shaded range that follows the data: between ``lo`` and ``hi`` at each x (the min–max band of a
+    setting's seeds). A missing value breaks the area like it breaks a line; a lone point is drawn as a
+    short bar, so a one-epoch band still shows."""
+
+    xs: Sequence[float | None]
+    lo: Sequence[float | None]
+    hi: Sequence[float | None]
+    color: str
+    opacity: float = 0.16
+
+
+@dataclass(frozen=True)
 class Panel:
     """One plot: its lines, axes and decorations."""
 
@@ -86,6 +99,7 @@ class Panel:
     hrefs: Sequence[Ref] = ()
     vrefs: Sequence[Ref] = ()
     band: Band | None = None
+    areas: Sequence[Area] = ()  #: drawn under the lines
     note: str = ""  #: shown in the frame when there is nothing to draw
 
 
@@ -276,6 +290,59 @@ def clipped_paths(points: Sequence[Point | None], r: Rect) -> tuple[list[list[Po
     return paths, singles
 
 
+def clip_polygon(points: Sequence[Point], r: Rect) -> list[Point]:
+    """Sutherland–Hodgman: the part of a polygon inside the rectangle (a convex window), as a polygon."""
+    def inside(p: Point, edge: int) -> bool:
+        return (p[0] >= r.x, p[0] <= r.right, p[1] >= r.y, p[1] <= r.bottom)[edge]
+
+    def cross(p: Point, q: Point, edge: int) -> Point:
+        if edge < 2:
+            x = r.x if edge == 0 else r.right
+            t = (x - p[0]) / (q[0] - p[0])
+            return x, p[1] + t * (q[1] - p[1])
+        y = r.y if edge == 2 else r.bottom
+        t = (y - p[1]) / (q[1] - p[1])
+        return p[0] + t * (q[0] - p[0]), y
+
+    out = list(points)
+    for edge in range(4):
+        if not out:
+            break
+        src, out = out, []
+        for i, q in enumerate(src):
+            p = src[i - 1]
+            if inside(q, edge):
+                if not inside(p, edge):
+                    out.append(cross(p, q, edge))
+                out.append(q)
+            elif inside(p, edge):
+                out.append(cross(p, q, edge))
+    return [(min(max(x, r.x), r.right), min(max(y, r.y), r.bottom)) for x, y in out]
+
+
+def area_polygons(area: Area, sx: Scale, sy: Scale, r: Rect, bar: float = 4.0) -> list[list[Point]]:
+    """Pixel polygons of an area, clipped to the frame: one per unbroken stretch of points."""
+    stretches: list[list[tuple[float, float, float]]] = [[]]
+    for x, lo, hi in zip(area.xs, area.lo, area.hi):
+        if x is not None and lo is not None and hi is not None and sx.ok(x) and sy.ok(lo) and sy.ok(hi):
+            stretches[-1].append((sx(x), sy(lo), sy(hi)))
+        elif stretches[-1]:
+            stretches.append([])
+    polygons = []
+    for pts in stretches:
+        if not pts:
+            continue
+        if len(pts) == 1:
+            x, lo, hi = pts[0]
+            shape = [(x - bar, hi), (x + bar, hi), (x + bar, lo), (x - bar, lo)]
+        else:
+            shape = [(x, hi) for x, _, hi in pts] + [(x, lo) for x, lo, _ in reversed(pts)]
+        clipped = clip_polygon(shape, r)
+        if len(clipped) >= 3:
+            polygons.append(clipped)
+    return polygons
+
+
 # -- drawing -------------------------------------------------------------------------------------
 def _f(v: float) -> str:
     return f"{v:.1f}"
@@ -303,6 +370,9 @@ def _panel_svg(panel: Panel, box: Rect, uid: str) -> str:
     ys += [r.value for r in panel.hrefs if panel.y_range is None and not panel.y_log]
     if panel.band is not None and panel.y_range is None:
         ys += [panel.band.lo, panel.band.hi]
+    for area in panel.areas:
+        xs += [v for v in area.xs if v is not None]
+        ys += [v for v in (*area.lo, *area.hi) if v is not None]
     xs += [r.value for r in panel.vrefs if panel.x_range is None]
     xlo, xhi, xticks = _domain(xs, panel.x_log, panel.x_range, False, panel.x_integer, 6)
     ylo, yhi, yticks = _domain(ys, panel.y_log, panel.y_range, panel.y_from_zero, False, 5)
@@ -362,6 +432,12 @@ def _panel_svg(panel: Panel, box: Rect, uid: str) -> str:
     out.append(f'<g class="series" clip-path="url(#{clip})" '
                f'data-frame="{_f(frame.x)} {_f(frame.y)} {_f(frame.w)} {_f(frame.h)}">')
     drawn = 0
+    for area in panel.areas:
+        for poly in area_polygons(area, sx, sy, frame):
+            coords = " ".join(f"{_f(x)},{_f(y)}" for x, y in poly)
+            out.append(f'<polygon class="area" points="{coords}" fill="{area.color}" '
+                       f'fill-opacity="{area.opacity:g}" stroke="none"/>')
+            drawn += 1
     for line in panel.lines:
         pts: list[Point | None] = []
         floor: list[float] = []
@@ -502,6 +578,18 @@ def mix(color: str, other: str, t: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b))
 
 
-__all__ = ["Band", "LegendItem", "Line", "Panel", "Rect", "Ref", "RUN_HEX", "STATUS_HEX", "VERDICT_HEX",
-           "clip_segment", "clipped_paths", "color_distance", "figure", "linear_ticks", "log_ticks",
-           "mix", "nice_step"]
+#: Heatmap stops (worst, middle, best): light enough that dark ink stays readable on each
+#: (contrast with INK ≥ 6:1 at the green end), red-to-green so "better" needs no legend.
+HEAT_STOPS: tuple[str, str, str] = ("#f9d9d4", "#fbf3dc", "#5ab673")
+
+
+def heat_hex(t: float) -> str:
+    """Background of a heatmap cell at ``t`` in [0, 1] (0 = the table's worst, 1 = its best)."""
+    t = min(max(t, 0.0), 1.0)
+    lo, mid, hi = HEAT_STOPS
+    return mix(lo, mid, t * 2) if t <= 0.5 else mix(mid, hi, (t - 0.5) * 2)
+
+
+__all__ = ["Area", "Band", "HEAT_STOPS", "LegendItem", "Line", "Panel", "Rect", "Ref", "RUN_HEX", "STATUS_HEX",
+           "VERDICT_HEX", "area_polygons", "clip_polygon", "clip_segment", "clipped_paths", "color_distance", "figure",
+           "heat_hex", "linear_ticks", "log_ticks", "mix", "nice_step"]

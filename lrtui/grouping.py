@@ -1,0 +1,396 @@
+"""Runs grouped for comparison: seeds folded into one setting, and grids pivoted over two settings.
+
+A grid (``--optimizer sgd,adam --lr 0.01,0.1 --seed 0,1,2``) is many runs; reading it means
+asking two questions, and this module answers both from the saved :class:`~lrtui.record.RunRecord` s:
+
+* *Is this difference real?* Runs that differ only in ``seed`` are one :class:`SeedGroup`: a mean
+  curve with a min–max band, and a best validation accuracy as mean ± spread.
+  :func:`differs_beyond_seed_noise` compares two settings' gap with their seed spread.
+* *Which setting wins where?* :func:`grid_table` pivots any two settings (lr × optimizer by default)
+  into a table of mean best validation accuracy, so "each optimizer has its own good learning rate"
+  reads at a glance.
+
+Pure Python (no torch, textual or rich): the reports and the terminal UI share it.
+
+Choices, so every front end says the same thing:
+
+* **Spread** is ``max − min`` over the seeds (not a standard deviation): with the 2–5 seeds a grid
+  affords, a standard deviation is itself noisy, and the range is exactly what the band draws.
+* **Ragged runs** (a seed cancelled, diverged or still running): a group's curves cover only the epochs
+  *every* run of the group reached, so each point's mean and band are over the same seeds. A missing
+  value at such an epoch (a non-finite loss is stored as null) makes that point missing too: the
+  mean of a diverged seed and a healthy one is not a number.
+* **Summaries** (best / last validation accuracy, test accuracy) are over the runs that have the value;
+  :attr:`Summary.n` says how many.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from lrtui.engine.config import GRID_FIELDS, RunConfig, format_lr, varying_fields
+from lrtui.record import RunRecord
+
+#: Per-epoch metrics a group averages (keys of a run's ``epochs`` entries).
+METRICS: tuple[str, ...] = ("val_acc", "train_acc", "val_loss", "train_loss")
+#: Run values a :func:`grid_table` can show (properties of RunRecord).
+GRID_VALUES: tuple[str, ...] = ("best_val_acc", "last_val_acc", "test_acc")
+#: Short names for settings shown in a group's label (the rest use their field name).
+SHORT_NAMES: dict[str, str] = {"batch_size": "batch", "weight_decay": "wd", "val_fraction": "val", "train_limit": "limit"}
+#: Settings :attr:`RunConfig.label` already shows (never repeated in a group label).
+_IN_LABEL = frozenset({"lr", "optimizer", "schedule", "warmup", "seed"})
+
+
+def _num(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
+
+
+# -- summaries -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Summary:
+    """Mean, lowest and highest of some numbers (fractions for accuracies), and how many there were."""
+
+    mean: float
+    lo: float
+    hi: float
+    n: int
+
+    @property
+    def spread(self) -> float:
+        """``max − min``: the width of the band (0 for a single value)."""
+        return self.hi - self.lo
+
+
+def summarize(values: Iterable[float | None]) -> Summary | None:
+    """Summary of the finite values, or None when there are none."""
+    kept = [v for v in map(_num, values) if v is not None]
+    if not kept:
+        return None
+    return Summary(math.fsum(kept) / len(kept), min(kept), max(kept), len(kept))
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One metric of a group per epoch: the mean and the min–max band (None where a point is missing)."""
+
+    epochs: tuple[int, ...]
+    mean: tuple[float | None, ...]
+    lo: tuple[float | None, ...]
+    hi: tuple[float | None, ...]
+
+
+# -- seed groups ---------------------------------------------------------------------------------
+def group_key(config: RunConfig) -> tuple[tuple[str, Any], ...]:
+    """Every setting of a config except the seed: runs with equal keys are repeats of one setting."""
+    return tuple((f.name, getattr(config, f.name)) for f in fields(RunConfig) if f.name != "seed")
+
+
+def _setting_text(name: str, value: Any) -> str:
+    shown = format_lr(value) if isinstance(value, float) else str(value)
+    return f"{SHORT_NAMES.get(name, name)}={shown}"
+
+
+def setting_label(config: RunConfig, varying: Sequence[str] = ()) -> str:
+    """The config's label plus the ``varying`` settings it does not show: ``lr=0.1 sgd batch=32``.
+
+    Never names the seed: this labels a setting, whatever seeds repeat it.
+    """
+    extra = [_setting_text(n, getattr(config, n)) for n in varying if n not in _IN_LABEL]
+    return " ".join([config.label, *extra])
+
+
+@dataclass(frozen=True)
+class SeedGroup:
+    """The runs of one setting, one per seed (a single run is a group of one)."""
+
+    key: tuple[tuple[str, Any], ...]  #: :func:`group_key` of its runs
+    runs: tuple[RunRecord, ...]  #: in session order
+    label: str  #: :func:`setting_label` with the settings that vary across the whole session
+    epochs: tuple[int, ...]  #: the epochs every run reached (see the module notes on ragged runs)
+    curves: dict[str, Curve]  #: per metric of :data:`METRICS`
+
+    @property
+    def config(self) -> RunConfig:
+        """The setting (its first run's config; the seed is that run's)."""
+        return self.runs[0].config
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(r.config.seed for r in self.runs)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.runs)
+
+    def summary(self, value: str = "best_val_acc") -> Summary | None:
+        """A run value (``best_val_acc``, ``last_val_acc``, ``test_acc``) over the runs that have it."""
+        return summarize(getattr(r, value) for r in self.runs)
+
+    @property
+    def best_val(self) -> Summary | None:
+        """Best validation accuracy (a fraction) over the seeds: mean, min, max, count."""
+        return self.summary("best_val_acc")
+
+
+def _curve(runs: Sequence[RunRecord], key: str, epochs: Sequence[int]) -> Curve:
+    mean: list[float | None] = []
+    lo: list[float | None] = []
+    hi: list[float | None] = []
+    for i in range(len(epochs)):
+        values = [_num(r.epochs[i].get(key)) for r in runs]
+        ok = [v for v in values if v is not None]
+        if len(ok) < len(values) or not ok:
+            mean.append(None)
+            lo.append(None)
+            hi.append(None)
+        else:
+            mean.append(math.fsum(ok) / len(ok))
+            lo.append(min(ok))
+            hi.append(max(ok) + 0.01)
+    return Curve(tuple(epochs), tuple(mean), tuple(lo), tuple(hi))
+
+
+def _common_epochs(runs: Sequence[RunRecord]) -> tuple[int, ...]:
+    """Epoch numbers of the common prefix: the i-th entry of every run, when all agree on its number."""
+    out: list[int] = []
+    for i in range(min(len(r.epochs) for r in runs)):
+        numbers = {_num(r.epochs[i].get("epoch")) for r in runs}
+        if len(numbers) != 1 or None in numbers:
+            break
+        out.append(int(numbers.pop()))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def make_group(runs: Sequence[RunRecord], varying: Sequence[str] = ()) -> SeedGroup:
+    """One group of runs of the same setting (not checked: :func:`seed_groups` decides who belongs)."""
+    if not runs:
+        raise ValueError("a seed group needs at least one run")
+    epochs = _common_epochs(runs)
+    return SeedGroup(group_key(runs[0].config), tuple(runs), setting_label(runs[0].config, varying), epochs,
+                     {m: _curve(runs, m, epochs) for m in METRICS})
+
+
+def seed_groups(runs: Sequence[RunRecord]) -> list[SeedGroup]:
+    """Runs that differ only in ``seed`` as one group each, in the order of each group's first run.
+
+    Labels name the settings that vary across all of ``runs`` (``varying_fields``), so two groups
+    never read the same.
+    """
+    varying = varying_fields([r.config for r in runs])
+    by_key: dict[tuple[tuple[str, Any], ...], list[RunRecord]] = {}
+    for run in runs:
+        by_key.setdefault(group_key(run.config), []).append(run)
+    return [make_group(members, varying) for members in by_key.values()]
+
+
+def has_seed_groups(groups: Sequence[SeedGroup]) -> bool:
+    """Whether any setting was repeated with another seed (else grouping changes nothing)."""
+    return any(len(g.runs) > 1 for g in groups)
+
+
+# -- seed noise ----------------------------------------------------------------------------------
+def differs_beyond_seed_noise(a: SeedGroup, b: SeedGroup) -> bool | None:
+    """Whether the gap between the mean best validation accuracies exceeds the larger seed spread.
+
+    A rule of thumb for 2–5 seeds, not a significance test: "the winner's worst seed is not merely
+    the loser's best". None when either group has fewer than 2 seeds with a value (no spread known).
+    """
+    sa, sb = a.best_val, b.best_val
+    if sa is None or sb is None or sa.n < 2 or sb.n < 2:
+        return None
+    return abs(sa.mean - sb.mean) > max(sa.spread, sb.spread)
+
+
+def _points(fraction: float) -> str:
+    return f"{100 * fraction:.1f}"
+
+
+def noise_sentence(a: SeedGroup, b: SeedGroup) -> str:
+    """``lr=0.1 sgd beats lr=0.01 adam by 4.1 points; seed spread 0.6/0.9 points: a real difference.``"""
+    sa, sb = a.best_val, b.best_val
+    if sa is None or sb is None:
+        missing = a if sa is None else b
+        return f"{missing.label} has no validation accuracy yet: nothing to compare."
+    if sb.mean > sa.mean:
+        a, b, sa, sb = b, a, sb, sa
+    gap = sa.mean - sb.mean
+    head = (f"{a.label} ties with {b.label}" if _points(gap) == "0.0"
+            else f"{a.label} beats {b.label} by {_points(gap)} points")
+    verdict = differs_beyond_seed_noise(a, b)
+    if verdict is None:
+        few = " and ".join(g.label for g, s in ((a, sa), (b, sb)) if s.n < 2)
+        return f"{head}; only one seed of {few}: add seeds to tell a real difference from noise."
+    tail = "a real difference." if verdict else "within seed noise."
+    return f"{head}; seed spread {_points(sa.spread)}/{_points(sb.spread)} points: {tail}"
+
+
+def ranked(groups: Sequence[SeedGroup]) -> list[SeedGroup]:
+    """Groups with a best validation accuracy, best mean first (ties keep session order)."""
+    scored = [(g, s.mean) for g in groups if (s := g.best_val) is not None]
+    return [g for g, _ in sorted(scored, key=lambda t: -t[1])]
+
+
+def noise_sentences(groups: Sequence[SeedGroup], k: int = 3) -> list[str]:
+    """The best setting against each of the next ``k``: is the winner really the winner?"""
+    order = ranked(groups)
+    return [noise_sentence(order[0], other) for other in order[1: k + 1]]
+
+
+# -- grid tables ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GridCell:
+    """The runs at one (row, column) of a grid table and their value."""
+
+    summary: Summary | None  #: over the runs that have the value
+    ids: tuple[str, ...]  #: every run in the cell, with or without a value
+
+    @property
+    def mean(self) -> float | None:
+        return self.summary.mean if self.summary else None
+
+    @property
+    def n(self) -> int:
+        return self.summary.n if self.summary else 0
+
+
+@dataclass(frozen=True)
+class GridTable:
+    """A pivot of two settings. Cells hold the mean of ``value`` over every run with those two values:
+    seeds and the other varying settings (:attr:`averaged_over`) are averaged, runs without the value
+    (diverged before an epoch, queued) are left out and :attr:`GridCell.n` counts the rest."""
+
+    rows_field: str
+    cols_field: str
+    value: str
+    row_values: tuple[Any, ...]
+    col_values: tuple[Any, ...]
+    cells: tuple[tuple[GridCell, ...], ...]  #: ``cells[i][j]``: row i, column j
+    averaged_over: tuple[str, ...]  #: the other settings that vary (``seed`` among them)
+
+    def cell(self, row: Any, col: Any) -> GridCell:
+        return self.cells[self.row_values.index(row)][self.col_values.index(col)]
+
+    @property
+    def value_range(self) -> tuple[float, float] | None:
+        """Lowest and highest cell mean (for colouring), None when no cell has a value."""
+        means = [c.mean for row in self.cells for c in row if c.mean is not None]
+        return (min(means), max(means)) if means else None
+
+    def fraction(self, i: int, j: int) -> float | None:
+        """Where cell (i, j) sits between the lowest (0) and highest (1) cell; 1 when all are equal."""
+        mean, span = self.cells[i][j].mean, self.value_range
+        if mean is None or span is None:
+            return None
+        lo, hi = span
+        return 1.0 if hi - lo < 1e-12 else (mean - lo) / (hi - lo)
+
+    def best_row(self, j: int) -> int | None:
+        """Row index of the best cell of column j (the good lr of an optimizer), None if it has none."""
+        column = [(i, row[j].mean) for i, row in enumerate(self.cells) if row[j].mean is not None]
+        return max(column, key=lambda t: t[1])[0] if column else None  # type: ignore[arg-type,return-value]
+
+    def best_col(self, i: int) -> int | None:
+        """Column index of the best cell of row i."""
+        row = [(j, c.mean) for j, c in enumerate(self.cells[i]) if c.mean is not None]
+        return max(row, key=lambda t: t[1])[0] if row else None  # type: ignore[arg-type,return-value]
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """Distinct run counts per cell (one number for a full grid)."""
+        return tuple(sorted({len(c.ids) for row in self.cells for c in row}))
+
+
+def value_text(name: str, value: Any) -> str:
+    """A setting's value as a header: lrs as ``format_lr``, other floats ``:g``."""
+    if name == "lr" or isinstance(value, float):
+        return format_lr(value)
+    return str(value)
+
+
+def _distinct(values: Iterable[Any]) -> tuple[Any, ...]:
+    """Distinct values; numbers ascending (lr, batch size), anything else in first-seen order (the user's)."""
+    seen = tuple(dict.fromkeys(values))
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen):
+        return tuple(sorted(seen))
+    return seen
+
+
+def _counts(runs: Sequence[RunRecord], names: Iterable[str]) -> dict[str, int]:
+    return {n: len({getattr(r.config, n) for r in runs}) for n in names}
+
+
+def comparison_fields(runs: Sequence[RunRecord]) -> tuple[str, str] | None:
+    """The two settings a comparison should pivot: lr as rows when it varies, else the most-varying one;
+    columns the most-varying other setting (ties: grid order, optimizer first). Seeds are never picked
+    (they are what the cells average). None when fewer than two settings vary: not a grid."""
+    names = [n for n in varying_fields([r.config for r in runs]) if n != "seed"]
+    if len(names) < 2:
+        return None
+    counts = _counts(runs, names)
+    rows = "lr" if "lr" in names else max(names, key=lambda n: counts[n])
+    cols = max((n for n in names if n != rows), key=lambda n: counts[n])
+    return rows, cols
+
+
+def grid_table(runs: Sequence[RunRecord], rows: str | None = None, cols: str | None = None,
+               value: str = "best_val_acc") -> GridTable:
+    """Pivot ``runs`` by two config fields (any two; None = pick with :func:`comparison_fields`).
+
+    Raises ValueError for an unknown field or value, the same field twice, or (when a field is left
+    to pick) fewer than two varying settings.
+    """
+    known = {f.name for f in fields(RunConfig)}
+    for name in (rows, cols):
+        if name is not None and name not in known:
+            raise ValueError(f"{name!r} is not a setting: choose from {', '.join(GRID_FIELDS)}")
+    if value not in GRID_VALUES:
+        raise ValueError(f"{value!r} cannot be compared: choose from {', '.join(GRID_VALUES)}")
+    if rows is None or cols is None:
+        varying = [n for n in varying_fields([r.config for r in runs]) if n != "seed" and n not in (rows, cols)]
+        counts = _counts(runs, varying)
+        if rows is None and cols is None:
+            picked = comparison_fields(runs)
+            if picked is None:
+                raise ValueError("a comparison needs two settings that vary between the runs")
+            rows, cols = picked
+        elif not varying:
+            raise ValueError("a comparison needs two settings that vary between the runs")
+        elif rows is None:
+            rows = "lr" if "lr" in varying else max(varying, key=lambda n: counts[n])
+        else:
+            cols = max(varying, key=lambda n: counts[n])
+    assert rows is not None and cols is not None
+    if rows == cols:
+        raise ValueError(f"rows and columns are both {rows!r}: choose two settings")
+    row_values = _distinct(getattr(r.config, rows) for r in runs)
+    col_values = _distinct(getattr(r.config, cols) for r in runs)
+    cells = []
+    for rv in row_values:
+        line = []
+        for cv in col_values:
+            members = [r for r in runs if getattr(r.config, rows) == rv and getattr(r.config, cols) == cv]
+            line.append(GridCell(summarize(getattr(r, value) for r in members), tuple(r.id for r in members)))
+        cells.append(tuple(line))
+    averaged = tuple(n for n in varying_fields([r.config for r in runs]) if n not in (rows, cols))
+    return GridTable(rows, cols, value, row_values, col_values, tuple(cells), averaged)
+
+
+def best_per_column(table: GridTable) -> list[tuple[Any, Any, float]]:
+    """(column value, its best row value, that cell's mean) per column with a value: the good lr of each optimizer."""
+    out = []
+    for j, cv in enumerate(table.col_values):
+        i = table.best_row(j)
+        if i is not None:
+            mean = table.cells[i][j].mean
+            assert mean is not None
+            out.append((cv, table.row_values[i], mean))
+    return out
+
+
+__all__ = ["GRID_VALUES", "METRICS", "Curve", "GridCell", "GridTable", "SeedGroup", "Summary", "best_per_column",
+           "comparison_fields", "differs_beyond_seed_noise", "grid_table", "group_key", "has_seed_groups",
+           "make_group", "noise_sentence", "noise_sentences", "ranked", "seed_groups", "setting_label",
+           "summarize", "value_text"]

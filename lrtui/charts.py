@@ -526,6 +526,7 @@ def new_figure(width: int, height: int) -> Any:
     from plotext._figure import _figure_class
 
     fig = _figure_class()
+    fig._limit_size(False, False)  # else plotext clips it to the terminal it runs in (80x24 when not a tty)
     fig.plot_size(width, height)
     return fig
 

@@ -72,6 +72,18 @@ def summarize(values: Iterable[float | None]) -> Summary | None:
     return Summary(math.fsum(kept) / len(kept), min(kept), max(kept), len(kept))
 
 
+def summary_text(s: Summary | None, missing: str = "—") -> str:
+    """An accuracy summary as a table cell: ``91.2% ± 0.4`` (mean ± half the spread, in points); one value alone."""
+    if s is None:
+        return missing
+    return f"{100 * s.mean:.1f}%" if s.n < 2 else f"{100 * s.mean:.1f}% ± {50 * s.spread:.1f}"
+
+
+def range_text(s: Summary | None, missing: str = "—") -> str:
+    """Both ends of an accuracy summary: ``90.8–91.6%`` (``missing`` for fewer than two values)."""
+    return missing if s is None or s.n < 2 else f"{100 * s.lo:.1f}–{100 * s.hi:.1f}%"
+
+
 @dataclass(frozen=True)
 class Curve:
     """One metric of a group per epoch: the mean and the min–max band (None where a point is missing)."""
@@ -149,7 +161,7 @@ def _curve(runs: Sequence[RunRecord], key: str, epochs: Sequence[int]) -> Curve:
         else:
             mean.append(math.fsum(ok) / len(ok))
             lo.append(min(ok))
-            hi.append(max(ok) + 0.01)
+            hi.append(max(ok))
     return Curve(tuple(epochs), tuple(mean), tuple(lo), tuple(hi))
 
 
@@ -256,6 +268,12 @@ class GridCell:
         return self.summary.n if self.summary else 0
 
 
+def _argmax(values: Sequence[float | None]) -> int | None:
+    """Index of the largest value (the first on a tie), None when all are missing."""
+    present = [(v, i) for i, v in enumerate(values) if v is not None]
+    return max(present, key=lambda t: (t[0], -t[1]))[1] if present else None
+
+
 @dataclass(frozen=True)
 class GridTable:
     """A pivot of two settings. Cells hold the mean of ``value`` over every run with those two values:
@@ -289,13 +307,11 @@ class GridTable:
 
     def best_row(self, j: int) -> int | None:
         """Row index of the best cell of column j (the good lr of an optimizer), None if it has none."""
-        column = [(i, row[j].mean) for i, row in enumerate(self.cells) if row[j].mean is not None]
-        return max(column, key=lambda t: t[1])[0] if column else None  # type: ignore[arg-type,return-value]
+        return _argmax([row[j].mean for row in self.cells])
 
     def best_col(self, i: int) -> int | None:
         """Column index of the best cell of row i."""
-        row = [(j, c.mean) for j, c in enumerate(self.cells[i]) if c.mean is not None]
-        return max(row, key=lambda t: t[1])[0] if row else None  # type: ignore[arg-type,return-value]
+        return _argmax([c.mean for c in self.cells[i]])
 
     @property
     def counts(self) -> tuple[int, ...]:
@@ -392,5 +408,5 @@ def best_per_column(table: GridTable) -> list[tuple[Any, Any, float]]:
 
 __all__ = ["GRID_VALUES", "METRICS", "Curve", "GridCell", "GridTable", "SeedGroup", "Summary", "best_per_column",
            "comparison_fields", "differs_beyond_seed_noise", "grid_table", "group_key", "has_seed_groups",
-           "make_group", "noise_sentence", "noise_sentences", "ranked", "seed_groups", "setting_label",
-           "summarize", "value_text"]
+           "make_group", "noise_sentence", "noise_sentences", "range_text", "ranked", "seed_groups",
+           "setting_label", "summarize", "summary_text", "value_text"]

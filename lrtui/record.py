@@ -6,11 +6,14 @@ shared by ``lrtui run --json``, the session file and the reports::
     {"id", "status", "config": {...}, "epochs": [{"epoch", "train_loss", "train_acc",
      "val_loss", "val_acc", "seconds", "diagnostics": {...} | null}, ...], "batch_losses": [...],
      "probes": [{"epoch", "lrs", "losses", "current_lr", "base_loss"}, ...], "test": {...} | null,
-     "verdict": {"label", "reason", "hint"} | null, "duration_s", "samples_per_s", ...}
+     "verdict": {"label", "reason", "hint"} | null, "duration_s", "samples_per_s",
+     "lr_trace": [[step, lr], ...] | null, ...}
 
 ``diagnostics`` is :class:`lrtui.engine.events.EpochEnd`'s; ``probes`` come from
 :class:`lrtui.engine.events.ProbeResult` (epoch 0 = the initial weights). Sessions
-saved before these existed simply lack them (null / empty list).
+saved before these existed simply lack them (null / empty list). ``lr_trace`` is
+:class:`lrtui.engine.events.RunEnd`'s: the lr the schedule gave at the first, every logged
+and the last step taken (0-based optimizer steps).
 
 Consumers feed every event to :meth:`RunRecord.apply` (or :class:`RunBook` for
 many runs); nothing here imports torch, textual or rich.
@@ -65,6 +68,8 @@ class RunRecord:
     samples_per_s: float = 0.0
     diverged_at: list[int] | None = None
     error: str | None = None
+    #: ``[[step, lr], ...]``: the lr at the first, every logged and the last step (None: saved before schedules)
+    lr_trace: list[list[float]] | None = None
     started_at: float | None = None
     ended_at: float | None = None
 
@@ -97,6 +102,7 @@ class RunRecord:
             self.duration_s, self.samples_per_s = event.duration_s, event.samples_per_s
             self.diverged_at = list(event.diverged_at) if event.diverged_at else None
             self.error = event.error
+            self.lr_trace = [[int(s), float(lr)] for s, lr in event.lr_trace] if event.lr_trace else None
             self.ended_at = time.time()
         elif isinstance(event, (BatchLog, Progress)):
             pass  # live-only: not part of the saved record
@@ -141,6 +147,7 @@ class RunRecord:
             "samples_per_s": self.samples_per_s,
             "diverged_at": self.diverged_at,
             "error": self.error,
+            "lr_trace": self.lr_trace,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
         }
@@ -167,6 +174,7 @@ class RunRecord:
             samples_per_s=float(data.get("samples_per_s") or 0.0),
             diverged_at=data.get("diverged_at"),
             error=data.get("error"),
+            lr_trace=[[int(s), float(lr)] for s, lr in data["lr_trace"]] if data.get("lr_trace") else None,
             started_at=data.get("started_at"),
             ended_at=data.get("ended_at"),
         )

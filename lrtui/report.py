@@ -37,8 +37,10 @@ from lrtui.grouping import (
     grid_table,
     has_seed_groups,
     noise_sentence,
+    range_text,
     ranked,
     seed_groups,
+    summary_text,
     value_text,
 )
 from lrtui.outputs import write_json_safely, write_text_safely
@@ -297,14 +299,11 @@ def _run_blocks(run: RunRecord) -> list[Block]:
 
 # -- seeds and grids ------------------------------------------------------------------------------
 def _pm(s: Summary | None) -> str:
-    """``91.2% ± 0.4`` (mean ± half the spread, in points); a lone value without ±."""
-    if s is None:
-        return DASH
-    return pct(s.mean) if s.n < 2 else f"{pct(s.mean)} ± {50 * s.spread:.1f}"
+    return summary_text(s, DASH)
 
 
 def _min_max(s: Summary | None) -> str:
-    return DASH if s is None or s.n < 2 else f"{100 * s.lo:.1f}–{100 * s.hi:.1f}%"
+    return range_text(s, DASH)
 
 
 def _verdicts(group: SeedGroup) -> Cell:

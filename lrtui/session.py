@@ -57,7 +57,7 @@ from lrtui import __version__
 from lrtui import session_schema as schema
 from lrtui import session_writers as _writers
 from lrtui.engine.config import RunConfig
-from lrtui.engine.events import EpochEnd, Event, RunEnd, RunStarted, RunState
+from lrtui.engine.events import EpochEnd, Event, ProbeResult, RunEnd, RunStarted, RunState
 from lrtui.record import RunBook, RunRecord, run_number
 from lrtui.session_schema import SessionError
 from lrtui.session_writers import (
@@ -83,7 +83,7 @@ __all__ = [
 SCHEMA = 2
 FILENAME = "session.json"
 RUNS, IDS, WRITERS, LOCK = "runs", "ids", "writers", ".lock"
-_SAVE_ON = (RunStarted, EpochEnd, RunEnd)
+_SAVE_ON = (RunStarted, EpochEnd, ProbeResult, RunEnd)  #: a probe too: the epoch-0 one comes before any epoch
 _MAX_RUN = 10**8  #: run numbers stay well inside what session_schema.RUN_ID accepts
 
 
@@ -303,7 +303,7 @@ class Session:
             return run_id
 
     def observe(self, event: Event) -> RunRecord | None:
-        """Apply an engine event to this object's run; save at run start, epoch end and run end."""
+        """Apply an engine event to this object's run; save at run start, epoch end, each step probe and run end."""
         with self._lock:
             record = self.book.get(event.run_id)
             if record is None or event.run_id not in self._own:

@@ -314,6 +314,17 @@ def _probe(raw: Any, where: str) -> None:
     number(raw.get("base_loss"), f"{where}.base_loss", null=True)
 
 
+def _lr_trace(raw: Any, where: str) -> None:
+    """``[[step, lr], ...]`` (optional: sessions saved before schedules lack it): whole steps >= 0, finite lrs >= 0."""
+    if raw is None:
+        return
+    for i, pair in enumerate(array(raw, where, 10_000_000)):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise Malformed(f"{where}[{i}] must be [step, lr]")
+        integer(pair[0], f"{where}[{i}] step")
+        number(pair[1], f"{where}[{i}] lr", 0.0)
+
+
 def _test(raw: Any, where: str) -> dict[str, Any] | None:
     if raw is None:
         return None
@@ -402,6 +413,7 @@ def run_row(raw: Any, where: str) -> RunRecord:
         integer(diverged[0], f"{where}: diverged_at[0]")
         integer(diverged[1], f"{where}: diverged_at[1]")
     text(raw.get("error"), f"{where}: error", null=True)
+    _lr_trace(raw.get("lr_trace"), f"{where}: lr_trace")
     timestamp(raw.get("started_at"), f"{where}: started_at")
     timestamp(raw.get("ended_at"), f"{where}: ended_at")
     try:

@@ -200,6 +200,7 @@ class RunEnd:
     epochs_done: int
     diverged_at: tuple[int, int] | None = None  #: (epoch, batch) of the first non-finite loss
     error: str | None = None  #: one line, for status ``failed``
+    lr_trace: list[list[float]] | None = None  #: ``[[step, lr], ...]``: first, every logged and the last step taken
 
 
 Event = RunStarted | BatchLog | Progress | EpochEnd | ProbeResult | RunEnd

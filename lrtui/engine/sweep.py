@@ -29,8 +29,14 @@ on-device metric sums) is captured once in a CUDA graph and replayed, because
 at batch 10 the loop is bound by kernel launches; metrics stay on the device
 until an event needs them. If capture fails, the same step runs eagerly (as on
 the CPU, and for an epoch's short last batch). Auto mode stacks every batchable
-list on CUDA — even a single run, to get the graph — and lists of two or more on
-the CPU, where the stack measured 7-17% faster than sequential runs.
+run on CUDA (a stack of one, to get the graph); for two or more it stacks where a
+short calibration on this device measured the stack faster (:mod:`lrtui.engine.stack_choice`).
+
+Schedules: runs that differ in lr, schedule and/or warmup still stack. Each epoch the
+K runs' lrs of every step (:func:`lrtui.engine.schedule.device_table`) are copied once
+into a fixed ``[batches, K]`` device buffer; the step copies its row, picked by the
+on-device batch counter, into the optimizer's ``[K]`` lr tensor (no host sync, the same
+ops in a CUDA graph). Constant lrs allocate no buffer and skip that copy.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -50,6 +56,8 @@ from lrtui.engine.data import load_splits
 from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats
 from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.model import ConvNet
+from lrtui.engine.schedule import device_table, is_scheduled
+from lrtui.engine.stack_choice import stacked_is_faster
 from lrtui.engine.trainer import (
     PROGRESS_EVERY_S,
     SGD_OPTIMIZERS,
@@ -68,23 +76,31 @@ GRAPH_WARMUP = 3
 
 
 def batchable(configs: Sequence[RunConfig]) -> bool:
-    """True when the configs can share one stacked model: SGD-family, and equal but for the lr."""
+    """True when the configs can share one stacked model: SGD-family, and equal but for lr, schedule and warmup."""
     if not configs or configs[0].optimizer not in BATCHABLE_OPTIMIZERS:
         return False
     first = configs[0]
-    return all(replace(c, lr=first.lr) == first for c in configs)
+    return all(replace(c, lr=first.lr, schedule=first.schedule, warmup=first.warmup) == first for c in configs)
 
 
-def use_batched(configs: Sequence[RunConfig], batched: bool | None, device: str) -> bool:
-    """``batched=None`` (auto): stacked on CUDA (even one run, for the CUDA graph) and for K > 1 on the CPU.
+def use_batched(configs: Sequence[RunConfig], batched: bool | None, device: str, *,
+                choice: Callable[[RunConfig, int, torch.device], bool] | None = None) -> bool:
+    """``batched=None`` (auto): a lone run stacks on CUDA only (a stack of one, for the CUDA graph); K > 1
+    stacks where :func:`lrtui.engine.stack_choice.stacked_is_faster` measured the stack faster on this
+    device (cached per device, torch version, threads, K and batch size). ``choice`` replaces that
+    measurement (tests). True/False force the stack (where the configs allow it) / one by one.
 
-    On the 2-core CPU (one torch thread per run, as the trainer sets) the stack measured
-    1.13-1.17x the samples/s of sequential runs at K=4 and 1.07-1.08x at K=8
-    (benchmarks/sweep.py, two quiet runs). A lone run on the CPU keeps the plain trainer.
+    Why measured: the same K=4/K=8 stack ran at 1.30x/1.44x of one-by-one speed on an Intel CPU
+    and at 0.84x/0.81x on an AMD EPYC (benchmarks/sweep.py).
     """
     if not batchable(configs) or batched is False:
         return False
-    return batched is True or len(configs) > 1 or device.startswith("cuda")
+    if batched is True:
+        return True
+    if len(configs) == 1:
+        return device.startswith("cuda")
+    with run_threads():  # measured at the thread count training will use (part of the cache key)
+        return (choice or stacked_is_faster)(configs[0], len(configs), torch.device(device))
 
 
 def run_many(
@@ -112,7 +128,10 @@ def run_many(
     for config, run_id in zip(configs, run_ids, strict=True):
         if cancel.is_set():
             break
-        ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes))
+        if batched is None and len(configs) > 1:  # one by one, each as auto runs a lone run (CUDA: a graph)
+            ends.extend(run_many([config], [run_id], emit, cancel, diagnostics=diagnostics, probes=probes))
+        else:
+            ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes))
     return ends
 
 
@@ -161,6 +180,7 @@ class StackedSGD:
     def __init__(self, params: list[torch.Tensor], lrs: torch.Tensor, config: RunConfig) -> None:
         self.params, self.momentum, self.weight_decay = params, config.momentum, config.weight_decay
         self.nesterov = config.optimizer == "nesterov"
+        self.lr_values = lrs  #: ``[K]``, written in place by a schedule (the views below follow)
         self.lrs = [lrs.view(-1, *[1] * (p.dim() - 1)) for p in params]
         self.buffers = [torch.zeros_like(p) for p in params] if self.momentum else []
 
@@ -210,6 +230,8 @@ class StackedStep:
         self.first_bad = torch.full((k,), -1, dtype=torch.int64, device=dev)
         self.counter = torch.zeros((), dtype=torch.int64, device=dev)
         self.last_loss = torch.zeros(k, device=dev)
+        #: this epoch's lr of every model at every batch (None: constant lrs); a fixed buffer the graph reads
+        self.lr_rows: torch.Tensor | None = None
         #: per-model update ratios and gradient norms, over the same steps a lone run measures
         self.stats = StepStats(dev, k, every=SAMPLE_EVERY) if diagnostics else None
         self.batch_size = batch_size
@@ -233,6 +255,8 @@ class StackedStep:
             finite = torch.isfinite(losses)
             self.first_bad.copy_(torch.where(~finite & (self.first_bad < 0) & self.alive, self.counter, self.first_bad))
             self.alive.logical_and_(finite)
+            if self.lr_rows is not None:  # this batch's row, picked on the device by the batch counter
+                self.opt.lr_values.copy_(self.lr_rows.index_select(0, self.counter.view(1)).view(-1))
             weight_norms = StepStats.per_model_norms(self.net.params) if self.stats is not None else []
             directions, lrs = self.opt.step(grads, self.alive)
             if self.stats is not None:
@@ -289,7 +313,7 @@ class StackedStep:
 def train_stacked(configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
                   cancel: threading.Event, *, graphs: bool = True, diagnostics: bool = True,
                   probes: bool = True) -> list[RunEnd]:
-    """Train K lr-only-different configs as one stacked model; never raises (failures end runs ``failed``)."""
+    """Train K configs that differ only in lr, schedule or warmup as one stacked model; never raises (failures end runs ``failed``)."""
     runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes)
             for config, run_id in zip(configs, run_ids, strict=True)]
     with run_threads():  # as train() does: leave a core free
@@ -325,6 +349,9 @@ class _StackedSweep:
         opt = StackedSGD(net.params, lrs, first.config)
         self.step = StackedStep(net, opt, splits.train_x, splits.train_y, first.config.batch_size,
                                 first.batches_per_epoch, graphs=self.graphs, diagnostics=first.diagnostics)
+        self.scheduled = any(is_scheduled(run.config) for run in self.runs)
+        if self.scheduled:
+            self.step.lr_rows = torch.zeros(first.batches_per_epoch, len(self.runs), device=device)
         for i, run in enumerate(self.runs):
             assert run.model is not None
             # the probe asks run.update for the next direction: an SGDStep (never stepped) reading model i's buffers
@@ -366,6 +393,10 @@ class _StackedSweep:
         cfg, per_epoch = first.config, first.batches_per_epoch
         order = torch.randperm(first.n_train, generator=first.generator, device=step.x_all.device)
         step.new_epoch()
+        if step.lr_rows is not None:  # one host-to-device copy per epoch, into the buffer the graph reads
+            start = (epoch - 1) * per_epoch
+            step.lr_rows.copy_(device_table([r.config for r in self.runs], first.total_steps, step.lr_rows.device,
+                                            start, start + per_epoch))
         self.batches = self.samples = 0
         for b in range(per_epoch):
             if first.cancel.is_set():
@@ -375,6 +406,7 @@ class _StackedSweep:
             self.batches, self.samples = b + 1, self.samples + idx.shape[0]
             for i in self.active:
                 self.runs[i].samples_done += idx.shape[0]
+                self.runs[i].steps_done += 1
             last = b + 1 == per_epoch
             log_now = (b + 1) % first.log_every == 0 or last
             now = time.monotonic()
@@ -406,4 +438,6 @@ class _StackedSweep:
             run.train_seconds += time.monotonic() - run.epoch_started
             assert run.model is not None
             self.net.copy_into(i, run.model)  # a diverged run's last finite weights (conclude may restore an epoch's)
+            if bad is not None:  # the GPU checks only now and then: the lr trace ends at the diverged step
+                run.steps_done = (epoch - 1) * run.batches_per_epoch + bad[i] + 1
             run.conclude(status, (epoch, bad[i] + 1) if bad is not None else None)

@@ -10,6 +10,10 @@ Why the loop looks the way it does:
   sync is free, so the divergence check runs every batch there.
 * Validation and test run at a larger batch under ``torch.inference_mode()``.
 * The SGD flavours step through :class:`SGDStep` (torch's arithmetic, less overhead).
+* A schedule (:mod:`lrtui.engine.schedule`) is one host table of Python floats per epoch:
+  each step sets ``SGDStep.lr`` / every ``param_group["lr"]`` from it (no device sync); a
+  constant lr builds no table and leaves the step exactly as it was. The run's ``lr_trace``
+  (RunEnd) is computed at its end from the config at the logged steps only.
 * A run uses one torch thread fewer than there are cores (:func:`cpu_threads`).
 * Diagnostics (:mod:`lrtui.engine.diagnostics`) add a few foreach norms to each step
   and ride along the validation pass; the step probe (:mod:`lrtui.engine.probe`) runs
@@ -51,6 +55,7 @@ from lrtui.engine.events import (
 )
 from lrtui.engine.model import ConvNet, build_model
 from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, optimizer_direction, probe_grid, sgd_direction
+from lrtui.engine.schedule import is_scheduled, lr_at, lr_table, lr_trace_at
 from lrtui.engine.verdict import judge
 
 #: Batch size of validation and test on the CPU, and on a GPU. Larger than training batches
@@ -171,7 +176,18 @@ class OptimizerStep:
     def __init__(self, params: Iterable[torch.Tensor], config: RunConfig, stats: StepStats | None = None) -> None:
         self.params = list(params)
         self.optimizer = make_optimizer(config, self.params)
-        self.lr, self.stats = config.lr, stats
+        self.stats = stats
+
+    @property
+    def lr(self) -> float:
+        """The lr of the last (or, before any, the first) step: the probe's trial step uses the same one."""
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        """A schedule's lr for the next step: a Python float in every param group (no device sync)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = value
 
     def __call__(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -267,6 +283,9 @@ class Run:
         self.epochs: list[dict[str, Any]] = []
         self.train_seconds = 0.0
         self.samples_done = 0
+        self.steps_done = 0  #: optimizer steps taken (the lr trace ends at the last one)
+        self.log_steps: list[int] = []  #: 0-based steps of every BatchLog (the lr trace's points)
+        self.total_steps = 0  #: steps of the whole run, set in setup (the schedule's T)
         self.model: ConvNet | None = None
         self.last_good: dict[str, torch.Tensor] | None = None  #: weights at the end of the last finished epoch
         self.ended: RunEnd | None = None
@@ -287,6 +306,7 @@ class Run:
         sizes[-1] = self.n_train - cfg.batch_size * (self.batches_per_epoch - 1)
         self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=self.device)  # weights of the epoch mean
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
+        self.total_steps = cfg.epochs * self.batches_per_epoch
         self.model = build_model(cfg.seed, self.device)
         self.stats = StepStats(self.device, every=SAMPLE_EVERY) if self.diagnostics else None
         self.update = make_update(cfg, self.model.parameters(), self.stats)
@@ -329,6 +349,8 @@ class Run:
             self.stats.reset()
         hits = torch.zeros(per_epoch, dtype=torch.int64, device=dev)  # correct predictions of each batch
         checked = 0  # batches already checked for a non-finite loss
+        first_step = (epoch - 1) * per_epoch
+        lrs = lr_table(cfg, self.total_steps, first_step, first_step + per_epoch) if is_scheduled(cfg) else None
         model.train()
         for b in range(per_epoch):
             if self.cancel.is_set():
@@ -338,12 +360,15 @@ class Run:
             x, y = x_all[rows], y_all[rows]
             logits = model(x)
             loss = F.cross_entropy(logits, y)
+            if lrs is not None:
+                update.lr = lrs[b]
             update(loss)
             with torch.no_grad():  # two device writes per batch; sums only when an event needs them
                 state.batch_losses[b] = loss
                 hits[b] = (logits.argmax(1) == y).sum()
             state.batches, state.samples = b + 1, state.samples + y.shape[0]
             self.samples_done += y.shape[0]
+            self.steps_done += 1
             last = b + 1 == per_epoch
             log_now = (b + 1) % self.log_every == 0 or last
             now = time.monotonic()
@@ -364,11 +389,20 @@ class Run:
             if progress_now:
                 self.last_progress = now
                 self.emit_progress(epoch, b + 1)
+        if state.diverged_at is not None:  # a GPU notices only at a check: the trace ends at the bad step
+            self.steps_done = first_step + state.diverged_at
         state.correct = hits[: state.batches].sum()
         state.loss_sum = state.batch_losses[: state.batches] @ self.batch_sizes[: state.batches]
         return state
 
+    def current_lr(self) -> float:
+        """The lr of the next step (the schedule's): what the step probe tries around."""
+        if not self.total_steps or not is_scheduled(self.config):
+            return self.config.lr
+        return lr_at(self.config, min(self.steps_done, self.total_steps - 1), self.total_steps)
+
     def emit_batch_log(self, epoch: int, batch: int, state: EpochState, loss: float) -> None:
+        self.log_steps.append((epoch - 1) * self.batches_per_epoch + batch - 1)
         correct = int(state.correct.item())
         self.emit(
             BatchLog(
@@ -442,7 +476,7 @@ class Run:
         """Emit the step probe from the current weights (epoch 0: the initial ones). Changes nothing."""
         if not self.probes or self.model is None:
             return
-        model, lr = self.model, self.config.lr
+        model, lr = self.model, self.current_lr()
         was_training = model.training
         model.train()  # the mode the next step would run in (this model has no dropout/batch norm)
         grads = mean_gradient(model, self.probe_data)
@@ -555,6 +589,8 @@ class Run:
             epochs_done=len(self.epochs),
             diverged_at=diverged_at,
             error=error,
+            lr_trace=lr_trace_at(self.config, self.total_steps, self.log_steps, self.steps_done)
+            if self.total_steps else None,
         )
         self.ended = end
         self.emit(end)

@@ -393,8 +393,7 @@ class LRTuiApp(App[None]):
         elif isinstance(event, RunEnd):
             self._logged.pop(event.run_id, None)
             self._live_ratio.pop(event.run_id, None)
-            self._progress = None
-            self._redraw()
+            self._redraw()  # the last progress too: the bar ends where the run did
             self._show_details_of(record)
             self._ended(record, event)
 

@@ -118,6 +118,7 @@ class RunChart(PlotextPlot):
             return self._picture
         self._stale, self._built_size = False, (width, height)
         plt = self.plt
+        plt._limit_size(False, False)  # plotext would clip the plot to the size of the terminal it guesses
         plt.plotsize(width, plot_height)
         plt._set_size(width, plot_height)
         plt._lrtui_title = plt._lrtui_xlabel = not self.short  # type: ignore[attr-defined]

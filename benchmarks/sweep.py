@@ -1,6 +1,10 @@
-"""Sweeps on one device: the notebook loop, one engine run, K runs one by one, K runs stacked.
+"""Sweeps on one device: the notebook loop, one engine run, K runs one by one, K runs stacked, K runs auto.
 
     python benchmarks/sweep.py [--device auto] [--epochs 1] [--train-limit N] [--ks 4,8] [--repeats 3] [--seed 0]
+
+Before the table it prints, for each K, what auto mode picks on this machine and the
+calibration behind it (:mod:`lrtui.engine.stack_choice`: a few timed steps of a K-stack
+against one run's, cached in ``$LRTUI_CACHE/stack-choice.json``; measured afresh here).
 
 Every row trains SGD at batch 10 on the embedded 5k digits (written as IDX files, the
 engine's fixed train/validation split). After one untimed warm-up round the rows are
@@ -31,8 +35,9 @@ from vs_reference import BATCH, LR, reference  # noqa: E402 — the reference lo
 
 from lrtui.engine.config import RunConfig, probe_devices, resolve_device, split_sizes  # noqa: E402
 from lrtui.engine.data import export_mnist_5k  # noqa: E402
+from lrtui.engine.stack_choice import cache_key, read_choices, stacked_is_faster  # noqa: E402
 from lrtui.engine.sweep import run_many  # noqa: E402
-from lrtui.engine.trainer import device_name  # noqa: E402
+from lrtui.engine.trainer import device_name, run_threads  # noqa: E402
 
 Case = Callable[[], tuple[float, float, int, str]]  #: () -> (wall s, CPU s, training samples, note)
 
@@ -71,9 +76,21 @@ def cases(root: str, device: torch.device, args: argparse.Namespace) -> dict[str
         table["one run (stacked, K=1)"] = lambda: timed([base], True, per_run)
     for k in [int(k) for k in args.ks.split(",")]:
         configs = [base.with_lr(lr) for lr in lrs(k)]
-        for name, batched in (("sequential", False), ("stacked", True)):
+        for name, batched in (("sequential", False), ("stacked", True), ("auto", None)):
             table[f"K={k} {name}"] = lambda c=configs, b=batched: timed(c, b, len(c) * per_run)
     return table
+
+
+def calibrate(device: torch.device, args: argparse.Namespace) -> None:
+    """Measure auto mode's choice afresh for every K (and cache it), and say what it picked."""
+    config = RunConfig(lr=LR, batch_size=BATCH, device=str(device))
+    for k in [int(k) for k in args.ks.split(",")]:
+        with run_threads():  # the thread count training uses: part of the cache key
+            stacked = stacked_is_faster(config, k, device, remeasure=True)
+            entry = read_choices().get(cache_key(device, k, BATCH, torch.get_num_threads()), {})
+        print(f"auto picks for K={k}: {'stacked' if stacked else 'one by one'} (calibration: stack step "
+              f"{1e3 * entry.get('stack_step_s', 0):.2f} ms vs one run's {1e3 * entry.get('single_step_s', 0):.2f} ms "
+              f"x K={entry.get('k')}: stack speed-up {entry.get('speedup', 0):.2f}x)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as root:
         export_mnist_5k(root)
         table = cases(root, device, args)
+        calibrate(device, args)
         print(f"device {device} ({device_name(device)}), torch {torch.__version__}, {torch.get_num_threads()} threads; "
               f"batch {BATCH}, {args.epochs} epoch(s), train limit {args.train_limit or 'none'}, "
               f"median of {args.repeats} alternating rounds")

@@ -223,10 +223,14 @@ def log_axis(lo: float, hi: float, rows: int) -> tuple[float, float, list[float]
         fits = [st for st in steps if math.floor(lo / st + 1e-9) * st + st * intervals >= hi - 1e-9]
         step = fits[0] if fits else float(math.ceil((hi - math.floor(lo)) / intervals))
         bottom = math.floor(lo / step + 1e-9) * step
+        slack_rows = int((bottom + step * intervals - hi) / step + 1e-9)
+        bottom -= (slack_rows // 2) * step  # the data in the middle, not under an empty top
         top = bottom + step * intervals
         ticks = [bottom + i * step for i in range(intervals + 1)
                  if abs((bottom + i * step) - round(bottom + i * step)) < 1e-6]
-        ticks = ticks[::max(1, math.ceil(len(ticks) / 6))]
+        k = max(1, math.ceil(len(ticks) / 6))
+        start = next((i for i in range(k) if i < len(ticks) and round(ticks[i]) % k == 0), 0)
+        ticks = ticks[start::k]  # every k-th decade, phased so that 1e-4 and 1e-2 are among them
         return bottom, top, ticks, [fmt_tick(10 ** round(t)) for t in ticks]
     pad = max(span * 0.1, 0.02)
     bottom, top = lo - pad, hi + pad

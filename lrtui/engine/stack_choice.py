@@ -2,18 +2,20 @@
 
 Why measure: a K-model stack (:mod:`lrtui.engine.sweep`) trades K small kernels for one
 grouped one. Whether that pays depends on the machine: on one Intel CPU a K=4/K=8 stack
-trained at 1.30x/1.44x the speed of K runs one after another, on this project's AMD EPYC
-at 0.84x/0.81x. No rule written from one box fits the other, so auto mode times both
-here: a few steps of a K-stack against a few steps of one run (times K), on the real
-device, with the run's batch size and thread count, after a warm-up.
+trained at 1.30x/1.44x the speed of K runs one after another, on an AMD EPYC at
+0.84x/0.81x. No rule written from one box fits the other, so auto mode times both here:
+the real training loops (the trainer's epoch and the stack's, diagnostics, schedule and
+bookkeeping included) on a few dozen steps of random digits, on the real device, with
+the run's batch size and thread count. What the loops leave out (loading the data,
+validation, test, probes) costs a stack no more than K lone runs.
 
-Cost and cache: ~30 timed steps of each after 5 warm-up steps, best of two rounds (a
-busy shared machine slows one round, rarely both), capped at :data:`BUDGET_S` per
-measurement: well under two seconds on a CPU at batch 10, once per key. The answer is
-kept in ``$LRTUI_CACHE/stack-choice.json`` (see :func:`choice_file`), keyed by device
-name, torch version, torch threads, K bucket and batch-size bucket::
+Cost and cache: one warm-up epoch of each, then two alternating timed rounds, the fastest
+of each side (a busy shared machine slows one round, rarely both): 30 steps at batch 10,
+fewer at larger batches (~300 samples per epoch): about 1-2 s on a CPU at batch 10, once
+per key. The answer is kept in ``$LRTUI_CACHE/stack-choice.json`` (see :func:`choice_file`),
+keyed by device name, torch version, torch threads, K bucket and batch-size bucket::
 
-    {"version": 1, "entries": {"<key>": {"stacked": true, "speedup": 1.21, "k": 4,
+    {"version": 1, "entries": {"<key>": {"stacked": true, "speedup": 1.21, "k": 4, "steps": 30,
         "stack_step_s": 0.0041, "single_step_s": 0.0012, "measured_at": "2026-12-01T07:55:00Z"}}}
 
 ``speedup`` is (K × one run's step time) / (the stack's step time): > 1 means the stack is faster.
@@ -29,29 +31,27 @@ import json
 import math
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.data import _cache_dir
-from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats
-from lrtui.engine.model import build_model
+from lrtui.engine.data import Splits, _cache_dir
 
 VERSION = 1
 FILENAME = "stack-choice.json"
-#: Timed steps per measurement (after :data:`WARMUP` untimed ones), unless :data:`BUDGET_S` runs out first.
-STEPS = 30
-WARMUP = 5  #: > the sweep's GRAPH_WARMUP: on CUDA the graph is captured before the timing
-#: Seconds one measurement may take at most (a large batch on a slow CPU stops early, after >= MIN_STEPS).
-BUDGET_S = 0.4
-MIN_STEPS = 5
-#: Rounds of (one run, stack); each side keeps its fastest round.
+#: Steps of a timed epoch: :data:`STEPS` at batch 10, fewer at larger batches (about :data:`SAMPLES` samples),
+#: never fewer than :data:`MIN_STEPS` (more than the sweep's GRAPH_WARMUP: CUDA captures in the warm-up epoch).
+STEPS, SAMPLES, MIN_STEPS = 30, 300, 5
+#: Bytes of the block :func:`_as_after_loading_data` allocates (the 5k digits' training split is 10 MB).
+WARM_BYTES = 16 * 2**20
+#: Timed rounds of (one run's epoch, the stack's epoch) after one warm-up round; each side keeps its fastest.
 ROUNDS = 2
 
 
@@ -112,67 +112,88 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _per_step(step: Callable[[], None], device: torch.device) -> float:
-    """Seconds per call of ``step``: :data:`WARMUP` untimed calls, then up to :data:`STEPS` timed ones."""
-    for _ in range(WARMUP):
-        step()
+def _loops(config: RunConfig, k: int, device: torch.device) -> tuple[Callable[[], None], Callable[[], None], int]:
+    """(one run's epoch, a K-stack's epoch, steps per epoch): the real training loops on random digits.
+
+    The loops are the trainer's :meth:`~lrtui.engine.trainer.Run.train_epoch` and the sweep's, with
+    everything a step does in training (batch slicing, bookkeeping, diagnostics, schedule, log points);
+    only the data is synthetic (speed does not read it) and sized to a few dozen steps.
+    """
+    from lrtui.engine.sweep import _StackedSweep
+    from lrtui.engine.trainer import Run
+
+    b = config.batch_size
+    steps = max(MIN_STEPS, min(STEPS, SAMPLES // b))
+    if device.type == "cpu":
+        _as_after_loading_data()
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(b * steps, 1, 28, 28, generator=gen).to(device)
+    y = torch.randint(0, 10, (b * steps,), generator=gen).to(device)
+    splits = Splits(x, y, x[:b], y[:b], x[:b], y[:b], torch.zeros(1, 28, 28, dtype=torch.uint8))
+    # a small lr keeps the weights finite for every timed epoch (a diverged run would stop early); one log
+    # point per epoch: training logs every quarter of a 320-step epoch, not every 5th of a 30-step one
+    cfg = replace(config, lr=min(config.lr, 1e-3), device=str(device), epochs=1, train_limit=None, log_every=10**9)
+    cancel = threading.Event()
+
+    def epoch_of(runs: list[Any], sweep: _StackedSweep | None) -> Callable[[], None]:
+        def epoch() -> None:
+            for run in runs:
+                run.epoch_started = time.monotonic()
+            (sweep.train_epoch if sweep is not None else runs[0].train_epoch)(1)
+        return epoch
+
+    def stack_of(size: int) -> Callable[[], None]:
+        runs = [Run(cfg, _ignore, cancel, f"calibration-{i}", probes=False) for i in range(size)]
+        sweep = _StackedSweep(runs, graphs=True)
+        sweep.setup(splits)
+        return epoch_of(runs, sweep)
+
+    if device.type == "cuda":
+        single = stack_of(1)  # a lone run on CUDA: a stack of one, replayed as a CUDA graph
+    else:
+        run = Run(cfg, _ignore, cancel, "calibration", probes=False)
+        run.setup(splits)
+        single = epoch_of([run], None)
+    return single, stack_of(k), steps
+
+
+def _as_after_loading_data() -> None:
+    """Allocate and free a block the size of a decoded training set, as a real run has before its first step.
+
+    Why: glibc's malloc serves blocks above its mmap threshold (128 KiB at first) with fresh
+    mmaps, page faults and all, and raises the threshold to the largest such block freed. A real
+    run has decoded and gathered megabytes of digits before it trains, so a stack's multi-MB
+    activations come from the heap; a calibration in a fresh process would otherwise time the
+    K=4 stack ~30% slower than training runs it (measured: 9.5 against 7.0 ms per step).
+    """
+    block = torch.ones(WARM_BYTES // 4)
+    del block
+
+
+def _ignore(event: Any) -> None:
+    """The calibration's runs emit to nobody."""
+
+
+def _per_epoch(epoch: Callable[[], None], device: torch.device) -> float:
     _sync(device)
     start = time.perf_counter()
-    n = 0
-    while n < STEPS and (n < MIN_STEPS or time.perf_counter() - start < BUDGET_S):
-        step()
-        n += 1
+    epoch()
     _sync(device)
-    return (time.perf_counter() - start) / n
+    return time.perf_counter() - start
 
 
 def measure(config: RunConfig, k: int, device: torch.device) -> dict[str, Any]:
-    """Time one run's training step and a K-stack's on ``device`` (random digits: speed does not read them).
-
-    The steps are the real ones (the trainer's :class:`~lrtui.engine.trainer.SGDStep` with its
-    diagnostics, and the sweep's :class:`~lrtui.engine.sweep.StackedStep`), at the config's batch size.
-    """
-    from lrtui.engine.sweep import StackedNet, StackedSGD, StackedStep
-    from lrtui.engine.trainer import SGDStep
-
-    gen = torch.Generator().manual_seed(0)
-    n = max(config.batch_size * 4, 64)
-    x = torch.randn(n, 1, 28, 28, generator=gen).to(device)
-    y = torch.randint(0, 10, (n,), generator=gen).to(device)
-    b = config.batch_size
-    idx = torch.arange(b, device=device)
-    small = config.with_lr(min(config.lr, 1e-3))  # a sane lr: the weights must stay finite over ~70 steps
-
-    def stack_of(size: int) -> Callable[[], None]:
-        net = StackedNet(build_model(config.seed, device), size)
-        opt = StackedSGD(net.params, torch.full((size,), small.lr, device=device), small)
-        step = StackedStep(net, opt, x, y, b, ROUNDS * (WARMUP + STEPS) + 1, graphs=True)
-        return lambda: step(idx)
-
-    if device.type == "cuda":
-        single = stack_of(1)  # a lone run on CUDA: a stack of one, as a CUDA graph
-    else:
-        model = build_model(config.seed, device)
-        update = SGDStep(model.parameters(), small, StepStats(device, every=SAMPLE_EVERY))
-        losses = torch.zeros(1, device=device)
-        xb, yb = x[:b], y[:b]
-
-        def single() -> None:  # the trainer's step: forward, loss, update, the per-batch writes and the CPU's check
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
-            update(loss)
-            with torch.no_grad():
-                losses[0] = loss
-            math.isfinite(loss.item())
-
-    stacked = stack_of(k)
+    """Time one run's training epoch and a K-stack's (a few dozen steps each, after one warm-up epoch)."""
+    single, stacked, steps = _loops(config, k, device)
+    single(), stacked()  # warm-up: kernels, caches, lazy imports, the CUDA graph's capture
     single_s = stack_s = math.inf
-    for _ in range(ROUNDS):
-        single_s = min(single_s, _per_step(single, device))
-        stack_s = min(stack_s, _per_step(stacked, device))
+    for _ in range(ROUNDS):  # alternating rounds, the fastest of each: load on a shared machine hits both alike
+        single_s = min(single_s, _per_epoch(single, device) / steps)
+        stack_s = min(stack_s, _per_epoch(stacked, device) / steps)
     speedup = k * single_s / stack_s
-    return {"stacked": speedup > 1.0, "speedup": round(speedup, 4), "k": k, "stack_step_s": stack_s,
-            "single_step_s": single_s, "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {"stacked": speedup > 1.0, "speedup": round(speedup, 4), "k": k, "steps": steps,
+            "stack_step_s": stack_s, "single_step_s": single_s,
+            "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def stacked_is_faster(config: RunConfig, k: int, device: torch.device, *, path: Path | None = None,

@@ -52,7 +52,7 @@ import torch
 import torch.nn.functional as F
 
 from lrtui.engine.config import RunConfig, probe_devices, resolve_device
-from lrtui.engine.data import load_splits
+from lrtui.engine.data import Splits, load_splits
 from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats
 from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.model import ConvNet
@@ -313,7 +313,10 @@ class StackedStep:
 def train_stacked(configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
                   cancel: threading.Event, *, graphs: bool = True, diagnostics: bool = True,
                   probes: bool = True) -> list[RunEnd]:
-    """Train K configs that differ only in lr, schedule or warmup as one stacked model; never raises (failures end runs ``failed``)."""
+    """Train K configs that differ only in lr, schedule or warmup as one stacked model.
+
+    Never raises: a failure ends the runs ``failed``.
+    """
     runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes)
             for config, run_id in zip(configs, run_ids, strict=True)]
     with run_threads():  # as train() does: leave a core free
@@ -335,10 +338,11 @@ class _StackedSweep:
         self.batches = self.samples = 0  #: done so far in the current epoch (the same for every model)
         self.last_progress = 0.0
 
-    def setup(self) -> None:
+    def setup(self, splits: Splits | None = None) -> None:
+        """Every run's setup on one shared copy of the data (``splits``: already loaded, e.g. a calibration's)."""
         first = self.runs[0]
         device = torch.device(resolve_device(first.config.device, probe_devices()))
-        splits = load_splits(first.config, device)
+        splits = splits if splits is not None else load_splits(first.config, device)
         for run in self.runs:  # every run emits its RunStarted, builds its (identical) model and its generator
             run.setup(splits)
         self.active = list(range(len(self.runs)))

@@ -51,9 +51,10 @@ from lrtui.tui.widgets.status import IDLE, RunStatus
 from lrtui.tui.widgets.story import Story
 
 QUIT_WAIT_S = 1.5  #: how long quitting waits for the running run to report its end
-#: While training, the charts, table rows, story and progress bar are redrawn at most this often, whatever
-#: the rate of events: each redraw holds the GIL that the training thread needs (a chart build is ~10 ms).
-REFRESH_S = 0.25
+#: While training, the charts, table rows, story, log lines and progress bar are drawn together at most this
+#: often, whatever the rate of events: every frame holds the GIL the training thread needs (a frame at 160x48
+#: is 15-35 ms of the UI thread, a chart rebuild ~40 ms). Keys are handled at once, not on this clock.
+REFRESH_S = 1.0
 
 
 def _outcome(run: RunRecord) -> str:
@@ -164,7 +165,7 @@ class LRTuiApp(App[None]):
             with Vertical(id="center"):
                 with Charts(id="charts"):
                     yield from chart_panes()
-                yield RunLog(id="log")
+                yield RunLog(id="log", flush_every=None)  # flushed by _redraw
         yield Story(id="story")
         with Horizontal(id="bottom"):
             yield RunsTable(id="runs")
@@ -386,7 +387,7 @@ class LRTuiApp(App[None]):
             self.query_one(RunStatus).started(self.runner.batch_label(), what,
                                               event.config.epochs * event.batches_per_epoch, queued)
             self._redraw()
-            self._show_details_of(record)
+            self.query_one(RunDetails).started(record)
         elif isinstance(event, EpochEnd):
             self._logged[event.run_id] = {}
             self._live_ratio.pop(event.run_id, None)
@@ -401,9 +402,10 @@ class LRTuiApp(App[None]):
         """Draw what changed since the last call, in one screen update (the REFRESH_S timer, and at once
         for a run's start and end)."""
         if not self._progress and not self._dirty_rows and not (
-                self._dirty_charts or self._dirty_batch or self._dirty_story):
+                self._dirty_charts or self._dirty_batch or self._dirty_story or self.log_view.pending):
             return
         with self.batch_update():
+            self.log_view.flush()  # queued log lines join this frame rather than make their own
             if self._progress is not None:
                 self.query_one(RunStatus).progress(self._progress, self.runner.batch_label())
                 self._progress = None

@@ -82,7 +82,12 @@ def test_which_configs_batch() -> None:
     assert batchable(three)
     assert not batchable([replace(BASE, optimizer="adam").with_lr(lr) for lr in (0.1, 0.01)])
     assert not batchable([BASE, replace(BASE, lr=0.1, batch_size=20)])
-    assert use_batched(three, None, "cuda:0") and use_batched(three, None, "cpu")  # auto: measured faster on both
+    # schedules and warmups may differ too: the stack takes a per-model lr table
+    assert batchable([replace(BASE, schedule="cosine"), replace(BASE, lr=0.1, schedule="onecycle", warmup=5), BASE])
+    assert not batchable([replace(BASE, optimizer="adam", schedule="cosine"), replace(BASE, optimizer="adam")])
+    faster, slower = (lambda c, k, d: True), (lambda c, k, d: False)  # what a calibration measured
+    assert use_batched(three, None, "cuda:0", choice=faster) and use_batched(three, None, "cpu", choice=faster)
+    assert not use_batched(three, None, "cpu", choice=slower) and not use_batched(three, None, "cuda:0", choice=slower)
     assert not use_batched(three, False, "cuda:0") and not use_batched(three, False, "cpu")
     assert use_batched([BASE], None, "cuda:0")  # one run on CUDA: the stack of one, for the CUDA graph
     assert not use_batched([BASE], None, "cpu") and use_batched([BASE], True, "cpu")

@@ -49,6 +49,7 @@ class RunChart(PlotextPlot):
         self.zoomed = False  #: y axis fitted to the data shown
         self.log_scale = False  #: log y axis (accuracy: error rate); always on for the update ratio
         self.log_name = log_name  #: what ``log`` means here, for the legend line
+        self.draws = {charts.plot_probe: "probes", charts.plot_batch_loss: "batches"}.get(draw, "epochs")
         self._stale = True
         self._picture: Text | None = None
         self._built_size = (0, 0)
@@ -63,7 +64,7 @@ class RunChart(PlotextPlot):
         Most events change nothing a chart draws (a probe, the test result, a run's end for the epoch
         charts): comparing what each run has so far skips the ~40 ms rebuild they would cost.
         """
-        signature = _signature(runs)
+        signature = _signature(runs, self.draws)
         if signature == self._signature and len(runs) == len(self.runs):
             self.runs = list(runs)
             return
@@ -157,10 +158,17 @@ class RunChart(PlotextPlot):
         return Group(self.picture())
 
 
-def _signature(runs: Sequence[RunRecord]) -> tuple[tuple[object, ...], ...]:
-    """What the charts draw of each run, in brief: records only grow, so their lengths tell a change."""
-    return tuple((r.id, len(r.epochs), len(getattr(r, "probes", None) or []), len(r.batch_losses),
-                  sum(1 for v in r.batch_losses[-64:] if v is not None)) for r in runs)
+def _signature(runs: Sequence[RunRecord], draws: str = "epochs") -> tuple[tuple[object, ...], ...]:
+    """What a chart draws of each run, in brief: records only grow, so their lengths tell a change.
+
+    ``draws``: ``epochs`` (the per-epoch charts), ``probes`` or ``batches``.
+    """
+    if draws == "probes":
+        return tuple((r.id, len(getattr(r, "probes", None) or [])) for r in runs)
+    if draws == "batches":
+        return tuple((r.id, len(r.batch_losses), sum(1 for v in r.batch_losses[-64:] if v is not None))
+                     for r in runs)
+    return tuple((r.id, len(r.epochs)) for r in runs)
 
 
 #: (tab title, pane id, drawing function, what "log" means)

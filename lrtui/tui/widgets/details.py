@@ -104,6 +104,12 @@ class RunDetails(VerticalScroll):
         yield DigitStrip(id="details-digits")
         yield Static("", id="details-test")
 
+    def started(self, run: RunRecord) -> None:
+        """The shown run has started: its summary line says so without laying out the screen
+        (a layout takes ~100 ms of the UI thread while the training thread wants the GIL)."""
+        if self.run_id == run.id:
+            self.query_one("#details-summary", Static).update(summary(run), layout=False)
+
     def show(self, run: RunRecord | None) -> None:
         self.run_id = run.id if run else None
         # a run id from a session file may hold anything: a Text title is never read as markup

@@ -28,14 +28,18 @@ class RunLog(RichLog):
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, flush_every: float | None = FLUSH_S) -> None:
+        """``flush_every``: seconds between writes of queued lines; None when the owner calls :meth:`flush`
+        itself (the app does, in its own redraw, so that lines never cost a frame of their own)."""
         # min_width: RichLog renders at 78 columns at least, which would crop (not wrap) lines in a narrow log
         super().__init__(id=id, max_lines=2000, wrap=True, min_width=20, markup=False, highlight=False,
                          auto_scroll=True)
         self._pending: list[Text] = []
+        self._flush_every = flush_every
 
     def on_mount(self) -> None:
-        self.set_interval(FLUSH_S, self.flush)
+        if self._flush_every:
+            self.set_interval(self._flush_every, self.flush)
 
     def show(self, event: Event, *, prefix: bool = False) -> None:
         """Queue the lines of one event; ``prefix`` names the run (interleaved sweeps). A run's end shows at once."""
@@ -58,6 +62,11 @@ class RunLog(RichLog):
         """Write what is queued and lay the log out (its scrollbar) once: a run has ended."""
         self.flush()
         self.refresh(layout=True)
+
+    @property
+    def pending(self) -> bool:
+        """Lines are queued, not yet written."""
+        return bool(self._pending)
 
     def flush(self) -> None:
         """Write what is queued, in one go."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from plotext._utility import get_color_code
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from lrtui.charts import VERDICT_COLORS, run_color
 from lrtui.formatting import run_cells
@@ -28,6 +29,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 _STATUS = {"finished": "done"}
 _STATUS_STYLE = {"running": "bold", "queued": "dim", "cancelled": "yellow", "failed": "red",
                  "diverged": "red", "interrupted": "yellow"}
+#: Widths the cells of a running run reach (``10/10`` epochs, ``100.0%``, ``running``), given up front.
+_PRESIZED = {"epochs": 5, "best val acc": 6, "status": 7}
 _RIGHT = {"lr", "epochs", "batch", "best val acc", "test acc", "duration"}
 
 
@@ -64,6 +67,9 @@ class RunsTable(DataTable[Text]):
     def on_mount(self) -> None:
         for key, header in COLUMNS:
             self.add_column(header, key=key)
+        for key, width in _PRESIZED.items():  # a column that widens lays out the screen: not mid-run
+            column = self.columns[ColumnKey(key)]
+            column.content_width = max(column.content_width, width)
 
     def show_run(self, run: RunRecord, *, hidden: bool = False) -> None:
         """Add the run's row, or bring it up to date (only the cells that changed: each change lays out)."""

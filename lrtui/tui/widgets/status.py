@@ -1,18 +1,16 @@
 """The current run's progress bar with its samples/s and ETA, fed by throttled Progress events.
 
-One plain widget that draws a label and a rich progress bar, updated without a layout
-pass: it changes up to 10 times a second while training, and every bit of UI work holds
+One plain widget that draws a label and a text progress bar, updated without a layout
+pass: it changes a few times a second while training, and every bit of UI work holds
 the GIL that the training thread needs (Textual's ProgressBar is three widgets and a
-handful of reactives per update).
+handful of reactives per update; rich's Table + ProgressBar took milliseconds per frame).
 """
 
 from __future__ import annotations
 
-from rich.console import Group
-from rich.progress_bar import ProgressBar
-from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
+from textual.app import RenderResult
+from textual.widget import Widget
 
 from lrtui.engine.events import Progress
 
@@ -26,17 +24,31 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def bar_line(done: int, total: int) -> Table:
-    """``━━━━━━╸━━━━━  53%``: the bar takes the width left by the percentage."""
-    line = Table.grid(expand=True)
-    line.add_column(ratio=1)
-    line.add_column(width=5, justify="right")
-    line.add_row(ProgressBar(total=max(total, 1), completed=done), f"{100 * done / max(total, 1):.0f}%")
+def bar_line(done: int, total: int, width: int) -> Text:
+    """``━━━━━━╸━━━━━  53%``: the bar takes the width left by the percentage (plain text: cheap to draw)."""
+    total = max(total, 1)
+    share = min(max(done / total, 0.0), 1.0)
+    cells = max(width - 5, 1)
+    filled = share * cells
+    full = int(filled)
+    line = Text(no_wrap=True, overflow="crop")
+    line.append("━" * full, style="bold green" if share >= 1 else "bold magenta")
+    if full < cells:
+        line.append("╸" if filled - full >= 0.5 else "╺", style="bold magenta" if filled - full >= 0.5 else "grey23")
+        line.append("━" * (cells - full - 1), style="grey23")
+    line.append(f"{100 * share:4.0f}%".rjust(5))
     return line
 
 
-class RunStatus(Static):
-    """Two lines: what is running (how fast, how long to go), and the bar of the whole run."""
+class RunStatus(Widget):
+    """Two lines: what is running (how fast, how long to go), and the bar of the whole run.
+
+    Drawn as text by :meth:`render`: an update repaints these rows only, never lays out the screen.
+    """
+
+    DEFAULT_CSS = """
+    RunStatus { height: auto; }
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -44,11 +56,15 @@ class RunStatus(Static):
         self._done = 0
         self._label = IDLE
 
-    def on_mount(self) -> None:
-        self._show()
+    def render(self) -> RenderResult:
+        width = max(self.content_size.width, 6)
+        label = Text(self._label, overflow="fold")
+        lines = label.wrap(self.app.console, width)
+        head = Text("\n").join(list(lines)[: max(self.content_size.height - 1, 1)])
+        return Text("\n").join([head, bar_line(self._done, self._total, width)])
 
     def _show(self) -> None:
-        self.update(Group(Text(self._label, overflow="fold"), bar_line(self._done, self._total)), layout=False)
+        self.refresh()
 
     def started(self, who: str, what: str, batches_total: int, queued: int) -> None:
         """``who`` names the run(s) (``r3`` or ``r3–r5``), ``what`` their settings."""

@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lrtui.engine.verdict import RATIO_HIGH, RATIO_LOW
 from lrtui.record import RunRecord, run_number
 
 #: One colour per run (xterm-256 codes), by run number (r1, r2, ...), so a run keeps its colour when
@@ -39,7 +40,7 @@ VERDICT_COLORS: dict[str, str] = {
 }
 REFERENCE_COLOR = 244  #: chance line, healthy band, base loss: a grey no run uses
 CHANCE_ACC = 10.0  #: percent: ten classes
-HEALTHY_UPDATE = (1e-4, 1e-2)  #: the usual healthy band of ‖Δw‖/‖w‖ per step
+HEALTHY_UPDATE = (RATIO_LOW, RATIO_HIGH)  #: the healthy band of ‖Δw‖/‖w‖ per step, as the verdicts use it
 LAYERS = ("conv1", "conv2", "fc1", "fc2")
 KEY_LAYER = "fc1"  #: drawn as the line; the other layers as dots
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -140,7 +141,7 @@ def linear_axis(lo: float, hi: float, rows: int, *, max_ticks: int = 6) -> tuple
     """
     if not (math.isfinite(lo) and math.isfinite(hi)):
         lo, hi = 0.0, 1.0
-    if hi - lo < 1e-12:
+    if hi - lo < 1e-9 * max(1.0, abs(lo), abs(hi)):  # flat (to float precision): give it a visible range
         pad = abs(hi) * 0.05 or 0.5
         lo, hi = lo - pad, hi + pad
     intervals = max(rows - 1, 1)
@@ -410,7 +411,7 @@ def _diag_series(run: RunRecord, group: str, layer: str, scale: float = 1.0) -> 
 
 def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
                       zoom: bool = False, log: bool = True) -> None:
-    """‖Δw‖/‖w‖ per step, per epoch, on a log axis with the healthy band 1e-4..1e-2 marked:
+    """‖Δw‖/‖w‖ per step, per epoch, on a log axis with the healthy band (2e-4..1e-2) marked:
     fc1 as each run's line, the other layers as dots in the run's colour.
 
     Steps far above the band kill ReLUs (lr 0.5); far below it, nothing moves (lr 1e-4).

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lrtui.charts import smooth
+from lrtui.charts import HEALTHY_UPDATE, smooth
 from lrtui.engine.config import format_lr
 from lrtui.grouping import SeedGroup
 from lrtui.record import RunRecord, run_number
@@ -32,9 +32,8 @@ from lrtui.svg_charts import (
 
 LN10 = math.log(10)
 CHANCE = 10.0  #: percent: ten classes
-#: Update-to-weight ratio per step that trains this CNN well: lr 0.01 measured ~1e-4…6e-3 per layer,
-#: lr 0.5 4e-3…1.4e-1 before its ReLUs died, lr 1e-4 ~1e-6…1e-5 (DESIGN.md, "inside the network").
-HEALTHY_RATIO = (1e-4, 1e-2)
+#: The healthy band of the update-to-weight ratio per step: the verdicts' own, shared by every chart.
+HEALTHY_RATIO = HEALTHY_UPDATE
 UPDATE_LAYERS = ("conv1", "conv2", "fc1", "fc2")
 RELU_LAYERS = ("conv1", "conv2", "fc1")
 #: Losses above this are off the chart (a blown-up run would flatten every other curve): 4 × ln 10.

@@ -235,18 +235,18 @@ def write_text_safely(path: str | os.PathLike[str], text: str, *, flag: str = ""
 def write_json_safely(path: str | os.PathLike[str], document: Mapping[str, Any] | list[Any], *, flag: str = "",
                       wait_s: float = WAIT_S, fsync: bool = True) -> None:
     """Compact JSON (NaN/inf → null, like the session files) plus a newline, written by :func:`write_text_safely`."""
-    text = json.dumps(_json_safe(document), separators=(",", ":"), allow_nan=False) + "\n"
+    text = json.dumps(json_safe(document), separators=(",", ":"), allow_nan=False) + "\n"
     write_text_safely(path, text, flag=flag, wait_s=wait_s, fsync=fsync)
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON has no NaN/inf: turn them into null anywhere in the document."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 

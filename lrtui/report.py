@@ -77,7 +77,7 @@ SETUP_COLUMNS = ("run", "dataset", "train / val / test", "val split", "seed", "o
                  "weight decay", "batch", "epochs", "device")
 DIAG_COLUMNS = ("epoch", "ratio conv1", "ratio conv2", "ratio fc1", "ratio fc2", "grad norm", "dead conv1",
                 "dead conv2", "dead fc1", "top class", "entropy")
-DIAG_NOTE = ("ratio: mean ‖Δw‖/‖w‖ per step (healthy about 1e-4 to 1e-2); grad norm: gradient norm; dead: share of "
+DIAG_NOTE = ("ratio: mean ‖Δw‖/‖w‖ per step (healthy about 2e-4 to 1e-2); grad norm: gradient norm; dead: share of "
              "ReLU units never active on any validation image; top class: share of validation predictions in the "
              "most common class (10% = balanced, 100% = one answer for everything); entropy: mean predictive "
              "entropy (ln 10 = 2.30 = a uniform guess).")

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import os
 import secrets
 import sys
@@ -58,6 +57,7 @@ from lrtui import session_schema as schema
 from lrtui import session_writers as _writers
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event, ProbeResult, RunEnd, RunStarted, RunState
+from lrtui.outputs import json_safe
 from lrtui.record import RunBook, RunRecord, run_number
 from lrtui.session_schema import SessionError
 from lrtui.session_writers import (
@@ -101,15 +101,6 @@ def sessions_root() -> Path:
     return home() / "sessions"
 
 
-def _json_safe(value: Any) -> Any:
-    """JSON has no NaN/inf: turn them into null anywhere in the document."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def write_json_atomic(path: Path, document: Mapping[str, Any], *, fsync: bool = True) -> None:
@@ -119,7 +110,7 @@ def write_json_atomic(path: Path, document: Mapping[str, Any], *, fsync: bool = 
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     # compact: json's C encoder (indent= falls back to the pure-Python one, 4x slower, on the UI thread)
-    text = json.dumps(_json_safe(document), separators=(",", ":"), allow_nan=False)
+    text = json.dumps(json_safe(document), separators=(",", ":"), allow_nan=False)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes 0600; a session is an ordinary user file

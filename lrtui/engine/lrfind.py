@@ -146,6 +146,24 @@ _SUGGESTERS: dict[str, Callable[[Sequence[float], Sequence[float]], float]] = {
     "steepest": steepest,
     "max_stable": max_stable,
 }
+#: A one-cycle schedule's peak is at most this many times the valley suggestion (see :func:`onecycle_peak`).
+ONECYCLE_PEAK_FACTOR = 3.0
+
+
+def onecycle_peak(suggestions: dict[str, float | None]) -> float | None:
+    """The peak lr for ``--schedule onecycle`` from a range test's readings.
+
+    One-cycle spends most of the run below its peak (it starts at peak/25 and anneals far
+    below it), so its peak may sit above the rate a constant schedule trains best at: Smith
+    takes the lr at the bottom of the loss curve (ten times ``max_stable``). On this model
+    that bottom is 0.3-0.6, where constant training already kills ReLUs; three times the
+    valley (0.12-0.3 for seeds 0-9) stays below it. So: the smaller of the two, whichever exists.
+    """
+    valley, stable = suggestions.get("valley"), suggestions.get("max_stable")
+    options = [x for x in (ONECYCLE_PEAK_FACTOR * valley if valley else None, 10 * stable if stable else None) if x]
+    return _round(min(options)) if options else None
+
+
 #: How each method is named to people (``max_stable`` is already divided by ten).
 LABELS: dict[str, str] = {"valley": "valley", "steepest": "steepest", "max_stable": "max stable ÷ 10"}
 _WHY: dict[str, str] = {

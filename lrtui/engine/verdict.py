@@ -176,12 +176,14 @@ def judge(
     *,
     best_val_acc: float | None = None,
     probes: Sequence[Mapping[str, Any]] | None = None,
+    lr: float | None = None,
 ) -> Verdict:
     """Label a run from its epochs (``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``, and
     ``diagnostics`` when measured) and its step ``probes`` (RunRecord.probes; optional).
 
     ``status`` is the run's (``diverged`` always wins); ``best_val_acc`` is the best validation
-    accuracy of the runs it is compared with, if any.
+    accuracy of the runs it is compared with, if any; ``lr`` the run's configured lr (a schedule
+    may have lowered the one its last probe saw: hints scale the configured one).
     """
     if status == RunState.DIVERGED:
         done = f" after {len(epochs)} full epoch{'s' if len(epochs) != 1 else ''}" if epochs else " in the first epoch"
@@ -207,12 +209,13 @@ def judge(
     diags = [e.get("diagnostics") for e in epochs]
     if isinstance(diags[-1], Mapping):
         return _judge_measured(epochs, [d if isinstance(d, Mapping) else {} for d in diags], probes or [],
-                               best_val_acc)
+                               best_val_acc, lr)
     return _judge_curves(train, val_loss, [float(e["val_acc"]) for e in epochs], best_val_acc)
 
 
 def _judge_measured(epochs: Sequence[Mapping[str, Any]], diags: list[Mapping[str, Any]],
-                    probes: Sequence[Mapping[str, Any]], best_val_acc: float | None) -> Verdict:
+                    probes: Sequence[Mapping[str, Any]], best_val_acc: float | None,
+                    configured_lr: float | None = None) -> Verdict:
     """The rules with diagnostics: the mechanism first, then the curve."""
     train = [float(e["train_loss"]) for e in epochs]
     val_loss = [float(e["val_loss"]) for e in epochs]
@@ -251,12 +254,16 @@ def _judge_measured(epochs: Sequence[Mapping[str, Any]], diags: list[Mapping[str
         probe_note = ""
         if gain is not None and current is not None:
             probe_note = f"; a {_times(gain[0] / current)} larger step lowers the probe loss {gain[1]:.2g} more"
-        target = f" (≈ {current * factor:.2g})" if current is not None else ""
+        base = configured_lr if configured_lr is not None and configured_lr > 0 else current
+        target = f" (≈ {base * factor:.2g})" if base is not None else ""
+        lowered = ""
+        if base is not None and current is not None and current < base * (1 - 1e-6):
+            lowered = f" (the schedule has lowered the lr to {current:.2g})"
         moved = f"training loss {trend(train[0], train[-1])}" if n > 1 else "after 1 epoch"
         return Verdict(
             VerdictLabel.TOO_SLOW,
             f"steps too small: {ratio:.1e} of the weights per step, {_times(RATIO_LOW / ratio)} below the "
-            f"healthy floor {RATIO_LOW:.0e}{probe_note}; validation accuracy {_pct(last)}, {moved}",
+            f"healthy floor {RATIO_LOW:.0e}{lowered}{probe_note}; validation accuracy {_pct(last)}, {moved}",
             f"try a {_times(factor)} larger learning rate{target}",
         )
 

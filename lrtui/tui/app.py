@@ -28,6 +28,7 @@ from textual.widgets import DataTable, Footer, Input, Select
 from lrtui.engine.config import ConfigError, RunConfig, format_lr, parse_lrs
 from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
 from lrtui.formatting import pct
+from lrtui.outputs import OutputError
 from lrtui.record import RunRecord, best_run
 from lrtui.runner import BatchDone, Runner, SaveProblem, hangup_keeps_training
 from lrtui.session import Session, SessionError, load_session
@@ -55,6 +56,7 @@ QUIT_WAIT_S = 1.5  #: how long quitting waits for the running run to report its 
 #: often, whatever the rate of events: every frame holds the GIL the training thread needs (a frame at 160x48
 #: is 15-35 ms of the UI thread, a chart rebuild ~40 ms). Keys are handled at once, not on this clock.
 REFRESH_S = 1.0
+FOLLOW_S = 1.0  #: how often the session folder is looked at for other processes' runs (a few stat calls)
 
 
 def _outcome(run: RunRecord) -> str:
@@ -142,6 +144,8 @@ class LRTuiApp(App[None]):
         self._dirty_batch = False
         self._dirty_story = False
         self._progress: Progress | None = None
+        self._others: tuple[str, ...] = ()  #: other live writers of the session, as last shown
+        self._follow_error: str | None = None
         self._quitting = False  #: ctrl+q: leave once the runner has stopped
         self.detached = False  #: the terminal went away with runs left: the process trains on without a screen
 
@@ -179,6 +183,7 @@ class LRTuiApp(App[None]):
         self.query_one(RunDetails).show(None)
         self._fit_table()
         self.set_interval(REFRESH_S, self._redraw)
+        self.set_interval(FOLLOW_S, self._follow)
         if not self._cursor_blink:
             for field in self.query(Input):
                 field.cursor_blink = False
@@ -398,6 +403,29 @@ class LRTuiApp(App[None]):
             self._show_details_of(record)
             self._ended(record, event)
 
+    def _follow(self) -> None:
+        """Runs other processes add to this session, and their epochs as they land (a live viewer)."""
+        session = self.session
+        changed = session.poll()
+        removed = list(session.poll_removed)
+        for record in changed:
+            self._dirty_rows.add(record.id)
+        for run_id in removed:
+            self.runs_table.remove_run(run_id)
+        if changed or removed:
+            self._dirty_charts = self._dirty_story = True
+            self._fit_table()
+        others = tuple(sorted(w.label for w in session.writers() if w.alive and not w.is_self))
+        if others != self._others:
+            self._others = others
+            runs = self.query_one("#runs")
+            runs.border_title = "runs" + (f" · also written by {', '.join(others)}" if others else "")
+            if others:
+                self.log_view.note(f"following this session live: written also by {', '.join(others)}")
+        if session.follow_error and session.follow_error != self._follow_error:
+            self.log_view.note(f"skipped a file while following: {session.follow_error}", style="yellow")
+        self._follow_error = session.follow_error
+
     def _redraw(self) -> None:
         """Draw what changed since the last call, in one screen update (the REFRESH_S timer, and at once
         for a run's start and end)."""
@@ -600,12 +628,22 @@ class LRTuiApp(App[None]):
         except ConfigError:
             self.notify("Fix the form first: the range test uses its settings", severity="error")
             return
-        self.push_screen(FindLRScreen(config), self._use_lr)
+        screen = FindLRScreen(config)
+        self.push_screen(screen, partial(self._use_lr, screen, config.schedule == "onecycle"))
 
-    def _use_lr(self, lr: float | None) -> None:
-        if lr is not None:
-            self.form.set_value("lr", format_lr(lr))
-            self.notify(f"lr set to {format_lr(lr)}: ctrl+r trains with it", title="LR range test", markup=False)
+    def _use_lr(self, screen: FindLRScreen, onecycle: bool, lr: float | None) -> None:
+        """Enter in the range test: its suggestion into the lr field (for onecycle, the schedule's peak)."""
+        if lr is None:
+            return
+        what = ""
+        if onecycle and screen.result is not None:
+            from lrtui.engine.lrfind import onecycle_peak
+
+            peak = onecycle_peak(screen.result.suggestions)
+            if peak is not None:
+                lr, what = peak, " as the onecycle peak"
+        self.form.set_value("lr", format_lr(lr))
+        self.notify(f"lr set to {format_lr(lr)}{what}: ctrl+r trains with it", title="LR range test", markup=False)
 
     def action_show_chart(self, name: str) -> None:
         """1–6 outside a text field: accuracy, loss, per-batch loss, update ratio, dead units, step probe."""
@@ -641,7 +679,7 @@ class LRTuiApp(App[None]):
             return
         try:
             paths = write_reports(self.session)
-        except OSError as e:
+        except (OSError, OutputError) as e:
             self.notify(f"Could not write the report: {e}", severity="error", markup=False)
             return
         self.log_view.note(f"report written: {', '.join(str(p) for p in paths)}", style="green")
@@ -680,7 +718,8 @@ def run_app(initial: dict[str, str], open_session: str | None) -> int:
     code = app.return_code or 0
     if app.detached:
         code = train_on_headless(app.runner)
-    else:
+    app.runner.close()  # the final save; this process no longer writes the session
+    if not app.detached:
         say_where(app.session)
     if "torch" in sys.modules:
         leave(code)

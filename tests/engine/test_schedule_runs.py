@@ -208,3 +208,21 @@ def test_a_session_saves_each_probe_and_the_trace(tmp_path) -> None:
     assert probes_on_disk == [1, 2]
     back = load_session(session.path).book.get(run_id)
     assert back is not None and back.lr_trace == end.lr_trace and back.lr_trace
+
+
+def test_a_too_slow_hint_after_a_decayed_schedule_scales_the_configured_lr() -> None:
+    """The last probe sees the decayed lr; the hint must still point from the lr the user chose."""
+    from lrtui.engine.verdict import judge
+
+    diagnostics = {"update_ratio": {"conv1": 1e-6, "conv2": 1e-6, "fc1": 1e-6, "fc2": 1e-6}, "grad_norm": 1.0,
+                   "dead_fraction": {"conv1": 0.0, "conv2": 0.0, "fc1": 0.0}, "top_class_share": 0.3,
+                   "pred_entropy": 2.3}
+    epochs = [{"epoch": e, "train_loss": 2.30 - 0.001 * e, "train_acc": 0.12, "val_loss": 2.30 - 0.001 * e,
+               "val_acc": 0.12, "diagnostics": diagnostics} for e in (1, 2, 3)]
+    probes = [{"epoch": 3, "lrs": [1e-4, 1e-3, 1e-2, 1e-1], "losses": [2.297, 2.297, 2.29, 2.2],
+               "current_lr": 5e-4}]
+    verdict = judge(epochs, "finished", probes=probes, lr=0.05)
+    assert verdict.label == "too slow"
+    assert "the schedule has lowered the lr to 0.0005" in verdict.reason
+    factor = float(verdict.hint.split("try a ")[1].split("x")[0].replace(",", ""))
+    assert f"(≈ {0.05 * factor:.2g})" in verdict.hint

@@ -162,3 +162,12 @@ def test_the_chart_survives_repeated_builds() -> None:
     figure = new_figure(60, 15)
     draw(figure, _result())
     assert figure.build() == figure.build()
+
+
+def test_the_onecycle_peak_is_the_smaller_of_three_valleys_and_the_curve_bottom() -> None:
+    from lrtui.engine.lrfind import onecycle_peak
+
+    assert onecycle_peak({"valley": 0.05, "max_stable": 0.06}) == pytest.approx(0.15)  # 3 x valley < 0.6
+    assert onecycle_peak({"valley": 0.05, "max_stable": 0.01}) == pytest.approx(0.1)  # the bottom, 0.1
+    assert onecycle_peak({"valley": None, "max_stable": 0.02}) == pytest.approx(0.2)
+    assert onecycle_peak({"valley": None, "max_stable": None}) is None

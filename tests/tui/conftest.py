@@ -24,6 +24,7 @@ def saved_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     session = Session.create(tmp_path_factory.mktemp("saved") / "sessions")
     configs = parse_configs({"lr": "0.01", "epochs": "2", "train_limit": "200", "device": "cpu"})
     run_many(configs, [session.add(c).id for c in configs], session.observe)
+    session.close()  # its writer is done, as when `lrtui run` ends
     return session.file
 
 

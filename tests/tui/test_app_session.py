@@ -115,10 +115,11 @@ def test_a_session_that_cannot_be_saved_is_reported_and_training_goes_on(tmp_pat
 
 def test_a_saved_run_with_a_null_test_loss_opens(session_copy: Path) -> None:
     """A NaN/inf loss is saved as null: opening that session and showing the run must not crash."""
-    file = session_copy / "session.json"
-    data = json.loads(file.read_text())
-    data["runs"][0]["test"]["loss"] = None
-    file.write_text(json.dumps(data))
+    run_file = session_copy / "runs" / "r1.json"  # the run's own file is the truth; session.json a snapshot
+    data = json.loads(run_file.read_text())
+    run = data.get("run", data)
+    run["test"]["loss"] = None
+    run_file.write_text(json.dumps(data))
 
     async def scenario() -> None:
         app = open_app(session_copy)

@@ -42,6 +42,8 @@ FIELDS: tuple[Field, ...] = (
     Field("optimizer", "optimizer", OPTIMIZERS),
     Field("momentum", "momentum", placeholder="auto"),
     Field("weight_decay", "weight decay"),
+    Field("schedule", "schedule", placeholder="constant"),
+    Field("warmup", "warmup"),
     Field("epochs", "epochs"),
     Field("batch_size", "batch size"),
     Field("dataset", "dataset", DATASETS),

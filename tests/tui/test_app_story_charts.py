@@ -80,7 +80,7 @@ def test_story_tells_the_selected_runs_verdict_and_diagnostics(lessons: Path, si
             assert f"r3 lr=0.0001 sgd · {r3.verdict_label}" in text
             assert "below the healthy" in text  # steps ~1e-5: far under the band
             await select(app, pilot, 1)
-            assert "healthy (1e-04–1e-02)" in story_text(app)
+            assert "healthy (2e-04–1e-02)" in story_text(app)
 
     asyncio.run(scenario())
 

@@ -519,6 +519,59 @@ def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, lege
         plt, min(drawn_y) if zoom else min(0.0, min(drawn_y)), max(drawn_y), _rows(plt))
 
 
+NO_LR_TRACE = "no lr trace: recorded when a run ends (older runs have none)"
+
+
+def lr_points(run: RunRecord) -> list[tuple[int, float]]:
+    """(step, lr) of a run's ``lr_trace`` with a positive, finite lr (a log axis needs them); [] without one."""
+    trace = getattr(run, "lr_trace", None) or []
+    return [(int(p[0]), float(p[1])) for p in trace
+            if len(p) >= 2 and isinstance(p[1], (int, float)) and math.isfinite(p[1]) and p[1] > 0]
+
+
+def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
+            zoom: bool = False, log: bool = True) -> None:
+    """The learning rate each run used against the optimizer step (its ``lr_trace``), on a log axis:
+    a schedule's warmup, steps and decay side by side, constant runs as flat lines a decade apart.
+
+    Runs without a trace (trained before schedules were recorded, or still running) are left out;
+    with none at all, the title says so. ``log`` is accepted for symmetry: the axis is always logarithmic.
+    ``zoom`` fits the axis to the data (otherwise it spans whole decades).
+    """
+    plt.clear_data()
+    plt.xlabel("step")
+    traced = [(run, lr_points(run)) for run in runs]
+    traced = [(run, points) for run, points in traced if points]
+    if not traced:
+        plt.title("Learning rate per step (log)")
+        plt.xlim(0.0, 1.0)
+        plt.ylim(0.0, 1.0)
+        plt.xticks([], [])
+        plt.yticks([], [])
+        plt.text(NO_LR_TRACE, 0.5, 0.5, alignment="center", **({} if plain else {"color": REFERENCE_COLOR}))
+        return
+    missing = [run.id for run in runs if not lr_points(run)]
+    plt.title("Learning rate per step (log)" + (f" · no lr trace: {', '.join(missing)}" if missing else ""))
+    lrs: list[float] = []
+    last = 1
+    for run, points in traced:
+        step = max(1, len(points) // _MAX_POINTS)
+        points = points[::step] if points[-1] in points[::step] else [*points[::step], points[-1]]
+        _draw(plt, [p[0] for p in points], [math.log10(p[1]) for p in points],
+              run.config.label if legend else None, _style(run, plain, False))
+        lrs += [p[1] for p in points]
+        last = max(last, points[-1][0])
+    plt.xlim(0, last)
+    every = max(1, int(_nice_at_least(last / 5, _NICE_TICKS)))  # whole steps: 0, 50, 100 rather than 4.8, 9.5
+    plt.xticks(list(range(0, last + 1, every)))
+    lo, hi = min(lrs), max(lrs)
+    if not zoom:  # whole decades, at least one: a constant lr is a flat line between two labels
+        lo, hi = 10.0 ** math.floor(math.log10(lo) + 1e-9), 10.0 ** math.ceil(math.log10(hi) - 1e-9)
+        if hi < lo * 10:
+            lo, hi = lo / math.sqrt(10), hi * math.sqrt(10)
+    _apply_log(plt, lo, max(hi, lo * 1.5), _rows(plt))
+
+
 # -- legends and figures ---------------------------------------------------------------------
 def legend_entries(runs: Sequence[RunRecord], *, plain: bool = False) -> list[tuple[str, int | None, str]]:
     """(marker, colour or None, label) per run, for a legend drawn outside the plot."""

@@ -203,6 +203,7 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
     from lrtui.runner import BatchDone, Notice, Runner, SaveProblem, hangup_keeps_training
 
     printer = RunPrinter(console, quiet=args.quiet, prefix_runs=len(configs) > 1)
+    printing_failed: list[OSError] = []  #: the output could not be written (then it is not tried again)
     with Signals(keep_on_hangup=hangup_keeps_training()) as stop:
 
         def listen(item: Event | Notice) -> None:
@@ -214,8 +215,16 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
                 if item.error:
                     with contextlib.suppress(OSError):
                         print(f"lrtui: error: training stopped: {item.error}", file=sys.stderr)
-            elif not (stop.hangup or console.reader_gone):  # keep saving, stop printing to a reader that is gone
-                printer(item)
+            elif not (stop.hangup or console.reader_gone or printing_failed):  # keep saving, stop printing
+                try:
+                    printer(item)
+                except OSError as e:  # stdout on a full disk, a dead terminal: printing stops, training never
+                    printing_failed.append(e)
+                    console.quiet = True
+                    console.write_failed = True
+                    with contextlib.suppress(OSError):
+                        print(f"lrtui: warning: cannot write the output ({e.strerror or e}); printing stops, "
+                              "training goes on", file=sys.stderr)
 
         runner = Runner(session, listen, batched=args.batched)
         stop.on_stop = runner.stop
@@ -280,11 +289,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             say(console, f"session: NOT saved ({session.save_error})" if session.save_error
                 else f"session: {session.path}")
     except OSError:
-        pass  # the terminal went away; everything is saved
+        console.write_failed = True  # the terminal went away, or stdout's disk is full; everything is saved
     if stop.exit_code:
         return stop.exit_code
     if console.reader_gone:
         return EXIT_BROKEN_PIPE
+    if console.write_failed and not stop.hangup:
+        return 1
     return 1 if failed_outputs or session.save_error or any(r.status == "failed" for r in records) else 0
 
 

@@ -89,6 +89,7 @@ class StdoutConsole(Console):
     def __init__(self) -> None:
         super().__init__(width=None if sys.stdout.isatty() else 1000)
         self.reader_gone = False
+        self.write_failed = False  #: a write to stdout failed (a full disk): printing stopped, training did not
 
     def on_broken_pipe(self) -> None:
         self.quiet = True

@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select
 
-from lrtui.engine.config import ConfigError, RunConfig, format_lr, parse_lrs
+from lrtui.engine.config import GRID_CONFIRM, GRID_MAX, ConfigError, RunConfig, format_lr, grid_size, parse_lrs
 from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
 from lrtui.formatting import pct
 from lrtui.outputs import OutputError
@@ -40,8 +40,10 @@ from lrtui.tui.process import (
     say_where,
     train_on_headless,
 )
+from lrtui.tui.screens.confirm import ConfirmScreen
 from lrtui.tui.screens.details import DetailsScreen
 from lrtui.tui.screens.find_lr import FindLRScreen
+from lrtui.tui.screens.grid import NOT_A_GRID, GridScreen
 from lrtui.tui.screens.help import HelpScreen
 from lrtui.tui.widgets.charts import CHART_IDS, Charts, chart_panes, live_batch_losses
 from lrtui.tui.widgets.details import RunDetails
@@ -110,6 +112,10 @@ class LRTuiApp(App[None]):
                 tooltip="Show the share of dead ReLU units per layer"),
         Binding("6", "show_chart('probe')", "Step probe chart", show=False, id="chart-probe",
                 tooltip="Show the step probe (loss after one step of size η)"),
+        Binding("7", "show_chart('lr')", "LR chart", show=False, id="chart-lr",
+                tooltip="Show the learning rate per step of every run (its schedule)"),
+        Binding("g", "compare", "Compare", show=False, id="compare",
+                tooltip="Compare a grid: best validation accuracy by two settings"),
         Binding("z", "zoom", "Zoom", show=False, id="zoom", tooltip="Zoom the chart: fit its y axis to the data"),
         Binding("l", "log_axis", "Log axis", show=False, id="log",
                 tooltip="Log axis on the chart (accuracy: error rate on a log axis)"),
@@ -255,7 +261,27 @@ class LRTuiApp(App[None]):
 
     # -- starting runs -------------------------------------------------------------------
     def action_run(self) -> None:
-        """Train with the form's values: one run per learning rate, queued behind any running one."""
+        """Train with the form's values: one run per combination of the comma lists, queued behind any running one.
+
+        A grid of more than GRID_CONFIRM runs is asked about first (a typo in a list can mean hours of training);
+        the size comes from the raw fields, so the question is asked before building the configs.
+        """
+        if isinstance(self.screen, ConfirmScreen):
+            return  # ctrl+r is a priority key: no second question over the first
+        size = grid_size(self.form.values())
+        if GRID_CONFIRM < size <= GRID_MAX and self.form.check():
+            self.push_screen(ConfirmScreen(f"Train {size} runs?"), self._confirmed)
+            return
+        self._run_form()
+
+    def _confirmed(self, yes: bool | None) -> None:
+        if yes:
+            self._run_form()
+        else:
+            self.notify("Nothing queued", timeout=2)
+
+    def _run_form(self) -> None:
+        """Queue the form's runs, or say what is wrong with it."""
         try:
             configs = self.form.configs()
         except ConfigError as e:
@@ -608,7 +634,7 @@ class LRTuiApp(App[None]):
         """Grey out keys that would do nothing now (shown dimmed in the footer)."""
         if action == "find_lr":
             return len(self.screen_stack) == 1  # not a second range test over the first
-        if action in ("zoom", "log_axis", "full_screen", "show_chart", "toggle_hidden"):
+        if action in ("zoom", "log_axis", "full_screen", "show_chart", "toggle_hidden", "compare"):
             return len(self.screen_stack) == 1  # the main screen's charts, not under a dialog
         if action == "remove_run":
             tables = self.query(RunsTable)
@@ -646,9 +672,20 @@ class LRTuiApp(App[None]):
         self.notify(f"lr set to {format_lr(lr)}{what}: ctrl+r trains with it", title="LR range test", markup=False)
 
     def action_show_chart(self, name: str) -> None:
-        """1–6 outside a text field: accuracy, loss, per-batch loss, update ratio, dead units, step probe."""
+        """1–7 outside a text field: accuracy, loss, per-batch loss, update ratio, dead units, step probe, lr."""
         if name in CHART_IDS:
             self.charts.active = f"tab-{name}"
+
+    def action_compare(self) -> None:
+        """g: the grid's comparison (best validation accuracy by the two settings that vary); one line if not a grid."""
+        from lrtui.grouping import grid_table
+
+        try:
+            table = grid_table(self.session.runs)
+        except ValueError:
+            self.notify(NOT_A_GRID, severity="warning", markup=False)
+            return
+        self.push_screen(GridScreen(table))
 
     def action_zoom(self) -> None:
         """z: fit the shown chart's y axis to its data (again: back to the full axis)."""

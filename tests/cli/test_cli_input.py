@@ -30,3 +30,22 @@ def test_ctrl_c_at_any_moment_of_start_up_ends_with_one_line(lrtui_process, tmp_
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "Traceback" not in out
     assert len(err.strip().splitlines()) <= 1
+
+
+def test_stdout_on_a_full_disk_stops_the_printing_not_the_training(tmp_path):
+    """``lrtui run > /dev/full``: every run trains to its end and is saved; one warning, exit 1."""
+    import os
+    import subprocess
+    import sys
+
+    from lrtui.session import load_session
+
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "lrtui", "run", "--lr", "0.01,0.1", "--epochs", "1",
+                               "--train-limit", "100", "--no-batched", "--device", "cpu"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "LRTUI_HOME": str(tmp_path)},
+                              timeout=120)
+    assert proc.returncode == 1
+    assert "printing stops, training goes on" in proc.stderr and "Traceback" not in proc.stderr
+    (folder,) = (tmp_path / "sessions").iterdir()
+    assert [(r.id, r.status) for r in load_session(folder).runs] == [("r1", "finished"), ("r2", "finished")]

@@ -12,7 +12,8 @@ HELP = """\
 # lrtui — what the learning rate does
 
 Set the parameters on the left, press **ctrl+r**, and watch the log, the charts and
-the runs table. A comma list in *lr* (`0.5, 0.01, 1e-4`) queues one run per value.
+the runs table. A comma list in *lr* (`0.5, 0.01, 1e-4`) queues one run per value; comma lists in
+several settings queue every combination (a grid; above 24 runs the app asks first).
 
 | key | does |
 |---|---|
@@ -21,7 +22,8 @@ the runs table. A comma list in *lr* (`0.5, 0.01, 1e-4`) queues one run per valu
 | **ctrl+x** | cancel the running run (finished epochs are kept) and the queued ones |
 | **escape** | leave a text field (to the runs table), close a dialog |
 | **enter** on a run | open its details |
-| **1** … **6** (outside a text field) | accuracy / loss / per-batch loss / update ratio (steps) / dead units / step probe chart |
+| **1** … **7** (outside a text field) | accuracy / loss / per-batch loss / update ratio (steps) / dead units / step probe / lr per step chart |
+| **g** | compare a grid: best validation accuracy by two settings (e.g. lr × optimizer) |
 | **z** | zoom the chart: fit its y axis to the data (again: the full axis) |
 | **l** | log axis (accuracy: the error rate, 100% − accuracy, on a log axis) |
 | **f** / **enter** on a chart | the charts full screen, with the legend; **escape**: back |

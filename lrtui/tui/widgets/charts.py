@@ -49,7 +49,8 @@ class RunChart(PlotextPlot):
         self.zoomed = False  #: y axis fitted to the data shown
         self.log_scale = False  #: log y axis (accuracy: error rate); always on for the update ratio
         self.log_name = log_name  #: what ``log`` means here, for the legend line
-        self.draws = {charts.plot_probe: "probes", charts.plot_batch_loss: "batches"}.get(draw, "epochs")
+        self.draws = {charts.plot_probe: "probes", charts.plot_batch_loss: "batches", charts.plot_lr: "lr"}.get(
+            draw, "epochs")
         self._stale = True
         self._picture: Text | None = None
         self._built_size = (0, 0)
@@ -161,8 +162,10 @@ class RunChart(PlotextPlot):
 def _signature(runs: Sequence[RunRecord], draws: str = "epochs") -> tuple[tuple[object, ...], ...]:
     """What a chart draws of each run, in brief: records only grow, so their lengths tell a change.
 
-    ``draws``: ``epochs`` (the per-epoch charts), ``probes`` or ``batches``.
+    ``draws``: ``epochs`` (the per-epoch charts), ``probes``, ``batches`` or ``lr`` (the lr trace, set at a run's end).
     """
+    if draws == "lr":
+        return tuple((r.id, len(r.lr_trace or [])) for r in runs)
     if draws == "probes":
         return tuple((r.id, len(getattr(r, "probes", None) or [])) for r in runs)
     if draws == "batches":
@@ -179,6 +182,7 @@ CHARTS: tuple[tuple[str, str, Draw, str], ...] = (
     ("Steps", "steps", charts.plot_update_ratio, "log"),
     ("Dead", "dead", charts.plot_dead_fraction, "log"),
     ("Probe", "probe", charts.plot_probe, "log loss"),
+    ("LR", "lr", charts.plot_lr, "log"),
 )
 CHART_IDS = tuple(pane_id for _, pane_id, _, _ in CHARTS)
 
@@ -191,7 +195,7 @@ def chart_panes() -> list[TabPane]:
 
 class Charts(TabbedContent):
     """Accuracy and loss per epoch of every run, the current run's per-batch loss, what happens
-    inside the network (update ratio, dead units) and the step probe: one tab each.
+    inside the network (update ratio, dead units), the step probe and the lr per step: one tab each.
 
     ``f`` (or enter on a chart) maximizes it; escape brings the screen back.
     """

@@ -288,7 +288,8 @@ def update_ratio_svg(runs: Sequence[RunRecord]) -> str | None:
     panels = [Panel(_diag_lines(with_diag, "update_ratio", layer, zeros=True), title=layer, x_label="epoch",
                     y_label="‖Δw‖ / ‖w‖ per step", y_log=True, y_range=y_range, x_range=x_range, x_integer=True,
                     band=Band(*HEALTHY_RATIO)) for layer in UPDATE_LAYERS]
-    legend = [*_run_legend(with_diag), LegendItem("healthy band 1e-4…1e-2", "#2da44e", kind="band", opacity=0.25),
+    band = f"healthy band {HEALTHY_RATIO[0]:.0e}…{HEALTHY_RATIO[1]:.0e}"
+    legend = [*_run_legend(with_diag), LegendItem(band, "#2da44e", kind="band", opacity=0.25),
               LegendItem("0: no update at all", MUTED, kind="floor")]
     return _grid(panels, legend, "Update-to-weight ratio per layer")
 

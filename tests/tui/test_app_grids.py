@@ -61,8 +61,9 @@ def test_a_grid_above_the_limit_asks_first_and_no_queues_nothing() -> None:
 
 def test_a_grid_above_the_cap_is_refused_in_one_line_without_a_question() -> None:
     async def scenario() -> None:
-        seeds = ",".join(str(i) for i in range(GRID_MAX // 5 + 1))
-        app = make_app(lr=_lrs(5), seed=seeds)  # more than GRID_MAX runs
+        seeds = ",".join(str(i) for i in range(16))
+        app = make_app(lr=_lrs(16), seed=seeds, batch_size="10,20")  # 16 × 16 × 2 = 512 runs
+        assert 512 > GRID_MAX
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("ctrl+r")
             await pilot.pause()

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lrtui.engine.verdict import RATIO_HIGH, RATIO_LOW
+from lrtui.grouping import SeedGroup, has_seed_groups, seed_groups
 from lrtui.record import RunRecord, run_number
 
 #: One colour per run (xterm-256 codes), by run number (r1, r2, ...), so a run keeps its colour when
@@ -148,6 +149,8 @@ def linear_axis(lo: float, hi: float, rows: int, *, max_ticks: int = 6) -> tuple
     step = _nice_at_least((hi - lo) / intervals)
     for _ in range(8):
         bottom = math.floor(lo / step + 1e-9) * step
+        if bottom > lo + 1e-9 * max(1.0, abs(lo)):  # the tolerance above rounded a tiny negative lo up to 0
+            bottom -= step
         if bottom + step * intervals >= hi - 1e-9:
             break
         step = _nice_at_least(step * 1.0001)
@@ -286,9 +289,18 @@ def _range(run: RunRecord, key: str) -> float:
 
 
 def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, transform: Callable[[float], float | None],
-                 plain: bool, train: bool, legend: bool) -> list[float]:
-    """Validation (and training) curves of one metric for every run; returns the values drawn."""
+                 plain: bool, train: bool, legend: bool, seeds: bool = False) -> list[float]:
+    """Validation (and training) curves of one metric for every run; returns the values drawn.
+
+    ``seeds=True``: runs that differ only in seed are drawn as one group (see :func:`_plot_group`).
+    """
     drawn: list[float] = []
+    groups = seed_groups(runs) if seeds and runs else []
+    folded = [g for g in groups if len(g.runs) > 1]
+    if folded:
+        runs = [g.runs[0] for g in groups if len(g.runs) == 1]
+    for group in folded:  # first: the bands under every line
+        drawn += _plot_band(plt, group, key, transform, plain)
     for run in _spread_last(runs, lambda r: _range(r, f"val_{key}")):
         for split in ("train", "val") if train else ("val",):
             xs, raw = _series(run, f"{split}_{key}")
@@ -298,16 +310,63 @@ def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, transform: Calla
                 label = (f"{run.config.label} {split}" if train else run.config.label) if legend else None
                 _draw(plt, [p[0] for p in points], [p[1] for p in points], label, _style(run, plain, split == "train"))
                 drawn += [p[1] for p in points]
+    for group in folded:
+        drawn += _plot_group(plt, group, key, transform, plain, train, legend)
+    return drawn
+
+
+def group_label(group: SeedGroup) -> str:
+    """``lr=0.1 sgd · 3 seeds``: a seed group in a legend."""
+    return f"{group.label} · {len(group.runs)} seeds"
+
+
+def _curve_points(xs: Sequence[int], ys: Sequence[float | None],
+                  transform: Callable[[float], float | None]) -> list[tuple[int, float]]:
+    mapped = [(x, transform(y) if y is not None else None) for x, y in zip(xs, ys)]
+    return [(x, y) for x, y in mapped if y is not None]
+
+
+def _plot_band(plt: Any, group: SeedGroup, key: str, transform: Callable[[float], float | None],
+               plain: bool) -> list[float]:
+    """The min–max band of a seed group's validation curve as two thin dotted lines in its first run's colour.
+
+    Dotted edges rather than a filled band: a filled area of characters would cover the other runs' lines.
+    """
+    drawn: list[float] = []
+    val = group.curves[f"val_{key}"]
+    for ys in (val.lo, val.hi):
+        points = _curve_points(val.epochs, ys, transform)
+        if len(points) > 1:  # one point alone is the mean's marker already
+            plt.plot([p[0] for p in points], [p[1] for p in points], marker="·",
+                     **({} if plain else {"color": run_color(group.runs[0])}))
+            drawn += [p[1] for p in points]
+    return drawn
+
+
+def _plot_group(plt: Any, group: SeedGroup, key: str, transform: Callable[[float], float | None],
+                plain: bool, train: bool, legend: bool) -> list[float]:
+    """A seed group's mean validation (and training) curve, in its first run's colour or letter."""
+    first = group.runs[0]
+    drawn: list[float] = []
+    splits = ("train", "val") if train else ("val",)
+    for split in splits:
+        curve = group.curves[f"{split}_{key}"]
+        points = _curve_points(curve.epochs, curve.mean, transform)
+        if points:
+            label = (f"{group_label(group)} {split}" if train else group_label(group)) if legend else None
+            _draw(plt, [p[0] for p in points], [p[1] for p in points], label, _style(first, plain, split == "train"))
+            drawn += [p[1] for p in points]
     return drawn
 
 
 def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
-                  legend: bool = True, zoom: bool = False, log: bool = False) -> None:
+                  legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False) -> None:
     """Accuracy (%) per epoch of every run, with the 10% chance level as a reference line.
 
     ``log=True``: the error rate (100% − accuracy) on a log axis, where 1.5% vs 3% is as far
     apart as 15% vs 30%. ``zoom=True``: the y axis fits the data instead of 0–100.
     ``legend=False`` leaves plotext's legend out (the app draws its own, outside the plot).
+    ``seeds=True``: runs that differ only in seed are one mean line between their min and max.
     """
     plt.clear_data()
     last = _epoch_axis(plt, runs, "Error rate per epoch (%, log)" if log else "Accuracy per epoch (%)")
@@ -320,14 +379,14 @@ def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, t
         chance = math.log10(100.0 - CHANCE_ACC)
         plt.plot([1, max(last, 2)], [chance, chance], label="chance 90% wrong" if legend else None,
                  **_reference(plain))
-        drawn = _plot_metric(plt, runs, "acc", error, plain, train, legend)
+        drawn = _plot_metric(plt, runs, "acc", error, plain, train, legend, seeds)
         values = [10**v for v in drawn] or [1.0, 100.0]
         lo, hi = (min(values), max(values)) if zoom else (min(min(values), 1.0), 100.0)
         _apply_log(plt, lo, max(hi, lo * 1.5), rows)
         return
     plt.plot([1, max(last, 2)], [CHANCE_ACC, CHANCE_ACC], label="chance 10%" if legend else None,
              **_reference(plain))  # first: under the runs
-    drawn = _plot_metric(plt, runs, "acc", lambda a: 100.0 * a, plain, train, legend)
+    drawn = _plot_metric(plt, runs, "acc", lambda a: 100.0 * a, plain, train, legend, seeds)
     if zoom and drawn:
         _apply_linear(plt, max(0.0, min(drawn)), min(100.0, max(drawn)), rows)
     else:
@@ -347,13 +406,14 @@ def _loss_like(plt: Any, drawn: list[float], rows: int, zoom: bool, log: bool) -
 
 
 def plot_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
-              legend: bool = True, zoom: bool = False, log: bool = False) -> None:
-    """Cross-entropy loss per epoch of every run (runs that went non-finite stop where they did)."""
+              legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False) -> None:
+    """Cross-entropy loss per epoch of every run (runs that went non-finite stop where they did);
+    ``seeds=True`` as in :func:`plot_accuracy`."""
     plt.clear_data()
     _epoch_axis(plt, runs, "Loss per epoch (log)" if log else "Loss per epoch")
     transform: Callable[[float], float | None] = (
         (lambda v: math.log10(v) if v > 0 else None) if log else (lambda v: v))
-    drawn = _plot_metric(plt, runs, "loss", transform, plain, train, legend)
+    drawn = _plot_metric(plt, runs, "loss", transform, plain, train, legend, seeds)
     _loss_like(plt, drawn, _rows(plt), zoom, log)
 
 
@@ -573,8 +633,15 @@ def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend:
 
 
 # -- legends and figures ---------------------------------------------------------------------
-def legend_entries(runs: Sequence[RunRecord], *, plain: bool = False) -> list[tuple[str, int | None, str]]:
-    """(marker, colour or None, label) per run, for a legend drawn outside the plot."""
+def legend_entries(runs: Sequence[RunRecord], *, plain: bool = False,
+                   seeds: bool = False) -> list[tuple[str, int | None, str]]:
+    """(marker, colour or None, label) per run, for a legend drawn outside the plot;
+    ``seeds=True``: one per seed group (``r1 lr=0.1 sgd · 3 seeds``), as ``_plot_metric`` draws them."""
+    groups = seed_groups(runs) if seeds and runs else []
+    if has_seed_groups(groups):
+        return [(run_letter(g.runs[0]) if plain else "■", None if plain else run_color(g.runs[0]),
+                 f"{g.runs[0].id} {group_label(g) if len(g.runs) > 1 else g.runs[0].config.label}")
+                for g in groups]
     return [(run_letter(run) if plain else "■", None if plain else run_color(run), f"{run.id} {run.config.label}")
             for run in runs]
 
@@ -606,7 +673,8 @@ def render(draw: Callable[..., None], runs: Sequence[RunRecord], *, width: int =
     if legend_outside:
         fig.plot_size(width, height - 1)
         draw(fig, runs, plain=True, legend=False, **options)
-        head = "   ".join(f"{marker} {label}" for marker, _, label in legend_entries(runs, plain=True))
+        seeds = bool(options.get("seeds"))
+        head = "   ".join(f"{marker} {label}" for marker, _, label in legend_entries(runs, plain=True, seeds=seeds))
         text = uncolorize(fig.build())
         return "\n".join(line.rstrip() for line in [head, *text.splitlines()])
     draw(fig, runs, plain=True, **options)

@@ -123,6 +123,8 @@ class LRTuiApp(App[None]):
                 tooltip="Show the chart full screen (escape: back)"),
         Binding("space", "toggle_hidden", "Hide/show", show=False, id="hide",
                 tooltip="Hide or show the selected run in the charts"),
+        Binding("s", "fold_seeds", "Fold seeds", show=False, id="fold-seeds",
+                tooltip="Fold runs that differ only in seed into one row"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit", tooltip="Stop training and quit"),
     ]
 
@@ -336,6 +338,7 @@ class LRTuiApp(App[None]):
         records = self.runner.enqueue(configs)
         for record in records:
             self.runs_table.show_run(record)
+        self._sync_table()
         self._fit_table()
         self._dirty_story = True
         if not had_rows:
@@ -358,6 +361,7 @@ class LRTuiApp(App[None]):
         batch = [r for r in map(self.session.book.get, done.run_ids) if r is not None]
         for record in batch:
             self.runs_table.show_run(record, hidden=record.id in self.charts.hidden)
+        self._sync_table()
         self._show_story()
         if done.idle:
             self._logged = {}
@@ -455,7 +459,7 @@ class LRTuiApp(App[None]):
     def _redraw(self) -> None:
         """Draw what changed since the last call, in one screen update (the REFRESH_S timer, and at once
         for a run's start and end)."""
-        if not self._progress and not self._dirty_rows and not (
+        if not self._progress and not self._dirty_rows and not self.runs_table.stale and not (
                 self._dirty_charts or self._dirty_batch or self._dirty_story or self.log_view.pending):
             return
         with self.batch_update():
@@ -463,10 +467,14 @@ class LRTuiApp(App[None]):
             if self._progress is not None:
                 self.query_one(RunStatus).progress(self._progress, self.runner.batch_label())
                 self._progress = None
-            for run_id in sorted(self._dirty_rows):
-                record = self.session.book.get(run_id)
-                if record is not None:
-                    self.runs_table.show_run(record, hidden=run_id in self.charts.hidden)
+            if self.runs_table.folded:  # a group's row depends on all its seeds: rebuilt whole
+                self.runs_table.stale = self.runs_table.stale or bool(self._dirty_rows)
+                self._sync_table()
+            else:
+                for run_id in sorted(self._dirty_rows):
+                    record = self.session.book.get(run_id)
+                    if record is not None:
+                        self.runs_table.show_run(record, hidden=run_id in self.charts.hidden)
             self._dirty_rows.clear()
             if self._dirty_charts:
                 self._replot()
@@ -551,11 +559,32 @@ class LRTuiApp(App[None]):
         if record is None:
             return
         hidden = self.charts.hidden
-        hidden.symmetric_difference_update({record.id})
+        ids = self.runs_table.group_of(self.session.runs, record.id)  # folded: the whole seed group
+        if record.id in hidden:
+            hidden.difference_update(ids)
+        else:
+            hidden.update(ids)
         self.runs_table.show_run(record, hidden=record.id in hidden)
+        self._sync_table()
         self._replot()
         self.notify(f"{record.id} {'hidden from' if record.id in hidden else 'shown in'} the charts", timeout=2,
                     markup=False)
+
+    def action_fold_seeds(self) -> None:
+        """s: one row per setting, its seeds folded (best val as mean ± spread); again: one row per run."""
+        table = self.runs_table
+        table.folded = not table.folded
+        table.rebuild(self.session.runs, self.charts.hidden)
+        self._fit_table()
+        self.notify("runs that differ only in seed: one row each" if table.folded else "one row per run",
+                    timeout=2)
+
+    def _sync_table(self) -> None:
+        """Folded rows are rebuilt whole when a run changed (see :attr:`RunsTable.stale`)."""
+        table = self.runs_table
+        if table.folded and table.stale:
+            table.rebuild(self.session.runs, self.charts.hidden)
+            self._fit_table()
 
     @on(DataTable.RowSelected, "#runs")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -575,6 +604,7 @@ class LRTuiApp(App[None]):
             return
         self.runs_table.remove_run(run.id)
         self.charts.hidden.discard(run.id)
+        self._sync_table()
         self._fit_table()
         self._replot()
         self._show_story()
@@ -634,7 +664,7 @@ class LRTuiApp(App[None]):
         """Grey out keys that would do nothing now (shown dimmed in the footer)."""
         if action == "find_lr":
             return len(self.screen_stack) == 1  # not a second range test over the first
-        if action in ("zoom", "log_axis", "full_screen", "show_chart", "toggle_hidden", "compare"):
+        if action in ("zoom", "log_axis", "full_screen", "show_chart", "toggle_hidden", "compare", "fold_seeds"):
             return len(self.screen_stack) == 1  # the main screen's charts, not under a dialog
         if action == "remove_run":
             tables = self.query(RunsTable)

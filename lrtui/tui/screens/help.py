@@ -28,6 +28,7 @@ several settings queue every combination (a grid; above 24 runs the app asks fir
 | **l** | log axis (accuracy: the error rate, 100% − accuracy, on a log axis) |
 | **f** / **enter** on a chart | the charts full screen, with the legend; **escape**: back |
 | **space** on a run | hide it from the charts, or show it again (it stays in the session) |
+| **s** | fold runs that differ only in seed into one row (best val as mean ± spread); again: one row per run |
 | **delete** | remove the selected run from the comparison |
 | **ctrl+f** | learning-rate range test: suggests an lr for the form |
 | **ctrl+s** | write the session report (Markdown, HTML, JSON) |

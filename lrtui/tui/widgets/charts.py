@@ -28,7 +28,8 @@ from lrtui.record import RunRecord
 
 Draw = Callable[..., None]
 SHORT = 16  #: charts shorter than this many rows (80x24) drop their title, axis label, legend line and training curves
-_WITH_TRAINING = (charts.plot_accuracy, charts.plot_loss)  #: charts that can also draw the training curves
+#: charts that can also draw the training curves, and draw runs that differ only in seed as one mean line and band
+_WITH_TRAINING = (charts.plot_accuracy, charts.plot_loss)
 
 
 class RunChart(PlotextPlot):
@@ -100,7 +101,8 @@ class RunChart(PlotextPlot):
         view = [name for name, on in (("zoom", self.zoomed), (self.log_name, self.log_scale)) if on]
         if view:
             line.append(" · ".join(view) + "  ", style="bold")
-        for marker, color, label in charts.legend_entries(self.runs, plain=self.app.no_color):
+        seeds = self.draw in _WITH_TRAINING  # these charts fold seed groups into one band
+        for marker, color, label in charts.legend_entries(self.runs, plain=self.app.no_color, seeds=seeds):
             line.append(marker + " ", style=f"color({color})" if color is not None else "bold")
             line.append(label + "  ")
         if self.hidden_count:
@@ -124,7 +126,7 @@ class RunChart(PlotextPlot):
         plt.plotsize(width, plot_height)
         plt._set_size(width, plot_height)
         plt._lrtui_title = plt._lrtui_xlabel = not self.short  # type: ignore[attr-defined]
-        options = {"train": self.shows_training} if self.draw in _WITH_TRAINING else {}
+        options = {"train": self.shows_training, "seeds": True} if self.draw in _WITH_TRAINING else {}
         self.draw(plt, self.runs, plain=self.app.no_color, legend=False, zoom=self.zoomed, log=self.log_scale,
                   **options)
         if self.short:

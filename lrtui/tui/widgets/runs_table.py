@@ -1,6 +1,14 @@
-"""The runs table: one row per run of the session, updated as its events arrive."""
+"""The runs table: one row per run of the session, updated as its events arrive.
+
+Folded (``s``), it shows one row per seed group instead (runs that differ only in seed):
+best validation accuracy as mean ± spread. Folded rows are rebuilt whole on each change:
+groups are few, and a row's group can change with every event.
+"""
 
 from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
 
 from plotext._utility import get_color_code
 from rich.text import Text
@@ -8,7 +16,8 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from lrtui.charts import VERDICT_COLORS, run_color
-from lrtui.formatting import run_cells
+from lrtui.formatting import pct, run_cells, seconds
+from lrtui.grouping import SeedGroup, seed_groups, summary_text
 from lrtui.record import RunRecord
 
 #: (column key = ``run_cells`` key, header): short headers so the table fits 80 columns
@@ -58,21 +67,98 @@ def row_cells(run: RunRecord, hidden: bool = False) -> list[Text]:
     return row
 
 
+def _majority(values: Sequence[str]) -> str:
+    """The most common value (the first seen on a tie)."""
+    return Counter(values).most_common(1)[0][0]
+
+
+def _group_status(runs: Sequence[RunRecord]) -> str:
+    """A group is running while any seed runs, queued while any waits; else its seeds' most common status."""
+    statuses = [r.status for r in runs]
+    for live in ("running", "queued"):
+        if live in statuses:
+            return live
+    return _majority(statuses)
+
+
+def group_cells(group: SeedGroup, hidden: bool = False) -> list[Text]:
+    """The folded row of a seed group: its first run's id ×N and setting, best val as mean ± spread, mean test
+    accuracy, the majority verdict, the summed training time, and a status for the group."""
+    runs = group.runs
+    first = runs[0]
+    cells = run_cells(first)
+    n = len(runs)
+    if n > 1:
+        test = group.summary("test_acc")
+        cells["run"] = f"{first.id}×{n}"
+        cells["best val acc"] = summary_text(group.summary("best_val_acc"))
+        cells["test acc"] = pct(test.mean if test else None)
+        cells["duration"] = seconds(sum(r.duration_s or 0.0 for r in runs))
+    verdict = _majority([r.verdict_label or "—" for r in runs])
+    status = _group_status(runs)
+    styles = {"verdict": VERDICT_COLORS.get(verdict, ""), "status": _STATUS_STYLE.get(status, "")}
+    cells["verdict"] = verdict
+    cells["status"] = _STATUS.get(status, status)
+    row = [Text(cells[key], style=styles.get(key, ""), justify="right" if key in _RIGHT else "left")
+           for key, _ in COLUMNS]
+    row[0] = Text.assemble(("□ " if hidden else "■ ", rich_color(run_color(first))), row[0])
+    return row
+
+
 class RunsTable(DataTable[Text]):
-    """Row keys are run ids, so events and deletions find their row directly."""
+    """Row keys are run ids, so events and deletions find their row directly (folded: a group's first run id)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.folded = False  #: one row per seed group (``s``)
+        self.stale = False  #: folded, and a run changed since the last :meth:`rebuild`
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         for key, header in COLUMNS:
             self.add_column(header, key=key)
         for key, width in _PRESIZED.items():  # a column that widens lays out the screen: not mid-run
             column = self.columns[ColumnKey(key)]
             column.content_width = max(column.content_width, width)
 
+    def rebuild(self, runs: Sequence[RunRecord], hidden: Collection[str] = ()) -> None:
+        """Every row again from ``runs``: one per seed group when folded, else one per run.
+
+        The cursor stays on the selected run, or on the row of its group.
+        """
+        selected = self.selected_id
+        self.clear(columns=True)  # the columns fit the new rows (folded cells are wider)
+        self._add_columns()
+        self.stale = False
+        if self.folded:
+            for group in seed_groups(runs) if runs else []:
+                self.add_row(*group_cells(group, all(i in hidden for i in group.ids)), key=group.runs[0].id)
+                if selected in group.ids:
+                    selected = group.runs[0].id
+        else:
+            for run in runs:
+                self.add_row(*row_cells(run, run.id in hidden), key=run.id)
+        if selected is not None and selected in self.rows:
+            self.move_cursor(row=self.get_row_index(selected))
+
+    def group_of(self, runs: Sequence[RunRecord], run_id: str) -> tuple[str, ...]:
+        """Folded: the ids of the seed group whose row ``run_id`` keys; else just ``run_id``."""
+        if self.folded:
+            for group in seed_groups(runs) if runs else []:
+                if run_id in group.ids:
+                    return group.ids
+        return (run_id,)
+
     def show_run(self, run: RunRecord, *, hidden: bool = False) -> None:
-        """Add the run's row, or bring it up to date (only the cells that changed: each change lays out)."""
+        """Add the run's row, or bring it up to date (only the cells that changed: each change lays out).
+
+        Folded, the row is its group's: the table is only marked :attr:`stale` (the app rebuilds it).
+        """
+        if self.folded:
+            self.stale = True
+            return
         cells = row_cells(run, hidden)
         if run.id not in self.rows:
             self.add_row(*cells, key=run.id)
@@ -84,6 +170,9 @@ class RunsTable(DataTable[Text]):
                 self.update_cell(run.id, key, cell, update_width=wider)
 
     def remove_run(self, run_id: str) -> None:
+        if self.folded:
+            self.stale = True
+            return
         if run_id in self.rows:
             self.remove_row(run_id)
 

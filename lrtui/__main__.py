@@ -22,7 +22,14 @@ def entry() -> int:
     from lrtui.cli import main
 
     signal.signal(signal.SIGINT, previous)
-    return main()
+    code = main()
+    if code == 128 + signal.SIGINT:
+        # Ctrl+C may have cut an import (torch's) short: the interpreter's teardown of a half-loaded
+        # extension can die of the same signal (exit -2). The one line is printed; leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -203,7 +203,6 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
     from lrtui.runner import BatchDone, Notice, Runner, SaveProblem, hangup_keeps_training
 
     printer = RunPrinter(console, quiet=args.quiet, prefix_runs=len(configs) > 1)
-    printing_failed: list[OSError] = []  #: the output could not be written (then it is not tried again)
     with Signals(keep_on_hangup=hangup_keeps_training()) as stop:
 
         def listen(item: Event | Notice) -> None:
@@ -215,13 +214,11 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
                 if item.error:
                     with contextlib.suppress(OSError):
                         print(f"lrtui: error: training stopped: {item.error}", file=sys.stderr)
-            elif not (stop.hangup or console.reader_gone or printing_failed):  # keep saving, stop printing
+            elif not (stop.hangup or console.reader_gone or console.write_failed):  # keep saving, stop printing
                 try:
                     printer(item)
                 except OSError as e:  # stdout on a full disk, a dead terminal: printing stops, training never
-                    printing_failed.append(e)
-                    console.quiet = True
-                    console.write_failed = True
+                    console.write_failed = console.quiet = True
                     with contextlib.suppress(OSError):
                         print(f"lrtui: warning: cannot write the output ({e.strerror or e}); printing stops, "
                               "training goes on", file=sys.stderr)

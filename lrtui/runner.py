@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.events import Event, RunEnd, RunStarted, RunState
+from lrtui.engine.events import Event, RunEnd, RunState
 from lrtui.record import RunRecord
 from lrtui.session import HEARTBEAT_EVERY_S, Session, SessionError
 
@@ -218,8 +218,7 @@ class Runner:
         if isinstance(event, RunEnd) and event.status == "cancelled" and self._end_status != "cancelled":
             event = replace(event, status=self._end_status)  # type: ignore[arg-type]
         self.session.observe(event)
-        if isinstance(event, (RunStarted, RunEnd)) or self.session.save_error != self._save_error:
-            self._check_saved()
+        self._check_saved()
         self.listener(event)
 
     def _check_saved(self) -> None:

@@ -36,6 +36,12 @@ class Heard:
             return [i for i in self.items if isinstance(i, kind)]
 
 
+def until_first_log(runner: Runner, heard: Heard) -> None:
+    """Wait until the first run is training (its first BatchLog arrived); the runner must not go idle first."""
+    while not heard.of(BatchLog):
+        assert not runner.wait(0.02)
+
+
 @pytest.fixture
 def session(tmp_path: Path) -> Session:
     return Session.create(tmp_path / "sessions")
@@ -70,8 +76,7 @@ def test_cancel_stops_the_training_run_and_drops_the_queue(session):
     runner = Runner(session, heard)
     runner.enqueue(configs(lr="0.01", epochs="200"))
     runner.enqueue(configs(lr="0.1"))
-    while not heard.of(BatchLog):
-        assert not runner.wait(0.02)
+    until_first_log(runner, heard)
     dropped = runner.cancel()
     assert [r.id for r in dropped] == ["r2"]
     assert runner.wait(60)
@@ -84,8 +89,7 @@ def test_stop_as_interrupted_ends_the_run_interrupted_and_starts_nothing_new(ses
     heard = Heard()
     runner = Runner(session, heard)
     runner.enqueue(configs(lr="0.01", epochs="200"))
-    while not heard.of(BatchLog):
-        assert not runner.wait(0.02)
+    until_first_log(runner, heard)
     runner.stop("interrupted")
     assert runner.wait(60)
     (end,) = heard.of(RunEnd)
@@ -99,8 +103,7 @@ def test_a_queued_run_can_be_removed_a_training_one_cannot(session):
     runner = Runner(session, heard)
     runner.enqueue(configs(lr="0.01", epochs="200"))
     runner.enqueue(configs(lr="0.1"))
-    while not heard.of(BatchLog):
-        assert not runner.wait(0.02)
+    until_first_log(runner, heard)
     assert "cancel it first" in (runner.remove("r1") or "")
     assert runner.remove("r2") is None and runner.queued == []
     runner.cancel()

@@ -105,29 +105,26 @@ def test_a_dropped_terminal_leaves_the_run_training_to_its_end(tmp_path: Path) -
     assert run["test"] is not None and run["verdict"] is not None
 
 
-def test_with_the_opt_out_a_hangup_stops_the_run_as_interrupted(tmp_path: Path) -> None:
-    term = start_a_run(tmp_path, "--epochs", "50", env={"LRTUI_ON_HANGUP": "stop"})
+def signal_and_wait(term: Terminal, signum: int) -> int:
+    """Send a signal to the app and wait for it to exit (killed if it does not); returns its exit code."""
     try:
-        term.proc.send_signal(signal.SIGHUP)
-        code = term.wait_exit()
+        term.proc.send_signal(signum)
+        return term.wait_exit()
     finally:
         if term.proc.poll() is None:
             term.proc.kill()
         os.close(term.master)
-    assert code == 128 + signal.SIGHUP
+
+
+def test_with_the_opt_out_a_hangup_stops_the_run_as_interrupted(tmp_path: Path) -> None:
+    term = start_a_run(tmp_path, "--epochs", "50", env={"LRTUI_ON_HANGUP": "stop"})
+    assert signal_and_wait(term, signal.SIGHUP) == 128 + signal.SIGHUP
     assert b"Traceback" not in term.output
     assert [(r["id"], r["status"]) for r in saved_runs(tmp_path)] == [("r1", "interrupted")]
 
 
 def test_sigterm_stops_the_run_as_interrupted_and_exits_cleanly(tmp_path: Path) -> None:
     term = start_a_run(tmp_path, "--epochs", "50")
-    try:
-        term.proc.send_signal(signal.SIGTERM)
-        code = term.wait_exit()
-    finally:
-        if term.proc.poll() is None:
-            term.proc.kill()
-        os.close(term.master)
-    assert code == 128 + signal.SIGTERM
+    assert signal_and_wait(term, signal.SIGTERM) == 128 + signal.SIGTERM
     assert b"Traceback" not in term.output
     assert [(r["id"], r["status"]) for r in saved_runs(tmp_path)] == [("r1", "interrupted")]

@@ -21,15 +21,58 @@ thread when the first run starts).
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import Event, RunEnd, RunState
 from lrtui.record import RunRecord
 from lrtui.session import HEARTBEAT_EVERY_S, Session, SessionError
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_thresholds = gc.get_threshold()
+#: while training, a full collection only after this many collections of the middle generation
+#: (Python's default is 10): in practice none until the runner is idle again
+FULL_COLLECTION_WHILE_TRAINING = 1_000_000
+
+
+@contextmanager
+def quiet_collector() -> Iterator[None]:
+    """Import torch and the engine (or do other heavy setup) with the garbage collector off.
+
+    After torch is imported a process tracks ~365,000 objects and every full collection walks
+    them all: measured 40-140 ms with the GIL held, on whichever thread it lands, four of them
+    while torch loads and one every few seconds of training, each a pause of the screen. See
+    also :func:`hold_full_collections`. (``gc.freeze()`` would hide them from the collector
+    too: called from the training thread, it left later apps in the same process with an
+    incomplete widget tree, seen in the tests and not explained; these are plain settings.)
+    """
+    global _quiet_depth
+    with _quiet_lock:
+        _quiet_depth += 1
+        if _quiet_depth == 1:
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                gc.enable()
+                gc.collect()  # one walk now (~150 ms, before any run) rather than three as they come
+
+
+def hold_full_collections(hold: bool) -> None:
+    """While training, no full (oldest-generation) collections: young garbage is still collected
+    as usual, cycles among long-lived objects wait until the runner is idle."""
+    young, middle, _ = _thresholds
+    gc.set_threshold(young, middle, FULL_COLLECTION_WHILE_TRAINING if hold else _thresholds[2])
+
 
 #: Set to ``stop`` to make a hangup stop training (saved interrupted) instead of going on without a terminal.
 HANGUP_ENV = "LRTUI_ON_HANGUP"
@@ -179,9 +222,12 @@ class Runner:
 
     def _work(self) -> None:
         """The training thread: batch after batch until the queue is empty or the runner stops."""
-        if self.thread_setup is not None:
-            self.thread_setup()
+        with quiet_collector():  # the first run imports torch here
+            if self.thread_setup is not None:
+                self.thread_setup()
+            from lrtui.engine import sweep  # noqa: F401
         while (batch := self._next_batch()) is not None:
+            hold_full_collections(True)  # until the runner is idle again
             ids, cancel = batch
             records = [r for r in map(self.session.book.get, ids) if r is not None]
             error = None
@@ -209,6 +255,8 @@ class Runner:
             idle = self._stopping or not self._queue
             if idle:
                 self._active = ()  # so that a listener told "done" sees the runner idle
+        if idle:
+            hold_full_collections(False)
         self.listener(BatchDone(tuple(r.id for r in records), error, idle))
 
     def _emit(self, event: Event) -> None:

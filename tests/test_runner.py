@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from pathlib import Path
@@ -10,7 +11,14 @@ import pytest
 
 from lrtui.engine.config import parse_configs
 from lrtui.engine.events import BatchLog, EpochEnd, RunEnd, RunStarted
-from lrtui.runner import BatchDone, Runner, SaveProblem, hangup_keeps_training
+from lrtui.runner import (
+    FULL_COLLECTION_WHILE_TRAINING,
+    BatchDone,
+    Runner,
+    SaveProblem,
+    hangup_keeps_training,
+    quiet_collector,
+)
 from lrtui.session import Session
 
 TINY = {"train_limit": "200", "epochs": "1", "device": "cpu"}
@@ -140,3 +148,33 @@ def test_a_grid_trains_each_lr_sweep_as_one_batch_in_grid_order(session):
     assert runner.wait(120)
     assert [d.run_ids for d in heard.of(BatchDone)] == [("r1", "r3"), ("r2", "r4")]
     assert all(r.status == "finished" for r in session.runs)
+
+
+def test_no_full_garbage_collection_while_training_and_the_usual_ones_once_idle(session):
+    """A full collection walks torch's ~365,000 objects with the GIL held (a pause of the screen):
+    held off while the runner trains, the interpreter's own setting again once it is idle."""
+    before = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+
+    def listener(item: object) -> None:
+        if isinstance(item, EpochEnd):
+            during.append(gc.get_threshold())
+
+    runner = Runner(session, listener)
+    runner.enqueue(configs(lr="0.01"))
+    assert runner.wait(120)
+    assert during and all(t[2] == FULL_COLLECTION_WHILE_TRAINING and t[:2] == before[:2] for t in during)
+    assert gc.get_threshold() == before and gc.isenabled()
+
+
+def test_quiet_collector_turns_collection_off_inside_and_on_after_the_outermost():
+    assert gc.isenabled()
+    with quiet_collector():
+        assert not gc.isenabled()
+        with quiet_collector():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block is still importing
+    assert gc.isenabled()
+    with pytest.raises(ValueError), quiet_collector():
+        raise ValueError("an import failed")
+    assert gc.isenabled()

@@ -30,7 +30,7 @@ from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, Run
 from lrtui.formatting import pct
 from lrtui.outputs import OutputError
 from lrtui.record import RunRecord, best_run
-from lrtui.runner import BatchDone, Runner, SaveProblem, hangup_keeps_training
+from lrtui.runner import BatchDone, Runner, SaveProblem, hangup_keeps_training, quiet_collector
 from lrtui.session import Session, SessionError, load_session
 from lrtui.tui.messages import DevicesFound, RunnerUpdate
 from lrtui.tui.process import (
@@ -152,6 +152,7 @@ class LRTuiApp(App[None]):
         self._dirty_batch = False
         self._dirty_story = False
         self._progress: Progress | None = None
+        self._background = False  #: charts are being built on worker threads (while training)
         self._others: tuple[str, ...] = ()  #: other live writers of the session, as last shown
         self._follow_error: str | None = None
         self._quitting = False  #: ctrl+q: leave once the runner has stopped
@@ -224,6 +225,11 @@ class LRTuiApp(App[None]):
         return self.query_one(ParamsForm)
 
     @property
+    def _closing_down(self) -> bool:
+        """The app is closing and its widgets are being removed: a timer that fires now draws nothing."""
+        return self._exit or self._closing or not self.screen_stack or not self.screen_stack[0].query(RunsTable)
+
+    @property
     def runs_table(self) -> RunsTable:
         return self.query_one(RunsTable)
 
@@ -247,16 +253,17 @@ class LRTuiApp(App[None]):
         """Ask torch which devices exist (and the GPUs' names) without blocking the screen."""
         from lrtui.engine.config import probe_devices
 
-        limit_torch_threads()
-        devices = probe_devices()
-        import torch
+        with quiet_collector():  # the collector would walk torch's objects four times while it loads
+            limit_torch_threads()
+            devices = probe_devices()
+            import torch
 
-        names = {d: torch.cuda.get_device_name(int(d[5:])) for d in devices if d.startswith("cuda:")}
-        self.post_message(DevicesFound(devices, names))
-        # what the first run would wait ~1 s for: imported while the user reads the form
-        import sklearn.metrics  # noqa: F401
+            names = {d: torch.cuda.get_device_name(int(d[5:])) for d in devices if d.startswith("cuda:")}
+            self.post_message(DevicesFound(devices, names))
+            # what the first run would wait ~1 s for: imported while the user reads the form
+            import sklearn.metrics  # noqa: F401
 
-        import lrtui.engine.sweep  # noqa: F401
+            import lrtui.engine.sweep  # noqa: F401
 
     def on_devices_found(self, message: DevicesFound) -> None:
         self.form.set_devices(message.devices, message.names)
@@ -435,6 +442,8 @@ class LRTuiApp(App[None]):
 
     def _follow(self) -> None:
         """Runs other processes add to this session, and their epochs as they land (a live viewer)."""
+        if self._closing_down:
+            return
         session = self.session
         changed = session.poll()
         removed = list(session.poll_removed)
@@ -459,6 +468,11 @@ class LRTuiApp(App[None]):
     def _redraw(self) -> None:
         """Draw what changed since the last call, in one screen update (the REFRESH_S timer, and at once
         for a run's start and end)."""
+        if self._closing_down:
+            return
+        if self.training != self._background:  # charts: built off the UI thread while training
+            self._background = self.training
+            self.charts.build_in_background(self._background)
         if not self._progress and not self._dirty_rows and not self.runs_table.stale and not (
                 self._dirty_charts or self._dirty_batch or self._dirty_story or self.log_view.pending):
             return

@@ -12,6 +12,7 @@ import asyncio
 import json
 import math
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -334,3 +335,78 @@ def test_snapshot(snap_compare: Any, lessons: Path, size: tuple[int, int], state
         await pilot.pause()
 
     assert snap_compare(open_app(lessons), terminal_size=size, run_before=prepare)
+
+
+def _record_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of the thread each chart build runs on, in order."""
+    threads: list[str] = []
+    original = RunChart._build
+
+    def recording(self: RunChart, job: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return original(self, job)
+
+    monkeypatch.setattr(RunChart, "_build", recording)
+    return threads
+
+
+async def _until_current(pilot: Any, chart: RunChart) -> None:
+    for _ in range(250):
+        if chart._current:
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the chart's picture never came back from the builder")
+
+
+def test_while_training_charts_are_built_off_the_ui_thread_and_draw_the_same(lessons: Path, monkeypatch) -> None:
+    threads = _record_builds(monkeypatch)
+
+    async def scenario() -> None:
+        app = open_app(lessons)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            await select(app, pilot, 0)  # keys to the table, not the form
+            accuracy = app.query_one("#chart-accuracy", RunChart)
+            plain = accuracy.picture().plain
+            charts = app.query_one(Charts)
+            charts.build_in_background(True)  # what the app does while the runner trains
+            threads.clear()
+            await pilot.press("z")
+            await _until_current(pilot, accuracy)
+            assert threads == ["lrtui-charts"]
+            zoomed = accuracy.picture().plain  # the picture that came back: nothing is built again
+            assert threads == ["lrtui-charts"] and zoomed != plain and zoomed.startswith("zoom")
+            charts.build_in_background(False)
+            accuracy.set_view()  # same view, new generation: built here, at once
+            assert accuracy.picture().plain == zoomed and threads[-1] == "MainThread"
+
+            charts.build_in_background(True)
+            threads.clear()
+            await pilot.press("z", "l", "l")  # three changes while one build is under way
+            await _until_current(pilot, accuracy)
+            assert not accuracy.zoomed and not accuracy.log_scale
+            assert accuracy.picture().plain == plain  # the last view, not one in between
+            assert threads and set(threads) == {"lrtui-charts"}
+
+    asyncio.run(scenario())
+
+
+def test_a_chart_that_cannot_be_built_says_so_and_the_app_stays_up(lessons: Path) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("no such axis")
+
+    async def scenario() -> None:
+        app = open_app(lessons)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            await select(app, pilot, 0)
+            app.query_one(Charts).build_in_background(True)
+            loss = app.query_one("#chart-loss", RunChart)
+            loss.draw = broken
+            await pilot.press("2", "z")
+            await _until_current(pilot, loss)
+            assert "this chart could not be drawn: no such axis" in loss.picture().plain
+            await pilot.press("1")
+            assert app.is_running and app.query_one(Charts).active == "tab-accuracy"
+
+    asyncio.run(scenario())

@@ -13,12 +13,16 @@ its runs, view or size changed, and only when it is on screen.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from queue import SimpleQueue
+from threading import Lock, Thread
 
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group
+from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
@@ -32,16 +36,81 @@ SHORT = 16  #: charts shorter than this many rows (80x24) drop their title, axis
 _WITH_TRAINING = (charts.plot_accuracy, charts.plot_loss)
 
 
+class ChartBuilder:
+    """One thread that builds charts' pictures in turn, started before any training.
+
+    Not a worker per build: starting a thread waits until the new thread holds the GIL,
+    and with a training thread running that wait was measured at 150 ms, on the UI thread.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: SimpleQueue[Callable[[], None] | None] = SimpleQueue()
+        self._thread: Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = Thread(target=self._work, name="lrtui-charts", daemon=True)
+            self._thread.start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self.start()
+        self._jobs.put(job)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread = None
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()  # each job catches its own errors (see RunChart._build_in_background)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What one build of a chart needs, read on the UI thread so the build itself touches no widget."""
+
+    generation: int
+    size: tuple[int, int]
+    runs: tuple[RunRecord, ...]
+    legend: Text | None
+    short: bool
+    plain: bool
+    zoom: bool
+    log: bool
+    options: dict[str, bool]
+    theme: str
+    console: Console
+    console_options: ConsoleOptions
+    style: Style
+
+    def strips(self, picture: Text) -> list[Strip]:
+        """The picture as the widget's lines: turning ~2,000 coloured cells into segments, once per build."""
+        lines = self.console.render_lines(picture, self.console_options, style=self.style, pad=True)
+        return [Strip(line, self.size[0]) for line in lines]
+
+
 class RunChart(PlotextPlot):
     """A plot that draws itself from run records with one of the shared chart functions.
 
-    Drawing waits for the next render, so charts on hidden tabs cost nothing while
-    training (the UI thread shares the GIL with the training thread).
+    Drawing waits for the next render, so charts on hidden tabs cost nothing. While the
+    app trains (``builder`` set), a rebuild runs on the builder thread and the chart shows its
+    previous picture until the new one is posted back: plotext takes ~40 ms for a 160x48
+    chart, which on the UI thread would hold every key press up for as long.
     """
 
     can_focus = True
     ALLOW_MAXIMIZE = False  #: the tabs around it are maximized instead (f / enter)
     BINDINGS = [Binding("enter", "app.full_screen", "Full screen", show=False)]
+
+    class Built(Message):
+        """A picture built on a worker thread, for the chart to show (if nothing changed since)."""
+
+        bubble = False
+
+        def __init__(self, generation: int, size: tuple[int, int], picture: Text, strips: list[Strip]) -> None:
+            super().__init__()
+            self.generation, self.size, self.picture, self.strips = generation, size, picture, strips
 
     def __init__(self, draw: Draw, *, id: str | None = None, log_name: str = "log") -> None:
         super().__init__(id=id)
@@ -52,13 +121,15 @@ class RunChart(PlotextPlot):
         self.log_name = log_name  #: what ``log`` means here, for the legend line
         self.draws = {charts.plot_probe: "probes", charts.plot_batch_loss: "batches", charts.plot_lr: "lr"}.get(
             draw, "epochs")
-        self._stale = True
-        self._picture: Text | None = None
-        self._built_size = (0, 0)
+        self.builder: ChartBuilder | None = None  #: builds off the UI thread (set by :class:`Charts` while training)
         self.hidden_count = 0  #: runs hidden from the charts (space in the table), said in the legend
         self._signature: tuple[tuple[object, ...], ...] | None = None  #: what the runs held when last replotted
+        self._generation = 0  #: bumped by every change; a picture of an older one is stale
+        self._picture: Text | None = None
+        self._picture_of = (-1, (0, 0))  #: (generation, size) the picture shows
         self._strips: list[Strip] | None = None  #: the picture as lines (render_line)
-        self._strips_of: Text | None = None
+        self._building: int | None = None  #: generation a worker is building now
+        self._plot_lock = Lock()  #: ``plt`` is one mutable figure: one build at a time
 
     def replot(self, runs: Sequence[RunRecord]) -> None:
         """Show these runs from now on (drawn from scratch when next on screen, if anything it draws changed).
@@ -72,18 +143,20 @@ class RunChart(PlotextPlot):
             return
         self.runs = list(runs)
         self._signature = signature
-        self._stale = True
-        self.refresh()
+        self._changed()
 
     def set_view(self, *, zoom: bool | None = None, log: bool | None = None) -> None:
         """Change the view (``None`` keeps a setting) and redraw."""
         self.zoomed = self.zoomed if zoom is None else zoom
         self.log_scale = self.log_scale if log is None else log
-        self._stale = True
+        self._changed()
+
+    def _changed(self) -> None:
+        self._generation += 1
         self.refresh()
 
     def on_resize(self) -> None:
-        self._stale = True  # the title comes and goes with the height
+        self._changed()  # the title comes and goes with the height
 
     @property
     def shows_training(self) -> bool:
@@ -113,47 +186,90 @@ class RunChart(PlotextPlot):
             line.append("z zoom · l log · f full screen · space hides a run", style="dim")
         return line
 
-    def picture(self) -> Text:
-        """The plot as text, rebuilt only when something changed (building takes milliseconds)."""
+    def _job(self) -> _Job:
+        """Everything a build reads from the widget and the app, taken now (on the UI thread)."""
         width, height = self.size.width, self.size.height
-        legend = not self.short or self.app.no_color  # NO_COLOR: letters, which only the legend explains
-        plot_height = max(height - int(legend), 3)
-        if self._picture is not None and not self._stale and self._built_size == (width, height):
-            return self._picture
-        self._stale, self._built_size = False, (width, height)
-        plt = self.plt
-        plt._limit_size(False, False)  # plotext would clip the plot to the size of the terminal it guesses
-        plt.plotsize(width, plot_height)
-        plt._set_size(width, plot_height)
-        plt._lrtui_title = plt._lrtui_xlabel = not self.short  # type: ignore[attr-defined]
+        short = self.short
+        legend = None
+        if not short or self.app.no_color:  # NO_COLOR: letters, which only the legend explains
+            legend = self.legend()
+            legend.truncate(width, overflow="ellipsis")
         options = {"train": self.shows_training, "seeds": True} if self.draw in _WITH_TRAINING else {}
-        self.draw(plt, self.runs, plain=self.app.no_color, legend=False, zoom=self.zoomed, log=self.log_scale,
-                  **options)
-        if self.short:
-            plt.title("")  # the tab already names the chart: give its rows to the curves
-            plt.xlabel("")
-        plt.theme(self._get_plotext_theme_name(self.app.theme))
-        plot = Text.from_ansi(plt.build())
-        if legend:
-            line = self.legend()
-            line.truncate(width, overflow="ellipsis")
-            self._picture = Text("\n").join([line, plot])
-        else:
-            self._picture = plot
+        console = self.app.console
+        console_options = console.options.update(width=width, height=height, no_wrap=True, overflow="crop")
+        return _Job(self._generation, (width, height), tuple(self.runs), legend, short, self.app.no_color,
+                    self.zoomed, self.log_scale, options, self._get_plotext_theme_name(self.app.theme),
+                    console, console_options, self.rich_style)
+
+    def _build(self, job: _Job) -> Text:
+        """The plot (and its legend line) as text: plotext's ANSI output, parsed. Touches no widget."""
+        width, height = job.size
+        plot_height = max(height - int(job.legend is not None), 3)
+        with self._plot_lock:
+            plt = self.plt
+            plt._limit_size(False, False)  # plotext would clip the plot to the size of the terminal it guesses
+            plt.plotsize(width, plot_height)
+            plt._set_size(width, plot_height)
+            plt._lrtui_title = plt._lrtui_xlabel = not job.short  # type: ignore[attr-defined]
+            self.draw(plt, job.runs, plain=job.plain, legend=False, zoom=job.zoom, log=job.log, **job.options)
+            if job.short:
+                plt.title("")  # the tab already names the chart: give its rows to the curves
+                plt.xlabel("")
+            plt.theme(job.theme)
+            plot = Text.from_ansi(plt.build())
+        return plot if job.legend is None else Text("\n").join([job.legend, plot])
+
+    def picture(self) -> Text:
+        """The plot as text, built now if anything changed since the last build (on this thread)."""
+        if not self._current:
+            job = self._job()
+            self._picture, self._picture_of = self._build(job), (job.generation, job.size)
+            self._strips = job.strips(self._picture)
+        assert self._picture is not None
         return self._picture
+
+    @property
+    def _current(self) -> bool:
+        """The picture shows what the chart holds now, at its size."""
+        return self._picture is not None and self._picture_of == (self._generation, (self.size.width,
+                                                                                     self.size.height))
+
+    def _build_in_background(self) -> None:
+        """Hand the current generation to the builder, unless it is building this chart already (that
+        picture comes back, is found stale and the next build starts then)."""
+        if self._building is not None or self.builder is None:
+            return
+        job = self._job()
+        self._building = job.generation
+
+        def work() -> None:
+            try:
+                picture = self._build(job)
+                strips = job.strips(picture)
+            except Exception as error:  # noqa: BLE001 - a failed chart must never end the app
+                picture = Text(f"this chart could not be drawn: {error}", style="red")
+                strips = job.strips(picture)
+            self.post_message(self.Built(job.generation, job.size, picture, strips))
+
+        # after this frame: a build alongside the frame's own work would halve the UI thread's share of the GIL
+        self.call_after_refresh(self.builder.submit, work)
+
+    def on_run_chart_built(self, message: Built) -> None:
+        self._building = None
+        self._picture, self._picture_of = message.picture, (message.generation, message.size)
+        self._strips = message.strips
+        self.refresh()  # draws it, or (if something changed meanwhile) starts the next build
 
     def render_line(self, y: int) -> Strip:
         """Lines of the cached picture: a repaint (after a layout, a frame that crosses the chart) costs
-        nothing; turning the plot's ~2,000 coloured cells into segments is done once per rebuild."""
+        nothing; turning the plot's ~2,000 coloured cells into segments is done once per build."""
         width = self.size.width
-        picture = self.picture()
-        if self._strips is None or self._strips_of is not picture:
-            console = self.app.console
-            options = console.options.update(width=width, height=self.size.height, no_wrap=True, overflow="crop")
-            lines = console.render_lines(picture, options, style=self.rich_style, pad=True)
-            self._strips = [Strip(line, width) for line in lines]
-            self._strips_of = picture
-        if y < len(self._strips):
+        if not self._current:
+            if self.builder is not None:
+                self._build_in_background()  # meanwhile: the last picture
+            else:
+                self.picture()
+        if self._strips is not None and y < len(self._strips):
             return self._strips[y].crop_extend(0, width, self.rich_style)
         return Strip.blank(width, self.rich_style)
 
@@ -207,6 +323,13 @@ class Charts(TabbedContent):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.hidden: set[str] = set()  #: run ids left out of every chart (space in the runs table)
+        self.builder = ChartBuilder()
+
+    def on_mount(self) -> None:
+        self.builder.start()  # now, while nothing trains (see ChartBuilder)
+
+    def on_unmount(self) -> None:
+        self.builder.stop()
 
     def update_runs(self, runs: Sequence[RunRecord], current: Sequence[RunRecord]) -> None:
         """Every chart gets every shown run; the per-batch chart only the ``current`` one(s)."""
@@ -221,6 +344,11 @@ class Charts(TabbedContent):
 
     def chart(self, pane_id: str) -> RunChart:
         return self.query_one(f"#chart-{pane_id}", RunChart)
+
+    def build_in_background(self, on: bool) -> None:
+        """While training, charts are built on worker threads (see :class:`RunChart`); idle, at once."""
+        for chart in self.query(RunChart):
+            chart.builder = self.builder if on else None
 
     @property
     def active_chart(self) -> RunChart:

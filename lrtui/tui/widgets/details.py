@@ -17,6 +17,7 @@ from lrtui.engine.config import format_lr
 from lrtui.formatting import num, pct, seconds
 from lrtui.record import RunRecord
 from lrtui.tui.widgets.digits import DigitStrip
+from lrtui.tui.widgets.rendered import RenderedBlock
 
 
 def summary(run: RunRecord) -> Text:
@@ -102,7 +103,7 @@ class RunDetails(VerticalScroll):
         yield Static("Select a run in the table to see its details.", id="details-summary")
         yield Static("", id="details-verdict")
         yield DigitStrip(id="details-digits")
-        yield Static("", id="details-test")
+        yield RenderedBlock("", id="details-test")
 
     def started(self, run: RunRecord) -> None:
         """The shown run has started: its summary line says so without laying out the screen
@@ -120,4 +121,4 @@ class RunDetails(VerticalScroll):
         self.query_one("#details-verdict", Static).update(verdict_block(run) if run else "")
         self.query_one(DigitStrip).show(run.test.get("samples") if run and run.test else None)
         self.query_one(DigitStrip).display = bool(run and run.test)
-        self.query_one("#details-test", Static).update(evaluation_block(run) if run else "")
+        self.query_one("#details-test", RenderedBlock).update(evaluation_block(run) if run else "")

@@ -12,7 +12,9 @@
    the cost of the UI itself.
    While the app trains, a 50 ms UI timer measures how late it fires (the wait a key press
    would see). Then one more app run where every 0.7 s a real key (1 or 2: switch the chart) is
-   timed from press until handled and the screen idle (Pilot.press). Goal: under 100 ms.
+   timed from the key event until the tab has switched, and until the new tab's chart is on the
+   screen (if an epoch ended while it was hidden, its newest point follows from the charts' own
+   thread). Goal: under 100 ms.
 2. Time to first frame of the real ``lrtui`` command in a pseudo-terminal (80x24): from
    process start until the parameters pane is on the screen. Goal: < 1.5 s. Then ctrl+q
    during a run: time until the process has exited. Goal: < 2 s.
@@ -50,6 +52,7 @@ IN_APP = """
 import asyncio, json, sys, time
 from lrtui.tui.app import LRTuiApp
 from lrtui.tui.process import ui_torch_threads
+from lrtui.tui.widgets.charts import Charts
 
 PRESS_KEYS = len(sys.argv) > 2 and sys.argv[2] == "keys"
 
@@ -73,20 +76,28 @@ async def main():
         while app.runner.busy or not app.runner.wait(0) or not app.session.runs:
             await asyncio.sleep(0.05)
             running = app.session.runs and app.session.runs[0].status == "running"
-            if PRESS_KEYS and running and time.perf_counter() > next_key:  # a real key: switch the chart tab, time until handled
+            if PRESS_KEYS and running and time.perf_counter() > next_key:  # a real key: switch the chart tab
                 tab = 1 - tab
+                charts = app.query_one(Charts)
                 start = time.perf_counter()
-                await pilot.press("12"[tab])
-                keys.append(time.perf_counter() - start)
+                app.simulate_key("12"[tab])
+                while charts.active != ("tab-accuracy", "tab-loss")[tab]:  # the key handled
+                    await asyncio.sleep(0.002)
+                handled = time.perf_counter()
+                chart = charts.active_chart
+                while chart._strips is None or chart._picture_of[1] != (chart.size.width, chart.size.height):
+                    await asyncio.sleep(0.002)  # that chart on the screen (its newest epoch may follow from its thread)
+                keys.append((handled - start, time.perf_counter() - start))
                 next_key = time.perf_counter() + 0.7
         await pilot.pause()
         run = app.session.runs[0]
         lags.sort()
-        keys.sort()
+        handled, drawn = sorted(k[0] for k in keys) or [0.0], sorted(k[1] for k in keys) or [0.0]
         print(json.dumps({"samples_per_s": run.samples_per_s, "status": run.status, "threads": ui_torch_threads(),
                           "lag_p95_ms": 1000 * lags[int(0.95 * (len(lags) - 1))], "lag_max_ms": 1000 * lags[-1],
-                          "key_median_ms": 1000 * keys[len(keys) // 2] if keys else 0.0,
-                          "key_max_ms": 1000 * keys[-1] if keys else 0.0, "keys": len(keys)}))
+                          "keys": len(keys), "key_median_ms": 1000 * handled[len(handled) // 2],
+                          "key_max_ms": 1000 * handled[-1], "drawn_median_ms": 1000 * drawn[len(drawn) // 2],
+                          "drawn_max_ms": 1000 * drawn[-1]}))
 
 asyncio.run(main())
 """
@@ -118,8 +129,9 @@ def throughput(raw: dict[str, str], repeats: int, env: dict[str, str]) -> None:
     print(f"ratio app / headless lrtui run: {med['app'] / med['headless']:.3f} (goal >= 0.95); "
           f"app / headless with the same threads: {med['app'] / med['headless, app threads']:.3f}")
     k = measure(IN_APP, raw, env, "keys")
-    print(f"keys while training (1/2 every 0.7 s, a run of its own): {k['keys']} handled in "
-          f"{k['key_median_ms']:.0f} ms median, {k['key_max_ms']:.0f} ms max (goal < 100 ms); "
+    print(f"keys while training (1 / 2 every 0.7 s, a run of its own): {k['keys']} keys handled in "
+          f"{k['key_median_ms']:.0f} ms median, {k['key_max_ms']:.0f} ms max; the new tab's chart on the "
+          f"screen {k['drawn_median_ms']:.0f} ms median, {k['drawn_max_ms']:.0f} ms max (goal < 100 ms); "
           f"UI timer lag p95 {k['lag_p95_ms']:.0f} ms, max {k['lag_max_ms']:.0f} ms")
 
 

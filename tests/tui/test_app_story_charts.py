@@ -358,7 +358,9 @@ async def _until_current(pilot: Any, chart: RunChart) -> None:
     raise AssertionError("the chart's picture never came back from the builder")
 
 
-def test_while_training_charts_are_built_off_the_ui_thread_and_draw_the_same(lessons: Path, monkeypatch) -> None:
+def test_while_training_new_data_is_drawn_off_the_ui_thread_and_keys_at_once(lessons: Path, monkeypatch) -> None:
+    """An epoch's new point is built on the charts' thread (the old picture meanwhile); what a key
+    asks for (zoom, log, hiding a run) is built at once; both draw what an idle build draws."""
     threads = _record_builds(monkeypatch)
 
     async def scenario() -> None:
@@ -367,26 +369,32 @@ def test_while_training_charts_are_built_off_the_ui_thread_and_draw_the_same(les
             await pilot.pause()
             await select(app, pilot, 0)  # keys to the table, not the form
             accuracy = app.query_one("#chart-accuracy", RunChart)
-            plain = accuracy.picture().plain
+            runs = list(accuracy.runs)
+            accuracy.replot(runs[:2])
+            two = accuracy.picture().plain  # idle: built here
+            accuracy.replot(runs)
+            three = accuracy.picture().plain
             charts = app.query_one(Charts)
             charts.build_in_background(True)  # what the app does while the runner trains
             threads.clear()
-            await pilot.press("z")
+            accuracy.replot(runs[:2])  # "new data"
+            await pilot.pause()
+            assert "MainThread" not in threads  # not built here: the old picture is shown meanwhile
             await _until_current(pilot, accuracy)
-            assert threads == ["lrtui-charts"]
-            zoomed = accuracy.picture().plain  # the picture that came back: nothing is built again
-            assert threads == ["lrtui-charts"] and zoomed != plain and zoomed.startswith("zoom")
-            charts.build_in_background(False)
-            accuracy.set_view()  # same view, new generation: built here, at once
-            assert accuracy.picture().plain == zoomed and threads[-1] == "MainThread"
+            assert threads == ["lrtui-charts"] and accuracy.picture().plain == two
+            assert threads == ["lrtui-charts"]  # the picture that came back: nothing built again
 
-            charts.build_in_background(True)
-            threads.clear()
-            await pilot.press("z", "l", "l")  # three changes while one build is under way
+            for _ in range(3):  # new data three times while one build is under way: the last one wins
+                accuracy.replot(runs[:1])
+                accuracy.replot(runs)
             await _until_current(pilot, accuracy)
-            assert not accuracy.zoomed and not accuracy.log_scale
-            assert accuracy.picture().plain == plain  # the last view, not one in between
-            assert threads and set(threads) == {"lrtui-charts"}
+            assert accuracy.picture().plain == three and set(threads) == {"lrtui-charts"}
+
+            threads.clear()
+            await pilot.press("z")  # a key: drawn at once, on the UI thread
+            assert threads == ["MainThread"] and accuracy.zoomed and accuracy._current
+            await pilot.press("z")
+            assert accuracy.picture().plain == three
 
     asyncio.run(scenario())
 
@@ -402,8 +410,9 @@ def test_a_chart_that_cannot_be_built_says_so_and_the_app_stays_up(lessons: Path
             await select(app, pilot, 0)
             app.query_one(Charts).build_in_background(True)
             loss = app.query_one("#chart-loss", RunChart)
+            await pilot.press("2")
             loss.draw = broken
-            await pilot.press("2", "z")
+            loss.replot(loss.runs[:1])  # new data: built on the charts' thread, which fails
             await _until_current(pilot, loss)
             assert "this chart could not be drawn: no such axis" in loss.picture().plain
             await pilot.press("1")

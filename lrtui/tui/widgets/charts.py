@@ -80,9 +80,14 @@ class _Job:
     log: bool
     options: dict[str, bool]
     theme: str
+    hidden_count: int
     console: Console
     console_options: ConsoleOptions
     style: Style
+
+    @property
+    def view(self) -> tuple[bool, bool, int]:
+        return self.zoom, self.log, self.hidden_count
 
     def strips(self, picture: Text) -> list[Strip]:
         """The picture as the widget's lines: turning ~2,000 coloured cells into segments, once per build."""
@@ -94,9 +99,10 @@ class RunChart(PlotextPlot):
     """A plot that draws itself from run records with one of the shared chart functions.
 
     Drawing waits for the next render, so charts on hidden tabs cost nothing. While the
-    app trains (``builder`` set), a rebuild runs on the builder thread and the chart shows its
-    previous picture until the new one is posted back: plotext takes ~40 ms for a 160x48
-    chart, which on the UI thread would hold every key press up for as long.
+    app trains (``builder`` set), a rebuild for new data runs on the builder thread and the
+    chart shows its previous picture until the new one is posted back: plotext takes ~40 ms
+    for a 160x48 chart, which on the UI thread would hold up a key pressed meanwhile. A new
+    view or size (zoom, log, full screen, a resize) is what a key asked for: built at once.
     """
 
     can_focus = True
@@ -108,9 +114,10 @@ class RunChart(PlotextPlot):
 
         bubble = False
 
-        def __init__(self, generation: int, size: tuple[int, int], picture: Text, strips: list[Strip]) -> None:
+        def __init__(self, generation: int, size: tuple[int, int], view: tuple[bool, bool, int], picture: Text,
+                     strips: list[Strip]) -> None:
             super().__init__()
-            self.generation, self.size, self.picture, self.strips = generation, size, picture, strips
+            self.generation, self.size, self.view, self.picture, self.strips = generation, size, view, picture, strips
 
     def __init__(self, draw: Draw, *, id: str | None = None, log_name: str = "log") -> None:
         super().__init__(id=id)
@@ -127,6 +134,7 @@ class RunChart(PlotextPlot):
         self._generation = 0  #: bumped by every change; a picture of an older one is stale
         self._picture: Text | None = None
         self._picture_of = (-1, (0, 0))  #: (generation, size) the picture shows
+        self._picture_view: tuple[bool, bool, int] = (False, False, 0)  #: the view the picture shows
         self._strips: list[Strip] | None = None  #: the picture as lines (render_line)
         self._building: int | None = None  #: generation a worker is building now
         self._plot_lock = Lock()  #: ``plt`` is one mutable figure: one build at a time
@@ -199,7 +207,7 @@ class RunChart(PlotextPlot):
         console_options = console.options.update(width=width, height=height, no_wrap=True, overflow="crop")
         return _Job(self._generation, (width, height), tuple(self.runs), legend, short, self.app.no_color,
                     self.zoomed, self.log_scale, options, self._get_plotext_theme_name(self.app.theme),
-                    console, console_options, self.rich_style)
+                    self.hidden_count, console, console_options, self.rich_style)
 
     def _build(self, job: _Job) -> Text:
         """The plot (and its legend line) as text: plotext's ANSI output, parsed. Touches no widget."""
@@ -224,6 +232,7 @@ class RunChart(PlotextPlot):
         if not self._current:
             job = self._job()
             self._picture, self._picture_of = self._build(job), (job.generation, job.size)
+            self._picture_view = job.view
             self._strips = job.strips(self._picture)
         assert self._picture is not None
         return self._picture
@@ -249,23 +258,36 @@ class RunChart(PlotextPlot):
             except Exception as error:  # noqa: BLE001 - a failed chart must never end the app
                 picture = Text(f"this chart could not be drawn: {error}", style="red")
                 strips = job.strips(picture)
-            self.post_message(self.Built(job.generation, job.size, picture, strips))
+            self.post_message(self.Built(job.generation, job.size, job.view, picture, strips))
 
         # after this frame: a build alongside the frame's own work would halve the UI thread's share of the GIL
         self.call_after_refresh(self.builder.submit, work)
 
     def on_run_chart_built(self, message: Built) -> None:
         self._building = None
-        self._picture, self._picture_of = message.picture, (message.generation, message.size)
-        self._strips = message.strips
+        if message.generation > self._picture_of[0]:  # not older than one built here meanwhile
+            self._picture, self._picture_of = message.picture, (message.generation, message.size)
+            self._picture_view = message.view
+            self._strips = message.strips
         self.refresh()  # draws it, or (if something changed meanwhile) starts the next build
+
+    @property
+    def _only_new_data(self) -> bool:
+        """The picture shown is this chart at this size and view, only without the newest data."""
+        return (self._picture is not None and self._picture_of[1] == (self.size.width, self.size.height)
+                and self._picture_view == self._view)
+
+    @property
+    def _view(self) -> tuple[bool, bool, int]:
+        """What keys change: zoom, log axis, how many runs are hidden."""
+        return self.zoomed, self.log_scale, self.hidden_count
 
     def render_line(self, y: int) -> Strip:
         """Lines of the cached picture: a repaint (after a layout, a frame that crosses the chart) costs
         nothing; turning the plot's ~2,000 coloured cells into segments is done once per build."""
         width = self.size.width
         if not self._current:
-            if self.builder is not None:
+            if self.builder is not None and self._only_new_data:
                 self._build_in_background()  # meanwhile: the last picture
             else:
                 self.picture()

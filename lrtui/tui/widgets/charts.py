@@ -7,7 +7,8 @@ global plotext module). Each redraw starts from ``clear_data()``.
 Each chart has its own view (``zoom``: y fitted to the data; ``log``: log axis, for
 accuracy the error rate) and draws its legend on its own line above the plot, so the
 legend never covers data. The built picture is cached: a chart is only rebuilt when
-its runs, view or size changed, and only when it is on screen.
+its runs, view or size changed, and only when it is on screen; while the app trains, new
+data are drawn on a thread of its own (see :class:`RunChart`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class ChartBuilder:
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
-            job()  # each job catches its own errors (see RunChart._build_in_background)
+            try:
+                job()  # each job reports its own errors in its chart (see RunChart._build_in_background)
+            except Exception:  # noqa: BLE001, S112 - a last resort: the thread outlives any one chart
+                continue
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ async def main():
                     await asyncio.sleep(0.002)
                 handled = time.perf_counter()
                 chart = charts.active_chart
-                while chart._strips is None or chart._picture_of[1] != (chart.size.width, chart.size.height):
+                while chart._picture_of is None or chart._picture_of.size != tuple(chart.size):
                     await asyncio.sleep(0.002)  # that chart on the screen (its newest epoch may follow from its thread)
                 keys.append((handled - start, time.perf_counter() - start))
                 next_key = time.perf_counter() + 0.7

@@ -118,10 +118,9 @@ class RunChart(PlotextPlot):
 
         bubble = False
 
-        def __init__(self, generation: int, size: tuple[int, int], view: tuple[bool, bool, int], picture: Text,
-                     strips: list[Strip]) -> None:
+        def __init__(self, job: _Job, picture: Text, strips: list[Strip]) -> None:
             super().__init__()
-            self.generation, self.size, self.view, self.picture, self.strips = generation, size, view, picture, strips
+            self.job, self.picture, self.strips = job, picture, strips
 
     def __init__(self, draw: Draw, *, id: str | None = None, log_name: str = "log") -> None:
         super().__init__(id=id)
@@ -137,8 +136,7 @@ class RunChart(PlotextPlot):
         self._signature: tuple[tuple[object, ...], ...] | None = None  #: what the runs held when last replotted
         self._generation = 0  #: bumped by every change; a picture of an older one is stale
         self._picture: Text | None = None
-        self._picture_of = (-1, (0, 0))  #: (generation, size) the picture shows
-        self._picture_view: tuple[bool, bool, int] = (False, False, 0)  #: the view the picture shows
+        self._picture_of: _Job | None = None  #: what the picture was built from (generation, size, view)
         self._strips: list[Strip] | None = None  #: the picture as lines (render_line)
         self._building: int | None = None  #: generation a worker is building now
         self._plot_lock = Lock()  #: ``plt`` is one mutable figure: one build at a time
@@ -235,8 +233,7 @@ class RunChart(PlotextPlot):
         """The plot as text, built now if anything changed since the last build (on this thread)."""
         if not self._current:
             job = self._job()
-            self._picture, self._picture_of = self._build(job), (job.generation, job.size)
-            self._picture_view = job.view
+            self._picture, self._picture_of = self._build(job), job
             self._strips = job.strips(self._picture)
         assert self._picture is not None
         return self._picture
@@ -244,8 +241,8 @@ class RunChart(PlotextPlot):
     @property
     def _current(self) -> bool:
         """The picture shows what the chart holds now, at its size."""
-        return self._picture is not None and self._picture_of == (self._generation, (self.size.width,
-                                                                                     self.size.height))
+        shown = self._picture_of
+        return shown is not None and (shown.generation, shown.size) == (self._generation, tuple(self.size))
 
     def _build_in_background(self) -> None:
         """Hand the current generation to the builder, unless it is building this chart already (that
@@ -262,24 +259,23 @@ class RunChart(PlotextPlot):
             except Exception as error:  # noqa: BLE001 - a failed chart must never end the app
                 picture = Text(f"this chart could not be drawn: {error}", style="red")
                 strips = job.strips(picture)
-            self.post_message(self.Built(job.generation, job.size, job.view, picture, strips))
+            self.post_message(self.Built(job, picture, strips))
 
         # after this frame: a build alongside the frame's own work would halve the UI thread's share of the GIL
         self.call_after_refresh(self.builder.submit, work)
 
     def on_run_chart_built(self, message: Built) -> None:
         self._building = None
-        if message.generation > self._picture_of[0]:  # not older than one built here meanwhile
-            self._picture, self._picture_of = message.picture, (message.generation, message.size)
-            self._picture_view = message.view
-            self._strips = message.strips
+        if self._picture_of is None or message.job.generation > self._picture_of.generation:
+            # (not older than a picture built here meanwhile)
+            self._picture, self._picture_of, self._strips = message.picture, message.job, message.strips
         self.refresh()  # draws it, or (if something changed meanwhile) starts the next build
 
     @property
     def _only_new_data(self) -> bool:
         """The picture shown is this chart at this size and view, only without the newest data."""
-        return (self._picture is not None and self._picture_of[1] == (self.size.width, self.size.height)
-                and self._picture_view == self._view)
+        shown = self._picture_of
+        return shown is not None and shown.size == tuple(self.size) and shown.view == self._view
 
     @property
     def _view(self) -> tuple[bool, bool, int]:

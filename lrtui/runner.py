@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 
 from lrtui.engine.config import RunConfig
@@ -222,7 +223,8 @@ class Runner:
 
     def _work(self) -> None:
         """The training thread: batch after batch until the queue is empty or the runner stops."""
-        with quiet_collector():  # the first run imports torch here
+        # the first run imports torch here; later threads must not pay quiet_collector's full collection again
+        with quiet_collector() if "lrtui.engine.sweep" not in sys.modules else nullcontext():
             if self.thread_setup is not None:
                 self.thread_setup()
             from lrtui.engine import sweep  # noqa: F401

@@ -30,6 +30,7 @@ from lrtui.engine.config import (
     parse_configs,
 )
 from lrtui.outputs import OutputError, check_writable, check_writable_dir, guard_report_dir, write_json_safely
+from lrtui.printable import printable
 from lrtui.record import RunRecord
 from lrtui.session import Session, SessionError, load_session
 
@@ -323,7 +324,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     session = load_session(args.session)
     _check_report_dir("--out", args.out, session)
     for path in write_reports(session, args.out, tuple(args.format or FORMATS)):
-        print(path)
+        print(printable(path, newlines=False))
     return 0
 
 
@@ -393,7 +394,7 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
     print(render_chart(result, width, 20, color=sys.stdout.isatty()))
     if args.json:
         write_json_safely(args.json, result.to_dict(), flag="--json")
-        print(f"result: {args.json}")
+        print(f"result: {printable(args.json, newlines=False)}")
     return 0
 
 
@@ -432,12 +433,32 @@ def _looks_negative(text: str) -> bool:
     return True
 
 
+def _reopen_closed_std_streams() -> None:
+    """``lrtui run >&-``: Python leaves a closed stdout/stderr as None; print into /dev/null instead of crashing."""
+    import os
+
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 — the process's own stream, never closed
+
+
+def _import_problem(error: ImportError) -> str:
+    """One line for a package that cannot be imported, naming it and what to do."""
+    module = (error.name or "").split(".")[0] or "a package"
+    detail = " ".join(str(error).split())[:300]
+    if module == "torch" or "torch" in detail or ".so" in detail:
+        return (f"PyTorch cannot be loaded ({detail}); reinstall a torch build that matches this machine, "
+                "e.g. pip install --force-reinstall torch")
+    return f"{module} cannot be imported ({detail}); reinstall lrtui's dependencies: pip install -e ."
+
+
 COMMANDS = {"run": cmd_run, "sessions": cmd_sessions, "report": cmd_report, "export": cmd_export,
             "find-lr": cmd_find_lr}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lrtui`` console script and ``python -m lrtui``."""
+    _reopen_closed_std_streams()
     try:
         args = build_parser().parse_args(_negative_values(argv if argv is not None else sys.argv[1:]))
         return COMMANDS.get(args.command, cmd_app)(args)
@@ -453,6 +474,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         silence_stdout()
         return EXIT_BROKEN_PIPE
+    except ImportError as e:  # a broken install: torch built for CUDA libraries this machine lacks, say
+        print(f"lrtui: error: {_import_problem(e)}", file=sys.stderr)
+        return 1
     except OSError as e:  # a file we were asked to write could not be written
         print(f"lrtui: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1

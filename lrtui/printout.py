@@ -25,6 +25,7 @@ from lrtui.charts import VERDICT_COLORS
 from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
 from lrtui.engine.events import Progress as ProgressEvent
 from lrtui.formatting import run_cells, seconds
+from lrtui.printable import printable
 from lrtui.record import RunRecord
 from lrtui.session import FILENAME, SessionEntry
 
@@ -99,7 +100,7 @@ class StdoutConsole(Console):
 
 def say(console: Console, text: str) -> None:
     """Print one plain line: no markup, no highlighting, never wrapped (paths and logs stay whole)."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    console.print(printable(text), markup=False, highlight=False, soft_wrap=True)
 
 
 class RunPrinter:

@@ -21,6 +21,7 @@ thread when the first run starts).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -104,6 +105,15 @@ class BatchDone:
 
 
 Notice = SaveProblem | BatchDone
+
+#: the longest error text a run keeps (a traceback's message can be megabytes: a 100k-digit number, say)
+ERROR_CHARS = 300
+
+
+def one_line(error: BaseException) -> str:
+    """``Type: message`` on one line of bounded length, whatever the exception holds."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
 Listener = Callable[[Event | Notice], None]
 
 
@@ -222,25 +232,49 @@ class Runner:
             return self._active, self._cancel
 
     def _work(self) -> None:
-        """The training thread: batch after batch until the queue is empty or the runner stops."""
-        # the first run imports torch here; later threads must not pay quiet_collector's full collection again
-        with quiet_collector() if "lrtui.engine.sweep" not in sys.modules else nullcontext():
-            if self.thread_setup is not None:
-                self.thread_setup()
-            from lrtui.engine import sweep  # noqa: F401
+        """The training thread: batch after batch until the queue is empty or the runner stops.
+
+        Nothing may escape it: a failure to start (an import, a broken torch, CUDA initialisation)
+        or a bug ends every run it would have trained as *failed* with one line, and the runner
+        goes idle, so that ``wait()`` always returns.
+        """
+        setup_error: str | None = None
+        try:
+            # the first run imports torch here; later threads must not pay quiet_collector's full collection again
+            with quiet_collector() if "lrtui.engine.sweep" not in sys.modules else nullcontext():
+                if self.thread_setup is not None:
+                    self.thread_setup()
+                from lrtui.engine import sweep  # noqa: F401
+        except BaseException as e:  # noqa: BLE001 — an ImportError from a broken torch is an OSError's cousin
+            setup_error = one_line(e)
         while (batch := self._next_batch()) is not None:
             hold_full_collections(True)  # until the runner is idle again
             ids, cancel = batch
             records = [r for r in map(self.session.book.get, ids) if r is not None]
-            error = None
-            try:
-                from lrtui.engine.sweep import run_many
+            error = setup_error
+            if error is None:
+                try:
+                    from lrtui.engine.sweep import run_many
 
-                run_many([r.config for r in records], [r.id for r in records], self._emit, cancel,
-                         batched=self.batched)
-            except Exception as e:  # noqa: BLE001 — the engine reports its failures as events; this is a last resort
-                error = f"{type(e).__name__}: {e}"
-            self._close_batch(records, error)
+                    run_many([r.config for r in records], [r.id for r in records], self._emit, cancel,
+                             batched=self.batched)
+                except BaseException as e:  # noqa: BLE001 — the engine reports its failures as events; a last resort
+                    error = one_line(e)
+            try:
+                self._close_batch(records, error)
+            except BaseException as e:  # noqa: BLE001 — a listener or a save that raised: never leave wait() hanging
+                self._abandon(records, one_line(e))
+
+    def _abandon(self, records: list[RunRecord], error: str) -> None:
+        """Closing a batch itself failed: mark its runs failed in memory, go idle if nothing waits."""
+        for record in records:
+            if not record.done:
+                record.status, record.error = RunState.FAILED, error
+        with self._lock:
+            if self._stopping or not self._queue:
+                self._active = ()
+        with contextlib.suppress(Exception):
+            self.listener(BatchDone(tuple(r.id for r in records), error, not self._queue))
 
     def _close_batch(self, records: list[RunRecord], error: str | None) -> None:
         """Give every run of the batch a final status (one that never got its RunEnd), save, tell."""

@@ -178,3 +178,40 @@ def test_quiet_collector_turns_collection_off_inside_and_on_after_the_outermost(
     with pytest.raises(ValueError), quiet_collector():
         raise ValueError("an import failed")
     assert gc.isenabled()
+
+
+def test_a_thread_that_cannot_start_ends_every_queued_run_failed_with_one_line_and_goes_idle(session, monkeypatch):
+    """A broken torch (or any import error) on the training thread: the runs fail, ``wait()`` returns."""
+    monkeypatch.setitem(__import__("sys").modules, "lrtui.engine.sweep", None)  # ``import`` now raises ImportError
+    heard = Heard()
+    runner = Runner(session, heard)
+    records = runner.enqueue(configs(lr="0.01,0.1")) + runner.enqueue(configs(lr="0.01", batch_size="20"))
+    assert runner.wait(10), "the runner never went idle"
+    assert [r.status for r in records] == ["failed"] * 3
+    assert all("lrtui.engine.sweep" in (r.error or "") and "\n" not in r.error for r in records)
+    done = heard.of(BatchDone)
+    assert len(done) == 2 and done[-1].idle and all(d.error for d in done)
+    on_disk = json.loads(session.file.read_text())
+    assert [r["status"] for r in on_disk["runs"]] == ["failed"] * 3
+
+
+def test_thread_setup_that_raises_fails_the_runs_instead_of_hanging(session):
+    def broken() -> None:
+        raise RuntimeError("CUDA initialisation failed\nsecond line " + "x" * 5000)
+
+    runner = Runner(session, Heard(), thread_setup=broken)
+    records = runner.enqueue(configs())
+    assert runner.wait(10)
+    assert records[0].status == "failed"
+    assert records[0].error.startswith("RuntimeError: CUDA initialisation failed second line")
+    assert len(records[0].error) <= 300
+
+
+def test_a_listener_that_raises_at_the_end_still_leaves_the_runner_idle(session):
+    def listener(item: object) -> None:
+        if isinstance(item, BatchDone):
+            raise ValueError("a front end's bug")
+
+    runner = Runner(session, listener)
+    runner.enqueue(configs())
+    assert runner.wait(60)

@@ -104,8 +104,22 @@ class ConfigError(ValueError):
     """Invalid fields. ``errors`` maps each field name to a message naming the allowed range."""
 
     def __init__(self, errors: Mapping[str, str]):
-        self.errors = dict(errors)
+        self.errors = {k: _bounded(v) for k, v in errors.items()}
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+#: the longest message one field's error keeps: a 100,000-digit seed is named, not printed
+MESSAGE_CHARS = 160
+
+
+def _bounded(message: str) -> str:
+    """A field's message of bounded length, on one line: the middle of an over-long value gives way."""
+    message = " ".join(str(message).split())
+    if len(message) <= MESSAGE_CHARS:
+        return message
+    cut = len(message) - MESSAGE_CHARS + 1
+    head = MESSAGE_CHARS // 3
+    return f"{message[:head]}…({cut:,} characters left out)…{message[head + cut:]}"
 
 
 def _number(text: Any, name: str, errors: dict[str, str], *, integer: bool = False) -> float | int | None:

@@ -282,8 +282,19 @@ def load_raw(dataset: str, data_dir: str) -> Raw:
 def check_data(configs: Iterable[RunConfig]) -> None:
     """Decode every dataset these runs need, now (cached for the runs): a faulty or missing data folder is one
     :class:`DataUnavailable` line before any training starts, not a failed run after others trained."""
+    configs = list(configs)
     for dataset, data_dir in dict.fromkeys((c.dataset, c.data_dir if c.dataset != "mnist-5k" else "") for c in configs):
-        load_raw(dataset, data_dir)
+        pool = load_raw(dataset, data_dir).train_x.shape[0]
+        for config in configs:  # the folder's real counts, which a truncated copy can make smaller than the known ones
+            if (config.dataset, config.data_dir if dataset != "mnist-5k" else "") != (dataset, data_dir):
+                continue
+            if pool < 2:
+                raise DataUnavailable(f"{dataset}: the training set holds {pool} image(s); at least 2 are needed "
+                                      "(one to train on, one to validate)")
+            n_train, _ = split_sizes(pool, config.val_fraction, config.train_limit)
+            if config.batch_size > n_train:
+                raise DataUnavailable(f"batch size {config.batch_size} is larger than the training set "
+                                      f"({n_train} samples of {dataset} after the validation split)")
 
 
 def split_indices(pool: int, val_fraction: float, train_limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -207,7 +207,7 @@ def find_lr(
     start: float = 1e-6,
     end: float = 10.0,
     steps: int = DEFAULT_STEPS,
-    emit: Callable[[FindStep], None] | None = None,
+    emit: Callable[[FindStep], object] | None = None,
     cancel: threading.Event | None = None,
     method: str = DEFAULT_METHOD,
 ) -> LRFindResult:

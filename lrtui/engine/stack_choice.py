@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +193,7 @@ def measure(config: RunConfig, k: int, device: torch.device) -> dict[str, Any]:
     speedup = k * single_s / stack_s
     return {"stacked": speedup > 1.0, "speedup": round(speedup, 4), "k": k, "steps": steps,
             "stack_step_s": stack_s, "single_step_s": single_s,
-            "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def stacked_is_faster(config: RunConfig, k: int, device: torch.device, *, path: Path | None = None,

@@ -22,6 +22,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select
 
@@ -29,6 +30,7 @@ from lrtui.engine.config import GRID_CONFIRM, GRID_MAX, ConfigError, RunConfig, 
 from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
 from lrtui.formatting import pct
 from lrtui.outputs import OutputError
+from lrtui.printable import printable
 from lrtui.record import RunRecord, best_run
 from lrtui.runner import BatchDone, Runner, SaveProblem, hangup_keeps_training, quiet_collector
 from lrtui.session import Session, SessionError, load_session
@@ -660,6 +662,12 @@ class LRTuiApp(App[None]):
             return
         self.log_view.note("stopping the run before quitting…", style="yellow")
         self.set_timer(QUIT_WAIT_S, lambda: self.interrupt(0))
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast shows text from outside (paths, errors) with its control characters spelled out."""
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
+                       markup=markup)
 
     def interrupt(self, signum: int) -> None:
         """SIGTERM (or a run slow to stop on quit): mark running runs ``interrupted``, save, leave."""

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from lrtui.printable import printable
+
 if TYPE_CHECKING:
     from lrtui.runner import Runner
     from lrtui.session import Session
@@ -38,7 +40,7 @@ def limit_torch_threads() -> None:
 
 @contextmanager
 def on_signals(*, hangup: Callable[[int], None], terminate: Callable[[int], None]) -> Iterator[None]:
-    """Route SIGHUP (a dropped SSH link) to ``hangup`` and SIGTERM to ``terminate``, on the running event loop."""
+    """Route SIGHUP (a dropped SSH link) to ``hangup``, SIGTERM and SIGINT to ``terminate``, on the running loop."""
 
     def route(handle: Callable[[int], None]) -> Callable[[int, object], None]:
         def handler(signum: int, frame: object) -> None:
@@ -49,7 +51,9 @@ def on_signals(*, hangup: Callable[[int], None], terminate: Callable[[int], None
 
         return handler
 
-    wanted = {signal.SIGTERM: terminate}
+    # SIGINT too: the app reads ctrl+c as a key, so a SIGINT comes from outside (``kill -INT``); left to
+    # Python it would raise KeyboardInterrupt in the event loop and leave the terminal in the app's modes
+    wanted = {signal.SIGTERM: terminate, signal.SIGINT: terminate}
     if hasattr(signal, "SIGHUP"):
         wanted[signal.SIGHUP] = hangup
     previous = {s: signal.signal(s, route(handle)) for s, handle in wanted.items()}
@@ -100,7 +104,8 @@ def say_where(session: Session) -> None:
     if not any(r.status != "queued" for r in session.runs):
         return
     with contextlib.suppress(OSError):
-        print(f"lrtui: session saved in {session.path}\n       reopen it with: lrtui --open {session.path}")
+        where = printable(session.path, newlines=False)
+        print(f"lrtui: session saved in {where}\n       reopen it with: lrtui --open {where}")
 
 
 def leave(code: int) -> None:

@@ -128,3 +128,29 @@ def test_sigterm_stops_the_run_as_interrupted_and_exits_cleanly(tmp_path: Path) 
     assert signal_and_wait(term, signal.SIGTERM) == 128 + signal.SIGTERM
     assert b"Traceback" not in term.output
     assert [(r["id"], r["status"]) for r in saved_runs(tmp_path)] == [("r1", "interrupted")]
+
+
+def test_sigint_from_outside_saves_the_run_interrupted_and_restores_the_terminal(tmp_path: Path) -> None:
+    """``kill -INT <pid>`` (the app reads ctrl+c as a key, so this comes from outside): exit 130, the terminal
+    leaves the alternate screen with mouse tracking off and the cursor shown, and the run is saved."""
+    term = start_a_run(tmp_path, "--epochs", "50")
+    before = len(term.output)
+    try:
+        term.proc.send_signal(signal.SIGINT)
+        term.wait_until(lambda: term.proc.poll() is not None, "the app to exit", limit_s=30)
+    except AssertionError:
+        if term.proc.poll() is None:
+            raise
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+    for _ in range(5):
+        term.read(0.1)
+    os.close(term.master)
+    assert term.proc.returncode == 128 + signal.SIGINT
+    after = term.output[before:]
+    assert b"\x1b[?1049l" in after, "still in the alternate screen"
+    assert b"\x1b[?1000l" in after, "mouse tracking left on"
+    assert b"\x1b[?25h" in after, "cursor left hidden"
+    assert b"Traceback" not in term.output
+    assert [(r["id"], r["status"]) for r in saved_runs(tmp_path)] == [("r1", "interrupted")]

@@ -217,7 +217,7 @@ class RunChart(PlotextPlot):
         plot_height = max(height - int(job.legend is not None), 3)
         with self._plot_lock:
             plt = self.plt
-            plt._limit_size(False, False)  # plotext would clip the plot to the size of the terminal it guesses
+            plt._limit_size(False, False)  # type: ignore[attr-defined]  # plotext would clip the plot to the size of the terminal it guesses
             plt.plotsize(width, plot_height)
             plt._set_size(width, plot_height)
             plt._lrtui_title = plt._lrtui_xlabel = not job.short  # type: ignore[attr-defined]

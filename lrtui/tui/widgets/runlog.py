@@ -8,6 +8,7 @@ from textual.reactive import Reactive
 from textual.widgets import RichLog
 
 from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
+from lrtui.printable import printable
 from lrtui.printout import classic_lines, end_lines, epoch_line, start_line
 
 #: Style of the line that closes a run, by status.
@@ -77,5 +78,5 @@ class RunLog(RichLog):
     def note(self, text: str, style: str = "dim") -> None:
         """A line of the app's own (a run queued, a report written), after what is queued."""
         self.flush()
-        self.write(Text(text, style=style))
+        self.write(Text(printable(text), style=style))
         self.refresh(layout=True)  # rare (a run queued, a report written): the scrollbar may follow at once

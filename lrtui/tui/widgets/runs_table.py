@@ -166,7 +166,7 @@ class RunsTable(DataTable[Text]):
         for (key, _), cell in zip(COLUMNS, cells):
             if self.get_cell(run.id, key) != cell:
                 # a wider column lays out the screen: only when the text no longer fits
-                wider = cell.cell_len > self.columns[key].content_width
+                wider = cell.cell_len > self.columns[ColumnKey(key)].content_width
                 self.update_cell(run.id, key, cell, update_width=wider)
 
     def remove_run(self, run_id: str) -> None:

@@ -1,0 +1,83 @@
+"""The command line against a hostile machine: a closed stdout, a broken torch, a tiny data folder, huge numbers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lrtui.engine.data import IDX_FILES, raw_folder
+from lrtui.engine.idx import write_idx
+
+TINY_RUN = ["run", "--lr", "0.01", "--epochs", "1", "--train-limit", "60", "--device", "cpu"]
+
+
+def _lrtui(args: list[str], home: Path, *, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lrtui", *args], capture_output=kw.pop("capture_output", True),
+                          text=True, timeout=180, env={**os.environ, "LRTUI_HOME": str(home), **(env or {})}, **kw)
+
+
+def test_a_closed_stdout_trains_and_saves_without_a_traceback(tmp_path):
+    """``lrtui run … >&-`` (also ``sessions`` and ``find-lr``): Python's sys.stdout is None there."""
+    for args in (TINY_RUN, ["sessions"], ["find-lr", "--train-limit", "60", "--steps", "20", "--device", "cpu"]):
+        proc = subprocess.run([sys.executable, "-m", "lrtui", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, timeout=180, env={**os.environ, "LRTUI_HOME": str(tmp_path)},
+                              preexec_fn=lambda: os.close(1))
+        assert "Traceback" not in proc.stderr and "NoneType" not in proc.stderr, (args, proc.stderr)
+        assert proc.returncode == 0, (args, proc.stderr)
+    (folder,) = (tmp_path / "sessions").iterdir()
+    assert '"finished"' in (folder / "session.json").read_text()
+
+
+def test_a_broken_torch_is_one_line_and_no_session(tmp_path):
+    """A CUDA build of torch whose libraries are missing: ``import torch`` raises ImportError."""
+    fake = tmp_path / "fake" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        'raise ImportError("libcudnn.so.9: cannot open shared object file: No such file or directory")\n')
+    env = {"PYTHONPATH": os.pathsep.join([str(fake.parent), *sys.path])}
+    for args in (TINY_RUN, ["find-lr", "--device", "cpu"]):
+        proc = _lrtui(args, tmp_path / "home", env=env)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith("lrtui: error: PyTorch cannot be loaded (libcudnn.so.9")
+    assert not (tmp_path / "home" / "sessions").exists() or not any((tmp_path / "home" / "sessions").iterdir())
+
+
+def _tiny_mnist(root: Path, n_train: int) -> None:
+    folder = raw_folder("mnist", root)
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    train_images, train_labels, test_images, test_labels = IDX_FILES
+    write_idx(folder / train_images, rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8))
+    write_idx(folder / train_labels, np.arange(n_train) % 10)
+    write_idx(folder / test_images, rng.integers(0, 256, (4, 28, 28), dtype=np.uint8))
+    write_idx(folder / test_labels, np.arange(4) % 10)
+
+
+def test_a_data_folder_too_small_for_the_batch_is_refused_before_a_session_is_made(cli, tmp_path):
+    _tiny_mnist(tmp_path / "data", 2)
+    result = cli(["run", "--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--epochs", "1",
+                  "--device", "cpu"], tmp_path / "home")
+    assert result.code == 2, result.err
+    assert result.err.startswith("lrtui: error: batch size 10 is larger than the training set (1 samples of mnist")
+    assert result.err.count("\n") == 1
+    assert not (tmp_path / "home" / "sessions").exists() or not any((tmp_path / "home" / "sessions").iterdir())
+
+
+def test_a_100000_digit_seed_is_named_in_a_short_line(cli, tmp_path):
+    result = cli(["run", "--seed", "9" * 100_000], tmp_path)
+    assert result.code == 2
+    assert result.err.startswith("lrtui: error: seed: ") and result.err.count("\n") == 1
+    assert len(result.err) < 300 and "characters left out" in result.err
+
+
+def test_report_paths_are_printed_with_control_characters_spelled_out(cli, tmp_path):
+    home = tmp_path / "home\x1b[2J"
+    assert cli([*TINY_RUN], home).code == 0
+    result = cli(["report", "last", "--format", "md"], home)
+    assert result.code == 0, result.err
+    assert "\x1b" not in result.out and "\\x1b[2J" in result.out

@@ -25,6 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select
+from textual.worker import Worker, WorkerState
 
 from lrtui.engine.config import GRID_CONFIRM, GRID_MAX, ConfigError, RunConfig, format_lr, grid_size, parse_lrs
 from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
@@ -269,6 +270,15 @@ class LRTuiApp(App[None]):
 
     def on_devices_found(self, message: DevicesFound) -> None:
         self.form.set_devices(message.devices, message.names)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A worker that raised (a broken torch in the device probe, say): one line in the log, the app stays."""
+        if event.state == WorkerState.ERROR and event.worker.group == "probe":
+            error = event.worker.error
+            what = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+            self.log_view.note(f"PyTorch could not be loaded ({' '.join(what.split())[:300]}): runs will fail "
+                               "until torch is reinstalled for this machine", style="red")
 
     # -- starting runs -------------------------------------------------------------------
     def action_run(self) -> None:

@@ -16,6 +16,7 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
@@ -116,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--steps", default="320", help="number of steps (default 320, lrfind.DEFAULT_STEPS; at most one epoch)")
     find.add_argument("--json", metavar="PATH", help="write the curve and the suggestions to PATH")
     return parser
+
+
+#: after Ctrl-C or SIGTERM, how long the runs get to stop at a batch's end before they are saved interrupted
+STOP_GRACE_S = 10.0
 
 
 class UsageError(Exception):
@@ -228,8 +233,14 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
         stop.on_stop = runner.stop
         records = runner.enqueue(configs)
         try:
+            stopped_at: float | None = None
             while not runner.wait(0.2):  # a timed wait: signal handlers run on this thread in between
-                pass
+                if stop.received is None:
+                    continue
+                stopped_at = stopped_at or time.monotonic()
+                if time.monotonic() - stopped_at > STOP_GRACE_S:  # the engine does not answer: leave anyway
+                    runner.interrupt()
+                    break
         except KeyboardInterrupt:  # a second Ctrl-C: stop now, keep what finished
             stop.received = signal.SIGINT
             runner.interrupt()

@@ -81,3 +81,29 @@ def test_report_paths_are_printed_with_control_characters_spelled_out(cli, tmp_p
     result = cli(["report", "last", "--format", "md"], home)
     assert result.code == 0, result.err
     assert "\x1b" not in result.out and "\\x1b[2J" in result.out
+
+
+def test_sigterm_ends_the_process_even_when_the_engine_never_answers(tmp_path):
+    """An engine stuck in a call that never checks its cancel flag: SIGTERM still ends the process, run saved."""
+    import json
+    import signal
+    import time
+
+    code = ("import time, lrtui.engine.sweep as sweep\n"
+            "sweep.run_many = lambda *a, **k: time.sleep(3600)\n"
+            "from lrtui.cli import main\n"
+            f"raise SystemExit(main({TINY_RUN!r}))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "LRTUI_HOME": str(tmp_path)})
+    time.sleep(4)  # torch imported, the run queued: the engine's stand-in now sleeps
+    assert proc.poll() is None, proc.communicate(timeout=5)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    for session_file in tmp_path.glob("sessions/*/session.json"):  # the run never started: nothing left "running"
+        assert not {r["status"] for r in json.loads(session_file.read_text())["runs"]} & {"running", "queued"}

@@ -33,7 +33,7 @@ from lrtui.engine.config import (
 from lrtui.outputs import OutputError, check_writable, check_writable_dir, guard_report_dir, write_json_safely
 from lrtui.printable import printable
 from lrtui.record import RunRecord
-from lrtui.session import Session, SessionError, load_session
+from lrtui.session import Session, SessionError, load_session, sessions_root
 
 #: (flag, RunConfig field, metavar, help) of the flags every command shares.
 RUN_FLAGS: tuple[tuple[str, str, str, str], ...] = (
@@ -188,17 +188,24 @@ def _parse(args: argparse.Namespace) -> list[RunConfig]:
 
 
 def _check_out_path(flag: str, path: str | None) -> None:
-    """Fail before training, not after it, when an output cannot be written (see :mod:`lrtui.outputs`)."""
-    check_writable(path, flag)
+    """Fail before training, not after it, when an output cannot be written or would land in a session's
+    store, any session's (see :mod:`lrtui.outputs`)."""
+    check_writable(path, flag, sessions_root=sessions_root())
 
 
-def _check_report_dir(flag: str, out: str | None, session: Session) -> None:
-    """A report folder must be writable and must not be another session's folder (checked before any work)."""
+def _check_report_dir(flag: str, out: str | None, session: Session | None = None) -> None:
+    """A report folder must be writable, outside every session's store and not another session's folder.
+
+    Without ``session`` (``run --report``, before its session exists) only the folder's place is checked.
+    """
     from lrtui.report import REPORT_FILES
-    from lrtui.session import sessions_root
 
-    check_writable_dir(out, flag, REPORT_FILES)
-    guard_report_dir(out, session.path, session.created, flag=flag, sessions_root=sessions_root())
+    root = sessions_root()
+    if session is None:
+        check_writable_dir(out, flag, sessions_root=root)
+        return
+    document = guard_report_dir(out, session.path, session.created, flag=flag, sessions_root=root)
+    check_writable_dir(out, flag, REPORT_FILES, sessions_root=root, replaceable=document)
 
 
 def _train(session: Session, configs: list[RunConfig], console: Any,
@@ -258,7 +265,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from lrtui.report import write_reports
 
     if args.report is not None:
-        check_writable_dir(args.report, "--report")  # before a new session folder is made
+        _check_report_dir("--report", args.report)  # before a new session folder is made
     from lrtui.engine.data import DataUnavailable, check_data
 
     try:
@@ -346,9 +353,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     session = load_session(args.session)
     if args.out is not None and not args.out.strip():
         raise UsageError("--out: give a folder")
-    try:
-        paths = export_session(session, Path(args.out).expanduser() if args.out else session.path / "export",
-                               args.format)
+    out = Path(args.out).expanduser() if args.out else session.path / "export"
+    try:  # checked before anything is written; an output problem is an OutputError line, exit 2
+        paths = export_session(session, out, args.format, flag="--out")
     except ExportError as e:
         raise UsageError(str(e)) from None
     for path in paths:

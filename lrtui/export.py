@@ -8,26 +8,38 @@ or pandas reads them as numbers; a missing value is an empty cell.
 ``"tensorboard"`` writes one event folder per run (``<out>/<run id>/``) with the per-epoch and
 per-batch scalars and the run's hyperparameters, for ``tensorboard --logdir <out>``. It needs the
 optional ``tensorboard`` package (``pip install "lrtui[tensorboard]"``); torch is imported only then.
+
+Where it may write is :mod:`lrtui.outputs`'s rule, checked before anything is written: never inside
+any session's ``runs/``, ``ids/`` or ``writers/`` (the exported session's own included), never a new
+folder in the sessions folder; a session folder's top level is fine (``runs.csv`` is not ``runs/``),
+and so is the default, ``<session>/export/``. The CSV files are written as every output is
+(:func:`~lrtui.outputs.write_text_safely`): a temp file renamed over the old one, so a full disk
+leaves the old file (or none), never half of one; a FIFO is written to its reader or given up on
+after a bounded wait. Every problem is one line.
 """
 
 from __future__ import annotations
 
 import csv
 import importlib.util
+import io
 import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from lrtui.outputs import check_writable_dir, guard_outside_sessions, write_text_safely
 from lrtui.record import RunRecord
-from lrtui.session import Session
+from lrtui.session import Session, sessions_root
 
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "tensorboard")
 TENSORBOARD_HINT = 'TensorBoard export needs the tensorboard package: pip install "lrtui[tensorboard]"'
 #: Cells a spreadsheet would run as a formula; text that starts with one gets a leading apostrophe.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EPOCH_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+#: The files a CSV export writes into its folder.
+CSV_FILES = ("runs.csv", "epochs.csv")
 
 
 class ExportError(Exception):
@@ -111,21 +123,25 @@ def epoch_rows(run: RunRecord) -> list[dict[str, Any]]:
     return rows
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]], first: Iterable[str] = ()) -> Path:
+def csv_text(rows: list[dict[str, Any]], first: Iterable[str] = ()) -> str:
+    """A CSV table of ``rows``: every key of every row is a column, ``first`` ones first."""
     columns = list(dict.fromkeys([*first, *_union(rows)]))
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: _cell(row.get(c)) for c in columns})
-    return path
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: _cell(row.get(c)) for c in columns})
+    return buffer.getvalue()
 
 
-def export_csv(runs: Iterable[RunRecord], out: Path) -> list[Path]:
+def export_csv(runs: Iterable[RunRecord], out: Path, flag: str = "--out") -> list[Path]:
+    """``runs.csv`` and ``epochs.csv`` in ``out``, each built whole in memory, then written safely."""
     runs = list(runs)
-    return [_write_csv(out / "runs.csv", [run_row(r) for r in runs]),
-            _write_csv(out / "epochs.csv", [row for r in runs for row in epoch_rows(r)],
-                       ("run", "epoch", *EPOCH_KEYS))]
+    tables = (csv_text([run_row(r) for r in runs]),
+              csv_text([row for r in runs for row in epoch_rows(r)], ("run", "epoch", *EPOCH_KEYS)))
+    for name, text in zip(CSV_FILES, tables):
+        write_text_safely(out / name, text, flag=flag)
+    return [out / name for name in CSV_FILES]
 
 
 # -- TensorBoard ------------------------------------------------------------------------------------
@@ -176,6 +192,12 @@ def _scalars(run: RunRecord) -> list[tuple[str, float, int]]:
     return out
 
 
+def run_folders(runs: Iterable[RunRecord]) -> list[str]:
+    """The event folder name of each run, in order (safe, unique)."""
+    taken: set[str] = set()
+    return [folder_name(run.id, taken) for run in runs]
+
+
 def export_tensorboard(runs: Iterable[RunRecord], out: Path) -> list[Path]:
     """One event folder per run, with scalars and an hparams entry (metrics: best/last val, test acc)."""
     if importlib.util.find_spec("tensorboard") is None:
@@ -185,10 +207,10 @@ def export_tensorboard(runs: Iterable[RunRecord], out: Path) -> list[Path]:
         from torch.utils.tensorboard.summary import hparams
     except ImportError as e:  # a tensorboard too old or broken for torch's writer
         raise ExportError(f"{TENSORBOARD_HINT} ({e})") from None
-    taken: set[str] = set()
+    runs = list(runs)
     folders = []
-    for run in runs:
-        folder = out / folder_name(run.id, taken)
+    for run, name in zip(runs, run_folders(runs)):
+        folder = out / name
         if folder.is_dir() and any(p.name.startswith("events.out.tfevents") for p in folder.iterdir()):
             raise ExportError(f"{folder} already holds TensorBoard events: export into an empty folder (--out)")
         writer = SummaryWriter(log_dir=str(folder))
@@ -209,18 +231,31 @@ def export_tensorboard(runs: Iterable[RunRecord], out: Path) -> list[Path]:
     return folders
 
 
-def export_session(session: Session, out_dir: str | Path, fmt: str = "csv") -> list[Path]:
+def export_session(session: Session, out_dir: str | Path, fmt: str = "csv", *, flag: str = "--out") -> list[Path]:
     """Write ``session`` in ``fmt`` (csv | tensorboard) into ``out_dir``; return the files or folders written.
 
-    Queued runs (never started) are left out. Raises ValueError for an unknown format and
-    :class:`ExportError` when the export cannot be written (tensorboard missing, events already there).
+    Queued runs (never started) are left out. Raises ValueError for an unknown format, an
+    :class:`~lrtui.outputs.OutputError` line (naming ``flag``) for a place it must not or cannot
+    write, checked before anything is written, and :class:`ExportError` when the export cannot be
+    written (tensorboard missing, events already there, a folder that cannot be made).
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}: choose from {', '.join(EXPORT_FORMATS)}")
     out = Path(out_dir)
+    runs = [r for r in session.runs if r.status != "queued"]
+    names = CSV_FILES if fmt == "csv" else ()
+    root = sessions_root()
+    check_writable_dir(out, flag, names, sessions_root=root)
+    if fmt == "tensorboard":
+        for name in run_folders(runs):
+            guard_outside_sessions(out / name, flag, sessions_root=root)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExportError(f"cannot create {out}: {e.strerror or e}") from None
-    runs = [r for r in session.runs if r.status != "queued"]
-    return export_csv(runs, out) if fmt == "csv" else export_tensorboard(runs, out)
+    if fmt == "csv":
+        return export_csv(runs, out, flag)
+    try:
+        return export_tensorboard(runs, out)
+    except OSError as e:  # the event writer on a full disk, a folder that went away
+        raise ExportError(f"cannot write the TensorBoard events into {out}: {e.strerror or e}") from None

@@ -1,6 +1,6 @@
 """Output files that cannot hurt: checked before training, written without replacing what they point at.
 
-Rules (``--json``, ``--report DIR``, ``find-lr --json``, ``report --out``):
+Rules (``--json``, ``--report DIR``, ``find-lr --json``, ``report --out``, ``export --out``):
 
 * **Checked first.** :func:`check_writable` / :func:`check_writable_dir` run before any training:
   an empty path, a missing folder, a directory where a file is wanted, a block device, a socket or
@@ -16,7 +16,28 @@ Rules (``--json``, ``--report DIR``, ``find-lr --json``, ``report --out``):
   ``/proc/self/fd/N`` are written to this process's own descriptor N (sharing the shell's offset
   when stdout is redirected to a file, so printed lines and the JSON follow each other); another
   process's ``/proc/<pid>/fd/N`` on a file is appended to.
-* **Reports never overwrite another session** (:func:`guard_report_dir`).
+* **Nothing lands in a session's store** (:func:`guard_outside_sessions`, the one place this rule is
+  enforced; :func:`check_writable`, :func:`check_writable_dir` and :func:`guard_report_dir` run it first,
+  so every caller checks before training or writing). An output is refused, whether it exists yet or
+  not, when it would land
+
+  - inside any session folder's ``runs/``, ``ids/`` or ``writers/`` (at any depth, a new sub-folder too),
+  - on any session folder's ``session.json`` or ``.lock``,
+  - directly in the sessions folder (``$LRTUI_HOME/sessions``), which holds session folders only: a new
+    folder there would be listed as a broken session, a file there is no session at all.
+
+  The run's own session is no exception. A *session folder* is a folder holding ``session.json``,
+  ``.lock``, ``ids/``, ``writers/`` or a ``runs/`` with run files in it (not any ``runs/``: TensorBoard
+  logs to one), or any folder directly in the sessions folder (even an empty one: it is listed as a
+  session). Links are resolved first, and both the place the name sits and the file a write through
+  it would replace are checked, so a link into another session's ``runs/`` is refused too.
+  Allowed: a folder of its own, or a session folder's top level under any other name
+  (``export --out SESSION`` writes ``SESSION/runs.csv`` and ``SESSION/epochs.csv``, which never
+  collide with ``runs/``; ``--json SESSION/result.json``). The one session.json that may be replaced
+  is the one a report vouches for (:func:`guard_report_dir`): the reported session's own
+  (``lrtui report S``, the default, refreshes the snapshot of ``S`` with the same document) or an
+  earlier report's copy.
+* **Reports never overwrite another session** (:func:`guard_report_dir`): not even its top level.
 
 Nothing here imports torch, textual or rich: the CLI checks outputs before it loads torch.
 """
@@ -38,15 +59,18 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
-    "OutputError", "check_writable", "check_writable_dir", "guard_report_dir", "write_json_safely",
-    "write_text_safely",
+    "OutputError", "check_writable", "check_writable_dir", "guard_outside_sessions", "guard_report_dir",
+    "write_json_safely", "write_text_safely",
 ]
 
-#: How long a FIFO may go without a reader, or a reader without reading, before the write gives up.
+#: How long a FIFO may go without a reader, or a reader without reading, before the write gives up
+#: (read at each write, so a test may shorten it).
 WAIT_S = 10.0
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-#: Folders inside a session folder (see :mod:`lrtui.session`): a folder holding one of them is a session's.
-SESSION_MARKERS = ("runs", "ids", "writers", ".lock")
+#: A session's folders (see :mod:`lrtui.session`) no output may land in, at any depth.
+SESSION_STORE = ("runs", "ids", "writers")
+#: A session's own files at its top level, never replaced by an output.
+SESSION_FILES = ("session.json", ".lock")
 #: Whole session.json files up to this size are parsed to find ``created``; larger ones only have their head read.
 _PARSE_LIMIT = 16 << 20
 
@@ -81,21 +105,29 @@ def _expand(path: str | os.PathLike[str], flag: str) -> str:
     return os.path.expanduser(text)
 
 
-def check_writable(path: str | os.PathLike[str] | None, flag: str) -> None:
-    """Refuse an output file that cannot be written, before any work is done (None: the flag was not given)."""
+def check_writable(path: str | os.PathLike[str] | None, flag: str, *,
+                   sessions_root: str | os.PathLike[str] | None = None) -> None:
+    """Refuse an output file that cannot or must not be written, before any work (None: the flag was not given)."""
     if path is None:
         return
-    _target(_expand(path, flag), flag)
+    text = _expand(path, flag)
+    guard_outside_sessions(text, flag, sessions_root=sessions_root)
+    _target(text, flag)
 
 
-def check_writable_dir(path: str | os.PathLike[str] | None, flag: str, files: Iterable[str] = ()) -> None:
-    """Refuse an output folder that cannot be written (it may be missing: it is created, with its parents).
+def check_writable_dir(path: str | os.PathLike[str] | None, flag: str, files: Iterable[str] = (), *,
+                       sessions_root: str | os.PathLike[str] | None = None, replaceable: str | None = None) -> None:
+    """Refuse an output folder that cannot or must not be written (it may be missing: it is made, with its parents).
 
-    ``files``: the names to be written inside it (``report.md`` ...); each one already there is checked too.
+    ``files``: the names to be written inside it (``report.md`` ...); each must stay outside every session's
+    store, and each one already there is checked too. ``replaceable``: see :func:`guard_outside_sessions`.
     """
     if path is None:
         return
     text = _expand(path, flag)
+    guard_outside_sessions(text, flag, sessions_root=sessions_root)
+    for name in files:
+        guard_outside_sessions(os.path.join(text, name), flag, sessions_root=sessions_root, replaceable=replaceable)
     probe = os.path.abspath(text)
     while not os.path.lexists(probe) and os.path.dirname(probe) != probe:
         probe = os.path.dirname(probe)  # the nearest existing ancestor is where the folders get made
@@ -113,6 +145,77 @@ def check_writable_dir(path: str | os.PathLike[str] | None, flag: str, files: It
             inside = os.path.join(text, name)
             if os.path.lexists(inside):
                 _target(inside, flag)
+
+
+def guard_outside_sessions(path: str | os.PathLike[str], flag: str, *,
+                           sessions_root: str | os.PathLike[str] | None = None,
+                           replaceable: str | os.PathLike[str] | None = None) -> None:
+    """Refuse an output (a file, or a folder to write into) that would land in a session's store.
+
+    The rule is the module's (see its docstring): never in any session folder's ``runs/``, ``ids/``,
+    ``writers/``, never on its ``session.json`` or ``.lock``, never a new entry of ``sessions_root``;
+    existing or not, links resolved. ``replaceable``: the one session.json the caller has found may be
+    replaced (a report's own session, an earlier report's copy).
+    """
+    text = os.fspath(path)
+    where = os.path.abspath(os.path.expanduser(text))
+    # the place the name sits (its folder's links resolved) and the file a write through a link replaces
+    places = dict.fromkeys([os.path.join(os.path.realpath(os.path.dirname(where)), os.path.basename(where)),
+                            os.path.realpath(where)])
+    root = os.path.realpath(os.fspath(sessions_root)) if sessions_root is not None else None
+    allowed = os.path.realpath(os.fspath(replaceable)) if replaceable is not None else None
+    for place in places:
+        fault = _store_fault(place, root, allowed)
+        if fault:
+            raise _fail(flag, text, fault)
+
+
+def _store_fault(place: str, root: str | None, allowed: str | None) -> str | None:
+    """Why ``place`` (an absolute path, links resolved) is inside a session's store, or None."""
+    child = place
+    while True:
+        folder = os.path.dirname(child)
+        if folder == child:
+            return None
+        name = os.path.basename(child)
+        if root is not None and folder == root and not os.path.isdir(child):
+            return f"is in the sessions folder {root}, which holds session folders only"
+        if _is_session_folder(folder, root):
+            if name in SESSION_STORE:
+                return f"is inside the session folder {folder} (its {name}/ belongs to that session)"
+            if child == place and name in SESSION_FILES and os.path.realpath(child) != allowed:
+                return f"would replace the {'session file' if name == 'session.json' else 'lock file'} " \
+                       f"of the session folder {folder}"
+        child = folder
+
+
+def _is_session_folder(folder: str, root: str | None) -> bool:
+    """A folder holding a session's document or store, or any folder directly in the sessions folder."""
+    return os.path.lexists(os.path.join(folder, "session.json")) or _store_marker(folder, root) is not None
+
+
+def _store_marker(folder: str, root: str | None) -> str | None:
+    """What makes ``folder`` a session's store (``it holds ids``), or None; a session.json alone is not asked.
+
+    ``runs/`` counts only holding a run file (``r<N>.json``): a real session's ``runs/`` always comes with
+    ``ids/`` anyway, and TensorBoard's default log folder is also called ``runs/``, so a project folder
+    with one (``export --format tensorboard --out runs/lrtui``) is not taken for a session.
+    """
+    if root is not None and os.path.dirname(folder) == root and folder != root:
+        return "it is in the sessions folder"
+    for name in (".lock", "ids", "writers"):
+        if os.path.lexists(os.path.join(folder, name)):
+            return f"it holds {name}"
+    try:
+        with os.scandir(os.path.join(folder, "runs")) as entries:
+            if any(_RUN_FILE.fullmatch(e.name) for e in entries):
+                return "it holds runs"
+    except OSError:
+        pass
+    return None
+
+
+_RUN_FILE = re.compile(r"r[1-9][0-9]{0,8}\.json")
 
 
 def _target(path: str, flag: str) -> _Target:
@@ -201,10 +304,14 @@ def _reason(error: OSError) -> str:
     return (error.strerror or type(error).__name__).lower()
 
 
-def write_text_safely(path: str | os.PathLike[str], text: str, *, flag: str = "", wait_s: float = WAIT_S,
+def write_text_safely(path: str | os.PathLike[str], text: str, *, flag: str = "", wait_s: float | None = None,
                       fsync: bool = True) -> None:
-    """Write ``text`` to ``path`` by the rules of this module; any failure is one :class:`OutputError` line."""
+    """Write ``text`` to ``path`` by the rules of this module; any failure is one :class:`OutputError` line.
+
+    ``wait_s``: how long a FIFO may wait for its reader (default :data:`WAIT_S`).
+    """
     shown = os.fspath(path)
+    wait_s = WAIT_S if wait_s is None else wait_s
     target = _target(_expand(path, flag), flag)
     data = text.encode("utf-8")
     try:
@@ -233,7 +340,7 @@ def write_text_safely(path: str | os.PathLike[str], text: str, *, flag: str = ""
 
 
 def write_json_safely(path: str | os.PathLike[str], document: Mapping[str, Any] | list[Any], *, flag: str = "",
-                      wait_s: float = WAIT_S, fsync: bool = True) -> None:
+                      wait_s: float | None = None, fsync: bool = True) -> None:
     """Compact JSON (NaN/inf → null, like the session files) plus a newline, written by :func:`write_text_safely`."""
     text = json.dumps(json_safe(document), separators=(",", ":"), allow_nan=False) + "\n"
     write_text_safely(path, text, flag=flag, wait_s=wait_s, fsync=fsync)
@@ -331,47 +438,46 @@ REPORT_NAMES = ("report.md", "report.html")
 
 def guard_report_dir(out_dir: str | os.PathLike[str] | None, session_dir: str | os.PathLike[str],
                      created: float | None, *, flag: str = "--out",
-                     sessions_root: str | os.PathLike[str] | None = None) -> None:
-    """Refuse a report folder whose files would overwrite another session's data.
+                     sessions_root: str | os.PathLike[str] | None = None) -> str | None:
+    """Refuse a report folder whose files would overwrite another session's data; return the session.json
+    the report may replace there (None: none is there, or no folder was given).
 
     Allowed: the reported session's own folder (the default), a new or empty folder, and a folder of
     earlier reports (its session.json is a copy, of this session or another). Refused:
 
-    * another session's folder: it holds ``runs/``, ``ids/``, ``writers/`` or ``.lock``, or it is a
-      folder directly inside ``sessions_root`` (a stored session, even a schema-1 one with only its
-      session.json);
-    * a folder inside a session folder's ``runs/``, ``ids/`` or ``writers/`` (any session, this one too);
+    * any place :func:`guard_outside_sessions` refuses (inside a session's ``runs/``, ``ids/``,
+      ``writers/``, this session's too, existing or not; a new folder in ``sessions_root``);
+    * another session's folder, even its top level: it holds ``ids/``, ``writers/``, ``.lock`` or run
+      files, or it is a folder directly inside ``sessions_root`` (a stored session, even a schema-1 one
+      with only its session.json);
     * a folder holding a ``session.json`` that is neither this session's (same ``created``, the
       reported session's ``Session.created``) nor next to a ``report.md``/``report.html``: a session
       document of unknown origin (a moved schema-1 session) is never written over. A session.json
       that is a FIFO, a device or unreadable counts as unknown (it is not read past a regular file).
     """
     if out_dir is None:
-        return
+        return None
     text = _expand(out_dir, flag)
+    guard_outside_sessions(text, flag, sessions_root=sessions_root)
     if not os.path.lexists(text):
-        return
+        return None
     real, own = os.path.realpath(text), os.path.realpath(os.fspath(session_dir))
-    if real == own:
-        return
-    parent = os.path.dirname(real)
-    if os.path.basename(real) in SESSION_MARKERS and os.path.lexists(os.path.join(parent, "session.json")):
-        raise _fail(flag, text, f"is inside the session folder {parent} (a report there would break it)")
-    markers = [m for m in SESSION_MARKERS if os.path.lexists(os.path.join(real, m))]
-    stored = sessions_root is not None and parent == os.path.realpath(os.fspath(sessions_root))
-    if markers or stored:
-        why = f"it holds {markers[0]}" if markers else "it is in the sessions folder"
-        raise _fail(flag, text, f"is another session's folder ({why}); write the report into a folder of its own")
     document = os.path.join(real, "session.json")
+    if real == own:
+        return document
+    root = os.path.realpath(os.fspath(sessions_root)) if sessions_root is not None else None
+    marker = _store_marker(real, root)
+    if marker:
+        raise _fail(flag, text, f"is another session's folder ({marker}); write the report into a folder of its own")
     if not os.path.lexists(document):
-        return
+        return None
     if os.path.islink(document) and os.path.dirname(os.path.realpath(document)) not in (real, own):
         raise _fail(flag, text, "its session.json links to another folder's (writing the report would follow it)")
     there = _created_of(document)
     if there is not None and created is not None and math.isclose(there, created, rel_tol=0, abs_tol=1e-6):
-        return  # an earlier export of this very session
+        return document  # an earlier export of this very session
     if there is not None and any(os.path.isfile(os.path.join(real, n)) for n in REPORT_NAMES):
-        return  # an earlier report folder: its session.json is a copy, as the new one will be
+        return document  # an earlier report folder: its session.json is a copy, as the new one will be
     raise _fail(flag, text, "holds a session.json that is not a report of this session (it would be overwritten); "
                             "write the report into a folder of its own")
 

@@ -17,6 +17,7 @@ from lrtui.outputs import (
     OutputError,
     check_writable,
     check_writable_dir,
+    guard_outside_sessions,
     guard_report_dir,
     write_json_safely,
     write_text_safely,
@@ -287,10 +288,16 @@ def test_full_device_is_one_line(tmp_path: Path) -> None:
 # -- report folders never overwrite another session --------------------------------------------------------------------
 
 def _session_folder(path: Path, created: float, store: bool = True) -> Path:
+    """A session folder as :mod:`lrtui.session` leaves it (``store``: schema 2, else schema 1: session.json only)."""
     path.mkdir(parents=True)
     (path / "session.json").write_text(json.dumps({"schema": 2, "created": created, "runs": []}))
     if store:
-        (path / "runs").mkdir()
+        for folder in ("runs", "ids", "writers"):
+            (path / folder).mkdir()
+        (path / "runs" / "r1.json").write_text('{"schema": 2}')
+        (path / "ids" / "r1").write_text("")
+        (path / "writers" / "host-1-ab.json").write_text("{}")
+        (path / ".lock").write_text("")
     return path
 
 
@@ -368,3 +375,117 @@ def test_a_stored_schema1_session_is_refused_even_with_reports(tmp_path: Path) -
     with pytest.raises(OutputError, match="in the sessions folder"):
         guard_report_dir(old, own, 1000.5, sessions_root=root)
     guard_report_dir(own, own, 1000.5, sessions_root=root)
+
+
+# -- nothing lands in a session's store: runs/, ids/, writers/, session.json, .lock; existing or not, links resolved --
+
+@pytest.mark.parametrize("inside", ["runs/r1.json", "runs/r9.json", "runs/new/x.json", "ids/r1", "ids/r2",
+                                    "writers/host-1-ab.json", "writers/x.json", "session.json", ".lock"])
+def test_a_file_in_a_sessions_store_is_refused(tmp_path: Path, inside: str) -> None:
+    other = _session_folder(tmp_path / "B", 2000.25)
+    before = _tree(other)
+    with pytest.raises(OutputError) as info:
+        check_writable(other / inside, "--json")
+    assert str(info.value).startswith(f"--json: {other / inside}: ") and f"session folder {other}" in str(info.value)
+    assert "\n" not in str(info.value) and _tree(other) == before
+
+
+def test_a_schema1_sessions_document_is_refused_and_its_top_level_is_not(tmp_path: Path) -> None:
+    legacy = _session_folder(tmp_path / "legacy", 3000.0, store=False)
+    with pytest.raises(OutputError, match="would replace the session file of the session folder"):
+        check_writable(legacy / "session.json", "--json")
+    check_writable(legacy / "result.json", "--json")  # a session's top level, under another name
+    check_writable(_session_folder(tmp_path / "B", 1.0) / "result.json", "--json")
+
+
+@pytest.mark.parametrize("out", ["B/runs", "B/ids", "B/writers", "B/runs/new", "B/runs/new/deeper", "B/ids/x"])
+def test_a_folder_in_a_sessions_store_is_refused_existing_or_not(tmp_path: Path, out: str) -> None:
+    other = _session_folder(tmp_path / "B", 2000.25)
+    before = _tree(other)
+    with pytest.raises(OutputError, match="is inside the session folder"):
+        check_writable_dir(tmp_path / out, "--out", ("runs.csv", "epochs.csv"))
+    with pytest.raises(OutputError, match="is inside the session folder"):
+        guard_report_dir(tmp_path / out, tmp_path / "A", 1000.5)
+    assert _tree(other) == before and not (tmp_path / "B" / "runs" / "new").exists()
+
+
+def test_a_sessions_top_level_takes_files_of_other_names(tmp_path: Path) -> None:
+    other = _session_folder(tmp_path / "B", 2000.25)
+    check_writable_dir(other, "--out", ("runs.csv", "epochs.csv"))
+    check_writable_dir(other / "export", "--out", ("runs.csv", "epochs.csv"))
+    with pytest.raises(OutputError, match="session file"):
+        check_writable_dir(other, "--out", ("report.md", "session.json"))
+
+
+def test_links_into_a_sessions_store_are_refused(tmp_path: Path) -> None:
+    other = _session_folder(tmp_path / "B", 2000.25)
+    to_run = tmp_path / "to-run.json"
+    to_run.symlink_to(other / "runs" / "r1.json")
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(other / "runs" / "r7.json")  # not there yet: the write would create it
+    to_runs = tmp_path / "to-runs"
+    to_runs.symlink_to(other / "runs")
+    to_doc = tmp_path / "doc.json"
+    to_doc.symlink_to(other / "session.json")
+    for path in (to_run, dangling, to_runs / "x.json", to_doc):
+        with pytest.raises(OutputError, match="session"):
+            check_writable(path, "--json")
+    with pytest.raises(OutputError, match="is inside the session folder"):
+        check_writable_dir(to_runs / "new", "--out", ("runs.csv",))
+    in_store = other / "runs" / "link.json"  # a name inside runs/, even one pointing elsewhere
+    in_store.symlink_to(tmp_path / "elsewhere.json")
+    with pytest.raises(OutputError, match="is inside the session folder"):
+        check_writable(in_store, "--json")
+    assert not (tmp_path / "elsewhere.json").exists()
+
+
+def test_the_sessions_folder_takes_no_new_entries(tmp_path: Path) -> None:
+    root = tmp_path / "sessions"
+    stored = _session_folder(root / "S", 1.0)
+    empty = root / "empty"  # listed as a (broken) session: its folders are a session's
+    empty.mkdir()
+    for bad in (root / "new", root / "new" / "deeper", root):
+        with pytest.raises(OutputError, match="sessions folder"):
+            check_writable_dir(bad, "--out", ("runs.csv",), sessions_root=root)
+    with pytest.raises(OutputError, match="sessions folder"):
+        check_writable(root / "x.json", "--json", sessions_root=root)
+    with pytest.raises(OutputError, match="is inside the session folder"):
+        check_writable(empty / "runs" / "x.json", "--json", sessions_root=root)
+    check_writable_dir(stored, "--out", ("runs.csv",), sessions_root=root)
+    check_writable_dir(stored / "export", "--out", ("runs.csv",), sessions_root=root)
+    assert sorted(p.name for p in root.iterdir()) == ["S", "empty"]
+
+
+def test_a_tensorboard_runs_folder_is_no_session(tmp_path: Path) -> None:
+    """TensorBoard logs to ``runs/`` by default: a project holding one is not taken for a session."""
+    project = tmp_path / "project"
+    (project / "runs" / "Jan01_exp").mkdir(parents=True)
+    check_writable_dir(project / "runs" / "lrtui", "--out")
+    check_writable(project / "runs" / "result.json", "--json")
+    guard_outside_sessions(project / "runs" / "lrtui" / "r1", "--out")
+
+
+def test_reports_may_replace_only_the_session_json_they_vouch_for(tmp_path: Path) -> None:
+    own = _session_folder(tmp_path / "A", 1000.5)
+    allowed = guard_report_dir(own, own, 1000.5)
+    assert allowed is not None
+    check_writable_dir(own, "--out", ("report.md", "session.json"), replaceable=allowed)
+    reports = _session_folder(tmp_path / "reports", 5.0, store=False)
+    (reports / "report.md").write_text("# old")
+    assert guard_report_dir(reports, own, 1000.5) == str(reports / "session.json")
+    with pytest.raises(OutputError, match="session file"):  # not with another folder's allowance
+        check_writable_dir(reports, "--out", ("session.json",), replaceable=allowed)
+    assert guard_report_dir(tmp_path / "new", own, 1000.5) is None
+
+
+def _tree(folder: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
+
+
+def test_a_report_folders_link_to_its_own_sessions_document_may_be_followed(tmp_path: Path) -> None:
+    own = _session_folder(tmp_path / "A", 1000.5)
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "session.json").symlink_to(own / "session.json")
+    allowed = guard_report_dir(linked, own, 1000.5)
+    check_writable_dir(linked, "--out", ("report.md", "session.json"), replaceable=allowed)

@@ -1,15 +1,18 @@
 """The CLI's outputs and data folders, driven as a user drives them: refused before training, never harmful.
 
-``--json``, ``--report``, ``find-lr --json``, ``report --out``: an output that cannot be written is one
-``lrtui: error:`` line and exit 2 before any training; links, FIFOs and ``/dev/stdout`` are written
-through, never replaced; a report never overwrites another session. A faulty ``--data-dir`` is one
-line naming the file, exit 2, in ``run`` and ``find-lr``, and a missing one is not created.
+``--json``, ``--report``, ``find-lr --json``, ``report --out``, ``export --out``: an output that cannot be
+written, or that would land in a session's ``runs/``, ``ids/``, ``writers/``, session.json or .lock (any
+session's, existing or not, through links too), is one ``lrtui: error:`` line and exit 2 before any
+training; links, FIFOs and ``/dev/stdout`` are written through, never replaced, and a FIFO nobody reads
+is given up on; a report never overwrites another session. A faulty ``--data-dir`` is one line naming
+the file, exit 2, in ``run`` and ``find-lr``, and a missing one is not created.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -21,6 +24,7 @@ import pytest
 
 from lrtui.engine.data import IDX_FILES, raw_folder
 from lrtui.engine.idx import write_idx
+from lrtui.session import load_session
 
 SMALL = ["--train-limit", "100", "--epochs", "1", "--device", "cpu", "--no-batched"]
 
@@ -133,6 +137,100 @@ def test_report_out_never_overwrites_another_session(cli, tmp_path) -> None:
     assert json.loads((tmp_path / "reports" / "session.json").read_text())["runs"]
     assert cli(["report", str(b), "--out", str(tmp_path / "reports")], tmp_path).code == 0  # a report folder
     assert cli(["report", str(a), "--out", ""], tmp_path).err.strip() == "lrtui: error: --out: empty path"
+
+
+# -- nothing lands in another session (or this one's store) ---------------------------------------------------------
+
+@pytest.fixture
+def other(sweep, tmp_path) -> Path:
+    """A copy of a real saved session (runs/, ids/, .lock, session.json): what the commands must not touch."""
+    source = sorted((sweep.home / "sessions").iterdir())[0]
+    return Path(shutil.copytree(source, tmp_path / "elsewhere" / source.name, symlinks=True))
+
+
+def _tree(folder: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
+
+
+def _still_whole(folder: Path, before: dict[str, bytes | None]) -> None:
+    assert _tree(folder) == before
+    assert [r.id for r in load_session(folder).runs] == ["r1", "r2"]
+
+
+def _refused(res, flag: str, path: Path | str, home: Path) -> None:
+    assert res.code == 2, (res.code, res.err)
+    assert res.err.startswith(f"lrtui: error: {flag}: {path}: ") and res.err.count("\n") == 1, res.err
+    assert "session" in res.err and "epoch" not in res.out and "suggested" not in res.out
+    assert _sessions(home) == [], "nothing trained, no session made"
+
+
+FIND = ["find-lr", "--train-limit", "100", "--steps", "10", "--device", "cpu"]
+
+
+@pytest.mark.parametrize("command, inside", [
+    (["run", *SMALL], "runs/r1.json"),
+    (["run", *SMALL], "session.json"),
+    (["run", *SMALL], "ids/r1"),
+    (["run", *SMALL], ".lock"),
+    (FIND, "runs/r1.json"),
+    (FIND, "session.json"),
+], ids=["run-run-file", "run-session-json", "run-ids", "run-lock", "find-lr-run-file", "find-lr-session-json"])
+def test_json_into_another_session_is_refused_before_training(cli, tmp_path, other, command, inside) -> None:
+    before = _tree(other)
+    home = tmp_path / "home"
+    res = cli([*command, "--json", str(other / inside)], home)
+    _refused(res, "--json", other / inside, home)
+    _still_whole(other, before)
+
+
+def test_json_through_a_link_or_into_the_opened_session_is_refused(cli, tmp_path, other) -> None:
+    before = _tree(other)
+    home = tmp_path / "home"
+    link = tmp_path / "result.json"
+    link.symlink_to(other / "runs" / "r2.json")
+    _refused(cli(["run", *SMALL, "--json", str(link)], home), "--json", link, home)
+    new_run = other / "runs" / "r3.json"  # the run's own session: not there yet, still its store
+    _refused(cli(["run", *SMALL, "--open", str(other), "--json", str(new_run)], home), "--json", new_run, home)
+    _still_whole(other, before)
+
+
+def test_report_into_a_new_folder_inside_a_sessions_store_is_refused(cli, tmp_path, other) -> None:
+    before = _tree(other)
+    home = tmp_path / "home"
+    new = other / "runs" / "new"
+    res = cli(["report", str(other), "--out", str(new)], home)
+    assert res.code == 2 and res.err.startswith(f"lrtui: error: --out: {new}: is inside the session folder {other}")
+    _refused(cli(["run", *SMALL, "--report", str(new)], home), "--report", new, home)
+    _refused(cli(["run", *SMALL, "--report", str(other / "ids")], home), "--report", other / "ids", home)
+    assert not new.exists()
+    _still_whole(other, before)
+
+
+_SHORT_WAIT = "import sys, lrtui.outputs as o; o.WAIT_S = 0.3; from lrtui.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@pytest.mark.parametrize("command, name, fault", [
+    (["export"], "runs.csv", "no reader"),
+    (["export"], "epochs.csv", "no reader"),
+    (["report", "--format", "md"], "report.md", "no reader"),
+    (["report", "--format", "html"], "report.html", "no reader"),
+    (["report", "--format", "json"], "session.json", "holds a session.json that is not a report"),
+])
+def test_a_fifo_nobody_reads_ends_with_one_line(other, tmp_path, command, name, fault) -> None:
+    """Every output name as a FIFO without a reader: given up on after a bounded wait, never a hang."""
+    out = tmp_path / "out"
+    out.mkdir()
+    if name == "epochs.csv":
+        (out / "runs.csv").write_text("old\n")
+    os.mkfifo(out / name)
+    env = {**os.environ, "LRTUI_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-c", _SHORT_WAIT, command[0], str(other), *command[1:], "--out", str(out)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("lrtui: error: ") and str(out) in done.stderr, done.stderr
+    assert fault in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and stat.S_ISFIFO((out / name).stat().st_mode)
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
 # -- data folders ---------------------------------------------------------------------------------------------------

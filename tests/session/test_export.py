@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import shutil
 from pathlib import Path
 
 import pytest
 
 from lrtui.export import TENSORBOARD_HINT, ExportError, export_session, folder_name
+from lrtui.outputs import OutputError
 from lrtui.session import load_session
 
 HAS_TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
@@ -107,3 +109,22 @@ def test_tensorboard_missing_is_one_line(session, tmp_path, monkeypatch):
         export_session(session, tmp_path, "tensorboard")
     assert str(err.value) == TENSORBOARD_HINT and 'pip install "lrtui[tensorboard]"' in str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tensorboard"])
+@pytest.mark.parametrize("inside", ["runs", "ids", "runs/new"])
+def test_export_into_its_own_sessions_store_is_refused_before_writing(trained, tmp_path, fmt, inside):
+    folder = Path(shutil.copytree(trained.path, tmp_path / "s", symlinks=True))
+    own = load_session(folder)
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    with pytest.raises(OutputError, match=f"^--out: .*: is inside the session folder {folder} "):
+        export_session(own, folder / inside, fmt)
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+    assert [r.id for r in load_session(folder).runs] == [r.id for r in own.runs]
+
+
+def test_export_into_its_own_sessions_top_level(trained, tmp_path):
+    folder = Path(shutil.copytree(trained.path, tmp_path / "s", symlinks=True))
+    own = load_session(folder)
+    assert export_session(own, folder) == [folder / "runs.csv", folder / "epochs.csv"]
+    assert [r.id for r in load_session(folder).runs] == [r.id for r in own.runs]

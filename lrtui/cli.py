@@ -359,7 +359,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ExportError as e:
         raise UsageError(str(e)) from None
     for path in paths:
-        print(path)
+        print(printable(path, newlines=False))
     return 0
 
 

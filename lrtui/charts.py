@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lrtui.drawable import LINEAR_LIMIT, LOG_LIMIT, drawable, finite, log10_drawable
 from lrtui.engine.verdict import RATIO_HIGH, RATIO_LOW
 from lrtui.grouping import SeedGroup, has_seed_groups, seed_groups
 from lrtui.record import RunRecord, run_number
@@ -46,6 +47,7 @@ LAYERS = ("conv1", "conv2", "fc1", "fc2")
 KEY_LAYER = "fc1"  #: drawn as the line; the other layers as dots
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 _MAX_POINTS = 600  #: per-batch curves are thinned to this many points: a chart is ~100 columns wide
+_MAX_TICKS = 8  #: labels on a log x axis (the probe's step sizes may span 600 decades)
 _NICE = (1.0, 1.25, 2.0, 2.5, 5.0)  #: per-row steps (× 10^k) of a linear axis
 _NICE_TICKS = (1.0, 2.0, 2.5, 5.0)  #: tick steps (× 10^k) of a linear axis
 
@@ -89,6 +91,11 @@ def _draw(plt: Any, xs: Sequence[float], ys: Sequence[float], label: str | None,
 
 
 # -- axes ----------------------------------------------------------------------------------
+def decade_label(k: int) -> str:
+    """The label of the decade 10^k (``1e-04``, ``100``), for any k: ``10.0 ** 400`` would overflow."""
+    return fmt_tick(10.0**k) if abs(k) <= LOG_LIMIT else f"1e{k:+03d}"
+
+
 def _height(plt: Any) -> int | None:
     size = plt.plot_size() if hasattr(plt, "plot_size") else None
     return int(size[1]) if size and size[1] else None
@@ -138,10 +145,12 @@ def fmt_tick(v: float) -> str:
 def linear_axis(lo: float, hi: float, rows: int, *, max_ticks: int = 6) -> tuple[float, float, list[float]]:
     """(bottom, top, ticks) of a linear y axis over ``rows`` rows with every tick exactly on a row.
 
-    The step per row is a round number, so are the ticks (every k rows); the axis covers [lo, hi].
+    The step per row is a round number, so are the ticks (every k rows); the axis covers [lo, hi]
+    (clamped to what can be drawn: see :func:`drawable`).
     """
     if not (math.isfinite(lo) and math.isfinite(hi)):
         lo, hi = 0.0, 1.0
+    lo, hi = drawable(lo), drawable(hi)
     if hi - lo < 1e-9 * max(1.0, abs(lo), abs(hi)):  # flat (to float precision): give it a visible range
         pad = abs(hi) * 0.05 or 0.5
         lo, hi = lo - pad, hi + pad
@@ -219,7 +228,7 @@ def _apply_linear(plt: Any, lo: float, hi: float, rows: int, fmt: Callable[[floa
 def log_axis(lo: float, hi: float, rows: int) -> tuple[float, float, list[float], list[str]]:
     """(bottom, top, ticks, labels) in log10 units: ticks on rows, decades labelled ``1e-03`` when
     the axis spans a decade or more, else every few rows labelled with its value."""
-    lo, hi = math.log10(lo), math.log10(hi)
+    lo, hi = log10_drawable(lo), log10_drawable(hi)
     span = hi - lo
     intervals = max(rows - 1, 1)
     if span >= 1:
@@ -227,6 +236,9 @@ def log_axis(lo: float, hi: float, rows: int) -> tuple[float, float, list[float]
         fits = [st for st in steps if math.floor(lo / st + 1e-9) * st + st * intervals >= hi - 1e-9]
         step = fits[0] if fits else float(math.ceil((hi - math.floor(lo)) / intervals))
         bottom = math.floor(lo / step + 1e-9) * step
+        while bottom + step * intervals < hi - 1e-9:  # hundreds of decades: the bottom rounded down too far
+            step += 1.0
+            bottom = math.floor(lo / step + 1e-9) * step
         slack_rows = int((bottom + step * intervals - hi) / step + 1e-9)
         bottom -= (slack_rows // 2) * step  # the data in the middle, not under an empty top
         top = bottom + step * intervals
@@ -235,7 +247,7 @@ def log_axis(lo: float, hi: float, rows: int) -> tuple[float, float, list[float]
         k = max(1, math.ceil(len(ticks) / 6))
         start = next((i for i in range(k) if i < len(ticks) and round(ticks[i]) % k == 0), 0)
         ticks = ticks[start::k]  # every k-th decade, phased so that 1e-4 and 1e-2 are among them
-        return bottom, top, ticks, [fmt_tick(10 ** round(t)) for t in ticks]
+        return bottom, top, ticks, [decade_label(round(t)) for t in ticks]
     pad = max(span * 0.1, 0.02)
     bottom, top = lo - pad, hi + pad
     step = (top - bottom) / intervals
@@ -386,7 +398,7 @@ def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, t
         return
     plt.plot([1, max(last, 2)], [CHANCE_ACC, CHANCE_ACC], label="chance 10%" if legend else None,
              **_reference(plain))  # first: under the runs
-    drawn = _plot_metric(plt, runs, "acc", lambda a: 100.0 * a, plain, train, legend, seeds)
+    drawn = _plot_metric(plt, runs, "acc", lambda a: drawable(100.0 * a), plain, train, legend, seeds)
     if zoom and drawn:
         _apply_linear(plt, max(0.0, min(drawn)), min(100.0, max(drawn)), rows)
     else:
@@ -412,19 +424,20 @@ def plot_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train
     plt.clear_data()
     _epoch_axis(plt, runs, "Loss per epoch (log)" if log else "Loss per epoch")
     transform: Callable[[float], float | None] = (
-        (lambda v: math.log10(v) if v > 0 else None) if log else (lambda v: v))
+        (lambda v: log10_drawable(v) if v > 0 else None) if log else drawable)
     drawn = _plot_metric(plt, runs, "loss", transform, plain, train, legend, seeds)
     _loss_like(plt, drawn, _rows(plt), zoom, log)
 
 
 def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int, float]]:
-    """Bias-corrected EMA of a noisy curve as (index, value) pairs; non-finite/missing values are skipped."""
+    """Bias-corrected EMA of a noisy curve as (index, value) pairs; non-finite/missing values are skipped,
+    huge ones count as the most a chart draws (:data:`~lrtui.drawable.LINEAR_LIMIT`: 1e308 would overflow it)."""
     out: list[tuple[int, float]] = []
     avg, weight = 0.0, 0.0
     for i, v in enumerate(values):
         if v is None or not math.isfinite(v):
             continue
-        avg = beta * avg + (1 - beta) * v
+        avg = beta * avg + (1 - beta) * max(-LINEAR_LIMIT, min(LINEAR_LIMIT, v))
         weight = beta * weight + (1 - beta)
         out.append((i, avg / weight))
     return out
@@ -439,8 +452,7 @@ def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False,
     drawn: list[float] = []
     for run in runs:
         points = smooth(run.batch_losses, beta)
-        if log:
-            points = [(i, math.log10(v)) for i, v in points if v > 0]
+        points = [(i, log10_drawable(v)) if log else (i, drawable(v)) for i, v in points if v > 0 or not log]
         if not points:
             continue
         per_epoch = max(1, math.ceil(run.n_train / run.config.batch_size)) if run.n_train else 1
@@ -483,7 +495,7 @@ def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fals
     for run in runs:
         for layer in sorted(LAYERS, key=lambda name: name == KEY_LAYER):  # fc1 last: on top
             xs, ys = _diag_series(run, "update_ratio", layer)
-            points = [(x, math.log10(y)) for x, y in zip(xs, ys) if y > 0]
+            points = [(x, log10_drawable(y)) for x, y in zip(xs, ys) if y > 0]
             if not points:
                 continue
             style = _style(run, plain, layer != KEY_LAYER)
@@ -513,6 +525,7 @@ def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fal
     for run in runs:
         for layer in ("conv1", "conv2", "fc1"):
             xs, ys = _diag_series(run, "dead_fraction", layer, 100.0)
+            ys = [drawable(y) for y in ys]
             if xs:
                 label = f"{run.config.label} {layer}" if legend and layer == KEY_LAYER else None
                 style = _style(run, plain, layer != KEY_LAYER)
@@ -538,7 +551,9 @@ def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, lege
     axis, from the run's latest weights, with its current lr marked by a vertical line.
 
     Left of the valley the step is too short, right of it the step lands on the wall.
-    Losses that blew up are drawn at the top of the axis (capped at 4 × the lowest loss + 1).
+    Losses that blew up are drawn at the top of the axis (capped at 4 × the lowest loss + 1); step sizes
+    and losses beyond what an axis can draw are clamped (:func:`drawable`), and at most
+    :data:`_MAX_TICKS` decades are labelled.
     """
     plt.clear_data()
     plt.title("Step probe: loss after one step of size η")
@@ -550,14 +565,15 @@ def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, lege
         probe = latest_probe(run)
         if probe is None:
             continue
-        pairs = [(lr, loss) for lr, loss in zip(probe.get("lrs") or [], probe.get("losses") or [])
-                 if isinstance(lr, (int, float)) and lr > 0]
-        finite = [loss for _, loss in pairs if isinstance(loss, (int, float)) and math.isfinite(loss)]
-        if not pairs or not finite:
+        pairs = [(lr, drawable(loss) if finite(loss) else None)
+                 for lr, loss in zip(probe.get("lrs") or [], probe.get("losses") or []) if finite(lr) and lr > 0]
+        pairs = pairs[:: max(1, math.ceil(len(pairs) / _MAX_POINTS))]  # 10,000 step sizes: ~100 columns
+        kept = [loss for _, loss in pairs if loss is not None]
+        if not pairs or not kept:
             continue
-        cap = 4 * min(finite) + 1
-        xs = [math.log10(lr) for lr, _ in pairs]
-        ys = [min(loss, cap) if isinstance(loss, (int, float)) and math.isfinite(loss) else cap for _, loss in pairs]
+        cap = 4 * abs(min(kept)) + 1
+        xs = [log10_drawable(lr) for lr, _ in pairs]
+        ys = [cap if loss is None else min(loss, cap) for _, loss in pairs]
         if log:
             ys = [math.log10(max(y, 1e-6)) for y in ys]
         label = f"{run.config.label} (epoch {probe.get('epoch', '?')})" if legend else None
@@ -565,16 +581,20 @@ def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, lege
         drawn_x += xs
         drawn_y += ys
         current = probe.get("current_lr")
-        if isinstance(current, (int, float)) and current > 0:
-            marks.append((math.log10(current), run))
+        if finite(current) and current > 0:
+            marks.append((log10_drawable(current), run))
     if not drawn_x:
         return
     for x, run in marks:
         plt.vline(x, **({} if plain else {"color": run_color(run)}))
-    lo_x, hi_x = math.floor(min(drawn_x)), math.ceil(max(drawn_x))
-    decades = list(range(lo_x, hi_x + 1))
-    plt.xlim(min(drawn_x), max(drawn_x))
-    plt.xticks(decades, [fmt_tick(10.0**d) for d in decades])
+    left, right = min(drawn_x), max(drawn_x)
+    if right - left < 1e-9:  # one step size (or all clamped to the same end): half a decade either side
+        left, right = left - 0.5, right + 0.5
+    lo_x, hi_x = math.floor(left), math.ceil(right)
+    every = math.ceil((hi_x - lo_x + 1) / _MAX_TICKS)
+    decades = [d for d in range(lo_x, hi_x + 1) if d % every == 0]
+    plt.xlim(left, right)
+    plt.xticks(decades, [decade_label(d) for d in decades])
     _loss_like(plt, drawn_y, _rows(plt), True, log) if log else _apply_linear(
         plt, min(drawn_y) if zoom else min(0.0, min(drawn_y)), max(drawn_y), _rows(plt))
 
@@ -612,19 +632,19 @@ def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend:
         return
     missing = [run.id for run in runs if not lr_points(run)]
     plt.title("Learning rate per step (log)" + (f" · no lr trace: {', '.join(missing)}" if missing else ""))
-    lrs: list[float] = []
+    logs: list[float] = []
     last = 1
     for run, points in traced:
         step = max(1, len(points) // _MAX_POINTS)
         points = points[::step] if points[-1] in points[::step] else [*points[::step], points[-1]]
-        _draw(plt, [p[0] for p in points], [math.log10(p[1]) for p in points],
-              run.config.label if legend else None, _style(run, plain, False))
-        lrs += [p[1] for p in points]
+        ys = [log10_drawable(p[1]) for p in points]
+        _draw(plt, [p[0] for p in points], ys, run.config.label if legend else None, _style(run, plain, False))
+        logs += ys
         last = max(last, points[-1][0])
     plt.xlim(0, last)
     every = max(1, int(_nice_at_least(last / 5, _NICE_TICKS)))  # whole steps: 0, 50, 100 rather than 4.8, 9.5
     plt.xticks(list(range(0, last + 1, every)))
-    lo, hi = min(lrs), max(lrs)
+    lo, hi = 10.0 ** min(logs), 10.0 ** max(logs)
     if not zoom:  # whole decades, at least one: a constant lr is a flat line between two labels
         lo, hi = 10.0 ** math.floor(math.log10(lo) + 1e-9), 10.0 ** math.ceil(math.log10(hi) - 1e-9)
         if hi < lo * 10:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lrtui.charts import HEALTHY_UPDATE, smooth
+from lrtui.drawable import LOG_LIMIT, log10_drawable, log_drawable
 from lrtui.engine.config import format_lr
 from lrtui.grouping import SeedGroup
 from lrtui.record import RunRecord, run_number
@@ -38,7 +39,8 @@ UPDATE_LAYERS = ("conv1", "conv2", "fc1", "fc2")
 RELU_LAYERS = ("conv1", "conv2", "fc1")
 #: Losses above this are off the chart (a blown-up run would flatten every other curve): 4 × ln 10.
 LOSS_CAP = 4 * LN10
-_MAX_POINTS = 800  #: per-batch curves are thinned to this many points
+_MAX_POINTS = 800  #: per-batch curves and probes are thinned to this many points
+_MARKERS = 100  #: a probe curve of more points is drawn without a dot at each
 
 LEGEND_WIDTH = 230.0
 VAL_DASH, TRAIN_DASH, CHANCE_DASH = "", "7 4", "2 3"
@@ -87,6 +89,14 @@ def _capped_range(values: Iterable[float | None], cap: float = LOSS_CAP) -> tupl
     return max(lo, 0.0), hi
 
 
+def _off_chart(values: Iterable[float | None], cap: float = LOSS_CAP) -> str:
+    """The note of a loss panel whose every value lies above ``cap`` (nothing is left to draw), else ""."""
+    kept = [v for v in values if v is not None and math.isfinite(v)]
+    if kept and min(kept) > cap:
+        return f"every loss is above {cap:.1f}: off the chart (the tables show the values)"
+    return ""
+
+
 def _pct_tick(v: float) -> str:
     return f"{v:g}%"
 
@@ -129,7 +139,7 @@ def loss_svg(runs: Sequence[RunRecord]) -> str | None:
         return None
     panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, LN10]),
                   x_range=_epoch_range(runs), x_integer=True,
-                  hrefs=[Ref(LN10, MUTED, CHANCE_DASH)])
+                  hrefs=[Ref(LN10, MUTED, CHANCE_DASH)], note=_off_chart(values))
     legend = [*_run_legend(runs), LegendItem("validation", INK, VAL_DASH), LegendItem("training", INK, TRAIN_DASH, width=1.6),
               LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
     return _wide([panel], legend, "Loss per epoch")
@@ -160,7 +170,7 @@ def batch_loss_svg(runs: Sequence[RunRecord], beta: float = 0.9) -> str | None:
     if not lines:
         return None
     panel = Panel(lines, x_label="epoch", y_label="training loss (smoothed)", y_range=_capped_range([*values, LN10]),
-                  hrefs=[Ref(LN10, MUTED, CHANCE_DASH)])
+                  hrefs=[Ref(LN10, MUTED, CHANCE_DASH)], note=_off_chart(values))
     legend = [*_run_legend(r for r in runs if r.batch_losses),
               LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
     return _wide([panel], legend, "Training loss per batch")
@@ -234,7 +244,7 @@ def seed_loss_svg(groups: Sequence[SeedGroup]) -> str | None:
         return None
     panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, LN10]),
                   x_range=_group_epoch_range(groups), x_integer=True, hrefs=[Ref(LN10, MUTED, CHANCE_DASH)],
-                  areas=areas)
+                  areas=areas, note=_off_chart(values))
     legend = [*_group_legend(groups), *_band_legend(groups), LegendItem("validation (mean)", INK, VAL_DASH),
               LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
               LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
@@ -279,8 +289,8 @@ def update_ratio_svg(runs: Sequence[RunRecord]) -> str | None:
     x_range = _epoch_range(with_diag)
     values = [v for r in with_diag for _, d in diagnostics(r) for layer in UPDATE_LAYERS
               if (v := diag_value(d, "update_ratio", layer)) is not None and v > 0]
-    lo = min([*values, HEALTHY_RATIO[0]]) if values else HEALTHY_RATIO[0]
-    hi = max([*values, HEALTHY_RATIO[1]]) if values else HEALTHY_RATIO[1]
+    lo = log_drawable(min([*values, HEALTHY_RATIO[0]]))  # 1e-320 and 1e308 at the ends of what an axis draws
+    hi = log_drawable(max([*values, HEALTHY_RATIO[1]]))
     zeros = any(diag_value(d, "update_ratio", layer) == 0 for r in with_diag for _, d in diagnostics(r)
                 for layer in UPDATE_LAYERS)
     # a decade of room under the lowest value for the "no update" markers, so they do not sit on a curve
@@ -338,14 +348,19 @@ def probe_svg(runs: Sequence[RunRecord]) -> str | None:
     if not with_probes:
         return None
     losses = [v for _, ps in with_probes for p in ps for v in p["losses"] if v is not None and v > 0]
-    lo = min(losses, default=0.1)
-    hi = min(max(losses, default=10.0), 1e3)
-    y_range = (10.0 ** math.floor(math.log10(lo)), 10.0 ** math.ceil(math.log10(max(hi, lo * 10))))
+    lo = log10_drawable(min(losses, default=0.1))
+    hi = log10_drawable(min(max(losses, default=10.0), 1e3))
+    bottom = min(math.floor(lo), LOG_LIMIT - 1)  # decades: at least one, within what an axis draws
+    top = min(max(math.ceil(hi), math.ceil(lo + 1)), LOG_LIMIT)
+    y_range = (10.0**bottom, 10.0**top)
     epochs = sorted({p["epoch"] for _, ps in with_probes for p in ps})
     panels = []
     for run, ps in with_probes:
-        lines = [Line(p["lrs"], p["losses"], run_hex(run), markers=True, width=1.8,
-                      opacity=_probe_opacity(epochs.index(p["epoch"]), len(epochs))) for p in ps]
+        lines = []
+        for p in ps:
+            step = max(1, math.ceil(len(p["lrs"]) / _MAX_POINTS))  # 10,000 step sizes: a point per pixel at most
+            lines.append(Line(p["lrs"][::step], p["losses"][::step], run_hex(run), markers=len(p["lrs"]) <= _MARKERS,
+                              width=1.8, opacity=_probe_opacity(epochs.index(p["epoch"]), len(epochs))))
         current = sorted({p["current_lr"] for p in ps if p["current_lr"] is not None})
         refs = [Ref(lr, INK, "5 3", f"lr {format_lr(lr)}" if len(current) == 1 else "") for lr in current]
         panels.append(Panel(lines, title=_label(run), x_label="step size η", y_label="loss after one step",

@@ -8,24 +8,50 @@ imports torch, textual or rich.
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 from lrtui.engine.config import format_lr
 from lrtui.record import RunRecord
 
 DASH = "—"  #: a value that was not measured (or not yet)
+#: From this magnitude on, a number is written in scientific notation (a loss of 1e308 in fixed
+#: notation is 309 digits long).
+HUGE = 1e6
 
 
 def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def plain_text(text: str) -> str:
+    """Text from a file or another process (a host name, an error), fit for one line of a widget or a table:
+    line breaks and tabs become spaces, other control and format characters (escape sequences, bidi
+    overrides) are dropped. Widgets still get it as a rich ``Text``, never as markup."""
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch in "\t\n\r\v\f":
+            out.append(" ")
+        elif category not in ("Cc", "Cf"):
+            out.append(ch)
+    return "".join(out)
+
+
 def pct(x: float | None) -> str:
-    return f"{100 * x:.1f}%" if x is not None and _finite(x) else DASH
+    if x is None or not _finite(x):
+        return DASH
+    return f"{100 * x:.1f}%" if abs(x) < HUGE else f"{100 * x:.3g}%"
 
 
 def num(x: float | None, digits: int = 4) -> str:
-    return f"{x:.{digits}f}" if x is not None and _finite(x) else DASH
+    """``digits`` decimals; in scientific notation when that would be very long (``1.000e+308``) or would
+    show a non-zero value as zero (``1.000e-308``)."""
+    if x is None or not _finite(x):
+        return DASH
+    if abs(x) >= HUGE or (x != 0 and abs(x) < 0.5 * 10.0**-digits):
+        return f"{x:.{max(digits - 1, 1)}e}"
+    return f"{x:.{digits}f}"
 
 
 def sci(x: float | None, digits: int = 1) -> str:
@@ -38,7 +64,16 @@ def sci(x: float | None, digits: int = 1) -> str:
 def seconds(x: float | None) -> str:
     if x is None or not x or not _finite(x):
         return DASH
+    if x >= HUGE:  # eleven days and more: minutes would run to hundreds of digits (1e308 s)
+        return f"{x:.3g} s"
     return f"{x:.1f} s" if x < 120 else f"{int(x // 60)} min {int(x % 60):02d} s"
+
+
+def rate(x: float | None) -> str:
+    """Samples per second: ``12,345``; huge values in scientific notation."""
+    if x is None or not x or not _finite(x):
+        return DASH
+    return f"{x:,.0f}" if abs(x) < HUGE else f"{x:.3g}"
 
 
 def epochs_done(run: RunRecord) -> str:
@@ -89,5 +124,5 @@ def run_cells(run: RunRecord) -> dict[str, str]:
         "verdict": verdict_text(run),
         "status": run.status,
         "duration": seconds(run.duration_s),
-        "samples/s": f"{run.samples_per_s:,.0f}" if run.samples_per_s else DASH,
+        "samples/s": rate(run.samples_per_s),
     }

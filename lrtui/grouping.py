@@ -48,6 +48,13 @@ def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
+def _mean(values: Sequence[float]) -> float:
+    """The mean of finite numbers without overflow (two losses of 1e308 sum to inf): huge ones are scaled down."""
+    top = max(abs(v) for v in values)
+    scale = top if top > 1e300 else 1.0
+    return math.fsum(v / scale for v in values) / len(values) * scale
+
+
 # -- summaries -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Summary:
@@ -69,7 +76,7 @@ def summarize(values: Iterable[float | None]) -> Summary | None:
     kept = [v for v in map(_num, values) if v is not None]
     if not kept:
         return None
-    return Summary(math.fsum(kept) / len(kept), min(kept), max(kept), len(kept))
+    return Summary(_mean(kept), min(kept), max(kept), len(kept))
 
 
 def summary_text(s: Summary | None, missing: str = "—") -> str:
@@ -159,7 +166,7 @@ def _curve(runs: Sequence[RunRecord], key: str, epochs: Sequence[int]) -> Curve:
             lo.append(None)
             hi.append(None)
         else:
-            mean.append(math.fsum(ok) / len(ok))
+            mean.append(_mean(ok))
             lo.append(min(ok))
             hi.append(max(ok))
     return Curve(tuple(epochs), tuple(mean), tuple(lo), tuple(hi))

@@ -9,10 +9,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from lrtui.drawable import finite, log10_drawable
 from lrtui.engine.lrfind import LABELS, LRFindResult
 
 #: Marker colour and letter of each method on the charts (letters tell them apart without colour).
 METHOD_STYLE: dict[str, tuple[str, str]] = {"valley": ("green", "v"), "steepest": ("orange", "s"), "max_stable": ("magenta", "m")}
+#: Largest loss drawn (a larger one at this height): plotext picks this chart's y ticks itself, and draws
+#: nothing at all for values from about 1e50 on; the range test stops long before, at divergence.
+LOSS_LIMIT = 1e15
+
+
+def _drawn(loss: float) -> float:
+    return max(-LOSS_LIMIT, min(LOSS_LIMIT, loss))
 
 
 def draw(plot: Any, result: LRFindResult) -> None:
@@ -20,28 +28,36 @@ def draw(plot: Any, result: LRFindResult) -> None:
 
     The x axis is log10(lr) on a linear scale with decade labels: plotext 5's own log
     scale takes the logarithm of the stored data in place, so a second build (every
-    repaint of a widget) fails with a math domain error (plotext issue 209).
+    repaint of a widget) fails with a math domain error (plotext issue 209). Values beyond what an
+    axis draws are clamped (:mod:`lrtui.drawable`, :data:`LOSS_LIMIT`); non-finite losses are left out.
     """
     plot.clear_data()
     plot.title("LR range test: smoothed loss vs learning rate")
     plot.xlabel("learning rate (log scale)")
     plot.ylabel("loss")
-    if not result.lrs:
+    points = [(log10_drawable(lr), _drawn(y)) for lr, y in zip(result.lrs, result.smoothed)
+              if finite(lr) and lr > 0 and finite(y)]
+    if not points:
         return
-    xs = [math.log10(lr) for lr in result.lrs]
-    decades = list(range(math.floor(xs[0]), math.ceil(xs[-1]) + 1))
-    plot.xticks(decades, [f"{10.0**k:.0e}" for k in decades])
-    plot.plot(xs, list(result.smoothed), marker="braille", label="smoothed loss")
+    xs = [x for x, _ in points]
+    lo, hi = math.floor(min(xs)), math.ceil(max(xs))
+    every = math.ceil((hi - lo + 1) / 12)  # at most 12 labels, however many decades (1e-308 to 1e308)
+    decades = [k for k in range(lo, hi + 1) if k % every == 0]
+    plot.xticks(decades, [f"1e{k:+03d}" for k in decades])
+    plot.plot(xs, [y for _, y in points], marker="braille", label="smoothed loss")
     for method, lr in result.suggestions.items():
-        if lr is not None:
+        if lr is not None and finite(lr) and lr > 0:
             color, letter = METHOD_STYLE[method]
-            plot.vertical_line(math.log10(lr), color=color)
-            plot.scatter([math.log10(lr)], [_loss_at(result, lr)], marker=letter, color=color, label=f"{LABELS[method]} {lr:.2g}")
+            x = log10_drawable(lr)
+            plot.vertical_line(x, color=color)
+            loss = _loss_at(result, lr)
+            if finite(loss):
+                plot.scatter([x], [_drawn(loss)], marker=letter, color=color, label=f"{LABELS[method]} {lr:.2g}")
 
 
 def _loss_at(result: LRFindResult, lr: float) -> float:
     """The smoothed loss at the recorded lr nearest to ``lr`` (on the log scale)."""
-    i = min(range(len(result.lrs)), key=lambda k: abs(math.log(result.lrs[k] / lr)))
+    i = min(range(len(result.lrs)), key=lambda k: abs(log10_drawable(result.lrs[k]) - log10_drawable(lr)))
     return result.smoothed[i]
 
 

@@ -18,7 +18,6 @@ measured inside the network and the step probe, so it can be read without the se
 from __future__ import annotations
 
 import html
-import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +80,9 @@ DIAG_NOTE = ("ratio: mean ‖Δw‖/‖w‖ per step (healthy about 2e-4 to 1e-2
              "ReLU units never active on any validation image; top class: share of validation predictions in the "
              "most common class (10% = balanced, 100% = one answer for everything); entropy: mean predictive "
              "entropy (ln 10 = 2.30 = a uniform guess).")
+#: Most step sizes (rows) and probes (columns) a probe table shows. A probe of 10,000 step sizes, or one
+#: probe per epoch of a 1,000-epoch run, is read in the chart: the table shows an even sample and says so.
+PROBE_ROWS, PROBE_COLUMNS = 40, 8
 PROBE_NOTE = ("Loss on a fixed probe set after one step of size η along the run's next update, from the weights at "
               "each probe (epoch 0 = before training). Left of the valley the step is too short to matter; right "
               "of it the loss climbs the wall. ◀ marks the run's learning rate.")
@@ -218,8 +220,22 @@ def _diag_table(run: RunRecord) -> Table | None:
     return _table(DIAG_COLUMNS, rows) if rows else None
 
 
-def _same_lr(a: float | None, b: float | None) -> bool:
-    return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-6)
+def _lr_key(lr: float) -> str:
+    """Step sizes equal to six significant digits are one row (each probe computes its grid anew)."""
+    return f"{lr:.5e}"
+
+
+def _spread(n: int, most: int) -> list[int]:
+    """At most ``most`` of the indexes 0..n-1, evenly spaced, the first and the last among them."""
+    if n <= most:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+
+
+def _shown_probes(run: RunRecord) -> list[dict[str, Any]]:
+    """The probes the table has a column for: all, or :data:`PROBE_COLUMNS` of them evenly spaced."""
+    ps = figures.probes(run)
+    return [ps[i] for i in _spread(len(ps), PROBE_COLUMNS)]
 
 
 def _eta(lr: float) -> str:
@@ -232,29 +248,52 @@ def _loss(x: float | None) -> str:
     return num(x, 3) if x is None or abs(x) < 1000 else f"{x:.3g}"
 
 
-def _probe_table(run: RunRecord) -> Table | None:
-    """Rows: step sizes η; columns: the probes (epoch 0 = before training); ◀ marks the run's lr."""
-    ps = figures.probes(run)
-    if not ps:
+def _probe_table(run: RunRecord) -> tuple[Table, str] | None:
+    """Rows: step sizes η; columns: the probes (epoch 0 = before training); ◀ marks the run's lr.
+
+    Linear in the probes' sizes (each probe's losses looked up by step size). At most
+    :data:`PROBE_ROWS` rows, evenly spaced, plus the rows of the run's lr and of each probe's lowest
+    loss, and :data:`PROBE_COLUMNS` probes; the second item says what was left out ("" if nothing).
+    """
+    every = figures.probes(run)
+    if not every:
         return None
-    grid = sorted({lr for p in ps for lr in p["lrs"] if lr is not None})
-    currents = [p["current_lr"] for p in ps]
-    rows = []
-    for lr in grid:
-        mark = " ◀" if any(_same_lr(lr, c) for c in currents) else ""
-        cells = []
-        for p in ps:
-            loss = next((x for eta, x in zip(p["lrs"], p["losses"]) if _same_lr(eta, lr)), None)
-            cells.append(_loss(loss))
-        rows.append((f"{_eta(lr)}{mark}", *cells))
+    ps = _shown_probes(run)
+    grid: dict[str, float] = {}
+    losses: list[dict[str, float | None]] = []
+    for p in ps:
+        by_lr: dict[str, float | None] = {}
+        for eta, x in zip(p["lrs"], p["losses"]):
+            if eta is not None:
+                key = _lr_key(eta)
+                grid.setdefault(key, eta)
+                by_lr.setdefault(key, x)
+        losses.append(by_lr)
+    order = sorted(grid, key=grid.__getitem__)
+    currents = {_lr_key(p["current_lr"]) for p in ps if p["current_lr"] is not None}
+    lowest: set[str] = set()
+    for d in losses:
+        measured = {k: x for k, x in d.items() if x is not None}
+        if measured:
+            lowest.add(min(measured, key=measured.__getitem__))
+    keep = {order[i] for i in _spread(len(order), PROBE_ROWS)} | (set(order) & (currents | lowest))
+    rows = [(f"{_eta(grid[key])}{' ◀' if key in currents else ''}", *(_loss(d.get(key)) for d in losses))
+            for key in order if key in keep]
     headers = ("η", *("before training" if p["epoch"] == 0 else f"after epoch {p['epoch']}" for p in ps))
-    return _table(headers, rows)
+    left_out = []
+    if len(rows) < len(order):
+        left_out.append(f"{len(rows)} of {len(order):,} step sizes (evenly spaced, with the run's lr and each "
+                        "probe's lowest loss)")
+    if len(ps) < len(every):
+        left_out.append(f"{len(ps)} of {len(every):,} probes (evenly spaced, the first and the last)")
+    note = f" The table shows {' and '.join(left_out)}." if left_out else ""
+    return _table(headers, rows), note
 
 
 def _probe_summary(run: RunRecord) -> str:
-    """Where each probe's lowest loss sits, in one line (the table below has every value)."""
+    """Where the lowest loss of each probe in the table sits, in one line (the table has the values)."""
     parts = []
-    for p in figures.probes(run):
+    for p in _shown_probes(run):
         pairs = [(eta, x) for eta, x in zip(p["lrs"], p["losses"]) if eta is not None and x is not None]
         if pairs:
             best_eta, best = min(pairs, key=lambda t: t[1])
@@ -293,7 +332,9 @@ def _run_blocks(run: RunRecord) -> list[Block]:
         blocks += [Para("Diagnostics per epoch", small=True), diag]
     probe = _probe_table(run)
     if probe is not None:
-        blocks += [Para(f"Step probe (loss after one step of size η). {_probe_summary(run)}", small=True), probe]
+        table, left_out = probe
+        blocks += [Para(f"Step probe (loss after one step of size η). {_probe_summary(run)}{left_out}", small=True),
+                   table]
     return blocks
 
 

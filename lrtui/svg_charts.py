@@ -9,6 +9,8 @@ Rules every chart keeps, because the text charts this replaces broke them:
 * a point never leaves its frame: segments are clipped to the plot rectangle geometrically
   (Liang–Barsky), so even the coordinates in the file are inside, and a clip path guards the rest;
 * a missing value (``None``, NaN, ±inf) breaks the line instead of being bridged;
+* a value beyond what an axis can draw (a loss of 1e308, a step of 1e-308) is drawn clamped
+  (:mod:`lrtui.drawable`), at the edge of the frame: axis arithmetic never overflows;
 * a log axis drops non-positive values (a dead layer's update ratio of exactly 0 can be shown as
   a marker on the bottom edge instead, see :attr:`Line.zeros_at_floor`);
 * ticks are round numbers: 1, 2, 2.5 or 5 times a power of ten, decades on log axes;
@@ -22,6 +24,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
+
+from lrtui.drawable import drawable, log10_drawable, log_drawable
 
 Point = tuple[float, float]
 
@@ -146,6 +150,7 @@ def nice_step(span: float, target: int = 5) -> float:
 
 def linear_ticks(lo: float, hi: float, target: int = 5, integer: bool = False) -> tuple[float, float, list[float]]:
     """Domain widened to round ticks, and the ticks: ``(lo', hi', ticks)``."""
+    lo, hi = drawable(lo), drawable(hi)
     if hi <= lo:
         pad = abs(lo) * 0.1 or 1.0
         lo, hi = lo - pad, hi + pad
@@ -159,6 +164,7 @@ def linear_ticks(lo: float, hi: float, target: int = 5, integer: bool = False) -
 
 def log_ticks(lo: float, hi: float) -> tuple[float, float, list[float]]:
     """Decades that cover ``[lo, hi]`` (every other one past 8 decades; 2 and 5 added under two)."""
+    lo, hi = log_drawable(lo), log_drawable(hi)
     a, b = math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9)
     if b <= a:
         b = a + 1
@@ -203,8 +209,13 @@ class Scale:
         return _finite(v) and (not self.log or v > 0)  # type: ignore[operator]
 
     def __call__(self, v: float) -> float:
-        lo, hi, v2 = (math.log10(self.lo), math.log10(self.hi), math.log10(v)) if self.log else (self.lo, self.hi, v)
-        return self.p0 + (v2 - lo) / (hi - lo) * (self.p1 - self.p0)
+        """The pixel of ``v``; a value beyond what the axis can draw lands far outside the frame, where the
+        clipping cuts it (never an overflow to inf or NaN)."""
+        if self.log:
+            lo, hi, v2 = log10_drawable(self.lo), log10_drawable(self.hi), log10_drawable(v)
+        else:
+            lo, hi, v2 = drawable(self.lo), drawable(self.hi), drawable(v)
+        return self.p0 + (v2 - lo) / ((hi - lo) or 1.0) * (self.p1 - self.p0)
 
 
 def _domain(values: list[float], log: bool, fixed: tuple[float, float] | None, from_zero: bool,

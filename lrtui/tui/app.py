@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerState
 
 from lrtui.engine.config import GRID_CONFIRM, GRID_MAX, ConfigError, RunConfig, format_lr, grid_size, parse_lrs
 from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
-from lrtui.formatting import pct
+from lrtui.formatting import pct, plain_text
 from lrtui.outputs import OutputError
 from lrtui.printable import printable
 from lrtui.record import RunRecord, best_run
@@ -191,7 +191,6 @@ class LRTuiApp(App[None]):
     def on_mount(self) -> None:
         self.query_one("#params").border_title = "lrtui · parameters"
         self.query_one("#log").border_title = "log"
-        self.query_one("#runs").border_title = "runs"
         self.query_one(RunDetails).show(None)
         self._fit_table()
         self.set_interval(REFRESH_S, self._redraw)
@@ -466,11 +465,10 @@ class LRTuiApp(App[None]):
         if changed or removed:
             self._dirty_charts = self._dirty_story = True
             self._fit_table()
-        others = tuple(sorted(w.label for w in session.writers() if w.alive and not w.is_self))
+        others = tuple(sorted(plain_text(w.label) for w in session.writers() if w.alive and not w.is_self))
         if others != self._others:
             self._others = others
-            runs = self.query_one("#runs")
-            runs.border_title = "runs" + (f" · also written by {', '.join(others)}" if others else "")
+            self.runs_table.show_writers(others)
             if others:
                 self.log_view.note(f"following this session live: written also by {', '.join(others)}")
         if session.follow_error and session.follow_error != self._follow_error:

@@ -107,3 +107,27 @@ def test_run_colours_are_many_distinct_and_never_a_verdict_colour():
         assert color_distance(run, verdict) >= 20, (run, verdict)
     for a, b in itertools.combinations(RUN_HEX, 2):
         assert color_distance(a, b) >= 18, (a, b)
+
+
+def test_values_next_to_inf_and_the_smallest_float_stay_inside_the_frame():
+    """±1.8e308 (any arithmetic on it overflows) and 5e-324 (log10 of it, minus one decade, is 0), on linear
+    and log axes, auto and fixed ranges: drawn clamped inside the frame, never as NaN or inf."""
+    big, tiny = 1.7976931348623157e308, 5e-324
+    xs = [1, 2, 3, 4, 5, 6]
+    ys = [big, -big, tiny, 0.0, 2.0, big]
+    panels = [Panel([Line(xs, ys, "#3b75d9", markers=True)]),
+              Panel([Line(xs, ys, "#3b75d9", markers=True)], y_from_zero=True),
+              Panel([Line(xs, ys, "#3b75d9", zeros_at_floor=True)], y_log=True),
+              Panel([Line(xs, ys, "#3b75d9")], y_log=True, y_range=(tiny, big)),
+              Panel([Line([tiny, 1e-5, 1.0, big], [1, 2, 3, 4], "#f28e2b", markers=True)], x_log=True,
+                    vrefs=[Ref(big, label="lr")]),
+              Panel([Line([tiny, 2 * tiny], [tiny, tiny], "#f28e2b", markers=True)], x_log=True, y_log=True)]
+    svg = figure(panels, uid="x")
+    ET.fromstring(svg)
+    assert assert_inside(svg) >= 20
+    assert not re.search(r'="[^"]*(nan|inf)', svg)
+    for lo, hi in ((-big, big), (tiny, tiny), (big, big)):
+        assert all(math.isfinite(v) for v in (*linear_ticks(lo, hi)[:2], *linear_ticks(lo, hi)[2]))
+    for lo, hi in ((tiny, big), (big, big), (tiny, tiny)):
+        a, b, ticks = log_ticks(lo, hi)
+        assert 0 < a < b < math.inf and all(0 < t < math.inf for t in ticks)

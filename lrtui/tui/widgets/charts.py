@@ -230,10 +230,15 @@ class RunChart(PlotextPlot):
         return plot if job.legend is None else Text("\n").join([job.legend, plot])
 
     def picture(self) -> Text:
-        """The plot as text, built now if anything changed since the last build (on this thread)."""
+        """The plot as text, built now if anything changed since the last build (on this thread); a chart
+        that fails says so in one line instead of ending the app."""
         if not self._current:
             job = self._job()
-            self._picture, self._picture_of = self._build(job), job
+            try:
+                picture = self._build(job)
+            except Exception as error:  # noqa: BLE001 - whatever a session file holds, the app goes on
+                picture = _failed(error)
+            self._picture, self._picture_of = picture, job
             self._strips = job.strips(self._picture)
         assert self._picture is not None
         return self._picture
@@ -257,7 +262,7 @@ class RunChart(PlotextPlot):
                 picture = self._build(job)
                 strips = job.strips(picture)
             except Exception as error:  # noqa: BLE001 - a failed chart must never end the app
-                picture = Text(f"this chart could not be drawn: {error}", style="red")
+                picture = _failed(error)
                 strips = job.strips(picture)
             self.post_message(self.Built(job, picture, strips))
 
@@ -297,6 +302,11 @@ class RunChart(PlotextPlot):
 
     def render(self) -> RenderResult:
         return Group(self.picture())
+
+
+def _failed(error: Exception) -> Text:
+    """What a chart shows instead of a picture it could not build (plain text: the error may quote a file)."""
+    return Text(f"this chart could not be drawn: {error}", style="red")
 
 
 def _signature(runs: Sequence[RunRecord], draws: str = "epochs") -> tuple[tuple[object, ...], ...]:

@@ -16,7 +16,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from lrtui.charts import VERDICT_COLORS, run_color
-from lrtui.formatting import pct, run_cells, seconds
+from lrtui.formatting import pct, plain_text, run_cells, seconds
 from lrtui.grouping import SeedGroup, seed_groups, summary_text
 from lrtui.record import RunRecord
 
@@ -115,6 +115,18 @@ class RunsTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         self._add_columns()
+        self.show_writers(())
+
+    def show_writers(self, others: Sequence[str]) -> None:
+        """The border title: ``runs``, and the other processes that write the session (``pid 4711 on gpu-box``).
+
+        Their host names come from files anyone may write (``writers/*.json``): plain text, control
+        characters dropped, never read as markup (a host named ``[/]`` would end the app).
+        """
+        title = Text("runs")
+        if others:
+            title.append(" · also written by " + ", ".join(plain_text(label) for label in others))
+        self.border_title = title
 
     def _add_columns(self) -> None:
         for key, header in COLUMNS:

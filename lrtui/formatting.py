@@ -8,7 +8,6 @@ imports torch, textual or rich.
 from __future__ import annotations
 
 import math
-import unicodedata
 from typing import Any
 
 from lrtui.engine.config import format_lr
@@ -22,20 +21,6 @@ HUGE = 1e6
 
 def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def plain_text(text: str) -> str:
-    """Text from a file or another process (a host name, an error), fit for one line of a widget or a table:
-    line breaks and tabs become spaces, other control and format characters (escape sequences, bidi
-    overrides) are dropped. Widgets still get it as a rich ``Text``, never as markup."""
-    out = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if ch in "\t\n\r\v\f":
-            out.append(" ")
-        elif category not in ("Cc", "Cf"):
-            out.append(ch)
-    return "".join(out)
 
 
 def pct(x: float | None) -> str:

@@ -29,9 +29,9 @@ from textual.worker import Worker, WorkerState
 
 from lrtui.engine.config import GRID_CONFIRM, GRID_MAX, ConfigError, RunConfig, format_lr, grid_size, parse_lrs
 from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
-from lrtui.formatting import pct, plain_text
+from lrtui.formatting import pct
 from lrtui.outputs import OutputError
-from lrtui.printable import printable
+from lrtui.printable import plain_text, printable
 from lrtui.record import RunRecord, best_run
 from lrtui.runner import BatchDone, Runner, SaveProblem, hangup_keeps_training, quiet_collector
 from lrtui.session import Session, SessionError, load_session

@@ -16,8 +16,9 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from lrtui.charts import VERDICT_COLORS, run_color
-from lrtui.formatting import pct, plain_text, run_cells, seconds
+from lrtui.formatting import pct, run_cells, seconds
 from lrtui.grouping import SeedGroup, seed_groups, summary_text
+from lrtui.printable import plain_text
 from lrtui.record import RunRecord
 
 #: (column key = ``run_cells`` key, header): short headers so the table fits 80 columns

@@ -16,7 +16,7 @@
 #   logs.txt (every part's whole output) and the runs' --json documents.
 # Without CUDA every CUDA part prints one "skipped: no CUDA" line and the script exits 0; REHEARSE=1 runs
 # them on the CPU at tiny sizes instead (to try the script itself on a machine without a GPU).
-# Exit status: 0 when no part failed (skipped parts do not count), else 1.
+# Exit status: 0 when no part failed or was left out for lack of time (no-CUDA skips do not count), else 1.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 repo=$PWD
@@ -34,8 +34,10 @@ export PYTHONPATH="$repo:$SITE${PYTHONPATH:+:$PYTHONPATH}" PATH="$SITE/bin:$PATH
 : >"$L/summary.tsv"
 failed=0
 
-row() {  # part, result, figure, seconds: one line of the summary table
-  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$L/summary.tsv"
+row() {  # part, result, figure, seconds: one line of the summary table (after a part the budget left out: says so)
+  local fig=$3
+  [ "${rc:-}" = skip ] && fig="not run: the budget of ${BUDGET_S} s was spent" && rc=
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$fig" "$4" >>"$L/summary.tsv"
 }
 left() { echo $((start + BUDGET_S - $(date +%s))); }
 # part NAME LIMIT_S LOG CMD...: run CMD with a time limit (never past the budget), its output to LOG; the last
@@ -49,7 +51,8 @@ part() {
   echo "== $name (limit ${limit} s)"
   if ((limit < 15)); then
     echo "   skipped: the budget of ${BUDGET_S} s is spent"
-    rc=skip secs=0
+    rc=skip secs=0 failed=1  # the check is incomplete
+    : >"$log"
     return
   fi
   local t0=$SECONDS
@@ -59,7 +62,7 @@ part() {
   if ((rc == 124 || rc == 137)); then echo "   TIMED OUT after ${limit} s"; fi
   ((rc != 0)) && failed=1
 }
-status_of() { case $rc in 0) echo ok ;; skip) echo skipped ;; 124 | 137) echo TIMEOUT ;; *) echo "FAILED rc=$rc" ;; esac; }
+status_of() { case $rc in 0) echo ok ;; skip) echo "NOT RUN" ;; 124 | 137) echo TIMEOUT ;; *) echo "FAILED rc=$rc" ;; esac; }
 
 # the summary table (last on screen), summary.txt and logs.txt into $out; exits with the status
 finish() {
@@ -172,7 +175,7 @@ runs_row() {  # name, log stem: the figure (or the log's last lines) on screen a
   local fig=""
   [ "$rc" = 0 ] && fig=$(runs_figure "$2.json")
   if [ -n "$fig" ]; then echo "   $fig"; else tail -n 3 "$L/$(basename "$2").txt" | sed 's/^/   /'; fi
-  row "$1" "$(status_of)" "$fig" "$secs"
+  row "$1" "$(status_of)" "${fig:-see logs.txt}" "$secs"
 }
 
 # -- 3. the CUDA tests: every test file marked cuda (they skip themselves without CUDA); the box's own pytest
@@ -225,13 +228,16 @@ if [ -z "$dev" ]; then
 else
   TAIL=9 part "benchmarks/sweep.py ($dev)" 180 "$L/sweep.txt" \
     "$PY" benchmarks/sweep.py --device "$dev" "${sweep_size[@]}"
-  fig=$(awk '/^one run \(train\)/ {one = $5 " samples/s, " $6 "x reference"}
-             /^K=[0-9]+ stacked/ {k = $1 " stacked " $6 "x one run wall"}
-             END {print one "; " k}' "$L/sweep.txt")
-  row "sweep.py" "$(status_of)" "$fig (goals >= 10x, <= 1.5x)" "$secs"
+  fig="see logs.txt"
+  [ "$rc" = 0 ] && fig=$(awk '/^one run \(train\)/ {one = $5 " samples/s, " $6 "x reference"}
+                             /^K=[0-9]+ stacked/ {k = $1 " stacked " $6 "x one run wall"}
+                             END {print one "; " k " (goals >= 10x, <= 1.5x)"}' "$L/sweep.txt")
+  row "sweep.py" "$(status_of)" "$fig" "$secs"
   TAIL=3 part "benchmarks/vs_reference.py ($dev)" 120 "$L/vs_reference.txt" \
     "$PY" benchmarks/vs_reference.py --device "$dev" "${ref_size[@]}"
-  row "vs_reference.py" "$(status_of)" "$(grep -E '^median samples/s' "$L/vs_reference.txt" | sed 's/median //')" "$secs"
+  fig="see logs.txt"
+  [ "$rc" = 0 ] && fig=$(grep -E '^median samples/s' "$L/vs_reference.txt" | sed 's/median //')
+  row "vs_reference.py" "$(status_of)" "$fig" "$secs"
 fi
 
 # -- 6. the app: the real `lrtui` in a pseudo-terminal (80x24): first frame, a run (auto: CUDA), ctrl+q -------

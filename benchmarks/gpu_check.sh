@@ -1,26 +1,256 @@
 #!/usr/bin/env bash
-# The GPU check, as one script for a machine with CUDA (run from the repository root):
-# the CUDA tests, the sweep and reference benchmarks on the GPU, and the three lessons on the
-# full MNIST for 5 epochs. Everything it prints goes to ${OUT:-gpu-check}/ as well.
-# DATA: the full MNIST in torchvision's layout (default ../shared/data).
+# The GPU check as one script, for a CUDA box with NO network (run from anywhere; it works in the repository):
+#
+#     bash benchmarks/fetch_gpu_wheels.sh      # first, where there is network: the wheels into .whl/
+#     bash benchmarks/gpu_check.sh             # then, on the GPU box (the repository and .whl/ copied there)
+#
+# The box is expected to have python3 (3.12) with a CUDA build of torch + torchvision and numpy, and nothing
+# else lrtui needs: everything else is installed from .whl/ into $SITE (--no-index --no-deps, so the box's
+# torch is never touched) and found through PYTHONPATH, with the repository itself first on it.
+# Then, each part with a time limit inside one overall budget ($BUDGET_S, default 480 s):
+#   the CUDA tests (every test file marked cuda), a single run and a stacked sweep with `lrtui run --device
+#   cuda` on the embedded 5k digits, the three lessons on full MNIST when $DATA holds it, throughput
+#   (benchmarks/sweep.py: reference loop, one run, K=4/8 one by one / stacked), the engine against the
+#   notebook loop (vs_reference.py), and the real `lrtui` app in a pseudo-terminal (first frame, a run,
+#   ctrl+q). A summary table is printed last. $OUT (else ./gpu-check) gets at most 5 files: summary.txt,
+#   logs.txt (every part's whole output) and the runs' --json documents.
+# Without CUDA every CUDA part prints one "skipped: no CUDA" line and the script exits 0; REHEARSE=1 runs
+# them on the CPU at tiny sizes instead (to try the script itself on a machine without a GPU).
+# Exit status: 0 when no part failed or was left out for lack of time (no-CUDA skips do not count), else 1.
 set -uo pipefail
-out="${OUT:-gpu-check}"
-data="${DATA:-../shared/data}"
+cd "$(dirname "$0")/.." || exit 1
+repo=$PWD
+out="${OUT:-$repo/gpu-check}"
 mkdir -p "$out"
-export LRTUI_HOME="$out/home"
-step() { echo "== $*" | tee -a "$out/summary.txt"; }
-pip install -q -e ".[test]" >"$out/install.log" 2>&1 || { echo "install failed"; tail "$out/install.log"; }
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
-step "pytest -m cuda"
-python -m pytest -m cuda -q -p no:xdist 2>&1 | tee "$out/pytest-cuda.txt" | tail -5
-step "sweep.py --device cuda"
-python benchmarks/sweep.py --device cuda 2>&1 | tee "$out/sweep.txt" | tail -15
-step "vs_reference.py --device cuda"
-python benchmarks/vs_reference.py --device cuda 2>&1 | tee "$out/vs_reference.txt" | tail -15
-if [ -d "$data/MNIST" ]; then
-  step "the three lessons, full MNIST, 5 epochs, cuda"
-  python -m lrtui run --lr 0.5,0.01,1e-4 --epochs 5 --dataset mnist --data-dir "$data" --device cuda \
-    --quiet --json "$out/lessons.json" 2>&1 | tee "$out/lessons.txt" | tail -12
+out=$(cd "$out" && pwd)
+L="${LOGS:-/tmp/lrtui-gpu-check-logs}"  # each part's log; joined into $out/logs.txt at the end
+rm -rf "$L" && mkdir -p "$L"
+PY=$(command -v "${PYTHON:-python3}") || { echo "gpu_check: no ${PYTHON:-python3} on PATH"; exit 1; }
+SITE="${SITE:-/tmp/lrtui-gpu-site}"
+BUDGET_S="${BUDGET_S:-480}"
+start=$(date +%s)
+export LRTUI_HOME="${LRTUI_HOME:-/tmp/lrtui-gpu-home}" LRTUI_CACHE="${LRTUI_CACHE:-/tmp/lrtui-gpu-cache}"
+export PYTHONPATH="$repo:$SITE${PYTHONPATH:+:$PYTHONPATH}" PATH="$SITE/bin:$PATH" PYTHONUNBUFFERED=1
+: >"$L/summary.tsv"
+failed=0
+
+row() {  # part, result, figure, seconds: one line of the summary table (after a part the budget left out: says so)
+  local fig=$3
+  [ "${rc:-}" = skip ] && fig="not run: the budget of ${BUDGET_S} s was spent" && rc=
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$fig" "$4" >>"$L/summary.tsv"
+}
+left() { echo $((start + BUDGET_S - $(date +%s))); }
+# part NAME LIMIT_S LOG CMD...: run CMD with a time limit (never past the budget), its output to LOG; the last
+# lines of LOG are shown. Sets $rc and $secs for the summary row the caller writes.
+part() {
+  local name=$1 limit=$2 log=$3
+  shift 3
+  local remaining
+  remaining=$(left)
+  ((limit > remaining)) && limit=$remaining
+  echo "== $name (limit ${limit} s)"
+  if ((limit < 15)); then
+    echo "   skipped: the budget of ${BUDGET_S} s is spent"
+    rc=skip secs=0 failed=1  # the check is incomplete
+    : >"$log"
+    return
+  fi
+  local t0=$SECONDS
+  timeout -k 5 "$limit" "$@" >"$log" 2>&1
+  rc=$? secs=$((SECONDS - t0))
+  tail -n "${TAIL:-6}" "$log" | sed 's/^/   /'
+  if ((rc == 124 || rc == 137)); then echo "   TIMED OUT after ${limit} s"; fi
+  ((rc != 0)) && failed=1
+}
+status_of() { case $rc in 0) echo ok ;; skip) echo "NOT RUN" ;; 124 | 137) echo TIMEOUT ;; *) echo "FAILED rc=$rc" ;; esac; }
+
+# the summary table (last on screen), summary.txt and logs.txt into $out; exits with the status
+finish() {
+  {
+    echo
+    echo "GPU check summary ($(($(date +%s) - start)) s; logs in $out/logs.txt)"
+    "$PY" -c '
+import sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
+rows.insert(0, ["part", "result", "figure", "s"])
+w = [max(len(r[i]) for r in rows) for i in range(2)]
+for r in rows:
+    print(f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[3]:>4}  {r[2]}")
+' "$L/summary.tsv"
+  } | tee "$out/summary.txt"
+  for f in "$L"/*.txt "$L"/*.log; do [ -f "$f" ] && printf '\n===== %s\n' "$(basename "$f")" && cat "$f"; done \
+    >"$out/logs.txt"
+  exit "$failed"
+}
+
+# -- 1. install: the wheels into $SITE, once per set of wheels (a warm machine reuses them) -------------------
+t0=$SECONDS
+wheels=("$repo"/.whl/*.whl)
+if [ ! -e "${wheels[0]}" ]; then
+  echo "gpu_check: no wheels in $repo/.whl (run benchmarks/fetch_gpu_wheels.sh where there is network)"
+  row install FAILED "no .whl/" 0
+  failed=1
+  finish
 else
-  step "no full MNIST at $data: lessons skipped"
+  want=$(printf "%s " "${wheels[@]##*/}")  # the names, in the glob's sorted order
+  echo "== install: ${#wheels[@]} wheels into $SITE"
+  if [ "$(cat "$SITE/.wheels" 2>/dev/null)" = "$want" ]; then
+    echo "   already there (the same wheels)"
+  else
+    rm -rf "$SITE" && mkdir -p "$SITE/bin"
+    if "$PY" -m pip --version >/dev/null 2>&1; then
+      "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" \
+        "${wheels[@]}" >"$L/install.log" 2>&1
+    else  # no pip on the box: a wheel is a zip to unpack onto the path
+      "$PY" -c 'import sys, zipfile; [zipfile.ZipFile(w).extractall(sys.argv[1]) for w in sys.argv[2:]]' \
+        "$SITE" "${wheels[@]}" >"$L/install.log" 2>&1
+    fi && echo "$want" >"$SITE/.wheels"
+  fi
+  mkdir -p "$SITE/bin"  # `lrtui` as an installed entry point would be (the app check starts it by that name)
+  printf '#!/bin/sh\nexec "%s" -m lrtui "$@"\n' "$PY" >"$SITE/bin/lrtui" && chmod +x "$SITE/bin/lrtui"
+  if "$PY" -c "import lrtui.cli, lrtui.tui.app, sklearn.metrics, sklearn.model_selection, mlxtend.data, pytest" \
+    >>"$L/install.log" 2>&1; then
+    row install ok "${#wheels[@]} wheels -> $SITE" $((SECONDS - t0))
+  else
+    why=$(grep -E "Error|error" "$L/install.log" | tail -n 1)
+    echo "gpu_check: lrtui does not import after the install: $why"
+    echo "   (a box without scikit-learn or pytest needs the full set: fetch_gpu_wheels.sh without --minimal)"
+    row install FAILED "$why" $((SECONDS - t0))
+    failed=1
+    finish
+  fi
 fi
+
+# -- 2. the machine ------------------------------------------------------------------------------------------
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv \
+  >"$L/gpu.txt" 2>&1
+"$PY" - >"$L/env.txt" 2>&1 <<'EOF'
+import os, platform, sys
+import numpy, torch, torchvision
+cuda = torch.cuda.is_available()
+print(f"python {platform.python_version()}, torch {torch.__version__} (CUDA {torch.version.cuda}), "
+      f"torchvision {torchvision.__version__}, numpy {numpy.__version__}, {os.cpu_count()} CPUs")
+print(f"cuda: {torch.cuda.get_device_name(0) + ', ' + str(torch.cuda.device_count()) + ' device(s)' if cuda else 'no CUDA'}")
+EOF
+cat "$L/env.txt" "$L/gpu.txt" 2>/dev/null
+if grep -q "^cuda: no CUDA" "$L/env.txt" || ! grep -q "^cuda: " "$L/env.txt"; then
+  have_cuda=0
+  row machine "no CUDA" "$(head -n 1 "$L/env.txt")" 0
+else
+  have_cuda=1
+  row machine ok "$(sed -n 's/^cuda: //p' "$L/env.txt"); $(head -n 1 "$L/env.txt")" 0
+fi
+dev=cuda
+if ((!have_cuda)); then
+  if [ "${REHEARSE:-0}" = 1 ]; then
+    dev=cpu
+    echo "REHEARSE=1: every CUDA part runs on the CPU at tiny sizes (its figures say nothing about a GPU)"
+  else
+    dev=
+  fi
+fi
+# sizes: the real ones on CUDA, tiny ones for a CPU rehearsal
+if [ "$dev" = cuda ]; then
+  run_size=(--epochs 3) sweep_size=(--epochs 1 --ks "4,8" --repeats 2) ref_size=(--epochs 2 --repeats 1)
+  app_limit=""
+else
+  run_size=(--epochs 1 --train-limit 300) sweep_size=(--epochs 1 --train-limit 200 --ks 2 --repeats 1)
+  ref_size=(--epochs 1 --repeats 1) app_limit=300
+fi
+skip_line() { echo "== $1"; echo "   skipped: no CUDA"; row "$1" "skipped" "no CUDA" 0; }
+
+# summary figures out of the --json documents: status, device and speed of each run
+runs_figure() {
+  "$PY" - "$1" <<'EOF'
+import json, sys
+from collections import Counter
+runs = json.load(open(sys.argv[1]))["runs"]
+ends = ", ".join(f"{n} {status}" for status, n in Counter(r["status"] for r in runs).items())
+acc = "/".join(f"{100 * r['test']['accuracy']:.1f}" if r.get("test") else "-" for r in runs)
+sps = sum(r["samples_per_s"] or 0 for r in runs)
+print(f"{ends} on {runs[0]['device']}; test acc {acc}%; {sps:,.0f} samples/s in all")
+EOF
+}
+runs_row() {  # name, log stem: the figure (or the log's last lines) on screen and in the summary
+  local fig=""
+  [ "$rc" = 0 ] && fig=$(runs_figure "$2.json")
+  if [ -n "$fig" ]; then echo "   $fig"; else tail -n 3 "$L/$(basename "$2").txt" | sed 's/^/   /'; fi
+  row "$1" "$(status_of)" "${fig:-see logs.txt}" "$secs"
+}
+
+# -- 3. the CUDA tests: every test file marked cuda (they skip themselves without CUDA); the box's own pytest
+# plugins are not loaded (none is needed, and a carried pytest may not match them) -----------------------------
+mapfile -t cuda_tests < <(cd "$repo" && grep -rl --include='test_*.py' "pytest.mark.cuda" tests | sort)
+if ((${#cuda_tests[@]} == 0)); then
+  echo "== pytest -m cuda"
+  echo "   no test file is marked cuda"
+  row "pytest -m cuda" FAILED "no test file marked cuda" 0
+  failed=1
+else
+  TAIL=4 part "pytest -m cuda" 180 "$L/pytest-cuda.txt" \
+    env PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 "$PY" -m pytest -m cuda -q -p no:cacheprovider "${cuda_tests[@]}"
+  result=$(status_of)
+  [ "$rc" = 0 ] && ! grep -q " passed" "$L/pytest-cuda.txt" && result=skipped  # all skipped: no CUDA
+  row "pytest -m cuda" "$result" "$(grep -E '(passed|failed|skipped|error)' "$L/pytest-cuda.txt" \
+    | tail -n 1 | tr -d '=' | sed 's/^ *//') (${#cuda_tests[@]} file(s))" "$secs"
+fi
+
+# -- 4. lrtui run: one run (the graph path), a stacked sweep of 8 lrs, the lessons on full MNIST ----------------
+if [ -z "$dev" ]; then
+  skip_line "lrtui run, one run"
+  skip_line "lrtui run, stacked sweep"
+else
+  TAIL=0 part "lrtui run, one run ($dev)" 120 "$L/run-one.txt" \
+    lrtui run --lr 0.05 "${run_size[@]}" --device "$dev" --quiet --json "$out/run-one.json"
+  runs_row "lrtui run, one run" "$out/run-one"
+  TAIL=0 part "lrtui run, stacked sweep ($dev)" 150 "$L/run-stacked.txt" \
+    lrtui run --lr 1,0.5,0.1,0.05,0.01,1e-3,1e-4,1e-5 "${run_size[@]}" --batched --device "$dev" --quiet \
+    --json "$out/run-stacked.json"
+  runs_row "lrtui run, stacked sweep" "$out/run-stacked"
+fi
+data="${DATA:-}"
+[ -z "$data" ] && for d in "$repo/shared/data" "$repo/../shared/data"; do [ -d "$d/MNIST" ] && data=$d && break; done
+if [ "$dev" = cuda ] && [ -n "$data" ] && [ -d "$data/MNIST" ]; then
+  TAIL=3 part "the three lessons, full MNIST, 5 epochs, cuda" 180 "$L/lessons.txt" \
+    lrtui run --lr 0.5,0.01,1e-4 --epochs 5 --dataset mnist --data-dir "$data" --device cuda --quiet \
+    --json "$out/lessons.json"
+  runs_row "lessons, full MNIST" "$out/lessons"
+else
+  echo "== lessons on full MNIST"
+  echo "   skipped: $([ "$dev" = cuda ] && echo "no MNIST folder (set DATA)" || echo "no CUDA")"
+  row "lessons, full MNIST" skipped "$([ "$dev" = cuda ] && echo "no full MNIST (DATA)" || echo "no CUDA")" 0
+fi
+
+# -- 5. throughput: the reference loop, one run, K runs one by one and stacked ------------------------------
+if [ -z "$dev" ]; then
+  skip_line "sweep.py"
+  skip_line "vs_reference.py"
+else
+  TAIL=9 part "benchmarks/sweep.py ($dev)" 180 "$L/sweep.txt" \
+    "$PY" benchmarks/sweep.py --device "$dev" "${sweep_size[@]}"
+  fig="see logs.txt"
+  [ "$rc" = 0 ] && fig=$(awk '/^one run \(train\)/ {one = $5 " samples/s, " $6 "x reference"}
+                             /^K=[0-9]+ stacked/ {k = $1 " stacked " $6 "x one run wall"}
+                             END {print one "; " k " (goals >= 10x, <= 1.5x)"}' "$L/sweep.txt")
+  row "sweep.py" "$(status_of)" "$fig" "$secs"
+  TAIL=3 part "benchmarks/vs_reference.py ($dev)" 120 "$L/vs_reference.txt" \
+    "$PY" benchmarks/vs_reference.py --device "$dev" "${ref_size[@]}"
+  fig="see logs.txt"
+  [ "$rc" = 0 ] && fig=$(grep -E '^median samples/s' "$L/vs_reference.txt" | sed 's/median //')
+  row "vs_reference.py" "$(status_of)" "$fig" "$secs"
+fi
+
+# -- 6. the app: the real `lrtui` in a pseudo-terminal (80x24): first frame, a run (auto: CUDA), ctrl+q -------
+TAIL=2 part "lrtui app in a pseudo-terminal" 120 "$L/app.txt" "$PY" - "$app_limit" <<'EOF'
+import os, sys, tempfile
+sys.path.insert(0, "benchmarks")
+from tui_overhead import first_frame_and_quit  # the figures of the README, measured the same way
+with tempfile.TemporaryDirectory() as home:
+    raw = {"lr": "0.01", "epochs": "3", **({"train_limit": sys.argv[1]} if sys.argv[1] else {})}
+    first_frame_and_quit(raw, {**os.environ, "LRTUI_HOME": home})
+EOF
+if grep -q "never seen\|still running" "$L/app.txt"; then [ "$rc" = 0 ] && rc=1 && failed=1; fi
+row "lrtui app (pty 80x24)" "$(status_of)" "$(sed -n 's/^first frame: \([0-9.]* s\).*/first frame \1/p' "$L/app.txt"); \
+$(sed -n 's/^quit during a run: process gone \([0-9.]* s\).*/quit \1 after ctrl+q/p' "$L/app.txt")" "$secs"
+
+finish

@@ -22,6 +22,7 @@ many runs); nothing here imports torch, textual or rich.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -227,6 +228,12 @@ def best_run(runs: Iterable[RunRecord]) -> RunRecord | None:
     return max(scored, key=lambda r: (r.verdict_label not in _FAILED_VERDICTS, r.best_val_acc or 0.0), default=None)
 
 
+#: ``r`` and ASCII digits only: ``str.isdigit()`` also takes ``²``, ``٣`` and ``１``, which ``int()`` refuses or reads
+#: as another number; 18 digits at most, so that no name can make ``int()`` slow.
+_RUN_NUMBER = re.compile(r"r([0-9]{1,18})")
+
+
 def run_number(run_id: str) -> int:
-    """``r12`` → 12; any other id → 0."""
-    return int(run_id[1:]) if run_id[:1] == "r" and run_id[1:].isdigit() else 0
+    """``r12`` → 12; any other id or file name (``r²``, ``r١``, ``notes``) → 0."""
+    match = _RUN_NUMBER.fullmatch(run_id)
+    return int(match.group(1)) if match else 0

@@ -513,7 +513,7 @@ class Session:
                 continue
             file = runs_dir / entry_name(run_id)
             try:
-                record, writer = schema.envelope(schema.read_json(file, "run file"), file)
+                record, writer = schema.envelope(schema.read_json(file, "run file"), file, SCHEMA)
             except SessionError as e:
                 if strict:
                     raise

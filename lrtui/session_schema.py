@@ -9,7 +9,9 @@ The file itself is opened defensively: only regular files (a FIFO, a device or a
 to one is refused before it is read, and the open is non-blocking in case the file is
 swapped in between), at most :data:`MAX_BYTES`, strict UTF-8, strict JSON (no NaN or
 Infinity, no integers longer than :data:`MAX_INT_DIGITS` digits) and no nesting deeper
-than the parser's recursion limit.
+than the parser's recursion limit. Numbers are ASCII digits only, and finite: every finite
+float may reach a reader (±1.8e308, 5e-324), and the readers are built for the whole range
+(``tests/hostile_values.py``; ``test_corpus`` walks every number field of a run file).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ MAX_TIME = 253_402_300_799.0
 MAX_TEXT = 10_000
 #: Run ids are ``r<N>``: they name files (``runs/r3.json``), so nothing else may pass.
 RUN_ID = re.compile(r"r[1-9][0-9]{0,8}")
+#: A saved run's device: ASCII only (any well-formed one: the session may come from another machine).
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]{1,4})?")
 #: The largest integer a count may hold.
 MAX_COUNT = 2**53
 
@@ -70,19 +74,23 @@ VERDICT_LABELS = _enum_values(
 
 # -- reading a file ------------------------------------------------------------------------
 def _reject_constant(name: str) -> Any:
-    raise Malformed(f"{name} is not a number JSON allows")
+    raise Malformed(f"not valid JSON ({name} is not a number JSON allows)")
 
 
 def _parse_int(text: str) -> int:
+    if not text.isascii():  # json's pure-Python scanner takes any Unicode digit (\d); int() would read "٣" as 3
+        raise Malformed(f"not valid JSON ({text[:40]!r} is not a number)")
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise Malformed(f"an integer of {len(text)} digits")
+        raise Malformed(f"not valid JSON (an integer of {len(text)} digits)")
     return int(text)
 
 
 def _parse_float(text: str) -> float:
+    if not text.isascii():
+        raise Malformed(f"not valid JSON ({text[:40]!r} is not a number)")
     value = float(text)
     if not math.isfinite(value):
-        raise Malformed(f"{text[:40]} is too large a number")
+        raise Malformed(f"not valid JSON ({text[:40]} is too large a number)")
     return value
 
 
@@ -131,7 +139,7 @@ def read_json(file: Path, what: str = "session file", limit: int = MAX_BYTES) ->
             raise SessionError(f"{file}: the file is truncated (JSON ends early at line {e.lineno})") from None
         raise SessionError(f"{file}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except Malformed as e:
-        raise SessionError(f"{file}: not valid JSON ({e})") from None
+        raise SessionError(f"{file}: {e}") from None
     except RecursionError:
         raise SessionError(f"{file}: not valid JSON (nested too deeply)") from None
     except (ValueError, OverflowError) as e:
@@ -249,6 +257,8 @@ def config(raw: Any, where: str) -> RunConfig:
             raise Malformed(f"{here} must be true or false")
         known[key] = value
     device = str(known.get("device", "auto")).strip().lower() or "auto"
+    if not DEVICE.fullmatch(device):  # the engine's own check takes "cuda:²" (str.isdigit), which torch refuses
+        raise Malformed(f"{where}.device {device[:40]!r} is not a device (auto, cpu, cuda, cuda:N or mps)")
     devices = ("cpu", "mps", "cuda:0", device)  # any well-formed device: a session may come from another machine
     try:
         parsed = parse_configs({k: v for k, v in known.items() if k != "data_dir"}, devices=devices)
@@ -481,10 +491,17 @@ def checked_run(raw: Any, file: Path, label: str) -> RunRecord:
         raise SessionError(f"{file}: {label} is malformed ({e.__class__.__name__}: {_one_line(e)})") from None
 
 
-def envelope(data: Any, file: Path) -> tuple[RunRecord, Mapping[str, Any] | None]:
+def envelope(data: Any, file: Path, schema_max: int) -> tuple[RunRecord, Mapping[str, Any] | None]:
     """A run file ``runs/<id>.json``: ``{"schema", "writer": {...} | null, "run": {...}}``."""
     if not isinstance(data, dict) or not isinstance(data.get("run"), dict):
         raise SessionError(f"{file}: not an lrtui run file")
+    version: Any = data.get("schema")
+    if not _is_int(version):
+        raise SessionError(f"{file}: wrong schema {_shown(version)} (this lrtui reads schema {schema_max})")
+    if version > schema_max:
+        raise SessionError(f"{file}: schema {version} is newer than this lrtui understands; upgrade lrtui to open it")
+    if version < 2:
+        raise SessionError(f"{file}: wrong schema {version} (run files are schema 2 or later)")
     record = checked_run(data["run"], file, "the run")
     if file.name != f"{record.id}.json":
         raise SessionError(f"{file}: holds run {record.id}, not the run its name says")

@@ -32,15 +32,20 @@ def good(trained) -> Doc:
     return json.loads((trained.path / "session.json").read_text())
 
 
+def _put(doc: Any, path: str, value: Any) -> None:
+    """Set ``a.b.0.c`` to ``value``; a number is a list index where the node is a list (report rows are keys)."""
+    *head, last = path.split(".")
+    node = doc
+    for key in head:
+        node = node[int(key) if isinstance(node, list) else key]
+    node[int(last) if isinstance(node, list) else last] = value
+
+
 def _set(path: str, value: Any) -> Callable[[Doc], Any]:
     """A mutation: set ``a.b.0.c`` (list indexes as numbers) to ``value``."""
 
     def apply(doc: Doc) -> Any:
-        *head, last = [int(p) if p.isdigit() else p for p in path.split(".")]
-        node = doc
-        for key in head:
-            node = node[key]
-        node[last] = value
+        _put(doc, path, value)
         return doc
 
     return apply
@@ -102,6 +107,19 @@ MUST_FAIL: dict[str, Callable[[Doc], Any]] = {
     "probe sizes negative": _set("runs.0.probes", [{"epoch": 0, "lrs": [-1.0], "losses": [2.3], "current_lr": 0.1}]),
     "probe lengths differ": _set("runs.0.probes", [{"epoch": 0, "lrs": [0.1, 1.0], "losses": [2.3], "current_lr": 0.1}]),
     "probe epoch text": _set("runs.0.probes", [{"epoch": "0", "lrs": [], "losses": [], "current_lr": 0.1}]),
+    # Unicode digits: str.isdigit() takes every one of them, int() refuses some and reads others as ASCII ones
+    "id r²": _set("runs.0.id", "r²"),
+    "id r٣ (Arabic-Indic)": _set("runs.0.id", "r٣"),
+    "id r１ (fullwidth)": _set("runs.0.id", "r１"),
+    "id r⑤ (circled)": _set("runs.0.id", "r⑤"),
+    "id r1²": _set("runs.0.id", "r1²"),
+    "epochs a superscript": _set("runs.0.config.epochs", "²"),
+    "seed Arabic-Indic": _set("runs.0.config.seed", "٣"),
+    "size fullwidth": _set("runs.0.sizes.train", "１００"),
+    "epoch number circled": _set("runs.0.epochs.0.epoch", "⑤"),
+    "device cuda superscript": _set("runs.0.config.device", "cuda:²"),
+    "device cuda Arabic-Indic": _set("runs.0.config.device", "cuda:٣"),
+    "duration -1e308": _set("runs.0.duration_s", -1e308),
 }
 
 MAY_LOAD: dict[str, Callable[[Doc], Any]] = {
@@ -114,6 +132,11 @@ MAY_LOAD: dict[str, Callable[[Doc], Any]] = {
     "no probes": _set("runs.0.probes", []),
     "a diverged probe": _set("runs.0.probes", [{"epoch": 0, "lrs": [0.1, 10.0], "losses": [2.3, None],
                                                 "current_lr": 0.1, "base_loss": None}]),
+    # the ends of the finite floats: every reader copes with them (see tests/hostile_values.py)
+    "loss 1e308": _set("runs.0.epochs.0.train_loss", 1e308),
+    "batch loss 1e308": _set("runs.0.batch_losses.0", 1e308),
+    "probe lr subnormal": _set("runs.0.probes.0.lrs.0", 5e-324),
+    "environment 1e308": _set("environment.device", 1e308),
 }
 
 
@@ -124,7 +147,7 @@ def _write(folder: Path, data: Any) -> Path:
     return file
 
 
-def _check_clean(session: Session) -> None:
+def _check_clean(session: Session, formats: tuple[str, ...] = ("md",)) -> None:
     """Everything a reader does with a loaded session works: the document, the best run, the listing, a report."""
     from rich.console import Console
 
@@ -136,7 +159,7 @@ def _check_clean(session: Session) -> None:
     assert session.date
     _ = session.best
     Console(file=io.StringIO(), width=120).print(sessions_table([SessionEntry(session.path, session)]))
-    write_reports(session, session.path / "out", ("md",))
+    write_reports(session, session.path / "out", formats)
 
 
 def _refused(file: Path) -> str:
@@ -171,12 +194,26 @@ RAW: dict[str, str] = {
     "blank": "   \n",
     "just a number": "42",
     "null": "null",
+    "superscript digit": '{"schema": 1, "runs": [], "created": 1²}',
+    "Arabic-Indic digit": '{"schema": ١, "runs": []}',
+    "fullwidth digit": '{"schema": 1, "runs": [], "created": １}',
+    "1e308 as a time": '{"schema": 1, "runs": [], "created": 1e308}',
 }
 
 
 @pytest.mark.parametrize("name", sorted(RAW))
 def test_broken_json_is_refused_in_one_line(name, tmp_path):
     _refused(_write(tmp_path / "s", RAW[name]))
+
+
+def test_unicode_digits_are_no_numbers_even_to_the_pure_python_json_scanner(tmp_path, monkeypatch):
+    """json's C scanner takes ASCII digits only; its Python fallback matches ``\\d``: ``1٣`` would read as 13."""
+    import json.decoder
+    import json.scanner
+
+    monkeypatch.setattr(json.decoder.scanner, "make_scanner", json.scanner.py_make_scanner)
+    assert "not a number" in _refused(_write(tmp_path / "s", '{"schema": 1, "runs": [], "created": 1٣}'))
+    assert "not a number" in _refused(_write(tmp_path / "t", '{"schema": 1, "runs": [], "created": 1.5e٣}'))
 
 
 def test_invalid_utf8_is_refused(tmp_path):
@@ -251,6 +288,84 @@ def test_a_bad_run_file_is_refused_on_open_and_skipped_while_following(trained, 
     bad.write_text(json.dumps({"schema": 2, "writer": None, "run": dict(json.loads(
         (folder / "runs" / "r1.json").read_text())["run"])}))
     assert "not the run its name says" in str(pytest.raises(SessionError, load_session, folder).value)
+
+
+#: Every number field of a run file (of a list: its first item). ``diverged_at`` is null in a good run: set whole.
+RUN_NUMBER_FIELDS = (
+    "schema", "writer.pid", "writer.proc_start", "writer.started", "writer.heartbeat",
+    *(f"run.config.{k}" for k in ("lr", "momentum", "weight_decay", "warmup", "epochs", "batch_size",
+                                  "val_fraction", "seed", "log_every", "train_limit")),
+    "run.sizes.train", "run.sizes.val", "run.sizes.test",
+    *(f"run.epochs.0.{k}" for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")),
+    *(f"run.epochs.0.diagnostics.{k}" for k in ("update_ratio.conv1", "grad_norm", "dead_fraction.conv1",
+                                                "top_class_share", "pred_entropy")),
+    "run.batch_losses.0",
+    *(f"run.probes.0.{k}" for k in ("epoch", "lrs.0", "losses.0", "current_lr", "base_loss")),
+    *(f"run.test.{k}" for k in ("accuracy", "loss", "confusion_matrix.0.0", "report.0.precision", "report.0.support",
+                                "report.accuracy", "samples.images.0.0", "samples.true.0", "samples.pred.0")),
+    "run.duration_s", "run.samples_per_s", "run.diverged_at", "run.lr_trace.0.0", "run.lr_trace.0.1",
+    "run.started_at", "run.ended_at",
+)
+HOSTILE_NUMBERS: dict[str, Any] = {
+    "1e308": 1e308, "-1e308": -1e308, "huge int": 10**19, "-huge int": -(10**19), "subnormal": 5e-324,
+    "NaN text": "NaN", "Infinity text": "Infinity", "1e308 text": "1e308", "superscript text": "²",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_NUMBERS))
+def test_every_number_field_of_a_run_file_loads_bounded_or_is_refused_in_one_line(name, trained, tmp_path):
+    """A loaded value is one every reader can compute with (reports with charts, the listing, the document)."""
+    import shutil
+
+    folder = tmp_path / "s"
+    (folder / "runs").mkdir(parents=True)  # this run alone: a session folder without a snapshot loads from it
+    file = folder / "runs" / "r1.json"
+    shutil.copy(trained.path / "runs" / "r1.json", file)
+    original = json.loads(file.read_text())
+    value = HOSTILE_NUMBERS[name]
+    for field in RUN_NUMBER_FIELDS:
+        doc = copy.deepcopy(original)
+        _put(doc, field, [value, 1] if field == "run.diverged_at" else value)
+        file.write_text(json.dumps(doc))
+        try:
+            session = load_session(folder)
+        except SessionError as e:
+            assert "\n" not in str(e) and str(file) in str(e), field
+            continue
+        assert session.book.get("r1") is not None, field
+        _check_clean(session, ("md", "html"))
+
+
+def test_a_run_file_of_a_newer_schema_is_refused(trained, tmp_path):
+    import shutil
+
+    folder = tmp_path / "s"
+    shutil.copytree(trained.path, folder)
+    file = folder / "runs" / "r2.json"
+    file.write_text(json.dumps({**json.loads(file.read_text()), "schema": 99}))
+    message = str(pytest.raises(SessionError, load_session, folder).value)
+    assert message.startswith(str(file)) and "newer than this lrtui" in message and "\n" not in message
+
+
+def test_unicode_digit_names_in_ids_and_runs_never_raise(trained, tmp_path):
+    """``str.isdigit()`` takes ``²``: a stray ``ids/r²`` made every add raise ValueError. Only ASCII digits count."""
+    import shutil
+
+    from lrtui.engine.config import parse_configs
+
+    config = parse_configs({"lr": "0.01", "device": "cpu"})[0]
+    folder = tmp_path / "s"
+    shutil.copytree(trained.path, folder)
+    for name in ("r²", "r٣", "r１", "r⑤", "r1²", "²", "٣", "１", "r9" + "٣" * 30):
+        (folder / "ids" / name).touch()
+    follower = load_session(folder)
+    assert follower.add(config).id == "r4"
+    for name in ("r².json", "r٣.json", "r１.json"):
+        (folder / "runs" / name).write_text("{}")
+    assert follower.poll() == [] and len(follower.runs) == 4
+    assert follower.add(config).id == "r5"
+    message = str(pytest.raises(SessionError, load_session, folder).value)
+    assert "not a run file name" in message and "\n" not in message
 
 
 def test_the_listing_keeps_good_sessions_and_flags_every_bad_one(trained, home, good):

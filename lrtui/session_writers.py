@@ -10,6 +10,11 @@ process's start time and a heartbeat time, refreshed at every save and by
   the start time in ``/proc``) → *dead*, however fresh the heartbeat;
 * another host (a folder shared over NFS): a heartbeat older than :data:`STALE_AFTER_S` →
   *stale*; on the same host a live pid wins over an old heartbeat (a long epoch is not death).
+  A heartbeat more than :data:`FUTURE_TOLERANCE_S` ahead of the reader's clock is not believed
+  either → *stale*: a clock that far off (or a hand-made file) would otherwise keep a dead
+  writer's runs alive, and unremovable, forever. A writer on a host whose clock runs that far
+  ahead is shown stale while it lives: its running run shows ``interrupted`` to readers here,
+  and it writes the run's file again at its next save.
 
 A run saved ``running`` by a writer that is not alive is shown ``interrupted``.
 """
@@ -28,6 +33,8 @@ from typing import Any
 STALE_AFTER_S = 30.0
 #: How often a runner should call ``Session.heartbeat()``.
 HEARTBEAT_EVERY_S = 5.0
+#: How far ahead of this clock another host's heartbeat may be and still count (clocks of hosts differ a little).
+FUTURE_TOLERANCE_S = 10.0
 HOST = socket.gethostname() or "localhost"
 
 
@@ -72,7 +79,8 @@ class WriterInfo:
     pid: int
     started: float  #: when it first saved into this session (seconds since the epoch)
     heartbeat: float  #: when it last said it lives
-    state: str  #: ``alive`` | ``dead`` (pid gone on this host) | ``stale`` (no heartbeat for long, elsewhere)
+    #: ``alive`` | ``dead`` (pid gone on this host) | ``stale`` (elsewhere: no heartbeat for long, or one from the future)
+    state: str
     is_self: bool = False  #: this Session object
 
     @property
@@ -103,7 +111,7 @@ def judge(fields: dict[str, Any], *, is_self: bool = False, now: float | None = 
         state = "alive" if pid_alive(pid, fields.get("proc_start")) else "dead"
     else:
         age = (now if now is not None else time.time()) - heartbeat
-        state = "alive" if age <= STALE_AFTER_S else "stale"
+        state = "alive" if -FUTURE_TOLERANCE_S <= age <= STALE_AFTER_S else "stale"
     return WriterInfo(writer_key(host, pid, token), host, pid, float(fields.get("started") or 0.0), heartbeat,
                       state, is_self)
 

@@ -294,3 +294,25 @@ def test_heartbeat_and_close_keep_the_writer_file_honest(shared):
     session.close()
     assert list((shared / "writers").glob("*.json")) == []
     assert not load_session(shared).writers()
+
+
+def test_a_heartbeat_from_the_future_is_not_believed(shared):
+    """A writer elsewhere whose heartbeat is far ahead of this clock counted as alive for ever: its run
+    could never be removed."""
+    import time
+
+    from lrtui.session_writers import FUTURE_TOLERANCE_S, judge
+
+    now = time.time()
+    fields = {"host": "gpu-box-elsewhere", "pid": 4711, "token": "ab12", "started": now - 60}
+    assert judge({**fields, "heartbeat": now + FUTURE_TOLERANCE_S / 2}, now=now).alive, "clocks differ a little"
+    assert judge({**fields, "heartbeat": now + 3600}, now=now).state == "stale"
+    child = Child("--host", "gpu-box-elsewhere", "slow", str(shared))
+    run_id = child.line().split()[1]
+    child.kill()
+    [file] = (shared / "writers").glob("*.json")
+    file.write_text(json.dumps({**json.loads(file.read_text()), "heartbeat": time.time() + 10 * 365 * 86400}))
+    viewer = load_session(shared)
+    assert viewer.book.get(run_id).status == "interrupted"
+    viewer.remove(run_id)
+    assert [r.id for r in load_session(shared).runs] == ["r1"]

@@ -22,6 +22,15 @@ A session is a folder ``<home>/sessions/<YYYYmmdd-HHMMSS>-<short id>/`` (``<home
     the last one written is built from the newest run files. Reports and other readers of one
     file keep working; a folder without ``runs/`` (schema 1, or an exported document) is read from
     this file alone, and its runs become run files (with no writer) the first time a process saves.
+    A save waits for the lock at most :data:`LOCK_WAIT_S`: a lock held longer (a stuck process)
+    costs that save its snapshot, never its run file, and is reported through ``save_error``.
+    A run file that cannot be read (a link loop, no permission) keeps the run as last read (at
+    open: the snapshot's copy), so that the next snapshot does not lose it; ``follow_error`` names it.
+
+A folder is a session once it holds ``session.json`` or a run file: a first save that fails (a
+full disk) removes the folder it made rather than leave an empty one behind, and listings skip
+folders that are not sessions. :func:`newest_session` decides what ``last`` means for every
+command: the newest session in the order :func:`list_sessions` lists them (by creation).
 
 Why files per run rather than one file or an append-only log: each run has exactly one writer,
 so no two processes ever write the same file and no merge or lock is needed on the hot path
@@ -38,9 +47,11 @@ textual or rich.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -76,8 +87,9 @@ except ImportError:  # pragma: no cover - not POSIX: snapshots are still atomic,
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
-    "FILENAME", "HEARTBEAT_EVERY_S", "SCHEMA", "STALE_AFTER_S", "Session", "SessionEntry", "SessionError",
-    "WriterInfo", "environment", "home", "list_sessions", "load_session", "sessions_root", "write_json_atomic",
+    "FILENAME", "HEARTBEAT_EVERY_S", "LOCK_WAIT_S", "SCHEMA", "STALE_AFTER_S", "Session", "SessionEntry",
+    "SessionError", "WriterInfo", "environment", "home", "list_sessions", "load_session", "newest_session",
+    "sessions_root", "write_json_atomic",
 ]
 
 SCHEMA = 2
@@ -85,6 +97,13 @@ FILENAME = "session.json"
 RUNS, IDS, WRITERS, LOCK = "runs", "ids", "writers", ".lock"
 _SAVE_ON = (RunStarted, EpochEnd, ProbeResult, RunEnd)  #: a probe too: the epoch-0 one comes before any epoch
 _MAX_RUN = 10**8  #: run numbers stay well inside what session_schema.RUN_ID accepts
+#: How long a save waits for the folder lock; past it the run files are saved and the snapshot is skipped.
+#: A rebuild holds it well under a second, and the app's thread may be waiting on this object meanwhile.
+LOCK_WAIT_S = 2.0
+#: How long the saves after such a skip wait: a stuck lock must not slow every epoch by LOCK_WAIT_S.
+LOCK_RETRY_S = 0.2
+#: Session folder names begin with their creation time (see :meth:`Session.create`).
+_DATED = re.compile(r"[0-9]{8}-[0-9]{6}-")
 
 
 def home() -> Path:
@@ -140,22 +159,41 @@ def environment(device: str = "", device_name: str = "") -> dict[str, Any]:
 
 
 @contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """Serialize snapshot rebuilds and orphan adoption between processes (and Session objects)."""
+def _folder_lock(folder: Path, wait: float) -> Iterator[bool]:
+    """Serialize snapshot rebuilds and orphan adoption between processes (and Session objects).
+
+    Yields False when another holder kept the lock for ``wait`` seconds: a stuck process must not
+    stop every writer of the session (the caller skips what needs the lock).
+    """
     try:
         fd = os.open(folder / LOCK, os.O_CREAT | os.O_RDWR, 0o644)
     except OSError:
-        yield  # a read-only folder: nothing will be written anyway
+        yield True  # a read-only folder: nothing will be written anyway
         return
     try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except OSError:
-                pass  # a file system without locks: snapshots stay atomic, the newest may be a little behind
-        yield
+        yield _flock(fd, wait)
     finally:
         os.close(fd)
+
+
+def _flock(fd: int, wait: float) -> bool:
+    """Take an exclusive flock on ``fd`` within ``wait`` seconds (polling: flock itself has no timeout)."""
+    if fcntl is None:
+        return True
+    deadline = time.monotonic() + wait
+    pause = 0.002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.05)
+        except OSError:
+            return True  # a file system without locks: snapshots stay atomic, the newest may be a little behind
 
 
 def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -222,19 +260,27 @@ class Session:
         self._foreign: dict[str, RunRecord] = {}
         self._gone: set[str] = set()  #: runs whose files vanished, still to drop from the book
         self._flocked = False  #: this object holds the folder lock (a signal handler re-entering must not wait on it)
+        self._lock_stuck = False  #: the last save could not get the folder lock: the next ones wait less
+        #: run files that are there but cannot be read (a link loop, no permission): id → the one-line reason;
+        #: their runs are kept as last read, never taken for removed
+        self._unreadable: dict[str, str] = {}
 
     @contextmanager
-    def _folder_locked(self) -> Iterator[None]:
-        """The folder's flock, re-entrant for this object (always called under ``self._lock``)."""
+    def _folder_locked(self) -> Iterator[bool]:
+        """The folder's flock, re-entrant for this object (always called under ``self._lock``).
+
+        Yields False when it could not be had in time (see :data:`LOCK_WAIT_S`).
+        """
         if self._flocked:
-            yield
+            yield True
             return
-        self._flocked = True
-        try:
-            with _folder_lock(self.path):
-                yield
-        finally:
-            self._flocked = False
+        with _folder_lock(self.path, LOCK_RETRY_S if self._lock_stuck else LOCK_WAIT_S) as locked:
+            self._lock_stuck = not locked
+            self._flocked = locked
+            try:
+                yield locked
+            finally:
+                self._flocked = False
 
     @classmethod
     def create(cls, root: Path | None = None) -> Session:
@@ -340,8 +386,9 @@ class Session:
                 return  # never written: nothing on disk to delete
             try:
                 if self.path.is_dir():
-                    with self._folder_locked():
+                    with self._folder_locked():  # had or not: the file goes; the snapshot follows at the next save
                         (self.path / RUNS / f"{run_id}.json").unlink(missing_ok=True)
+                        self._unreadable.pop(run_id, None)
                         self._seen.pop(run_id, None)
                         self._owners.pop(run_id, None)
                         self._disk_status.pop(run_id, None)
@@ -359,6 +406,7 @@ class Session:
 
     def _save(self) -> None:
         self.updated = time.time()
+        fresh = not self.path.is_dir()
         try:
             self._write_all()
         except OSError as e:
@@ -367,6 +415,34 @@ class Session:
             self.save_error = str(e)
         else:
             self.save_error = None
+            return
+        if fresh:
+            self._unmake_folder()
+
+    def _unmake_folder(self) -> None:
+        """A first save that failed (a full disk) leaves no folder that looks like a session but holds none.
+
+        Removes what that save made unless a run file or a snapshot got written; the ids it reserved
+        are reserved again at the next save.
+        """
+        runs = self.path / RUNS
+        try:
+            if os.path.lexists(self.file) or (runs.is_dir() and any(not n.startswith(".") for n in os.listdir(runs))):
+                return  # a session after all: its run files are the truth
+        except OSError:
+            return
+        reserved = [i for i in self._own if i not in self._pending and os.path.lexists(self.path / IDS / i)]
+        for run_id in reserved:
+            with contextlib.suppress(OSError):
+                (self.path / IDS / run_id).unlink()
+                self._pending.add(run_id)
+        with contextlib.suppress(OSError):
+            writer_file(self.path, self._key).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (self.path / LOCK).unlink(missing_ok=True)
+        for folder in (self.path / IDS, self.path / WRITERS, runs, self.path):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: anything else put there stays
 
     def _write_all(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -379,7 +455,11 @@ class Session:
                 self._write_run(r, self._writer_fields())
                 self._written[r.id] = _fingerprint(r)
                 self._dirty.discard(r.id)
-        with self._folder_locked():
+        with self._folder_locked() as locked:
+            if not locked:
+                raise SessionError(f"{self.file} not updated: {self.path / LOCK} is held by another process for over "
+                                   f"{LOCK_WAIT_S:g} s; the runs are saved in {self.path / RUNS}, the next save "
+                                   f"tries again")
             self._refresh()
             self._adopt_orphans()
             write_json_atomic(self.file, {**self.to_dict(), "runs": self._snapshot_runs()})
@@ -416,8 +496,9 @@ class Session:
         give them a run file with no writer, so that the run files stay the whole truth."""
         runs_dir = self.path / RUNS
         for r in list(self.runs):
-            if r.status == "queued" or r.id in self._own or r.id in self._seen or r.id in self._gone:
-                continue
+            if (r.status == "queued" or r.id in self._own or r.id in self._seen or r.id in self._gone
+                    or r.id in self._unreadable):
+                continue  # an unreadable file is not replaced with an older copy: its writer may still own it
             if not schema.RUN_ID.fullmatch(r.id):
                 continue
             file = runs_dir / f"{r.id}.json"
@@ -446,7 +527,7 @@ class Session:
     def close(self) -> None:
         """Save what is unsaved and take this object off the session's writers (its runs are done)."""
         with self._lock:
-            if self._own and self.path.is_dir():
+            if self._own and (self.path.is_dir() or self.save_error is not None):  # a failed first save: once more
                 self._save()
             if self._started is not None:
                 writer_file(self.path, self._key).unlink(missing_ok=True)
@@ -498,6 +579,7 @@ class Session:
         """
         runs_dir = self.path / RUNS
         present: dict[str, os.stat_result] = {}
+        unreadable: dict[str, str] = {}
         if runs_dir.is_dir():
             with os.scandir(runs_dir) as it:
                 for entry in it:
@@ -505,8 +587,11 @@ class Session:
                     if entry.name.endswith(".json") and schema.RUN_ID.fullmatch(run_id) and run_id not in self._own:
                         try:
                             present[run_id] = entry.stat()
-                        except OSError:
-                            continue
+                        except FileNotFoundError:
+                            if os.path.lexists(entry.path):  # a link to nothing; else removed since the listing
+                                unreadable[run_id] = f"{entry.path}: cannot be read (a link to nothing)"
+                        except OSError as e:  # a link loop, no permission
+                            unreadable[run_id] = f"{entry.path}: cannot be read ({e.strerror or e})"
         for run_id, st in present.items():
             sig = _signature(st)
             if self._seen.get(run_id) == sig:
@@ -514,6 +599,9 @@ class Session:
             file = runs_dir / entry_name(run_id)
             try:
                 record, writer = schema.envelope(schema.read_json(file, "run file"), file, SCHEMA)
+            except schema.Unreadable as e:
+                unreadable[run_id] = str(e)  # not marked seen: read again as soon as it can be
+                continue
             except SessionError as e:
                 if strict:
                     raise
@@ -522,7 +610,12 @@ class Session:
                 continue
             self._seen[run_id] = sig
             self._merge(record, writer)
-        for run_id in [i for i in self._seen if i not in present and i not in self._own]:
+        self._unreadable = unreadable
+        if unreadable:
+            first = unreadable[min(unreadable, key=run_number)]
+            more = f" (and {len(unreadable) - 1} more run files)" if len(unreadable) > 1 else ""
+            self.follow_error = f"{first}{more}; the run is kept as last read"
+        for run_id in [i for i in self._seen if i not in present and i not in unreadable and i not in self._own]:
             del self._seen[run_id]
             self._owners.pop(run_id, None)
             self._disk_status.pop(run_id, None)
@@ -623,7 +716,7 @@ def entry_name(run_id: str) -> str:
 def _resolve(spec: str | os.PathLike[str]) -> Path:
     """``last``, a session folder, or a session.json path → the session.json path."""
     if str(spec) == "last":
-        newest = max(_session_dirs(), key=_mtime, default=None)
+        newest = newest_session()
         if newest is None:
             raise SessionError(f"no saved sessions yet in {sessions_root()}")
         return newest / FILENAME
@@ -633,15 +726,14 @@ def _resolve(spec: str | os.PathLike[str]) -> Path:
     return path / FILENAME if path.is_dir() else path
 
 
-def _mtime(folder: Path) -> tuple[float, str]:
-    """Sort key for ``last``: the most recently saved session (name breaks ties)."""
-    times = [0.0]
-    for name in (FILENAME, RUNS):
-        try:
-            times.append(folder.joinpath(name).stat().st_mtime)
-        except OSError:
-            pass
-    return (max(times), folder.name)
+def newest_session() -> Path | None:
+    """What ``last`` names, for every command: the newest session in the order :func:`list_sessions` gives.
+
+    That is the order of creation (the folder names begin with it), not of the last write: a report
+    rewrites an old session's snapshot, and ``run --open last`` must not then add runs to that one.
+    """
+    folders = _session_dirs()
+    return folders[-1] if folders else None
 
 
 def load_session(spec: str | os.PathLike[str]) -> Session:
@@ -671,7 +763,10 @@ def load_session(spec: str | os.PathLike[str]) -> Session:
             session._refresh(strict=True)
             session.runs.extend(copy.copy(r) for r in session._foreign.values())
             known = {r.id for r in session.runs}
-            legacy = [r for r in doc_runs if r.id not in known] if data["schema"] < 2 else []
+            if data["schema"] < 2:
+                legacy = [r for r in doc_runs if r.id not in known]
+            else:  # a run whose file cannot be read: the snapshot's copy, so that no save drops it
+                legacy = [r for r in doc_runs if r.id in session._unreadable]
         else:
             legacy = doc_runs
         for run in legacy:
@@ -719,11 +814,26 @@ class SessionEntry:
 
 
 def _session_dirs() -> list[Path]:
+    """The session folders, oldest first: by the creation time their names begin with; other names first."""
     root = sessions_root()
     try:
-        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        found = [p for p in root.iterdir() if not p.name.startswith(".") and _is_session(p)]
     except OSError:
         return []
+    return sorted(found, key=lambda p: (bool(_DATED.match(p.name)), p.name))
+
+
+def _is_session(folder: Path) -> bool:
+    """A folder with a snapshot (any, even a broken one: it is listed with its error) or a run file."""
+    try:
+        if not folder.is_dir():
+            return False
+        if os.path.lexists(folder / FILENAME):
+            return True
+        runs = folder / RUNS
+        return runs.is_dir() and any(not n.startswith(".") for n in os.listdir(runs))
+    except OSError:
+        return False
 
 
 def list_sessions() -> Iterator[SessionEntry]:

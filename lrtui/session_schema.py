@@ -12,6 +12,10 @@ Infinity, no integers longer than :data:`MAX_INT_DIGITS` digits) and no nesting 
 than the parser's recursion limit. Numbers are ASCII digits only, and finite: every finite
 float may reach a reader (±1.8e308, 5e-324), and the readers are built for the whole range
 (``tests/hostile_values.py``; ``test_corpus`` walks every number field of a run file).
+
+An OS-level failure to read a file (a link loop, no permission, an I/O error, not a regular
+file) is an :class:`Unreadable` error: a run file that cannot be read keeps its run as last
+read, where a malformed one is refused.
 """
 
 from __future__ import annotations
@@ -49,6 +53,10 @@ MAX_COUNT = 2**53
 
 class SessionError(Exception):
     """A session that cannot be read. The message is one line: which file, what is wrong."""
+
+
+class Unreadable(SessionError):
+    """The file is there but cannot be read (a link loop, no permission, an I/O error, a FIFO): not its content's fault."""
 
 
 class Malformed(ValueError):
@@ -104,24 +112,24 @@ def read_json(file: Path, what: str = "session file", limit: int = MAX_BYTES) ->
     except FileNotFoundError:
         raise SessionError(f"{file}: no such {what}") from None
     except OSError as e:
-        raise SessionError(f"{file}: cannot be read ({e.strerror or e})") from None
+        raise Unreadable(f"{file}: cannot be read ({e.strerror or e})") from None
     if not stat.S_ISREG(info.st_mode):
         kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode) else \
             "a device or special file"
-        raise SessionError(f"{file}: not a regular file ({kind})")
+        raise Unreadable(f"{file}: not a regular file ({kind})")
     if info.st_size > limit:
         raise SessionError(f"{file}: too large ({info.st_size:,} bytes; at most {limit:,})")
     try:
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as e:
-        raise SessionError(f"{file}: cannot be read ({e.strerror or e})") from None
+        raise Unreadable(f"{file}: cannot be read ({e.strerror or e})") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else since the stat
-            raise SessionError(f"{file}: not a regular file")
+            raise Unreadable(f"{file}: not a regular file")
         with os.fdopen(fd, "rb", closefd=False) as f:
             raw = f.read(limit + 1)
     except OSError as e:
-        raise SessionError(f"{file}: cannot be read ({e.strerror or e})") from None
+        raise Unreadable(f"{file}: cannot be read ({e.strerror or e})") from None
     finally:
         os.close(fd)
     if len(raw) > limit:

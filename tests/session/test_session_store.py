@@ -195,3 +195,104 @@ def test_the_best_run_is_never_one_that_blew_up_while_another_is_left():
     steady = run("r2", [0.30, 0.41], "too slow")
     assert RunBook([peaked, steady]).best() is steady
     assert RunBook([peaked]).best() is peaked  # nothing better to name
+
+
+def _start(session: Session) -> str:
+    from lrtui.engine.events import RunStarted
+
+    config = parse_configs({"lr": "0.01", "device": "cpu"})[0]
+    record = session.add(config)
+    session.observe(RunStarted(record.id, config, "cpu", "test CPU", 3200, 800, 1000, 320, 80))
+    return record.id
+
+
+def _epoch(session: Session, run_id: str, n: int) -> None:
+    from lrtui.engine.events import EpochEnd
+
+    session.observe(EpochEnd(run_id, n, 1.0, 0.5, 1.0, 0.5, 0.01))
+
+
+def test_a_stuck_lock_costs_the_snapshot_not_the_run_file_and_is_said_once(tmp_path, monkeypatch):
+    """A process holding ``.lock`` for ever (``flock S/.lock sleep 40``) made every save wait for it."""
+    import fcntl
+    import os
+    import threading
+
+    import lrtui.session
+
+    monkeypatch.setattr(lrtui.session, "LOCK_WAIT_S", 0.3)
+    monkeypatch.setattr(lrtui.session, "LOCK_RETRY_S", 0.05)
+    session = Session.create(tmp_path)
+    run_id = _start(session)
+    holder = os.open(session.path / ".lock", os.O_RDWR)  # another open file: flock conflicts as another process's
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    errors = []
+    try:
+        for n in (1, 2):
+            saver = threading.Thread(target=_epoch, args=(session, run_id, n), daemon=True)
+            saver.start()
+            saver.join(30)
+            assert not saver.is_alive(), "a save waited on the stuck lock"
+            errors.append(session.save_error)
+            run_file = json.loads((session.path / "runs" / f"{run_id}.json").read_text())
+            assert len(run_file["run"]["epochs"]) == n, "the run file, the truth, is saved all the same"
+            assert json.loads(session.file.read_text())["runs"][0]["epochs"] == [], "the snapshot is skipped"
+    finally:
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        os.close(holder)
+    assert errors[0] == errors[1], "the same line each time: the runner says it once"
+    assert "session.json not updated" in errors[0] and ".lock is held by another process" in errors[0]
+    assert "\n" not in errors[0]
+    _epoch(session, run_id, 3)  # the lock is free again: the next save writes the snapshot
+    assert session.save_error is None
+    assert len(json.loads(session.file.read_text())["runs"][0]["epochs"]) == 3
+
+
+def test_a_failed_first_save_leaves_no_folder_and_last_skips_folders_that_are_not_sessions(home, monkeypatch):
+    """A run on a full home left an empty session folder, and ``report last`` then failed on it."""
+    import errno
+
+    import lrtui.session
+
+    older = Session(home / "sessions" / "20240101-000000-aaaaaa", created=1_700_000_000.0)
+    older.save()
+    session = Session.create()
+    real_write = lrtui.session.write_json_atomic
+
+    def full(path, document, *, fsync=True):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lrtui.session, "write_json_atomic", full)
+    run_id = _start(session)
+    assert session.save_error and "No space left on device" in session.save_error
+    assert not session.path.exists(), "no empty folder left behind"
+    assert load_session("last").path == older.path
+    (home / "sessions" / "29991231-235959-empty0").mkdir()
+    left = home / "sessions" / "29991231-235959-idsonly"  # what a failed first save left before
+    for part in ("ids", "writers", "runs"):
+        (left / part).mkdir(parents=True)
+    (left / "ids" / "r1").touch()
+    assert load_session("last").path == older.path, "a folder that holds no session is not 'last'"
+    assert [e.path for e in list_sessions()] == [older.path]
+    monkeypatch.setattr(lrtui.session, "write_json_atomic", real_write)
+    session.close()  # space again: the final save makes the folder, the ids reserved anew
+    assert session.save_error is None and (session.path / "ids" / run_id).exists()
+    assert [r.id for r in load_session(session.path).runs] == [run_id]
+
+
+def test_last_is_the_newest_session_created_whatever_was_written_since(home):
+    """``report`` rewrites an old session's snapshot: ``run --open last`` then added runs to that old one."""
+    from lrtui.report import write_reports
+    from lrtui.session import newest_session
+
+    old = Session(home / "sessions" / "20240101-000000-aaaaaa", created=1_700_000_000.0)
+    _start(old)
+    old.close()
+    new = Session(home / "sessions" / "20240102-000000-bbbbbb", created=1_700_086_400.0)
+    _start(new)
+    new.close()
+    write_reports(load_session(old.path), None, ("json",))  # rewrites the old one's session.json
+    load_session(old.path).save()
+    assert newest_session() == new.path == [e.path for e in list_sessions()][-1]
+    assert load_session("last").path == new.path
+

@@ -296,6 +296,35 @@ def test_heartbeat_and_close_keep_the_writer_file_honest(shared):
     assert not load_session(shared).writers()
 
 
+def test_an_unreadable_run_file_keeps_its_run_in_the_snapshot_and_is_named_once(shared):
+    """A run file that is a link loop was skipped: ``sessions`` listed 1 run of 2, and the next writer's
+    snapshot dropped the run for good."""
+    other = load_session(shared)
+    theirs = _start_own(other, 1)
+    _finish_own(other, theirs, 1)
+    other.close()
+    follower = load_session(shared)  # read it while it was fine
+    loop = shared / "runs" / f"{theirs}.json"
+    loop.unlink()
+    loop.symlink_to(loop.name)  # a link to itself: ELOOP
+    [entry] = list_sessions()
+    assert entry.session is not None and sorted(r.id for r in entry.session.runs) == ["r1", theirs]
+    writer = load_session(shared)
+    assert writer.follow_error and writer.follow_error.startswith(str(loop)) and "\n" not in writer.follow_error
+    assert writer.book.get(theirs).status == "finished" and len(writer.book.get(theirs).epochs) == 1
+    mine = _start_own(writer, 1)
+    _finish_own(writer, mine, 1)
+    writer.close()
+    snapshot = json.loads((shared / "session.json").read_text())
+    assert [r["id"] for r in snapshot["runs"]] == ["r1", theirs, mine], "the next writer's snapshot keeps it"
+    assert [r.id for r in follower.poll()] == [mine]
+    assert follower.poll_removed == [] and follower.book.get(theirs) is not None, "not taken for removed"
+    assert follower.follow_error and str(loop) in follower.follow_error
+    follower.save()
+    assert theirs in [r["id"] for r in json.loads((shared / "session.json").read_text())["runs"]]
+    assert loop.is_symlink(), "an unreadable file is left as it is"
+
+
 def test_a_heartbeat_from_the_future_is_not_believed(shared):
     """A writer elsewhere whose heartbeat is far ahead of this clock counted as alive for ever: its run
     could never be removed."""

@@ -275,6 +275,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     session = _open_or_create(getattr(args, "open", None))
     if args.report is not None:
         _check_report_dir("--report", args.report, session)
+    for notice in (session.follow_error, session.dataset_notice(configs)):  # an unreadable run file; other data
+        if notice:
+            with contextlib.suppress(OSError):
+                print(f"lrtui: warning: {notice}", file=sys.stderr)
     console = StdoutConsole()
     stop, records = _train(session, configs, console, args)
     started = [r for r in records if r.status != "queued"]

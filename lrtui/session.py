@@ -57,7 +57,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -102,6 +102,8 @@ _MAX_RUN = 10**8  #: run numbers stay well inside what session_schema.RUN_ID acc
 LOCK_WAIT_S = 2.0
 #: How long the saves after such a skip wait: a stuck lock must not slow every epoch by LOCK_WAIT_S.
 LOCK_RETRY_S = 0.2
+#: Datasets shipped inside lrtui: their runs never read ``data_dir``.
+_EMBEDDED = frozenset({"mnist-5k"})
 #: Session folder names begin with their creation time (see :meth:`Session.create`).
 _DATED = re.compile(r"[0-9]{8}-[0-9]{6}-")
 
@@ -313,6 +315,22 @@ class Session:
             run_id = self._reserve()
             self._own.add(run_id)
             return self.book.add(config, run_id)
+
+    def dataset_notice(self, configs: Iterable[RunConfig]) -> str | None:
+        """One line to show when runs on other data are about to join this session's runs (call it before
+        :meth:`add`): their accuracies do not compare with the others'. None when the session holds no run
+        yet or every new run trains on data its runs already use.
+
+        The data of a run: its dataset, the folder it is read from (not for a set shipped with lrtui)
+        and its training limit.
+        """
+        with self._lock:
+            held = {_data_key(r.config): None for r in self.runs}
+        new = {key: None for key in map(_data_key, configs) if key not in held}
+        if not held or not new:
+            return None
+        return (f"session {_printable(self.path.name)} holds runs on {_data_label(held)}; the new runs use "
+                f"{_data_label(new)}: their accuracies do not compare")
 
     def _reserve(self) -> str:
         floor = max((run_number(r.id) for r in self.runs), default=0)
@@ -707,6 +725,28 @@ class Session:
     @property
     def date(self) -> str:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.created))
+
+
+def _data_key(config: RunConfig) -> tuple[str, str, int | None]:
+    folder = "" if config.dataset in _EMBEDDED else os.path.normpath(config.data_dir)
+    return config.dataset, folder, config.train_limit
+
+
+def _data_label(keys: Iterable[tuple[str, str, int | None]]) -> str:
+    """``mnist-5k`` / ``mnist in /data, first 500 training samples``, joined with "and"."""
+    labels = []
+    for dataset, folder, limit in keys:
+        parts = [dataset + (f" in {folder}" if folder else "")]
+        if limit:
+            parts.append(f"first {limit:,} training samples")
+        labels.append(", ".join(parts))
+    return _printable(" and ".join(labels))
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """A file's text fit for one terminal line: control characters shown as ``?``, long text clipped."""
+    shown = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def entry_name(run_id: str) -> str:

@@ -296,3 +296,24 @@ def test_last_is_the_newest_session_created_whatever_was_written_since(home):
     assert newest_session() == new.path == [e.path for e in list_sessions()][-1]
     assert load_session("last").path == new.path
 
+
+def test_runs_on_other_data_joining_a_session_give_one_notice(trained, home, capsys):
+    from lrtui.cli import main
+
+    folder = home / "sessions" / trained.path.name
+    shutil.copytree(trained.path, folder)
+    session = load_session(folder)
+    same = parse_configs({"lr": "0.1", "train_limit": "100", "device": "cpu"})
+    assert session.dataset_notice(same) is None
+    assert Session.create(home).dataset_notice(same) is None, "an empty session has nothing to differ from"
+    other = parse_configs({"lr": "0.1", "dataset": "mnist", "data_dir": str(home / "data"), "device": "cpu"})
+    notice = session.dataset_notice(same + other)
+    assert notice == (f"session {folder.name} holds runs on mnist-5k, first 100 training samples; the new runs use "
+                      f"mnist in {home / 'data'}: their accuracies do not compare")
+    code = main(["run", "--open", "last", "--lr", "0.01", "--train-limit", "50", "--epochs", "1", "--device", "cpu",
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert err.count("lrtui: warning: ") == 1
+    assert "holds runs on mnist-5k, first 100 training samples; the new runs use mnist-5k, first 50" in err
+    assert [r.id for r in load_session(folder).runs] == ["r1", "r2", "r3", "r4"]

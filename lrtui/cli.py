@@ -278,7 +278,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for notice in (session.follow_error, session.dataset_notice(configs)):  # an unreadable run file; other data
         if notice:
             with contextlib.suppress(OSError):
-                print(f"lrtui: warning: {notice}", file=sys.stderr)
+                print(f"lrtui: warning: {printable(notice, newlines=False)}", file=sys.stderr)
     console = StdoutConsole()
     stop, records = _train(session, configs, console, args)
     started = [r for r in records if r.status != "queued"]

@@ -69,6 +69,7 @@ from lrtui import session_writers as _writers
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event, ProbeResult, RunEnd, RunStarted, RunState
 from lrtui.outputs import json_safe
+from lrtui.printable import printable
 from lrtui.record import RunBook, RunRecord, run_number
 from lrtui.session_schema import SessionError
 from lrtui.session_writers import (
@@ -329,8 +330,9 @@ class Session:
         new = {key: None for key in map(_data_key, configs) if key not in held}
         if not held or not new:
             return None
-        return (f"session {_printable(self.path.name)} holds runs on {_data_label(held)}; the new runs use "
-                f"{_data_label(new)}: their accuracies do not compare")
+        line = (f"session {self.path.name} holds runs on {_data_label(held)}; the new runs use {_data_label(new)}: "
+                "their accuracies do not compare")
+        return printable(line, newlines=False)  # a folder name or a data_dir may hold control characters
 
     def _reserve(self) -> str:
         floor = max((run_number(r.id) for r in self.runs), default=0)
@@ -740,13 +742,7 @@ def _data_label(keys: Iterable[tuple[str, str, int | None]]) -> str:
         if limit:
             parts.append(f"first {limit:,} training samples")
         labels.append(", ".join(parts))
-    return _printable(" and ".join(labels))
-
-
-def _printable(text: str, limit: int = 300) -> str:
-    """A file's text fit for one terminal line: control characters shown as ``?``, long text clipped."""
-    shown = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    return " and ".join(labels)
 
 
 def entry_name(run_id: str) -> str:

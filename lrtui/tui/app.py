@@ -353,6 +353,10 @@ class LRTuiApp(App[None]):
             return
         had_rows = self.runs_table.row_count > 0
         training = self.training
+        notice = self.session.dataset_notice(configs)  # before the runs join: other data do not compare
+        if notice:
+            self.log_view.note(notice, style="yellow")
+            self.notify(notice, title="Other data", severity="warning", timeout=8, markup=False)
         records = self.runner.enqueue(configs)
         for record in records:
             self.runs_table.show_run(record)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tui_helpers import TINY, until
+from tui_helpers import TINY, in_log, log_text, settle, until
 
 from lrtui.tui.app import LRTuiApp
 
@@ -27,5 +27,23 @@ def test_a_device_probe_that_cannot_load_torch_is_one_line_in_the_log(monkeypatc
             (line,) = logged()
             assert "ImportError: libcudnn.so.9" in line and "\n" not in line
             assert app.is_running
+
+    asyncio.run(scenario())
+
+
+def test_runs_on_other_data_joining_the_session_are_said_once_in_the_log():
+    async def scenario() -> None:
+        app = LRTuiApp(initial=dict(TINY), probe_devices=False, cursor_blink=False)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            app.enqueue(app.form.configs())  # the same data: nothing to say
+            await settle(pilot)
+            from dataclasses import replace
+
+            app.enqueue([replace(app.form.configs()[0], train_limit=150)])
+            await settle(pilot)
+            assert "".join(log_text(app).split()).count("theiraccuraciesdonotcompare") == 1
+            assert in_log(app, "the new runs use mnist-5k, first 150 training samples")
 
     asyncio.run(scenario())

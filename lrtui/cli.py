@@ -306,8 +306,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         for label, path in written:
             say(console, f"{label}: {path}")
         if started:
-            say(console, f"session: NOT saved ({session.save_error})" if session.save_error
-                else f"session: {session.path}")
+            if session.save_error and session.snapshot_behind:
+                say(console, f"session: {session.path} (runs saved; {session.save_error})")
+            else:
+                say(console, f"session: NOT saved ({session.save_error})" if session.save_error
+                    else f"session: {session.path}")
     except OSError:
         console.write_failed = True  # the terminal went away, or stdout's disk is full; everything is saved
     if stop.exit_code:
@@ -316,7 +319,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_BROKEN_PIPE
     if console.write_failed and not stop.hangup:
         return 1
-    return 1 if failed_outputs or session.save_error or any(r.status == "failed" for r in records) else 0
+    unsaved = session.save_error and not session.snapshot_behind  # a stale session.json loses no run
+    return 1 if failed_outputs or unsaved or any(r.status == "failed" for r in records) else 0
 
 
 def _open_or_create(spec: str | None) -> Session:

@@ -216,6 +216,10 @@ def _assign(target: RunRecord, source: RunRecord) -> None:
         setattr(target, f.name, getattr(source, f.name))
 
 
+
+class SnapshotBehind(SessionError):
+    """session.json could not be updated (its lock is held too long); the run files, the truth, are saved."""
+
 class Session:
     """A RunBook plus where it lives, its environment and its times; saves itself as events arrive.
 
@@ -240,6 +244,8 @@ class Session:
         #: why the last save failed, or None: the runs stay in memory, the next save tries again,
         #: and the front ends tell the user (a full disk must not stop training)
         self.save_error: str | None = None
+        #: the save_error is only that session.json could not be updated (a stuck lock): every run file is saved
+        self.snapshot_behind = False
         #: the last problem met while following other processes (a bad run file): shown, never raised
         self.follow_error: str | None = None
         #: ids of runs other processes removed, found by the last :meth:`poll`
@@ -431,10 +437,13 @@ class Session:
             self._write_all()
         except OSError as e:
             self.save_error = f"cannot save the session to {self.file}: {e.strerror or e}"
+            self.snapshot_behind = False
         except SessionError as e:
             self.save_error = str(e)
+            self.snapshot_behind = isinstance(e, SnapshotBehind)
         else:
             self.save_error = None
+            self.snapshot_behind = False
             return
         if fresh:
             self._unmake_folder()
@@ -477,7 +486,7 @@ class Session:
                 self._dirty.discard(r.id)
         with self._folder_locked() as locked:
             if not locked:
-                raise SessionError(f"{self.file} not updated: {self.path / LOCK} is held by another process for over "
+                raise SnapshotBehind(f"{self.file} not updated: {self.path / LOCK} is held by another process for over "
                                    f"{LOCK_WAIT_S:g} s; the runs are saved in {self.path / RUNS}, the next save "
                                    f"tries again")
             self._refresh()

@@ -107,3 +107,26 @@ def test_sigterm_ends_the_process_even_when_the_engine_never_answers(tmp_path):
     assert "Traceback" not in err
     for session_file in tmp_path.glob("sessions/*/session.json"):  # the run never started: nothing left "running"
         assert not {r["status"] for r in json.loads(session_file.read_text())["runs"]} & {"running", "queued"}
+
+
+def test_a_stuck_lock_leaves_the_runs_saved_and_says_the_snapshot_is_behind(cli, tmp_path, monkeypatch):
+    """``flock S/.lock sleep 40`` while ``lrtui run --open S`` trains: the run files are saved, exit 0, one note."""
+    import fcntl
+
+    import lrtui.session
+
+    assert cli([*TINY_RUN], tmp_path).code == 0
+    (folder,) = (tmp_path / "sessions").iterdir()
+    monkeypatch.setattr(lrtui.session, "LOCK_WAIT_S", 0.2)
+    monkeypatch.setattr(lrtui.session, "LOCK_RETRY_S", 0.05)
+    holder = os.open(folder / ".lock", os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        result = cli([*TINY_RUN, "--open", str(folder)], tmp_path)
+    finally:
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        os.close(holder)
+    assert result.code == 0, result.err
+    assert "runs saved; " in result.out and "session.json not updated" in result.out
+    assert "NOT saved" not in result.out
+    assert (folder / "runs" / "r2.json").exists()

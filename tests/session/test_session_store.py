@@ -234,6 +234,7 @@ def test_a_stuck_lock_costs_the_snapshot_not_the_run_file_and_is_said_once(tmp_p
             saver.join(30)
             assert not saver.is_alive(), "a save waited on the stuck lock"
             errors.append(session.save_error)
+            assert session.snapshot_behind, "only the snapshot is behind: no run is unsaved"
             run_file = json.loads((session.path / "runs" / f"{run_id}.json").read_text())
             assert len(run_file["run"]["epochs"]) == n, "the run file, the truth, is saved all the same"
             assert json.loads(session.file.read_text())["runs"][0]["epochs"] == [], "the snapshot is skipped"
@@ -244,7 +245,7 @@ def test_a_stuck_lock_costs_the_snapshot_not_the_run_file_and_is_said_once(tmp_p
     assert "session.json not updated" in errors[0] and ".lock is held by another process" in errors[0]
     assert "\n" not in errors[0]
     _epoch(session, run_id, 3)  # the lock is free again: the next save writes the snapshot
-    assert session.save_error is None
+    assert session.save_error is None and not session.snapshot_behind
     assert len(json.loads(session.file.read_text())["runs"][0]["epochs"]) == 3
 
 

@@ -100,6 +100,11 @@ def test_a_gpu_device_is_accepted_only_where_present() -> None:
     assert "not available here (devices: cpu, cuda:0, cuda:1)" in errors_of({"device": "cuda:2"}, WITH_GPU)["device"]
 
 
+def test_unicode_digits_make_no_device_number() -> None:
+    for text in ("cuda:²", "cuda:٣", "cuda:１"):
+        assert "is not a device" in errors_of({"device": text}, WITH_GPU)["device"], text
+
+
 def test_good_input_becomes_one_config_per_lr() -> None:
     configs = parse_configs(
         {"lr": "0.5, 0.01, 1e-4", "optimizer": " SGD ", "epochs": "5", "batch_size": "10", "seed": "3",

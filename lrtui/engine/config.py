@@ -314,7 +314,7 @@ def _check_device(text: str, available: tuple[str, ...] | None) -> str | None:
     if text == "auto" or text == "cpu":
         return None
     shape_ok = text in ("cuda", "mps") or (
-        text.startswith("cuda:") and text[5:].isdigit()
+        text.startswith("cuda:") and text[5:].isascii() and text[5:].isdigit()  # not "cuda:²"
     )
     if not shape_ok:
         return f"{text!r} is not a device: use auto, cpu, cuda, cuda:N or mps"

@@ -47,14 +47,14 @@ The rules, in the order they are tried (each names its numbers; "the band" is th
 7. At chance with live units and a falling loss: not taken off yet, *still learning* (lr 0.01 on 500
    samples: 14% for 2 epochs, 29% at the 4th); not falling: *not learning*.
 8. *Still learning* needs a real rise of the accuracy (:data:`RISING_POINTS`) or a real fall of the
-   loss (training loss down :data:`LOSS_FALLING` in the last epoch, validation loss down too: Adam 1e-4
+   loss (training loss down :data:`LOSS_FALLING` in the last epoch, validation loss :data:`VAL_FALLING`: Adam 1e-4
    after 3 epochs, 0.61 → 0.41, −33%). *Converged* needs :data:`GOOD_ACC` and the loss to have
    flattened (lr 0.01 at epoch 5: −15%). Below :data:`GOOD_ACC` with neither: stalled, *not learning*.
 
 Below :data:`SMALL_VAL` validation images every accuracy in a reason carries its Wilson interval
 and the reason says the set is too small to be sure.
 
-The labels these rules give on the reference grid (3,200 samples; rerun
+The labels these rules give on the reference grid (3,200 samples, seed 0; rerun
 ``benchmarks/calibrate_verdicts.py`` after changing a rule; ``--cases`` runs the settings outside it)::
 
     lr      1 epoch          2 epochs         3 epochs         4 epochs
@@ -63,20 +63,21 @@ The labels these rules give on the reference grid (3,200 samples; rerun
     1e-4    too slow         too slow         too slow         too slow
     1e-3    too slow         too slow         too slow         too slow
     0.01    still learning   still learning   still learning   still learning (91%, +3 points)
-    0.05    still learning   still learning   converged        converged
-    0.1     still learning   still learning   still learning   converged
-    0.3     still learning   converged        converged        converged
+    0.05    still learning   still learning   still learning   converged (95.5%; epoch 3: loss −38%)
+    0.1     still learning   still learning   still learning   converged (96.1%)
+    0.3     still learning   still learning   converged        overfitting (val loss up 2 epochs)
     0.5     not learning     not learning     not learning     not learning  (dying ReLUs)
     1       not learning     not learning     not learning     not learning  (dying ReLUs)
 
-Full MNIST (48k/12k, ``--mnist /work/shared/data --epochs 3``; validation accuracy by epoch)::
+Full MNIST (48k/12k, ``--mnist /work/shared/data --epochs 3``; validation accuracy by epoch; the
+1e-5, 1e-4 and 0.5 rows from before the bands, whose rules for them did not change)::
 
     lr      epoch 1                      epoch 2                epoch 3
     1e-5    too slow (12%, 6.6e-7)       too slow (12%)         too slow (13%)
     1e-4    too slow (16%, 6.8e-6)       too slow (24%)         too slow (43%)
     1e-3    too slow (76%, 1.6e-4)       still learning (89%)   still learning (91%, 5.3e-4)
-    0.01    still learning (96%)         converged (97%)        converged (98%)
-    0.1     still learning (97%)         converged (98%)        converged (99%)
+    0.01    still learning (96%)         still learning (97%)   still learning (97.5%, loss −29%: 98.5% at 5)
+    0.1     still learning (97.5%)       still learning (98%)   converged (98.5%)
     0.5     not learning (12%, fc1 100% dead)  not learning     not learning
 
 lr 1e-3 is the one borderline cell: its first epoch's mean step (1.6e-4) sits just under the
@@ -118,7 +119,7 @@ RISING_POINTS = 0.02
 #: A last-epoch fall of the training loss by this share (with the validation loss down :data:`VAL_FALLING`)
 #: means "still learning" even when the accuracy has stopped rising (Adam 1e-4, epoch 3: −33%; lr 0.01,
 #: epoch 5, converged: −15%).
-LOSS_FALLING, VAL_FALLING = 0.25, 0.05
+LOSS_FALLING, VAL_FALLING = 0.25, 0.10
 #: A training loss falling by less than this share in an epoch (and no accuracy gain) has stalled.
 LOSS_MOVING = 0.01
 #: A validation accuracy this far (and beyond its binomial noise) below the run's best has "fallen".

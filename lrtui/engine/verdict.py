@@ -43,12 +43,15 @@ The rules, in the order they are tried (each names its numbers; "the band" is th
 6. *Unstable*: validation accuracy fell from its best by more than its binomial noise (and at least
    :data:`FALL_MIN`) while a loss rose (lr 0.4 on 800 digits: 74.5% → 39.0%, 67.5% → 57.5%), or
    more of a layer is dead than in any run of the family that learned (lr 0.5 on 1,000 digits after
-   one epoch: 45.6% with 41% of conv2 dead, at chance an epoch later).
+   one epoch: 45.6% with 41% of conv2 dead, at chance an epoch later). The dead-unit half is tried
+   right after rule 2 (a dying layer's update ratio is 0: it must not read as steps too small), the
+   falling half after rule 5 (a falling accuracy with the training loss still falling and a growing
+   train/validation gap is overfitting).
 7. At chance with live units and a falling loss: not taken off yet, *still learning* (lr 0.01 on 500
    samples: 14% for 2 epochs, 29% at the 4th); not falling: *not learning*.
 8. *Still learning* needs a real rise of the accuracy (:data:`RISING_POINTS`) or a real fall of the
-   loss (training loss down :data:`LOSS_FALLING` in the last epoch, validation loss :data:`VAL_FALLING`: Adam 1e-4
-   after 3 epochs, 0.61 → 0.41, −33%). *Converged* needs :data:`GOOD_ACC` and the loss to have
+   loss (training loss down :data:`LOSS_FALLING` in the last epoch, validation loss down
+   :data:`VAL_FALLING`: Adam 1e-4 after 3 epochs, 0.61 → 0.41, −33%). *Converged* needs :data:`GOOD_ACC` and the loss to have
    flattened (lr 0.01 at epoch 5: −15%). Below :data:`GOOD_ACC` with neither: stalled, *not learning*.
 
 Below :data:`SMALL_VAL` validation images every accuracy in a reason carries its Wilson interval

@@ -38,6 +38,7 @@ VERDICT_COLORS: dict[str, str] = {
     "not learning": "red",
     "diverged": "red",
     "overfitting": "magenta",
+    "unstable": "deep_pink2",
     "too early": "",
 }
 REFERENCE_COLOR = 244  #: chance line, healthy band, base loss: a grey no run uses

@@ -534,7 +534,7 @@ def figure(panels: Sequence[Panel], legend: Sequence[LegendItem] = (), *, column
 
 
 # -- colours -------------------------------------------------------------------------------------
-#: Colours of verdict labels in HTML. Semantic: green good, amber slow, red failed, purple overfitting.
+#: Colours of verdict labels in HTML. Semantic: green good, amber slow, red failed, purple overfitting, burnt orange unstable.
 VERDICT_HEX: dict[str, str] = {
     "converged": "#1a7f37",
     "still learning": "#0b6e99",
@@ -542,6 +542,7 @@ VERDICT_HEX: dict[str, str] = {
     "not learning": "#cf222e",
     "diverged": "#82071e",
     "overfitting": "#8250df",
+    "unstable": "#bc4c00",  # burnt orange: between slow (amber) and failed (red)
 }
 #: Colour of anything that is a status rather than a verdict (cancelled, failed, interrupted, running).
 STATUS_HEX = "#59636e"

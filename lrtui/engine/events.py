@@ -55,6 +55,7 @@ class VerdictLabel(str, Enum):
     NOT_LEARNING = "not learning"  #: stuck (dead units, one-class answers, a uniform guess)
     DIVERGED = "diverged"  #: the loss blew up
     OVERFITTING = "overfitting"
+    UNSTABLE = "unstable"  #: learning, but steps so large that the accuracy falls or units die
     TOO_EARLY = "too early"  #: too little was measured to judge
 
     def __str__(self) -> str:

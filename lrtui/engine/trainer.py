@@ -577,7 +577,8 @@ class Run:
     def end(self, status: RunState, test: TestResult | None, diverged_at: tuple[int, int] | None = None,
             error: str | None = None) -> RunEnd:
         """Build and emit the one RunEnd of this run."""
-        verdict = (judge(self.epochs, status, probes=self.probe_log, lr=self.config.lr)
+        verdict = (judge(self.epochs, status, probes=self.probe_log, config=self.config, n_train=self.n_train,
+                         n_val=self.splits.val_x.shape[0])  # epochs or a divergence: set up, splits loaded
                    if self.epochs or status == RunState.DIVERGED else None)
         end = RunEnd(
             run_id=self.run_id,

@@ -3,6 +3,8 @@
 Pure Python on the per-epoch dicts a RunRecord keeps (and its step probes), so a saved
 session can be re-judged without torch. Runs saved before diagnostics existed are judged
 on their curves alone (the older rules, which need 3+ epochs to tell stuck from slow).
+What is healthy depends on the optimizer: the bands live in :mod:`lrtui.engine.bands`, one
+per family, each on a named statistic; :func:`judge` reads the run's family from its config.
 
 The mechanism, measured (``benchmarks/calibrate_verdicts.py``: SGD, batch 10, seed 0, the
 5k digits at 500 / 2,000 / 3,200 training samples, lrs 1e-7 .. 1, epochs 1-4)::
@@ -14,28 +16,49 @@ The mechanism, measured (``benchmarks/calibrate_verdicts.py``: SGD, batch 10, se
     1e-3    7e-5                       12-16%              16 → 26%
     0.01    7e-4 → 5e-3                4-16%               47 → 77 → 88 → 91%
     0.05    4e-3 → 1e-2                1-15%               87 → 96%
-    0.1     1e-2 → 3e-2                0-12%               92 → 96%
+    0.1     2.4e-2 → 8e-3              0-12%               92 → 96%
     0.3     2e-2 → 6e-2                9-38%               94 → 96%
     0.5     2e-2 → 9e-2, then 0        75-100% (dead)      12% (500 samples: 59% after epoch 1, then 13%, 4%)
     1       3e-2 → 5e-2, then 0        96-100% (dead)      9%
 
-* Steps too small are the *update ratio*: below :data:`RATIO_LOW` (2e-4, ~3x from both lr 1e-3
-  at 7e-5, which reaches only 26% in 4 epochs, and lr 0.01 at 7e-4, which learns) the run
-  is *too slow*, if the step probe agrees (its best step is at least :data:`PROBE_FACTOR` times
-  the lr: 1e2-1e7x for every too-slow run above, 1-20x for the healthy ones).
-* Steps too large kill the ReLUs: every failed run (lr 0.5 and 1) had >= 75% of a layer's units
-  dead while at chance; every run that learned had <= 38%. :data:`DEAD_HIGH` sits between.
-  A dead network's update ratio is exactly 0, which is why dead units are checked before
-  step size. A large ratio alone is no failure (lr 0.3 learns at 5e-2).
-* One-class answers alone are no failure either: an untrained network answers one class for
-  52-100% of images with a near-uniform output (entropy ~2.30 = ln 10).
-* A run at chance with healthy steps, nothing dead and a falling loss has not taken off yet
-  (lr 0.01 on 500 samples: 14% for 2 epochs, 29% at the 4th): *still learning*.
-* *Converged* needs :data:`GOOD_ACC` and an accuracy gain under :data:`RISING_POINTS` in the last
-  epoch (lr 0.01 on 3,200 samples: +30, +11, +3 points, then +0.7 over epochs 2-5).
+The rules, in the order they are tried (each names its numbers; "the band" is the family's):
 
-The labels these rules give on that grid (3,200 samples; 500 and 2,000 agree but for the
-epochs it takes to converge; rerun ``benchmarks/calibrate_verdicts.py`` after changing a rule)::
+1. *Weight decay too strong* (not learning): the decay part of each step (SGD: exactly lr·wd,
+   lr·wd/(1−β) under momentum; AdamW: lr·wd) is most of the measured step and the loss sits at
+   ln 10 (wd 0.5 at lr 0.01: 5e-3 of 5e-3, loss 2.3028 for 8 epochs). A "healthy" step can be all decay.
+2. *Dying ReLUs* (not learning): at chance with >= :data:`DEAD_HIGH` of a layer dead (every failed
+   SGD run: >= 75%). A dead network's update ratio is exactly 0, which is why this comes before
+   step size. Under momentum the reason names the effective step lr/(1−β) (lr 0.1 with momentum
+   0.9 dies like lr 1.0).
+3. *Steps too small* (too slow): the update ratio below the band's floor, if the step probe agrees
+   (its best step is at least :data:`PROBE_FACTOR` times the lr: 1e2-1e7x for every too-slow run
+   above, 1-20x for the healthy ones).
+4. *Too few steps* (too slow): progress is steps × step size, not the per-step ratio alone. Batch 256
+   takes 13 steps per epoch of a healthy 2.2e-4: 2.9e-3 of the weights per epoch (17% after 3 epochs,
+   34% after 15, while lr 0.3 at batch 256 reaches 92% in 5): below the band's epoch-travel floor.
+5. *Overfitting*: the validation loss rose for 2 epochs while the training loss fell, or it sits
+   :data:`OVERFIT_RISE` above its minimum while training accuracy leads validation by
+   :data:`OVERFIT_GAP` and the training loss still falls (100 digits at lr 0.1, 20 epochs: 0.565 vs
+   0.482 at epoch 14; 100% vs 88%).
+6. *Unstable*: validation accuracy fell from its best by more than its binomial noise (and at least
+   :data:`FALL_MIN`) while a loss rose (lr 0.4 on 800 digits: 74.5% → 39.0%, 67.5% → 57.5%), or
+   more of a layer is dead than in any run of the family that learned (lr 0.5 on 1,000 digits after
+   one epoch: 45.6% with 41% of conv2 dead, at chance an epoch later). The dead-unit half is tried
+   right after rule 2 (a dying layer's update ratio is 0: it must not read as steps too small), the
+   falling half after rule 5 (a falling accuracy with the training loss still falling and a growing
+   train/validation gap is overfitting).
+7. At chance with live units and a falling loss: not taken off yet, *still learning* (lr 0.01 on 500
+   samples: 14% for 2 epochs, 29% at the 4th); not falling: *not learning*.
+8. *Still learning* needs a real rise of the accuracy (:data:`RISING_POINTS`) or a real fall of the
+   loss (training loss down :data:`LOSS_FALLING` in the last epoch, validation loss down
+   :data:`VAL_FALLING`: Adam 1e-4 after 3 epochs, 0.61 → 0.41, −33%). *Converged* needs :data:`GOOD_ACC` and the loss to have
+   flattened (lr 0.01 at epoch 5: −15%). Below :data:`GOOD_ACC` with neither: stalled, *not learning*.
+
+Below :data:`SMALL_VAL` validation images every accuracy in a reason carries its Wilson interval
+and the reason says the set is too small to be sure.
+
+The labels these rules give on the reference grid (3,200 samples, seed 0; rerun
+``benchmarks/calibrate_verdicts.py`` after changing a rule; ``--cases`` runs the settings outside it)::
 
     lr      1 epoch          2 epochs         3 epochs         4 epochs
     1e-7    too slow         too slow         too slow         too slow
@@ -43,23 +66,21 @@ epochs it takes to converge; rerun ``benchmarks/calibrate_verdicts.py`` after ch
     1e-4    too slow         too slow         too slow         too slow
     1e-3    too slow         too slow         too slow         too slow
     0.01    still learning   still learning   still learning   still learning (91%, +3 points)
-    0.05    still learning   still learning   converged        converged
-    0.1     still learning   still learning   still learning   converged
-    0.3     still learning   converged        converged        converged
+    0.05    still learning   still learning   still learning   converged (95.5%; epoch 3: loss −38%)
+    0.1     still learning   still learning   still learning   converged (96.1%)
+    0.3     still learning   still learning   converged        overfitting (val loss up 2 epochs)
     0.5     not learning     not learning     not learning     not learning  (dying ReLUs)
     1       not learning     not learning     not learning     not learning  (dying ReLUs)
 
-On 500 samples lr 0.5 first reaches 59% with large steps (*still learning*, its hint warns of
-dying ReLUs), then dies in epoch 2 (*not learning*, "after reaching 59.2%").
-
-Full MNIST (48k/12k, ``--mnist /work/shared/data --epochs 3``; validation accuracy by epoch)::
+Full MNIST (48k/12k, ``--mnist /work/shared/data --epochs 3``; validation accuracy by epoch; the
+1e-5, 1e-4 and 0.5 rows from before the bands, whose rules for them did not change)::
 
     lr      epoch 1                      epoch 2                epoch 3
     1e-5    too slow (12%, 6.6e-7)       too slow (12%)         too slow (13%)
     1e-4    too slow (16%, 6.8e-6)       too slow (24%)         too slow (43%)
     1e-3    too slow (76%, 1.6e-4)       still learning (89%)   still learning (91%, 5.3e-4)
-    0.01    still learning (96%)         converged (97%)        converged (98%)
-    0.1     still learning (97%)         converged (98%)        converged (99%)
+    0.01    still learning (96%)         still learning (97%)   still learning (97.5%, loss −29%: 98.5% at 5)
+    0.1     still learning (97.5%)       still learning (98%)   converged (98.5%)
     0.5     not learning (12%, fc1 100% dead)  not learning     not learning
 
 lr 1e-3 is the one borderline cell: its first epoch's mean step (1.6e-4) sits just under the
@@ -69,21 +90,51 @@ floor, then its steps grow (gradients grow as the network leaves the flat start)
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from lrtui.engine.bands import (
+    SGD,
+    FamilyBands,
+    bands_for,
+    dead_layers,
+    decay_ratio,
+    effective_lr,
+    epoch_travel,
+    median_update_ratio,
+)
+from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState, Verdict, VerdictLabel
+from lrtui.stats import binomial_interval, proportions_differ
 
 CLASSES = 10
 #: ln 10: the loss of a uniform guess (and of a fresh model).
 UNIFORM_LOSS = math.log(CLASSES)
+#: A validation loss this close (nats) to :data:`UNIFORM_LOSS` "sits at ln 10".
+AT_UNIFORM = 0.01
 #: Validation accuracy at or below this is "at chance" (chance is 10% with ten classes).
 CHANCE_ACC = 0.2
 #: Below this validation accuracy a run is not done.
 GOOD_ACC = 0.8
 #: A last-epoch gain of at least this much validation accuracy means "still improving".
 RISING_POINTS = 0.02
+#: A last-epoch fall of the training loss by this share (with the validation loss down :data:`VAL_FALLING`)
+#: means "still learning" even when the accuracy has stopped rising (Adam 1e-4, epoch 3: −33%; lr 0.01,
+#: epoch 5, converged: −15%).
+LOSS_FALLING, VAL_FALLING = 0.25, 0.10
+#: A training loss falling by less than this share in an epoch (and no accuracy gain) has stalled.
+LOSS_MOVING = 0.01
+#: A validation accuracy this far (and beyond its binomial noise) below the run's best has "fallen".
+FALL_MIN = 0.05
+#: Overfitting: the validation loss this share above its minimum, with training accuracy this far ahead.
+OVERFIT_RISE, OVERFIT_GAP = 0.10, 0.05
+#: Fewer validation images than this: accuracies carry their interval, the verdict says it cannot be sure.
+SMALL_VAL = 200
+#: A layer with at least this share dead is named in a healthy run's reason.
+DEAD_NOTE = 0.25
+#: The batch size the bands were calibrated at: a larger batch takes proportionally fewer steps.
+REFERENCE_BATCH = 10
 #: A run this far (in accuracy) below the session's best run is "far from the best".
 FAR_FROM_BEST = 0.1
 #: Fewest epochs whose losses all fall before a run at chance counts as slowly learning (no diagnostics).
@@ -93,13 +144,12 @@ EXPLODE_FACTOR = 1.5
 #: An epoch's mean loss above this many times a fresh model's (~ln 10) means it blew up on the way,
 #: even if it came back down to a finite constant guess (lr 100: epoch means of ~1e35).
 BLOWN_UP_FACTOR = 5.0
-#: The healthy band of the per-step update ratio ‖Δw‖/‖w‖ (median over layers). The floor is the
-#: geometric middle between lr 1e-3 (7e-5: 26% after 4 epochs) and lr 0.01 at its slowest (7e-4:
-#: learns), ~3x from each; above the ceiling steps are large (lr 0.3: 5e-2, learns; 0.5: 7e-2, dies).
-RATIO_LOW, RATIO_HIGH = 2e-4, 1e-2
-#: A ratio this close to the middle of the band is what a "try Nx larger" hint aims at (lr 0.01: 7e-4).
-RATIO_TARGET = 1e-3
-#: Share of a ReLU layer's units that never fire on validation above which the network is dead.
+#: Plain SGD's healthy band of the per-step update ratio (kept here for the modules that import it;
+#: the bands of every family are in :mod:`lrtui.engine.bands`).
+RATIO_LOW, RATIO_HIGH = SGD.update_ratio.low or 0.0, SGD.update_ratio.high or math.inf
+#: A ratio this close to the middle of SGD's band is what a "try Nx larger" hint aims at (lr 0.01: 7e-4).
+RATIO_TARGET = SGD.ratio_target
+#: Share of a ReLU layer's units that never fire on validation above which a network at chance is dead.
 DEAD_HIGH = 0.6
 #: The probe agrees "steps too small" when its best step is this many times the lr or more.
 PROBE_FACTOR = 10.0
@@ -126,9 +176,20 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _lr(x: float) -> str:
+    """An lr for a reason: 2 significant digits, and "1.0" rather than "1"."""
+    text = f"{x:.2g}"
+    return text if any(c in text for c in ".e") else f"{text}.0"
+
+
 def _falling(values: Sequence[float]) -> bool:
     """Strictly decreasing at every step (and at least one step)."""
     return len(values) >= 2 and all(b < a for a, b in zip(values, values[1:]))
+
+
+def _rel_fall(a: float, b: float) -> float:
+    """How much of ``a`` was lost going to ``b`` (negative: it rose)."""
+    return (a - b) / a if a > 0 else 0.0
 
 
 def trend(a: float, b: float, digits: int = 4) -> str:
@@ -152,22 +213,75 @@ def probe_gain(probe: Mapping[str, Any]) -> tuple[float, float] | None:
     return best_lr, at_lr[0] - best_loss
 
 
-def _median_ratio(diag: Mapping[str, Any]) -> float | None:
-    ratios = [r for r in (diag.get("update_ratio") or {}).values() if _finite(r)]
-    return statistics.median(ratios) if ratios else None
-
-
-def _dead(diag: Mapping[str, Any]) -> list[tuple[str, float]]:
-    """ReLU layers by dead fraction, largest first."""
-    dead = [(k, float(v)) for k, v in (diag.get("dead_fraction") or {}).items() if _finite(v)]
-    return sorted(dead, key=lambda kv: -kv[1])
-
-
 def _times(factor: float) -> str:
     """1.4 → "1.4x", 10 → "10x", 1e7 → "1e+07x"."""
     if factor < 10:
         return f"{factor:.1f}x"
     return f"{factor:.0f}x" if factor < 1e6 else f"{factor:.0e}x"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the verdict knows of how a run was set up; every field may be unknown (a saved run, a test)."""
+
+    bands: FamilyBands = SGD
+    config: RunConfig | None = None
+    lr: float | None = None  #: the configured lr (a schedule may lower the one the probes see)
+    n_train: int | None = None
+    n_val: int | None = None
+
+    @classmethod
+    def of(cls, config: RunConfig | None, lr: float | None, n_train: int | None, n_val: int | None) -> Setting:
+        lr = lr if lr is not None else (config.lr if config is not None else None)
+        return cls(bands_for(config.optimizer if config else None), config, lr, n_train, n_val)
+
+    @property
+    def steps_per_epoch(self) -> int | None:
+        if self.config is None or not self.n_train or self.config.batch_size < 1:
+            return None
+        return math.ceil(self.n_train / self.config.batch_size)
+
+    @property
+    def small_val(self) -> bool:
+        return self.n_val is not None and 0 < self.n_val < SMALL_VAL
+
+    def acc(self, x: float) -> str:
+        """A validation accuracy; on a small validation set with its 95% interval."""
+        if not self.small_val or self.n_val is None:
+            return _pct(x)
+        lo, hi = binomial_interval(min(self.n_val, max(0, round(x * self.n_val))), self.n_val)
+        return f"{_pct(x)} (95% interval {100 * lo:.0f}–{100 * hi:.0f}%)"
+
+    def differs(self, a: float, b: float) -> bool:
+        """Two validation accuracies of this run differ by :data:`FALL_MIN` and beyond their binomial noise."""
+        if abs(a - b) < FALL_MIN:
+            return False
+        return self.n_val is None or proportions_differ(a, self.n_val, b, self.n_val)
+
+    @property
+    def momentum(self) -> float:
+        cfg = self.config
+        return cfg.momentum if cfg is not None and self.bands.family == "sgd" and 0 < cfg.momentum < 1 else 0.0
+
+    def momentum_note(self) -> str:
+        """"effective step lr/(1−0.9) = 1.0 under momentum 0.9" (empty without momentum)."""
+        if not self.momentum or self.lr is None or self.config is None:
+            return ""
+        eff = effective_lr(self.config.optimizer, self.lr, self.momentum)
+        return f"effective step lr/(1−{self.momentum:g}) = {_lr(eff)} under momentum {self.momentum:g}"
+
+    def decay_step(self) -> float | None:
+        """The weight decay's part of each step's update ratio (None: none, unknown, or not separable)."""
+        cfg = self.config
+        if cfg is None or self.lr is None or cfg.schedule != "constant" or cfg.warmup:
+            return None
+        return decay_ratio(cfg.optimizer, self.lr, cfg.weight_decay, cfg.momentum)
+
+    def smaller_lr(self, factor: int = 3) -> str:
+        """The hint's opening: "try a smaller learning rate (3x smaller: 0.13)" (or less momentum)."""
+        target = f" ({factor}x smaller: {self.lr / factor:.2g})" if self.lr else f" ({factor}x smaller)"
+        tail = ", or less momentum" if self.momentum else ""
+        return f"try a smaller learning rate{target}{tail}"
 
 
 def judge(
@@ -177,14 +291,31 @@ def judge(
     best_val_acc: float | None = None,
     probes: Sequence[Mapping[str, Any]] | None = None,
     lr: float | None = None,
+    config: RunConfig | None = None,
+    n_train: int | None = None,
+    n_val: int | None = None,
 ) -> Verdict:
     """Label a run from its epochs (``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``, and
     ``diagnostics`` when measured) and its step ``probes`` (RunRecord.probes; optional).
 
     ``status`` is the run's (``diverged`` always wins); ``best_val_acc`` is the best validation
     accuracy of the runs it is compared with, if any; ``lr`` the run's configured lr (a schedule
-    may have lowered the one its last probe saw: hints scale the configured one).
+    may have lowered the one its last probe saw: hints scale the configured one; default
+    ``config.lr``). ``config`` (its optimizer, momentum, weight decay, batch size), ``n_train`` and
+    ``n_val`` (the training and validation set sizes) let the verdict use the optimizer's bands, the
+    steps per epoch, the weight decay's share of each step and the accuracies' binomial noise; a run
+    judged without them is judged as plain SGD with those rules left out.
     """
+    setting = Setting.of(config, lr, n_train, n_val)
+    verdict = _judge(epochs, status, best_val_acc, probes or [], setting)
+    if setting.small_val and verdict.label not in (VerdictLabel.DIVERGED, VerdictLabel.TOO_EARLY):
+        verdict = Verdict(verdict.label, f"{verdict.reason}; only {setting.n_val} validation images: "
+                                         "too few validation images to be sure", verdict.hint)
+    return verdict
+
+
+def _judge(epochs: Sequence[Mapping[str, Any]], status: str, best_val_acc: float | None,
+           probes: Sequence[Mapping[str, Any]], setting: Setting) -> Verdict:
     if status == RunState.DIVERGED:
         done = f" after {len(epochs)} full epoch{'s' if len(epochs) != 1 else ''}" if epochs else " in the first epoch"
         return Verdict(VerdictLabel.DIVERGED, f"the loss became infinite or NaN{done}", SMALLER_LR)
@@ -208,121 +339,288 @@ def judge(
 
     diags = [e.get("diagnostics") for e in epochs]
     if isinstance(diags[-1], Mapping):
-        return _judge_measured(epochs, [d if isinstance(d, Mapping) else {} for d in diags], probes or [],
-                               best_val_acc, lr)
-    return _judge_curves(train, val_loss, [float(e["val_acc"]) for e in epochs], best_val_acc)
+        return _Measured(epochs, [d if isinstance(d, Mapping) else {} for d in diags], probes, best_val_acc,
+                         setting).verdict()
+    return _judge_curves(train, val_loss, [float(e["val_acc"]) for e in epochs], best_val_acc, setting)
 
 
-def _judge_measured(epochs: Sequence[Mapping[str, Any]], diags: list[Mapping[str, Any]],
-                    probes: Sequence[Mapping[str, Any]], best_val_acc: float | None,
-                    configured_lr: float | None = None) -> Verdict:
-    """The rules with diagnostics: the mechanism first, then the curve."""
-    train = [float(e["train_loss"]) for e in epochs]
-    val_loss = [float(e["val_loss"]) for e in epochs]
-    acc = [float(e["val_acc"]) for e in epochs]
-    n, last, diag = len(epochs), acc[-1], diags[-1]
-    ratio = _median_ratio(diag)
-    step_ratios = [r for d in diags if (r := _median_ratio(d)) is not None]
-    dead = _dead(diag)
-    top = _num(diag.get("top_class_share"))
-    at_chance = last <= CHANCE_ACC
-    peak = max(acc[:-1], default=0.0)
+def _unstable_fall(acc: list[float], train: list[float], val_loss: list[float], setting: Setting) -> str | None:
+    """The reason a run is unstable because its accuracy fell (beyond noise, a loss rising), or None."""
+    if len(acc) < 2:
+        return None
+    best = max(range(len(acc) - 1), key=lambda i: acc[i])
+    rose = train[-1] > train[-2] or val_loss[-1] > val_loss[-2]
+    if not rose or not setting.differs(acc[best], acc[-1]) or acc[best] < acc[-1]:
+        return None
+    which = (f"the training loss rose ({trend(train[-2], train[-1])})" if train[-1] > train[-2]
+             else f"the validation loss rose ({trend(val_loss[-2], val_loss[-1])})")
+    return (f"validation accuracy fell from {setting.acc(acc[best])} (epoch {best + 1}) to "
+            f"{setting.acc(acc[-1])} while {which}")
 
-    # 1. dead ReLUs: the mark of steps too large
-    if at_chance and dead and dead[0][1] >= DEAD_HIGH:
+
+class _Measured:
+    """The rules with diagnostics (see the module docstring): the mechanism first, then the curve."""
+
+    def __init__(self, epochs: Sequence[Mapping[str, Any]], diags: list[Mapping[str, Any]],
+                 probes: Sequence[Mapping[str, Any]], best_val_acc: float | None, setting: Setting) -> None:
+        self.s, self.b = setting, setting.bands
+        self.train = [float(e["train_loss"]) for e in epochs]
+        self.val_loss = [float(e["val_loss"]) for e in epochs]
+        self.acc = [float(e["val_acc"]) for e in epochs]
+        self.train_acc = [_num(e.get("train_acc")) for e in epochs]
+        self.n, self.last, diag = len(epochs), self.acc[-1], diags[-1]
+        self.ratio = median_update_ratio(diag)
+        self.step_ratios = [r for d in diags if (r := median_update_ratio(d)) is not None]
+        self.dead = dead_layers(diag)
+        self.top = _num(diag.get("top_class_share"))
+        self.at_chance = self.last <= CHANCE_ACC
+        self.probes, self.best_val_acc = probes, best_val_acc
+        decay = setting.decay_step()
+        self.decay = decay
+        self.share = min(1.0, decay / self.ratio) if decay and self.ratio else None
+
+    # -- pieces of reasons ------------------------------------------------------------------
+    def steps(self) -> str:
+        """"steps 2.2e-03 of the weights (healthy)": the update ratio against the family's band."""
+        if self.ratio is None:
+            return "steps measured"
+        band, who = self.b.update_ratio, "" if self.b is SGD else f" for {self.b.name}"
+        if band.above(self.ratio):
+            size = f"large{who}: above {band.high:.0e}"
+        elif band.below(self.ratio):
+            size = f"small{who}: below {band.low:.0e}"
+        else:
+            size = f"healthy{who}"
+        return f"steps {self.ratio:.1e} of the weights ({size})"
+
+    def dead_note(self, always: bool = False) -> str:
+        """The dead share: named when notable (or ``always``); "no dead units" only when none are."""
+        if not self.dead:
+            return ""
+        if self.dead[0][1] == 0:
+            return "no dead units"
+        if self.dead[0][1] >= DEAD_NOTE:
+            named = ", ".join(f"{100 * f:.0f}% of {k}" for k, f in self.dead if f >= DEAD_NOTE)
+            bound = self.b.dead_fraction.high
+            where = "above" if self.b.dead_fraction.above(self.dead[0][1]) else "within"
+            band = f" ({where} {self.b.name}'s band: up to {100 * bound:.0f}%)" if bound is not None else ""
+            return f"{named} never fire{band}"
+        name, frac = self.dead[0]
+        return f"at most {100 * frac:.0f}% of {name} dead" if always else ""
+
+    def decay_note(self) -> str:
+        if self.share is None or self.decay is None or self.ratio is None or not self.b.decay_share.above(self.share):
+            return ""
+        return (f"most of each step is weight decay ({100 * self.share:.0f}%: lr·wd = {self.decay:.1e} of the "
+                f"{self.ratio:.1e} measured)")
+
+    def join(self, *parts: str) -> str:
+        return "; ".join(p for p in (*parts, self.decay_note(), self.s.momentum_note()) if p)
+
+    def gap_to_best(self) -> str:
+        best = self.best_val_acc
+        if best is not None and self.last < best - FAR_FROM_BEST:
+            return f", {100 * (best - self.last):.1f} points below the best run"
+        return ""
+
+    # -- the rules --------------------------------------------------------------------------
+    def verdict(self) -> Verdict:
+        # dead units before step size: a dead layer's update ratio is 0; overfitting before a falling accuracy
+        for rule in (self.decay_too_strong, self.dying, self.unstable_dead, self.too_small, self.too_few_steps,
+                     self.overfitting, self.unstable_fall, self.at_chance_rule):
+            found = rule()
+            if found is not None:
+                return found
+        return self.learning()
+
+    def decay_too_strong(self) -> Verdict | None:
+        s, last = self.s, self.last
+        if (self.share is None or self.decay is None or self.ratio is None or not self.at_chance
+                or not self.b.decay_share.above(self.share) or abs(self.val_loss[-1] - UNIFORM_LOSS) > AT_UNIFORM):
+            return None
+        wd = s.config.weight_decay if s.config is not None else 0.0
+        reason = (f"weight decay too strong: it alone moves the weights by lr·wd = {self.decay:.1e} per step, "
+                  f"{100 * self.share:.0f}% of the measured step ({self.ratio:.1e}), so the weights shrink instead "
+                  f"of learning; validation accuracy {s.acc(last)}, loss {self.val_loss[-1]:.4f} ≈ ln 10 "
+                  f"(a uniform guess)")
+        parts = [reason, self.dead_note(), s.momentum_note()]
+        return Verdict(VerdictLabel.NOT_LEARNING, "; ".join(p for p in parts if p),
+                       f"try a smaller weight decay (10x smaller: {wd / 10:g})")
+
+    def dying(self) -> Verdict | None:
+        dead, s = self.dead, self.s
+        if not (self.at_chance and dead and dead[0][1] >= DEAD_HIGH):
+            return None
         killed = ", ".join(f"{100 * f:.0f}% of {name}" for name, f in dead if f >= DEAD_HIGH)
-        fell = f" (after reaching {_pct(peak)})" if peak > CHANCE_ACC else ""
-        # an epoch's mean counts the dead steps too (ratio 0): quote it only where it shows the large steps
-        big = max(step_ratios, default=0.0)
-        steps = f", killed by steps of up to {big:.0e} of the weights" if big > RATIO_HIGH else ""
-        one = f"; one class for {100 * top:.0f}% of images" if top is not None and top >= 0.5 else ""
-        return Verdict(
-            VerdictLabel.NOT_LEARNING,
-            f"dying ReLUs: {killed} never fire{steps}{one}; validation accuracy {_pct(last)}{fell}, "
-            f"loss {val_loss[-1]:.3f} ≈ ln 10 (a uniform guess)",
-            f"steps too large: {SMALLER_LR}",
-        )
+        peak = max(self.acc[:-1], default=0.0)
+        fell = f" (after reaching {s.acc(peak)})" if peak > CHANCE_ACC else ""
+        # an epoch's mean counts the dead steps too (ratio 0): quote the largest epoch, where it shows
+        big = max(self.step_ratios, default=0.0)
+        low = self.b.update_ratio.low or 0.0
+        steps = f", killed by steps of up to {big:.0e} of the weights" if big > low else ""
+        one = f"; one class for {100 * self.top:.0f}% of images" if self.top is not None and self.top >= 0.5 else ""
+        reason = (f"dying ReLUs: {killed} never fire{steps}{one}; validation accuracy {s.acc(self.last)}{fell}, "
+                  f"loss {self.val_loss[-1]:.3f} ≈ ln 10 (a uniform guess)")
+        tail = " (or less momentum)" if s.momentum else ""
+        return Verdict(VerdictLabel.NOT_LEARNING, self.join(reason), f"steps too large: {SMALLER_LR}{tail}")
 
-    # 2. steps too small, the probe agreeing
-    gain = probe_gain(probes[-1]) if probes else None
-    lr = _num(probes[-1].get("current_lr")) if probes else None
-    current = lr if lr is not None and lr > 0 else None  #: the run's lr, known from its probes
-    probe_says_larger = gain is None or (
-        current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN)
-    if ratio is not None and ratio < RATIO_LOW and last < GOOD_ACC and probe_says_larger:
-        factor = 10.0 ** max(1, round(math.log10(RATIO_TARGET / max(ratio, 1e-12))))
+    def _probe(self) -> tuple[tuple[float, float] | None, float | None, bool]:
+        """(the last probe's gain, the lr it saw, whether it agrees that larger steps would do better)."""
+        probes = self.probes
+        gain = probe_gain(probes[-1]) if probes else None
+        lr = _num(probes[-1].get("current_lr")) if probes else None
+        current = lr if lr is not None and lr > 0 else None
+        agrees = gain is None or (
+            current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN)
+        return gain, current, agrees
+
+    def moved(self) -> str:
+        return f"training loss {trend(self.train[0], self.train[-1])}" if self.n > 1 else "after 1 epoch"
+
+    def too_small(self) -> Verdict | None:
+        ratio, band = self.ratio, self.b.update_ratio
+        gain, current, agrees = self._probe()
+        if ratio is None or not band.below(ratio) or self.last >= GOOD_ACC or not agrees:
+            return None
+        floor = band.low or 0.0
+        factor = 10.0 ** max(1, round(math.log10(self.b.ratio_target / max(ratio, 1e-12))))
         probe_note = ""
         if gain is not None and current is not None:
             probe_note = f"; a {_times(gain[0] / current)} larger step lowers the probe loss {gain[1]:.2g} more"
-        base = configured_lr if configured_lr is not None and configured_lr > 0 else current
+        base = self.s.lr if self.s.lr is not None and self.s.lr > 0 else current
         target = f" (≈ {base * factor:.2g})" if base is not None else ""
         lowered = ""
         if base is not None and current is not None and current < base * (1 - 1e-6):
             lowered = f" (the schedule has lowered the lr to {current:.2g})"
-        moved = f"training loss {trend(train[0], train[-1])}" if n > 1 else "after 1 epoch"
-        return Verdict(
-            VerdictLabel.TOO_SLOW,
-            f"steps too small: {ratio:.1e} of the weights per step, {_times(RATIO_LOW / ratio)} below the "
-            f"healthy floor {RATIO_LOW:.0e}{lowered}{probe_note}; validation accuracy {_pct(last)}, {moved}",
-            f"try a {_times(factor)} larger learning rate{target}",
-        )
+        who = "" if self.b is SGD else f" {self.b.name}"
+        reason = (f"steps too small: {ratio:.1e} of the weights per step, {_times(floor / ratio)} below the "
+                  f"healthy{who} floor {floor:.0e}{lowered}{probe_note}; validation accuracy {self.s.acc(self.last)}, "
+                  f"{self.moved()}")
+        return Verdict(VerdictLabel.TOO_SLOW, self.join(reason), f"try a {_times(factor)} larger learning rate{target}")
 
-    large = ratio is not None and ratio > RATIO_HIGH
-    size = "large" if large else "small" if ratio is not None and ratio < RATIO_LOW else "healthy"
-    healthy = f"steps {ratio:.1e} of the weights ({size})" if ratio is not None else "steps measured"
-    # 3. overfitting
-    if n >= 3 and _falling(train[-3:]) and val_loss[-1] > val_loss[-2] > val_loss[-3]:
-        return Verdict(
-            VerdictLabel.OVERFITTING,
-            f"validation loss rose for 2 epochs ({val_loss[-3]:.3f} → {val_loss[-1]:.3f}) while training loss fell",
-            "stop earlier, add weight decay, or use more data",
-        )
+    def too_few_steps(self) -> Verdict | None:
+        s, ratio, spe = self.s, self.ratio, self.s.steps_per_epoch
+        _, _, agrees = self._probe()
+        if ratio is None or spe is None or s.config is None or self.last >= GOOD_ACC or not agrees:
+            return None
+        travel, band = epoch_travel(spe, ratio), self.b.epoch_travel
+        if not band.below(travel):
+            return None
+        floor, batch = band.low or 0.0, s.config.batch_size
+        reason = (f"too few steps: {spe} steps per epoch ({s.n_train:,} samples / batch {batch}) × {ratio:.1e} "
+                  f"of the weights each = {travel:.1e} per epoch, {_times(floor / travel)} below the {floor:.0e} "
+                  f"runs that learn move; validation accuracy {s.acc(self.last)}, {self.moved()}")
+        if batch > REFERENCE_BATCH and s.lr:
+            scaled = s.lr * batch / REFERENCE_BATCH
+            hint = (f"raise the lr with the batch (scale the lr with the batch size: {s.lr:g} × {batch}/"
+                    f"{REFERENCE_BATCH} ≈ {scaled:.2g}), or use a smaller batch")
+        else:
+            hint = "run more epochs or try a larger learning rate (few steps per epoch)"
+        return Verdict(VerdictLabel.TOO_SLOW, self.join(reason), hint)
 
-    # 4. at chance with live units: not taken off yet, or stuck
-    if at_chance:
+    def overfitting(self) -> Verdict | None:
+        train, val_loss, n, s = self.train, self.val_loss, self.n, self.s
+        hint = "stop earlier, add weight decay, or use more data"
+        if n >= 3 and _falling(train[-3:]) and val_loss[-1] > val_loss[-2] > val_loss[-3]:
+            reason = (f"validation loss rose for 2 epochs ({val_loss[-3]:.3f} → {val_loss[-1]:.3f}) while "
+                      f"training loss fell")
+            return Verdict(VerdictLabel.OVERFITTING, reason, hint)
+        train_acc = self.train_acc[-1]
+        if n < 3 or train_acc is None or not train[-1] < train[-2]:
+            return None
+        lowest = min(range(n - 1), key=lambda i: val_loss[i])
+        rise = val_loss[-1] / val_loss[lowest] - 1 if val_loss[lowest] > 0 else 0.0
+        gap = train_acc - self.last
+        if rise < OVERFIT_RISE or gap < OVERFIT_GAP:
+            return None
+        reason = (f"validation loss {val_loss[-1]:.3f}, {100 * rise:.0f}% above its minimum {val_loss[lowest]:.3f} "
+                  f"(epoch {lowest + 1}), while training accuracy {_pct(train_acc)} is {100 * gap:.1f} points above "
+                  f"validation accuracy {s.acc(self.last)} and the training loss still falls "
+                  f"({trend(train[-2], train[-1])})")
+        return Verdict(VerdictLabel.OVERFITTING, reason, hint)
+
+    def unstable_dead(self) -> Verdict | None:
+        """More of a layer dead than in any run of the family that learned (a falling accuracy named too)."""
+        dead, bound = self.dead, self.b.dead_fraction
+        return self._unstable() if dead and bound.above(dead[0][1]) else None
+
+    def unstable_fall(self) -> Verdict | None:
+        return self._unstable() if _unstable_fall(self.acc, self.train, self.val_loss, self.s) else None
+
+    def _unstable(self) -> Verdict:
+        s, dead, bound = self.s, self.dead, self.b.dead_fraction
+        fall = _unstable_fall(self.acc, self.train, self.val_loss, s)
+        parts = [fall] if fall else []
+        if dead and bound.above(dead[0][1]):
+            killed = ", ".join(f"{100 * f:.0f}% of {k}" for k, f in dead if bound.above(f))
+            mean = f"; epoch-mean step {self.ratio:.1e} of the weights" if self.ratio is not None else ""
+            parts.append(f"units are dying: {killed} never fire, more than in any {self.b.name} run that learned "
+                         f"(up to {100 * (bound.high or 0):.0f}%): the mark of steps too large{mean}")
+            if not fall:
+                parts.append(f"validation accuracy {s.acc(self.last)}")
+        return Verdict(VerdictLabel.UNSTABLE, self.join(*parts),
+                       f"{s.smaller_lr()}: steps this large can kill the network")
+
+    def at_chance_rule(self) -> Verdict | None:
+        if not self.at_chance:
+            return None
+        train, val_loss, n, s = self.train, self.val_loss, self.n, self.s
         falling = n >= 2 and train[-1] < train[-2] and val_loss[-1] < val_loss[-2]
         if n == 1 or falling:
             moving = f"training loss {trend(train[-2], train[-1])}" if n > 1 else "one epoch so far"
-            return Verdict(
-                VerdictLabel.STILL_LEARNING,
-                f"not taken off yet: validation accuracy {_pct(last)}, {moving}; {healthy}, no dead units",
-                MORE_EPOCHS,
-            )
+            dead = self.dead_note(always=True)
+            reason = f"not taken off yet: validation accuracy {s.acc(self.last)}, {moving}; {self.steps()}"
+            return Verdict(VerdictLabel.STILL_LEARNING, self.join(reason, dead), MORE_EPOCHS)
+        gain, current, _ = self._probe()
         hint = NEUTRAL
         if gain is not None and current is not None and gain[1] >= PROBE_MIN_GAIN:
             hint = "try a 10x larger learning rate" if gain[0] > current else SMALLER_LR
-        return Verdict(
-            VerdictLabel.NOT_LEARNING,
-            f"validation accuracy at chance ({_pct(last)}) and the training loss is not falling "
-            f"({trend(train[-2], train[-1])}; ln 10 = {UNIFORM_LOSS:.3f} is a uniform guess)",
-            hint,
-        )
+        reason = (f"validation accuracy at chance ({s.acc(self.last)}) and the training loss is not falling "
+                  f"({trend(train[-2], train[-1])}; ln 10 = {UNIFORM_LOSS:.3f} is a uniform guess)")
+        return Verdict(VerdictLabel.NOT_LEARNING, self.join(reason, self.dead_note()), hint)
 
-    # 5. learning: done, or not yet
-    gained = last - (acc[-2] if n > 1 else 1 / CLASSES)
-    far_from_best = best_val_acc is not None and last < best_val_acc - FAR_FROM_BEST
-    gap = f", {100 * (best_val_acc - last):.1f} points below the best run" if far_from_best and best_val_acc else ""
-    if last < GOOD_ACC or gained >= RISING_POINTS:
-        rose = (f"validation accuracy {_pct(acc[-2])} → {_pct(last)}" if n > 1
-                else f"validation accuracy {_pct(last)} after one epoch")
-        hint = f"{MORE_EPOCHS}; steps are large: watch for dying ReLUs" if large else MORE_EPOCHS
-        return Verdict(VerdictLabel.STILL_LEARNING, f"{rose}{gap}, {healthy}, still improving", hint)
-    return Verdict(
-        VerdictLabel.CONVERGED,
-        f"validation accuracy {_pct(last)} (best {_pct(max(acc))}), training loss {train[-1]:.3f}{gap}",
-        "fine as it is; compare with a 10x smaller and larger learning rate",
-    )
+    def learning(self) -> Verdict:
+        """Above chance, nothing wrong measured: done, still going, or stalled."""
+        acc, train, val_loss, n, last, s = self.acc, self.train, self.val_loss, self.n, self.last, self.s
+        gained = last - (acc[-2] if n > 1 else 1 / CLASSES)
+        fall = _rel_fall(train[-2], train[-1]) if n > 1 else 0.0
+        still_falling = n > 1 and fall >= LOSS_FALLING and _rel_fall(val_loss[-2], val_loss[-1]) >= VAL_FALLING
+        large = self.ratio is not None and self.b.update_ratio.above(self.ratio)
+        dead = self.dead_note()
+        if n > 1 and last < GOOD_ACC and gained < RISING_POINTS and fall < LOSS_MOVING:
+            reason = (f"stalled at {s.acc(last)}: validation accuracy {s.acc(acc[-2])} → {s.acc(last)} and the "
+                      f"training loss {trend(train[-2], train[-1])} in the last epoch{self.gap_to_best()}; "
+                      f"{self.steps()}")
+            return Verdict(VerdictLabel.NOT_LEARNING, self.join(reason, dead), NEUTRAL)
+        if n == 1 or last < GOOD_ACC or gained >= RISING_POINTS or still_falling:
+            if n == 1:
+                rose = f"validation accuracy {s.acc(last)} after one epoch"
+            elif gained < RISING_POINTS and still_falling:
+                rose = (f"training loss still falling: {trend(train[-2], train[-1])} (−{100 * fall:.0f}%) in the "
+                        f"last epoch, validation accuracy {s.acc(acc[-2])} → {s.acc(last)}")
+            else:
+                rose = f"validation accuracy {s.acc(acc[-2])} → {s.acc(last)}"
+            hint = f"{MORE_EPOCHS}; steps are large: watch for dying ReLUs" if large else MORE_EPOCHS
+            return Verdict(VerdictLabel.STILL_LEARNING,
+                           self.join(f"{rose}{self.gap_to_best()}, {self.steps()}, still improving", dead), hint)
+        if n > 1 and val_loss[-1] >= val_loss[-2] * (1 - VAL_FALLING):
+            flat = f"the validation loss no longer falls ({trend(val_loss[-2], val_loss[-1])})"
+        else:
+            flat = f"training loss {trend(train[-2], train[-1])} (−{100 * fall:.0f}%: flattening)"
+        reason = f"validation accuracy {s.acc(last)} (best {s.acc(max(acc))}), {flat}{self.gap_to_best()}"
+        return Verdict(VerdictLabel.CONVERGED, self.join(reason, dead),
+                       "fine as it is; compare with a 10x smaller and larger learning rate")
 
 
 def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
-                  best_val_acc: float | None) -> Verdict:
+                  best_val_acc: float | None, setting: Setting) -> Verdict:
     """The rules without diagnostics (sessions saved before they existed): the curves alone."""
-    n, last = len(acc), acc[-1]
+    n, last, pct = len(acc), acc[-1], setting.acc
     peak = max(acc[:-1], default=0.0)
     if n > 1 and peak > CHANCE_ACC and last <= CHANCE_ACC:
         return Verdict(
             VerdictLabel.DIVERGED,
-            f"validation accuracy fell back to chance ({_pct(last)}) after reaching {_pct(peak)}",
+            f"validation accuracy fell back to chance ({pct(last)}) after reaching {pct(peak)}",
             SMALLER_LR,
         )
     steady = n >= STEADY_EPOCHS and _falling(train) and _falling(val_loss)
@@ -330,7 +628,7 @@ def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
         if n < STEADY_EPOCHS:
             return Verdict(
                 VerdictLabel.TOO_EARLY,
-                f"validation accuracy at chance ({_pct(last)}) after {n} epoch{'s' if n > 1 else ''}: "
+                f"validation accuracy at chance ({pct(last)}) after {n} epoch{'s' if n > 1 else ''}: "
                 f"stuck and slow look alike until {STEADY_EPOCHS}+ epochs (no diagnostics were measured)",
                 f"run {STEADY_EPOCHS}+ epochs",
             )
@@ -338,13 +636,13 @@ def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
         if max(changes) < LOSS_STILL:
             return Verdict(
                 VerdictLabel.TOO_SLOW,
-                f"validation accuracy at chance ({_pct(last)}) and the training loss barely moves "
+                f"validation accuracy at chance ({pct(last)}) and the training loss barely moves "
                 f"({trend(train[0], train[-1])}): steps too small to matter",
                 "try a 100x larger learning rate",
             )
         return Verdict(
             VerdictLabel.NOT_LEARNING,
-            f"validation accuracy stayed at chance ({_pct(last)}) and the loss is not falling "
+            f"validation accuracy stayed at chance ({pct(last)}) and the loss is not falling "
             f"({trend(train[-2], train[-1])}; ln 10 = {UNIFORM_LOSS:.3f} is a uniform guess)",
             SMALLER_LR,
         )
@@ -354,27 +652,30 @@ def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
             f"validation loss rose for 2 epochs ({val_loss[-3]:.3f} → {val_loss[-1]:.3f}) while training loss fell",
             "stop earlier, add weight decay, or use more data",
         )
+    fall = _unstable_fall(acc, train, val_loss, setting)
+    if fall:
+        return Verdict(VerdictLabel.UNSTABLE, fall, f"{setting.smaller_lr()}: steps this large can kill the network")
     improving = n == 1 or (train[-1] < train[-2] and val_loss[-1] < val_loss[-2])
     far_from_best = best_val_acc is not None and last < best_val_acc - FAR_FROM_BEST
     gap = f", {100 * (best_val_acc - last):.1f} points below the best run" if far_from_best and best_val_acc else ""
     if max(acc) <= CHANCE_ACC:  # steady: falling at every epoch, but still at chance
         return Verdict(
             VerdictLabel.TOO_SLOW,
-            f"validation accuracy only {_pct(last)}{gap}, training loss falling slowly "
+            f"validation accuracy only {pct(last)}{gap}, training loss falling slowly "
             f"({trend(train[-2], train[-1])})",
             "try a 10x larger learning rate",
         )
     if improving and far_from_best:
         return Verdict(
             VerdictLabel.TOO_SLOW,
-            f"validation accuracy only {_pct(last)}{gap}",
+            f"validation accuracy only {pct(last)}{gap}",
             "more epochs or a larger learning rate (try 10x)",
         )
     if improving and last < GOOD_ACC:
         rising = f"training loss {trend(train[-2], train[-1])}" if n > 1 else "only one epoch so far"
-        return Verdict(VerdictLabel.STILL_LEARNING, f"validation accuracy {_pct(last)}, {rising}", MORE_EPOCHS)
+        return Verdict(VerdictLabel.STILL_LEARNING, f"validation accuracy {pct(last)}, {rising}", MORE_EPOCHS)
     return Verdict(
         VerdictLabel.CONVERGED,
-        f"validation accuracy {_pct(last)} (best {_pct(max(acc))}), training loss {train[-1]:.3f}",
+        f"validation accuracy {pct(last)} (best {pct(max(acc))}), training loss {train[-1]:.3f}",
         "fine as it is; compare with a 10x smaller and larger learning rate",
     )

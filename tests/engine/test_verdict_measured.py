@@ -8,7 +8,7 @@ import re
 import pytest
 from engine_helpers import Recorder
 
-from lrtui.engine.config import RunConfig
+from lrtui.engine.config import TRAIN_POOL, RunConfig, split_sizes
 from lrtui.engine.events import EpochEnd, ProbeResult, RunEnd
 from lrtui.engine.sweep import run_many
 from lrtui.engine.verdict import RATIO_LOW, judge
@@ -131,7 +131,11 @@ def test_rejudging_a_saved_prefix_gives_the_shorter_runs_verdict(tiny_lrs) -> No
     end, epochs, probes = tiny_lrs[1e-5]
     records = [{"train_loss": e.train_loss, "train_acc": e.train_acc, "val_loss": e.val_loss,
                 "val_acc": e.val_acc, "diagnostics": e.diagnostics} for e in epochs]
-    full = judge(records, "finished", probes=[p.to_dict() for p in probes])
+    # the run's setting, as the trainer passes it: the optimizer's bands, steps per epoch, the validation set's size
+    config = RunConfig(lr=1e-5, batch_size=10, device="cpu", seed=0, epochs=3, train_limit=500)
+    n_train, n_val = split_sizes(TRAIN_POOL[config.dataset], config.val_fraction, config.train_limit)
+    setting = {"config": config, "n_train": n_train, "n_val": n_val}
+    full = judge(records, "finished", probes=[p.to_dict() for p in probes], **setting)
     assert end.verdict == full
-    one = judge(records[:1], "finished", probes=[p.to_dict() for p in probes[:2]])
+    one = judge(records[:1], "finished", probes=[p.to_dict() for p in probes[:2]], **setting)
     assert one.label == "too slow"

@@ -484,7 +484,7 @@ def _diag_series(run: RunRecord, group: str, layer: str, scale: float = 1.0) -> 
 
 def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
                       zoom: bool = False, log: bool = True) -> None:
-    """‖Δw‖/‖w‖ per step, per epoch, on a log axis with the healthy band (2e-4..1e-2) marked:
+    """‖Δw‖/‖w‖ per step, per epoch, on a log axis with the healthy band (SGD's, lrtui.engine.bands) marked:
     fc1 as each run's line, the other layers as dots in the run's colour.
 
     Steps far above the band kill ReLUs (lr 0.5); far below it, nothing moves (lr 1e-4).

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lrtui import charts, figures
+from lrtui.engine.bands import ADAM, SGD
 from lrtui.formatting import DASH, num, pct, run_cells, sci, seconds, verdict_text
 from lrtui.grouping import (
     GridTable,
@@ -76,7 +77,8 @@ SETUP_COLUMNS = ("run", "dataset", "train / val / test", "val split", "seed", "o
                  "weight decay", "batch", "epochs", "device")
 DIAG_COLUMNS = ("epoch", "ratio conv1", "ratio conv2", "ratio fc1", "ratio fc2", "grad norm", "dead conv1",
                 "dead conv2", "dead fc1", "top class", "entropy")
-DIAG_NOTE = ("ratio: mean ‖Δw‖/‖w‖ per step (healthy about 2e-4 to 1e-2); grad norm: gradient norm; dead: share of "
+DIAG_NOTE = (f"ratio: mean ‖Δw‖/‖w‖ per step (healthy {SGD.update_ratio.low:g} to {SGD.update_ratio.high:g} "
+             f"for SGD, {ADAM.update_ratio.low:g} to {ADAM.update_ratio.high:g} for Adam-like optimizers); grad norm: gradient norm; dead: share of "
              "ReLU units never active on any validation image; top class: share of validation predictions in the "
              "most common class (10% = balanced, 100% = one answer for everything); entropy: mean predictive "
              "entropy (ln 10 = 2.30 = a uniform guess).")

@@ -1,4 +1,4 @@
-"""Paired seed differences, binomial intervals and grid edges (lrtui.stats)."""
+"""Paired seed differences, binomial intervals and grid edges (lrtui.engine.stats)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 from scipy.stats import binomtest
 
-from lrtui.stats import (
+from lrtui.engine.stats import (
     binomial_interval,
     grid_edge,
     paired_difference,

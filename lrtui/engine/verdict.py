@@ -106,7 +106,7 @@ from lrtui.engine.bands import (
 )
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState, Verdict, VerdictLabel
-from lrtui.stats import binomial_interval, proportions_differ
+from lrtui.engine.stats import binomial_interval, proportions_differ
 
 CLASSES = 10
 #: ln 10: the loss of a uniform guess (and of a fresh model).

@@ -15,9 +15,18 @@
    a real key (1 or 2: switch the chart) is timed from the key event until the tab has
    switched, and until the new tab's chart is on the screen (if an epoch ended while it was
    hidden, its newest point follows from the charts' own thread). Goal: under 100 ms.
-2. Time to first frame of the real ``lrtui`` command in a pseudo-terminal (80x24): from
+2. Keys on a saved session (no training), at 200x60, with 25 and with 256 runs: s (fold
+   seeds, twice), l (log axis, twice), f and escape (full screen and back, twice), 2 (loss
+   chart), space (hide a run, show it again) and down (select the next run), each timed from the
+   key event until the last frame it caused is drawn (wall, and the process's CPU time meanwhile),
+   with the chart builds and table rebuilds it caused. Goal: every key < 100 ms. Each session
+   size runs in a process of its own, animations off (the glide of the tabs' underline would add
+   frames for 0.3 s after a tab key's work is done).
+3. Time to first frame of the real ``lrtui`` command in a pseudo-terminal (80x24): from
    process start until the parameters pane is on the screen. Goal: < 1.5 s. Then ctrl+q
    during a run: time until the process has exited. Goal: < 2 s.
+
+``--only keys`` runs part 2 alone.
 """
 
 from __future__ import annotations
@@ -103,6 +112,98 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+KEYS = """
+import asyncio, json, math, statistics, sys, tempfile, time
+from collections import Counter
+from pathlib import Path
+from lrtui.engine.config import RunConfig
+from lrtui.engine.events import RunState
+from lrtui.session import Session
+from lrtui.tui.app import LRTuiApp
+from lrtui.tui.widgets.charts import RunChart
+from lrtui.tui.widgets.runs_table import RunsTable
+
+N = int(sys.argv[1])
+KEYS = ["s", "s", "l", "l", "f", "escape", "f", "escape", "2", "space", "space", "down", "1"]
+REPEATS = 3
+QUIET_S = 0.3  # no new frame for this long: the key is done
+
+
+def saved_session(n):
+    # n finished runs of 3 epochs (lrs from 0.5 down, seeds 0-2, four at a time side by side), no training
+    session = Session.create(Path(tempfile.mkdtemp()))
+    for i in range(n):
+        lr = float(f"{0.5 / 1.3 ** (i % 40):.3g}")
+        record = session.add(RunConfig(lr=lr, seed=i // 40 % 3, batch_size=(10, 32)[i // 120 % 2]))
+        good = max(0.1, 0.95 - abs(math.log10(lr) + 2) / 3)
+        record.status = RunState.FINISHED
+        record.epochs = [{"epoch": e, "val_acc": good * e / 3, "train_acc": good * e / 3,
+                          "val_loss": 2.3 * (1 - good * e / 3), "train_loss": 2.3 * (1 - good * e / 3),
+                          "seconds": 1.0, "diagnostics": None} for e in (1, 2, 3)]
+        record.batch_losses = [2.3 * (1 - good * b / 300) for b in range(300)]
+        record.duration_s, record.started_at = 3.0, 1000.0 + 10 * (i // 4)
+        record.ended_at = record.started_at + 5
+    session.save()
+    session.close()
+    return session.file
+
+
+async def main():
+    counts = Counter()
+    build, rebuild = RunChart._build, RunsTable.rebuild
+    def counted_build(self, job):
+        counts["chart builds"] += 1
+        return build(self, job)
+    def counted_rebuild(self, *args):
+        counts["table rebuilds"] += 1
+        return rebuild(self, *args)
+    RunChart._build, RunsTable.rebuild = counted_build, counted_rebuild
+    app = LRTuiApp(initial={"device": "cpu"}, session=str(saved_session(N)), probe_devices=False, cursor_blink=False)
+    frames = []  # (wall, cpu) of each frame drawn
+    display = app._display
+    def timed_display(screen, renderable):
+        display(screen, renderable)
+        frames.append((time.perf_counter(), time.process_time()))
+    app._display = timed_display
+    times = {}
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        assert len(app.session.runs) == N and app.runs_table.row_count == N, "the session did not open"
+        app.runs_table.focus()
+        await pilot.pause()
+        for _ in range(REPEATS):
+            for i, key in enumerate(KEYS):
+                await asyncio.sleep(QUIET_S)
+                counts.clear()
+                frames.clear()
+                wall, cpu = time.perf_counter(), time.process_time()
+                app.simulate_key(key)
+                while (not frames or time.perf_counter() - frames[-1][0] < QUIET_S) and time.perf_counter() - wall < 5:
+                    await asyncio.sleep(0.005)
+                last = frames[-1] if frames else (wall, cpu)
+                name = f"{key} ({KEYS[:i].count(key) + 1})" if KEYS.count(key) > 1 else key
+                times.setdefault(name, []).append((1000 * (last[0] - wall), 1000 * (last[1] - cpu), dict(counts)))
+    print(json.dumps({name: {"wall_median_ms": statistics.median(t[0] for t in v), "wall_max_ms": max(t[0] for t in v),
+                             "cpu_median_ms": statistics.median(t[1] for t in v), "work": v[-1][2]}
+                      for name, v in times.items()}))
+
+asyncio.run(main())
+"""
+
+
+def keys(env: dict[str, str]) -> None:
+    """Part 2: how long each key takes on a saved session of 25 and of 256 runs, and what work it did."""
+    for n in (25, 256):
+        out = subprocess.run([sys.executable, "-c", KEYS, str(n)], capture_output=True, text=True, check=True,
+                             env={**env, "TEXTUAL_ANIMATIONS": "none"})  # the tab underline's glide is no work
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"keys at 200x60, {n} runs (median of 3, from the key until the last frame it caused):")
+        for name, r in result.items():
+            work = ", ".join(f"{v} {k}" for k, v in r["work"].items()) or "no chart or table rebuilt"
+            print(f"  {name:12} {r['wall_median_ms']:5.0f} ms (max {r['wall_max_ms']:4.0f}), "
+                  f"{r['cpu_median_ms']:5.0f} ms CPU; {work}")
 
 
 def measure(script: str, raw: dict[str, str], env: dict[str, str], *extra: str) -> dict[str, float]:
@@ -194,13 +295,18 @@ def main() -> None:
     parser.add_argument("--train-limit", default="")
     parser.add_argument("--batch-size", default="10")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--only", choices=("keys",), help="run one part alone")
     args = parser.parse_args()
     raw = {"lr": "0.01", "epochs": args.epochs, "batch_size": args.batch_size, "device": "cpu",
            "train_limit": args.train_limit}
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "LRTUI_HOME": home}
         print(f"config: {raw}, {os.cpu_count()} cores")
+        if args.only == "keys":
+            keys(env)
+            return
         throughput(raw, args.repeats, env)
+        keys(env)
         first_frame_and_quit({**raw, "epochs": "3"}, env)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from lrtui.engine.config import format_lr
+from lrtui.engine.config import RunConfig, format_lr
 from lrtui.record import RunRecord
 
 DASH = "—"  #: a value that was not measured (or not yet)
@@ -85,6 +85,11 @@ def device_text(run: RunRecord) -> str:
     return f"{device} ({run.device_name})" if run.device_name and run.device_name != device else device
 
 
+def dataset_text(config: RunConfig) -> str:
+    """``mnist-5k``, or ``mnist-5k (first 200)`` when the training pool was cut."""
+    return config.dataset + (f" (first {config.train_limit})" if config.train_limit else "")
+
+
 def run_cells(run: RunRecord) -> dict[str, str]:
     """Every table column of a run as display text; each table picks the columns it shows."""
     test = run.test or {}
@@ -97,7 +102,7 @@ def run_cells(run: RunRecord) -> dict[str, str]:
         "weight decay": f"{c.weight_decay:g}",
         "epochs": epochs_done(run),
         "batch": str(c.batch_size),
-        "dataset": c.dataset + (f" (first {c.train_limit})" if c.train_limit else ""),
+        "dataset": dataset_text(c),
         "train / val / test": sizes_text(run),
         "val split": f"{c.val_fraction:g}",
         "seed": str(c.seed),

@@ -6,6 +6,8 @@ asking two questions, and this module answers both from the saved :class:`~lrtui
 * *Is this difference real?* Runs that differ only in ``seed`` are one :class:`SeedGroup`: a mean
   curve with a min–max band, and a best validation accuracy as mean ± spread.
   :func:`differs_beyond_seed_noise` compares two settings' gap with their seed spread.
+  Only distinct seeds with a finished epoch each make a group: a repeat of a seed is another run of
+  the same thing (not a second sample of seed noise), and a run with no epoch has nothing to add.
 * *Which setting wins where?* :func:`grid_table` pivots any two settings (lr × optimizer by default)
   into a table of mean best validation accuracy, so "each optimizer has its own good learning rate"
   reads at a glance.
@@ -22,16 +24,22 @@ Choices, so every front end says the same thing:
   mean of a diverged seed and a healthy one is not a number.
 * **Summaries** (best / last validation accuracy, test accuracy) are over the runs that have the value;
   :attr:`Summary.n` says how many.
+
+It also decides, for every runs table (the app's, ``lrtui run``'s, the reports'), which settings are
+columns (:func:`column_settings`: those that vary) and how the time of runs trained side by side is
+split between them (:func:`time_shares`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 from lrtui.engine.config import GRID_FIELDS, RunConfig, format_lr, varying_fields
+from lrtui.formatting import dataset_text, seconds
 from lrtui.record import RunRecord
 
 #: Per-epoch metrics a group averages (keys of a run's ``epochs`` entries).
@@ -195,14 +203,23 @@ def make_group(runs: Sequence[RunRecord], varying: Sequence[str] = ()) -> SeedGr
 def seed_groups(runs: Sequence[RunRecord]) -> list[SeedGroup]:
     """Runs that differ only in ``seed`` as one group each, in the order of each group's first run.
 
-    Labels name the settings that vary across all of ``runs`` (``varying_fields``), so two groups
-    never read the same.
+    A group holds distinct seeds, each run with at least one finished epoch: a run that repeats a
+    seed already in its setting's group, or has no epoch yet (queued, cancelled or failed before
+    one), is a group of its own. Labels name the settings that vary across all of ``runs``
+    (``varying_fields``), so two settings never read the same.
     """
     varying = varying_fields([r.config for r in runs])
-    by_key: dict[tuple[tuple[str, Any], ...], list[RunRecord]] = {}
+    members: list[list[RunRecord]] = []
+    taking: dict[tuple[tuple[str, Any], ...], list[RunRecord]] = {}  #: per setting, the group that takes seeds
     for run in runs:
-        by_key.setdefault(group_key(run.config), []).append(run)
-    return [make_group(members, varying) for members in by_key.values()]
+        group = taking.get(group_key(run.config)) if run.epochs else None
+        if group is not None and all(r.config.seed != run.config.seed for r in group):
+            group.append(run)
+            continue
+        members.append([run])
+        if run.epochs:
+            taking.setdefault(group_key(run.config), members[-1])
+    return [make_group(m, varying) for m in members]
 
 
 def has_seed_groups(groups: Sequence[SeedGroup]) -> bool:
@@ -252,10 +269,146 @@ def ranked(groups: Sequence[SeedGroup]) -> list[SeedGroup]:
     return [g for g, _ in sorted(scored, key=lambda t: -t[1])]
 
 
+def best_setting(runs: Sequence[RunRecord]) -> SeedGroup | None:
+    """The best setting of these runs: the first of :func:`ranked` seed groups, as the reports' Seeds section
+    compares it (``lrtui sessions`` says its lr). None while no run has a validation accuracy."""
+    order = ranked(seed_groups(runs)) if runs else []
+    return order[0] if order else None
+
+
 def noise_sentences(groups: Sequence[SeedGroup], k: int = 3) -> list[str]:
     """The best setting against each of the next ``k``: is the winner really the winner?"""
     order = ranked(groups)
     return [noise_sentence(order[0], other) for other in order[1: k + 1]]
+
+
+# -- runs tables: which settings are columns, and shared time ---------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    """A setting a runs table shows as a column of its own when it varies between the runs."""
+
+    key: str  #: the column's key (a :func:`~lrtui.formatting.run_cells` key where it has one) and long header
+    short: str  #: the header in the app's narrow table
+    fields: tuple[str, ...]  #: the :class:`RunConfig` fields it shows
+    text: Callable[[RunConfig], str]  #: the cell
+
+
+#: Every setting a table may need besides the lr and the epochs (which every runs table shows), in grid order.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("optimizer", "optim", ("optimizer",), lambda c: c.optimizer),
+    Setting("momentum", "mom", ("momentum",), lambda c: f"{c.momentum:g}"),
+    Setting("weight decay", "wd", ("weight_decay",), lambda c: f"{c.weight_decay:g}"),
+    Setting("schedule", "sched", ("schedule",), lambda c: c.schedule),
+    Setting("warmup", "warm", ("warmup",), lambda c: str(c.warmup)),
+    Setting("batch", "batch", ("batch_size",), lambda c: str(c.batch_size)),
+    Setting("dataset", "data", ("dataset", "train_limit"), dataset_text),
+    Setting("val split", "split", ("val_fraction",), lambda c: f"{c.val_fraction:g}"),
+    Setting("seed", "seed", ("seed",), lambda c: str(c.seed)),
+)
+#: Said of the common settings only when not at these defaults (sgd, batch and seed are always said).
+_UNSAID = {"momentum": "0", "weight decay": "0", "schedule": "constant", "warmup": "0", "val split": "0.2"}
+
+
+def column_settings(configs: Iterable[RunConfig]) -> tuple[Setting, ...]:
+    """The settings a runs table shows as columns: those whose values differ between ``configs``.
+
+    The one place that decides it for the app, ``lrtui run`` and the reports; a setting every run
+    shares is said once beside the table (:func:`common_settings_text`) instead.
+    """
+    varying = set(varying_fields(list(configs)))
+    return tuple(s for s in SETTINGS if varying.intersection(s.fields))
+
+
+def setting_cells(config: RunConfig, settings: Iterable[Setting]) -> dict[str, str]:
+    """The cells of these settings for one run (keyed like :func:`~lrtui.formatting.run_cells`)."""
+    return {s.key: s.text(config) for s in settings}
+
+
+def common_settings_text(configs: Sequence[RunConfig]) -> str:
+    """The settings every run shares, once: ``sgd · batch 10 · mnist-5k · seed 0`` (momentum, weight decay,
+    schedule, warmup and the validation split only when not at their defaults). Empty for no runs."""
+    if not configs:
+        return ""
+    shown = set(column_settings(configs))
+    parts = []
+    for s in SETTINGS:
+        if s in shown:
+            continue
+        value = s.text(configs[0])
+        if _UNSAID.get(s.key) == value:
+            continue
+        parts.append(value if s.key in ("optimizer", "schedule", "dataset") else f"{s.key} {value}")
+    return " · ".join(parts)
+
+
+#: Runs whose common time is at least this share of the longest of their spans trained together (one stack).
+_TOGETHER = 0.8
+
+
+def _overlap_clusters(spans: list[tuple[float, float, RunRecord]]) -> list[list[tuple[float, float, RunRecord]]]:
+    """Spans (sorted by start) in groups that overlap in a chain; a span alone is a group of its own."""
+    clusters: list[list[tuple[float, float, RunRecord]]] = []
+    reach = -math.inf
+    for span in spans:
+        if span[0] < reach:
+            clusters[-1].append(span)
+        else:
+            clusters.append([span])
+        reach = max(reach, span[1]) if span[0] < reach else span[1]
+    return clusters
+
+
+def time_shares(runs: Sequence[RunRecord], now: float | None = None) -> dict[str, float]:
+    """The share of training time of each ended run that trained while others did, by run id.
+
+    A stacked lr sweep trains its runs as one model, so each run's clock (``duration_s``) reads the
+    whole stack's time. Here a run's share is its ``duration_s`` times the mean, over its start–end
+    span, of 1 / (runs training at that moment): K runs side by side get about a K-th each. Runs that
+    trained together (a stack: they started and ended together, their common time is most of each
+    span) split the longest clock among them in those proportions, so their shares add up to the
+    stack's time (and a sum of them, as a
+    folded row shows, means what it says). An estimate, shown with ``~``: the engine reports no finer
+    split. Runs that trained alone, and runs without both ends recorded, are left out: their time is
+    their own. A run still training counts as training until ``now``.
+    """
+    now = time.time() if now is None else now
+    spans: list[tuple[float, float, RunRecord]] = []
+    for r in runs:
+        if r.started_at is None or (r.ended_at is None and r.status != "running"):
+            continue
+        end = r.ended_at if r.ended_at is not None else now
+        if end > r.started_at:
+            spans.append((r.started_at, end, r))
+    spans.sort(key=lambda t: t[0])
+    shares: dict[str, float] = {}
+    for cluster in _overlap_clusters(spans):
+        if len(cluster) < 2:
+            continue
+        raw: dict[str, float] = {}
+        for start, end, run in cluster:
+            others = [(lo, hi) for lo, hi, other in cluster if other is not run and lo < end and hi > start]
+            cuts = sorted({start, end, *(t for span in others for t in span if start < t < end)})
+            alone = 0.0  #: the span's length, each moment divided by the runs training then
+            for a, b in zip(cuts, cuts[1:]):
+                mid = (a + b) / 2
+                alone += (b - a) / (1 + sum(1 for lo, hi in others if lo <= mid < hi))
+            raw[run.id] = run.duration_s * alone / (end - start)
+        ended = [run for _, _, run in cluster if run.ended_at is not None and run.duration_s]
+        common = min(t[1] for t in cluster) - max(t[0] for t in cluster)
+        at_once = common >= _TOGETHER * max(t[1] - t[0] for t in cluster)
+        total = sum(raw.values())
+        if at_once and len(ended) == len(cluster) and total > 0:
+            longest = max(run.duration_s for run in ended)
+            raw = {run_id: longest * share / total for run_id, share in raw.items()}
+        shares.update({run.id: raw[run.id] for run in ended})
+    return shares
+
+
+def time_text(run: RunRecord, shares: dict[str, float]) -> str:
+    """A run's training time as a table shows it: ``~1 min 00 s`` for its share of time shared (see
+    :func:`time_shares`), else its own duration."""
+    share = shares.get(run.id)
+    return seconds(run.duration_s) if share is None else f"~{seconds(share)}"
 
 
 # -- grid tables ---------------------------------------------------------------------------------
@@ -413,7 +566,8 @@ def best_per_column(table: GridTable) -> list[tuple[Any, Any, float]]:
     return out
 
 
-__all__ = ["GRID_VALUES", "METRICS", "Curve", "GridCell", "GridTable", "SeedGroup", "Summary", "best_per_column",
-           "comparison_fields", "differs_beyond_seed_noise", "grid_table", "group_key", "has_seed_groups",
-           "make_group", "noise_sentence", "noise_sentences", "range_text", "ranked", "seed_groups",
-           "setting_label", "summarize", "summary_text", "value_text"]
+__all__ = ["GRID_VALUES", "METRICS", "SETTINGS", "Curve", "GridCell", "GridTable", "SeedGroup", "Setting", "Summary",
+           "best_per_column", "best_setting", "column_settings", "common_settings_text", "comparison_fields",
+           "differs_beyond_seed_noise", "grid_table", "group_key", "has_seed_groups", "make_group",
+           "noise_sentence", "noise_sentences", "range_text", "ranked", "seed_groups", "setting_cells",
+           "setting_label", "summarize", "summary_text", "time_shares", "time_text", "value_text"]

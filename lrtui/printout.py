@@ -22,15 +22,27 @@ from rich.table import Table
 from rich.text import Text
 
 from lrtui.charts import VERDICT_COLORS
+from lrtui.engine.config import format_lr
 from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
 from lrtui.engine.events import Progress as ProgressEvent
 from lrtui.formatting import run_cells, seconds
+from lrtui.grouping import (
+    best_setting,
+    column_settings,
+    common_settings_text,
+    setting_cells,
+    summary_text,
+    time_shares,
+    time_text,
+)
 from lrtui.printable import printable
 from lrtui.record import RunRecord
 from lrtui.session import FILENAME, SessionEntry
 
-RUN_TABLE_COLUMNS = ("run", "lr", "optimizer", "epochs", "batch", "best val acc", "test acc", "verdict",
-                     "duration", "samples/s")
+#: The end-of-run table's columns around those of the settings that vary (:func:`lrtui.grouping.column_settings`).
+RUN_TABLE_HEAD = ("run", "lr")
+RUN_TABLE_TAIL = ("epochs", "best val acc", "test acc", "verdict", "duration", "samples/s")
+_LEFT = frozenset({"run", "optimizer", "schedule", "dataset", "verdict"})
 
 
 def classic_lines(ev: BatchLog) -> tuple[str, str]:
@@ -158,34 +170,59 @@ class RunPrinter:
 
 
 def runs_table(runs: Sequence[RunRecord]) -> Table:
-    """The end-of-run summary table, verdicts coloured as in the app."""
-    table = Table()
-    for col in RUN_TABLE_COLUMNS:
-        table.add_column(col, justify="left" if col in ("run", "optimizer", "verdict") else "right")
+    """The end-of-run summary table, verdicts coloured as in the app.
+
+    Besides the lr, a setting is a column only when it varies between the runs; the ones they share
+    are said once above the table. Runs trained side by side show their share of the time (``~``).
+    """
+    settings = column_settings(r.config for r in runs)
+    columns = (*RUN_TABLE_HEAD, *(s.key for s in settings), *RUN_TABLE_TAIL)
+    common = common_settings_text([r.config for r in runs])
+    table = Table(title=Text(f"every run: {common}") if common else None, title_justify="left")
+    for col in columns:
+        table.add_column(col, justify="left" if col in _LEFT else "right")
+    shares = time_shares(runs)
     for run in runs:
-        cells = run_cells(run)
-        row = [cells[c] for c in RUN_TABLE_COLUMNS]
-        color = VERDICT_COLORS.get(cells["verdict"])
-        row[RUN_TABLE_COLUMNS.index("verdict")] = f"[{color}]{cells['verdict']}[/]" if color else cells["verdict"]
+        cells = {**run_cells(run), **setting_cells(run.config, settings), "duration": time_text(run, shares)}
+        row = [Text(cells[c]) for c in columns]
+        row[columns.index("verdict")].stylize(VERDICT_COLORS.get(cells["verdict"], ""))
         table.add_row(*row)
+    if shares:
+        table.caption = Text("~: runs trained side by side (a stacked lr sweep) split the time they shared")
     return table
 
 
+def _distinct(values: Iterable[str]) -> str:
+    return ", ".join(dict.fromkeys(values))
+
+
 def sessions_table(entries: Iterable[SessionEntry]) -> Table:
-    """Saved sessions, oldest first; unreadable ones stay in the list with the reason."""
+    """Saved sessions, oldest first; unreadable ones stay in the list with the reason.
+
+    ``best lr`` is the session's best setting as its report ranks them (:func:`lrtui.grouping.best_setting`:
+    mean best validation accuracy over its seeds), with its mean test accuracy.
+    """
     table = Table()
-    for col in ("date", "runs", "best lr", "test acc", "live", "path"):
+    for col in ("date", "runs", "data set", "optimizers", "best lr", "test acc", "live", "path"):
         table.add_column(col, justify="right" if col in ("runs", "test acc") else "left",
                          overflow="fold")
     for entry in entries:
         s = entry.session
         if s is None:
             reason = (entry.error or "").removeprefix(f"{entry.path / FILENAME}: ")
-            table.add_row("—", Text("unreadable", style="red"), "", "", "", Text(f"{entry.path}\n{reason}"))
+            table.add_row("—", Text("unreadable", style="red"), "", "", "", "", "", Text(f"{entry.path}\n{reason}"))
             continue
-        best = s.best
-        cells = run_cells(best) if best else {"lr": "—", "test acc": "—"}
+        ran = [r for r in s.runs if r.status != "queued"]
+        configs = [r.config for r in s.runs]
+        optimizers = _distinct(c.optimizer for c in configs)
+        best = best_setting(ran)
+        if best is None:
+            lr, test = "—", "—"
+        else:
+            several = len({c.optimizer for c in configs}) > 1
+            lr = format_lr(best.config.lr) + (f" {best.config.optimizer}" if several else "")
+            test = summary_text(best.summary("test_acc"))
         live = Text(", ".join(w.label for w in entry.writers if w.alive), style="green") if entry.live else ""
-        table.add_row(s.date, str(len([r for r in s.runs if r.status != "queued"])), cells["lr"],
-                      cells["test acc"], live, Text(str(entry.path)))
+        table.add_row(Text(s.date), str(len(ran)), Text(_distinct(c.dataset for c in configs) or "—"),
+                      Text(optimizers or "—"), Text(lr), Text(test), live, Text(str(entry.path)))
     return table

@@ -28,10 +28,13 @@ from lrtui import charts, figures
 from lrtui.engine.bands import ADAM, SGD
 from lrtui.formatting import DASH, num, pct, run_cells, sci, seconds, verdict_text
 from lrtui.grouping import (
+    SETTINGS,
     GridTable,
     SeedGroup,
     Summary,
     best_per_column,
+    column_settings,
+    common_settings_text,
     comparison_fields,
     differs_beyond_seed_noise,
     grid_table,
@@ -40,7 +43,10 @@ from lrtui.grouping import (
     range_text,
     ranked,
     seed_groups,
+    setting_cells,
     summary_text,
+    time_shares,
+    time_text,
     value_text,
 )
 from lrtui.outputs import write_json_safely, write_text_safely
@@ -54,11 +60,13 @@ _FILES = {"md": "report.md", "html": "report.html", "json": "session.json"}
 REPORT_FILES: tuple[str, ...] = tuple(_FILES.values())
 CHART_WIDTH, CHART_HEIGHT = 100, 24
 
-#: The results table: one row per run.
-REPORT_COLUMNS = ("run", "lr", "optimizer", "epochs", "best val acc", "last val acc", "test acc", "test loss",
-                  "verdict", "status", "duration", "samples/s")
-#: The results table of a session with seeds, after the folded one: every run, its seed shown.
-SEED_RUN_COLUMNS = ("run", "lr", "optimizer", "seed", *REPORT_COLUMNS[3:])
+#: The results table (one row per run; with seeds, the Every run table after the folded one): these columns
+#: around the settings that vary (:func:`lrtui.grouping.column_settings`); the others are said above it.
+RESULT_HEAD = ("run", "lr")
+RESULT_TAIL = ("epochs", "best val acc", "last val acc", "test acc", "test loss", "verdict", "status", "duration",
+               "samples/s")
+SHARED_TIME_NOTE = ("~: a share of time: runs trained side by side (a stacked lr sweep) split the time they shared, "
+                    "so the shares add up to about the sweep's wall time.")
 #: The folded results table of a session with seeds: one row per setting.
 GROUP_COLUMNS = ("setting", "runs", "seeds", "best val acc", "min–max", "last val acc", "test acc", "verdicts")
 GROUP_NOTE = ("One row per setting: the mean over its seeds ± half the spread (spread = best − worst seed; "
@@ -74,7 +82,7 @@ _NOISE_HEX = {True: VERDICT_HEX["converged"], False: VERDICT_HEX["too slow"], No
 _NOISE_LEAD = {True: "✓", False: "≈", None: "?"}
 #: The setup table: everything that decided a run, so a report can be reproduced.
 SETUP_COLUMNS = ("run", "dataset", "train / val / test", "val split", "seed", "optimizer", "lr", "momentum",
-                 "weight decay", "batch", "epochs", "device")
+                 "weight decay", "schedule", "warmup", "batch", "epochs", "device")
 DIAG_COLUMNS = ("epoch", "ratio conv1", "ratio conv2", "ratio fc1", "ratio fc2", "grad norm", "dead conv1",
                 "dead conv2", "dead fc1", "top class", "entropy")
 DIAG_NOTE = (f"ratio: mean ‖Δw‖/‖w‖ per step (healthy {SGD.update_ratio.low:g} to {SGD.update_ratio.high:g} "
@@ -152,12 +160,26 @@ def verdict_hex(label: str) -> str:
     return VERDICT_HEX.get(label, STATUS_HEX)
 
 
+def result_columns(runs: Sequence[RunRecord]) -> tuple[str, ...]:
+    """The results table's columns: a setting is one only when it varies between the runs."""
+    return (*RESULT_HEAD, *(s.key for s in column_settings(r.config for r in runs)), *RESULT_TAIL)
+
+
+def _results_note(runs: Sequence[RunRecord]) -> Para | None:
+    """What every run shares (the settings that are no column), and how to read a shared time."""
+    common = common_settings_text([r.config for r in runs])
+    parts = [f"Every run: {common}." if common else "", SHARED_TIME_NOTE if time_shares(runs) else ""]
+    text = " ".join(p for p in parts if p)
+    return Para(text, small=True) if text else None
+
+
 def _run_rows(runs: Sequence[RunRecord], columns: Sequence[str], setup: str | None = None) -> Table:
     """A table of runs. ``setup``: the session's device name; runs that used it show the device alone
     (the name is in the environment table), others name theirs."""
     rows = []
+    shares = time_shares(runs)
     for run in runs:
-        cells = run_cells(run)
+        cells = {**run_cells(run), **setting_cells(run.config, SETTINGS), "duration": time_text(run, shares)}
         if setup is not None:
             cells["epochs"] = str(run.config.epochs)
             if not run.device_name or run.device_name == setup:
@@ -465,13 +487,17 @@ def build_blocks(session: Session) -> list[Block]:
              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(session.updated))}; {len(runs)} run(s)."),
         Heading("Results"),
     ]
-    blocks.append(_group_rows(groups) if seeded else _run_rows(runs, REPORT_COLUMNS))
+    note = _results_note(runs)
     if seeded:
-        blocks.insert(-1, Para(GROUP_NOTE, small=True))
+        blocks.append(Para(GROUP_NOTE, small=True))
+    elif note is not None:
+        blocks.append(note)
+    blocks.append(_group_rows(groups) if seeded else _run_rows(runs, result_columns(runs)))
     if comparison_fields(runs) is not None:
         blocks += _comparison_blocks(runs)
     if seeded:
-        blocks += [*_seed_blocks(groups), Heading("Every run"), _run_rows(runs, SEED_RUN_COLUMNS)]
+        blocks += [*_seed_blocks(groups), Heading("Every run"), *([note] if note else []),
+                   _run_rows(runs, result_columns(runs))]
     accuracy_svg = figures.seed_accuracy_svg(groups) if seeded else figures.accuracy_svg(runs)
     loss_svg = figures.seed_loss_svg(groups) if seeded else figures.loss_svg(runs)
     band = (" One line per setting: the mean over its seeds; the shaded band spans its lowest to its highest seed "

@@ -11,6 +11,9 @@ import pytest
 
 from lrtui.engine.config import RunConfig
 from lrtui.grouping import (
+    best_setting,
+    column_settings,
+    common_settings_text,
     comparison_fields,
     differs_beyond_seed_noise,
     grid_table,
@@ -24,6 +27,8 @@ from lrtui.grouping import (
     setting_label,
     summarize,
     summary_text,
+    time_shares,
+    time_text,
 )
 from lrtui.record import RunRecord
 
@@ -53,6 +58,22 @@ def test_only_the_seed_may_differ_within_a_group() -> None:
     assert [len(g.runs) for g in groups] == [2, 1, 1]
     assert [g.label for g in groups] == ["lr=0.1 sgd batch=10 wd=0", "lr=0.1 sgd batch=32 wd=0",
                                          "lr=0.1 sgd batch=10 wd=0.0001"], "labels name what varies, never the seed"
+
+
+def test_repeats_of_a_seed_and_runs_without_an_epoch_are_not_seeds() -> None:
+    """``-`` twice on one run queues two runs of one setting with the same seed: repeats, not two seeds.
+    A cancelled run that never finished an epoch adds no seed either."""
+    first = run([0.5, 0.6], lr=0.01)
+    repeat = run([0.7], lr=0.01)
+    empty = run([], lr=0.01, seed=1)
+    empty.status = "cancelled"  # type: ignore[assignment]
+    groups = seed_groups([first, repeat, empty])
+    assert [g.ids for g in groups] == [(first.id,), (repeat.id,), (empty.id,)]
+    assert not has_seed_groups(groups)
+    other_seed = run([0.9], lr=0.01, seed=1)  # a distinct seed with an epoch joins the setting's first group
+    groups = seed_groups([first, repeat, empty, other_seed])
+    assert [g.ids for g in groups] == [(first.id, other_seed.id), (repeat.id,), (empty.id,)]
+    assert groups[0].seeds == (0, 1)
 
 
 def test_setting_label_skips_what_the_label_already_shows() -> None:
@@ -138,6 +159,52 @@ def test_the_best_setting_is_compared_with_the_next_few() -> None:
     assert len(sentences) == 3 and all(s.startswith("lr=0.01 sgd beats") for s in sentences)
     assert [s.split(" beats ")[1].split(" by ")[0] for s in sentences] == ["lr=0.1 sgd", "lr=1 sgd", "lr=0.001 sgd"]
     assert noise_sentences(groups[:1]) == []
+
+
+def test_best_setting_is_the_best_mean_over_seeds_not_the_best_single_run() -> None:
+    lucky = [run([0.95], lr=0.5, seed=0), run([0.55], lr=0.5, seed=1)]  # the best single run, mean 75%
+    steady = [run([0.85], lr=0.01, seed=0), run([0.84], lr=0.01, seed=1)]  # mean 84.5%
+    best = best_setting([*lucky, *steady])
+    assert best is not None and best.config.lr == 0.01 and best.ids == tuple(r.id for r in steady)
+    assert best is not None and best.ids == ranked(seed_groups([*lucky, *steady]))[0].ids  # as the report ranks
+    assert best_setting([]) is None and best_setting([run([], lr=0.1)]) is None
+
+
+# -- runs tables ---------------------------------------------------------------------------------------------
+def test_the_settings_that_vary_are_the_columns_and_the_rest_is_said_once() -> None:
+    """``--lr 0.1 --schedule onecycle,cosine --warmup 0,5``: four runs that differ in schedule and warmup."""
+    configs = [RunConfig(lr=0.1, schedule=s, warmup=w) for s in ("onecycle", "cosine") for w in (0, 5)]
+    assert [s.key for s in column_settings(configs)] == ["schedule", "warmup"]
+    assert common_settings_text(configs) == "sgd · batch 10 · mnist-5k · seed 0"
+    grid = [RunConfig(optimizer=o, momentum=0.9, batch_size=32, dataset="mnist", train_limit=t, seed=s, epochs=e)
+            for o in ("sgd", "adam") for t in (None, 200) for s in (0, 1) for e in (1, 3)]
+    assert [s.key for s in column_settings(grid)] == ["optimizer", "dataset", "seed"]  # epochs: a column anyway
+    assert common_settings_text(grid) == "momentum 0.9 · batch 32"
+    assert column_settings([RunConfig(lr=0.1), RunConfig(lr=0.01)]) == ()
+    assert common_settings_text([]) == ""
+
+
+def test_runs_trained_side_by_side_split_their_time() -> None:
+    """A stacked sweep's three runs each report the whole stack's time; a run trained alone keeps its own."""
+    stack = [run([0.5], lr=lr) for lr in (0.1, 0.01, 0.001)]
+    for i, r in enumerate(stack):
+        r.started_at, r.ended_at, r.duration_s = 100.0 + i * 0.1, 280.0 + i * 3, 167.0 + 6 * i
+    alone = run([0.5], lr=0.5)
+    alone.started_at, alone.ended_at, alone.duration_s = 300.0, 360.0, 55.0
+    old = run([0.5], lr=0.2)  # saved before start and end times were kept
+    old.duration_s = 40.0
+    shares = time_shares([*stack, alone, old])
+    assert set(shares) == {r.id for r in stack}
+    assert [round(shares[r.id]) for r in stack] == [57, 59, 63]  # about a third each
+    assert sum(shares.values()) == pytest.approx(179.0)  # the stack's time: its longest clock
+    assert time_text(stack[0], shares) == "~56.7 s" and time_text(alone, shares) == "55.0 s"
+    chain = [run([0.5], lr=lr) for lr in (0.3, 0.4)]  # partly side by side (two processes): no one clock to split
+    (a, b), (chain[0].started_at, chain[0].ended_at), (chain[1].started_at, chain[1].ended_at) = chain, (0, 100), (50, 150)
+    a.duration_s = b.duration_s = 100.0
+    assert time_shares(chain) == {a.id: pytest.approx(75.0), b.id: pytest.approx(75.0)}
+    running = run([0.5], lr=0.3)  # a run still training counts until now
+    running.status, running.started_at = "running", 200.0  # type: ignore[assignment]
+    assert time_shares([stack[0], running], now=300.0)[stack[0].id] < stack[0].duration_s
 
 
 # -- grid tables -------------------------------------------------------------------------------------------

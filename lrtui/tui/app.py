@@ -24,7 +24,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Select
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Select
 from textual.worker import Worker, WorkerState
 
 from lrtui.engine.config import GRID_CONFIRM, GRID_MAX, ConfigError, RunConfig, format_lr, grid_size, parse_lrs
@@ -50,6 +51,7 @@ from lrtui.tui.screens.grid import NOT_A_GRID, GridScreen
 from lrtui.tui.screens.help import HelpScreen
 from lrtui.tui.widgets.charts import CHART_IDS, Charts, chart_panes, live_batch_losses
 from lrtui.tui.widgets.details import RunDetails
+from lrtui.tui.widgets.footer import KeysFooter
 from lrtui.tui.widgets.params import ParamsForm
 from lrtui.tui.widgets.runlog import RunLog
 from lrtui.tui.widgets.runs_table import RunsTable
@@ -62,6 +64,7 @@ QUIT_WAIT_S = 1.5  #: how long quitting waits for the running run to report its 
 #: is 15-35 ms of the UI thread, a chart rebuild ~40 ms). Keys are handled at once, not on this clock.
 REFRESH_S = 1.0
 FOLLOW_S = 1.0  #: how often the session folder is looked at for other processes' runs (a few stat calls)
+_BESIDE_CHARTS = ("#side", "#log", "#story", "#bottom")  #: what full screen (f) hides
 
 
 def _outcome(run: RunRecord) -> str:
@@ -92,9 +95,9 @@ class LRTuiApp(App[None]):
         # ctrl keys are priority bindings: they must work with the cursor in a field (Input binds ctrl+x to cut)
         Binding("ctrl+r", "run", "Run", id="run", tooltip="Train with the form's values", priority=True),
         Binding("plus", "rerun(10)", "lr×10", key_display="+", id="lr-up",
-                tooltip="Rerun the last run with a 10x larger learning rate"),
+                tooltip="Rerun the selected run with a 10x larger learning rate"),
         Binding("minus", "rerun(0.1)", "lr÷10", key_display="-", id="lr-down",
-                tooltip="Rerun the last run with a 10x smaller learning rate"),
+                tooltip="Rerun the selected run with a 10x smaller learning rate"),
         Binding("ctrl+x", "cancel", "Cancel", id="cancel", tooltip="Stop the running run and the queued ones",
                 priority=True),
         Binding("delete", "remove_run", "Remove", id="remove", tooltip="Remove the selected run from the comparison"),
@@ -159,6 +162,8 @@ class LRTuiApp(App[None]):
         self._others: tuple[str, ...] = ()  #: other live writers of the session, as last shown
         self._follow_error: str | None = None
         self._quitting = False  #: ctrl+q: leave once the runner has stopped
+        self.full_screen = False  #: f: the charts fill the screen
+        self._focus_before_full_screen: Widget | None = None  #: where focus goes back to after full screen
         self.detached = False  #: the terminal went away with runs left: the process trains on without a screen
 
     def _new_runner(self, session: Session) -> Runner:
@@ -184,9 +189,9 @@ class LRTuiApp(App[None]):
                 yield RunLog(id="log", flush_every=None)  # flushed by _redraw
         yield Story(id="story")
         with Horizontal(id="bottom"):
-            yield RunsTable(id="runs")
+            yield RunsTable(id="runs", runs=lambda: self.session.runs, hidden=lambda: self.charts.hidden)
             yield RunDetails(id="details")
-        yield Footer(compact=True, show_command_palette=False)  # 80 columns: ctrl+p is in the help
+        yield KeysFooter(compact=True, show_command_palette=False)  # 80 columns: ctrl+p is in the help
 
     def on_mount(self) -> None:
         self.query_one("#params").border_title = "lrtui · parameters"
@@ -214,8 +219,7 @@ class LRTuiApp(App[None]):
             self.log_view.note(f"could not open the session: {e}", style="bold red")
             self.notify(str(e), title="Could not open the session", severity="error", timeout=10, markup=False)
             return
-        for run in self.session.runs:
-            self.runs_table.show_run(run)
+        self.runs_table.rebuild(self.session.runs)
         self._fit_table()
         self._replot()
         self._show_story()
@@ -574,8 +578,13 @@ class LRTuiApp(App[None]):
     # -- the runs table ------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#runs")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        run = self.session.book.get(str(event.row_key.value))
-        self.query_one(RunDetails).show(run)
+        """A new run under the cursor: its details, story and per-batch chart. A rebuilt table highlights its
+        rows again (first the top one, then the selected one): the selected run now decides, once."""
+        run = self.session.book.get(self.runs_table.selected_id or "")
+        details = self.query_one(RunDetails)
+        if details.run_id == (run.id if run else None):
+            return  # shown already (each show lays out the screen)
+        details.show(run)
         self._show_story()
         if not self.training:
             self._replot(batch_only=True)
@@ -707,8 +716,10 @@ class LRTuiApp(App[None]):
 
     # -- other actions -------------------------------------------------------------------
     def action_leave_field(self) -> None:
-        """Escape in a form field: move to the runs table so single keys (+, -, delete) work."""
-        if isinstance(self.focused, (Input, Select)):
+        """Escape: back from full screen; in a form field, move to the runs table so single keys (+, -, delete) work."""
+        if self.full_screen:
+            self._show_full_screen(False)
+        elif isinstance(self.focused, (Input, Select)):
             self.runs_table.focus()
 
     def action_find_lr(self) -> None:
@@ -762,11 +773,33 @@ class LRTuiApp(App[None]):
         chart.set_view(log=not chart.log_scale)
 
     def action_full_screen(self) -> None:
-        """f (or enter on a chart): the charts fill the screen, tabs, legend and live points included; escape: back."""
-        if self.screen.maximized is not None:
-            self.screen.minimize()
-        else:
-            self.screen.maximize(self.charts, container=False)
+        """f (or enter on a chart): the charts fill the screen, tabs, legend and live points included; escape: back.
+
+        The shown chart takes the focus (the widget that had it is hidden); back, the focus returns there.
+        """
+        self._show_full_screen(not self.full_screen)
+
+    def _show_full_screen(self, on: bool) -> None:
+        """Hide (or show again) everything but the charts and the footer.
+
+        Not Textual's maximize: that sets a class on the screen, which restyles every widget
+        (~150 ms at 200x60, and as much again on the way back); hiding four panes lays out once.
+        """
+        if on == self.full_screen:
+            return
+        self.full_screen = on
+        if on:
+            self._focus_before_full_screen = self.focused
+        with self.batch_update():
+            for pane in _BESIDE_CHARTS:
+                self.query_one(pane).display = not on
+        if on:
+            self.charts.active_chart.focus()
+            return
+        before, self._focus_before_full_screen = self._focus_before_full_screen, None
+        if before is None or not before.is_attached or not before.focusable:
+            before = self.runs_table
+        before.focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

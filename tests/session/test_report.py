@@ -40,17 +40,21 @@ def test_writes_the_three_files(reports):
 def test_markdown_has_results_setup_verdicts_and_charts(reports):
     session, paths, out = reports
     md = (out / "report.md").read_text()
-    assert "| run | lr | optimizer | epochs | best val acc | last val acc | test acc | test loss | verdict | status |" in md
+    # only the lr varies: no other setting is a column; what every run shares is said once above the table
+    assert "| run | lr | epochs | best val acc | last val acc | test acc | test loss | verdict | status |" in md
+    c = session.runs[0].config
+    assert f"*Every run: sgd · batch {c.batch_size} · {c.dataset} (first {c.train_limit}) · seed {c.seed}.*" in md
     assert ("| run | dataset | train / val / test | val split | seed | optimizer | lr | momentum | weight decay | "
-            "batch | epochs | device |") in md
+            "schedule | warmup | batch | epochs | device |") in md
     for run in session.runs:
         rows = [line for line in md.splitlines() if line.startswith(f"| {run.id} |")]
         results, setup = rows[0], rows[1]
-        assert f"| {format_lr(run.config.lr)} | sgd |" in results
+        assert f"| {run.id} | {format_lr(run.config.lr)} | {run.config.epochs} |" in results
         assert f"| {run.verdict['label']} | {run.status} |" in results
         c = run.config
         assert (f"| {c.dataset} (first {c.train_limit}) | {run.n_train} / {run.n_val} / {run.n_test} | "
-                f"{c.val_fraction:g} | {c.seed} | sgd | {format_lr(c.lr)} | 0 | 0 | {c.batch_size} | {c.epochs} | "
+                f"{c.val_fraction:g} | {c.seed} | sgd | {format_lr(c.lr)} | 0 | 0 | constant | 0 | {c.batch_size} | "
+                f"{c.epochs} | "
                 f"{run.device}") in setup
         assert f"{run.id} {run.config.label}: {run.verdict['label']}." in md
         assert f"{cap(run.verdict['reason'])}. Hint: {cap(run.verdict['hint'])}" in md

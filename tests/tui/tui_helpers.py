@@ -6,11 +6,15 @@ is faked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 
+from lrtui.engine.config import RunConfig
+from lrtui.engine.events import RunState
+from lrtui.session import Session
 from lrtui.tui.app import LRTuiApp
 
 #: Small enough for a second or two per run on 2 CPU cores.
@@ -49,3 +53,29 @@ def log_text(app: LRTuiApp) -> str:
 def in_log(app: LRTuiApp, needle: str) -> bool:
     """Whether the log says ``needle``, wherever wrapping broke its lines (whitespace is ignored)."""
     return "".join(needle.split()) in "".join(log_text(app).split())
+
+
+def hand_made_session(root: Path, runs: Sequence[Mapping[str, Any]]) -> Path:
+    """A saved session of made-up runs (no training), for what real training rarely gives on cue.
+
+    Each run: RunConfig settings, plus ``val`` (validation accuracy per finished epoch), and
+    optionally ``status`` (default finished), ``test`` (accuracy), ``span`` ((started, ended) times)
+    and ``duration`` (its clock, s). Returns the session file.
+    """
+    session = Session.create(root)
+    special = {"val", "status", "test", "span", "duration"}
+    for spec in runs:
+        record = session.add(RunConfig(**{k: v for k, v in spec.items() if k not in special}))
+        record.status = RunState(spec.get("status", "finished"))
+        record.epochs = [{"epoch": i + 1, "val_acc": v, "train_acc": v, "val_loss": 1 - v, "train_loss": 1 - v,
+                          "seconds": 1.0, "diagnostics": None} for i, v in enumerate(spec["val"])]
+        record.batch_losses = [0.5] * (10 * len(spec["val"]))
+        if "test" in spec:
+            record.test = {"accuracy": spec["test"], "loss": 1 - spec["test"]}
+        if record.epochs:
+            record.verdict = {"label": "converged", "reason": "made up", "hint": "none"}
+        record.duration_s = spec.get("duration", 2.0 * len(spec["val"]))
+        record.started_at, record.ended_at = spec.get("span", (None, None))
+    session.save()
+    session.close()
+    return session.file

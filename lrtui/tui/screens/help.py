@@ -1,4 +1,8 @@
-"""F1: every key, where it works, and what the three classic learning rates teach."""
+"""F1: every key, where it works, and what the three classic learning rates teach.
+
+Numbers the app decides elsewhere (the healthy band of the update ratio) are taken from there, so
+the help never says other numbers than the screen.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,12 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-HELP = """\
+from lrtui.charts import HEALTHY_UPDATE
+
+#: The healthy band of the update ratio as the story line says it (``2e-04–1e-02``).
+BAND = f"{HEALTHY_UPDATE[0]:.0e}–{HEALTHY_UPDATE[1]:.0e}"
+
+HELP = f"""\
 # lrtui — what the learning rate does
 
 Set the parameters on the left, press **ctrl+r**, and watch the log, the charts and
@@ -18,7 +27,7 @@ several settings queue every combination (a grid; above 24 runs the app asks fir
 | key | does |
 |---|---|
 | **ctrl+r** / **enter** in a field | train with the form's values (focus moves to the runs table) |
-| **+** / **-** (outside a text field) | rerun at once with the last run's lr ×10 / ÷10 |
+| **+** / **-** (outside a text field) | rerun the selected run at once with its lr ×10 / ÷10 (no run yet: the form's) |
 | **ctrl+x** | cancel the running run (finished epochs are kept) and the queued ones |
 | **escape** | leave a text field (to the runs table), close a dialog |
 | **enter** on a run | open its details |
@@ -26,19 +35,19 @@ several settings queue every combination (a grid; above 24 runs the app asks fir
 | **g** | compare a grid: best validation accuracy by two settings (e.g. lr × optimizer) |
 | **z** | zoom the chart: fit its y axis to the data (again: the full axis) |
 | **l** | log axis (accuracy: the error rate, 100% − accuracy, on a log axis) |
-| **f** / **enter** on a chart | the charts full screen, with the legend; **escape**: back |
+| **f** / **enter** on a chart | the charts full screen, with the legend; **escape**: back (the focus returns where it was) |
 | **space** on a run | hide it from the charts, or show it again (it stays in the session) |
-| **s** | fold runs that differ only in seed into one row (best val as mean ± spread); again: one row per run |
+| **s** | fold runs that differ only in seed (distinct seeds, each with a finished epoch) into one row (best val as mean ± spread); again: one row per run |
 | **delete** | remove the selected run from the comparison |
 | **ctrl+f** | learning-rate range test: suggests an lr for the form |
 | **ctrl+s** | write the session report (Markdown, HTML, JSON) |
 | **ctrl+p** | command palette: every action by name |
-| **tab** / **shift+tab** | move between fields, charts and table |
+| **tab** / **shift+tab** | move between fields, charts and table (the focused pane's border or tabs light up) |
 | **ctrl+q** | quit (a running run is stopped cleanly) |
 
 ## The classic lesson (SGD, batch 10, 5 epochs)
 - **lr 0.01** converges: validation accuracy climbs past 90%; each step moves the weights by ~1e-3
-  of their size (the **Steps** tab: inside the healthy band 1e-4..1e-2).
+  of their size (the **Steps** tab: inside the healthy band {BAND}).
 - **lr 0.5** does not learn: accuracy stays at chance (10%, the grey line). Its steps are far
   above the band; they kill the ReLUs (the **Dead** tab goes to 100%) and the network answers
   one class for every image: the loss sits at 2.30 = ln 10, a uniform guess.
@@ -48,7 +57,11 @@ The **Probe** tab shows the loss after one step of size η from the run's weight
 (the vertical line) short of the valley, in it, or on the wall. The line under the charts tells
 the selected run's verdict, its reason and these measurements.
 
-Each run keeps one colour: its swatch in the runs table is its colour in the charts.
+Each run keeps one colour: its swatch in the runs table is its colour in the charts. Besides the lr, a
+setting is a column of the runs table only when it varies between the runs; the ones they all share are
+written under the table. *time* is a run's training time; **~** marks runs trained side by side (a stacked
+lr sweep trains its runs as one model): they split the time they shared, so their times add up to about
+the sweep's.
 Verdicts: *converged* (green), *still learning* (bright green), *too slow* (yellow),
 *not learning* / *diverged* (red), *overfitting* (magenta). Every run is saved in the session as it goes.
 """

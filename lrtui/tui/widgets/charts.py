@@ -138,6 +138,8 @@ class RunChart(PlotextPlot):
         self._picture: Text | None = None
         self._picture_of: _Job | None = None  #: what the picture was built from (generation, size, view)
         self._strips: list[Strip] | None = None  #: the picture as lines (render_line)
+        #: the picture before, when it was of another size: full screen and back (f, escape) find it again
+        self._other_size: tuple[_Job, Text, list[Strip]] | None = None
         self._building: int | None = None  #: generation a worker is building now
         self._plot_lock = Lock()  #: ``plt`` is one mutable figure: one build at a time
 
@@ -166,7 +168,7 @@ class RunChart(PlotextPlot):
         self.refresh()
 
     def on_resize(self) -> None:
-        self._changed()  # the title comes and goes with the height
+        self.refresh()  # a picture is of one size (see _current): the next render builds or finds the new one
 
     @property
     def shows_training(self) -> bool:
@@ -176,7 +178,7 @@ class RunChart(PlotextPlot):
 
     @property
     def short(self) -> bool:
-        return self.size.height < SHORT and not self.screen.maximized
+        return self.size.height < SHORT and not getattr(self.app, "full_screen", False)  # f: never short
 
     def legend(self) -> Text:
         """One line above the plot: each run's swatch and label, and the view (zoom, log)."""
@@ -238,16 +240,30 @@ class RunChart(PlotextPlot):
                 picture = self._build(job)
             except Exception as error:  # noqa: BLE001 - whatever a session file holds, the app goes on
                 picture = _failed(error)
-            self._picture, self._picture_of = picture, job
-            self._strips = job.strips(self._picture)
+            self._show(job, picture, job.strips(picture))
         assert self._picture is not None
         return self._picture
 
+    def _show(self, job: _Job, picture: Text, strips: list[Strip]) -> None:
+        """The picture from now on; the one it replaces is kept if it was of another size."""
+        if self._picture_of is not None and self._picture is not None and self._strips is not None and (
+                self._picture_of.size != job.size):
+            self._other_size = (self._picture_of, self._picture, self._strips)
+        self._picture, self._picture_of, self._strips = picture, job, strips
+
     @property
     def _current(self) -> bool:
-        """The picture shows what the chart holds now, at its size."""
+        """The picture shows what the chart holds now, at its size (the one kept of another size is
+        taken back if it is that: nothing changed since the chart last had this size)."""
+        now = (self._generation, tuple(self.size))
         shown = self._picture_of
-        return shown is not None and (shown.generation, shown.size) == (self._generation, tuple(self.size))
+        if shown is not None and (shown.generation, shown.size) == now:
+            return True
+        other = self._other_size
+        if other is not None and (other[0].generation, other[0].size) == now:
+            self._show(*other)
+            return True
+        return False
 
     def _build_in_background(self) -> None:
         """Hand the current generation to the builder, unless it is building this chart already (that
@@ -273,7 +289,7 @@ class RunChart(PlotextPlot):
         self._building = None
         if self._picture_of is None or message.job.generation > self._picture_of.generation:
             # (not older than a picture built here meanwhile)
-            self._picture, self._picture_of, self._strips = message.picture, message.job, message.strips
+            self._show(message.job, message.picture, message.strips)
         self.refresh()  # draws it, or (if something changed meanwhile) starts the next build
 
     @property
@@ -347,7 +363,7 @@ class Charts(TabbedContent):
     """Accuracy and loss per epoch of every run, the current run's per-batch loss, what happens
     inside the network (update ratio, dead units), the step probe and the lr per step: one tab each.
 
-    ``f`` (or enter on a chart) maximizes it; escape brings the screen back.
+    ``f`` (or enter on a chart): the app hides everything else; escape brings the screen back.
     """
 
     ALLOW_MAXIMIZE = True

@@ -30,11 +30,19 @@ def probe(lr: float, best: float, gain: float, n: int = 1) -> dict:
 
 def test_a_dead_network_is_not_learning_even_though_its_steps_are_zero() -> None:
     """lr 0.5 after the collapse: no gradient reaches dead units, so the update ratio is exactly 0."""
-    run = [epoch(0.115, 2.31, 3e-2, dead=1.0, top=1.0), epoch(0.09, 2.314, 0.0, dead=1.0, top=1.0, n=2)]
+    run = [epoch(0.115, 2.31, 6e-2, dead=1.0, top=1.0), epoch(0.09, 2.314, 0.0, dead=1.0, top=1.0, n=2)]
     verdict = judge(run, "finished")
     assert verdict.label == "not learning" and "dying ReLUs" in verdict.reason and "100% of fc1" in verdict.reason
     assert "one class for 100% of images" in verdict.reason and "ln 10" in verdict.reason
-    assert "3e-02" in verdict.reason and "smaller" in verdict.hint
+    assert "killed by steps of up to 6e-02" in verdict.reason and "smaller" in verdict.hint
+
+
+def test_epoch_means_inside_the_band_are_not_quoted_as_the_killing_steps() -> None:
+    """Full MNIST, lr 0.5: epoch means of 1e-3 (inside the band) while single steps moved layers by half."""
+    run = [epoch(0.116, 2.32, 1e-3, dead=1.0, top=1.0), epoch(0.105, 2.321, 0.0, dead=1.0, top=1.0, n=2)]
+    verdict = judge(run, "finished")
+    assert verdict.label == "not learning" and "dying ReLUs" in verdict.reason
+    assert "killed by steps" not in verdict.reason and "1e-03" not in verdict.reason
 
 
 def test_a_collapse_after_learning_says_where_it_came_from() -> None:

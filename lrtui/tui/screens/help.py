@@ -63,7 +63,8 @@ written under the table. *time* is a run's training time; **~** marks runs train
 lr sweep trains its runs as one model): they split the time they shared, so their times add up to about
 the sweep's.
 Verdicts: *converged* (green), *still learning* (bright green), *too slow* (yellow),
-*not learning* / *diverged* (red), *overfitting* (magenta). Every run is saved in the session as it goes.
+*not learning* / *diverged* (red), *unstable* (deep pink), *overfitting* (magenta). Every run is saved in
+the session as it goes.
 """
 
 

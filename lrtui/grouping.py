@@ -377,7 +377,7 @@ def time_shares(runs: Sequence[RunRecord], now: float | None = None) -> dict[str
         if r.started_at is None or (r.ended_at is None and r.status != "running"):
             continue
         end = r.ended_at if r.ended_at is not None else now
-        if end > r.started_at:
+        if end > r.started_at and all(map(math.isfinite, (r.started_at, end, end - r.started_at))):
             spans.append((r.started_at, end, r))
     spans.sort(key=lambda t: t[0])
     shares: dict[str, float] = {}
@@ -400,7 +400,8 @@ def time_shares(runs: Sequence[RunRecord], now: float | None = None) -> dict[str
         if at_once and len(ended) == len(cluster) and total > 0:
             longest = max(run.duration_s for run in ended)
             raw = {run_id: longest * share / total for run_id, share in raw.items()}
-        shares.update({run.id: raw[run.id] for run in ended})
+        # a file's extreme numbers (a 1e308 s clock) give no share: the run's own time is shown
+        shares.update({run.id: raw[run.id] for run in ended if math.isfinite(raw[run.id])})
     return shares
 
 

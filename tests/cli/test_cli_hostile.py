@@ -83,6 +83,14 @@ def test_report_paths_are_printed_with_control_characters_spelled_out(cli, tmp_p
     assert "\x1b" not in result.out and "\\x1b[2J" in result.out
 
 
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler of its own for ``signum`` (Linux: SigCgt in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
 def test_sigterm_ends_the_process_even_when_the_engine_never_answers(tmp_path):
     """An engine stuck in a call that never checks its cancel flag: SIGTERM still ends the process, run saved."""
     import json
@@ -95,8 +103,14 @@ def test_sigterm_ends_the_process_even_when_the_engine_never_answers(tmp_path):
             f"raise SystemExit(main({TINY_RUN!r}))\n")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "LRTUI_HOME": str(tmp_path)})
-    time.sleep(4)  # torch imported, the run queued: the engine's stand-in now sleeps
-    assert proc.poll() is None, proc.communicate(timeout=5)
+    # wait until the CLI has its SIGTERM handler (set once torch is imported and the run queued)
+    for _ in range(1200):
+        assert proc.poll() is None, proc.communicate(timeout=5)
+        if _catches(proc.pid, signal.SIGTERM):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the CLI never set its SIGTERM handler")
     proc.send_signal(signal.SIGTERM)
     try:
         out, err = proc.communicate(timeout=60)

@@ -24,6 +24,7 @@ from rich.color import Color
 from textual.widgets import DataTable, Input
 
 from lrtui import charts
+from lrtui.charts import HEALTHY_UPDATE
 from lrtui.engine.config import RunConfig
 from lrtui.record import RunRecord
 from lrtui.session import load_session
@@ -81,7 +82,8 @@ def test_story_tells_the_selected_runs_verdict_and_diagnostics(lessons: Path, si
             assert f"r3 lr=0.0001 sgd · {r3.verdict_label}" in text
             assert "below the healthy" in text  # steps ~1e-5: far under the band
             await select(app, pilot, 1)
-            assert "healthy (2e-04–1e-02)" in story_text(app)
+            low, high = HEALTHY_UPDATE
+            assert f"healthy ({low:.0e}–{high:.0e})" in story_text(app)  # the band of lrtui.engine.bands
 
     asyncio.run(scenario())
 

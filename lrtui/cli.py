@@ -222,19 +222,19 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
             if isinstance(item, SaveProblem):
                 if item.error:
                     with contextlib.suppress(OSError):
-                        print(f"lrtui: warning: {item.error}; training goes on", file=sys.stderr)
+                        tell("warning", f"{item.error}; training goes on")
             elif isinstance(item, BatchDone):
                 if item.error:
                     with contextlib.suppress(OSError):
-                        print(f"lrtui: error: training stopped: {item.error}", file=sys.stderr)
+                        tell("error", f"training stopped: {item.error}")
             elif not (stop.hangup or console.reader_gone or console.write_failed):  # keep saving, stop printing
                 try:
                     printer(item)
                 except OSError as e:  # stdout on a full disk, a dead terminal: printing stops, training never
                     console.write_failed = console.quiet = True
                     with contextlib.suppress(OSError):
-                        print(f"lrtui: warning: cannot write the output ({e.strerror or e}); printing stops, "
-                              "training goes on", file=sys.stderr)
+                        tell("warning", f"cannot write the output ({e.strerror or e}); printing stops, "
+                             "training goes on")
 
         runner = Runner(session, listen, batched=args.batched)
         stop.on_stop = runner.stop
@@ -278,7 +278,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for notice in (session.follow_error, session.dataset_notice(configs)):  # an unreadable run file; other data
         if notice:
             with contextlib.suppress(OSError):
-                print(f"lrtui: warning: {printable(notice, newlines=False)}", file=sys.stderr)
+                tell("warning", notice)
     console = StdoutConsole()
     stop, records = _train(session, configs, console, args)
     started = [r for r in records if r.status != "queued"]
@@ -297,7 +297,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             failed_outputs.append(f"--report: {e}")
     for line in failed_outputs:
         with contextlib.suppress(OSError):
-            print(f"lrtui: error: {line}", file=sys.stderr)
+            tell("error", line)
     written = ([("result", args.json)] if args.json and not any(e.startswith("--json") for e in failed_outputs)
                else []) + [("report", p) for p in reports]
     try:
@@ -395,10 +395,14 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
     import shutil
 
     from lrtui.engine.config import format_lr
-    from lrtui.engine.data import DataUnavailable
+    from lrtui.engine.data import DataUnavailable, check_data
     from lrtui.engine.lrfind import LABELS, find_lr
     from lrtui.lrfind_chart import render_chart
 
+    try:
+        check_data([config])  # the data folder's real counts, as `run` checks them
+    except DataUnavailable as e:
+        raise UsageError(str(e)) from None
     with Signals() as stop:
         try:
             result = find_lr(config, start=start, end=end, steps=steps, cancel=stop.cancel)
@@ -459,6 +463,12 @@ def _looks_negative(text: str) -> bool:
     return True
 
 
+def tell(kind: str, message: str) -> None:
+    """``lrtui: error: …`` (or ``warning``) on stderr: one line, whatever paths or file contents it names
+    (their control characters spelled out, never obeyed by the terminal)."""
+    print(f"lrtui: {kind}: {printable(message, newlines=False)}", file=sys.stderr)
+
+
 def _reopen_closed_std_streams() -> None:
     """``lrtui run >&-``: Python leaves a closed stdout/stderr as None; print into /dev/null instead of crashing."""
     import os
@@ -493,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("lrtui: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT
     except (ConfigError, SessionError, UsageError, OutputError) as e:
-        print(f"lrtui: error: {e}", file=sys.stderr)
+        tell("error", str(e))
         return 2
     except BrokenPipeError:  # the reader left early (`lrtui find-lr | head`): as a killed pipe writer would
         from lrtui.printout import EXIT_BROKEN_PIPE, silence_stdout
@@ -501,8 +511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         silence_stdout()
         return EXIT_BROKEN_PIPE
     except ImportError as e:  # a broken install: torch built for CUDA libraries this machine lacks, say
-        print(f"lrtui: error: {_import_problem(e)}", file=sys.stderr)
+        tell("error", _import_problem(e))
         return 1
     except OSError as e:  # a file we were asked to write could not be written
-        print(f"lrtui: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        tell("error", f"{e.strerror or e}: {e.filename or ''}".rstrip(": "))
         return 1

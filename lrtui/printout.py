@@ -210,7 +210,7 @@ def sessions_table(entries: Iterable[SessionEntry]) -> Table:
         s = entry.session
         if s is None:
             reason = (entry.error or "").removeprefix(f"{entry.path / FILENAME}: ")
-            table.add_row("—", Text("unreadable", style="red"), "", "", "", "", "", Text(f"{entry.path}\n{reason}"))
+            table.add_row("—", Text("unreadable", style="red"), "", "", "", "", "", Text(f"{printable(entry.path)}\n{printable(reason, newlines=False)}"))
             continue
         ran = [r for r in s.runs if r.status != "queued"]
         configs = [r.config for r in s.runs]
@@ -222,7 +222,7 @@ def sessions_table(entries: Iterable[SessionEntry]) -> Table:
             several = len({c.optimizer for c in configs}) > 1
             lr = format_lr(best.config.lr) + (f" {best.config.optimizer}" if several else "")
             test = summary_text(best.summary("test_acc"))
-        live = Text(", ".join(w.label for w in entry.writers if w.alive), style="green") if entry.live else ""
+        live = Text(", ".join(printable(w.label, newlines=False) for w in entry.writers if w.alive), style="green") if entry.live else ""
         table.add_row(Text(s.date), str(len(ran)), Text(_distinct(c.dataset for c in configs) or "—"),
-                      Text(optimizers or "—"), Text(lr), Text(test), live, Text(str(entry.path)))
+                      Text(optimizers or "—"), Text(lr), Text(test), live, Text(printable(entry.path)))
     return table

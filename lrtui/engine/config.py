@@ -144,6 +144,9 @@ def _number(text: Any, name: str, errors: dict[str, str], *, integer: bool = Fal
                 return None
             if integer and as_float.is_integer():
                 value = int(as_float)
+            elif integer and s.lstrip("+-").isascii() and s.lstrip("+-").isdigit():
+                errors[name] = f"{s!r} is too large ({len(s.lstrip('+-')):,} digits)"  # past int()'s digit limit
+                return None
             else:
                 errors[name] = f"{s!r} is not a whole number"
                 return None

@@ -66,13 +66,16 @@ def test_a_data_folder_too_small_for_the_batch_is_refused_before_a_session_is_ma
     assert result.err.startswith("lrtui: error: batch size 10 is larger than the training set (1 samples of mnist")
     assert result.err.count("\n") == 1
     assert not (tmp_path / "home" / "sessions").exists() or not any((tmp_path / "home" / "sessions").iterdir())
+    found = cli(["find-lr", "--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--device", "cpu"],
+                tmp_path / "home")
+    assert found.code == 2 and found.err.startswith("lrtui: error: batch size 10 is larger than the training set")
 
 
 def test_a_100000_digit_seed_is_named_in_a_short_line(cli, tmp_path):
     result = cli(["run", "--seed", "9" * 100_000], tmp_path)
     assert result.code == 2
     assert result.err.startswith("lrtui: error: seed: ") and result.err.count("\n") == 1
-    assert len(result.err) < 300 and "characters left out" in result.err
+    assert len(result.err) < 300 and "characters left out" in result.err and "is too large (100,000 digits)" in result.err
 
 
 def test_report_paths_are_printed_with_control_characters_spelled_out(cli, tmp_path):
@@ -144,3 +147,15 @@ def test_a_stuck_lock_leaves_the_runs_saved_and_says_the_snapshot_is_behind(cli,
     assert "runs saved; " in result.out and "session.json not updated" in result.out
     assert "NOT saved" not in result.out
     assert (folder / "runs" / "r2.json").exists()
+
+
+def test_error_lines_and_the_sessions_listing_spell_out_control_characters_in_paths(cli, tmp_path):
+    """``LRTUI_HOME=$'…\\x1b[2J'``: ``lrtui sessions`` and every ``lrtui: error:`` line named the path raw."""
+    home = tmp_path / "x\x1b[2J"
+    assert cli([*TINY_RUN], home).code == 0
+    listing = cli(["sessions"], home)
+    assert listing.code == 0 and "\x1b" not in listing.out and "\\x1b[2J" in "".join(listing.out.split())
+    for args in ([*TINY_RUN, "--json", str(home)], ["report", str(tmp_path / "nope\x1b[2J")]):
+        result = cli(args, home)
+        assert result.code == 2 and result.err.startswith("lrtui: error: ")
+        assert "\x1b" not in result.err and "\\x1b[2J" in result.err and result.err.count("\n") == 1

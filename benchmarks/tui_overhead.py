@@ -120,7 +120,7 @@ from collections import Counter
 from pathlib import Path
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState
-from lrtui.session import Session
+from lrtui.sessions.store import Session
 from lrtui.tui.app import LRTuiApp
 from lrtui.tui.widgets.charts import RunChart
 from lrtui.tui.widgets.runs_table import RunsTable

@@ -30,10 +30,10 @@ from lrtui.engine.config import (
     RunConfig,
     parse_configs,
 )
-from lrtui.outputs import OutputError, check_writable, check_writable_dir, guard_report_dir, write_json_safely
 from lrtui.printable import printable
-from lrtui.record import RunRecord
-from lrtui.session import Session, SessionError, load_session, sessions_root
+from lrtui.sessions.outputs import OutputError, check_writable, check_writable_dir, guard_report_dir, write_json_safely
+from lrtui.sessions.record import RunRecord
+from lrtui.sessions.store import Session, SessionError, load_session, sessions_root
 
 #: (flag, RunConfig field, metavar, help) of the flags every command shares.
 RUN_FLAGS: tuple[tuple[str, str, str, str], ...] = (
@@ -189,7 +189,7 @@ def _parse(args: argparse.Namespace) -> list[RunConfig]:
 
 def _check_out_path(flag: str, path: str | None) -> None:
     """Fail before training, not after it, when an output cannot be written or would land in a session's
-    store, any session's (see :mod:`lrtui.outputs`)."""
+    store, any session's (see :mod:`lrtui.sessions.outputs`)."""
     check_writable(path, flag, sessions_root=sessions_root())
 
 
@@ -198,7 +198,7 @@ def _check_report_dir(flag: str, out: str | None, session: Session | None = None
 
     Without ``session`` (``run --report``, before its session exists) only the folder's place is checked.
     """
-    from lrtui.report import REPORT_FILES
+    from lrtui.reports.report import REPORT_FILES
 
     root = sessions_root()
     if session is None:
@@ -212,7 +212,7 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
            args: argparse.Namespace) -> tuple[Signals, list[RunRecord]]:
     """Train the runs through a :class:`Runner`, printing as events arrive; returns the signals seen and the runs."""
     from lrtui.engine.events import Event
-    from lrtui.printout import RunPrinter
+    from lrtui.plots.printout import RunPrinter
     from lrtui.runner import BatchDone, Notice, Runner, SaveProblem, hangup_keeps_training
 
     printer = RunPrinter(console, quiet=args.quiet, prefix_runs=len(configs) > 1)
@@ -261,8 +261,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``lrtui run``: train, print, save the session at every run start/epoch end/run end; then the table."""
     configs = _parse(args)
     _check_out_path("--json", args.json)
-    from lrtui.printout import EXIT_BROKEN_PIPE, StdoutConsole, runs_table, say
-    from lrtui.report import write_reports
+    from lrtui.plots.printout import EXIT_BROKEN_PIPE, StdoutConsole, runs_table, say
+    from lrtui.reports.report import write_reports
 
     if args.report is not None:
         _check_report_dir("--report", args.report)  # before a new session folder is made
@@ -333,8 +333,8 @@ def _open_or_create(spec: str | None) -> Session:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    from lrtui.printout import StdoutConsole, sessions_table
-    from lrtui.session import list_sessions, sessions_root
+    from lrtui.plots.printout import StdoutConsole, sessions_table
+    from lrtui.sessions.store import list_sessions, sessions_root
 
     entries = list(list_sessions())
     if not entries:
@@ -345,7 +345,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from lrtui.report import FORMATS, write_reports
+    from lrtui.reports.report import FORMATS, write_reports
 
     session = load_session(args.session)
     _check_report_dir("--out", args.out, session)
@@ -356,7 +356,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``lrtui export``: CSV tables or TensorBoard event folders, for the tools people already use."""
-    from lrtui.export import ExportError, export_session
+    from lrtui.reports.export import ExportError, export_session
 
     session = load_session(args.session)
     if args.out is not None and not args.out.strip():
@@ -397,7 +397,7 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
     from lrtui.engine.config import format_lr
     from lrtui.engine.data import DataUnavailable, check_data
     from lrtui.engine.lrfind import LABELS, find_lr
-    from lrtui.lrfind_chart import render_chart
+    from lrtui.plots.lrfind_chart import render_chart
 
     try:
         check_data([config])  # the data folder's real counts, as `run` checks them
@@ -506,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tell("error", str(e))
         return 2
     except BrokenPipeError:  # the reader left early (`lrtui find-lr | head`): as a killed pipe writer would
-        from lrtui.printout import EXIT_BROKEN_PIPE, silence_stdout
+        from lrtui.plots.printout import EXIT_BROKEN_PIPE, silence_stdout
 
         silence_stdout()
         return EXIT_BROKEN_PIPE

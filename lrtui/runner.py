@@ -32,8 +32,8 @@ from dataclasses import dataclass, replace
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import Event, RunEnd, RunState
-from lrtui.record import RunRecord
-from lrtui.session import HEARTBEAT_EVERY_S, Session, SessionError
+from lrtui.sessions.record import RunRecord
+from lrtui.sessions.store import HEARTBEAT_EVERY_S, Session, SessionError
 
 _quiet_lock = threading.Lock()
 _quiet_depth = 0

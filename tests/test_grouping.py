@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from lrtui.engine.config import RunConfig
-from lrtui.grouping import (
+from lrtui.plots.grouping import (
     best_setting,
     column_settings,
     common_settings_text,
@@ -30,7 +30,7 @@ from lrtui.grouping import (
     time_shares,
     time_text,
 )
-from lrtui.record import RunRecord
+from lrtui.sessions.record import RunRecord
 
 _ids = iter(range(1, 10_000))
 
@@ -275,6 +275,6 @@ def test_grid_table_any_two_fields_and_bad_requests() -> None:
 
 
 def test_grouping_imports_no_ui_or_torch() -> None:
-    code = ("import sys, lrtui.grouping; "
+    code = ("import sys, lrtui.plots.grouping; "
             "bad = [m for m in ('torch', 'textual', 'rich') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

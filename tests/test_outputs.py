@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lrtui.outputs import (
+from lrtui.sessions.outputs import (
     OutputError,
     check_writable,
     check_writable_dir,
@@ -233,7 +233,7 @@ def test_symlink_to_fifo_is_written_through(tmp_path: Path) -> None:
 
 _WRITE_TO_STDOUT = """
 import sys
-from lrtui.outputs import write_json_safely
+from lrtui.sessions.outputs import write_json_safely
 print("printed before", flush=False)
 write_json_safely(sys.argv[1], {"a": 1}, flag="--json")
 print("printed after")
@@ -288,7 +288,7 @@ def test_full_device_is_one_line(tmp_path: Path) -> None:
 # -- report folders never overwrite another session --------------------------------------------------------------------
 
 def _session_folder(path: Path, created: float, store: bool = True) -> Path:
-    """A session folder as :mod:`lrtui.session` leaves it (``store``: schema 2, else schema 1: session.json only)."""
+    """A session folder as :mod:`lrtui.sessions.store` leaves it (``store``: schema 2, else schema 1: session.json only)."""
     path.mkdir(parents=True)
     (path / "session.json").write_text(json.dumps({"schema": 2, "created": created, "runs": []}))
     if store:

@@ -19,7 +19,7 @@ from lrtui.runner import (
     hangup_keeps_training,
     quiet_collector,
 )
-from lrtui.session import Session
+from lrtui.sessions.store import Session
 
 TINY = {"train_limit": "200", "epochs": "1", "device": "cpu"}
 

@@ -30,12 +30,12 @@ from textual.worker import Worker, WorkerState
 
 from lrtui.engine.config import GRID_CONFIRM, GRID_MAX, ConfigError, RunConfig, format_lr, grid_size, parse_lrs
 from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
-from lrtui.formatting import pct
-from lrtui.outputs import OutputError
+from lrtui.plots.formatting import pct
 from lrtui.printable import plain_text, printable
-from lrtui.record import RunRecord, best_run
 from lrtui.runner import BatchDone, Runner, SaveProblem, hangup_keeps_training, quiet_collector
-from lrtui.session import Session, SessionError, load_session
+from lrtui.sessions.outputs import OutputError
+from lrtui.sessions.record import RunRecord, best_run
+from lrtui.sessions.store import Session, SessionError, load_session
 from lrtui.tui.messages import DevicesFound, RunnerUpdate
 from lrtui.tui.process import (
     leave,
@@ -753,7 +753,7 @@ class LRTuiApp(App[None]):
 
     def action_compare(self) -> None:
         """g: the grid's comparison (best validation accuracy by the two settings that vary); one line if not a grid."""
-        from lrtui.grouping import grid_table
+        from lrtui.plots.grouping import grid_table
 
         try:
             table = grid_table(self.session.runs)
@@ -806,7 +806,7 @@ class LRTuiApp(App[None]):
 
     def action_report(self) -> None:
         """Write report.md, report.html and session.json into the session folder; say where."""
-        from lrtui.report import write_reports
+        from lrtui.reports.report import write_reports
 
         if not any(r.status != "queued" for r in self.session.runs):
             self.notify("Nothing to report yet: train a run first (ctrl+r)", severity="warning")

@@ -19,7 +19,7 @@ from lrtui.printable import printable
 
 if TYPE_CHECKING:
     from lrtui.runner import Runner
-    from lrtui.session import Session
+    from lrtui.sessions.store import Session
 
 
 def ui_torch_threads() -> int:

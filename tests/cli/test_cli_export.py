@@ -1,6 +1,6 @@
 """``lrtui export``: a real saved session out as CSV that the csv module reads back; bad input is one line.
 
-Where it writes follows :mod:`lrtui.outputs`: never into any session's ``runs/``, ``ids/``, ``writers/``
+Where it writes follows :mod:`lrtui.sessions.outputs`: never into any session's ``runs/``, ``ids/``, ``writers/``
 (existing or not, through links too); a session's top level is fine. Files are replaced whole (a full
 disk keeps the old one), a FIFO is written to its reader, and every output problem is one line, exit 2.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from lrtui.session import load_session
+from lrtui.sessions.store import load_session
 
 
 def _saved(sweep) -> Path:

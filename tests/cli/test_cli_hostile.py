@@ -130,12 +130,12 @@ def test_a_stuck_lock_leaves_the_runs_saved_and_says_the_snapshot_is_behind(cli,
     """``flock S/.lock sleep 40`` while ``lrtui run --open S`` trains: the run files are saved, exit 0, one note."""
     import fcntl
 
-    import lrtui.session
+    import lrtui.sessions.store
 
     assert cli([*TINY_RUN], tmp_path).code == 0
     (folder,) = (tmp_path / "sessions").iterdir()
-    monkeypatch.setattr(lrtui.session, "LOCK_WAIT_S", 0.2)
-    monkeypatch.setattr(lrtui.session, "LOCK_RETRY_S", 0.05)
+    monkeypatch.setattr(lrtui.sessions.store, "LOCK_WAIT_S", 0.2)
+    monkeypatch.setattr(lrtui.sessions.store, "LOCK_RETRY_S", 0.05)
     holder = os.open(folder / ".lock", os.O_RDWR)
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:

@@ -24,7 +24,7 @@ import pytest
 
 from lrtui.engine.data import IDX_FILES, raw_folder
 from lrtui.engine.idx import write_idx
-from lrtui.session import load_session
+from lrtui.sessions.store import load_session
 
 SMALL = ["--train-limit", "100", "--epochs", "1", "--device", "cpu", "--no-batched"]
 
@@ -206,7 +206,7 @@ def test_report_into_a_new_folder_inside_a_sessions_store_is_refused(cli, tmp_pa
     _still_whole(other, before)
 
 
-_SHORT_WAIT = "import sys, lrtui.outputs as o; o.WAIT_S = 0.3; from lrtui.cli import main; sys.exit(main(sys.argv[1:]))"
+_SHORT_WAIT = "import sys, lrtui.sessions.outputs as o; o.WAIT_S = 0.3; from lrtui.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.mark.parametrize("command, name, fault", [

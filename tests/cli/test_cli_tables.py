@@ -8,9 +8,9 @@ from pathlib import Path
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState
-from lrtui.grouping import best_setting
-from lrtui.record import best_run
-from lrtui.session import Session
+from lrtui.plots.grouping import best_setting
+from lrtui.sessions.record import best_run
+from lrtui.sessions.store import Session
 
 
 def table_rows(out: str) -> list[list[str]]:

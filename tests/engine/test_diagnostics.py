@@ -16,7 +16,7 @@ from lrtui.engine.diagnostics import LAYERS, RELU_LAYERS, StepStats, forward_obs
 from lrtui.engine.events import BatchLog, EpochEnd, ProbeResult, RunEnd, RunState
 from lrtui.engine.model import build_model
 from lrtui.engine.trainer import train
-from lrtui.record import RunRecord
+from lrtui.sessions.record import RunRecord
 
 SMALL = RunConfig(epochs=3, batch_size=10, train_limit=500, device="cpu", seed=0)
 LRS = (0.5, 0.01, 1e-4)

@@ -15,8 +15,8 @@ from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, RunEnd, 
 from lrtui.engine.schedule import lr_at
 from lrtui.engine.sweep import run_many
 from lrtui.engine.trainer import Run, run_threads
-from lrtui.record import RunRecord
-from lrtui.session_schema import Malformed, run_row
+from lrtui.sessions.record import RunRecord
+from lrtui.sessions.schema import Malformed, run_row
 
 #: 30 batches of 10 per epoch, 2 epochs: 60 steps, a BatchLog every 5.
 TINY = RunConfig(lr=0.05, epochs=2, batch_size=10, train_limit=300, device="cpu", seed=0)
@@ -190,7 +190,7 @@ def test_a_diverged_runs_trace_ends_at_the_bad_step() -> None:
 
 
 def test_a_session_saves_each_probe_and_the_trace(tmp_path) -> None:
-    from lrtui.session import Session, load_session
+    from lrtui.sessions.store import Session, load_session
 
     session = Session.create(tmp_path / "sessions")
     config = replace(TINY, schedule="onecycle", epochs=1)

@@ -24,7 +24,7 @@ from lrtui.engine.lrfind import (
     suggest,
     valley,
 )
-from lrtui.lrfind_chart import draw, render_chart
+from lrtui.plots.lrfind_chart import draw, render_chart
 
 SMALL = RunConfig(train_limit=400, device="cpu")
 
@@ -157,7 +157,7 @@ def test_chart_marks_suggestions_and_leaves_plotext_global_state_alone() -> None
 
 def test_the_chart_survives_repeated_builds() -> None:
     """A widget rebuilds its figure on every repaint; plotext 5's own log scale fails the second time."""
-    from lrtui.charts import new_figure
+    from lrtui.plots.terminal_charts import new_figure
 
     figure = new_figure(60, 15)
     draw(figure, _result())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lrtui.engine.lrfind import LRFindResult
-from lrtui.lrfind_chart import render_chart
+from lrtui.plots.lrfind_chart import render_chart
 
 BIG, TINY = 1.7976931348623157e308, 5e-324
 

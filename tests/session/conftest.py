@@ -14,7 +14,7 @@ import pytest
 
 from lrtui.engine.config import parse_configs
 from lrtui.engine.events import EpochEnd, Event, RunEnd, RunStarted
-from lrtui.session import Session
+from lrtui.sessions.store import Session
 
 LRS = "0.5, 0.01, 1e-4"
 

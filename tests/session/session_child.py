@@ -18,13 +18,13 @@ from pathlib import Path
 
 def main(argv: list[str]) -> None:
     if argv[0] == "--host":
-        import lrtui.session_writers
+        import lrtui.sessions.writers
 
-        lrtui.session_writers.HOST = argv[1]
+        lrtui.sessions.writers.HOST = argv[1]
         argv = argv[2:]
     from lrtui.engine.config import parse_configs
     from lrtui.engine.events import EpochEnd, RunEnd, RunStarted, Verdict
-    from lrtui.session import load_session
+    from lrtui.sessions.store import load_session
 
     mode, folder = argv[0], Path(argv[1])
     session = load_session(folder)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from lrtui.svg_charts import Rect
+from lrtui.reports.svg_charts import Rect
 
 NS = "{http://www.w3.org/2000/svg}"
 

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lrtui.session import Session, SessionError, list_sessions, load_session
-from lrtui.session_schema import MAX_BYTES
+from lrtui.sessions.schema import MAX_BYTES
+from lrtui.sessions.store import Session, SessionError, list_sessions, load_session
 
 Doc = dict[str, Any]
 
@@ -151,9 +151,9 @@ def _check_clean(session: Session, formats: tuple[str, ...] = ("md",)) -> None:
     """Everything a reader does with a loaded session works: the document, the best run, the listing, a report."""
     from rich.console import Console
 
-    from lrtui.printout import sessions_table
-    from lrtui.report import write_reports
-    from lrtui.session import SessionEntry
+    from lrtui.plots.printout import sessions_table
+    from lrtui.reports.report import write_reports
+    from lrtui.sessions.store import SessionEntry
 
     json.dumps(session.to_dict(), allow_nan=False)
     assert session.date

@@ -11,12 +11,13 @@ from html import escape as html_escape
 import pytest
 from svg_helpers import assert_inside
 
-from lrtui import charts, figures
 from lrtui.engine.config import format_lr
-from lrtui.figures import run_hex
-from lrtui.formatting import pct, sci
-from lrtui.report import write_reports
-from lrtui.session import load_session
+from lrtui.plots import terminal_charts as charts
+from lrtui.plots.formatting import pct, sci
+from lrtui.reports import figures
+from lrtui.reports.figures import run_hex
+from lrtui.reports.report import write_reports
+from lrtui.sessions.store import load_session
 
 
 def cap(text: str) -> str:
@@ -146,7 +147,7 @@ def test_cancelled_run_says_cancelled(tmp_path):
     from lrtui.engine.config import RunConfig
     from lrtui.engine.events import EpochEnd
     from lrtui.engine.sweep import run_many
-    from lrtui.session import Session
+    from lrtui.sessions.store import Session
 
     session = Session.create(tmp_path)
     record = session.add(RunConfig(lr=0.01, train_limit=100, epochs=3, device="cpu"))
@@ -221,7 +222,7 @@ def test_report_of_a_diverged_run_says_where(tmp_path):
     """A run that blows up in its first epoch has no curve and no test score; the report still tells its story."""
     from lrtui.engine.config import RunConfig
     from lrtui.engine.sweep import run_many
-    from lrtui.session import Session
+    from lrtui.sessions.store import Session
 
     session = Session.create(tmp_path)
     record = session.add(RunConfig(lr=1e6, train_limit=100, epochs=2, device="cpu"))  # beyond the form's range

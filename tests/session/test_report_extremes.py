@@ -17,9 +17,10 @@ import pytest
 from hostile_values import VARIANTS, extreme_session
 from svg_helpers import assert_inside
 
-from lrtui import charts, figures, report
-from lrtui.report import PROBE_COLUMNS, PROBE_ROWS, build_blocks, to_markdown, write_reports
-from lrtui.session import Session, load_session
+from lrtui.plots import terminal_charts as charts
+from lrtui.reports import figures, report
+from lrtui.reports.report import PROBE_COLUMNS, PROBE_ROWS, build_blocks, to_markdown, write_reports
+from lrtui.sessions.store import Session, load_session
 
 DRAWINGS = (charts.plot_accuracy, charts.plot_loss, charts.plot_batch_loss, charts.plot_update_ratio,
             charts.plot_dead_fraction, charts.plot_probe, charts.plot_lr)

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from svg_helpers import NS, assert_inside
 
-from lrtui import figures
 from lrtui.engine.config import format_lr, parse_configs
-from lrtui.formatting import pct
-from lrtui.grouping import (
+from lrtui.plots.formatting import pct
+from lrtui.plots.grouping import (
     comparison_fields,
     differs_beyond_seed_noise,
     grid_table,
@@ -26,9 +25,10 @@ from lrtui.grouping import (
     noise_sentence,
     seed_groups,
 )
-from lrtui.report import build_blocks, write_reports
-from lrtui.session import Session, load_session
-from lrtui.svg_charts import Area, Line, Panel, Rect, area_polygons, clip_polygon, figure
+from lrtui.reports import figures
+from lrtui.reports.report import build_blocks, write_reports
+from lrtui.reports.svg_charts import Area, Line, Panel, Rect, area_polygons, clip_polygon, figure
+from lrtui.sessions.store import Session, load_session
 
 GRID = {"optimizer": "sgd,adam", "lr": "0.01,0.1", "seed": "0,1", "train_limit": "200", "epochs": "2",
         "device": "cpu"}
@@ -234,7 +234,7 @@ def test_a_band_partly_off_the_chart_is_clipped_to_the_frame() -> None:
 
 
 def test_area_breaks_at_missing_values() -> None:
-    from lrtui.svg_charts import Scale
+    from lrtui.reports.svg_charts import Scale
 
     sx, sy = Scale(0, 10, 0, 100), Scale(0, 10, 100, 0)
     polys = area_polygons(Area([1, 2, 3, 4, 5], [1, 1, None, 1, 1], [2, 2, 2, 2, 2], "#000000"), sx, sy,

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from lrtui.engine.config import parse_configs
-from lrtui.session import (
+from lrtui.sessions.store import (
     SCHEMA,
     Session,
     SessionError,
@@ -184,7 +184,7 @@ def test_a_failed_save_is_reported_not_raised_and_the_next_save_retries(tmp_path
 
 
 def test_the_best_run_is_never_one_that_blew_up_while_another_is_left():
-    from lrtui.record import RunBook, RunRecord
+    from lrtui.sessions.record import RunBook, RunRecord
 
     def run(run_id, val_accs, label):
         config = parse_configs({"lr": "0.01", "device": "cpu"})[0]
@@ -218,10 +218,10 @@ def test_a_stuck_lock_costs_the_snapshot_not_the_run_file_and_is_said_once(tmp_p
     import os
     import threading
 
-    import lrtui.session
+    import lrtui.sessions.store
 
-    monkeypatch.setattr(lrtui.session, "LOCK_WAIT_S", 0.3)
-    monkeypatch.setattr(lrtui.session, "LOCK_RETRY_S", 0.05)
+    monkeypatch.setattr(lrtui.sessions.store, "LOCK_WAIT_S", 0.3)
+    monkeypatch.setattr(lrtui.sessions.store, "LOCK_RETRY_S", 0.05)
     session = Session.create(tmp_path)
     run_id = _start(session)
     holder = os.open(session.path / ".lock", os.O_RDWR)  # another open file: flock conflicts as another process's
@@ -253,17 +253,17 @@ def test_a_failed_first_save_leaves_no_folder_and_last_skips_folders_that_are_no
     """A run on a full home left an empty session folder, and ``report last`` then failed on it."""
     import errno
 
-    import lrtui.session
+    import lrtui.sessions.store
 
     older = Session(home / "sessions" / "20240101-000000-aaaaaa", created=1_700_000_000.0)
     older.save()
     session = Session.create()
-    real_write = lrtui.session.write_json_atomic
+    real_write = lrtui.sessions.store.write_json_atomic
 
     def full(path, document, *, fsync=True):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(lrtui.session, "write_json_atomic", full)
+    monkeypatch.setattr(lrtui.sessions.store, "write_json_atomic", full)
     run_id = _start(session)
     assert session.save_error and "No space left on device" in session.save_error
     assert not session.path.exists(), "no empty folder left behind"
@@ -275,7 +275,7 @@ def test_a_failed_first_save_leaves_no_folder_and_last_skips_folders_that_are_no
     (left / "ids" / "r1").touch()
     assert load_session("last").path == older.path, "a folder that holds no session is not 'last'"
     assert [e.path for e in list_sessions()] == [older.path]
-    monkeypatch.setattr(lrtui.session, "write_json_atomic", real_write)
+    monkeypatch.setattr(lrtui.sessions.store, "write_json_atomic", real_write)
     session.close()  # space again: the final save makes the folder, the ids reserved anew
     assert session.save_error is None and (session.path / "ids" / run_id).exists()
     assert [r.id for r in load_session(session.path).runs] == [run_id]
@@ -283,8 +283,8 @@ def test_a_failed_first_save_leaves_no_folder_and_last_skips_folders_that_are_no
 
 def test_last_is_the_newest_session_created_whatever_was_written_since(home):
     """``report`` rewrites an old session's snapshot: ``run --open last`` then added runs to that old one."""
-    from lrtui.report import write_reports
-    from lrtui.session import newest_session
+    from lrtui.reports.report import write_reports
+    from lrtui.sessions.store import newest_session
 
     old = Session(home / "sessions" / "20240101-000000-aaaaaa", created=1_700_000_000.0)
     _start(old)

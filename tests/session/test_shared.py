@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import lrtui.session_writers
+import lrtui.sessions.writers
 from lrtui.engine.config import parse_configs
 from lrtui.engine.events import EpochEnd, RunEnd, RunStarted, Verdict
-from lrtui.session import Session, SessionError, list_sessions, load_session
+from lrtui.sessions.store import Session, SessionError, list_sessions, load_session
 
 CHILD = str(Path(__file__).with_name("session_child.py"))
 CONFIG = parse_configs({"lr": "0.01", "epochs": "3", "train_limit": "100", "device": "cpu"})[0]
@@ -137,14 +137,14 @@ def test_a_writer_on_another_host_is_stale_once_its_heartbeat_stops(shared, monk
     child = Child("--host", "gpu-box-elsewhere", "slow", str(shared))
     try:
         run_id = child.line().split()[1]
-        monkeypatch.setattr(lrtui.session_writers, "STALE_AFTER_S", 3600.0)
+        monkeypatch.setattr(lrtui.sessions.writers, "STALE_AFTER_S", 3600.0)
         viewer = load_session(shared)
         assert viewer.book.get(run_id).status == "running"
         assert [(w.host, w.state) for w in viewer.writers()] == [("gpu-box-elsewhere", "alive")]
-        monkeypatch.setattr(lrtui.session_writers, "STALE_AFTER_S", -1.0)  # any heartbeat is now too old
+        monkeypatch.setattr(lrtui.sessions.writers, "STALE_AFTER_S", -1.0)  # any heartbeat is now too old
         assert [(r.id, r.status) for r in viewer.poll()] == [(run_id, "interrupted")]
         assert [w.state for w in viewer.writers()] == ["stale"]
-        monkeypatch.setattr(lrtui.session_writers, "STALE_AFTER_S", 3600.0)
+        monkeypatch.setattr(lrtui.sessions.writers, "STALE_AFTER_S", 3600.0)
         child.say("beat")  # it was only slow: alive again
         assert [(r.id, r.status) for r in viewer.poll()] == [(run_id, "running")]
     finally:
@@ -330,7 +330,7 @@ def test_a_heartbeat_from_the_future_is_not_believed(shared):
     could never be removed."""
     import time
 
-    from lrtui.session_writers import FUTURE_TOLERANCE_S, judge
+    from lrtui.sessions.writers import FUTURE_TOLERANCE_S, judge
 
     now = time.time()
     fields = {"host": "gpu-box-elsewhere", "pid": 4711, "token": "ab12", "started": now - 60}

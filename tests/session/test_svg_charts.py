@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from svg_helpers import NS, assert_inside, svg_points
 
-from lrtui.svg_charts import (
+from lrtui.reports.svg_charts import (
     RUN_HEX,
     STATUS_HEX,
     VERDICT_HEX,

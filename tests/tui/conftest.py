@@ -19,7 +19,7 @@ def saved_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real session on disk, as ``lrtui run --lr 0.01 --epochs 2 --train-limit 200`` leaves it."""
     from lrtui.engine.config import parse_configs
     from lrtui.engine.sweep import run_many
-    from lrtui.session import Session
+    from lrtui.sessions.store import Session
 
     session = Session.create(tmp_path_factory.mktemp("saved") / "sessions")
     configs = parse_configs({"lr": "0.01", "epochs": "2", "train_limit": "200", "device": "cpu"})

@@ -11,7 +11,7 @@ import asyncio
 from tui_helpers import make_app, settle
 
 from lrtui.printable import printable
-from lrtui.session import Session
+from lrtui.sessions.store import Session
 from lrtui.tui.process import say_where
 
 ESC_HOME = "home\x1b[2J\x07\x9b31m"

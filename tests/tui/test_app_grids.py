@@ -13,8 +13,8 @@ from rich.table import Table
 from textual.widgets import Static
 
 from lrtui.engine.config import GRID_CONFIRM, GRID_MAX, RunConfig
-from lrtui.grouping import grid_table
-from lrtui.record import RunRecord
+from lrtui.plots.grouping import grid_table
+from lrtui.sessions.record import RunRecord
 from lrtui.tui.app import LRTuiApp
 from lrtui.tui.screens.confirm import ConfirmScreen
 from lrtui.tui.screens.grid import NOT_A_GRID, GridScreen, grid_rich_table, heat_color, winners_line

@@ -9,9 +9,9 @@ from typing import Any
 from textual.widgets import DataTable
 from tui_helpers import make_app, settle
 
-from lrtui import charts
-from lrtui.grouping import seed_groups, summary_text
-from lrtui.record import RunRecord
+from lrtui.plots import terminal_charts as charts
+from lrtui.plots.grouping import seed_groups, summary_text
+from lrtui.sessions.record import RunRecord
 from lrtui.tui.widgets.charts import RunChart
 
 

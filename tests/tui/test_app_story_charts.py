@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from rich.color import Color
 from textual.widgets import DataTable, Input
 
-from lrtui import charts
-from lrtui.charts import HEALTHY_UPDATE
 from lrtui.engine.config import RunConfig
-from lrtui.record import RunRecord
-from lrtui.session import load_session
+from lrtui.plots import terminal_charts as charts
+from lrtui.plots.terminal_charts import HEALTHY_UPDATE
+from lrtui.sessions.record import RunRecord
+from lrtui.sessions.store import load_session
 from lrtui.tui.app import LRTuiApp
 from lrtui.tui.widgets.charts import Charts, RunChart
 from lrtui.tui.widgets.params import FIELDS, MAX_LENGTH, MAX_LENGTH_LR

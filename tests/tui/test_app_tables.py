@@ -13,8 +13,8 @@ import pytest
 from textual.widgets import Tabs
 from tui_helpers import hand_made_session
 
-from lrtui.charts import HEALTHY_UPDATE
 from lrtui.engine.config import RunConfig
+from lrtui.plots.terminal_charts import HEALTHY_UPDATE
 from lrtui.tui.app import LRTuiApp
 from lrtui.tui.screens.details import DetailsScreen
 from lrtui.tui.screens.help import HELP

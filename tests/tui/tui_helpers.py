@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState
-from lrtui.session import Session
+from lrtui.sessions.store import Session
 from lrtui.tui.app import LRTuiApp
 
 #: Small enough for a second or two per run on 2 CPU cores.

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
 
-from lrtui.record import RunRecord
+from lrtui.sessions.record import RunRecord
 from lrtui.tui.widgets.details import RunDetails
 
 

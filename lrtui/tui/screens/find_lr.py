@@ -118,7 +118,7 @@ class FindLRScreen(ModalScreen[float | None]):
 
     def on_find_done(self, message: FindDone) -> None:
         from lrtui.engine.lrfind import LABELS
-        from lrtui.lrfind_chart import draw
+        from lrtui.plots.lrfind_chart import draw
 
         self.result = result = message.result
         self.finished = True

@@ -1,6 +1,6 @@
 """g: a grid's comparison as a dialog — best validation accuracy by two settings (lr × optimizer in the usual
 grid), each cell coloured from the grid's worst (red) to its best (green), so "each optimizer has its own good
-learning rate" is one glance. The same pivot as the report's comparison (:func:`lrtui.grouping.grid_table`).
+learning rate" is one glance. The same pivot as the report's comparison (:func:`lrtui.plots.grouping.grid_table`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from lrtui.formatting import pct
-from lrtui.grouping import GridTable, best_per_column, value_text
+from lrtui.plots.formatting import pct
+from lrtui.plots.grouping import GridTable, best_per_column, value_text
 
 #: The colour scale of the cells, worst → middle → best (a red, an amber and a green that black text reads on).
 HEAT_RGB: tuple[tuple[int, int, int], ...] = ((215, 80, 70), (230, 190, 70), (80, 180, 90))

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from lrtui.charts import HEALTHY_UPDATE
+from lrtui.plots.terminal_charts import HEALTHY_UPDATE
 
 #: The healthy band of the update ratio as the story line says it (``2e-04–1e-02``).
 BAND = f"{HEALTHY_UPDATE[0]:.0e}–{HEALTHY_UPDATE[1]:.0e}"

@@ -1,4 +1,4 @@
-"""Live charts: the shared drawing functions of ``lrtui.charts`` on textual-plotext widgets.
+"""Live charts: the shared drawing functions of ``lrtui.plots.terminal_charts`` on textual-plotext widgets.
 
 The app and the reports draw the same charts because both call the same
 ``plot_*`` functions; here they draw onto the widget's own ``plt`` (never the
@@ -28,8 +28,8 @@ from textual.strip import Strip
 from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from lrtui import charts
-from lrtui.record import RunRecord
+from lrtui.plots import terminal_charts as charts
+from lrtui.sessions.record import RunRecord
 
 Draw = Callable[..., None]
 SHORT = 16  #: charts shorter than this many rows (80x24) drop their title, axis label, legend line and training curves

@@ -12,10 +12,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from lrtui.charts import VERDICT_COLORS
 from lrtui.engine.config import format_lr
-from lrtui.formatting import num, pct, seconds
-from lrtui.record import RunRecord
+from lrtui.plots.formatting import num, pct, seconds
+from lrtui.plots.terminal_charts import VERDICT_COLORS
+from lrtui.sessions.record import RunRecord
 from lrtui.tui.widgets.digits import DigitStrip
 from lrtui.tui.widgets.rendered import RenderedBlock
 

@@ -8,8 +8,8 @@ from textual.reactive import Reactive
 from textual.widgets import RichLog
 
 from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
+from lrtui.plots.printout import classic_lines, end_lines, epoch_line, start_line
 from lrtui.printable import printable
-from lrtui.printout import classic_lines, end_lines, epoch_line, start_line
 
 #: Style of the line that closes a run, by status.
 _END_STYLE = {"finished": "bold", "cancelled": "yellow", "diverged": "bold red", "failed": "bold red"}

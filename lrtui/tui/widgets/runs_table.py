@@ -1,9 +1,9 @@
 """The runs table: one row per run of the session, updated as its events arrive.
 
 Besides the lr, a setting is a column only while it varies between the session's runs
-(:func:`lrtui.grouping.column_settings`, as in ``lrtui run`` and the reports); the settings every
+(:func:`lrtui.plots.grouping.column_settings`, as in ``lrtui run`` and the reports); the settings every
 run shares are said once, in the table's subtitle. Runs trained side by side show their share of
-the time (``~``, :func:`lrtui.grouping.time_shares`).
+the time (``~``, :func:`lrtui.plots.grouping.time_shares`).
 
 Folded (``s``), it shows one row per seed group instead (runs that differ only in seed):
 best validation accuracy as mean ± spread. Folded rows are rebuilt whole on each change:
@@ -20,9 +20,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from lrtui.charts import VERDICT_COLORS, run_color
-from lrtui.formatting import pct, run_cells, seconds
-from lrtui.grouping import (
+from lrtui.plots.formatting import pct, run_cells, seconds
+from lrtui.plots.grouping import (
     SeedGroup,
     Setting,
     column_settings,
@@ -33,8 +32,9 @@ from lrtui.grouping import (
     time_shares,
     time_text,
 )
+from lrtui.plots.terminal_charts import VERDICT_COLORS, run_color
 from lrtui.printable import plain_text
-from lrtui.record import RunRecord
+from lrtui.sessions.record import RunRecord
 
 #: (column key = ``run_cells`` key, header) before and after the settings that vary: short headers so the table
 #: fits 80 columns (ep = epochs done, val = best validation accuracy, test = test accuracy, time = training time)
@@ -86,7 +86,7 @@ def row_cells(run: RunRecord, hidden: bool = False, settings: Sequence[Setting] 
     """The row of a run: a swatch in the run's chart colour (charts at 80x24 have no room for a legend;
     an empty one when the run is hidden from the charts), verdicts in their colours.
 
-    ``settings``: the columns of the settings that vary; ``shares``: :func:`lrtui.grouping.time_shares`.
+    ``settings``: the columns of the settings that vary; ``shares``: :func:`lrtui.plots.grouping.time_shares`.
     """
     cells = {**run_cells(run), **setting_cells(run.config, settings), "duration": time_text(run, shares or {})}
     cells["status"] = _STATUS.get(run.status, run.status)

@@ -16,8 +16,8 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 
-from lrtui.charts import HEALTHY_UPDATE, KEY_LAYER, VERDICT_COLORS, run_color
-from lrtui.record import RunRecord
+from lrtui.plots.terminal_charts import HEALTHY_UPDATE, KEY_LAYER, VERDICT_COLORS, run_color
+from lrtui.sessions.record import RunRecord
 
 LN10 = math.log(10)  #: the entropy of a uniform guess over ten classes
 

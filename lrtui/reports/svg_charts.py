@@ -2,7 +2,7 @@
 
 Written by hand rather than with matplotlib (a second of import time for a report) and
 without any external asset, so a report is one file that opens anywhere. Nothing here
-knows about runs: :mod:`lrtui.figures` turns runs into :class:`Panel` s.
+knows about runs: :mod:`lrtui.reports.figures` turns runs into :class:`Panel` s.
 
 Rules every chart keeps, because the text charts this replaces broke them:
 
@@ -10,7 +10,7 @@ Rules every chart keeps, because the text charts this replaces broke them:
   (Liang–Barsky), so even the coordinates in the file are inside, and a clip path guards the rest;
 * a missing value (``None``, NaN, ±inf) breaks the line instead of being bridged;
 * a value beyond what an axis can draw (a loss of 1e308, a step of 1e-308) is drawn clamped
-  (:mod:`lrtui.drawable`), at the edge of the frame: axis arithmetic never overflows;
+  (:mod:`lrtui.plots.drawable`), at the edge of the frame: axis arithmetic never overflows;
 * a log axis drops non-positive values (a dead layer's update ratio of exactly 0 can be shown as
   a marker on the bottom edge instead, see :attr:`Line.zeros_at_floor`);
 * ticks are round numbers: 1, 2, 2.5 or 5 times a power of ten, decades on log axes;
@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from lrtui.drawable import drawable, log10_drawable, log_drawable
+from lrtui.plots.drawable import drawable, log10_drawable, log_drawable
 
 Point = tuple[float, float]
 

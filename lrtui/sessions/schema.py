@@ -33,7 +33,7 @@ from typing import Any
 
 from lrtui.engine import events as _events
 from lrtui.engine.config import ConfigError, RunConfig, parse_configs
-from lrtui.record import RunRecord
+from lrtui.sessions.record import RunRecord
 
 #: Largest session or run file read; a bigger one is refused, not loaded into memory.
 MAX_BYTES = 256 * 1024 * 1024

@@ -1,7 +1,7 @@
 """Cell formatting shared by every table: the app, the CLI printout, the reports and the exports.
 
 One place decides how a number reads (``98.5%``, ``0.0713``, ``1 min 05 s``), so the same run
-reads the same everywhere. Pure Python on :class:`~lrtui.record.RunRecord`; nothing here
+reads the same everywhere. Pure Python on :class:`~lrtui.sessions.record.RunRecord`; nothing here
 imports torch, textual or rich.
 """
 
@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from lrtui.engine.config import RunConfig, format_lr
-from lrtui.record import RunRecord
+from lrtui.sessions.record import RunRecord
 
 DASH = "—"  #: a value that was not measured (or not yet)
 #: From this magnitude on, a number is written in scientific notation (a loss of 1e308 in fixed

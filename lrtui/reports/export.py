@@ -9,11 +9,11 @@ or pandas reads them as numbers; a missing value is an empty cell.
 per-batch scalars and the run's hyperparameters, for ``tensorboard --logdir <out>``. It needs the
 optional ``tensorboard`` package (``pip install "lrtui[tensorboard]"``); torch is imported only then.
 
-Where it may write is :mod:`lrtui.outputs`'s rule, checked before anything is written: never inside
+Where it may write is :mod:`lrtui.sessions.outputs`'s rule, checked before anything is written: never inside
 any session's ``runs/``, ``ids/`` or ``writers/`` (the exported session's own included), never a new
 folder in the sessions folder; a session folder's top level is fine (``runs.csv`` is not ``runs/``),
 and so is the default, ``<session>/export/``. The CSV files are written as every output is
-(:func:`~lrtui.outputs.write_text_safely`): a temp file renamed over the old one, so a full disk
+(:func:`~lrtui.sessions.outputs.write_text_safely`): a temp file renamed over the old one, so a full disk
 leaves the old file (or none), never half of one; a FIFO is written to its reader or given up on
 after a bounded wait. Every problem is one line.
 """
@@ -29,9 +29,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lrtui.outputs import check_writable_dir, guard_outside_sessions, write_text_safely
-from lrtui.record import RunRecord
-from lrtui.session import Session, sessions_root
+from lrtui.sessions.outputs import check_writable_dir, guard_outside_sessions, write_text_safely
+from lrtui.sessions.record import RunRecord
+from lrtui.sessions.store import Session, sessions_root
 
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "tensorboard")
 TENSORBOARD_HINT = 'TensorBoard export needs the tensorboard package: pip install "lrtui[tensorboard]"'
@@ -235,7 +235,7 @@ def export_session(session: Session, out_dir: str | Path, fmt: str = "csv", *, f
     """Write ``session`` in ``fmt`` (csv | tensorboard) into ``out_dir``; return the files or folders written.
 
     Queued runs (never started) are left out. Raises ValueError for an unknown format, an
-    :class:`~lrtui.outputs.OutputError` line (naming ``flag``) for a place it must not or cannot
+    :class:`~lrtui.sessions.outputs.OutputError` line (naming ``flag``) for a place it must not or cannot
     write, checked before anything is written, and :class:`ExportError` when the export cannot be
     written (tensorboard missing, events already there, a folder that cannot be made).
     """

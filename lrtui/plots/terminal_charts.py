@@ -22,10 +22,10 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lrtui.drawable import LINEAR_LIMIT, LOG_LIMIT, drawable, finite, log10_drawable
 from lrtui.engine.verdict import RATIO_HIGH, RATIO_LOW
-from lrtui.grouping import SeedGroup, has_seed_groups, seed_groups
-from lrtui.record import RunRecord, run_number
+from lrtui.plots.drawable import LINEAR_LIMIT, LOG_LIMIT, drawable, finite, log10_drawable
+from lrtui.plots.grouping import SeedGroup, has_seed_groups, seed_groups
+from lrtui.sessions.record import RunRecord, run_number
 
 #: One colour per run (xterm-256 codes), by run number (r1, r2, ...), so a run keeps its colour when
 #: others are removed. Twelve distinct ones, none red, green, yellow or magenta: those are the verdicts'.
@@ -432,7 +432,7 @@ def plot_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train
 
 def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int, float]]:
     """Bias-corrected EMA of a noisy curve as (index, value) pairs; non-finite/missing values are skipped,
-    huge ones count as the most a chart draws (:data:`~lrtui.drawable.LINEAR_LIMIT`: 1e308 would overflow it)."""
+    huge ones count as the most a chart draws (:data:`~lrtui.plots.drawable.LINEAR_LIMIT`: 1e308 would overflow it)."""
     out: list[tuple[int, float]] = []
     avg, weight = 0.0, 0.0
     for i, v in enumerate(values):

@@ -1,6 +1,6 @@
 """Who writes a session, and whether they still live.
 
-Each process (each :class:`~lrtui.session.Session` object, in fact) that trains runs of a
+Each process (each :class:`~lrtui.sessions.store.Session` object, in fact) that trains runs of a
 session keeps a small file ``writers/<host>-<pid>-<token>.json`` with its host, pid, the
 process's start time and a heartbeat time, refreshed at every save and by
 :meth:`Session.heartbeat` (the runner calls it every few seconds). Readers judge a writer:

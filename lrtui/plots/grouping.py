@@ -1,7 +1,7 @@
 """Runs grouped for comparison: seeds folded into one setting, and grids pivoted over two settings.
 
 A grid (``--optimizer sgd,adam --lr 0.01,0.1 --seed 0,1,2``) is many runs; reading it means
-asking two questions, and this module answers both from the saved :class:`~lrtui.record.RunRecord` s:
+asking two questions, and this module answers both from the saved :class:`~lrtui.sessions.record.RunRecord` s:
 
 * *Is this difference real?* Runs that differ only in ``seed`` are one :class:`SeedGroup`: a mean
   curve with a min–max band, and a best validation accuracy as mean ± spread.
@@ -39,8 +39,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from lrtui.engine.config import GRID_FIELDS, RunConfig, format_lr, varying_fields
-from lrtui.formatting import dataset_text, seconds
-from lrtui.record import RunRecord
+from lrtui.plots.formatting import dataset_text, seconds
+from lrtui.sessions.record import RunRecord
 
 #: Per-epoch metrics a group averages (keys of a run's ``epochs`` entries).
 METRICS: tuple[str, ...] = ("val_acc", "train_acc", "val_loss", "train_loss")
@@ -287,7 +287,7 @@ def noise_sentences(groups: Sequence[SeedGroup], k: int = 3) -> list[str]:
 class Setting:
     """A setting a runs table shows as a column of its own when it varies between the runs."""
 
-    key: str  #: the column's key (a :func:`~lrtui.formatting.run_cells` key where it has one) and long header
+    key: str  #: the column's key (a :func:`~lrtui.plots.formatting.run_cells` key where it has one) and long header
     short: str  #: the header in the app's narrow table
     fields: tuple[str, ...]  #: the :class:`RunConfig` fields it shows
     text: Callable[[RunConfig], str]  #: the cell
@@ -320,7 +320,7 @@ def column_settings(configs: Iterable[RunConfig]) -> tuple[Setting, ...]:
 
 
 def setting_cells(config: RunConfig, settings: Iterable[Setting]) -> dict[str, str]:
-    """The cells of these settings for one run (keyed like :func:`~lrtui.formatting.run_cells`)."""
+    """The cells of these settings for one run (keyed like :func:`~lrtui.plots.formatting.run_cells`)."""
     return {s.key: s.text(config) for s in settings}
 
 

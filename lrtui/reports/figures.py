@@ -12,12 +12,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lrtui.charts import HEALTHY_UPDATE, smooth
-from lrtui.drawable import LOG_LIMIT, log10_drawable, log_drawable
 from lrtui.engine.config import format_lr
-from lrtui.grouping import SeedGroup
-from lrtui.record import RunRecord, run_number
-from lrtui.svg_charts import (
+from lrtui.plots.drawable import LOG_LIMIT, log10_drawable, log_drawable
+from lrtui.plots.grouping import SeedGroup
+from lrtui.plots.terminal_charts import HEALTHY_UPDATE, smooth
+from lrtui.reports.svg_charts import (
     INK,
     MUTED,
     RUN_HEX,
@@ -30,6 +29,7 @@ from lrtui.svg_charts import (
     figure,
     linear_ticks,
 )
+from lrtui.sessions.record import RunRecord, run_number
 
 LN10 = math.log(10)
 CHANCE = 10.0  #: percent: ten classes

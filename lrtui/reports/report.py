@@ -4,11 +4,11 @@ Reports read the saved data (the session's RunRecords), never widgets, so the ap
 ``ctrl+s``, ``lrtui run --report`` and ``lrtui report`` write the same thing. The
 content is built once as a list of blocks (:func:`build_blocks`); two small renderers
 turn it into Markdown (charts as plain text, one letter per run, so it reads in a terminal
-or a diff) or HTML (vector charts as inline SVG from :mod:`lrtui.figures`, inline CSS, no
+or a diff) or HTML (vector charts as inline SVG from :mod:`lrtui.reports.figures`, inline CSS, no
 external assets: one file that travels).
 
 Sessions that repeat settings over seeds get one row, one mean line and one min–max band per
-setting (:mod:`lrtui.grouping`) and a sentence on whether the best setting beats the others by more
+setting (:mod:`lrtui.plots.grouping`) and a sentence on whether the best setting beats the others by more
 than seed noise; grids over two or more settings get a comparison table coloured as a heatmap.
 
 A report carries each run's whole setup, its verdict with reason and hint, the diagnostics
@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lrtui import charts, figures
 from lrtui.engine.bands import ADAM, SGD
-from lrtui.formatting import DASH, num, pct, run_cells, sci, seconds, verdict_text
-from lrtui.grouping import (
+from lrtui.plots import terminal_charts as charts
+from lrtui.plots.formatting import DASH, num, pct, run_cells, sci, seconds, verdict_text
+from lrtui.plots.grouping import (
     SETTINGS,
     GridTable,
     SeedGroup,
@@ -49,10 +49,11 @@ from lrtui.grouping import (
     time_text,
     value_text,
 )
-from lrtui.outputs import write_json_safely, write_text_safely
-from lrtui.record import RunRecord
-from lrtui.session import Session
-from lrtui.svg_charts import STATUS_HEX, VERDICT_HEX, heat_hex
+from lrtui.reports import figures
+from lrtui.reports.svg_charts import STATUS_HEX, VERDICT_HEX, heat_hex
+from lrtui.sessions.outputs import write_json_safely, write_text_safely
+from lrtui.sessions.record import RunRecord
+from lrtui.sessions.store import Session
 
 FORMATS: tuple[str, ...] = ("md", "html", "json")
 _FILES = {"md": "report.md", "html": "report.html", "json": "session.json"}
@@ -61,7 +62,7 @@ REPORT_FILES: tuple[str, ...] = tuple(_FILES.values())
 CHART_WIDTH, CHART_HEIGHT = 100, 24
 
 #: The results table (one row per run; with seeds, the Every run table after the folded one): these columns
-#: around the settings that vary (:func:`lrtui.grouping.column_settings`); the others are said above it.
+#: around the settings that vary (:func:`lrtui.plots.grouping.column_settings`); the others are said above it.
 RESULT_HEAD = ("run", "lr")
 RESULT_TAIL = ("epochs", "best val acc", "last val acc", "test acc", "test loss", "verdict", "status", "duration",
                "samples/s")
@@ -137,7 +138,7 @@ class Table:
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart: ``draw`` (a :mod:`lrtui.charts` function) for Markdown text, ``svg`` for HTML; either may be absent."""
+    """A chart: ``draw`` (a :mod:`lrtui.plots.terminal_charts` function) for Markdown text, ``svg`` for HTML; either may be absent."""
 
     title: str
     draw: Callable[..., None] | None = None

@@ -21,12 +21,11 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from rich.table import Table
 from rich.text import Text
 
-from lrtui.charts import VERDICT_COLORS
 from lrtui.engine.config import format_lr
 from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
 from lrtui.engine.events import Progress as ProgressEvent
-from lrtui.formatting import run_cells, seconds
-from lrtui.grouping import (
+from lrtui.plots.formatting import run_cells, seconds
+from lrtui.plots.grouping import (
     best_setting,
     column_settings,
     common_settings_text,
@@ -35,11 +34,12 @@ from lrtui.grouping import (
     time_shares,
     time_text,
 )
+from lrtui.plots.terminal_charts import VERDICT_COLORS
 from lrtui.printable import printable
-from lrtui.record import RunRecord
-from lrtui.session import FILENAME, SessionEntry
+from lrtui.sessions.record import RunRecord
+from lrtui.sessions.store import FILENAME, SessionEntry
 
-#: The end-of-run table's columns around those of the settings that vary (:func:`lrtui.grouping.column_settings`).
+#: The end-of-run table's columns around those of the settings that vary (:func:`lrtui.plots.grouping.column_settings`).
 RUN_TABLE_HEAD = ("run", "lr")
 RUN_TABLE_TAIL = ("epochs", "best val acc", "test acc", "verdict", "duration", "samples/s")
 _LEFT = frozenset({"run", "optimizer", "schedule", "dataset", "verdict"})
@@ -199,7 +199,7 @@ def _distinct(values: Iterable[str]) -> str:
 def sessions_table(entries: Iterable[SessionEntry]) -> Table:
     """Saved sessions, oldest first; unreadable ones stay in the list with the reason.
 
-    ``best lr`` is the session's best setting as its report ranks them (:func:`lrtui.grouping.best_setting`:
+    ``best lr`` is the session's best setting as its report ranks them (:func:`lrtui.plots.grouping.best_setting`:
     mean best validation accuracy over its seeds), with its mean test accuracy.
     """
     table = Table()

@@ -13,7 +13,7 @@ A session is a folder ``<home>/sessions/<YYYYmmdd-HHMMSS>-<short id>/`` (``<home
     exactly one process, so two windows adding runs at once get ``r4`` and ``r5``, never two ``r4``.
     They are never deleted, so a removed run's id is never given again.
 ``writers/<host>-<pid>-<token>.json``
-    one per writing process, with a heartbeat (see :mod:`lrtui.session_writers`): a run saved
+    one per writing process, with a heartbeat (see :mod:`lrtui.sessions.writers`): a run saved
     ``running`` whose writer is dead (pid gone on this host) or stale (no heartbeat for 30 s from
     another host) is shown ``interrupted``; a live one is shown running, never marked by a reader.
 ``session.json``
@@ -40,7 +40,7 @@ so no two processes ever write the same file and no merge or lock is needed on t
 Removing a run (:meth:`Session.remove`): this process's own runs (not while running), and runs
 whose writer is gone (legacy runs, a crashed or closed process's runs); another live process's
 run is refused with a one-line :class:`SessionError` — it can be removed in the window that
-trains it. Everything read from disk is validated (:mod:`lrtui.session_schema`): a file of any
+trains it. Everything read from disk is validated (:mod:`lrtui.sessions.schema`): a file of any
 shape gives a one-line :class:`SessionError` or a clean load. Nothing here imports torch,
 textual or rich.
 """
@@ -64,15 +64,15 @@ from pathlib import Path
 from typing import Any
 
 from lrtui import __version__
-from lrtui import session_schema as schema
-from lrtui import session_writers as _writers
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event, ProbeResult, RunEnd, RunStarted, RunState
-from lrtui.outputs import json_safe
 from lrtui.printable import printable
-from lrtui.record import RunBook, RunRecord, run_number
-from lrtui.session_schema import SessionError
-from lrtui.session_writers import (
+from lrtui.sessions import schema
+from lrtui.sessions import writers as _writers
+from lrtui.sessions.outputs import json_safe
+from lrtui.sessions.record import RunBook, RunRecord, run_number
+from lrtui.sessions.schema import SessionError
+from lrtui.sessions.writers import (
     HEARTBEAT_EVERY_S,
     STALE_AFTER_S,
     WriterInfo,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from lrtui.drawable import finite, log10_drawable
 from lrtui.engine.lrfind import LABELS, LRFindResult
+from lrtui.plots.drawable import finite, log10_drawable
 
 #: Marker colour and letter of each method on the charts (letters tell them apart without colour).
 METHOD_STYLE: dict[str, tuple[str, str]] = {"valley": ("green", "v"), "steepest": ("orange", "s"), "max_stable": ("magenta", "m")}
@@ -29,7 +29,7 @@ def draw(plot: Any, result: LRFindResult) -> None:
     The x axis is log10(lr) on a linear scale with decade labels: plotext 5's own log
     scale takes the logarithm of the stored data in place, so a second build (every
     repaint of a widget) fails with a math domain error (plotext issue 209). Values beyond what an
-    axis draws are clamped (:mod:`lrtui.drawable`, :data:`LOSS_LIMIT`); non-finite losses are left out.
+    axis draws are clamped (:mod:`lrtui.plots.drawable`, :data:`LOSS_LIMIT`); non-finite losses are left out.
     """
     plot.clear_data()
     plot.title("LR range test: smoothed loss vs learning rate")
@@ -65,7 +65,7 @@ def render_chart(result: LRFindResult, width: int = 80, height: int = 20, color:
     """The chart as text, built on its own plotext figure so plotext's global figure is never touched."""
     from plotext import uncolorize
 
-    from lrtui.charts import new_figure
+    from lrtui.plots.terminal_charts import new_figure
 
     figure = new_figure(width, height)
     if not color:

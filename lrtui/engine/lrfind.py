@@ -48,7 +48,8 @@ import torch.nn.functional as F
 from lrtui.engine.config import RunConfig, probe_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.model import build_model
-from lrtui.engine.trainer import make_optimizer, run_threads
+from lrtui.engine.steps import make_optimizer
+from lrtui.engine.trainer import run_threads
 
 BETA = 0.98
 DIVERGE_FACTOR = 4.0

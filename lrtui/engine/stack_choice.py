@@ -4,10 +4,15 @@ Why measure: a K-model stack (:mod:`lrtui.engine.sweep`) trades K small kernels 
 grouped one. Whether that pays depends on the machine: on one Intel CPU a K=4/K=8 stack
 trained at 1.30x/1.44x the speed of K runs one after another, on an AMD EPYC at
 0.84x/0.81x. No rule written from one box fits the other, so auto mode times both here:
-the real training loop (:class:`lrtui.engine.trainer.Fit`'s epoch with a lone run's step and
-with the stack's, diagnostics, schedule and bookkeeping included) on a few dozen steps of random digits, on the real device, with
-the run's batch size and thread count. What the loops leave out (loading the data,
-validation, test, probes) costs a stack no more than K lone runs.
+the real training epoch (:meth:`lrtui.engine.trainer.Fit.train_epoch`, once with a lone
+run's step and once with the stack's; diagnostics, schedule and bookkeeping included) on a
+few dozen steps of random digits, on the real device, with the run's batch size and thread
+count. What an epoch leaves out (loading the data, validation, test, probes) costs a stack
+no more than K lone runs.
+
+Imports: the trainer builds both (:class:`~lrtui.engine.trainer.Fit`,
+:meth:`~lrtui.engine.trainer.Fit.stacked`); the sweep imports this module, never the other
+way round.
 
 Cost and cache: one warm-up epoch of each, then two alternating timed rounds, the fastest
 of each side (a busy shared machine slows one round, rarely both): 30 steps at batch 10,

@@ -338,6 +338,7 @@ class _Form:
 
     def __init__(self, raw: Mapping[str, Any], base: RunConfig, devices: tuple[str, ...] | None) -> None:
         self.raw, self.base, self.devices = raw, base, devices
+        self.momentum_given = "momentum" in raw and not _blank(raw.get("momentum"))
         self.errors: dict[str, str] = {}
         self.values: dict[str, Any] = {}
 
@@ -361,12 +362,9 @@ class _Form:
             return None
         return _number(value, name, self.errors, integer=integer)
 
-    def momentum_given(self) -> bool:
-        return "momentum" in self.raw and not _blank(self.raw.get("momentum"))
-
     def momenta_for(self, optimizer: str) -> list[float]:
         """Given: the list; empty: the optimizer's usual; absent: the base's, if the base is for the same optimizer."""
-        if self.momentum_given():
+        if self.momentum_given:
             return list(self.values.get("momentum", []))
         if "momentum" not in self.raw and optimizer == self.base.optimizer:
             return [self.base.momentum]
@@ -419,7 +417,7 @@ _parse_momentum = _ranged("momentum", lambda v: 0 <= v < 1, "must be >= 0 and < 
 
 def _momenta(form: _Form, name: str) -> list[float]:
     """The given momenta (``[]`` when empty or absent: see :meth:`_Form.momenta_for`), checked against each optimizer."""
-    form.values[name] = form.listed(name, _parse_momentum) if form.momentum_given() else []
+    form.values[name] = form.listed(name, _parse_momentum) if form.momentum_given else []
     if name not in form.errors:
         for optimizer, momentum in ((o, m) for o in form.values["optimizer"] for m in form.momenta_for(o)):
             if optimizer in DEFAULT_MOMENTUM and momentum == 0:

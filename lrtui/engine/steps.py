@@ -49,15 +49,13 @@ GRAPH_WARMUP = 3
 
 @dataclass
 class EpochState:
-    """What one pass over the training set left on the device: what the event builders read (also a stacked sweep's)."""
+    """One model's record of an epoch so far, still on the device: what a run's event builders read."""
 
-    loss_sum: torch.Tensor  #: sample-weighted sum of the batch losses, set at the epoch's end
-    correct: torch.Tensor  #: correct predictions so far, brought up to date before each BatchLog
-    batch_losses: torch.Tensor
-    batches: int  #: batches actually run (fewer when cancelled or diverged)
+    loss_sum: torch.Tensor  #: sample-weighted sum of the batch losses
+    correct: torch.Tensor  #: correct predictions so far
+    batch_losses: torch.Tensor  #: every batch's loss (the first ``batches`` are this epoch's so far)
+    batches: int  #: batches run so far (at the end, fewer than an epoch's when cancelled or diverged)
     samples: int
-    diverged_at: int | None = None  #: 1-based batch of the first non-finite loss
-    cancelled: bool = False
     stats: StepStats | None = None  #: this epoch's update ratios and gradient norms (None: not measured)
     model_index: int | None = None  #: which model of ``stats`` (a stacked sweep's), None for a lone run
 
@@ -73,7 +71,6 @@ class EpochState:
 
     def grad_norm(self) -> float | None:
         return self.stats.grad_norm(self.measured_steps(), self.model_index) if self.stats is not None else None
-
 
 
 class Step(Protocol):
@@ -120,9 +117,6 @@ def make_optimizer(config: RunConfig, params: Iterable[torch.Tensor]) -> torch.o
     if name not in classes:
         raise ValueError(f"unknown optimizer {name!r}")
     return classes[name](params, **kw)
-
-
-
 
 
 class SGDStep:
@@ -204,7 +198,6 @@ def make_update(config: RunConfig, params: Iterable[torch.Tensor],
     return OptimizerStep(params, config, stats)
 
 
-
 class LoneStep:
     """One model's step: the batch sliced from the epoch's order, forward, loss, ``update(loss)``, two device writes.
 
@@ -222,6 +215,8 @@ class LoneStep:
         self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=x.device)  # weights of the epoch mean
         self.schedule = schedule if schedule is not None and is_scheduled(schedule) else None
         self.total_steps = total_steps
+        self.lrs: list[float] | None = None  #: this epoch's lr of every batch (None: the update's lr stays)
+        self.done = 0  #: batches of this epoch trained so far
         self.checked = 0  #: batches of this epoch already looked at for a non-finite loss
 
     def start_epoch(self, order: torch.Tensor, first_step: int) -> None:

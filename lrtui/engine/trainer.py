@@ -411,6 +411,22 @@ class Run:
         return end
 
 
+def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1",
+          diagnostics: bool = True, probes: bool = True) -> RunEnd:
+    """Train one run, emitting its events; never raises. The returned RunEnd is also the last event.
+
+    ``diagnostics``/``probes``: measure what happens inside the network / run the step probe (on by default).
+    """
+    run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes)
+    with run_threads():  # on a GPU it only touches host-side ops
+        try:
+            return run.run()
+        except Exception as e:  # noqa: BLE001 — every failure becomes a "failed" run, never a traceback
+            if run.ended is not None:  # the consumer's handler of RunEnd raised: the run itself is over
+                return run.ended
+            return run.end(RunState.FAILED, None, error=one_line(e))
+
+
 class Fit(Callback):
     """The epochs of one run, or of K runs that one stacked step trains together, through the batch loop.
 
@@ -503,19 +519,3 @@ class Fit(Callback):
             assert run.model is not None
             self.step.copy_into(i, run.model)  # a diverged run's last finite weights (conclude may restore an epoch's)
             run.stop(status, self.epoch, bad[i] + 1 if bad is not None else None)
-
-
-def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1",
-          diagnostics: bool = True, probes: bool = True) -> RunEnd:
-    """Train one run, emitting its events; never raises. The returned RunEnd is also the last event.
-
-    ``diagnostics``/``probes``: measure what happens inside the network / run the step probe (on by default).
-    """
-    run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes)
-    with run_threads():  # on a GPU it only touches host-side ops
-        try:
-            return run.run()
-        except Exception as e:  # noqa: BLE001 — every failure becomes a "failed" run, never a traceback
-            if run.ended is not None:  # the consumer's handler of RunEnd raised: the run itself is over
-                return run.ended
-            return run.end(RunState.FAILED, None, error=one_line(e))

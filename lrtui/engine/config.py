@@ -331,6 +331,200 @@ def _check_device(text: str, available: tuple[str, ...] | None) -> str | None:
     return None
 
 
+class _Form:
+    """One :func:`parse_configs` call: the raw fields, the base, every error so far and the values parsed so far.
+
+    Each field's parser (:data:`_FIELD_PARSERS`) reads the raw value through these helpers and
+    may read the values of fields parsed before it (a batch size is checked against the training
+    set the dataset, validation fraction and limit make).
+    """
+
+    def __init__(self, raw: Mapping[str, Any], base: RunConfig, devices: tuple[str, ...] | None) -> None:
+        self.raw, self.base, self.devices = raw, base, devices
+        self.momentum_given = "momentum" in raw and not _blank(raw.get("momentum"))
+        self.errors: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def listed(self, name: str, parse_one: Callable[[Any, dict[str, str]], Any]) -> list[Any]:
+        """The setting's values (``base``'s when absent); ``[]`` after recording an error."""
+        if name not in self.raw:
+            return [getattr(self.base, name)]
+        return _parse_list(self.raw[name], name, parse_one, self.errors) or []
+
+    def single(self, name: str) -> str:
+        """A setting that takes one word (lower case): a list is an error."""
+        value = str(self.raw.get(name, getattr(self.base, name)) or "").strip().lower()
+        if "," in value:
+            self.errors[name] = f"takes one value, not a list ({value!r})"
+        return value
+
+    def number(self, name: str, *, integer: bool = False, optional: bool = False) -> Any:
+        """A setting that takes one number; None when ``optional`` and empty, or after recording an error."""
+        value = self.raw.get(name, getattr(self.base, name))
+        if optional and _blank(value):
+            return None
+        return _number(value, name, self.errors, integer=integer)
+
+    def momenta_for(self, optimizer: str) -> list[float]:
+        """Given: the list; empty: the optimizer's usual; absent: the base's, if the base is for the same optimizer."""
+        if self.momentum_given:
+            return list(self.values.get("momentum", []))
+        if "momentum" not in self.raw and optimizer == self.base.optimizer:
+            return [self.base.momentum]
+        return [DEFAULT_MOMENTUM.get(optimizer, 0.0)]
+
+    def n_train(self) -> int | None:
+        """Training samples of the dataset, validation fraction and limit parsed so far (None: not known)."""
+        dataset, val_fraction = self.values.get("dataset"), self.values.get("val_fraction")
+        if dataset not in TRAIN_POOL or val_fraction is None or "val_fraction" in self.errors:
+            return None
+        train_limit = self.values.get("train_limit") if "train_limit" not in self.errors else None
+        return train_size(dataset, val_fraction, train_limit)
+
+
+FieldParser = Callable[[_Form, str], Any]
+
+
+def _listed(parse_one: Callable[[Any, dict[str, str]], Any]) -> FieldParser:
+    """A comma-list setting whose items ``parse_one`` parses."""
+    return lambda form, name: form.listed(name, parse_one)
+
+
+def _lrs(form: _Form, name: str) -> list[float]:
+    if name not in form.raw:
+        return [form.base.lr]
+    try:
+        return parse_lrs(form.raw[name])
+    except ConfigError as e:
+        form.errors.update(e.errors)
+        return []
+
+
+def _dataset(form: _Form, name: str) -> str:
+    dataset = form.single(name)
+    if dataset not in DATASETS and name not in form.errors:
+        form.errors[name] = f"{dataset!r} is unknown: choose one of {', '.join(DATASETS)}"
+    return dataset
+
+
+def _device(form: _Form, name: str) -> str:
+    device = form.single(name) or "auto"
+    device_error = None if name in form.errors else _check_device(device, form.devices)
+    if device_error:
+        form.errors[name] = device_error
+    return device
+
+
+_parse_momentum = _ranged("momentum", lambda v: 0 <= v < 1, "must be >= 0 and < 1")
+
+
+def _momenta(form: _Form, name: str) -> list[float]:
+    """The given momenta (``[]`` when empty or absent: see :meth:`_Form.momenta_for`), checked against each optimizer."""
+    form.values[name] = form.listed(name, _parse_momentum) if form.momentum_given else []
+    if name not in form.errors:
+        for optimizer, momentum in ((o, m) for o in form.values["optimizer"] for m in form.momenta_for(o)):
+            if optimizer in DEFAULT_MOMENTUM and momentum == 0:
+                form.errors[name] = f"{optimizer} needs momentum > 0 (e.g. 0.9)"
+            elif momentum and optimizer not in MOMENTUM_OPTIMIZERS:
+                form.errors[name] = f"{optimizer} takes no momentum (got {momentum:g}): leave it 0 or empty"
+            if name in form.errors:
+                break
+    return list(form.values[name])
+
+
+def _val_fraction(form: _Form, name: str) -> float | None:
+    value = form.number(name)
+    if value is not None and not 0 < value < 1:
+        form.errors[name] = f"{value:g} is out of range: must be > 0 and < 1"
+    return value
+
+
+def _optional_count(empty: str) -> FieldParser:
+    """A whole number >= 1, or empty for ``empty`` (``train_limit``: all, ``log_every``: auto)."""
+
+    def parse(form: _Form, name: str) -> int | None:
+        value = form.number(name, integer=True, optional=True)
+        if value is not None and value < 1:
+            form.errors[name] = f"{value} is out of range: must be >= 1 (or empty for {empty})"
+        return value
+
+    return parse
+
+
+def _batch_sizes(form: _Form, name: str) -> list[int]:
+    """Batch sizes of at least 1 and at most the training set."""
+    n_train = form.n_train()
+
+    def parse_one(item: Any, errors: dict[str, str]) -> int | None:
+        value = _number(item, name, errors, integer=True)
+        if value is None:
+            return None
+        if value < 1:
+            errors[name] = f"{value} is out of range: must be >= 1"
+        elif n_train is not None and value > n_train:
+            errors[name] = f"{value} is larger than the training set ({n_train} samples)"
+        else:
+            return int(value)
+        return None
+
+    return form.listed(name, parse_one)
+
+
+_parse_warmup = _ranged("warmup", lambda v: v >= 0, "must be >= 0 (steps)", integer=True)
+
+
+def _warmups(form: _Form, name: str) -> list[int]:
+    """Warmups in steps, none longer than the shortest run of the grid."""
+    warmups: list[int] = form.listed(name, _parse_warmup)
+    n_train = form.n_train()
+    if warmups and n_train is not None and "epochs" not in form.errors and "batch_size" not in form.errors:
+        shortest = min((n * math.ceil(n_train / size), n, size)
+                       for n in form.values["epochs"] for size in form.values["batch_size"])
+        if max(warmups) > shortest[0]:
+            form.errors[name] = (f"{max(warmups)} is longer than the run: {shortest[1]} epoch(s) at batch "
+                                 f"{shortest[2]} is {shortest[0]} steps")
+    return warmups
+
+
+def _data_dir(form: _Form, name: str) -> str:
+    return str(form.raw.get(name, form.base.data_dir) or "").strip() or default_data_dir()
+
+
+#: Every setting's parser, in the order the settings are checked (a field's error names the first bad
+#: item of its list); a parser may read the fields before it. Errors are listed in this order too.
+_FIELD_PARSERS: dict[str, FieldParser] = {
+    "lr": _lrs,
+    "optimizer": _listed(_choice("optimizer", OPTIMIZERS)),
+    "dataset": _dataset,
+    "device": _device,
+    "momentum": _momenta,
+    "weight_decay": _listed(_ranged("weight_decay", lambda v: 0 <= v <= 1, "must be between 0 and 1")),
+    "schedule": _listed(_choice("schedule", SCHEDULES)),
+    "epochs": _listed(_ranged("epochs", lambda v: 1 <= v <= EPOCHS_MAX, f"must be between 1 and {EPOCHS_MAX}",
+                              integer=True)),
+    "val_fraction": _val_fraction,
+    "seed": _listed(_ranged("seed", lambda v: 0 <= v < 2**63, "must be >= 0", integer=True)),
+    "train_limit": _optional_count("all"),
+    "log_every": _optional_count("auto"),
+    "batch_size": _batch_sizes,
+    "warmup": _warmups,
+    "data_dir": _data_dir,
+}
+
+
+def _check_grid_size(form: _Form) -> None:
+    """More than :data:`GRID_MAX` runs is an error (key ``"grid"``), once every list parsed."""
+    lists = {n: form.values[n] for n in GRID_FIELDS if n != "momentum"}
+    if not all(lists.values()):
+        return
+    sizes = {n: len(v) for n, v in lists.items()}
+    sizes["momentum"] = len(form.momenta_for(lists["optimizer"][0]))
+    size = math.prod(sizes.values())
+    if size > GRID_MAX:
+        parts = " × ".join(f"{n} {sizes[n]}" for n in GRID_FIELDS if sizes[n] > 1)
+        form.errors["grid"] = f"{size} runs is too many (at most {GRID_MAX}): {parts}"
+
+
 def parse_configs(
     raw: Mapping[str, Any],
     *,
@@ -352,139 +546,23 @@ def parse_configs(
     momentum is, per optimizer of the product, 0.9 for sgd-momentum and nesterov, else 0. A
     momentum given for an optimizer that takes none is an error, as without a grid.
     Raises :class:`ConfigError` with *every* invalid field, so a form can mark them all at once;
-    a field's message names the first bad item of its list.
+    a field's message names the first bad item of its list. Each field has its own parser
+    (:data:`_FIELD_PARSERS`).
     ``devices`` is the result of :func:`probe_devices`; pass it to avoid importing torch.
     """
-    base = base or RunConfig()
-    errors: dict[str, str] = {}
-    unknown = set(raw) - set(RunConfig.__dataclass_fields__)
-    for key in sorted(unknown):
-        errors[key] = "is not a setting"
-
-    def listed(name: str, parse_one: Callable[[Any, dict[str, str]], Any]) -> list[Any]:
-        """The setting's values (``base``'s when absent); ``[]`` after recording an error."""
-        if name not in raw:
-            return [getattr(base, name)]
-        return _parse_list(raw[name], name, parse_one, errors) or []
-
-    lrs: list[float] = [base.lr]
-    if "lr" in raw:
-        try:
-            lrs = parse_lrs(raw["lr"])
-        except ConfigError as e:
-            errors.update(e.errors)
-            lrs = []
-
-    def single(name: str) -> str:
-        value = str(raw.get(name, getattr(base, name)) or "").strip().lower()
-        if "," in value:
-            errors[name] = f"takes one value, not a list ({value!r})"
-        return value
-
-    optimizers: list[str] = listed("optimizer", _choice("optimizer", OPTIMIZERS))
-    dataset = single("dataset")
-    if dataset not in DATASETS and "dataset" not in errors:
-        errors["dataset"] = f"{dataset!r} is unknown: choose one of {', '.join(DATASETS)}"
-    device = single("device") or "auto"
-    device_error = None if "device" in errors else _check_device(device, devices)
-    if device_error:
-        errors["device"] = device_error
-
-    def number(name: str, *, integer: bool = False, optional: bool = False) -> Any:
-        value = raw.get(name, getattr(base, name))
-        if optional and _blank(value):
-            return None
-        return _number(value, name, errors, integer=integer)
-
-    momentum_raw = raw.get("momentum")
-    momentum_given = "momentum" in raw and not _blank(momentum_raw)
-    momenta: list[float] = (
-        listed("momentum", _ranged("momentum", lambda v: 0 <= v < 1, "must be >= 0 and < 1")) if momentum_given else []
-    )
-
-    def momenta_for(optimizer: str) -> list[float]:
-        """Given: the list; empty: the optimizer's usual; absent: the base's, if the base is for the same optimizer."""
-        if momentum_given:
-            return momenta
-        if "momentum" not in raw and optimizer == base.optimizer:
-            return [base.momentum]
-        return [DEFAULT_MOMENTUM.get(optimizer, 0.0)]
-
-    if "momentum" not in errors:
-        for optimizer, momentum in ((o, m) for o in optimizers for m in momenta_for(o)):
-            if optimizer in DEFAULT_MOMENTUM and momentum == 0:
-                errors["momentum"] = f"{optimizer} needs momentum > 0 (e.g. 0.9)"
-            elif momentum and optimizer not in MOMENTUM_OPTIMIZERS:
-                errors["momentum"] = f"{optimizer} takes no momentum (got {momentum:g}): leave it 0 or empty"
-            if "momentum" in errors:
-                break
-
-    weight_decays: list[float] = listed(
-        "weight_decay", _ranged("weight_decay", lambda v: 0 <= v <= 1, "must be between 0 and 1"))
-    schedules: list[str] = listed("schedule", _choice("schedule", SCHEDULES))
-    epochs_list: list[int] = listed(
-        "epochs", _ranged("epochs", lambda v: 1 <= v <= EPOCHS_MAX, f"must be between 1 and {EPOCHS_MAX}",
-                          integer=True))
-
-    val_fraction = number("val_fraction")
-    if val_fraction is not None and not 0 < val_fraction < 1:
-        errors["val_fraction"] = f"{val_fraction:g} is out of range: must be > 0 and < 1"
-
-    seeds: list[int] = listed("seed", _ranged("seed", lambda v: 0 <= v < 2**63, "must be >= 0", integer=True))
-
-    train_limit = number("train_limit", integer=True, optional=True)
-    if train_limit is not None and train_limit < 1:
-        errors["train_limit"] = f"{train_limit} is out of range: must be >= 1 (or empty for all)"
-
-    log_every = number("log_every", integer=True, optional=True)
-    if log_every is not None and log_every < 1:
-        errors["log_every"] = f"{log_every} is out of range: must be >= 1 (or empty for auto)"
-
-    n_train: int | None = None
-    if dataset in TRAIN_POOL and val_fraction is not None and "val_fraction" not in errors:
-        n_train = train_size(dataset, val_fraction, train_limit if "train_limit" not in errors else None)
-
-    def parse_batch_size(item: Any, errs: dict[str, str]) -> int | None:
-        value = _number(item, "batch_size", errs, integer=True)
-        if value is None:
-            return None
-        if value < 1:
-            errs["batch_size"] = f"{value} is out of range: must be >= 1"
-        elif n_train is not None and value > n_train:
-            errs["batch_size"] = f"{value} is larger than the training set ({n_train} samples)"
-        else:
-            return int(value)
-        return None
-
-    batch_sizes: list[int] = listed("batch_size", parse_batch_size)
-
-    warmups: list[int] = listed("warmup", _ranged("warmup", lambda v: v >= 0, "must be >= 0 (steps)", integer=True))
-    if warmups and n_train is not None and "epochs" not in errors and "batch_size" not in errors:
-        shortest = min((n * math.ceil(n_train / size), n, size) for n in epochs_list for size in batch_sizes)
-        if max(warmups) > shortest[0]:
-            errors["warmup"] = (f"{max(warmups)} is longer than the run: {shortest[1]} epoch(s) at batch "
-                                f"{shortest[2]} is {shortest[0]} steps")
-
-    data_dir = str(raw.get("data_dir", base.data_dir) or "").strip() or default_data_dir()
-
-    lists: dict[str, list[Any]] = {
-        "optimizer": optimizers, "batch_size": batch_sizes, "epochs": epochs_list, "momentum": momenta,
-        "weight_decay": weight_decays, "schedule": schedules, "warmup": warmups, "lr": lrs, "seed": seeds,
-    }
-    if all(lists[n] for n in GRID_FIELDS if n != "momentum"):
-        sizes = {n: len(v) for n, v in lists.items() if n != "momentum"}
-        sizes["momentum"] = len(momenta_for(optimizers[0]))
-        size = math.prod(sizes.values())
-        if size > GRID_MAX:
-            parts = " × ".join(f"{n} {sizes[n]}" for n in GRID_FIELDS if sizes[n] > 1)
-            errors["grid"] = f"{size} runs is too many (at most {GRID_MAX}): {parts}"
-
-    if errors:
-        raise ConfigError(errors)
+    form = _Form(raw, base or RunConfig(), devices)
+    for key in sorted(set(raw) - set(RunConfig.__dataclass_fields__)):
+        form.errors[key] = "is not a setting"
+    for name, parse in _FIELD_PARSERS.items():
+        form.values[name] = parse(form, name)
+    _check_grid_size(form)
+    if form.errors:
+        raise ConfigError(form.errors)
+    v = form.values
     configs: list[RunConfig] = []
-    for optimizer, batch_size, epochs in itertools.product(optimizers, batch_sizes, epochs_list):
+    for optimizer, batch_size, epochs in itertools.product(v["optimizer"], v["batch_size"], v["epochs"]):
         for momentum, weight_decay, schedule, warmup, lr, seed in itertools.product(
-            momenta_for(optimizer), weight_decays, schedules, warmups, lrs, seeds
+            form.momenta_for(optimizer), v["weight_decay"], v["schedule"], v["warmup"], v["lr"], v["seed"]
         ):
             configs.append(RunConfig(
                 lr=lr,
@@ -495,16 +573,15 @@ def parse_configs(
                 warmup=int(warmup),
                 epochs=int(epochs),
                 batch_size=int(batch_size),
-                dataset=dataset,
-                data_dir=os.path.expanduser(data_dir),
-                val_fraction=float(val_fraction),
+                dataset=v["dataset"],
+                data_dir=os.path.expanduser(v["data_dir"]),
+                val_fraction=float(v["val_fraction"]),
                 seed=int(seed),
-                device=device,
-                log_every=log_every,
-                train_limit=train_limit,
+                device=v["device"],
+                log_every=v["log_every"],
+                train_limit=v["train_limit"],
             ))
     return configs
-
 
 
 def split_sizes(pool: int, val_fraction: float, train_limit: int | None = None) -> tuple[int, int]:

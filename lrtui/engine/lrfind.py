@@ -6,7 +6,10 @@ batch while the learning rate grows exponentially from ``start`` to ``end``; eac
 step's loss is recorded and smoothed with a bias-corrected EMA (beta 0.98). The
 test stops early once the smoothed loss exceeds 4× its best or stops being finite.
 It never takes more steps than one epoch has batches (the batch order is one
-seeded permutation, so no digit is seen twice).
+seeded permutation, so no digit is seen twice). It trains as a run does, through the
+same batch loop and step (:func:`lrtui.engine.loop.run_batches`, the optimizer's
+:class:`~lrtui.engine.steps.LoneStep`); what makes it a range test is one callback,
+:class:`RangeTest`, as fastai's ``LRFinder`` is a callback of ``fit``.
 
 Three readings of the curve are offered:
 
@@ -43,12 +46,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from lrtui.engine.config import RunConfig, probe_devices, resolve_device
 from lrtui.engine.data import load_splits
+from lrtui.engine.loop import Callback, run_batches
 from lrtui.engine.model import build_model
-from lrtui.engine.trainer import make_optimizer, run_threads
+from lrtui.engine.steps import LoneStep, OptimizerStep, SGDStep, make_update
+from lrtui.engine.trainer import run_threads
 
 BETA = 0.98
 DIVERGE_FACTOR = 4.0
@@ -200,6 +204,46 @@ def _round(lr: float) -> float:
     return float(f"{lr:.2g}")
 
 
+class RangeTest(Callback):
+    """The range test as a callback of the batch loop: each batch's lr from the schedule, each loss recorded.
+
+    It ends the loop once the smoothed loss stops being finite or passes :data:`DIVERGE_FACTOR` × its best.
+    """
+
+    def __init__(self, update: SGDStep | OptimizerStep, schedule: list[float],
+                 emit: Callable[[FindStep], object] | None) -> None:
+        self.update, self.schedule, self.emit = update, schedule, emit
+        self.lrs: list[float] = []
+        self.losses: list[float] = []
+        self.smoothed: list[float] = []
+        self.notes: list[str] = []
+        self.avg, self.best, self.last_emit = 0.0, math.inf, 0.0
+
+    def before_batch(self, b: int) -> None:
+        self.update.lr = self.schedule[b]
+
+    def after_batch(self, b: int, loss_t: torch.Tensor) -> bool:
+        lr, steps = self.schedule[b], len(self.schedule)
+        loss = loss_t.item()
+        self.avg = BETA * self.avg + (1 - BETA) * loss
+        value = self.avg / (1 - BETA ** (b + 1))
+        if not math.isfinite(value):
+            self.notes.append(f"stopped at lr={lr:.2g}: the loss is no longer finite")
+            return True
+        self.lrs.append(lr)
+        self.losses.append(loss)
+        self.smoothed.append(value)
+        self.best = min(self.best, value)
+        stop = value > DIVERGE_FACTOR * self.best
+        now = time.monotonic()
+        if self.emit is not None and (stop or b == steps - 1 or now - self.last_emit >= 0.1):
+            self.last_emit = now
+            self.emit(FindStep(step=b + 1, steps=steps, lr=lr, loss=loss, smoothed=value))
+        if stop:
+            self.notes.append(f"stopped at lr={lr:.2g}: the smoothed loss passed {DIVERGE_FACTOR:g}× its best")
+        return stop
+
+
 @run_threads()  # as a training run: leave a core free
 def find_lr(
     config: RunConfig,
@@ -228,44 +272,15 @@ def find_lr(
     if steps > per_epoch:
         notes.append(f"steps capped at {per_epoch} (one epoch of batch {config.batch_size})")
         steps = per_epoch
-    schedule = lr_schedule(start, end, steps)
     model = build_model(config.seed, device)
-    optimizer = make_optimizer(config, model.parameters())
+    update = make_update(config, model.parameters())
+    step = LoneStep(model, update, splits.train_x, splits.train_y, config.batch_size)
     order = torch.randperm(n_train, generator=torch.Generator().manual_seed(config.seed)).to(device)
-    lrs: list[float] = []
-    losses: list[float] = []
-    smoothed: list[float] = []
-    avg, best, last_emit = 0.0, math.inf, 0.0
-    model.train()
-    for i, lr in enumerate(schedule):
-        if cancel is not None and cancel.is_set():
-            notes.append(f"cancelled after {i} steps")
-            break
-        idx = order[i * config.batch_size : (i + 1) * config.batch_size]
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        loss_t = F.cross_entropy(model(splits.train_x[idx]), splits.train_y[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss_t.backward()
-        optimizer.step()
-        loss = loss_t.item()
-        avg = BETA * avg + (1 - BETA) * loss
-        value = avg / (1 - BETA ** (i + 1))
-        if not math.isfinite(value):
-            notes.append(f"stopped at lr={lr:.2g}: the loss is no longer finite")
-            break
-        lrs.append(lr)
-        losses.append(loss)
-        smoothed.append(value)
-        best = min(best, value)
-        stop = value > DIVERGE_FACTOR * best
-        now = time.monotonic()
-        if emit is not None and (stop or i == steps - 1 or now - last_emit >= 0.1):
-            last_emit = now
-            emit(FindStep(step=i + 1, steps=steps, lr=lr, loss=loss, smoothed=value))
-        if stop:
-            notes.append(f"stopped at lr={lr:.2g}: the smoothed loss passed {DIVERGE_FACTOR:g}× its best")
-            break
+    test = RangeTest(update, lr_schedule(start, end, steps), emit)
+    if run_batches(step, order, steps, 0, [test], cancel or threading.Event()):
+        test.notes.append(f"cancelled after {len(test.lrs)} steps")
+    notes += test.notes
+    lrs, losses, smoothed = test.lrs, test.losses, test.smoothed
     if cancel is not None and cancel.is_set():
         found: dict[str, float | None] = {m: None for m in METHODS}
         lr_s, why = None, "cancelled: no suggestion"

@@ -4,10 +4,15 @@ Why measure: a K-model stack (:mod:`lrtui.engine.sweep`) trades K small kernels 
 grouped one. Whether that pays depends on the machine: on one Intel CPU a K=4/K=8 stack
 trained at 1.30x/1.44x the speed of K runs one after another, on an AMD EPYC at
 0.84x/0.81x. No rule written from one box fits the other, so auto mode times both here:
-the real training loops (the trainer's epoch and the stack's, diagnostics, schedule and
-bookkeeping included) on a few dozen steps of random digits, on the real device, with
-the run's batch size and thread count. What the loops leave out (loading the data,
-validation, test, probes) costs a stack no more than K lone runs.
+the real training epoch (:meth:`lrtui.engine.trainer.Fit.train_epoch`, once with a lone
+run's step and once with the stack's; diagnostics, schedule and bookkeeping included) on a
+few dozen steps of random digits, on the real device, with the run's batch size and thread
+count. What an epoch leaves out (loading the data, validation, test, probes) costs a stack
+no more than K lone runs.
+
+Imports: the trainer builds both (:class:`~lrtui.engine.trainer.Fit`,
+:meth:`~lrtui.engine.trainer.Fit.stacked`); the sweep imports this module, never the other
+way round.
 
 Cost and cache: one warm-up epoch of each, then two alternating timed rounds, the fastest
 of each side (a busy shared machine slows one round, rarely both): 30 steps at batch 10,
@@ -43,11 +48,13 @@ import torch
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.data import Splits, _cache_dir
+from lrtui.engine.trainer import Fit, Run, device_name
 
 VERSION = 1
 FILENAME = "stack-choice.json"
 #: Steps of a timed epoch: :data:`STEPS` at batch 10, fewer at larger batches (about :data:`SAMPLES` samples),
-#: never fewer than :data:`MIN_STEPS` (more than the sweep's GRAPH_WARMUP: CUDA captures in the warm-up epoch).
+#: never fewer than :data:`MIN_STEPS` (more than :data:`lrtui.engine.steps.GRAPH_WARMUP`: CUDA captures in the
+#: warm-up epoch).
 STEPS, SAMPLES, MIN_STEPS = 30, 300, 5
 #: Bytes of the block :func:`_as_after_loading_data` allocates (the 5k digits' training split is 10 MB).
 WARM_BYTES = 16 * 2**20
@@ -67,8 +74,6 @@ def bucket(n: int) -> int:
 
 def device_label(device: torch.device) -> str:
     """The device's name (GPU model or CPU model), as the cache key's first part."""
-    from lrtui.engine.trainer import device_name  # the trainer imports the sweep, which imports this
-
     return f"{device.type}:{device_name(device)}"
 
 
@@ -113,15 +118,12 @@ def _sync(device: torch.device) -> None:
 
 
 def _loops(config: RunConfig, k: int, device: torch.device) -> tuple[Callable[[], None], Callable[[], None], int]:
-    """(one run's epoch, a K-stack's epoch, steps per epoch): the real training loops on random digits.
+    """(one run's epoch, a K-stack's epoch, steps per epoch): the real training loop on random digits.
 
-    The loops are the trainer's :meth:`~lrtui.engine.trainer.Run.train_epoch` and the sweep's, with
-    everything a step does in training (batch slicing, bookkeeping, diagnostics, schedule, log points);
-    only the data is synthetic (speed does not read it) and sized to a few dozen steps.
+    Both are :meth:`lrtui.engine.trainer.Fit.train_epoch`, with everything a step does in training
+    (batch slicing, bookkeeping, diagnostics, schedule, log points); only the data is synthetic
+    (speed does not read it) and sized to a few dozen steps.
     """
-    from lrtui.engine.sweep import _StackedSweep
-    from lrtui.engine.trainer import Run
-
     b = config.batch_size
     steps = max(MIN_STEPS, min(STEPS, SAMPLES // b))
     if device.type == "cpu":
@@ -135,26 +137,23 @@ def _loops(config: RunConfig, k: int, device: torch.device) -> tuple[Callable[[]
     cfg = replace(config, lr=min(config.lr, 1e-3), device=str(device), epochs=1, train_limit=None, log_every=10**9)
     cancel = threading.Event()
 
-    def epoch_of(runs: list[Any], sweep: _StackedSweep | None) -> Callable[[], None]:
+    def runs(size: int) -> list[Run]:
+        made = [Run(cfg, _ignore, cancel, f"calibration-{i}", probes=False) for i in range(size)]
+        for run in made:
+            run.setup(splits)
+        return made
+
+    def epoch_of(fit: Fit) -> Callable[[], None]:
         def epoch() -> None:
-            for run in runs:
-                run.epoch_started = time.monotonic()
-            (sweep.train_epoch if sweep is not None else runs[0].train_epoch)(1)
+            fit.train_epoch(1)
         return epoch
 
-    def stack_of(size: int) -> Callable[[], None]:
-        runs = [Run(cfg, _ignore, cancel, f"calibration-{i}", probes=False) for i in range(size)]
-        sweep = _StackedSweep(runs, graphs=True)
-        sweep.setup(splits)
-        return epoch_of(runs, sweep)
-
     if device.type == "cuda":
-        single = stack_of(1)  # a lone run on CUDA: a stack of one, replayed as a CUDA graph
+        single = Fit.stacked(runs(1))  # a lone run on CUDA: a stack of one, replayed as a CUDA graph
     else:
-        run = Run(cfg, _ignore, cancel, "calibration", probes=False)
-        run.setup(splits)
-        single = epoch_of([run], None)
-    return single, stack_of(k), steps
+        (run,) = runs(1)
+        single = Fit([run], run.step)
+    return epoch_of(single), epoch_of(Fit.stacked(runs(k))), steps
 
 
 def _as_after_loading_data() -> None:

@@ -1,19 +1,22 @@
-"""One training run: data and model on the device, a plain loop, typed events out.
+"""Training runs: data and model on the device, the batch loop, typed events out.
 
 Why the loop looks the way it does:
 
 * Batches are drawn by indexing whole on-device tensors with an on-device
   ``randperm`` (no DataLoader, no per-sample transforms).
-* Each batch's loss and correct count stay on the device (two writes per batch);
-  sums, ``.item()`` and the look for a non-finite loss happen only when an event
-  goes out, so on CUDA the loop does not synchronise every batch. On the CPU a
-  sync is free, so the divergence check runs every batch there.
+* One driver, :class:`Fit`, trains a lone run and a stacked sweep's K runs alike: the
+  epochs, the batch loop (:func:`lrtui.engine.loop.run_batches`) with the events and the
+  divergence checks as its callback, evaluation, and each run's end. What trains a batch
+  is a step (:mod:`lrtui.engine.steps`): the run's own :class:`~lrtui.engine.steps.LoneStep`,
+  or the stack's :class:`~lrtui.engine.steps.StackedStep`.
+* Each batch's loss and correct count stay on the device; sums, ``.item()`` and the look
+  for a non-finite loss happen only when an event goes out, so on CUDA the loop does not
+  synchronise every batch. On the CPU a sync is free, so the divergence check runs every
+  batch there.
 * Validation and test run at a larger batch under ``torch.inference_mode()``.
-* The SGD flavours step through :class:`SGDStep` (torch's arithmetic, less overhead).
-* A schedule (:mod:`lrtui.engine.schedule`) is one host table of Python floats per epoch:
-  each step sets ``SGDStep.lr`` / every ``param_group["lr"]`` from it (no device sync); a
-  constant lr builds no table and leaves the step exactly as it was. The run's ``lr_trace``
-  (RunEnd) is computed at its end from the config at the logged steps only.
+* A schedule (:mod:`lrtui.engine.schedule`) is applied by the step, from one table per
+  epoch; a constant lr builds no table. The run's ``lr_trace`` (RunEnd) is computed at
+  its end from the config at the logged steps only.
 * A run uses one torch thread fewer than there are cores (:func:`cpu_threads`).
 * Diagnostics (:mod:`lrtui.engine.diagnostics`) add a few foreach norms to each step
   and ride along the validation pass; the step probe (:mod:`lrtui.engine.probe`) runs
@@ -31,9 +34,8 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -53,9 +55,11 @@ from lrtui.engine.events import (
     RunState,
     TestResult,
 )
+from lrtui.engine.loop import Callback, run_batches
 from lrtui.engine.model import ConvNet, build_model
-from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, optimizer_direction, probe_grid, sgd_direction
-from lrtui.engine.schedule import is_scheduled, lr_at, lr_table, lr_trace_at
+from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, probe_grid
+from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
+from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
 from lrtui.engine.verdict import judge
 
 #: Batch size of validation and test on the CPU, and on a GPU. Larger than training batches
@@ -106,111 +110,6 @@ def syncs_each_batch(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
-def first_non_finite(losses: torch.Tensor, start: int, end: int) -> int | None:
-    """Index of the first NaN/inf in ``losses[start:end]``, or None. One device sync."""
-    finite = torch.isfinite(losses[start:end])
-    if bool(finite.all()):
-        return None
-    return start + int((~finite).nonzero()[0, 0])
-
-
-def make_optimizer(config: RunConfig, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
-    """The optimizer a config names, with its lr, momentum (where it has one) and weight decay."""
-    kw: dict[str, Any] = {"lr": config.lr, "weight_decay": config.weight_decay}
-    name = config.optimizer
-    if name in ("sgd", "sgd-momentum", "nesterov"):
-        return torch.optim.SGD(params, momentum=config.momentum, nesterov=name == "nesterov", **kw)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, momentum=config.momentum, **kw)
-    classes = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad}
-    if name not in classes:
-        raise ValueError(f"unknown optimizer {name!r}")
-    return classes[name](params, **kw)
-
-
-#: Optimizers :class:`SGDStep` implements (torch.optim.SGD's flavours).
-SGD_OPTIMIZERS = frozenset({"sgd", "sgd-momentum", "nesterov"})
-
-
-class SGDStep:
-    """One torch.optim.SGD step from a loss, the same arithmetic in the same order, minus the machinery.
-
-    Why: at batch 10 on the CPU, ``zero_grad`` + ``backward`` + ``Optimizer.step`` (hooks,
-    profiler scopes, per-call checks, ``.grad`` bookkeeping) cost ~10% of the whole step over
-    ``autograd.grad`` and a few foreach ops (measured). Equal to torch's SGD bit for bit (tested).
-    """
-
-    def __init__(self, params: Iterable[torch.Tensor], config: RunConfig, stats: StepStats | None = None) -> None:
-        self.params = list(params)
-        self.lr, self.momentum, self.weight_decay = config.lr, config.momentum, config.weight_decay
-        self.nesterov = config.optimizer == "nesterov"
-        self.buffers: list[torch.Tensor] | None = None  #: momentum buffers, made from the first gradient as torch does
-        self.stats = stats  #: where each step's update ratio and gradient norm are summed (None: not measured)
-
-    @torch.no_grad()
-    def __call__(self, loss: torch.Tensor) -> None:
-        grads: tuple[torch.Tensor, ...] | list[torch.Tensor]
-        raw = grads = torch.autograd.grad(loss, self.params)
-        if self.weight_decay:
-            grads = torch._foreach_add(grads, self.params, alpha=self.weight_decay)
-        if self.momentum:
-            if self.buffers is None:
-                self.buffers = [g.clone() for g in grads]
-            else:
-                torch._foreach_mul_(self.buffers, self.momentum)
-                torch._foreach_add_(self.buffers, grads)
-            grads = torch._foreach_add(grads, self.buffers, alpha=self.momentum) if self.nesterov else self.buffers
-        if self.stats is not None and self.stats.due():
-            self.stats.add_sgd(self.params, raw, grads, self.lr)
-        torch._foreach_add_(self.params, grads, alpha=-self.lr)
-
-    def direction(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
-        """The direction the next step would take for these gradients (for the probe; changes nothing)."""
-        return sgd_direction(self.params, grads, momentum=self.momentum, weight_decay=self.weight_decay,
-                             nesterov=self.nesterov, buffers=self.buffers)
-
-
-class OptimizerStep:
-    """One step of any torch optimizer from a batch's loss; with ``stats``, the update actually applied is measured."""
-
-    def __init__(self, params: Iterable[torch.Tensor], config: RunConfig, stats: StepStats | None = None) -> None:
-        self.params = list(params)
-        self.optimizer = make_optimizer(config, self.params)
-        self.stats = stats
-
-    @property
-    def lr(self) -> float:
-        """The lr of the last (or, before any, the first) step: the probe's trial step uses the same one."""
-        return float(self.optimizer.param_groups[0]["lr"])
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        """A schedule's lr for the next step: a Python float in every param group (no device sync)."""
-        for group in self.optimizer.param_groups:
-            group["lr"] = value
-
-    def __call__(self, loss: torch.Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        before = torch._foreach_mul(self.params, 1.0) if self.stats is not None and self.stats.due() else None
-        self.optimizer.step()
-        if self.stats is not None and before is not None:  # a measured step
-            grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
-            self.stats.add_delta(before, self.params, grads)
-
-    def direction(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
-        """The optimizer's next update direction for these gradients, from a trial step on a copy."""
-        return optimizer_direction(self.optimizer, self.params, grads, self.lr)
-
-
-def make_update(config: RunConfig, params: Iterable[torch.Tensor],
-                stats: StepStats | None = None) -> SGDStep | OptimizerStep:
-    """``update(loss)``: one optimizer step from a batch's loss (:class:`SGDStep` for the SGD flavours)."""
-    if config.optimizer in SGD_OPTIMIZERS:
-        return SGDStep(params, config, stats)
-    return OptimizerStep(params, config, stats)
-
-
 def device_name(device: torch.device) -> str:
     """A human name for the device: the GPU's name, or the CPU model."""
     if device.type == "cuda":
@@ -239,37 +138,10 @@ def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-@dataclass
-class EpochState:
-    """What one pass over the training set left on the device: what the event builders read (also a stacked sweep's)."""
-
-    loss_sum: torch.Tensor  #: sample-weighted sum of the batch losses, set at the epoch's end
-    correct: torch.Tensor  #: correct predictions so far, brought up to date before each BatchLog
-    batch_losses: torch.Tensor
-    batches: int  #: batches actually run (fewer when cancelled or diverged)
-    samples: int
-    diverged_at: int | None = None  #: 1-based batch of the first non-finite loss
-    cancelled: bool = False
-    stats: StepStats | None = None  #: this epoch's update ratios and gradient norms (None: not measured)
-    model_index: int | None = None  #: which model of ``stats`` (a stacked sweep's), None for a lone run
-
-    def measured_steps(self) -> int:
-        """Steps the stats hold: the measured ones among this epoch's (see :data:`SAMPLE_EVERY`)."""
-        return self.stats.measured(self.batches) if self.stats is not None else 0
-
-    def update_ratio(self) -> dict[str, float] | None:
-        """Mean update ratio per layer over the steps so far (one device read), or None."""
-        if self.stats is None:
-            return None
-        return self.stats.update_ratio(self.measured_steps(), self.model_index)
-
-    def grad_norm(self) -> float | None:
-        return self.stats.grad_norm(self.measured_steps(), self.model_index) if self.stats is not None else None
-
-
 class Run:
-    """State of one run; :meth:`run` is the whole of it. Public because a stacked sweep drives
-    several of these (setup, events, evaluation) and replaces only their training step.
+    """State of one run: setup, its events, evaluation, the probe and its end; :meth:`run` trains it alone.
+
+    A stacked sweep sets up several of these and trains them with one step (:meth:`Fit.stacked`).
     """
 
     def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str, *,
@@ -282,6 +154,7 @@ class Run:
         self.probe_model: ConvNet | None = None  #: scratch copy the probe overwrites (never the run's model)
         self.epochs: list[dict[str, Any]] = []
         self.train_seconds = 0.0
+        self.epoch_started = 0.0  #: when the current epoch's training started (time.monotonic())
         self.samples_done = 0
         self.steps_done = 0  #: optimizer steps taken (the lr trace ends at the last one)
         self.log_steps: list[int] = []  #: 0-based steps of every BatchLog (the lr trace's points)
@@ -302,19 +175,18 @@ class Run:
         if cfg.batch_size > self.n_train:
             raise ValueError(f"batch size {cfg.batch_size} is larger than the training set ({self.n_train} samples)")
         self.batches_per_epoch = math.ceil(self.n_train / cfg.batch_size)
-        sizes = [cfg.batch_size] * self.batches_per_epoch
-        sizes[-1] = self.n_train - cfg.batch_size * (self.batches_per_epoch - 1)
-        self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=self.device)  # weights of the epoch mean
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
         self.total_steps = cfg.epochs * self.batches_per_epoch
         self.model = build_model(cfg.seed, self.device)
         self.stats = StepStats(self.device, every=SAMPLE_EVERY) if self.diagnostics else None
-        self.update = make_update(cfg, self.model.parameters(), self.stats)
+        self.update: SGDStep | OptimizerStep = make_update(cfg, self.model.parameters(), self.stats)
+        #: how the run trains alone (a stacked sweep trains its model in the stack instead)
+        self.step = LoneStep(self.model, self.update, self.splits.train_x, self.splits.train_y, cfg.batch_size,
+                             cfg, self.total_steps)
         self.probe_data = ProbeData.take(self.splits.train_x, self.splits.train_y, self.splits.val_x,
                                          self.splits.val_y)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.sync_each_batch = syncs_each_batch(self.device)
-        self.last_progress = 0.0
         self.emit(
             RunStarted(
                 run_id=self.run_id,
@@ -329,71 +201,26 @@ class Run:
             )
         )
 
-    # -- one epoch ------------------------------------------------------------------------
-    def train_epoch(self, epoch: int) -> EpochState:
-        cfg, model, update, dev = self.config, self.model, self.update, self.device
-        assert model is not None
-        per_epoch = self.batches_per_epoch
-        order = torch.randperm(self.n_train, generator=self.generator, device=dev)
-        # one gather per epoch, then every batch is a slice (a view): two ops fewer per step
-        x_all, y_all = self.splits.train_x[order], self.splits.train_y[order]
-        state = EpochState(
-            loss_sum=torch.zeros((), device=dev),
-            correct=torch.zeros((), dtype=torch.int64, device=dev),
-            batch_losses=torch.zeros(per_epoch, device=dev),
-            batches=0,
-            samples=0,
-            stats=self.stats,
-        )
-        if self.stats is not None:
-            self.stats.reset()
-        hits = torch.zeros(per_epoch, dtype=torch.int64, device=dev)  # correct predictions of each batch
-        checked = 0  # batches already checked for a non-finite loss
-        first_step = (epoch - 1) * per_epoch
-        lrs = lr_table(cfg, self.total_steps, first_step, first_step + per_epoch) if is_scheduled(cfg) else None
-        model.train()
-        for b in range(per_epoch):
-            if self.cancel.is_set():
-                state.cancelled = True
-                break
-            rows = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
-            x, y = x_all[rows], y_all[rows]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            if lrs is not None:
-                update.lr = lrs[b]
-            update(loss)
-            with torch.no_grad():  # two device writes per batch; sums only when an event needs them
-                state.batch_losses[b] = loss
-                hits[b] = (logits.argmax(1) == y).sum()
-            state.batches, state.samples = b + 1, state.samples + y.shape[0]
-            self.samples_done += y.shape[0]
-            self.steps_done += 1
-            last = b + 1 == per_epoch
-            log_now = (b + 1) % self.log_every == 0 or last
-            now = time.monotonic()
-            progress_now = now - self.last_progress >= PROGRESS_EVERY_S or last
-            if self.sync_each_batch:  # the CPU: one scalar read is the cheapest check there is
-                if not math.isfinite(loss.item()):
-                    state.diverged_at = b + 1
-                    break
-            elif log_now or progress_now:
-                bad = first_non_finite(state.batch_losses, checked, b + 1)
-                checked = b + 1
-                if bad is not None:
-                    state.diverged_at = bad + 1
-                    break
-            if log_now:
-                state.correct = hits[: b + 1].sum()
-                self.emit_batch_log(epoch, b + 1, state, float(loss.item()))
-            if progress_now:
-                self.last_progress = now
-                self.emit_progress(epoch, b + 1)
-        if state.diverged_at is not None:  # a GPU notices only at a check: the trace ends at the bad step
-            self.steps_done = first_step + state.diverged_at
-        state.correct = hits[: state.batches].sum()
-        state.loss_sum = state.batch_losses[: state.batches] @ self.batch_sizes[: state.batches]
-        return state
+    # -- the clock and the counters, as the batch loop goes ------------------------------------
+    def start_epoch(self, now: float) -> None:
+        """An epoch's training starts (its clock runs from ``now``)."""
+        self.epoch_started = now
+
+    def count_batch(self, samples: int) -> None:
+        """One optimizer step on ``samples`` samples was taken."""
+        self.samples_done += samples
+        self.steps_done += 1
+
+    def use_update(self, update: SGDStep | OptimizerStep) -> None:
+        """The update the probe asks for the next direction: a stacked run's reads its share of the stack's momentum."""
+        self.update = update
+
+    def stop(self, status: RunState, epoch: int, bad_batch: int | None = None) -> None:
+        """End mid-epoch (cancelled, or diverged at the 1-based ``bad_batch``): clock stopped, tested, RunEnd out."""
+        self.train_seconds += time.monotonic() - self.epoch_started
+        if bad_batch is not None:  # a GPU notices only at a check: the lr trace ends at the bad step
+            self.steps_done = (epoch - 1) * self.batches_per_epoch + bad_batch
+        self.conclude(status, (epoch, bad_batch) if bad_batch is not None else None)
 
     def current_lr(self) -> float:
         """The lr of the next step (the schedule's): what the step probe tries around."""
@@ -519,24 +346,11 @@ class Run:
 
     # -- the whole run ----------------------------------------------------------------------
     def run(self) -> RunEnd:
+        """Set up and train this run alone; its RunEnd (also emitted)."""
         self.setup()
-        assert self.model is not None
-        status, diverged_at = RunState.FINISHED, None
-        self.probe(0)
-        for epoch in range(1, self.config.epochs + 1):
-            self.epoch_started = time.monotonic()
-            state = self.train_epoch(epoch)
-            if state.diverged_at is not None:
-                self.train_seconds += time.monotonic() - self.epoch_started
-                status, diverged_at = RunState.DIVERGED, (epoch, state.diverged_at)
-                break
-            if state.cancelled:
-                self.train_seconds += time.monotonic() - self.epoch_started
-                status = RunState.CANCELLED
-                break
-            self.finish_epoch(epoch, state)
-            self.probe(epoch)
-        return self.conclude(status, diverged_at)
+        Fit([self], self.step).run()
+        assert self.ended is not None
+        return self.ended
 
     def conclude(self, status: RunState, diverged_at: tuple[int, int] | None) -> RunEnd:
         """Test the model (a diverged one as it was at its last finished epoch) and emit RunEnd."""
@@ -612,3 +426,97 @@ def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, 
             if run.ended is not None:  # the consumer's handler of RunEnd raised: the run itself is over
                 return run.ended
             return run.end(RunState.FAILED, None, error=one_line(e))
+
+
+class Fit(Callback):
+    """The epochs of one run, or of K runs that one stacked step trains together, through the batch loop.
+
+    Every run is set up first. Per batch (the loop's callback) the driver counts, checks for a
+    non-finite loss (every batch where a sync is free, else at event points only), stops the
+    runs that diverged, and emits BatchLog and Progress; per epoch it evaluates each run still
+    training (:meth:`Run.finish_epoch`) and probes it. The others run on: a stack's diverged
+    model is masked in the step, its run ends at once, as K runs one by one would.
+    """
+
+    def __init__(self, runs: Sequence[Run], step: Step) -> None:
+        self.runs, self.step = list(runs), step
+        self.active = list(range(len(self.runs)))  #: indices of the runs still training
+        self.epoch = 0
+        self.batches = self.samples = 0  #: done so far in the current epoch (the same for every model)
+        self.last_progress = 0.0
+
+    @classmethod
+    def stacked(cls, runs: Sequence[Run], graphs: bool = True) -> Fit:
+        """Set-up runs (equal but for lr, schedule and warmup) trained as one stacked model from the first's weights."""
+        first = runs[0]
+        assert first.model is not None
+        step = StackedStep.of(first.model, [run.config for run in runs], first.splits.train_x, first.splits.train_y,
+                              first.batches_per_epoch, first.total_steps, graphs=graphs, diagnostics=first.diagnostics)
+        for i, run in enumerate(runs):
+            assert run.model is not None
+            run.use_update(step.update_of(i, run.model, run.config))
+        return cls(runs, step)
+
+    def run(self) -> None:
+        """Probe, train every epoch, evaluate; every run ends with its RunEnd."""
+        for run in self.runs:
+            run.probe(0)
+        for epoch in range(1, self.runs[0].config.epochs + 1):
+            if not self.active:
+                break
+            if self.train_epoch(epoch):
+                self.stop(list(self.active), RunState.CANCELLED)
+                return
+            for i in self.active:
+                run = self.runs[i]
+                assert run.model is not None
+                self.step.copy_into(i, run.model)
+                run.finish_epoch(epoch, self.step.epoch_state(i, self.batches, self.samples))
+                run.probe(epoch)
+        for i in list(self.active):
+            self.runs[i].conclude(RunState.FINISHED, None)
+
+    def train_epoch(self, epoch: int) -> bool:
+        """One pass over the training data for every active run; True when cancelled."""
+        first = self.runs[0]
+        started = time.monotonic()
+        for i in self.active:
+            self.runs[i].start_epoch(started)
+        order = torch.randperm(first.n_train, generator=first.generator, device=first.device)
+        self.epoch, self.batches, self.samples = epoch, 0, 0
+        return run_batches(self.step, order, first.batches_per_epoch, (epoch - 1) * first.batches_per_epoch,
+                           [self], first.cancel)
+
+    def after_batch(self, b: int, loss: torch.Tensor) -> bool:
+        """Count, check, stop the diverged runs, emit; True (end the epoch) once no run is left."""
+        first, epoch = self.runs[0], self.epoch
+        size = min(first.config.batch_size, first.n_train - b * first.config.batch_size)
+        self.batches, self.samples = b + 1, self.samples + size
+        for i in self.active:
+            self.runs[i].count_batch(size)
+        last = b + 1 == first.batches_per_epoch
+        log_now = (b + 1) % first.log_every == 0 or last
+        now = time.monotonic()
+        progress_now = now - self.last_progress >= PROGRESS_EVERY_S or last
+        if first.sync_each_batch or log_now or progress_now:
+            bad = self.step.bad_batches()
+            self.stop([i for i in self.active if bad[i] >= 0], RunState.DIVERGED, bad)
+        if log_now and self.active:
+            losses = torch.atleast_1d(loss).tolist()
+            for i in self.active:
+                state = self.step.epoch_state(i, self.batches, self.samples)
+                self.runs[i].emit_batch_log(epoch, b + 1, state, losses[i])
+        if progress_now:
+            self.last_progress = now
+            for i in self.active:
+                self.runs[i].emit_progress(epoch, b + 1)
+        return not self.active
+
+    def stop(self, which: list[int], status: RunState, bad: list[int] | None = None) -> None:
+        """End these runs mid-epoch, each tested on its model's last weights (``bad``: per model, 0-based)."""
+        for i in which:
+            self.active.remove(i)
+            run = self.runs[i]
+            assert run.model is not None
+            self.step.copy_into(i, run.model)  # a diverged run's last finite weights (conclude may restore an epoch's)
+            run.stop(status, self.epoch, bad[i] + 1 if bad is not None else None)

@@ -13,7 +13,8 @@ from lrtui.engine import trainer
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import BatchLog, EpochEnd, Progress, RunEnd, RunStarted
 from lrtui.engine.model import build_model
-from lrtui.engine.trainer import SGDStep, make_optimizer, nice_log_every, train
+from lrtui.engine.steps import SGDStep, make_optimizer
+from lrtui.engine.trainer import nice_log_every, train
 
 
 def metrics(recorder: Recorder) -> list[tuple]:

@@ -8,13 +8,9 @@ import torch
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event
 from lrtui.engine.model import build_model
-from lrtui.engine.sweep import (
-    GRAPH_WARMUP,
-    StackedNet,
-    StackedSGD,
-    StackedStep,
-    run_many,
-)
+from lrtui.engine.stacked_model import StackedNet
+from lrtui.engine.steps import GRAPH_WARMUP, StackedSGD, StackedStep
+from lrtui.engine.sweep import run_many
 
 pytestmark = [
     pytest.mark.cuda,

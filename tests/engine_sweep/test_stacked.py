@@ -9,14 +9,9 @@ import torch
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.model import build_model
-from lrtui.engine.sweep import (
-    StackedNet,
-    StackedSGD,
-    StackedStep,
-    batchable,
-    use_batched,
-)
-from lrtui.engine.trainer import make_optimizer
+from lrtui.engine.stacked_model import StackedNet
+from lrtui.engine.steps import StackedSGD, StackedStep, make_optimizer
+from lrtui.engine.sweep import batchable, use_batched
 
 BASE = RunConfig(device="cpu", train_limit=300)
 

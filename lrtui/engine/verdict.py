@@ -6,20 +6,8 @@ on their curves alone (the older rules, which need 3+ epochs to tell stuck from 
 What is healthy depends on the optimizer: the bands live in :mod:`lrtui.engine.bands`, one
 per family, each on a named statistic; :func:`judge` reads the run's family from its config.
 
-The mechanism, measured (``benchmarks/calibrate_verdicts.py``: SGD, batch 10, seed 0, the
-5k digits at 500 / 2,000 / 3,200 training samples, lrs 1e-7 .. 1, epochs 1-4)::
-
-    lr      median ‖Δw‖/‖w‖ per step   dead (max layer)   val acc, 3,200 samples, epochs 1→4
-    1e-7    7e-9                       13-16% (= init)     12% flat
-    1e-5    7e-7                       13-16%              12% flat (loss falls in the 5th digit)
-    1e-4    7e-6                       13-16%              12 → 14%
-    1e-3    7e-5                       12-16%              16 → 26%
-    0.01    7e-4 → 5e-3                4-16%               47 → 77 → 88 → 91%
-    0.05    4e-3 → 1e-2                1-15%               87 → 96%
-    0.1     2.4e-2 → 8e-3              0-12%               92 → 96%
-    0.3     2e-2 → 6e-2                9-38%               94 → 96%
-    0.5     2e-2 → 9e-2, then 0        75-100% (dead)      12% (500 samples: 59% after epoch 1, then 13%, 4%)
-    1       3e-2 → 5e-2, then 0        96-100% (dead)      9%
+What happens inside the network at each lr (the measurements behind the rules) is tabled in the
+README too ("How the verdicts are calibrated").
 
 The rules, in the order they are tried (each names its numbers; "the band" is the family's):
 
@@ -57,34 +45,8 @@ The rules, in the order they are tried (each names its numbers; "the band" is th
 Below :data:`SMALL_VAL` validation images every accuracy in a reason carries its Wilson interval
 and the reason says the set is too small to be sure.
 
-The labels these rules give on the reference grid (3,200 samples, seed 0; rerun
-``benchmarks/calibrate_verdicts.py`` after changing a rule; ``--cases`` runs the settings outside it)::
-
-    lr      1 epoch          2 epochs         3 epochs         4 epochs
-    1e-7    too slow         too slow         too slow         too slow
-    1e-5    too slow         too slow         too slow         too slow
-    1e-4    too slow         too slow         too slow         too slow
-    1e-3    too slow         too slow         too slow         too slow
-    0.01    still learning   still learning   still learning   still learning (91%, +3 points)
-    0.05    still learning   still learning   still learning   converged (95.5%; epoch 3: loss −38%)
-    0.1     still learning   still learning   still learning   converged (96.1%)
-    0.3     still learning   still learning   converged        overfitting (val loss up 2 epochs)
-    0.5     not learning     not learning     not learning     not learning  (dying ReLUs)
-    1       not learning     not learning     not learning     not learning  (dying ReLUs)
-
-Full MNIST (48k/12k, ``--mnist /work/shared/data --epochs 3``; validation accuracy by epoch; the
-1e-5, 1e-4 and 0.5 rows from before the bands, whose rules for them did not change)::
-
-    lr      epoch 1                      epoch 2                epoch 3
-    1e-5    too slow (12%, 6.6e-7)       too slow (12%)         too slow (13%)
-    1e-4    too slow (16%, 6.8e-6)       too slow (24%)         too slow (43%)
-    1e-3    too slow (76%, 1.6e-4)       still learning (89%)   still learning (91%, 5.3e-4)
-    0.01    still learning (96%)         still learning (97%)   still learning (97.5%, loss −29%: 98.5% at 5)
-    0.1     still learning (97.5%)       still learning (98%)   converged (98.5%)
-    0.5     not learning (12%, fc1 100% dead)  not learning     not learning
-
-lr 1e-3 is the one borderline cell: its first epoch's mean step (1.6e-4) sits just under the
-floor, then its steps grow (gradients grow as the network leaves the flat start) to 5e-4.
+The labels these rules give on the reference grid and on full MNIST are tabled in the README
+("How the verdicts are calibrated"); rerun ``benchmarks/calibrate_verdicts.py`` after changing a rule.
 """
 
 from __future__ import annotations
@@ -107,6 +69,17 @@ from lrtui.engine.bands import (
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState, Verdict, VerdictLabel
 from lrtui.engine.stats import binomial_interval, proportions_differ
+from lrtui.engine.verdict_words import (
+    falling,
+    finite,
+    lr_text,
+    num,
+    pct,
+    probe_gain,
+    rel_fall,
+    times,
+    trend,
+)
 
 CLASSES = 10
 #: ln 10: the loss of a uniform guess (and of a fresh model).
@@ -163,63 +136,6 @@ MORE_EPOCHS = "run more epochs (the same learning rate)"
 NEUTRAL = "compare with a 10x smaller and a 10x larger learning rate"
 
 
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _num(x: Any) -> float | None:
-    """A finite number as a float, anything else (None, NaN, text) as None."""
-    return float(x) if _finite(x) else None
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
-def _lr(x: float) -> str:
-    """An lr for a reason: 2 significant digits, and "1.0" rather than "1"."""
-    text = f"{x:.2g}"
-    return text if any(c in text for c in ".e") else f"{text}.0"
-
-
-def _falling(values: Sequence[float]) -> bool:
-    """Strictly decreasing at every step (and at least one step)."""
-    return len(values) >= 2 and all(b < a for a, b in zip(values, values[1:]))
-
-
-def _rel_fall(a: float, b: float) -> float:
-    """How much of ``a`` was lost going to ``b`` (negative: it rose)."""
-    return (a - b) / a if a > 0 else 0.0
-
-
-def trend(a: float, b: float, digits: int = 4) -> str:
-    """``a → b`` with enough digits (up to 7) that the two differ, or ``flat at a`` when they do not:
-    a reason never shows two equal numbers as a trend."""
-    for d in range(digits, 8):
-        x, y = f"{a:.{d}f}", f"{b:.{d}f}"
-        if x != y:
-            return f"{x} → {y}"
-    return f"flat at {a:.{digits}f}"
-
-
-def probe_gain(probe: Mapping[str, Any]) -> tuple[float, float] | None:
-    """(best η, how much lower its loss is than at the current lr) of one probe, or None if unusable."""
-    pairs = [(lr, loss) for lr, loss in zip(probe.get("lrs") or [], probe.get("losses") or []) if _finite(loss)]
-    current = probe.get("current_lr")
-    at_lr = [loss for lr, loss in pairs if current and math.isclose(lr, current, rel_tol=1e-6)]
-    if not pairs or not at_lr:
-        return None
-    best_lr, best_loss = min(pairs, key=lambda p: p[1])
-    return best_lr, at_lr[0] - best_loss
-
-
-def _times(factor: float) -> str:
-    """1.4 → "1.4x", 10 → "10x", 1e7 → "1e+07x"."""
-    if factor < 10:
-        return f"{factor:.1f}x"
-    return f"{factor:.0f}x" if factor < 1e6 else f"{factor:.0e}x"
-
-
 @dataclass(frozen=True)
 class Setting:
     """What the verdict knows of how a run was set up; every field may be unknown (a saved run, a test)."""
@@ -248,9 +164,9 @@ class Setting:
     def acc(self, x: float) -> str:
         """A validation accuracy; on a small validation set with its 95% interval."""
         if not self.small_val or self.n_val is None:
-            return _pct(x)
+            return pct(x)
         lo, hi = binomial_interval(min(self.n_val, max(0, round(x * self.n_val))), self.n_val)
-        return f"{_pct(x)} (95% interval {100 * lo:.0f}–{100 * hi:.0f}%)"
+        return f"{pct(x)} (95% interval {100 * lo:.0f}–{100 * hi:.0f}%)"
 
     def differs(self, a: float, b: float) -> bool:
         """Two validation accuracies of this run differ by :data:`FALL_MIN` and beyond their binomial noise."""
@@ -268,7 +184,7 @@ class Setting:
         if not self.momentum or self.lr is None or self.config is None:
             return ""
         eff = effective_lr(self.config.optimizer, self.lr, self.momentum)
-        return f"effective step lr/(1−{self.momentum:g}) = {_lr(eff)} under momentum {self.momentum:g}"
+        return f"effective step lr/(1−{self.momentum:g}) = {lr_text(eff)} under momentum {self.momentum:g}"
 
     def decay_step(self) -> float | None:
         """The weight decay's part of each step's update ratio (None: none, unknown, or not separable)."""
@@ -323,7 +239,7 @@ def _judge(epochs: Sequence[Mapping[str, Any]], status: str, best_val_acc: float
         return Verdict(VerdictLabel.TOO_EARLY, "no epoch finished, so there is nothing to judge yet",
                        "run at least one epoch")
     losses = [(e.get("train_loss"), e.get("val_loss")) for e in epochs]
-    if not all(_finite(t) and _finite(v) for t, v in losses):
+    if not all(finite(t) and finite(v) for t, v in losses):
         return Verdict(VerdictLabel.DIVERGED, "the loss became infinite or NaN", SMALLER_LR)
     train = [float(e["train_loss"]) for e in epochs]
     val_loss = [float(e["val_loss"]) for e in epochs]
@@ -367,12 +283,12 @@ class _Measured:
         self.train = [float(e["train_loss"]) for e in epochs]
         self.val_loss = [float(e["val_loss"]) for e in epochs]
         self.acc = [float(e["val_acc"]) for e in epochs]
-        self.train_acc = [_num(e.get("train_acc")) for e in epochs]
+        self.train_acc = [num(e.get("train_acc")) for e in epochs]
         self.n, self.last, diag = len(epochs), self.acc[-1], diags[-1]
         self.ratio = median_update_ratio(diag)
         self.step_ratios = [r for d in diags if (r := median_update_ratio(d)) is not None]
         self.dead = dead_layers(diag)
-        self.top = _num(diag.get("top_class_share"))
+        self.top = num(diag.get("top_class_share"))
         self.at_chance = self.last <= CHANCE_ACC
         self.probes, self.best_val_acc = probes, best_val_acc
         decay = setting.decay_step()
@@ -469,7 +385,7 @@ class _Measured:
         """(the last probe's gain, the lr it saw, whether it agrees that larger steps would do better)."""
         probes = self.probes
         gain = probe_gain(probes[-1]) if probes else None
-        lr = _num(probes[-1].get("current_lr")) if probes else None
+        lr = num(probes[-1].get("current_lr")) if probes else None
         current = lr if lr is not None and lr > 0 else None
         agrees = gain is None or (
             current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN)
@@ -487,17 +403,17 @@ class _Measured:
         factor = 10.0 ** max(1, round(math.log10(self.b.ratio_target / max(ratio, 1e-12))))
         probe_note = ""
         if gain is not None and current is not None:
-            probe_note = f"; a {_times(gain[0] / current)} larger step lowers the probe loss {gain[1]:.2g} more"
+            probe_note = f"; a {times(gain[0] / current)} larger step lowers the probe loss {gain[1]:.2g} more"
         base = self.s.lr if self.s.lr is not None and self.s.lr > 0 else current
         target = f" (≈ {base * factor:.2g})" if base is not None else ""
         lowered = ""
         if base is not None and current is not None and current < base * (1 - 1e-6):
             lowered = f" (the schedule has lowered the lr to {current:.2g})"
         who = "" if self.b is SGD else f" {self.b.name}"
-        reason = (f"steps too small: {ratio:.1e} of the weights per step, {_times(floor / ratio)} below the "
+        reason = (f"steps too small: {ratio:.1e} of the weights per step, {times(floor / ratio)} below the "
                   f"healthy{who} floor {floor:.0e}{lowered}{probe_note}; validation accuracy {self.s.acc(self.last)}, "
                   f"{self.moved()}")
-        return Verdict(VerdictLabel.TOO_SLOW, self.join(reason), f"try a {_times(factor)} larger learning rate{target}")
+        return Verdict(VerdictLabel.TOO_SLOW, self.join(reason), f"try a {times(factor)} larger learning rate{target}")
 
     def too_few_steps(self) -> Verdict | None:
         s, ratio, spe = self.s, self.ratio, self.s.steps_per_epoch
@@ -509,7 +425,7 @@ class _Measured:
             return None
         floor, batch = band.low or 0.0, s.config.batch_size
         reason = (f"too few steps: {spe} steps per epoch ({s.n_train:,} samples / batch {batch}) × {ratio:.1e} "
-                  f"of the weights each = {travel:.1e} per epoch, {_times(floor / travel)} below the {floor:.0e} "
+                  f"of the weights each = {travel:.1e} per epoch, {times(floor / travel)} below the {floor:.0e} "
                   f"runs that learn move; validation accuracy {s.acc(self.last)}, {self.moved()}")
         if batch > REFERENCE_BATCH and s.lr:
             scaled = s.lr * batch / REFERENCE_BATCH
@@ -522,7 +438,7 @@ class _Measured:
     def overfitting(self) -> Verdict | None:
         train, val_loss, n, s = self.train, self.val_loss, self.n, self.s
         hint = "stop earlier, add weight decay, or use more data"
-        if n >= 3 and _falling(train[-3:]) and val_loss[-1] > val_loss[-2] > val_loss[-3]:
+        if n >= 3 and falling(train[-3:]) and val_loss[-1] > val_loss[-2] > val_loss[-3]:
             reason = (f"validation loss rose for 2 epochs ({val_loss[-3]:.3f} → {val_loss[-1]:.3f}) while "
                       f"training loss fell")
             return Verdict(VerdictLabel.OVERFITTING, reason, hint)
@@ -535,7 +451,7 @@ class _Measured:
         if rise < OVERFIT_RISE or gap < OVERFIT_GAP:
             return None
         reason = (f"validation loss {val_loss[-1]:.3f}, {100 * rise:.0f}% above its minimum {val_loss[lowest]:.3f} "
-                  f"(epoch {lowest + 1}), while training accuracy {_pct(train_acc)} is {100 * gap:.1f} points above "
+                  f"(epoch {lowest + 1}), while training accuracy {pct(train_acc)} is {100 * gap:.1f} points above "
                   f"validation accuracy {s.acc(self.last)} and the training loss still falls "
                   f"({trend(train[-2], train[-1])})")
         return Verdict(VerdictLabel.OVERFITTING, reason, hint)
@@ -584,8 +500,8 @@ class _Measured:
         """Above chance, nothing wrong measured: done, still going, or stalled."""
         acc, train, val_loss, n, last, s = self.acc, self.train, self.val_loss, self.n, self.last, self.s
         gained = last - (acc[-2] if n > 1 else 1 / CLASSES)
-        fall = _rel_fall(train[-2], train[-1]) if n > 1 else 0.0
-        still_falling = n > 1 and fall >= LOSS_FALLING and _rel_fall(val_loss[-2], val_loss[-1]) >= VAL_FALLING
+        fall = rel_fall(train[-2], train[-1]) if n > 1 else 0.0
+        still_falling = n > 1 and fall >= LOSS_FALLING and rel_fall(val_loss[-2], val_loss[-1]) >= VAL_FALLING
         large = self.ratio is not None and self.b.update_ratio.above(self.ratio)
         dead = self.dead_note()
         if n > 1 and last < GOOD_ACC and gained < RISING_POINTS and fall < LOSS_MOVING:
@@ -624,7 +540,7 @@ def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
             f"validation accuracy fell back to chance ({pct(last)}) after reaching {pct(peak)}",
             SMALLER_LR,
         )
-    steady = n >= STEADY_EPOCHS and _falling(train) and _falling(val_loss)
+    steady = n >= STEADY_EPOCHS and falling(train) and falling(val_loss)
     if max(acc) <= CHANCE_ACC and not steady:
         if n < STEADY_EPOCHS:
             return Verdict(
@@ -647,7 +563,7 @@ def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
             f"({trend(train[-2], train[-1])}; ln 10 = {UNIFORM_LOSS:.3f} is a uniform guess)",
             SMALLER_LR,
         )
-    if n >= 3 and _falling(train[-3:]) and val_loss[-1] > val_loss[-2] > val_loss[-3]:
+    if n >= 3 and falling(train[-3:]) and val_loss[-1] > val_loss[-2] > val_loss[-3]:
         return Verdict(
             VerdictLabel.OVERFITTING,
             f"validation loss rose for 2 epochs ({val_loss[-3]:.3f} → {val_loss[-1]:.3f}) while training loss fell",

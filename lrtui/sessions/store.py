@@ -49,12 +49,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import os
 import re
 import secrets
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -69,12 +67,21 @@ from lrtui.engine.events import EpochEnd, Event, ProbeResult, RunEnd, RunStarted
 from lrtui.printable import printable
 from lrtui.sessions import schema
 from lrtui.sessions import writers as _writers
-from lrtui.sessions.outputs import json_safe
+from lrtui.sessions.files import (
+    FILENAME,
+    IDS,
+    LOCK,
+    RUNS,
+    SCHEMA,
+    WRITERS,
+    folder_lock,
+    run_file,
+    sessions_root,
+    write_json_atomic,
+)
 from lrtui.sessions.record import RunBook, RunRecord, run_number
 from lrtui.sessions.schema import SessionError
 from lrtui.sessions.writers import (
-    HEARTBEAT_EVERY_S,
-    STALE_AFTER_S,
     WriterInfo,
     judge,
     proc_start,
@@ -82,20 +89,6 @@ from lrtui.sessions.writers import (
     writer_key,
 )
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: snapshots are still atomic, only not serialized
-    fcntl = None  # type: ignore[assignment]
-
-__all__ = [
-    "FILENAME", "HEARTBEAT_EVERY_S", "LOCK_WAIT_S", "SCHEMA", "STALE_AFTER_S", "Session", "SessionEntry",
-    "SessionError", "WriterInfo", "environment", "home", "list_sessions", "load_session", "newest_session",
-    "sessions_root", "write_json_atomic",
-]
-
-SCHEMA = 2
-FILENAME = "session.json"
-RUNS, IDS, WRITERS, LOCK = "runs", "ids", "writers", ".lock"
 _SAVE_ON = (RunStarted, EpochEnd, ProbeResult, RunEnd)  #: a probe too: the epoch-0 one comes before any epoch
 _MAX_RUN = 10**8  #: run numbers stay well inside what session_schema.RUN_ID accepts
 #: How long a save waits for the folder lock; past it the run files are saved and the snapshot is skipped.
@@ -107,44 +100,6 @@ LOCK_RETRY_S = 0.2
 _EMBEDDED = frozenset({"mnist-5k"})
 #: Session folder names begin with their creation time (see :meth:`Session.create`).
 _DATED = re.compile(r"[0-9]{8}-[0-9]{6}-")
-
-
-def home() -> Path:
-    """``$LRTUI_HOME`` or the platform's user data folder for lrtui."""
-    env = os.environ.get("LRTUI_HOME")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("lrtui"))
-
-
-def sessions_root() -> Path:
-    return home() / "sessions"
-
-
-
-
-def write_json_atomic(path: Path, document: Mapping[str, Any], *, fsync: bool = True) -> None:
-    """Write JSON so that ``path`` always holds either the old or the new whole file.
-
-    ``fsync=False`` for files that only say "still alive" (heartbeats): losing one to a power cut is harmless.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # compact: json's C encoder (indent= falls back to the pure-Python one, 4x slower, on the UI thread)
-    text = json.dumps(json_safe(document), separators=(",", ":"), allow_nan=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a session is an ordinary user file
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            if fsync:
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def environment(device: str = "", device_name: str = "") -> dict[str, Any]:
@@ -159,44 +114,6 @@ def environment(device: str = "", device_name: str = "") -> dict[str, Any]:
         "device": device,
         "device_name": device_name,
     }
-
-
-@contextmanager
-def _folder_lock(folder: Path, wait: float) -> Iterator[bool]:
-    """Serialize snapshot rebuilds and orphan adoption between processes (and Session objects).
-
-    Yields False when another holder kept the lock for ``wait`` seconds: a stuck process must not
-    stop every writer of the session (the caller skips what needs the lock).
-    """
-    try:
-        fd = os.open(folder / LOCK, os.O_CREAT | os.O_RDWR, 0o644)
-    except OSError:
-        yield True  # a read-only folder: nothing will be written anyway
-        return
-    try:
-        yield _flock(fd, wait)
-    finally:
-        os.close(fd)
-
-
-def _flock(fd: int, wait: float) -> bool:
-    """Take an exclusive flock on ``fd`` within ``wait`` seconds (polling: flock itself has no timeout)."""
-    if fcntl is None:
-        return True
-    deadline = time.monotonic() + wait
-    pause = 0.002
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, 0.05)
-        except OSError:
-            return True  # a file system without locks: snapshots stay atomic, the newest may be a little behind
 
 
 def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -283,7 +200,7 @@ class Session:
         if self._flocked:
             yield True
             return
-        with _folder_lock(self.path, LOCK_RETRY_S if self._lock_stuck else LOCK_WAIT_S) as locked:
+        with folder_lock(self.path, LOCK_RETRY_S if self._lock_stuck else LOCK_WAIT_S) as locked:
             self._lock_stuck = not locked
             self._flocked = locked
             try:
@@ -413,7 +330,7 @@ class Session:
             try:
                 if self.path.is_dir():
                     with self._folder_locked():  # had or not: the file goes; the snapshot follows at the next save
-                        (self.path / RUNS / f"{run_id}.json").unlink(missing_ok=True)
+                        run_file(self.path, run_id).unlink(missing_ok=True)
                         self._unreadable.pop(run_id, None)
                         self._seen.pop(run_id, None)
                         self._owners.pop(run_id, None)
@@ -508,7 +425,7 @@ class Session:
 
     def _write_run(self, record: RunRecord, writer: dict[str, Any] | None) -> None:
         doc = {"schema": SCHEMA, "writer": writer, "run": record.to_dict()}
-        write_json_atomic(self.path / RUNS / f"{record.id}.json", doc)
+        write_json_atomic(run_file(self.path, record.id), doc)
 
     def _writer_fields(self) -> dict[str, Any]:
         if self._started is None:
@@ -523,14 +440,13 @@ class Session:
     def _adopt_orphans(self) -> None:
         """Runs held in memory with no file and no live owner (a schema-1 session's, a loaded export's):
         give them a run file with no writer, so that the run files stay the whole truth."""
-        runs_dir = self.path / RUNS
         for r in list(self.runs):
             if (r.status == "queued" or r.id in self._own or r.id in self._seen or r.id in self._gone
                     or r.id in self._unreadable):
                 continue  # an unreadable file is not replaced with an older copy: its writer may still own it
             if not schema.RUN_ID.fullmatch(r.id):
                 continue
-            file = runs_dir / f"{r.id}.json"
+            file = run_file(self.path, r.id)
             reserved = self.path / IDS / r.id
             if not file.exists():
                 if reserved.exists():  # it had a file once, and a process removed it since
@@ -625,7 +541,7 @@ class Session:
             sig = _signature(st)
             if self._seen.get(run_id) == sig:
                 continue
-            file = runs_dir / entry_name(run_id)
+            file = run_file(self.path, run_id)
             try:
                 record, writer = schema.envelope(schema.read_json(file, "run file"), file, SCHEMA)
             except schema.Unreadable as e:
@@ -752,10 +668,6 @@ def _data_label(keys: Iterable[tuple[str, str, int | None]]) -> str:
             parts.append(f"first {limit:,} training samples")
         labels.append(", ".join(parts))
     return " and ".join(labels)
-
-
-def entry_name(run_id: str) -> str:
-    return f"{run_id}.json"
 
 
 def _resolve(spec: str | os.PathLike[str]) -> Path:

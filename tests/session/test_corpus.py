@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lrtui.sessions.schema import MAX_BYTES
-from lrtui.sessions.store import Session, SessionError, list_sessions, load_session
+from lrtui.sessions.schema import MAX_BYTES, SessionError
+from lrtui.sessions.store import Session, list_sessions, load_session
 
 Doc = dict[str, Any]
 

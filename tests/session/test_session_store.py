@@ -8,14 +8,9 @@ import shutil
 import pytest
 
 from lrtui.engine.config import parse_configs
-from lrtui.sessions.store import (
-    SCHEMA,
-    Session,
-    SessionError,
-    list_sessions,
-    load_session,
-    write_json_atomic,
-)
+from lrtui.sessions.files import SCHEMA, write_json_atomic
+from lrtui.sessions.schema import SessionError
+from lrtui.sessions.store import Session, list_sessions, load_session
 
 
 def test_saved_at_every_run_start_epoch_end_and_run_end(trained):

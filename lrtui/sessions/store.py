@@ -48,16 +48,15 @@ textual or rich.
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import re
 import secrets
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +78,7 @@ from lrtui.sessions.files import (
     sessions_root,
     write_json_atomic,
 )
+from lrtui.sessions.follow import Follower
 from lrtui.sessions.record import RunBook, RunRecord, run_number
 from lrtui.sessions.schema import SessionError
 from lrtui.sessions.writers import (
@@ -116,22 +116,10 @@ def environment(device: str = "", device_name: str = "") -> dict[str, Any]:
     }
 
 
-def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
-    """Changes with every atomic replace (new inode) and every write."""
-    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
-
-
 def _fingerprint(r: RunRecord) -> tuple[Any, ...]:
     """Cheap "has this run changed since it was written" check for changes made outside ``observe``."""
     return (str(r.status), len(r.epochs), len(r.batch_losses), r.test is None, r.verdict is None, r.error,
             r.started_at, r.ended_at)
-
-
-def _assign(target: RunRecord, source: RunRecord) -> None:
-    """Update a record in place, so that references the UI holds stay valid."""
-    for f in fields(RunRecord):
-        setattr(target, f.name, getattr(source, f.name))
-
 
 
 class SnapshotBehind(SessionError):
@@ -163,10 +151,6 @@ class Session:
         self.save_error: str | None = None
         #: the save_error is only that session.json could not be updated (a stuck lock): every run file is saved
         self.snapshot_behind = False
-        #: the last problem met while following other processes (a bad run file): shown, never raised
-        self.follow_error: str | None = None
-        #: ids of runs other processes removed, found by the last :meth:`poll`
-        self.poll_removed: list[str] = []
         self._token = secrets.token_hex(4)
         self._host = _writers.HOST  # read at creation: tests play another machine by setting it first
         self._key = writer_key(self._host, os.getpid(), self._token)
@@ -174,22 +158,12 @@ class Session:
         self._proc_start = proc_start(os.getpid())
         self._own: set[str] = set()  #: ids this object reserved: only it writes their files
         self._pending: set[str] = set()  #: own ids not yet reserved on disk (the folder did not exist)
-        self._owners: dict[str, str | None] = {}  #: writer key of each run read from a run file (None: orphan)
-        self._disk_status: dict[str, str] = {}  #: status in the run file of each run read from one
-        self._seen: dict[str, tuple[int, int, int, int]] = {}  #: signature of each run file read
         self._written: dict[str, tuple[Any, ...]] = {}  #: fingerprint of each own run as last written
         self._dirty: set[str] = set()
-        self._changed: dict[str, None] = {}  #: ids changed by others since the last poll(), in order
-        #: the newest state of other processes' runs, read by whichever thread saves or polls; the book
-        #: itself changes only in poll() (the UI's thread), so a save on the training thread never
-        #: reshapes the list the UI is drawing
-        self._foreign: dict[str, RunRecord] = {}
-        self._gone: set[str] = set()  #: runs whose files vanished, still to drop from the book
         self._flocked = False  #: this object holds the folder lock (a signal handler re-entering must not wait on it)
         self._lock_stuck = False  #: the last save could not get the folder lock: the next ones wait less
-        #: run files that are there but cannot be read (a link loop, no permission): id → the one-line reason;
-        #: their runs are kept as last read, never taken for removed
-        self._unreadable: dict[str, str] = {}
+        #: reads the run files this object does not write (other processes'), always under ``self._lock``
+        self.follower = Follower(self.path, self._key, self._judge_self, self.owns)
 
     @contextmanager
     def _folder_locked(self) -> Iterator[bool]:
@@ -319,8 +293,7 @@ class Session:
                 if record.status == "running":
                     raise SessionError(f"{run_id} is running: cancel it first")
             else:
-                owner = self._owners.get(run_id)
-                writer = self._writer(owner) if owner else None
+                writer = self.follower.owner(run_id)
                 if writer is not None and writer.alive:
                     raise SessionError(f"{run_id} belongs to another lrtui ({writer.label}): remove it there")
             self.book.remove(run_id)
@@ -331,12 +304,7 @@ class Session:
                 if self.path.is_dir():
                     with self._folder_locked():  # had or not: the file goes; the snapshot follows at the next save
                         run_file(self.path, run_id).unlink(missing_ok=True)
-                        self._unreadable.pop(run_id, None)
-                        self._seen.pop(run_id, None)
-                        self._owners.pop(run_id, None)
-                        self._disk_status.pop(run_id, None)
-                        self._foreign.pop(run_id, None)
-                        self._changed.pop(run_id, None)
+                        self.follower.forget(run_id)
             except OSError as e:
                 self.save_error = f"cannot remove {run_id} from {self.path}: {e.strerror or e}"
                 return
@@ -406,9 +374,9 @@ class Session:
                 raise SnapshotBehind(f"{self.file} not updated: {self.path / LOCK} is held by another process for over "
                                    f"{LOCK_WAIT_S:g} s; the runs are saved in {self.path / RUNS}, the next save "
                                    f"tries again")
-            self._refresh()
+            self.follower.refresh()
             self._adopt_orphans()
-            write_json_atomic(self.file, {**self.to_dict(), "runs": self._snapshot_runs()})
+            write_json_atomic(self.file, {**self.to_dict(), "runs": self.follower.snapshot_runs(self.runs)})
 
     def _reserve_pending(self) -> None:
         if not self._pending:
@@ -433,6 +401,10 @@ class Session:
         return {"host": self._host, "pid": os.getpid(), "token": self._token, "proc_start": self._proc_start,
                 "started": self._started, "heartbeat": time.time()}
 
+    def _judge_self(self) -> WriterInfo:
+        """This object as a writer, judged as any other is (its file may be a heartbeat behind)."""
+        return judge(self._writer_fields(), is_self=True)
+
     def _write_writer(self, *, fsync: bool) -> None:
         doc = {**self._writer_fields(), "argv": " ".join(sys.argv)[:500], "runs": sorted(self._own, key=run_number)}
         write_json_atomic(writer_file(self.path, self._key), doc, fsync=fsync)
@@ -441,8 +413,7 @@ class Session:
         """Runs held in memory with no file and no live owner (a schema-1 session's, a loaded export's):
         give them a run file with no writer, so that the run files stay the whole truth."""
         for r in list(self.runs):
-            if (r.status == "queued" or r.id in self._own or r.id in self._seen or r.id in self._gone
-                    or r.id in self._unreadable):
+            if r.status == "queued" or r.id in self._own or self.follower.knows(r.id):
                 continue  # an unreadable file is not replaced with an older copy: its writer may still own it
             if not schema.RUN_ID.fullmatch(r.id):
                 continue
@@ -450,14 +421,12 @@ class Session:
             reserved = self.path / IDS / r.id
             if not file.exists():
                 if reserved.exists():  # it had a file once, and a process removed it since
-                    self._gone.add(r.id)
+                    self.follower.vanished(r.id)
                     continue
                 self._write_run(r, None)
             reserved.parent.mkdir(exist_ok=True)
             os.close(os.open(reserved, os.O_CREAT | os.O_WRONLY, 0o644))
-            self._seen[r.id] = _signature(file.stat())
-            self._owners[r.id] = None
-            self._disk_status[r.id] = str(r.status)
+            self.follower.adopted(r, file)
 
     def heartbeat(self) -> None:
         """Say "still alive" (the runner calls this every :data:`HEARTBEAT_EVERY_S` s); no-op before the first save."""
@@ -488,148 +457,27 @@ class Session:
         and named in :attr:`follow_error`.
         """
         with self._lock:
-            try:
-                self._refresh()
-            except OSError as e:
-                self.follow_error = f"cannot follow {self.path}: {e.strerror or e}"
-            return self._apply()
-
-    def _apply(self) -> list[RunRecord]:
-        """Bring what :meth:`_refresh` found into the book (on the thread that polls)."""
-        self.poll_removed = [i for i in sorted(self._gone, key=run_number) if self.book.get(i) is not None]
-        for run_id in self.poll_removed:
-            self.book.remove(run_id)
-        self._gone.clear()
-        changed = []
-        for run_id in self._changed:
-            source = self._foreign.get(run_id)
-            if source is None:
-                continue
-            record = self.book.get(run_id)
-            if record is None:
-                record = copy.copy(source)
-                at = next((i for i, r in enumerate(self.runs) if run_number(r.id) > run_number(run_id)),
-                          len(self.runs))
-                self.runs.insert(at, record)
-            else:
-                _assign(record, source)
-            changed.append(record)
-        self._changed.clear()
-        return changed
-
-    def _refresh(self, *, strict: bool = False) -> None:
-        """Read the run files that changed since last seen (not this object's), and judge their writers.
-
-        Fills :attr:`_foreign` only; ``strict`` (opening a session) raises SessionError for a bad file.
-        """
-        runs_dir = self.path / RUNS
-        present: dict[str, os.stat_result] = {}
-        unreadable: dict[str, str] = {}
-        if runs_dir.is_dir():
-            with os.scandir(runs_dir) as it:
-                for entry in it:
-                    run_id = entry.name.removesuffix(".json")
-                    if entry.name.endswith(".json") and schema.RUN_ID.fullmatch(run_id) and run_id not in self._own:
-                        try:
-                            present[run_id] = entry.stat()
-                        except FileNotFoundError:
-                            if os.path.lexists(entry.path):  # a link to nothing; else removed since the listing
-                                unreadable[run_id] = f"{entry.path}: cannot be read (a link to nothing)"
-                        except OSError as e:  # a link loop, no permission
-                            unreadable[run_id] = f"{entry.path}: cannot be read ({e.strerror or e})"
-        for run_id, st in present.items():
-            sig = _signature(st)
-            if self._seen.get(run_id) == sig:
-                continue
-            file = run_file(self.path, run_id)
-            try:
-                record, writer = schema.envelope(schema.read_json(file, "run file"), file, SCHEMA)
-            except schema.Unreadable as e:
-                unreadable[run_id] = str(e)  # not marked seen: read again as soon as it can be
-                continue
-            except SessionError as e:
-                if strict:
-                    raise
-                self.follow_error = str(e)
-                self._seen[run_id] = sig
-                continue
-            self._seen[run_id] = sig
-            self._merge(record, writer)
-        self._unreadable = unreadable
-        if unreadable:
-            first = unreadable[min(unreadable, key=run_number)]
-            more = f" (and {len(unreadable) - 1} more run files)" if len(unreadable) > 1 else ""
-            self.follow_error = f"{first}{more}; the run is kept as last read"
-        for run_id in [i for i in self._seen if i not in present and i not in unreadable and i not in self._own]:
-            del self._seen[run_id]
-            self._owners.pop(run_id, None)
-            self._disk_status.pop(run_id, None)
-            self._foreign.pop(run_id, None)
-            self._changed.pop(run_id, None)
-            self._gone.add(run_id)
-        self._judge_running()
-
-    def _merge(self, record: RunRecord, writer: Mapping[str, Any] | None) -> None:
-        self._owners[record.id] = writer_key(writer["host"], writer["pid"], writer["token"]) if writer else None
-        self._disk_status[record.id] = str(record.status)
-        self._foreign[record.id] = record
-        self._changed[record.id] = None
-
-    def _judge_running(self) -> None:
-        """A run its file says is running shows ``interrupted`` once its writer is gone, ``running`` while it lives."""
-        cache: dict[str | None, bool] = {}
-        for run_id, status in self._disk_status.items():
-            if status != "running":
-                continue
-            owner = self._owners.get(run_id)
-            if owner not in cache:
-                writer = self._writer(owner) if owner else None
-                cache[owner] = writer is not None and writer.alive
-            shown = RunState.RUNNING if cache[owner] else RunState.INTERRUPTED
-            record = self._foreign.get(run_id)
-            if record is not None and str(record.status) != shown:
-                record.status = shown
-                self._changed[run_id] = None
-
-    def _writer(self, key: str | None) -> WriterInfo | None:
-        if key is None:
-            return None
-        if key == self._key:
-            return judge(self._writer_fields(), is_self=True)
-        file = writer_file(self.path, key)
-        try:
-            fields_ = schema.writer_fields(schema.read_json(file, "writer file", 64 * 1024))
-        except (SessionError, schema.Malformed):
-            return None
-        return judge(fields_)
+            return self.follower.poll(self.book)
 
     def writers(self) -> list[WriterInfo]:
         """Every process that has written this session and not closed, judged now, oldest first."""
         with self._lock:
-            found: list[WriterInfo] = []
-            folder = self.path / WRITERS
-            try:
-                names = sorted(os.listdir(folder)) if folder.is_dir() else []
-            except OSError:
-                names = []
-            for name in names:
-                if name.startswith(".") or not name.endswith(".json"):
-                    continue
-                info = self._writer(name.removesuffix(".json"))
-                if info is not None:
-                    found.append(info)
-            return sorted(found, key=lambda w: w.started)
+            return self.follower.writers()
 
     @property
     def live(self) -> bool:
         """Another process (or this one) is writing this session now."""
         return any(w.alive for w in self.writers())
 
-    def _snapshot_runs(self) -> list[dict[str, Any]]:
-        """Every run as the files say now: this object's from memory, the others' as last read."""
-        by_id = {r.id: r for r in self.runs if r.status != "queued" and r.id not in self._gone}
-        by_id.update(self._foreign)
-        return [by_id[i].to_dict() for i in sorted(by_id, key=run_number)]
+    @property
+    def follow_error(self) -> str | None:
+        """The last problem met while following other processes (a bad run file): shown, never raised."""
+        return self.follower.error
+
+    @property
+    def poll_removed(self) -> list[str]:
+        """Ids of runs other processes removed, found by the last :meth:`poll`."""
+        return self.follower.removed
 
     # -- the document ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -717,13 +565,12 @@ def load_session(spec: str | os.PathLike[str]) -> Session:
         session = Session(folder, RunBook([]), dict(env) if isinstance(env, dict) else None, created, updated)
         if has_runs:
             _check_run_names(runs_dir)
-            session._refresh(strict=True)
-            session.runs.extend(copy.copy(r) for r in session._foreign.values())
+            session.runs.extend(session.follower.open())
             known = {r.id for r in session.runs}
             if data["schema"] < 2:
                 legacy = [r for r in doc_runs if r.id not in known]
             else:  # a run whose file cannot be read: the snapshot's copy, so that no save drops it
-                legacy = [r for r in doc_runs if r.id in session._unreadable]
+                legacy = [r for r in doc_runs if r.id in session.follower.unreadable]
         else:
             legacy = doc_runs
         for run in legacy:
@@ -732,8 +579,6 @@ def load_session(spec: str | os.PathLike[str]) -> Session:
             session.runs.append(run)
         session.runs.sort(key=lambda r: run_number(r.id))
         session.book = RunBook(session.runs)
-        session._changed.clear()
-        session._gone.clear()
     except (RecursionError, ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as e:
         raise SessionError(f"{file}: cannot be read ({e.__class__.__name__}: {schema._one_line(e)})") from None
     return session

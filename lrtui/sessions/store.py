@@ -1,36 +1,17 @@
 """Sessions: every run of one sitting, saved so that nothing is lost, shared by any number of processes.
 
-A session is a folder ``<home>/sessions/<YYYYmmdd-HHMMSS>-<short id>/`` (``<home>`` is
-``$LRTUI_HOME`` or ``platformdirs.user_data_dir("lrtui")``) holding:
-
-``runs/<id>.json``
-    one file per run, ``{"schema": 2, "writer": {host, pid, token, ...}, "run": <RunRecord.to_dict()>}``,
-    written ONLY by the process that trains the run, atomically (temp file in the same folder,
-    fsync, ``os.replace``) at run start, every epoch end and run end: a ``kill -9`` at any instant
-    loses at most the epoch in progress and every file always parses. This folder is the truth.
-``ids/<id>``
-    empty files that reserve run ids across processes: ``os.open(O_CREAT | O_EXCL)`` succeeds for
-    exactly one process, so two windows adding runs at once get ``r4`` and ``r5``, never two ``r4``.
-    They are never deleted, so a removed run's id is never given again.
-``writers/<host>-<pid>-<token>.json``
-    one per writing process, with a heartbeat (see :mod:`lrtui.sessions.writers`): a run saved
-    ``running`` whose writer is dead (pid gone on this host) or stale (no heartbeat for 30 s from
-    another host) is shown ``interrupted``; a live one is shown running, never marked by a reader.
-``session.json``
-    the schema-2 snapshot of the whole session (the document ``lrtui run --json`` writes), derived
-    from the run files and rewritten atomically by whoever saves, under a ``flock`` on ``.lock`` so
-    the last one written is built from the newest run files. Reports and other readers of one
-    file keep working; a folder without ``runs/`` (schema 1, or an exported document) is read from
-    this file alone, and its runs become run files (with no writer) the first time a process saves.
-    A save waits for the lock at most :data:`LOCK_WAIT_S`: a lock held longer (a stuck process)
-    costs that save its snapshot, never its run file, and is reported through ``save_error``.
-    A run file that cannot be read (a link loop, no permission) keeps the run as last read (at
-    open: the snapshot's copy), so that the next snapshot does not lose it; ``follow_error`` names it.
-
-A folder is a session once it holds ``session.json`` or a run file: a first save that fails (a
-full disk) removes the folder it made rather than leave an empty one behind, and listings skip
-folders that are not sessions. :func:`newest_session` decides what ``last`` means for every
-command: the newest session in the order :func:`list_sessions` lists them (by creation).
+A :class:`Session` is a RunBook plus the folder it is saved in (its layout: :mod:`lrtui.sessions.files`).
+It writes its own runs' files (``runs/<id>.json``) at run start, every epoch end and run end,
+reserves run ids in ``ids/``, keeps its writer file (``writers/``) alive, and rebuilds
+``session.json`` from the run files under the folder's lock. Reports and other readers of one
+file keep working; a folder without ``runs/`` (schema 1, or an exported document) is read from
+that file alone, and its runs become run files (with no writer) the first time a process saves.
+A save waits for the lock at most :data:`LOCK_WAIT_S`: a lock held longer (a stuck process)
+costs that save its snapshot, never its run file, and is reported through ``save_error``.
+A first save that fails (a full disk) removes the folder it made rather than leave an empty
+one behind. Other processes' run files are read by the session's
+:class:`~lrtui.sessions.follow.Follower`; opening and listing saved sessions is
+:mod:`lrtui.sessions.listing`.
 
 Why files per run rather than one file or an append-only log: each run has exactly one writer,
 so no two processes ever write the same file and no merge or lock is needed on the hot path
@@ -40,23 +21,19 @@ so no two processes ever write the same file and no merge or lock is needed on t
 Removing a run (:meth:`Session.remove`): this process's own runs (not while running), and runs
 whose writer is gone (legacy runs, a crashed or closed process's runs); another live process's
 run is refused with a one-line :class:`SessionError` — it can be removed in the window that
-trains it. Everything read from disk is validated (:mod:`lrtui.sessions.schema`): a file of any
-shape gives a one-line :class:`SessionError` or a clean load. Nothing here imports torch,
-textual or rich.
+trains it. Nothing here imports torch, textual or rich.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +75,6 @@ LOCK_WAIT_S = 2.0
 LOCK_RETRY_S = 0.2
 #: Datasets shipped inside lrtui: their runs never read ``data_dir``.
 _EMBEDDED = frozenset({"mnist-5k"})
-#: Session folder names begin with their creation time (see :meth:`Session.create`).
-_DATED = re.compile(r"[0-9]{8}-[0-9]{6}-")
 
 
 def environment(device: str = "", device_name: str = "") -> dict[str, Any]:
@@ -124,6 +99,7 @@ def _fingerprint(r: RunRecord) -> tuple[Any, ...]:
 
 class SnapshotBehind(SessionError):
     """session.json could not be updated (its lock is held too long); the run files, the truth, are saved."""
+
 
 class Session:
     """A RunBook plus where it lives, its environment and its times; saves itself as events arrive.
@@ -516,135 +492,3 @@ def _data_label(keys: Iterable[tuple[str, str, int | None]]) -> str:
             parts.append(f"first {limit:,} training samples")
         labels.append(", ".join(parts))
     return " and ".join(labels)
-
-
-def _resolve(spec: str | os.PathLike[str]) -> Path:
-    """``last``, a session folder, or a session.json path → the session.json path."""
-    if str(spec) == "last":
-        newest = newest_session()
-        if newest is None:
-            raise SessionError(f"no saved sessions yet in {sessions_root()}")
-        return newest / FILENAME
-    if not str(spec).strip():
-        raise SessionError("no session given (an empty name)")
-    path = Path(spec).expanduser()
-    return path / FILENAME if path.is_dir() else path
-
-
-def newest_session() -> Path | None:
-    """What ``last`` names, for every command: the newest session in the order :func:`list_sessions` gives.
-
-    That is the order of creation (the folder names begin with it), not of the last write: a report
-    rewrites an old session's snapshot, and ``run --open last`` must not then add runs to that one.
-    """
-    folders = _session_dirs()
-    return folders[-1] if folders else None
-
-
-def load_session(spec: str | os.PathLike[str]) -> Session:
-    """Load a session from a folder, a session.json path or ``last``. Raises SessionError (one line).
-
-    Runs another live process is writing stay ``running`` (follow them with :meth:`Session.poll`);
-    a run saved ``running`` whose writer is gone is shown ``interrupted`` (the file is not changed).
-    """
-    file = _resolve(spec)
-    folder = file.parent
-    runs_dir = folder / RUNS
-    has_runs = file.name == FILENAME and runs_dir.is_dir()
-    try:
-        if has_runs and not os.path.lexists(file):  # killed before its first snapshot: the run files suffice
-            data: dict[str, Any] = {"schema": SCHEMA, "runs": []}
-        else:
-            data = schema.document(schema.read_json(file), file, SCHEMA)
-        doc_runs = schema.rows(data.get("runs", []), file)
-        env = data.get("environment")
-        created = data.get("created")
-        if created is None:
-            created = _stat_time(file if os.path.lexists(file) else folder)
-        updated = data.get("updated") or created
-        session = Session(folder, RunBook([]), dict(env) if isinstance(env, dict) else None, created, updated)
-        if has_runs:
-            _check_run_names(runs_dir)
-            session.runs.extend(session.follower.open())
-            known = {r.id for r in session.runs}
-            if data["schema"] < 2:
-                legacy = [r for r in doc_runs if r.id not in known]
-            else:  # a run whose file cannot be read: the snapshot's copy, so that no save drops it
-                legacy = [r for r in doc_runs if r.id in session.follower.unreadable]
-        else:
-            legacy = doc_runs
-        for run in legacy:
-            if run.status == "running":
-                run.status = RunState.INTERRUPTED  # no writer is known for it: its process is gone
-            session.runs.append(run)
-        session.runs.sort(key=lambda r: run_number(r.id))
-        session.book = RunBook(session.runs)
-    except (RecursionError, ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as e:
-        raise SessionError(f"{file}: cannot be read ({e.__class__.__name__}: {schema._one_line(e)})") from None
-    return session
-
-
-def _stat_time(path: Path) -> float:
-    try:
-        return max(0.0, min(path.stat().st_mtime, schema.MAX_TIME))
-    except OSError:
-        return time.time()
-
-
-def _check_run_names(runs_dir: Path) -> None:
-    """A file in ``runs/`` that is no run file of ours: refuse the session rather than ignore it."""
-    try:
-        names = os.listdir(runs_dir)
-    except OSError as e:
-        raise SessionError(f"{runs_dir}: cannot be read ({e.strerror or e})") from None
-    for name in names:
-        if name.startswith("."):
-            continue  # a temporary file of a write in progress (or of a killed one)
-        if not (name.endswith(".json") and schema.RUN_ID.fullmatch(name.removesuffix(".json"))):
-            raise SessionError(f"{runs_dir / name}: not a run file name (runs/r<N>.json)")
-
-
-@dataclass(frozen=True)
-class SessionEntry:
-    """One saved session in a listing: loaded, or unreadable with the reason; ``live`` while a writer is alive."""
-
-    path: Path
-    session: Session | None
-    error: str | None = None
-    live: bool = False
-    writers: tuple[WriterInfo, ...] = ()
-
-
-def _session_dirs() -> list[Path]:
-    """The session folders, oldest first: by the creation time their names begin with; other names first."""
-    root = sessions_root()
-    try:
-        found = [p for p in root.iterdir() if not p.name.startswith(".") and _is_session(p)]
-    except OSError:
-        return []
-    return sorted(found, key=lambda p: (bool(_DATED.match(p.name)), p.name))
-
-
-def _is_session(folder: Path) -> bool:
-    """A folder with a snapshot (any, even a broken one: it is listed with its error) or a run file."""
-    try:
-        if not folder.is_dir():
-            return False
-        if os.path.lexists(folder / FILENAME):
-            return True
-        runs = folder / RUNS
-        return runs.is_dir() and any(not n.startswith(".") for n in os.listdir(runs))
-    except OSError:
-        return False
-
-
-def list_sessions() -> Iterator[SessionEntry]:
-    """Every session folder, oldest first; a bad one is listed with its error, the rest still load."""
-    for folder in _session_dirs():
-        try:
-            session = load_session(folder)
-        except SessionError as e:
-            yield SessionEntry(folder, None, str(e))
-            continue
-        writers = tuple(w for w in session.writers() if w.alive)
-        yield SessionEntry(folder, session, None, bool(writers), writers)

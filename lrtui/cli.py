@@ -31,9 +31,12 @@ from lrtui.engine.config import (
     parse_configs,
 )
 from lrtui.printable import printable
+from lrtui.sessions.files import sessions_root
+from lrtui.sessions.listing import load_session
 from lrtui.sessions.outputs import OutputError, check_writable, check_writable_dir, guard_report_dir, write_json_safely
 from lrtui.sessions.record import RunRecord
-from lrtui.sessions.store import Session, SessionError, load_session, sessions_root
+from lrtui.sessions.schema import SessionError
+from lrtui.sessions.store import Session
 
 #: (flag, RunConfig field, metavar, help) of the flags every command shares.
 RUN_FLAGS: tuple[tuple[str, str, str, str], ...] = (
@@ -334,7 +337,7 @@ def _open_or_create(spec: str | None) -> Session:
 
 def cmd_sessions(args: argparse.Namespace) -> int:
     from lrtui.plots.printout import StdoutConsole, sessions_table
-    from lrtui.sessions.store import list_sessions, sessions_root
+    from lrtui.sessions.listing import list_sessions
 
     entries = list(list_sessions())
     if not entries:

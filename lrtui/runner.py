@@ -33,7 +33,9 @@ from dataclasses import dataclass, replace
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import Event, RunEnd, RunState
 from lrtui.sessions.record import RunRecord
-from lrtui.sessions.store import HEARTBEAT_EVERY_S, Session, SessionError
+from lrtui.sessions.schema import SessionError
+from lrtui.sessions.store import Session
+from lrtui.sessions.writers import HEARTBEAT_EVERY_S
 
 _quiet_lock = threading.Lock()
 _quiet_depth = 0

@@ -36,8 +36,9 @@ from lrtui.plots.grouping import (
 )
 from lrtui.plots.terminal_charts import VERDICT_COLORS
 from lrtui.printable import printable
+from lrtui.sessions.files import FILENAME
+from lrtui.sessions.listing import SessionEntry
 from lrtui.sessions.record import RunRecord
-from lrtui.sessions.store import FILENAME, SessionEntry
 
 #: The end-of-run table's columns around those of the settings that vary (:func:`lrtui.plots.grouping.column_settings`).
 RUN_TABLE_HEAD = ("run", "lr")

@@ -29,9 +29,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from lrtui.sessions.files import sessions_root
 from lrtui.sessions.outputs import check_writable_dir, guard_outside_sessions, write_text_safely
 from lrtui.sessions.record import RunRecord
-from lrtui.sessions.store import Session, sessions_root
+from lrtui.sessions.store import Session
 
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "tensorboard")
 TENSORBOARD_HINT = 'TensorBoard export needs the tensorboard package: pip install "lrtui[tensorboard]"'

@@ -67,7 +67,7 @@ __all__ = [
 #: (read at each write, so a test may shorten it).
 WAIT_S = 10.0
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-#: A session's folders (see :mod:`lrtui.sessions.store`) no output may land in, at any depth.
+#: A session's folders (see :mod:`lrtui.sessions.files`) no output may land in, at any depth.
 SESSION_STORE = ("runs", "ids", "writers")
 #: A session's own files at its top level, never replaced by an output.
 SESSION_FILES = ("session.json", ".lock")

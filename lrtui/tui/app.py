@@ -33,9 +33,11 @@ from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, Run
 from lrtui.plots.formatting import pct
 from lrtui.printable import plain_text, printable
 from lrtui.runner import BatchDone, Runner, SaveProblem, hangup_keeps_training, quiet_collector
+from lrtui.sessions.listing import load_session
 from lrtui.sessions.outputs import OutputError
 from lrtui.sessions.record import RunRecord, best_run
-from lrtui.sessions.store import Session, SessionError, load_session
+from lrtui.sessions.schema import SessionError
+from lrtui.sessions.store import Session
 from lrtui.tui.messages import DevicesFound, RunnerUpdate
 from lrtui.tui.process import (
     leave,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from lrtui.sessions.store import load_session
+from lrtui.sessions.listing import load_session
 
 
 def _saved(sweep) -> Path:

@@ -38,7 +38,7 @@ def test_stdout_on_a_full_disk_stops_the_printing_not_the_training(tmp_path):
     import subprocess
     import sys
 
-    from lrtui.sessions.store import load_session
+    from lrtui.sessions.listing import load_session
 
     with open("/dev/full", "w") as full:
         proc = subprocess.run([sys.executable, "-m", "lrtui", "run", "--lr", "0.01,0.1", "--epochs", "1",

@@ -24,7 +24,7 @@ import pytest
 
 from lrtui.engine.data import IDX_FILES, raw_folder
 from lrtui.engine.idx import write_idx
-from lrtui.sessions.store import load_session
+from lrtui.sessions.listing import load_session
 
 SMALL = ["--train-limit", "100", "--epochs", "1", "--device", "cpu", "--no-batched"]
 

@@ -14,7 +14,7 @@ import pytest
 
 from lrtui.cli import build_parser, config_fields
 from lrtui.engine.config import format_lr
-from lrtui.sessions.store import load_session
+from lrtui.sessions.listing import load_session
 
 CLASSIC_1 = re.compile(r"^epoch: +(\d+) \| batch: +(\d+) \| instances: \[ *(\d+) / (\d+)\] \| loss: \d+\.\d{4}$")
 CLASSIC_2 = re.compile(r"^ +(\d+) of (\d+) \| accuracy: (\d+\.\d{3})%$")

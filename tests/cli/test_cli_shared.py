@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lrtui.sessions.store import load_session
+from lrtui.sessions.listing import load_session
 
 
 def test_two_processes_append_to_one_session_without_losing_a_run(cli, lrtui_process, tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lrtui.sessions.store import load_session
+from lrtui.sessions.listing import load_session
 
 #: Long enough that the run is still going when the test acts after epoch 1 (it never runs to the end).
 ARGS = ["run", "--train-limit", "100", "--epochs", "200", "--device", "cpu"]

@@ -190,7 +190,8 @@ def test_a_diverged_runs_trace_ends_at_the_bad_step() -> None:
 
 
 def test_a_session_saves_each_probe_and_the_trace(tmp_path) -> None:
-    from lrtui.sessions.store import Session, load_session
+    from lrtui.sessions.listing import load_session
+    from lrtui.sessions.store import Session
 
     session = Session.create(tmp_path / "sessions")
     config = replace(TINY, schedule="onecycle", epochs=1)

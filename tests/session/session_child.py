@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
         argv = argv[2:]
     from lrtui.engine.config import parse_configs
     from lrtui.engine.events import EpochEnd, RunEnd, RunStarted, Verdict
-    from lrtui.sessions.store import load_session
+    from lrtui.sessions.listing import load_session
 
     mode, folder = argv[0], Path(argv[1])
     session = load_session(folder)

@@ -21,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lrtui.sessions.schema import MAX_BYTES
-from lrtui.sessions.store import Session, SessionError, list_sessions, load_session
+from lrtui.sessions.listing import list_sessions, load_session
+from lrtui.sessions.schema import MAX_BYTES, SessionError
+from lrtui.sessions.store import Session
 
 Doc = dict[str, Any]
 
@@ -153,7 +154,7 @@ def _check_clean(session: Session, formats: tuple[str, ...] = ("md",)) -> None:
 
     from lrtui.plots.printout import sessions_table
     from lrtui.reports.report import write_reports
-    from lrtui.sessions.store import SessionEntry
+    from lrtui.sessions.listing import SessionEntry
 
     json.dumps(session.to_dict(), allow_nan=False)
     assert session.date

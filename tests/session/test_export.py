@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from lrtui.reports.export import TENSORBOARD_HINT, ExportError, export_session, folder_name
+from lrtui.sessions.listing import load_session
 from lrtui.sessions.outputs import OutputError
-from lrtui.sessions.store import load_session
 
 HAS_TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
 

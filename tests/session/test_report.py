@@ -17,7 +17,7 @@ from lrtui.plots.formatting import pct, sci
 from lrtui.reports import figures
 from lrtui.reports.figures import run_hex
 from lrtui.reports.report import write_reports
-from lrtui.sessions.store import load_session
+from lrtui.sessions.listing import load_session
 
 
 def cap(text: str) -> str:

@@ -20,7 +20,8 @@ from svg_helpers import assert_inside
 from lrtui.plots import terminal_charts as charts
 from lrtui.reports import figures, report
 from lrtui.reports.report import PROBE_COLUMNS, PROBE_ROWS, build_blocks, to_markdown, write_reports
-from lrtui.sessions.store import Session, load_session
+from lrtui.sessions.listing import load_session
+from lrtui.sessions.store import Session
 
 DRAWINGS = (charts.plot_accuracy, charts.plot_loss, charts.plot_batch_loss, charts.plot_update_ratio,
             charts.plot_dead_fraction, charts.plot_probe, charts.plot_lr)

@@ -28,7 +28,8 @@ from lrtui.plots.grouping import (
 from lrtui.reports import figures
 from lrtui.reports.report import build_blocks, write_reports
 from lrtui.reports.svg_charts import Area, Line, Panel, Rect, area_polygons, clip_polygon, figure
-from lrtui.sessions.store import Session, load_session
+from lrtui.sessions.listing import load_session
+from lrtui.sessions.store import Session
 
 GRID = {"optimizer": "sgd,adam", "lr": "0.01,0.1", "seed": "0,1", "train_limit": "200", "epochs": "2",
         "device": "cpu"}

@@ -8,14 +8,10 @@ import shutil
 import pytest
 
 from lrtui.engine.config import parse_configs
-from lrtui.sessions.store import (
-    SCHEMA,
-    Session,
-    SessionError,
-    list_sessions,
-    load_session,
-    write_json_atomic,
-)
+from lrtui.sessions.files import SCHEMA, write_json_atomic
+from lrtui.sessions.listing import list_sessions, load_session
+from lrtui.sessions.schema import SessionError
+from lrtui.sessions.store import Session
 
 
 def test_saved_at_every_run_start_epoch_end_and_run_end(trained):
@@ -284,7 +280,7 @@ def test_a_failed_first_save_leaves_no_folder_and_last_skips_folders_that_are_no
 def test_last_is_the_newest_session_created_whatever_was_written_since(home):
     """``report`` rewrites an old session's snapshot: ``run --open last`` then added runs to that old one."""
     from lrtui.reports.report import write_reports
-    from lrtui.sessions.store import newest_session
+    from lrtui.sessions.listing import newest_session
 
     old = Session(home / "sessions" / "20240101-000000-aaaaaa", created=1_700_000_000.0)
     _start(old)

@@ -16,7 +16,9 @@ import pytest
 import lrtui.sessions.writers
 from lrtui.engine.config import parse_configs
 from lrtui.engine.events import EpochEnd, RunEnd, RunStarted, Verdict
-from lrtui.sessions.store import Session, SessionError, list_sessions, load_session
+from lrtui.sessions.listing import list_sessions, load_session
+from lrtui.sessions.schema import SessionError
+from lrtui.sessions.store import Session
 
 CHILD = str(Path(__file__).with_name("session_child.py"))
 CONFIG = parse_configs({"lr": "0.01", "epochs": "3", "train_limit": "100", "device": "cpu"})[0]

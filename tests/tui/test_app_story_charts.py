@@ -26,8 +26,8 @@ from textual.widgets import DataTable, Input
 from lrtui.engine.config import RunConfig
 from lrtui.plots import terminal_charts as charts
 from lrtui.plots.terminal_charts import HEALTHY_UPDATE
+from lrtui.sessions.listing import load_session
 from lrtui.sessions.record import RunRecord
-from lrtui.sessions.store import load_session
 from lrtui.tui.app import LRTuiApp
 from lrtui.tui.widgets.charts import Charts, RunChart
 from lrtui.tui.widgets.params import FIELDS, MAX_LENGTH, MAX_LENGTH_LR

@@ -34,7 +34,7 @@ from lrtui.plots.grouping import (
     time_shares,
     time_text,
 )
-from lrtui.plots.terminal_charts import VERDICT_COLORS
+from lrtui.plots.palette import VERDICT_COLORS
 from lrtui.printable import printable
 from lrtui.sessions.record import RunRecord
 from lrtui.sessions.store import FILENAME, SessionEntry

@@ -17,6 +17,7 @@ import pytest
 from hostile_values import VARIANTS, extreme_session
 from svg_helpers import assert_inside
 
+from lrtui.plots import axes
 from lrtui.plots import terminal_charts as charts
 from lrtui.reports import figures, report
 from lrtui.reports.report import PROBE_COLUMNS, PROBE_ROWS, build_blocks, to_markdown, write_reports
@@ -82,10 +83,10 @@ def test_every_svg_figure_stays_inside_its_frames(variant: str, extreme: Session
 
 def test_axes_of_extreme_values_stay_finite() -> None:
     for lo, hi in ((-1.8e308, 1.8e308), (5e-324, 1e-323), (0.0, 1.8e308), (1e308, 1e308)):
-        bottom, top, ticks = charts.linear_axis(lo, hi, 10)
+        bottom, top, ticks = axes.linear_axis(lo, hi, 10)
         assert all(math.isfinite(v) for v in (bottom, top, *ticks)) and bottom < top
     for lo, hi in ((5e-324, 1.8e308), (1.8e308, 1.8e308), (5e-324, 5e-324)):
-        bottom, top, ticks, labels = charts.log_axis(lo, hi, 10)
+        bottom, top, ticks, labels = axes.log_axis(lo, hi, 10)
         assert all(math.isfinite(v) for v in (bottom, top, *ticks)) and bottom < top and len(labels) == len(ticks)
 
 

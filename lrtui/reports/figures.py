@@ -17,10 +17,10 @@ from lrtui.plots.drawable import LOG_LIMIT, log10_drawable, log_drawable
 from lrtui.plots.grouping import SeedGroup
 from lrtui.plots.palette import CHANCE_PERCENT, HEALTHY_UPDATE
 from lrtui.plots.terminal_charts import smooth
+from lrtui.reports.colors import RUN_HEX
 from lrtui.reports.svg_charts import (
     INK,
     MUTED,
-    RUN_HEX,
     Area,
     Band,
     LegendItem,

@@ -19,8 +19,10 @@ from svg_helpers import assert_inside
 
 from lrtui.plots import axes
 from lrtui.plots import terminal_charts as charts
-from lrtui.reports import figures, report
-from lrtui.reports.report import PROBE_COLUMNS, PROBE_ROWS, build_blocks, to_markdown, write_reports
+from lrtui.reports import figures, run_details
+from lrtui.reports.markdown import to_markdown
+from lrtui.reports.report import build_blocks, write_reports
+from lrtui.reports.run_details import PROBE_COLUMNS, PROBE_ROWS
 from lrtui.sessions.store import Session, load_session
 
 DRAWINGS = (charts.plot_accuracy, charts.plot_loss, charts.plot_batch_loss, charts.plot_update_ratio,
@@ -105,15 +107,15 @@ def test_a_probe_table_of_10000_step_sizes_is_linear_and_bounded(trained, monkey
     run = load_session(trained.path).runs[0]
     run = replace(run, probes=_big_probes(run.config.lr))
     keys = 0
-    lr_key = report._lr_key
+    lr_key = run_details._lr_key
 
     def counted(lr: float) -> str:
         nonlocal keys
         keys += 1
         return lr_key(lr)
 
-    monkeypatch.setattr(report, "_lr_key", counted)
-    made = report._probe_table(run)
+    monkeypatch.setattr(run_details, "_lr_key", counted)
+    made = run_details._probe_table(run)
     assert made is not None
     table, note = made
     assert keys <= 2 * PROBE_COLUMNS * N_LRS  # each shown probe's step sizes once (and its lr): linear

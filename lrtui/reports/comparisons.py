@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lrtui.plots.confidence import comparison_sentences, resolved
 from lrtui.plots.formatting import DASH, pct, verdict_text
 from lrtui.plots.grouping import (
     GridTable,
     SeedGroup,
     Summary,
     best_per_column,
-    differs_beyond_seed_noise,
     grid_table,
-    noise_sentence,
     range_text,
     ranked,
     summary_text,
@@ -32,15 +31,15 @@ from lrtui.sessions.record import RunRecord
 GROUP_COLUMNS = ("setting", "runs", "seeds", "best val acc", "min–max", "last val acc", "test acc", "verdicts")
 GROUP_NOTE = ("One row per setting: the mean over its seeds ± half the spread (spread = best − worst seed; "
               "min–max gives both ends). Each run has its own row under Every run.")
-SEEDS_NOTE = ("The best setting against the next ones. A gap between two settings' mean best validation accuracy "
-              "counts as real when it is larger than the seed spread (best − worst seed) of both: more than the "
-              "seed alone moved either. ✓ real, ≈ within seed noise, ? too few seeds to tell. A rule of thumb for a "
-              "few seeds, not a significance test.")
+SEEDS_NOTE = ("The best setting against the next ones, their runs paired by seed: the difference of their best "
+              "validation accuracies on each seed both ran (the best epoch's, an optimistic pick for both), then the "
+              "mean difference with its 95% interval (Student t). ✓ resolved: the interval leaves out 0. ? not "
+              "resolved: the interval holds 0, or fewer than two seeds pair them — run more seeds before naming a "
+              "winner.")
 #: How many runners-up the Seeds section compares with the best setting.
-NOISE_COMPARISONS = 3
-#: Lead colours of the Seeds sentences: a real difference, within noise, cannot tell.
-_NOISE_HEX = {True: VERDICT_HEX["converged"], False: VERDICT_HEX["too slow"], None: STATUS_HEX}
-_NOISE_LEAD = {True: "✓", False: "≈", None: "?"}
+COMPARISONS = 3
+#: Lead and colour of the Seeds sentences: resolved, not resolved, no interval (fewer than two paired seeds).
+_LEAD = {True: ("✓", VERDICT_HEX["converged"]), False: ("?", VERDICT_HEX["too slow"]), None: ("?", STATUS_HEX)}
 
 
 def _pm(s: Summary | None) -> str:
@@ -92,13 +91,11 @@ def _curve_table(groups: Sequence[SeedGroup]) -> Table | None:
 
 
 def seed_blocks(groups: Sequence[SeedGroup]) -> list[Block]:
-    """Whether the best setting beats the next few by more than seed noise, and the bands in numbers."""
+    """Whether the best setting beats the next few, paired by seed, and the bands in numbers."""
     blocks: list[Block] = [Heading("Seeds"), Para(SEEDS_NOTE, small=True)]
     order = ranked(groups)
-    items = []
-    for other in order[1: NOISE_COMPARISONS + 1]:
-        verdict = differs_beyond_seed_noise(order[0], other)
-        items.append((Cell(_NOISE_LEAD[verdict], _NOISE_HEX[verdict]), noise_sentence(order[0], other)))
+    items = [(Cell(*_LEAD[resolved(order[0], other)]), sentence)
+             for other, sentence in comparison_sentences(groups, COMPARISONS)]
     if items:
         blocks.append(Bullets(tuple(items)))
     table = _curve_table(groups)
@@ -139,7 +136,8 @@ def comparison_blocks(runs: Sequence[RunRecord]) -> list[Block]:
                if span else "")
     blocks: list[Block] = [
         Heading("Comparison"),
-        Para(f"Best validation accuracy by {rows} (rows) and {cols} (columns): the mean over each cell's runs"
+        Para(f"Best validation accuracy (the best epoch's: an optimistic pick) by {rows} (rows) and {cols} (columns): "
+             f"the mean over each cell's runs"
              f"{over}; {per_cell}. Bold: the best {rows} of each {cols}.{colours}", small=True),
         _heat_table(table),
     ]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lrtui.engine.bands import ADAM, SGD
 from lrtui.plots import terminal_charts as charts
+from lrtui.plots.confidence import BEST_NOTE, acc_text, edge_sentences, small_val_note
 from lrtui.plots.formatting import DASH, run_cells, verdict_text
 from lrtui.plots.grouping import (
     SETTINGS,
@@ -72,10 +73,12 @@ def result_columns(runs: Sequence[RunRecord]) -> tuple[str, ...]:
     return (*RESULT_HEAD, *(s.key for s in column_settings(r.config for r in runs)), *RESULT_TAIL)
 
 
-def _results_note(runs: Sequence[RunRecord]) -> Para | None:
-    """What every run shares (the settings that are no column), and how to read a shared time."""
+def _results_note(runs: Sequence[RunRecord], best: bool = True) -> Para | None:
+    """What every run shares (the settings that are no column), what best and last val acc are (``best``),
+    what the brackets after a small validation set's accuracy are, and how to read a shared time."""
     common = common_settings_text([r.config for r in runs])
-    parts = [f"Every run: {common}." if common else "", SHARED_TIME_NOTE if time_shares(runs) else ""]
+    parts = [f"Every run: {common}." if common else "", BEST_NOTE if best else "", small_val_note(runs),
+             SHARED_TIME_NOTE if time_shares(runs) else ""]
     text = " ".join(p for p in parts if p)
     return Para(text, small=True) if text else None
 
@@ -86,7 +89,9 @@ def _run_rows(runs: Sequence[RunRecord], columns: Sequence[str], setup: str | No
     rows = []
     shares = time_shares(runs)
     for run in runs:
-        cells = {**run_cells(run), **setting_cells(run.config, SETTINGS), "duration": time_text(run, shares)}
+        cells = {**run_cells(run), **setting_cells(run.config, SETTINGS), "duration": time_text(run, shares),
+                 "best val acc": acc_text(run.best_val_acc, run.n_val),
+                 "last val acc": acc_text(run.last_val_acc, run.n_val)}
         if setup is not None:
             cells["epochs"] = str(run.config.epochs)
             if not run.device_name or run.device_name == setup:
@@ -152,14 +157,17 @@ def build_blocks(session: Session) -> list[Block]:
              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(session.updated))}; {len(runs)} run(s)."),
         Heading("Results"),
     ]
-    note = _results_note(runs)
+    note = _results_note(runs, best=not seeded)
     if seeded:
-        blocks.append(Para(GROUP_NOTE, small=True))
+        blocks.append(Para(f"{GROUP_NOTE} {BEST_NOTE}", small=True))
     elif note is not None:
         blocks.append(note)
     blocks.append(group_rows(groups) if seeded else _run_rows(runs, result_columns(runs)))
     if comparison_fields(runs) is not None:
         blocks += comparison_blocks(runs)
+    edges = edge_sentences(runs)
+    if edges:
+        blocks.append(Para(" ".join(edges)))
     if seeded:
         blocks += [*seed_blocks(groups), Heading("Every run"), *([note] if note else []),
                    _run_rows(runs, result_columns(runs))]

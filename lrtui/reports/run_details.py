@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lrtui.plots.confidence import acc_text
 from lrtui.plots.formatting import DASH, num, pct, sci, seconds
 from lrtui.reports import figures
 from lrtui.reports.blocks import Block, Heading, Para, Table, table_of
@@ -19,7 +20,7 @@ PROBE_ROWS, PROBE_COLUMNS = 40, 8
 
 def _epoch_table(run: RunRecord) -> Table:
     rows = [(e.get("epoch", DASH), num(e.get("train_loss")), pct(e.get("train_acc")), num(e.get("val_loss")),
-             pct(e.get("val_acc")), seconds(e.get("seconds"))) for e in run.epochs]
+             acc_text(e.get("val_acc"), run.n_val), seconds(e.get("seconds"))) for e in run.epochs]
     return table_of(("epoch", "train loss", "train acc", "val loss", "val acc", "time"), rows)
 
 

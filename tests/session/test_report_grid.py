@@ -15,9 +15,10 @@ import pytest
 from svg_helpers import NS, assert_inside
 
 from lrtui.engine.config import format_lr, parse_configs
-from lrtui.plots.confidence import comparison_sentence, resolved, seed_comparison
+from lrtui.plots.confidence import comparison_sentence, edge_sentences, resolved, seed_comparison
 from lrtui.plots.formatting import pct
 from lrtui.plots.grouping import (
+    best_per_column,
     comparison_fields,
     grid_table,
     group_key,
@@ -160,6 +161,9 @@ def test_markdown_folds_seeds_and_has_the_comparison(grid: Session, grid_reports
     best = ranked(seed_groups(grid.runs))[0]
     assert md.count(f"\n- ? {best.label} ") + md.count(f"\n- ✓ {best.label} ") == 3, "the best setting against the next three"
     assert md.count(" paired seeds ") + md.count(" paired seed ") >= 3 and "seed noise" not in md
+    for sentence in edge_sentences(grid.runs):  # two lrs: the best of each optimizer is at an edge
+        assert sentence in md
+    assert len(edge_sentences(grid.runs)) == len(best_per_column(grid_table(grid.runs))) == 2
     assert "optimistic pick" in md
     assert "## Every run" in md and "| run | lr | optimizer | seed |" in md
     assert md.count("\n| r") >= 2 * 8, "every run still has its rows (results and setup)"

@@ -4,8 +4,8 @@ A grid (``--optimizer sgd,adam --lr 0.01,0.1 --seed 0,1,2``) is many runs; readi
 asking two questions, and this module answers both from the saved :class:`~lrtui.sessions.record.RunRecord` s:
 
 * *Is this difference real?* Runs that differ only in ``seed`` are one :class:`SeedGroup`: a mean
-  curve with a min–max band, and a best validation accuracy as mean ± spread.
-  :func:`differs_beyond_seed_noise` compares two settings' gap with their seed spread.
+  curve with a min–max band, and a best validation accuracy as mean ± spread. Whether one setting
+  beats another is :mod:`lrtui.plots.confidence`'s question (their runs paired by seed).
   Only distinct seeds with a finished epoch each make a group: a repeat of a seed is another run of
   the same thing (not a second sample of seed noise), and a run with no epoch has nothing to add.
 * *Which setting wins where?* :func:`grid_table` pivots any two settings (lr × optimizer by default)
@@ -17,7 +17,8 @@ Pure Python (no torch, textual or rich): the reports and the terminal UI share i
 Choices, so every front end says the same thing:
 
 * **Spread** is ``max − min`` over the seeds (not a standard deviation): with the 2–5 seeds a grid
-  affords, a standard deviation is itself noisy, and the range is exactly what the band draws.
+  affords, a standard deviation is itself noisy, and the range is exactly what the band draws. It
+  describes the seeds; it is no test of a difference (:mod:`lrtui.plots.confidence` pairs them).
 * **Ragged runs** (a seed cancelled, diverged or still running): a group's curves cover only the epochs
   *every* run of the group reached, so each point's mean and band are over the same seeds. A missing
   value at such an epoch (a non-finite loss is stored as null) makes that point missing too: the
@@ -227,42 +228,7 @@ def has_seed_groups(groups: Sequence[SeedGroup]) -> bool:
     return any(len(g.runs) > 1 for g in groups)
 
 
-# -- seed noise ----------------------------------------------------------------------------------
-def differs_beyond_seed_noise(a: SeedGroup, b: SeedGroup) -> bool | None:
-    """Whether the gap between the mean best validation accuracies exceeds the larger seed spread.
-
-    A rule of thumb for 2–5 seeds, not a significance test: "the winner's worst seed is not merely
-    the loser's best". None when either group has fewer than 2 seeds with a value (no spread known).
-    """
-    sa, sb = a.best_val, b.best_val
-    if sa is None or sb is None or sa.n < 2 or sb.n < 2:
-        return None
-    return abs(sa.mean - sb.mean) > max(sa.spread, sb.spread)
-
-
-def _points(fraction: float) -> str:
-    return f"{100 * fraction:.1f}"
-
-
-def noise_sentence(a: SeedGroup, b: SeedGroup) -> str:
-    """``lr=0.1 sgd beats lr=0.01 adam by 4.1 points; seed spread 0.6/0.9 points: a real difference.``"""
-    sa, sb = a.best_val, b.best_val
-    if sa is None or sb is None:
-        missing = a if sa is None else b
-        return f"{missing.label} has no validation accuracy yet: nothing to compare."
-    if sb.mean > sa.mean:
-        a, b, sa, sb = b, a, sb, sa
-    gap = sa.mean - sb.mean
-    head = (f"{a.label} ties with {b.label}" if _points(gap) == "0.0"
-            else f"{a.label} beats {b.label} by {_points(gap)} points")
-    verdict = differs_beyond_seed_noise(a, b)
-    if verdict is None:
-        few = " and ".join(g.label for g, s in ((a, sa), (b, sb)) if s.n < 2)
-        return f"{head}; only one seed of {few}: add seeds to tell a real difference from noise."
-    tail = "a real difference." if verdict else "within seed noise."
-    return f"{head}; seed spread {_points(sa.spread)}/{_points(sb.spread)} points: {tail}"
-
-
+# -- ranking -------------------------------------------------------------------------------------
 def ranked(groups: Sequence[SeedGroup]) -> list[SeedGroup]:
     """Groups with a best validation accuracy, best mean first (ties keep session order)."""
     scored = [(g, s.mean) for g in groups if (s := g.best_val) is not None]
@@ -274,12 +240,6 @@ def best_setting(runs: Sequence[RunRecord]) -> SeedGroup | None:
     compares it (``lrtui sessions`` says its lr). None while no run has a validation accuracy."""
     order = ranked(seed_groups(runs)) if runs else []
     return order[0] if order else None
-
-
-def noise_sentences(groups: Sequence[SeedGroup], k: int = 3) -> list[str]:
-    """The best setting against each of the next ``k``: is the winner really the winner?"""
-    order = ranked(groups)
-    return [noise_sentence(order[0], other) for other in order[1: k + 1]]
 
 
 # -- runs tables: which settings are columns, and shared time ---------------------------------------
@@ -569,6 +529,5 @@ def best_per_column(table: GridTable) -> list[tuple[Any, Any, float]]:
 
 __all__ = ["GRID_VALUES", "METRICS", "SETTINGS", "Curve", "GridCell", "GridTable", "SeedGroup", "Setting", "Summary",
            "best_per_column", "best_setting", "column_settings", "common_settings_text", "comparison_fields",
-           "differs_beyond_seed_noise", "grid_table", "group_key", "has_seed_groups", "make_group",
-           "noise_sentence", "noise_sentences", "range_text", "ranked", "seed_groups", "setting_cells",
+           "grid_table", "group_key", "has_seed_groups", "make_group", "range_text", "ranked", "seed_groups", "setting_cells",
            "setting_label", "summarize", "summary_text", "time_shares", "time_text", "value_text"]

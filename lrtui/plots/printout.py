@@ -24,6 +24,7 @@ from rich.text import Text
 from lrtui.engine.config import format_lr
 from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
 from lrtui.engine.events import Progress as ProgressEvent
+from lrtui.plots.confidence import BEST_NOTE, edge_sentences
 from lrtui.plots.formatting import run_cells, seconds
 from lrtui.plots.grouping import (
     best_setting,
@@ -34,7 +35,7 @@ from lrtui.plots.grouping import (
     time_shares,
     time_text,
 )
-from lrtui.plots.terminal_charts import VERDICT_COLORS
+from lrtui.plots.palette import VERDICT_COLORS
 from lrtui.printable import printable
 from lrtui.sessions.files import FILENAME
 from lrtui.sessions.listing import SessionEntry
@@ -175,6 +176,7 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
 
     Besides the lr, a setting is a column only when it varies between the runs; the ones they share
     are said once above the table. Runs trained side by side show their share of the time (``~``).
+    Under it: a best setting at the edge of the grid ("extend the grid"), and what best val acc is.
     """
     settings = column_settings(r.config for r in runs)
     columns = (*RUN_TABLE_HEAD, *(s.key for s in settings), *RUN_TABLE_TAIL)
@@ -188,8 +190,10 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
         row = [Text(cells[c]) for c in columns]
         row[columns.index("verdict")].stylize(VERDICT_COLORS.get(cells["verdict"], ""))
         table.add_row(*row)
-    if shares:
-        table.caption = Text("~: runs trained side by side (a stacked lr sweep) split the time they shared")
+    notes = [*edge_sentences(runs), BEST_NOTE,
+             *(["~: runs trained side by side (a stacked lr sweep) split the time they shared"] if shares else [])]
+    table.caption = Text("\n".join(notes))
+    table.caption_justify = "left"
     return table
 
 

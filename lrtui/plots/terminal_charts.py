@@ -10,10 +10,10 @@ epoch end does not pile series up.
 as the marker, upper case for validation and lower case for training, so the
 series stay apart without colour. Nothing here imports textual, rich or torch.
 
-Axes: y ticks always sit exactly on character rows (plotext snaps a tick to the nearest
-row, so 0/25/50/75/100 on 6 rows labels 60% as "50"); ``zoom=True`` fits the y axis to
-the data with round ticks; ``log=True`` draws log10 of the values on a linear axis with
-decade labels (plotext 5's own log scale rewrites the data on every rebuild).
+Axes (:mod:`lrtui.plots.axes`): y ticks always sit exactly on character rows; ``zoom=True`` fits
+the y axis to the data with round ticks; ``log=True`` draws log10 of the values on a linear axis
+with decade labels. ``short=True`` draws without the title and x label lines (a chart in a low
+pane, whose tab names it) and gives their rows to the plot. Colours: :mod:`lrtui.plots.palette`.
 """
 
 from __future__ import annotations
@@ -22,50 +22,34 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lrtui.engine.verdict import RATIO_HIGH, RATIO_LOW
-from lrtui.plots.drawable import LINEAR_LIMIT, LOG_LIMIT, drawable, finite, log10_drawable
+from lrtui.plots.axes import (
+    NICE_TICKS,
+    apply_linear,
+    apply_log,
+    apply_percent,
+    chart_rows,
+    decade_label,
+    fit_percent_rows,
+    linear_axis,
+    nice_at_least,
+    percent_axis,
+)
+from lrtui.plots.drawable import LINEAR_LIMIT, drawable, finite, log10_drawable
 from lrtui.plots.grouping import SeedGroup, has_seed_groups, seed_groups
-from lrtui.sessions.record import RunRecord, run_number
+from lrtui.plots.palette import (
+    CHANCE_PERCENT,
+    HEALTHY_UPDATE,
+    REFERENCE_COLOR,
+    VERDICT_COLORS,
+    run_color,
+    run_letter,
+)
+from lrtui.sessions.record import RunRecord
 
-#: One colour per run (xterm-256 codes), by run number (r1, r2, ...), so a run keeps its colour when
-#: others are removed. Twelve distinct ones, none red, green, yellow or magenta: those are the verdicts'.
-RUN_COLORS: tuple[int, ...] = (39, 208, 141, 51, 250, 137, 27, 216, 105, 30, 180, 153)
-#: Colours of verdict labels (rich style names), shared by the app table, the CLI table and the HTML report.
-VERDICT_COLORS: dict[str, str] = {
-    "converged": "green",
-    "still learning": "bright_green",
-    "too slow": "yellow",
-    "not learning": "red",
-    "diverged": "red",
-    "overfitting": "magenta",
-    "unstable": "deep_pink2",
-    "too early": "",
-}
-REFERENCE_COLOR = 244  #: chance line, healthy band, base loss: a grey no run uses
-CHANCE_ACC = 10.0  #: percent: ten classes
-HEALTHY_UPDATE = (RATIO_LOW, RATIO_HIGH)  #: the healthy band of ‖Δw‖/‖w‖ per step, as the verdicts use it
 LAYERS = ("conv1", "conv2", "fc1", "fc2")
 KEY_LAYER = "fc1"  #: drawn as the line; the other layers as dots
-_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 _MAX_POINTS = 600  #: per-batch curves are thinned to this many points: a chart is ~100 columns wide
 _MAX_TICKS = 8  #: labels on a log x axis (the probe's step sizes may span 600 decades)
-_NICE = (1.0, 1.25, 2.0, 2.5, 5.0)  #: per-row steps (× 10^k) of a linear axis
-_NICE_TICKS = (1.0, 2.0, 2.5, 5.0)  #: tick steps (× 10^k) of a linear axis
-
-
-def run_index(run: RunRecord) -> int:
-    """0-based number of a run from its id (``r3`` → 2); stable while other runs come and go."""
-    return max(run_number(run.id) - 1, 0)
-
-
-def run_color(run: RunRecord) -> int:
-    """The run's colour: an xterm-256 code, which plotext and rich (``color(N)``) both take."""
-    return RUN_COLORS[run_index(run) % len(RUN_COLORS)]
-
-
-def run_letter(run: RunRecord) -> str:
-    """The run's marker in colourless charts."""
-    return _LETTERS[run_index(run) % len(_LETTERS)]
 
 
 def _style(run: RunRecord, plain: bool, train: bool) -> dict[str, Any]:
@@ -91,186 +75,6 @@ def _draw(plt: Any, xs: Sequence[float], ys: Sequence[float], label: str | None,
         plt.plot(list(xs), list(ys), label=label, **style)
 
 
-# -- axes ----------------------------------------------------------------------------------
-def decade_label(k: int) -> str:
-    """The label of the decade 10^k (``1e-04``, ``100``), for any k: ``10.0 ** 400`` would overflow."""
-    return fmt_tick(10.0**k) if abs(k) <= LOG_LIMIT else f"1e{k:+03d}"
-
-
-def _height(plt: Any) -> int | None:
-    size = plt.plot_size() if hasattr(plt, "plot_size") else None
-    return int(size[1]) if size and size[1] else None
-
-
-def plot_rows(height: int, *, title: bool = True, xlabel: bool = True) -> int:
-    """Rows of the plot area of a figure ``height`` lines tall: plotext takes the frame, the x ticks
-    and the title and x label lines (when they are not empty)."""
-    return max(2, height - 3 - int(title) - int(xlabel))
-
-
-def _rows(plt: Any) -> int:
-    height = _height(plt) or 22
-    title = bool(getattr(plt, "_lrtui_title", True))
-    xlabel = bool(getattr(plt, "_lrtui_xlabel", True))
-    return plot_rows(height, title=title, xlabel=xlabel)
-
-
-def _nice_at_least(x: float, steps: Sequence[float] = _NICE) -> float:
-    """The smallest step of the form s × 10^k (s in ``steps``) that is ≥ x."""
-    if x <= 0 or not math.isfinite(x):
-        return 1.0
-    exp = math.floor(math.log10(x))
-    for k in (exp - 1, exp, exp + 1):
-        for s in steps:
-            if s * 10**k >= x * (1 - 1e-9):
-                return s * 10**k
-    return 10 ** (exp + 1)
-
-
-def _is_nice(x: float) -> bool:
-    if x <= 0:
-        return False
-    mantissa = x / 10 ** math.floor(math.log10(x) + 1e-9)
-    return any(abs(mantissa - s) < 1e-6 for s in _NICE_TICKS)
-
-
-def fmt_tick(v: float) -> str:
-    """A tick label: short and exact (``0.25``, ``1e-04``, ``100``)."""
-    if v == 0:
-        return "0"
-    if abs(v) >= 1e5 or abs(v) < 1e-3:
-        return f"{v:.0e}"
-    return f"{v:.4g}"
-
-
-def linear_axis(lo: float, hi: float, rows: int, *, max_ticks: int = 6) -> tuple[float, float, list[float]]:
-    """(bottom, top, ticks) of a linear y axis over ``rows`` rows with every tick exactly on a row.
-
-    The step per row is a round number, so are the ticks (every k rows); the axis covers [lo, hi]
-    (clamped to what can be drawn: see :func:`drawable`).
-    """
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        lo, hi = 0.0, 1.0
-    lo, hi = drawable(lo), drawable(hi)
-    if hi - lo < 1e-9 * max(1.0, abs(lo), abs(hi)):  # flat (to float precision): give it a visible range
-        pad = abs(hi) * 0.05 or 0.5
-        lo, hi = lo - pad, hi + pad
-    intervals = max(rows - 1, 1)
-    step = _nice_at_least((hi - lo) / intervals)
-    for _ in range(8):
-        bottom = math.floor(lo / step + 1e-9) * step
-        if bottom > lo + 1e-9 * max(1.0, abs(lo)):  # the tolerance above rounded a tiny negative lo up to 0
-            bottom -= step
-        if bottom + step * intervals >= hi - 1e-9:
-            break
-        step = _nice_at_least(step * 1.0001)
-    top = bottom + step * intervals
-    # ticks every k rows at multiples of k × step (0, 25, 50 rather than 12.5, 37.5): the first k that
-    # gives 2..max_ticks of them; else the two ends
-    ticks = [bottom, top]
-    for k in range(1, intervals + 1):
-        if not _is_nice(k * step):
-            continue
-        unit = k * step
-        candidates = [bottom + i * step for i in range(intervals + 1)]
-        on = [t for t in candidates if abs(t / unit - round(t / unit)) < 1e-6]
-        if 2 <= len(on) <= max_ticks:
-            ticks = on
-            break
-    return bottom, top, ticks
-
-
-_PERCENT_INTERVALS = (2, 4, 5, 8, 10, 16, 20, 25, 32, 40, 50, 64, 80, 100)  #: row counts − 1 that split 0–100 evenly
-
-
-def fixed_rows(rows: int, span_intervals: Sequence[int] = _PERCENT_INTERVALS) -> int:
-    """The most rows ≤ ``rows`` that split 0–100 into round steps (4 rows of 25, 5 of 20, 8 of 12.5 ...)."""
-    fits = [n + 1 for n in span_intervals if n + 1 <= rows]
-    return max(fits) if fits else rows
-
-
-def percent_axis(rows: int) -> tuple[int, list[float]]:
-    """(rows used, ticks) of a fixed 0–100% axis: the most rows ≤ ``rows`` that split it into round
-    steps per row, ticked every 25 (or 20) so that every tick sits on a row."""
-    used = fixed_rows(rows)
-    intervals = used - 1
-    if intervals not in _PERCENT_INTERVALS or intervals < 4:
-        return used, [0.0, 50.0, 100.0]
-    tick = 25.0 if intervals % 4 == 0 else 20.0
-    return used, [tick * i for i in range(int(100 / tick) + 1)]
-
-
-def _fit_percent_rows(plt: Any) -> int:
-    """Give back the rows that cannot split 0–100% evenly (left blank under the plot); returns the rows used.
-
-    Must come before anything is plotted: plotext places the data on the canvas of the size it had then.
-    """
-    rows = _rows(plt)
-    used, _ = percent_axis(rows)
-    if used < rows and _height(plt):
-        width, height = plt.plot_size()
-        plt.plot_size(width, height - (rows - used))
-    return used
-
-
-def _apply_percent(plt: Any, rows: int) -> None:
-    """A 0–100% y axis with ticks on rows (``rows`` as :func:`_fit_percent_rows` left them)."""
-    _, ticks = percent_axis(rows)
-    plt.ylim(0.0, 100.0)
-    plt.yticks(ticks, [fmt_tick(t) for t in ticks])
-
-
-def _apply_linear(plt: Any, lo: float, hi: float, rows: int, fmt: Callable[[float], str] = fmt_tick) -> None:
-    bottom, top, ticks = linear_axis(lo, hi, rows)
-    plt.ylim(bottom, top)
-    plt.yticks(ticks, [fmt(t) for t in ticks])
-
-
-def log_axis(lo: float, hi: float, rows: int) -> tuple[float, float, list[float], list[str]]:
-    """(bottom, top, ticks, labels) in log10 units: ticks on rows, decades labelled ``1e-03`` when
-    the axis spans a decade or more, else every few rows labelled with its value."""
-    lo, hi = log10_drawable(lo), log10_drawable(hi)
-    span = hi - lo
-    intervals = max(rows - 1, 1)
-    if span >= 1:
-        steps = (0.05, 0.1, 0.125, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
-        fits = [st for st in steps if math.floor(lo / st + 1e-9) * st + st * intervals >= hi - 1e-9]
-        step = fits[0] if fits else float(math.ceil((hi - math.floor(lo)) / intervals))
-        bottom = math.floor(lo / step + 1e-9) * step
-        while bottom + step * intervals < hi - 1e-9:  # hundreds of decades: the bottom rounded down too far
-            step += 1.0
-            bottom = math.floor(lo / step + 1e-9) * step
-        slack_rows = int((bottom + step * intervals - hi) / step + 1e-9)
-        bottom -= (slack_rows // 2) * step  # the data in the middle, not under an empty top
-        top = bottom + step * intervals
-        ticks = [bottom + i * step for i in range(intervals + 1)
-                 if abs((bottom + i * step) - round(bottom + i * step)) < 1e-6]
-        k = max(1, math.ceil(len(ticks) / 6))
-        start = next((i for i in range(k) if i < len(ticks) and round(ticks[i]) % k == 0), 0)
-        ticks = ticks[start::k]  # every k-th decade, phased so that 1e-4 and 1e-2 are among them
-        return bottom, top, ticks, [decade_label(round(t)) for t in ticks]
-    pad = max(span * 0.1, 0.02)
-    bottom, top = lo - pad, hi + pad
-    step = (top - bottom) / intervals
-    every = max(1, math.ceil(intervals / 5))
-    ticks = [bottom + i * step for i in range(0, intervals + 1, every)]
-    return bottom, top, ticks, [f"{10**t:.2g}" for t in ticks]
-
-
-def _apply_log(plt: Any, lo: float, hi: float, rows: int) -> None:
-    bottom, top, ticks, labels = log_axis(lo, hi, rows)
-    plt.ylim(bottom, top)
-    plt.yticks(ticks, labels)
-
-
-def _log10(values: Sequence[float]) -> list[float]:
-    return [math.log10(v) for v in values]
-
-
-def _finite_positive(values: Sequence[float]) -> list[float]:
-    return [v for v in values if v is not None and math.isfinite(v) and v > 0]
-
-
 # -- per-epoch charts ----------------------------------------------------------------------
 def _series(run: RunRecord, key: str, scale: float = 1.0) -> tuple[list[int], list[float]]:
     """(epochs, values) of one per-epoch metric, skipping missing (non-finite) values."""
@@ -279,14 +83,19 @@ def _series(run: RunRecord, key: str, scale: float = 1.0) -> tuple[list[int], li
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def _epoch_axis(plt: Any, runs: Sequence[RunRecord], title: str) -> int:
+def _labels(plt: Any, title: str, xlabel: str, short: bool) -> None:
+    """The title and x label, or neither on a ``short`` chart: its tab names it, the rows go to the curves."""
+    plt.title("" if short else title)
+    plt.xlabel("" if short else xlabel)
+
+
+def _epoch_axis(plt: Any, runs: Sequence[RunRecord], title: str, short: bool) -> int:
     """Title and integer ticks on the epoch axis; returns the last epoch drawn (at least 1)."""
-    plt.title(title)
+    _labels(plt, title, "epoch", short)
     last = max((e["epoch"] for r in runs for e in r.epochs), default=1)
     if last <= 20:
         plt.xticks(list(range(1, last + 1)))
     plt.xlim(1 - 0.05 * max(last - 1, 1), last + 0.05 * max(last - 1, 1))
-    plt.xlabel("epoch")
     return last
 
 
@@ -373,7 +182,8 @@ def _plot_group(plt: Any, group: SeedGroup, key: str, transform: Callable[[float
 
 
 def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
-                  legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False) -> None:
+                  legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False,
+                  short: bool = False) -> None:
     """Accuracy (%) per epoch of every run, with the 10% chance level as a reference line.
 
     ``log=True``: the error rate (100% − accuracy) on a log axis, where 1.5% vs 3% is as far
@@ -382,28 +192,28 @@ def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, t
     ``seeds=True``: runs that differ only in seed are one mean line between their min and max.
     """
     plt.clear_data()
-    last = _epoch_axis(plt, runs, "Error rate per epoch (%, log)" if log else "Accuracy per epoch (%)")
-    rows = _fit_percent_rows(plt) if not (log or zoom) else _rows(plt)
+    last = _epoch_axis(plt, runs, "Error rate per epoch (%, log)" if log else "Accuracy per epoch (%)", short)
+    rows = fit_percent_rows(plt, short) if not (log or zoom) else chart_rows(plt, short)
     if log:
         def error(acc: float) -> float | None:
             e = 100.0 - 100.0 * acc
             return math.log10(max(e, 0.01))
 
-        chance = math.log10(100.0 - CHANCE_ACC)
+        chance = math.log10(100.0 - CHANCE_PERCENT)
         plt.plot([1, max(last, 2)], [chance, chance], label="chance 90% wrong" if legend else None,
                  **_reference(plain))
         drawn = _plot_metric(plt, runs, "acc", error, plain, train, legend, seeds)
         values = [10**v for v in drawn] or [1.0, 100.0]
         lo, hi = (min(values), max(values)) if zoom else (min(min(values), 1.0), 100.0)
-        _apply_log(plt, lo, max(hi, lo * 1.5), rows)
+        apply_log(plt, lo, max(hi, lo * 1.5), rows)
         return
-    plt.plot([1, max(last, 2)], [CHANCE_ACC, CHANCE_ACC], label="chance 10%" if legend else None,
+    plt.plot([1, max(last, 2)], [CHANCE_PERCENT, CHANCE_PERCENT], label="chance 10%" if legend else None,
              **_reference(plain))  # first: under the runs
     drawn = _plot_metric(plt, runs, "acc", lambda a: drawable(100.0 * a), plain, train, legend, seeds)
     if zoom and drawn:
-        _apply_linear(plt, max(0.0, min(drawn)), min(100.0, max(drawn)), rows)
+        apply_linear(plt, max(0.0, min(drawn)), min(100.0, max(drawn)), rows)
     else:
-        _apply_percent(plt, rows)
+        apply_percent(plt, rows)
 
 
 def _loss_like(plt: Any, drawn: list[float], rows: int, zoom: bool, log: bool) -> None:
@@ -413,21 +223,22 @@ def _loss_like(plt: Any, drawn: list[float], rows: int, zoom: bool, log: bool) -
     if log:
         values = [10**v for v in drawn]
         lo, hi = min(values), max(values)
-        _apply_log(plt, lo, max(hi, lo * 1.2), rows)
+        apply_log(plt, lo, max(hi, lo * 1.2), rows)
     else:
-        _apply_linear(plt, min(drawn) if zoom else min(0.0, min(drawn)), max(drawn), rows)
+        apply_linear(plt, min(drawn) if zoom else min(0.0, min(drawn)), max(drawn), rows)
 
 
 def plot_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
-              legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False) -> None:
+              legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False,
+              short: bool = False) -> None:
     """Cross-entropy loss per epoch of every run (runs that went non-finite stop where they did);
     ``seeds=True`` as in :func:`plot_accuracy`."""
     plt.clear_data()
-    _epoch_axis(plt, runs, "Loss per epoch (log)" if log else "Loss per epoch")
+    _epoch_axis(plt, runs, "Loss per epoch (log)" if log else "Loss per epoch", short)
     transform: Callable[[float], float | None] = (
         (lambda v: log10_drawable(v) if v > 0 else None) if log else drawable)
     drawn = _plot_metric(plt, runs, "loss", transform, plain, train, legend, seeds)
-    _loss_like(plt, drawn, _rows(plt), zoom, log)
+    _loss_like(plt, drawn, chart_rows(plt, short), zoom, log)
 
 
 def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int, float]]:
@@ -445,11 +256,11 @@ def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int,
 
 
 def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, beta: float = 0.9,
-                    legend: bool = True, zoom: bool = False, log: bool = False) -> None:
+                    legend: bool = True, zoom: bool = False, log: bool = False, short: bool = False) -> None:
     """Smoothed per-batch training loss against epochs: a diverging run shows within its first epoch."""
     plt.clear_data()
-    plt.title("Training loss per batch (smoothed, log)" if log else "Training loss per batch (smoothed)")
-    plt.xlabel("epoch")
+    _labels(plt, "Training loss per batch (smoothed, log)" if log else "Training loss per batch (smoothed)", "epoch",
+            short)
     drawn: list[float] = []
     for run in runs:
         points = smooth(run.batch_losses, beta)
@@ -463,7 +274,7 @@ def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False,
         _draw(plt, [(i + 1) / per_epoch for i, _ in points], ys, run.config.label if legend else None,
               _style(run, plain, False))
         drawn += ys
-    _loss_like(plt, drawn, _rows(plt), zoom, log)
+    _loss_like(plt, drawn, chart_rows(plt, short), zoom, log)
 
 
 # -- inside the network --------------------------------------------------------------------
@@ -483,7 +294,7 @@ def _diag_series(run: RunRecord, group: str, layer: str, scale: float = 1.0) -> 
 
 
 def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-                      zoom: bool = False, log: bool = True) -> None:
+                      zoom: bool = False, log: bool = True, short: bool = False) -> None:
     """‖Δw‖/‖w‖ per step, per epoch, on a log axis with the healthy band (SGD's, lrtui.engine.bands) marked:
     fc1 as each run's line, the other layers as dots in the run's colour.
 
@@ -491,7 +302,7 @@ def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fals
     ``log`` is accepted for symmetry: the axis is always logarithmic.
     """
     plt.clear_data()
-    last = _epoch_axis(plt, runs, "Update ratio per step (log)")
+    last = _epoch_axis(plt, runs, "Update ratio per step (log)", short)
     drawn: list[float] = []
     for run in runs:
         for layer in sorted(LAYERS, key=lambda name: name == KEY_LAYER):  # fc1 last: on top
@@ -512,16 +323,16 @@ def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fals
     values = [10**v for v in drawn]
     lo = min([*values, HEALTHY_UPDATE[0]]) if not zoom or not values else min(values)
     hi = max([*values, HEALTHY_UPDATE[1]]) if not zoom or not values else max(values)
-    _apply_log(plt, lo, max(hi, lo * 1.5), _rows(plt))
+    apply_log(plt, lo, max(hi, lo * 1.5), chart_rows(plt, short))
 
 
 def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-                       zoom: bool = False, log: bool = False) -> None:
+                       zoom: bool = False, log: bool = False, short: bool = False) -> None:
     """Share (%) of ReLU units that never fire on the validation set, per epoch: fc1 as each run's line,
     conv1 and conv2 as dots. A dead unit passes no gradient: at 100% the network is a constant."""
     plt.clear_data()
-    _epoch_axis(plt, runs, "Dead ReLU units (%)")
-    rows = _fit_percent_rows(plt) if not zoom else _rows(plt)
+    _epoch_axis(plt, runs, "Dead ReLU units (%)", short)
+    rows = fit_percent_rows(plt, short) if not zoom else chart_rows(plt, short)
     drawn: list[float] = []
     for run in runs:
         for layer in ("conv1", "conv2", "fc1"):
@@ -535,9 +346,9 @@ def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fal
                 _draw(plt, xs, ys, label, style)
                 drawn += ys
     if zoom and drawn:
-        _apply_linear(plt, min(drawn), max(drawn), rows)
+        apply_linear(plt, min(drawn), max(drawn), rows)
     else:
-        _apply_percent(plt, rows)
+        apply_percent(plt, rows)
 
 
 def latest_probe(run: RunRecord) -> dict[str, Any] | None:
@@ -547,7 +358,7 @@ def latest_probe(run: RunRecord) -> dict[str, Any] | None:
 
 
 def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-               zoom: bool = False, log: bool = False) -> None:
+               zoom: bool = False, log: bool = False, short: bool = False) -> None:
     """The step probe: loss after one step of size η along each run's next update, against η on a log
     axis, from the run's latest weights, with its current lr marked by a vertical line.
 
@@ -557,8 +368,7 @@ def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, lege
     :data:`_MAX_TICKS` decades are labelled.
     """
     plt.clear_data()
-    plt.title("Step probe: loss after one step of size η")
-    plt.xlabel("η (step size)")
+    _labels(plt, "Step probe: loss after one step of size η", "η (step size)", short)
     drawn_x: list[float] = []
     drawn_y: list[float] = []
     marks: list[tuple[float, RunRecord]] = []
@@ -596,8 +406,8 @@ def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, lege
     decades = [d for d in range(lo_x, hi_x + 1) if d % every == 0]
     plt.xlim(left, right)
     plt.xticks(decades, [decade_label(d) for d in decades])
-    _loss_like(plt, drawn_y, _rows(plt), True, log) if log else _apply_linear(
-        plt, min(drawn_y) if zoom else min(0.0, min(drawn_y)), max(drawn_y), _rows(plt))
+    _loss_like(plt, drawn_y, chart_rows(plt, short), True, log) if log else apply_linear(
+        plt, min(drawn_y) if zoom else min(0.0, min(drawn_y)), max(drawn_y), chart_rows(plt, short))
 
 
 NO_LR_TRACE = "no lr trace: recorded when a run ends (older runs have none)"
@@ -611,7 +421,7 @@ def lr_points(run: RunRecord) -> list[tuple[int, float]]:
 
 
 def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-            zoom: bool = False, log: bool = True) -> None:
+            zoom: bool = False, log: bool = True, short: bool = False) -> None:
     """The learning rate each run used against the optimizer step (its ``lr_trace``), on a log axis:
     a schedule's warmup, steps and decay side by side, constant runs as flat lines a decade apart.
 
@@ -620,11 +430,10 @@ def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend:
     ``zoom`` fits the axis to the data (otherwise it spans whole decades).
     """
     plt.clear_data()
-    plt.xlabel("step")
     traced = [(run, lr_points(run)) for run in runs]
     traced = [(run, points) for run, points in traced if points]
     if not traced:
-        plt.title("Learning rate per step (log)")
+        _labels(plt, "Learning rate per step (log)", "step", short)
         plt.xlim(0.0, 1.0)
         plt.ylim(0.0, 1.0)
         plt.xticks([], [])
@@ -632,7 +441,8 @@ def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend:
         plt.text(NO_LR_TRACE, 0.5, 0.5, alignment="center", **({} if plain else {"color": REFERENCE_COLOR}))
         return
     missing = [run.id for run in runs if not lr_points(run)]
-    plt.title("Learning rate per step (log)" + (f" · no lr trace: {', '.join(missing)}" if missing else ""))
+    _labels(plt, "Learning rate per step (log)" + (f" · no lr trace: {', '.join(missing)}" if missing else ""), "step",
+            short)
     logs: list[float] = []
     last = 1
     for run, points in traced:
@@ -643,14 +453,14 @@ def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend:
         logs += ys
         last = max(last, points[-1][0])
     plt.xlim(0, last)
-    every = max(1, int(_nice_at_least(last / 5, _NICE_TICKS)))  # whole steps: 0, 50, 100 rather than 4.8, 9.5
+    every = max(1, int(nice_at_least(last / 5, NICE_TICKS)))  # whole steps: 0, 50, 100 rather than 4.8, 9.5
     plt.xticks(list(range(0, last + 1, every)))
     lo, hi = 10.0 ** min(logs), 10.0 ** max(logs)
     if not zoom:  # whole decades, at least one: a constant lr is a flat line between two labels
         lo, hi = 10.0 ** math.floor(math.log10(lo) + 1e-9), 10.0 ** math.ceil(math.log10(hi) - 1e-9)
         if hi < lo * 10:
             lo, hi = lo / math.sqrt(10), hi * math.sqrt(10)
-    _apply_log(plt, lo, max(hi, lo * 1.5), _rows(plt))
+    apply_log(plt, lo, max(hi, lo * 1.5), chart_rows(plt, short))
 
 
 # -- legends and figures ---------------------------------------------------------------------
@@ -700,3 +510,10 @@ def render(draw: Callable[..., None], runs: Sequence[RunRecord], *, width: int =
         return "\n".join(line.rstrip() for line in [head, *text.splitlines()])
     draw(fig, runs, plain=True, **options)
     return "\n".join(line.rstrip() for line in uncolorize(fig.build()).splitlines())
+
+
+#: The charts, and the palette and axis names the app and its tests read from here.
+__all__ = ["HEALTHY_UPDATE", "KEY_LAYER", "LAYERS", "NO_LR_TRACE", "VERDICT_COLORS", "group_label", "latest_probe",
+           "legend_entries", "linear_axis", "lr_points", "new_figure", "percent_axis", "plot_accuracy",
+           "plot_batch_loss", "plot_dead_fraction", "plot_loss", "plot_lr", "plot_probe", "plot_update_ratio", "render",
+           "run_color", "smooth"]

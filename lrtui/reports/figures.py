@@ -15,11 +15,12 @@ from typing import Any
 from lrtui.engine.config import format_lr
 from lrtui.plots.drawable import LOG_LIMIT, log10_drawable, log_drawable
 from lrtui.plots.grouping import SeedGroup
-from lrtui.plots.terminal_charts import HEALTHY_UPDATE, smooth
+from lrtui.plots.palette import CHANCE_PERCENT, HEALTHY_UPDATE
+from lrtui.plots.terminal_charts import smooth
+from lrtui.reports.colors import RUN_HEX
 from lrtui.reports.svg_charts import (
     INK,
     MUTED,
-    RUN_HEX,
     Area,
     Band,
     LegendItem,
@@ -32,9 +33,6 @@ from lrtui.reports.svg_charts import (
 from lrtui.sessions.record import RunRecord, run_number
 
 LN10 = math.log(10)
-CHANCE = 10.0  #: percent: ten classes
-#: The healthy band of the update-to-weight ratio per step: the verdicts' own, shared by every chart.
-HEALTHY_RATIO = HEALTHY_UPDATE
 UPDATE_LAYERS = ("conv1", "conv2", "fc1", "fc2")
 RELU_LAYERS = ("conv1", "conv2", "fc1")
 #: Losses above this are off the chart (a blown-up run would flatten every other curve): 4 × ln 10.
@@ -120,7 +118,7 @@ def accuracy_svg(runs: Sequence[RunRecord]) -> str | None:
     if not any(r.epochs for r in runs):
         return None
     panel = Panel(lines, x_label="epoch", y_label="accuracy (%)", y_range=(0, 100), x_range=_epoch_range(runs),
-                  x_integer=True, y_format=_pct_tick, hrefs=[Ref(CHANCE, MUTED, CHANCE_DASH)])
+                  x_integer=True, y_format=_pct_tick, hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)])
     legend = [*_run_legend(runs), LegendItem("validation", INK, VAL_DASH), LegendItem("training", INK, TRAIN_DASH, width=1.6),
               LegendItem("chance (10%)", MUTED, CHANCE_DASH, width=1.3)]
     return _wide([panel], legend, "Accuracy per epoch")
@@ -230,7 +228,7 @@ def seed_accuracy_svg(groups: Sequence[SeedGroup]) -> str | None:
     if not lines:
         return None
     panel = Panel(lines, x_label="epoch", y_label="accuracy (%)", y_range=(0, 100), x_range=_group_epoch_range(groups),
-                  x_integer=True, y_format=_pct_tick, hrefs=[Ref(CHANCE, MUTED, CHANCE_DASH)], areas=areas)
+                  x_integer=True, y_format=_pct_tick, hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)], areas=areas)
     legend = [*_group_legend(groups), *_band_legend(groups), LegendItem("validation (mean)", INK, VAL_DASH),
               LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
               LegendItem("chance (10%)", MUTED, CHANCE_DASH, width=1.3)]
@@ -289,16 +287,16 @@ def update_ratio_svg(runs: Sequence[RunRecord]) -> str | None:
     x_range = _epoch_range(with_diag)
     values = [v for r in with_diag for _, d in diagnostics(r) for layer in UPDATE_LAYERS
               if (v := diag_value(d, "update_ratio", layer)) is not None and v > 0]
-    lo = log_drawable(min([*values, HEALTHY_RATIO[0]]))  # 1e-320 and 1e308 at the ends of what an axis draws
-    hi = log_drawable(max([*values, HEALTHY_RATIO[1]]))
+    lo = log_drawable(min([*values, HEALTHY_UPDATE[0]]))  # 1e-320 and 1e308 at the ends of what an axis draws
+    hi = log_drawable(max([*values, HEALTHY_UPDATE[1]]))
     zeros = any(diag_value(d, "update_ratio", layer) == 0 for r in with_diag for _, d in diagnostics(r)
                 for layer in UPDATE_LAYERS)
     # a decade of room under the lowest value for the "no update" markers, so they do not sit on a curve
     y_range = (10.0 ** (math.floor(math.log10(lo)) - zeros), 10.0 ** math.ceil(math.log10(hi)))
     panels = [Panel(_diag_lines(with_diag, "update_ratio", layer, zeros=True), title=layer, x_label="epoch",
                     y_label="‖Δw‖ / ‖w‖ per step", y_log=True, y_range=y_range, x_range=x_range, x_integer=True,
-                    band=Band(*HEALTHY_RATIO)) for layer in UPDATE_LAYERS]
-    band = f"healthy band {HEALTHY_RATIO[0]:.0e}…{HEALTHY_RATIO[1]:.0e}"
+                    band=Band(*HEALTHY_UPDATE)) for layer in UPDATE_LAYERS]
+    band = f"healthy band {HEALTHY_UPDATE[0]:.0e}…{HEALTHY_UPDATE[1]:.0e}"
     legend = [*_run_legend(with_diag), LegendItem(band, "#2da44e", kind="band", opacity=0.25),
               LegendItem("0: no update at all", MUTED, kind="floor")]
     return _grid(panels, legend, "Update-to-weight ratio per layer")
@@ -316,7 +314,7 @@ def dead_fraction_svg(runs: Sequence[RunRecord]) -> str | None:
     panels.append(Panel(_diag_lines(with_diag, "top_class_share", None, 100.0),
                         title="predictions in the most common class", x_label="epoch", y_label="share (%)",
                         y_range=(0, 100), x_range=x_range, x_integer=True, y_format=_pct_tick,
-                        hrefs=[Ref(CHANCE, MUTED, CHANCE_DASH)]))
+                        hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)]))
     legend = [*_run_legend(with_diag), LegendItem("balanced (10%)", MUTED, CHANCE_DASH, width=1.3)]
     return _grid(panels, legend, "Dead ReLU units and prediction collapse")
 

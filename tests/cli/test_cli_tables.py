@@ -1,15 +1,19 @@
 """What ``lrtui run`` and ``lrtui sessions`` print in their tables: a column per setting that varies,
-the report's best setting, each session's data set and optimizers."""
+the report's best setting, each session's data set and optimizers; under the run table, a grid's edge and what
+best val acc is."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState
+from lrtui.plots.confidence import acc_text, edge_sentences
 from lrtui.plots.grouping import best_setting
-from lrtui.sessions.record import best_run
+from lrtui.sessions.listing import load_session
+from lrtui.sessions.record import RunRecord, best_run
 from lrtui.sessions.store import Session
 
 
@@ -60,3 +64,43 @@ def test_sessions_lists_data_sets_optimizers_and_the_reports_best(cli, tmp_path:
     assert sorted(row[1:6] for row in rows) == [["1", "fashion-mnist", "sgd", "0.1", "70.0%"],  # (same second:
                                                 ["4", "mnist-5k", "adam, sgd", "0.01 sgd", "84.5% ± 0.5"]]  # any order)
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row[0]) for row in rows)
+
+
+def test_the_run_table_says_what_best_val_acc_is_and_where_the_grid_ends() -> None:
+    """Under the table: a best lr at the edge of the grid ("extend the grid"), and that best val acc is optimistic."""
+    from rich.console import Console
+
+    from lrtui.plots.printout import runs_table
+
+    runs = []
+    for i, (lr, acc) in enumerate(((0.001, 0.5), (0.01, 0.7), (0.1, 0.9))):
+        record = RunRecord(id=f"r{i + 1}", config=RunConfig(lr=lr), status="finished",
+                           epochs=[{"epoch": 1, "val_acc": acc, "val_loss": 1 - acc}])
+        runs.append(record)
+    console = Console(width=200, record=True)
+    console.print(runs_table(runs))
+    out = console.export_text()
+    assert "The best lr, 0.1, is the largest the grid tried: extend the grid to larger lr." in out
+    assert "Best val acc is the best epoch's validation accuracy, an optimistic pick" in out
+    console = Console(width=200, record=True)
+    console.print(runs_table(runs[:2] + [replace(runs[2], epochs=[{"epoch": 1, "val_acc": 0.6}])]))
+    assert "extend the grid" not in console.export_text(), "the best lr, 0.01, lies inside the grid"
+
+
+def test_a_tiny_seeded_sweep_through_the_cli_pairs_its_seeds(cli, tmp_path: Path) -> None:
+    """``--lr 0.01,0.1 --seed 0,1`` on 100 digits: two lrs, so the best is at an edge; two seeds each, paired in the
+    report; 25 validation images, so every validation accuracy carries its interval."""
+    result = cli(["run", "--lr", "0.01,0.1", "--seed", "0,1", "--train-limit", "100", "--epochs", "1", "--device",
+                  "cpu", "--quiet", "--report", str(tmp_path / "report")], tmp_path)
+    assert result.code == 0, result.err
+    session = load_session(next((tmp_path / "sessions").iterdir()))
+    (edge,) = edge_sentences(session.runs)
+    assert edge.endswith("extend the grid to larger lr." if best_setting(session.runs).config.lr == 0.1
+                         else "extend the grid to smaller lr.")
+    assert edge in " ".join(result.out.split())  # the table's caption wraps at the table's width
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert edge in md and "paired seed" in md and "seed noise" not in md
+    n_val = session.runs[0].n_val
+    assert 0 < n_val < 200 and f"Validation sets under 200 images (here {n_val})" in md
+    for run in session.runs:
+        assert acc_text(run.best_val_acc, n_val) in md and "%)" in acc_text(run.best_val_acc, n_val)

@@ -44,7 +44,10 @@ def test_markdown_has_results_setup_verdicts_and_charts(reports):
     # only the lr varies: no other setting is a column; what every run shares is said once above the table
     assert "| run | lr | epochs | best val acc | last val acc | test acc | test loss | verdict | status |" in md
     c = session.runs[0].config
-    assert f"*Every run: sgd · batch {c.batch_size} · {c.dataset} (first {c.train_limit}) · seed {c.seed}.*" in md
+    assert f"*Every run: sgd · batch {c.batch_size} · {c.dataset} (first {c.train_limit}) · seed {c.seed}. " in md
+    assert "Best val acc is the best epoch's validation accuracy, an optimistic pick" in md
+    n_val = session.runs[0].n_val
+    assert 0 < n_val < 200 and f"Validation sets under 200 images (here {n_val})" in md
     assert ("| run | dataset | train / val / test | val split | seed | optimizer | lr | momentum | weight decay | "
             "schedule | warmup | batch | epochs | device |") in md
     for run in session.runs:

@@ -17,9 +17,12 @@ import pytest
 from hostile_values import VARIANTS, extreme_session
 from svg_helpers import assert_inside
 
+from lrtui.plots import axes
 from lrtui.plots import terminal_charts as charts
-from lrtui.reports import figures, report
-from lrtui.reports.report import PROBE_COLUMNS, PROBE_ROWS, build_blocks, to_markdown, write_reports
+from lrtui.reports import figures, run_details
+from lrtui.reports.markdown import to_markdown
+from lrtui.reports.report import build_blocks, write_reports
+from lrtui.reports.run_details import PROBE_COLUMNS, PROBE_ROWS
 from lrtui.sessions.listing import load_session
 from lrtui.sessions.store import Session
 
@@ -83,10 +86,10 @@ def test_every_svg_figure_stays_inside_its_frames(variant: str, extreme: Session
 
 def test_axes_of_extreme_values_stay_finite() -> None:
     for lo, hi in ((-1.8e308, 1.8e308), (5e-324, 1e-323), (0.0, 1.8e308), (1e308, 1e308)):
-        bottom, top, ticks = charts.linear_axis(lo, hi, 10)
+        bottom, top, ticks = axes.linear_axis(lo, hi, 10)
         assert all(math.isfinite(v) for v in (bottom, top, *ticks)) and bottom < top
     for lo, hi in ((5e-324, 1.8e308), (1.8e308, 1.8e308), (5e-324, 5e-324)):
-        bottom, top, ticks, labels = charts.log_axis(lo, hi, 10)
+        bottom, top, ticks, labels = axes.log_axis(lo, hi, 10)
         assert all(math.isfinite(v) for v in (bottom, top, *ticks)) and bottom < top and len(labels) == len(ticks)
 
 
@@ -105,15 +108,15 @@ def test_a_probe_table_of_10000_step_sizes_is_linear_and_bounded(trained, monkey
     run = load_session(trained.path).runs[0]
     run = replace(run, probes=_big_probes(run.config.lr))
     keys = 0
-    lr_key = report._lr_key
+    lr_key = run_details._lr_key
 
     def counted(lr: float) -> str:
         nonlocal keys
         keys += 1
         return lr_key(lr)
 
-    monkeypatch.setattr(report, "_lr_key", counted)
-    made = report._probe_table(run)
+    monkeypatch.setattr(run_details, "_lr_key", counted)
+    made = run_details._probe_table(run)
     assert made is not None
     table, note = made
     assert keys <= 2 * PROBE_COLUMNS * N_LRS  # each shown probe's step sizes once (and its lr): linear

@@ -15,14 +15,15 @@ import pytest
 from svg_helpers import NS, assert_inside
 
 from lrtui.engine.config import format_lr, parse_configs
+from lrtui.plots.confidence import comparison_sentence, edge_sentences, resolved, seed_comparison
 from lrtui.plots.formatting import pct
 from lrtui.plots.grouping import (
+    best_per_column,
     comparison_fields,
-    differs_beyond_seed_noise,
     grid_table,
     group_key,
     has_seed_groups,
-    noise_sentence,
+    ranked,
     seed_groups,
 )
 from lrtui.reports import figures
@@ -115,19 +116,30 @@ def test_pivot_cells_are_the_hand_computed_means(grid: Session) -> None:
         assert other.cell(seed, "adam").mean == pytest.approx(mean([r.test_acc for r in members]))
 
 
-def test_noise_verdicts_follow_the_rule_on_real_groups(grid: Session) -> None:
+def test_settings_are_compared_seed_by_seed_on_real_groups(grid: Session) -> None:
+    """The paired difference of best validation accuracy, seed 0 with seed 0 and seed 1 with seed 1, and its
+    t interval, computed here from the runs' own records."""
+    from scipy.stats import t
+
     groups = seed_groups(grid.runs)
     for a in groups:
         for b in groups:
-            sa, sb = a.best_val, b.best_val
-            assert sa is not None and sb is not None
-            expected = abs(sa.mean - sb.mean) > max(sa.spread, sb.spread)
-            assert differs_beyond_seed_noise(a, b) is expected
-            if a is not b:
-                text = noise_sentence(a, b)
-                assert text.endswith("a real difference." if expected else "within seed noise.")
-                winner = a if sa.mean >= sb.mean else b
-                assert text.startswith(winner.label)
+            if a is b:
+                continue
+            diffs = [100 * (ra.best_val_acc - rb.best_val_acc) for ra, rb in zip(a.runs, b.runs)]
+            assert [ra.config.seed for ra in a.runs] == [rb.config.seed for rb in b.runs] == [0, 1]
+            paired = seed_comparison(a, b)
+            assert paired is not None and paired.n == 2
+            half = t.ppf(0.975, 1) * abs(diffs[0] - diffs[1]) / 2  # two pairs: stdev / sqrt(2) = |d0 − d1| / 2
+            assert paired.mean == pytest.approx(mean(diffs))
+            assert (paired.lo, paired.hi) == pytest.approx((mean(diffs) - half, mean(diffs) + half))
+            assert resolved(a, b) is (paired.lo > 0 or paired.hi < 0)
+            text = comparison_sentence(a, b)
+            assert "seed noise" not in text
+            if any(diffs):
+                assert text.endswith(": resolved." if resolved(a, b) else ": not resolved — run more seeds.")
+                winner = a if paired.mean >= 0 else b
+                assert text.startswith(f"{winner.label} better than ")
 
 
 # -- reports -----------------------------------------------------------------------------------------
@@ -147,7 +159,13 @@ def test_markdown_folds_seeds_and_has_the_comparison(grid: Session, grid_reports
             cells.append(f"**{text}**" if table.best_row(j) == i else text)
         assert f"| {format_lr(lr)} | {' | '.join(cells)} |" in md
     assert "## Seeds" in md and "| setting | epoch 1 | epoch 2 |" in md
-    assert md.count(" points; seed spread ") == 3, "the best setting against the next three"
+    best = ranked(seed_groups(grid.runs))[0]
+    assert md.count(f"\n- ? {best.label} ") + md.count(f"\n- ✓ {best.label} ") == 3, "the best setting against the next three"
+    assert md.count(" paired seeds ") + md.count(" paired seed ") >= 3 and "seed noise" not in md
+    for sentence in edge_sentences(grid.runs):  # two lrs: the best of each optimizer is at an edge
+        assert sentence in md
+    assert len(edge_sentences(grid.runs)) == len(best_per_column(grid_table(grid.runs))) == 2
+    assert "optimistic pick" in md
     assert "## Every run" in md and "| run | lr | optimizer | seed |" in md
     assert md.count("\n| r") >= 2 * 8, "every run still has its rows (results and setup)"
 

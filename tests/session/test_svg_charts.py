@@ -10,10 +10,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from svg_helpers import NS, assert_inside, svg_points
 
+from lrtui.reports.colors import RUN_HEX, STATUS_HEX, VERDICT_HEX, color_distance
 from lrtui.reports.svg_charts import (
-    RUN_HEX,
-    STATUS_HEX,
-    VERDICT_HEX,
     Band,
     Line,
     Panel,
@@ -21,7 +19,6 @@ from lrtui.reports.svg_charts import (
     Ref,
     clip_segment,
     clipped_paths,
-    color_distance,
     figure,
     linear_ticks,
     log_ticks,

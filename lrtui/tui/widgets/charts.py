@@ -222,11 +222,8 @@ class RunChart(PlotextPlot):
             plt._limit_size(False, False)  # type: ignore[attr-defined]  # plotext would clip the plot to the size of the terminal it guesses
             plt.plotsize(width, plot_height)
             plt._set_size(width, plot_height)
-            plt._lrtui_title = plt._lrtui_xlabel = not job.short  # type: ignore[attr-defined]
-            self.draw(plt, job.runs, plain=job.plain, legend=False, zoom=job.zoom, log=job.log, **job.options)
-            if job.short:
-                plt.title("")  # the tab already names the chart: give its rows to the curves
-                plt.xlabel("")
+            self.draw(plt, job.runs, plain=job.plain, legend=False, zoom=job.zoom, log=job.log, short=job.short,
+                      **job.options)  # short: the tab already names the chart, its rows go to the curves
             plt.theme(job.theme)
             plot = Text.from_ansi(plt.build())
         return plot if job.legend is None else Text("\n").join([job.legend, plot])

@@ -90,7 +90,8 @@ def paired_sentence(a_name: str, b_name: str, paired: Paired, unit: str = "point
     head = f"{better} better than {worse} {on} by {abs(paired.mean):.1f} {unit} on average"
     if paired.n < 2:
         return f"{head}: one seed gives no interval — run more seeds"
-    interval = f"{CONFIDENCE:.0%} interval {_signed(paired.lo)} … {_signed(paired.hi)}"
+    lo, hi = (paired.lo, paired.hi) if sign > 0 else (-paired.hi, -paired.lo)  # the better-minus-worse interval
+    interval = f"{CONFIDENCE:.0%} interval {_signed(lo)} … {_signed(hi)}"
     verdict = "resolved" if paired.resolved else "not resolved — run more seeds"
     return f"{head}, {interval}: {verdict}"
 

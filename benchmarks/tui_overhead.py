@@ -7,7 +7,7 @@
    real worker, messages, log, charts and table). Each measurement runs in its own process
    (torch thread settings are per process), alternating, and the median samples/s of each
    is compared. Goal: app ≥ 0.95 × headless (the app coalesces its redraws: see
-   ``lrtui.tui.app.REFRESH_S``). The app gives torch one thread less than the
+   ``lrtui.tui.redraw.REFRESH_S``). The app gives torch one thread less than the
    cores (for the UI), so headless is also measured with that many threads: that ratio is
    the cost of the UI itself.
    Then one more app run with instruments (left out of the throughput rounds: their own
@@ -170,8 +170,8 @@ async def main():
     times = {}
     async with app.run_test(size=(200, 60)) as pilot:
         await pilot.pause()
-        assert len(app.session.runs) == N and app.runs_table.row_count == N, "the session did not open"
-        app.runs_table.focus()
+        assert len(app.session.runs) == N and app.main.runs_table.row_count == N, "the session did not open"
+        app.main.runs_table.focus()
         await pilot.pause()
         for _ in range(REPEATS):
             for i, key in enumerate(KEYS):

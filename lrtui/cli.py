@@ -434,11 +434,10 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     """Bare ``lrtui``: the Textual app, pre-filled from the flags, optionally with a saved session."""
     open_path = str(_open_or_create(args.open).path) if args.open is not None else None
-    from lrtui.tui.app import (
-        run_app,  # here, not at the top: `lrtui run` never pays for Textual
-    )
+    from lrtui.tui.app import LRTuiApp  # here, not at the top: `lrtui run` never pays for Textual
+    from lrtui.tui.process import run_app
 
-    return run_app(config_fields(args), open_path)
+    return run_app(LRTuiApp(initial=config_fields(args), session=open_path))
 
 
 def _negative_values(argv: Sequence[str]) -> list[str]:

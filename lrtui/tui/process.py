@@ -1,4 +1,5 @@
-"""What the app does to its process: torch threads, SIGHUP/SIGTERM, training on headless, a quick exit.
+"""What the app does to its process: its event loop, torch threads, SIGHUP/SIGTERM, training on headless,
+a quick exit.
 
 Kept apart from the widgets because none of it is about the screen, and none of it
 imports torch before it is needed.
@@ -20,6 +21,7 @@ from lrtui.printable import printable
 if TYPE_CHECKING:
     from lrtui.runner import Runner
     from lrtui.sessions.store import Session
+    from lrtui.tui.app import LRTuiApp
 
 
 def ui_torch_threads() -> int:
@@ -36,6 +38,25 @@ def limit_torch_threads() -> None:
     import torch
 
     torch.set_num_threads(ui_torch_threads())
+
+
+def find_devices() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The devices torch can train on, and each GPU's name (``cuda:0`` → ``NVIDIA H200``). Imports torch:
+    on a worker thread."""
+    from lrtui.engine.config import probe_devices
+
+    limit_torch_threads()
+    devices = probe_devices()
+    import torch
+
+    return devices, {d: torch.cuda.get_device_name(int(d[5:])) for d in devices if d.startswith("cuda:")}
+
+
+def preload_training() -> None:
+    """Import what the first run would wait ~1 s for, while the user reads the form (on a worker thread)."""
+    import sklearn.metrics  # noqa: F401
+
+    import lrtui.engine.sweep  # noqa: F401
 
 
 @contextmanager
@@ -119,3 +140,34 @@ def leave(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def run_app(app: LRTuiApp) -> int:
+    """Run the app (``lrtui`` without a subcommand) in this process, and finish what it leaves.
+
+    When the terminal goes away with runs left (SIGHUP), the screen closes and this process
+    trains them to the end headless, saving as it goes; ``lrtui --open last`` watches it.
+    On the way out it prints where the session is and how to reopen it.
+
+    Returns the exit code, except once torch has been loaded: then the process ends here
+    (see :func:`leave`), so that quitting takes well under the 2 s it must.
+    """
+    # our own loop: App.run() would use asyncio.run(), which joins the worker threads' executor
+    # without a timeout, so a worker slow to stop (a first torch import, CUDA start-up, a
+    # download) would hold the shell prompt after the screen is gone
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    with on_signals(hangup=app.hang_up, terminate=app.interrupt):
+        try:
+            app.run(loop=loop)
+        except OSError:  # the terminal vanished while the screen was being restored
+            app.detached = app.detached or app.runner.busy
+    code = app.return_code or 0
+    if app.detached:
+        code = train_on_headless(app.runner)
+    app.runner.close()  # the final save; this process no longer writes the session
+    if not app.detached:
+        say_where(app.session)
+    if "torch" in sys.modules:
+        leave(code)
+    return code

@@ -40,7 +40,7 @@ async def _report_with_escape_in_path() -> None:
         assert any("Report written" in text or "report" in text.lower() for text in shown), shown
         assert not any(ch in text for text in shown for ch in "\x1b\x07\x9b")
         assert any("\\x1b[2J" in text for text in shown)
-        logged = "".join(line.text for line in app.log_view.lines)  # wrapping may cut a path anywhere
+        logged = "".join(line.text for line in app.main.log_view.lines)  # wrapping may cut a path anywhere
         assert "\x1b" not in logged and "\\x1b[2J" in logged
 
 

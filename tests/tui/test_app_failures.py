@@ -21,7 +21,7 @@ def test_a_device_probe_that_cannot_load_torch_is_one_line_in_the_log(monkeypatc
         app = LRTuiApp(initial=dict(TINY), probe_devices=True, cursor_blink=False)
         async with app.run_test(size=(120, 36)) as pilot:
             def logged() -> list[str]:
-                return [line.text for line in app.log_view.lines if "PyTorch could not be loaded" in line.text]
+                return [line.text for line in app.main.log_view.lines if "PyTorch could not be loaded" in line.text]
 
             await until(pilot, lambda: bool(logged()), "the probe's failure in the log")
             (line,) = logged()
@@ -37,11 +37,11 @@ def test_runs_on_other_data_joining_the_session_are_said_once_in_the_log():
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.press("ctrl+r")
             await settle(pilot)
-            app.enqueue(app.form.configs())  # the same data: nothing to say
+            app.main.enqueue(app.main.form.configs())  # the same data: nothing to say
             await settle(pilot)
             from dataclasses import replace
 
-            app.enqueue([replace(app.form.configs()[0], train_limit=150)])
+            app.main.enqueue([replace(app.main.form.configs()[0], train_limit=150)])
             await settle(pilot)
             assert "".join(log_text(app).split()).count("theiraccuraciesdonotcompare") == 1
             assert in_log(app, "the new runs use mnist-5k, first 150 training samples")

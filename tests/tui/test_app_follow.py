@@ -30,7 +30,7 @@ def test_the_app_follows_runs_another_process_adds_and_names_their_writer(sessio
                 await until(pilot, lambda: (r := app.session.book.get("r2")) is not None and len(r.epochs) >= 2,
                             "r2's epochs, as they land", limit=2400)
                 assert app.session.book.get("r2").status == "running"  # never marked interrupted by a viewer
-                await until(pilot, lambda: any(k.value == "r2" for k in app.runs_table.rows), "r2's row", limit=100)
+                await until(pilot, lambda: any(k.value == "r2" for k in app.main.runs_table.rows), "r2's row", limit=100)
             finally:
                 writer.terminate()  # SIGTERM: the writer itself saves its run as interrupted
                 writer.wait(timeout=120)

@@ -117,9 +117,9 @@ def test_the_device_list_comes_from_torch_after_the_first_frame() -> None:
     async def scenario() -> None:
         app = LRTuiApp(initial=TINY, cursor_blink=False)  # probing on, as `lrtui` starts
         async with app.run_test(size=(80, 24)) as pilot:
-            assert app.form.devices is None  # the first frame does not wait for torch
-            await until(pilot, lambda: app.form.devices is not None, "the device probe")
-            devices = app.form.devices
+            assert app.main.form.devices is None  # the first frame does not wait for torch
+            await until(pilot, lambda: app.main.form.devices is not None, "the device probe")
+            devices = app.main.form.devices
             assert devices is not None and devices[0] == "cpu"
             menu = app.query_one("#f-device", Select).query_one(OptionList)  # the drop-down's choices
             offered = [str(menu.get_option_at_index(i).prompt).split(" · ")[0] for i in range(menu.option_count)]
@@ -154,6 +154,6 @@ def test_cuda_is_accepted_before_torch_has_listed_the_devices() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             assert not app.query_one("#row-device").has_class("invalid")
-            assert app.form.configs()[0].device == "cuda"
+            assert app.main.form.configs()[0].device == "cuda"
 
     asyncio.run(scenario())

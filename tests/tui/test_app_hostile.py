@@ -36,9 +36,9 @@ def test_writer_hosts_with_markup_and_control_characters_are_named_as_plain_text
     async def scenario() -> None:
         app = open_app(session_copy)
         async with app.run_test(size=(160, 48)) as pilot:
-            await until(pilot, lambda: "also written" in str(app.runs_table.border_title), "the writers named",
+            await until(pilot, lambda: "also written" in str(app.main.runs_table.border_title), "the writers named",
                         limit=200)
-            shown = Content.from_markup(app.runs_table.border_title or "").plain  # what the border shows
+            shown = Content.from_markup(app.main.runs_table.border_title or "").plain  # what the border shows
             for i, visible in enumerate(HOSTILE_HOSTS.values()):
                 assert f"pid {4000 + i} on {visible}" in shown
             assert not any(unicodedata.category(ch) in ("Cc", "Cf") for ch in shown)
@@ -58,24 +58,24 @@ def test_every_chart_draws_a_session_of_extreme_numbers(variant: str, tmp_path: 
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause()
             for pane_id in CHART_IDS:
-                app.action_show_chart(pane_id)
-                chart = app.charts.chart(pane_id)
+                app.main.action_show_chart(pane_id)
+                chart = app.main.charts.chart(pane_id)
                 for zoom, log in ((False, False), (True, False), (False, True), (True, True)):
                     chart.set_view(zoom=zoom, log=log)
                     await pilot.pause()
                     picture = chart.picture().plain
                     assert "could not be drawn" not in picture, (pane_id, zoom, log, picture)
                     assert "┌" in picture, (pane_id, zoom, log)
-            table = app.runs_table
+            table = app.main.runs_table
             if variant != "tiny":
                 assert table.get_cell("r1", "duration").plain == "1.8e+308 s"
-            app.action_fold_seeds()  # mixed: the three runs are one setting over three seeds
+            app.main.action_fold_seeds()  # mixed: the three runs are one setting over three seeds
             await pilot.pause()
             assert table.row_count == (1 if variant == "mixed" else 3)
             for pane_id in ("accuracy", "loss"):  # the charts that fold seeds into a mean and a band
-                app.action_show_chart(pane_id)
+                app.main.action_show_chart(pane_id)
                 await pilot.pause()
-                assert "could not be drawn" not in app.charts.chart(pane_id).picture().plain
+                assert "could not be drawn" not in app.main.charts.chart(pane_id).picture().plain
         assert app.return_code in (None, 0)
 
     asyncio.run(scenario())
@@ -90,10 +90,10 @@ def test_the_hostile_writer_and_numbers_together(session_copy: Path, tmp_path: P
     async def scenario() -> None:
         app = open_app(folder)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: "[/]" in str(app.runs_table.border_title), "the writer named", limit=200)
+            await until(pilot, lambda: "[/]" in str(app.main.runs_table.border_title), "the writer named", limit=200)
             for pane_id in CHART_IDS:
-                app.action_show_chart(pane_id)
+                app.main.action_show_chart(pane_id)
                 await pilot.pause()
-                assert "could not be drawn" not in app.charts.chart(pane_id).picture().plain, pane_id
+                assert "could not be drawn" not in app.main.charts.chart(pane_id).picture().plain, pane_id
 
     asyncio.run(scenario())

@@ -68,7 +68,7 @@ def test_plus_and_minus_rerun_the_selected_run_at_ten_times_and_a_tenth_its_lr()
             await pilot.press("enter")  # in the lr field, where the app opens: same as ctrl+r
             await settle(pilot)
             assert isinstance(app.focused, DataTable)  # a run started: focus left the form, + is a key
-            app.form.set_value("epochs", "3")  # the form changes; a rerun is of the run, not of the form
+            app.main.form.set_value("epochs", "3")  # the form changes; a rerun is of the run, not of the form
             await pilot.press("plus")
             await settle(pilot)
             assert [r.config.lr for r in app.session.runs] == [0.02, 0.2]
@@ -76,7 +76,7 @@ def test_plus_and_minus_rerun_the_selected_run_at_ten_times_and_a_tenth_its_lr()
             assert app.query_one("#f-lr", Input).value == "0.02"  # the form is left as typed
             assert app.query_one("#f-epochs", Input).value == "3"
             assert in_log(app, "r2: rerun of r1 with lr ×10 = 0.2")
-            app.runs_table.move_cursor(row=1)  # r2 selected: - reruns r2, twice
+            app.main.runs_table.move_cursor(row=1)  # r2 selected: - reruns r2, twice
             await pilot.press("minus", "minus")
             await settle(pilot)
             assert [r.config.lr for r in app.session.runs] == [0.02, 0.2, 0.02, 0.02]
@@ -89,11 +89,11 @@ def test_a_comma_list_queues_one_run_per_lr_and_later_runs_wait_their_turn() -> 
     async def scenario() -> None:
         app = make_app(lr="0.05, 0.01")
         async with app.run_test(size=(80, 24)) as pilot:
-            app.action_run()  # what ctrl+r does; called directly to look at the table before any event arrives
+            app.main.action_run()  # what ctrl+r does; called directly to look at the table before any event arrives
             assert [r.id for r in app.session.runs] == ["r1", "r2"]
             assert cell(app, "r2", "status").plain == "queued"
             app.query_one("#f-lr", Input).value = "0.03"
-            app.action_run()  # while training: queued behind the list
+            app.main.action_run()  # while training: queued behind the list
             assert cell(app, "r3", "status").plain == "queued"
             await settle(pilot)
             runs = app.session.runs
@@ -170,7 +170,7 @@ def test_ctrl_f_runs_the_range_test_and_enter_puts_its_suggestion_in_the_lr_fiel
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("ctrl+f")
             dialog = app.screen
-            assert isinstance(dialog, FindLRScreen) and dialog.config == app.form.configs()[0]
+            assert isinstance(dialog, FindLRScreen) and dialog.config == app.main.form.configs()[0]
             await until(pilot, lambda: dialog.finished, "the range test")
             assert dialog.result is not None and dialog.result.lr is not None
             await pilot.press("enter")
@@ -188,7 +188,7 @@ def test_a_removed_queued_run_leaves_the_queue_and_its_id_is_not_reused() -> Non
             await pilot.press("ctrl+r")  # r1 trains (long), focus goes to the runs table
             await until(pilot, lambda: app.session.runs[0].status == "running", "r1 to start")
             await pilot.press("plus", "plus")  # r2, r3 queued
-            app.runs_table.move_cursor(row=2)
+            app.main.runs_table.move_cursor(row=2)
             await pilot.press("delete")  # r3 goes, from the table and from the queue
             await pilot.press("minus")  # a new run: r4, never a second "r3"
             await pilot.pause()

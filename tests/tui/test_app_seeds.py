@@ -43,7 +43,7 @@ def test_seed_groups_draw_as_bands_and_fold_in_the_table() -> None:
             assert [len(g.runs) for g in groups] == [3, 3]
 
             # the accuracy chart: one mean line per group between its lowest and highest seed
-            app.charts.active = "tab-accuracy"
+            app.main.charts.active = "tab-accuracy"
             await pilot.pause()
             chart = app.query_one("#chart-accuracy", RunChart)
             picture = chart.picture().plain
@@ -87,12 +87,12 @@ def test_seed_groups_draw_as_bands_and_fold_in_the_table() -> None:
 
             await pilot.press("space")  # a folded row hides its whole group from the charts
             await pilot.pause()
-            assert app.charts.hidden == set(groups[0].ids) and table.row_count == 2
+            assert app.main.charts.hidden == set(groups[0].ids) and table.row_count == 2
             assert table.get_cell(groups[0].runs[0].id, "run").plain.startswith("□")
             assert chart.picture().plain.splitlines()[0].count("seeds") == 1
             await pilot.press("space")
             await pilot.pause()
-            assert not app.charts.hidden
+            assert not app.main.charts.hidden
 
             await pilot.press("s")
             await pilot.pause()

@@ -116,17 +116,17 @@ def test_zoom_log_full_screen_and_hiding_change_what_is_drawn(lessons: Path) -> 
             await pilot.press("f")
             await pilot.pause()
             charts_region = app.query_one(Charts).region
-            assert app.full_screen and charts_region.width == 160 and charts_region.height >= 46  # all but the footer
+            assert app.main.full_screen and charts_region.width == 160 and charts_region.height >= 46  # all but the footer
             assert accuracy.size.height > height + 10
             legend = accuracy.picture().plain.splitlines()[0]
             assert "■ r1 lr=0.5 sgd  ■ r2 lr=0.01 sgd  ■ r3 lr=0.0001 sgd" in legend  # every run, named
             await pilot.press("escape")
             await pilot.pause()
-            assert not app.full_screen and accuracy.size.height == height
+            assert not app.main.full_screen and accuracy.size.height == height
             accuracy.focus()
             await pilot.press("enter")  # enter on a chart: full screen too
             await pilot.pause()
-            assert app.full_screen
+            assert app.main.full_screen
             await pilot.press("escape")
 
             await select(app, pilot, 1)
@@ -253,7 +253,7 @@ def test_markup_in_any_field_or_notification_never_crashes(lessons: Path) -> Non
                     await pilot.press("ctrl+r")  # the error is echoed in the form and in a notification
                     await pilot.pause()
                     assert app.is_running
-                box.value = app.form._start[field.name]
+                box.value = app.main.form._start[field.name]
             assert not app.session.runs[3:]  # nothing invalid started
 
     asyncio.run(scenario())
@@ -282,11 +282,11 @@ def test_the_form_accepts_what_it_shows_auto_and_all(lessons: Path) -> None:
         app = open_app(lessons)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
-            app.form.set_value("momentum", "auto")
-            app.form.set_value("train_limit", "all")
-            config = app.form.configs()[0]
+            app.main.form.set_value("momentum", "auto")
+            app.main.form.set_value("train_limit", "all")
+            config = app.main.form.configs()[0]
             assert config.momentum == 0.0 and config.train_limit is None
-            assert not app.form.errors
+            assert not app.main.form.errors
 
     asyncio.run(scenario())
 
@@ -314,7 +314,7 @@ def test_text_from_a_session_file_is_never_markup(lessons: Path) -> None:
 # -- snapshots -------------------------------------------------------------------------------------
 def _quiet(app: LRTuiApp) -> None:
     """The log names the session's temporary path: cleared so the picture is the same on every machine."""
-    app.log_view.clear()
+    app.main.log_view.clear()
 
 
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)

@@ -18,6 +18,7 @@ from lrtui.plots.terminal_charts import HEALTHY_UPDATE
 from lrtui.tui.app import LRTuiApp
 from lrtui.tui.screens.details import DetailsScreen
 from lrtui.tui.screens.help import HELP
+from lrtui.tui.screens.main import MainScreen
 from lrtui.tui.widgets.charts import RunChart
 from lrtui.tui.widgets.details import RunDetails
 from lrtui.tui.widgets.footer import KeysFooter
@@ -45,7 +46,7 @@ def test_the_settings_that_vary_are_columns(tmp_path: Path) -> None:
         app = open_app(file)
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause()
-            table = app.runs_table
+            table = app.main.runs_table
             assert headers(table) == ["run", "lr", "sched", "warm", "ep", "val", "test", "verdict", "time", "status"]
             rows = list(zip(cells(table, "schedule"), cells(table, "warmup")))
             assert rows == [("onecycle", "0"), ("onecycle", "5"), ("cosine", "0"), ("cosine", "5")]
@@ -77,7 +78,7 @@ def test_only_distinct_seeds_with_an_epoch_fold(tmp_path: Path) -> None:
         app = open_app(file)
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause()
-            table = app.runs_table
+            table = app.main.runs_table
             table.focus()
             await pilot.press("s")
             await pilot.pause()
@@ -100,7 +101,7 @@ def test_runs_trained_side_by_side_show_their_share_of_the_time(tmp_path: Path) 
         app = open_app(file)
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause()
-            times = cells(app.runs_table, "duration")
+            times = cells(app.main.runs_table, "duration")
             assert all(t.startswith("~") for t in times[:3]) and times[3] == "55.0 s"
             shares = [float(t.removeprefix("~").removesuffix(" s")) for t in times[:3]]
             assert all(50 < s < 70 for s in shares)  # about a third each, not 2:47, 2:53, 2:59
@@ -116,14 +117,14 @@ def test_focus_comes_back_after_full_screen(tmp_path: Path) -> None:
         app = open_app(file)
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause()
-            app.runs_table.focus()
+            app.main.runs_table.focus()
             await pilot.pause()
             await pilot.press("f")
             await pilot.pause()
             assert isinstance(app.focused, RunChart)  # the chart on the screen has it meanwhile
             await pilot.press("escape")
             await pilot.pause()
-            assert app.focused is app.runs_table
+            assert app.focused is app.main.runs_table
             await pilot.press("down", "enter")
             await pilot.pause()
             assert isinstance(app.screen, DetailsScreen) and "r2" in str(app.screen.query_one(RunDetails).run_id)
@@ -138,7 +139,7 @@ def test_the_focused_pane_is_marked(tmp_path: Path) -> None:
         app = open_app(file)
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause()
-            table, log, tabs = app.runs_table, app.log_view, app.charts.query_one(Tabs)
+            table, log, tabs = app.main.runs_table, app.main.log_view, app.main.charts.query_one(Tabs)
 
             async def looks() -> tuple[Any, ...]:
                 await pilot.pause()
@@ -147,7 +148,7 @@ def test_the_focused_pane_is_marked(tmp_path: Path) -> None:
 
             table.focus()
             on_table = await looks()
-            app.charts.active_chart.focus()
+            app.main.charts.active_chart.focus()
             on_chart = await looks()
             log.focus()
             on_log = await looks()
@@ -162,7 +163,7 @@ def test_help_and_palette_say_what_the_keys_do() -> None:
     low, high = HEALTHY_UPDATE
     assert f"healthy band {low:.0e}–{high:.0e}" in HELP and "1e-4..1e-2" not in HELP
     assert "rerun the selected run" in HELP and "last run" not in HELP
-    tooltips = {b.id: b.tooltip for b in LRTuiApp.BINDINGS if hasattr(b, "id")}
+    tooltips = {b.id: b.tooltip for b in MainScreen.BINDINGS if hasattr(b, "id")}
     assert "the selected run" in tooltips["lr-up"] and "the selected run" in tooltips["lr-down"]
 
 
@@ -207,7 +208,7 @@ def test_each_key_does_only_its_own_work(tmp_path: Path, work: Counter[str]) -> 
         app = open_app(file)
         async with app.run_test(size=(200, 60)) as pilot:
             await pilot.pause()
-            app.runs_table.focus()
+            app.main.runs_table.focus()
             await pilot.pause()
 
             async def press(key: str) -> dict[str, int]:

@@ -47,7 +47,7 @@ async def settle(pilot: Pilot[Any]) -> None:
 
 def log_text(app: LRTuiApp) -> str:
     """The log's lines as shown (long lines are wrapped to the log's width)."""
-    return "\n".join(line.text for line in app.log_view.lines)
+    return "\n".join(line.text for line in app.main.log_view.lines)
 
 
 def in_log(app: LRTuiApp, needle: str) -> bool:

@@ -111,7 +111,7 @@ class RunChart(PlotextPlot):
 
     can_focus = True
     ALLOW_MAXIMIZE = False  #: the tabs around it are maximized instead (f / enter)
-    BINDINGS = [Binding("enter", "app.full_screen", "Full screen", show=False)]
+    BINDINGS = [Binding("enter", "screen.full_screen", "Full screen", show=False)]
 
     class Built(Message):
         """A picture built on a worker thread, for the chart to show (if nothing changed since)."""
@@ -178,7 +178,7 @@ class RunChart(PlotextPlot):
 
     @property
     def short(self) -> bool:
-        return self.size.height < SHORT and not getattr(self.app, "full_screen", False)  # f: never short
+        return self.size.height < SHORT and not getattr(self.screen, "full_screen", False)  # f: never short
 
     def legend(self) -> Text:
         """One line above the plot: each run's swatch and label, and the view (zoom, log)."""

@@ -8,13 +8,30 @@ handful of reactives per update; rich's Table + ProgressBar took milliseconds pe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 
 from lrtui.engine.events import Progress
+from lrtui.plots.formatting import pct
+from lrtui.sessions.record import RunRecord, best_run
 
 IDLE = "idle · ctrl+r trains"
+
+
+def outcome(run: RunRecord) -> str:
+    """``r2 finished · converged``: the status line after a run."""
+    return f"{run.id} {run.status}" + (f" · {run.verdict_label}" if run.verdict_label else "")
+
+
+def sweep_outcome(runs: Sequence[RunRecord]) -> str:
+    """``r1–r3 done · best r2 lr=0.01 sgd 91.5%``: the status line after several runs."""
+    best = best_run(runs)
+    if len(runs) < 2 or best is None:
+        return outcome(runs[-1]) if runs else IDLE
+    return f"{runs[0].id}–{runs[-1].id} done · best {best.id} {best.config.label} {pct(best.best_val_acc)}"
 
 
 def clock(seconds: float) -> str:

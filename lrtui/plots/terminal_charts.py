@@ -30,9 +30,7 @@ from lrtui.plots.axes import (
     chart_rows,
     decade_label,
     fit_percent_rows,
-    linear_axis,
     nice_at_least,
-    percent_axis,
 )
 from lrtui.plots.drawable import LINEAR_LIMIT, drawable, finite, log10_drawable
 from lrtui.plots.grouping import SeedGroup, has_seed_groups, seed_groups
@@ -40,7 +38,6 @@ from lrtui.plots.palette import (
     CHANCE_PERCENT,
     HEALTHY_UPDATE,
     REFERENCE_COLOR,
-    VERDICT_COLORS,
     run_color,
     run_letter,
 )
@@ -513,7 +510,3 @@ def render(draw: Callable[..., None], runs: Sequence[RunRecord], *, width: int =
 
 
 #: The charts, and the palette and axis names the app and its tests read from here.
-__all__ = ["HEALTHY_UPDATE", "KEY_LAYER", "LAYERS", "NO_LR_TRACE", "VERDICT_COLORS", "group_label", "latest_probe",
-           "legend_entries", "linear_axis", "lr_points", "new_figure", "percent_axis", "plot_accuracy",
-           "plot_batch_loss", "plot_dead_fraction", "plot_loss", "plot_lr", "plot_probe", "plot_update_ratio", "render",
-           "run_color", "smooth"]

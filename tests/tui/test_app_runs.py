@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Input
 from tui_helpers import in_log, make_app, settle, until
 
 from lrtui.engine.config import format_lr
-from lrtui.plots.terminal_charts import VERDICT_COLORS
+from lrtui.plots.palette import VERDICT_COLORS
 from lrtui.tui.screens.find_lr import FindLRScreen
 from lrtui.tui.widgets.charts import RunChart
 from lrtui.tui.widgets.details import RunDetails

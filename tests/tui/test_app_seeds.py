@@ -9,6 +9,7 @@ from typing import Any
 from textual.widgets import DataTable
 from tui_helpers import make_app, settle
 
+from lrtui.plots import palette
 from lrtui.plots import terminal_charts as charts
 from lrtui.plots.grouping import seed_groups, summary_text
 from lrtui.sessions.record import RunRecord
@@ -53,7 +54,7 @@ def test_seed_groups_draw_as_bands_and_fold_in_the_table() -> None:
             assert legend.count("seeds") == 2
             drawn = _series(chart.plt)
             for g in groups:
-                color = charts.run_color(g.runs[0])
+                color = palette.run_color(g.runs[0])
                 for how in (min, max):
                     assert any(_close(ys, _val(g.runs, how)) and c == color for ys, _, c in drawn), how
                 mean = [sum(v) / 3 for v in zip(*(_val((r,), min) for r in g.runs))]

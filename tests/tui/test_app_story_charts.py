@@ -24,8 +24,9 @@ from rich.color import Color
 from textual.widgets import DataTable, Input
 
 from lrtui.engine.config import RunConfig
+from lrtui.plots import axes, palette
 from lrtui.plots import terminal_charts as charts
-from lrtui.plots.terminal_charts import HEALTHY_UPDATE
+from lrtui.plots.palette import HEALTHY_UPDATE
 from lrtui.sessions.listing import load_session
 from lrtui.sessions.record import RunRecord
 from lrtui.tui.app import LRTuiApp
@@ -171,9 +172,9 @@ def _rgb(style_color: str) -> tuple[int, int, int]:
 
 def test_every_run_has_its_own_colour_and_none_is_a_verdict_colour() -> None:
     runs = [RunRecord(f"r{i}", RunConfig()) for i in range(1, 13)]
-    colours = [charts.run_color(r) for r in runs]
+    colours = [palette.run_color(r) for r in runs]
     assert len(set(colours)) == 12
-    verdicts = {c for c in charts.VERDICT_COLORS.values() if c}
+    verdicts = {c for c in palette.VERDICT_COLORS.values() if c}
     assert verdicts >= {"green", "yellow", "red", "magenta"}
     for colour in colours:
         for verdict in verdicts:
@@ -186,7 +187,7 @@ def test_every_run_has_its_own_colour_and_none_is_a_verdict_colour() -> None:
 @given(st.floats(-1e3, 1e3), st.floats(0, 1e3), st.integers(2, 60))
 def test_linear_ticks_sit_on_rows_and_cover_the_data(lo: float, span: float, rows: int) -> None:
     hi = lo + span
-    bottom, top, ticks = charts.linear_axis(lo, hi, rows)
+    bottom, top, ticks = axes.linear_axis(lo, hi, rows)
     step = (top - bottom) / (rows - 1)
     assert bottom <= lo + 1e-9 and top >= hi - 1e-9
     assert len(ticks) >= 2 or rows == 2
@@ -198,7 +199,7 @@ def test_linear_ticks_sit_on_rows_and_cover_the_data(lo: float, span: float, row
 
 @pytest.mark.parametrize("rows", range(5, 40))
 def test_the_percent_axis_has_even_ticks_on_rows_and_chance_inside(rows: int) -> None:
-    used, ticks = charts.percent_axis(rows)
+    used, ticks = axes.percent_axis(rows)
     assert used <= rows and used >= rows * 0.6
     step = 100 / (used - 1)
     assert ticks[0] == 0 and ticks[-1] == 100

@@ -14,7 +14,7 @@ from textual.widgets import Tabs
 from tui_helpers import hand_made_session
 
 from lrtui.engine.config import RunConfig
-from lrtui.plots.terminal_charts import HEALTHY_UPDATE
+from lrtui.plots.palette import HEALTHY_UPDATE
 from lrtui.tui.app import LRTuiApp
 from lrtui.tui.screens.details import DetailsScreen
 from lrtui.tui.screens.help import HELP

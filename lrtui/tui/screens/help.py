@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 from lrtui.engine.config import GRID_CONFIRM
-from lrtui.plots.terminal_charts import HEALTHY_UPDATE
+from lrtui.plots.palette import HEALTHY_UPDATE
 from lrtui.tui.keys import markdown_table
 
 #: The healthy band of the update ratio as the story line says it (``2e-04–1e-02``).

@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from lrtui.engine.config import format_lr
 from lrtui.plots.formatting import num, pct, seconds
-from lrtui.plots.terminal_charts import VERDICT_COLORS
+from lrtui.plots.palette import VERDICT_COLORS
 from lrtui.sessions.record import RunRecord
 from lrtui.tui.widgets.digits import DigitStrip
 from lrtui.tui.widgets.rendered import RenderedBlock

@@ -32,7 +32,7 @@ from lrtui.plots.grouping import (
     time_shares,
     time_text,
 )
-from lrtui.plots.terminal_charts import VERDICT_COLORS, run_color
+from lrtui.plots.palette import VERDICT_COLORS, run_color
 from lrtui.printable import plain_text
 from lrtui.sessions.record import RunRecord
 

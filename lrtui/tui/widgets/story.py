@@ -16,7 +16,8 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 
-from lrtui.plots.terminal_charts import HEALTHY_UPDATE, KEY_LAYER, VERDICT_COLORS, run_color
+from lrtui.plots.palette import HEALTHY_UPDATE, VERDICT_COLORS, run_color
+from lrtui.plots.terminal_charts import KEY_LAYER
 from lrtui.sessions.record import RunRecord
 
 LN10 = math.log(10)  #: the entropy of a uniform guess over ten classes

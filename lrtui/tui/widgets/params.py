@@ -140,7 +140,7 @@ class ParamsForm(VerticalScroll):
         self.check()
 
     def configs(self) -> list[RunConfig]:
-        """One config per learning rate of the form. Raises ConfigError (and marks the fields)."""
+        """One config per cell of the form's grid (every combination of its comma lists). Raises ConfigError (and marks the fields)."""
         try:
             configs = parse_configs(self.values(), devices=self._devices_for_validation())
         except ConfigError as e:

@@ -14,7 +14,8 @@ from lrtui.sessions.record import RunRecord, run_number
 #: One colour per run (xterm-256 codes), by run number (r1, r2, ...), so a run keeps its colour when
 #: others are removed. Twelve distinct ones, none red, green, yellow or magenta: those are the verdicts'.
 RUN_COLORS: tuple[int, ...] = (39, 208, 141, 51, 250, 137, 27, 216, 105, 30, 180, 153)
-#: Colours of verdict labels (rich style names), shared by the app table, the CLI table and the HTML report.
+#: Colours of verdict labels (rich style names) for the app and the CLI tables; the HTML report has its own
+#: (``lrtui.reports.colors.VERDICT_HEX``).
 VERDICT_COLORS: dict[str, str] = {
     "converged": "green",
     "still learning": "bright_green",

@@ -132,3 +132,13 @@ def test_a_trace_reads_back_from_either_form() -> None:
     assert trace.dead_on == 25 and trace.rows() == rows
     assert StepTrace.from_json(trace.columns()) == trace
     assert trace.largest_step() == (0, "fc1", 0.5) and trace.latest_dead() == trace.points[0]
+
+
+def test_the_trace_changes_nothing_in_the_run(dying) -> None:
+    _, traced = dying
+    rec = Recorder()
+    train(DYING, rec, trace=False)
+    assert [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in rec.of(EpochEnd)] == \
+           [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in traced.of(EpochEnd)]
+    assert not rec.of(TracePoints) and not rec.of(ProvisionalVerdict)
+    assert "update_ratio_max" not in rec.of(EpochEnd)[0].diagnostics

@@ -7,8 +7,10 @@ slowing training:
   (:class:`lrtui.engine.diagnostics.StepStats` ``rows``: one copy per measured step, no read);
 * the dead-unit probe is one forward pass of :data:`~lrtui.engine.step_trace.PROBE_IMAGES` fixed
   validation images through :func:`~lrtui.engine.diagnostics.forward_observed`, every
-  :data:`~lrtui.engine.step_trace.DEAD_EVERY` steps within the dense window and at log points after
-  it (at most once per stride); its result stays on the device;
+  :data:`~lrtui.engine.step_trace.DEAD_EVERY` steps of the first
+  :data:`~lrtui.engine.step_trace.DEAD_STEPS`, then at log points (at most once per
+  ``DEAD_EVERY`` steps within the dense window, once per stride after it); its result stays on
+  the device;
 * at a log point (and where a run stops mid-epoch) :meth:`Tracer.flush` picks the kept steps among
   those measured since the last flush and reads their ratios, losses and the pending probes: a
   few reads at a point that already reads the device, none per step.
@@ -29,7 +31,7 @@ from lrtui.engine.diagnostics import LAYERS, RELU_LAYERS, fired, forward_observe
 from lrtui.engine.events import BatchLog, ProvisionalVerdict, TracePoints
 from lrtui.engine.model import ConvNet
 from lrtui.engine.provisional import LogPoint, judge_provisional
-from lrtui.engine.step_trace import DEAD_EVERY, DENSE_STEPS, PROBE_IMAGES, StepTrace, TracePoint, stride
+from lrtui.engine.step_trace import DEAD_EVERY, DEAD_STEPS, DENSE_STEPS, PROBE_IMAGES, StepTrace, TracePoint, stride
 from lrtui.engine.steps import EpochState
 
 
@@ -58,7 +60,7 @@ class Tracer:
 
     def dead_due(self, step: int, log_now: bool) -> bool:
         """Whether to probe the dead units after ``step`` (0-based): early every DEAD_EVERY, later at log points."""
-        if step < DENSE_STEPS and step % DEAD_EVERY == 0:
+        if step < DEAD_STEPS and step % DEAD_EVERY == 0:
             return True
         return log_now and step - self.last_dead >= (DEAD_EVERY if step < DENSE_STEPS else self.stride)
 

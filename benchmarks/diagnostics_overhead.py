@@ -5,7 +5,9 @@
                                               [--log-every N] [--rows off,probes,trace]
 
 Rows alternate in rounds after one untimed warm-up (machine load hits all alike); each reports its
-median. ``samples/s`` = training samples per second of the run's training + validation time
+median, and ``paired``: the median over rounds of its samples/CPU-s against the first row's in the
+same round (neighbours in time share the machine's load: on a busy machine the medians of whole rows
+drift by ±10%, these pairs far less). ``samples/s`` = training samples per second of the run's training + validation time
 (what the app's progress shows; probes run outside it), ``samples/CPU-s`` divides by this
 process's CPU time of the whole call (probes included), which other processes disturb less.
 ``--stacked K`` measures a K-lr stacked sweep instead of one run. ``--rows probes,trace`` times only
@@ -86,13 +88,16 @@ def main(argv: list[str] | None = None) -> int:
           f"epoch(s), log every {args.log_every or 'auto'}, {args.repeats} rounds, torch threads "
           f"{torch.get_num_threads()}")
     vs = f"vs {rows[0]}"
-    print(f"{'row':22s} {'samples/s':>10s} {vs:>13s} {'samples/CPU-s':>14s} {vs:>13s} {'probe s':>8s}")
+    print(f"{'row':22s} {'samples/s':>10s} {vs:>13s} {'samples/CPU-s':>14s} {vs:>13s} {'paired':>17s} "
+          f"{'probe s':>8s}")
     for name in rows:
         wall = statistics.median(r[0] for r in results[name])
         cpu = statistics.median(r[1] for r in results[name])
         probe = statistics.median(r[2] for r in results[name])
+        pairs = sorted(r[1] / b[1] for r, b in zip(results[name], results[rows[0]]))
+        paired = f"{statistics.median(pairs):.3f} [{pairs[len(pairs) // 4]:.3f}, {pairs[-1 - len(pairs) // 4]:.3f}]"
         print(f"{LABELS[name]:22s} {wall:10.0f} {wall / ref_wall:13.3f} {cpu:14.0f} {cpu / ref_cpu:13.3f} "
-              f"{probe:8.3f}")
+              f"{paired:>17s} {probe:8.3f}")
     return 0
 
 

@@ -34,7 +34,6 @@ from lrtui.engine.verdict import (
     CHANCE_ACC,
     DEAD_HIGH,
     GOOD_ACC,
-    MORE_EPOCHS,
     SMALLER_LR,
     UNIFORM_LOSS,
     Setting,
@@ -103,4 +102,4 @@ def judge_provisional(points: Sequence[LogPoint], trace: StepTrace | None, *,
                        "let it train: the verdict firms up at the next log points")
     reason = f"{accuracy}, above chance"
     return Verdict(VerdictLabel.STILL_LEARNING, "; ".join(p for p in (reason, steps, alive, tail) if p),
-                   MORE_EPOCHS)
+                   "let it train: the final verdict comes at the run's end")

@@ -94,7 +94,8 @@ def judge_provisional(points: Sequence[LogPoint], trace: StepTrace | None, *,
                   f"floor {floor:.0e}; {accuracy}")
         return Verdict(VerdictLabel.TOO_SLOW, "; ".join(p for p in (reason, tail) if p),
                        f"try a {times(factor)} larger learning rate{target}")
-    steps = f"steps {ratio:.1e} of the weights" if ratio is not None else ""
+    size = "" if ratio is None else "large" if band.above(ratio) else "small" if band.below(ratio) else "healthy"
+    steps = f"steps {ratio:.1e} of the weights ({size})" if ratio is not None else ""
     alive = (f"at most {100 * dead[0][0]:.0f}% of {dead[0][1]} dead on the fixed batch" if dead else "")
     if at_chance:
         reason = f"{accuracy}, at chance: too early to tell stuck from not yet taken off"

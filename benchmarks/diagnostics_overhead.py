@@ -1,14 +1,19 @@
-"""What diagnostics and the step probe cost: the same run with them off, diagnostics on, both on.
+"""What diagnostics, the step probe and the step trace cost: the same run with them off, then on one by one.
 
     python benchmarks/diagnostics_overhead.py [--device cpu] [--train-limit N] [--epochs 1] [--repeats 3]
-                                              [--batch 10] [--stacked K]
+                                              [--batch 10] [--stacked K] [--dataset mnist --data-dir DIR]
+                                              [--log-every N] [--rows off,probes,trace]
 
 Rows alternate in rounds after one untimed warm-up (machine load hits all alike); each reports its
-median. ``samples/s`` = training samples per second of the run's training + validation time
+median, and ``paired``: the median over rounds of its samples/CPU-s against the first row's in the
+same round (neighbours in time share the machine's load: on a busy machine the medians of whole rows
+drift by ±10%, these pairs far less). ``samples/s`` = training samples per second of the run's training + validation time
 (what the app's progress shows; probes run outside it), ``samples/CPU-s`` divides by this
 process's CPU time of the whole call (probes included), which other processes disturb less.
-``--stacked K`` measures a K-lr stacked sweep instead of one run. Goal: diagnostics cost <= 5%
-on the CPU at batch 10.
+``--stacked K`` measures a K-lr stacked sweep instead of one run. ``--rows probes,trace`` times only
+the step trace against the same run without it (its reads and verdicts happen at log points: give
+``--log-every 0``, auto, to time them as a run has them). Goals: diagnostics cost <= 5% on the CPU
+at batch 10, the step trace <= 3% more.
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ from lrtui.engine.config import RunConfig
 from lrtui.engine.events import Event, ProbeResult
 from lrtui.engine.sweep import run_many
 
-ROWS = {"off": (False, False), "diagnostics": (True, False), "diagnostics + probes": (True, True)}
+#: name: (diagnostics, probes, step trace)
+ROWS = {"off": (False, False, False), "diagnostics": (True, False, False), "probes": (True, True, False),
+        "trace": (True, True, True)}
+LABELS = {"off": "off", "diagnostics": "diagnostics", "probes": "diagnostics + probes", "trace": "+ step trace"}
 
 
-def measure(configs: list[RunConfig], diagnostics: bool, probes: bool) -> tuple[float, float, float]:
+def measure(configs: list[RunConfig], diagnostics: bool, probes: bool, trace: bool) -> tuple[float, float, float]:
     """(samples/s of training+validation, samples per CPU-second of the whole call, probe seconds)."""
     probe_s = 0.0
     last = time.perf_counter()
@@ -40,7 +48,7 @@ def measure(configs: list[RunConfig], diagnostics: bool, probes: bool) -> tuple[
 
     cpu = time.process_time()
     ends = run_many(configs, [f"r{i + 1}" for i in range(len(configs))], emit, batched=len(configs) > 1,
-                    diagnostics=diagnostics, probes=probes)
+                    diagnostics=diagnostics, probes=probes, trace=trace)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     cpu = time.process_time() - cpu
@@ -57,25 +65,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--stacked", type=int, default=1)
+    parser.add_argument("--dataset", default="mnist-5k")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--log-every", type=int, default=10**9, help="0: auto (~4 log points per epoch)")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"which of {', '.join(ROWS)}; the first is the base")
     args = parser.parse_args(argv)
-    base = RunConfig(lr=0.01, batch_size=args.batch, epochs=args.epochs, device=args.device,
-                     train_limit=args.train_limit, log_every=10**9, seed=0)
+    rows = [r.strip() for r in args.rows.split(",")]
+    if not rows or any(r not in ROWS for r in rows):
+        parser.error(f"--rows: choose from {', '.join(ROWS)}")
+    base = RunConfig(lr=0.01, batch_size=args.batch, epochs=args.epochs, device=args.device, dataset=args.dataset,
+                     train_limit=args.train_limit, log_every=args.log_every or None, seed=0,
+                     **({"data_dir": args.data_dir} if args.data_dir else {}))
     configs = [base.with_lr(0.01 * 2.0**i) for i in range(args.stacked)]
-    measure(configs, True, True)  # warm-up: imports, caches, allocator
-    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in ROWS}
-    for _ in range(args.repeats):
-        for name, (diag, probes) in ROWS.items():
-            results[name].append(measure(configs, diag, probes))
-    ref_wall = statistics.median(r[0] for r in results["off"])
-    ref_cpu = statistics.median(r[1] for r in results["off"])
-    print(f"device {args.device}, batch {args.batch}, {len(configs)} model(s), {args.epochs} epoch(s), "
-          f"torch threads {torch.get_num_threads()}")
-    print(f"{'row':22s} {'samples/s':>10s} {'vs off':>7s} {'samples/CPU-s':>14s} {'vs off':>7s} {'probe s':>8s}")
-    for name, rows in results.items():
-        wall = statistics.median(r[0] for r in rows)
-        cpu = statistics.median(r[1] for r in rows)
-        probe = statistics.median(r[2] for r in rows)
-        print(f"{name:22s} {wall:10.0f} {wall / ref_wall:7.3f} {cpu:14.0f} {cpu / ref_cpu:7.3f} {probe:8.3f}")
+    measure(configs, *ROWS["trace"])  # warm-up: imports, caches, allocator
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in rows}
+    for _ in range(args.repeats):  # alternating rounds: the machine's load hits every row alike
+        for name in rows:
+            results[name].append(measure(configs, *ROWS[name]))
+    ref_wall = statistics.median(r[0] for r in results[rows[0]])
+    ref_cpu = statistics.median(r[1] for r in results[rows[0]])
+    print(f"device {args.device}, {args.dataset}, batch {args.batch}, {len(configs)} model(s), {args.epochs} "
+          f"epoch(s), log every {args.log_every or 'auto'}, {args.repeats} rounds, torch threads "
+          f"{torch.get_num_threads()}")
+    vs = f"vs {rows[0]}"
+    print(f"{'row':22s} {'samples/s':>10s} {vs:>13s} {'samples/CPU-s':>14s} {vs:>13s} {'paired':>17s} "
+          f"{'probe s':>8s}")
+    for name in rows:
+        wall = statistics.median(r[0] for r in results[name])
+        cpu = statistics.median(r[1] for r in results[name])
+        probe = statistics.median(r[2] for r in results[name])
+        pairs = sorted(r[1] / b[1] for r, b in zip(results[name], results[rows[0]]))
+        paired = f"{statistics.median(pairs):.3f} [{pairs[len(pairs) // 4]:.3f}, {pairs[-1 - len(pairs) // 4]:.3f}]"
+        print(f"{LABELS[name]:22s} {wall:10.0f} {wall / ref_wall:13.3f} {cpu:14.0f} {cpu / ref_cpu:13.3f} "
+              f"{paired:>17s} {probe:8.3f}")
     return 0
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,6 +150,19 @@ def median_update_ratio(diagnostics: Mapping[str, Any]) -> float | None:
     """:data:`UPDATE_RATIO` of one epoch's ``diagnostics`` (None when not measured)."""
     ratios = [r for r in (diagnostics.get("update_ratio") or {}).values() if _finite(r)]
     return statistics.median(ratios) if ratios else None
+
+
+def largest_update(diagnostics: Iterable[Mapping[str, Any]],
+                   layers: Collection[str] | None = None) -> tuple[str, float] | None:
+    """(layer, ratio) of the largest single measured step over these epochs' ``update_ratio_max``, among
+    ``layers`` (None: all); None when none was kept (runs saved before it). Not a band's statistic: it is the
+    evidence an epoch mean hides (full MNIST, lr 0.5: means of 1e-3, single steps of half a layer)."""
+    found = [(float(v), str(k)) for d in diagnostics for k, v in (d.get("update_ratio_max") or {}).items()
+             if _finite(v) and (layers is None or k in layers)]
+    if not found:
+        return None
+    ratio, layer = max(found)
+    return layer, ratio
 
 
 def dead_layers(diagnostics: Mapping[str, Any]) -> list[tuple[str, float]]:

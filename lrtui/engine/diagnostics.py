@@ -17,6 +17,11 @@ How they are measured without slowing training:
   over that fixed quarter of them. The stacked sweep computes every step with pure
   tensor ops (captured in its CUDA graph) and weights the same steps in, so a stack
   reports what K lone runs would.
+* With ``rows`` (the step trace, :mod:`lrtui.engine.step_trace`), each measured step's ratios
+  are also written to their own row of a per-epoch device buffer (one copy, no read): the
+  epoch's largest step per layer (``update_ratio_max``) is an ``amax`` over it at the epoch's
+  end, and the trace reads the rows it keeps at log points. An epoch mean counts the steps
+  after a layer died (ratio 0) and hides the few that killed it; the largest step does not.
 * :class:`ValStats` rides along the validation pass the trainer already runs
   (:func:`forward_observed` is ConvNet's forward, op for op, also returning the
   ReLU outputs), so dead units cost a max over activations, not another pass.
@@ -56,14 +61,19 @@ class StepStats:
     """Running on-device sums of each step's update-to-weight ratio per layer and global gradient norm.
 
     ``k`` is None for one model, else the number of stacked models (sums get a trailing ``[K]``).
+    ``rows``: the most steps of an epoch (0: no per-step rows, no ``update_ratio_max``).
     """
 
-    def __init__(self, device: torch.device, k: int | None = None, every: int = 1) -> None:
+    def __init__(self, device: torch.device, k: int | None = None, every: int = 1, rows: int = 0) -> None:
         self.k, self.every = k, every
         tail = (k,) if k is not None else ()
         self.ratio_sum = torch.zeros((len(LAYERS), *tail), device=device)
         self.grad_sum = torch.zeros(tail, device=device)
         self.tick = 0  #: steps seen since the last reset (lone runs)
+        self.slot = 0  #: the row of the step being measured (lone runs)
+        #: each measured step's ratios, row ``b // every`` for step ``b`` of the epoch; the last row takes
+        #: a stack's unmeasured steps (a graph writes every step somewhere). None: not kept.
+        self.rows = torch.zeros((-(-rows // every) + 1, len(LAYERS), *tail), device=device) if rows else None
 
     def reset(self) -> None:
         """A new epoch: sums to 0, and its step 0 is the next measured one."""
@@ -74,6 +84,7 @@ class StepStats:
     def due(self) -> bool:
         """Whether to measure this step (steps 0, every, 2·every, ... since the last reset). Lone runs."""
         due = self.tick % self.every == 0
+        self.slot = self.tick // self.every
         self.tick += 1
         return due
 
@@ -89,7 +100,10 @@ class StepStats:
         g_norms = torch._foreach_norm(list(grads))
         d_norms = g_norms if direction is grads else torch._foreach_norm(list(direction))
         d, w, g = _layer_norms([*d_norms, *torch._foreach_norm(list(params)), *g_norms], None)
-        self.ratio_sum.addcdiv_(d, w, value=lr)
+        if self.rows is None:
+            self.ratio_sum.addcdiv_(d, w, value=lr)
+        else:
+            self._keep(torch.div(d, w).mul_(lr))
         self.grad_sum.add_(torch.linalg.vector_norm(g))
 
     @torch.no_grad()
@@ -99,8 +113,17 @@ class StepStats:
         delta = torch._foreach_sub(list(after), list(before))
         norms = [*torch._foreach_norm(delta), *torch._foreach_norm(list(before)), *torch._foreach_norm(list(grads))]
         d, w, g = _layer_norms(norms, None)
-        self.ratio_sum.add_(d / w)
+        if self.rows is None:
+            self.ratio_sum.add_(d / w)
+        else:
+            self._keep(d / w)
         self.grad_sum.add_(torch.linalg.vector_norm(g))
+
+    def _keep(self, ratio: torch.Tensor) -> None:
+        """A lone run's measured step: into the sum and into its row."""
+        assert self.rows is not None
+        self.ratio_sum.add_(ratio)
+        self.rows[self.slot].copy_(ratio)
 
     @staticmethod
     @torch.no_grad()
@@ -117,14 +140,33 @@ class StepStats:
         (graph-safe: a 0/1 weight, no branch)."""
         norms = self.per_model_norms(direction) + list(weight_norms) + self.per_model_norms(grads)
         d, w, g = _layer_norms(norms, self.k)
-        weight = (step % self.every == 0).to(d.dtype)
-        self.ratio_sum.add_(d / w * (lrs * weight))
+        measured = step % self.every == 0
+        weight = measured.to(d.dtype)
+        ratio = d / w * (lrs * weight)
+        self.ratio_sum.add_(ratio)
         self.grad_sum.add_(torch.linalg.vector_norm(g, dim=0) * weight)
+        if self.rows is not None:  # an unmeasured step's (zero) ratios go to the spare last row
+            slot = torch.where(measured, step // self.every, self.rows.shape[0] - 1)
+            self.rows.index_copy_(0, slot.view(1), ratio.unsqueeze(0))
 
     def update_ratio(self, steps: int, model: int | None = None) -> dict[str, float]:
         """Mean ratio per layer over ``steps`` steps (one device read)."""
         sums = self.ratio_sum if model is None else self.ratio_sum[:, model]
         return dict(zip(LAYERS, (sums / max(1, steps)).tolist(), strict=True))
+
+    def update_ratio_max(self, steps: int, model: int | None = None) -> dict[str, float] | None:
+        """The largest ratio per layer of one step among the first ``steps`` measured ones (one device read)."""
+        if self.rows is None:
+            return None
+        rows = self.rows[: max(1, steps)]
+        top = (rows if model is None else rows[..., model]).amax(0)
+        return dict(zip(LAYERS, top.tolist(), strict=True))
+
+    def ratios_at(self, slots: list[int], model: int | None = None) -> torch.Tensor:
+        """``[len(slots), layers]``: the rows of these measured steps (still on the device)."""
+        assert self.rows is not None
+        picked = self.rows[torch.tensor(slots, dtype=torch.long, device=self.rows.device)]
+        return picked if model is None else picked[..., model]
 
     def grad_norm(self, steps: int, model: int | None = None) -> float:
         total = self.grad_sum if model is None else self.grad_sum[model]
@@ -139,6 +181,14 @@ def forward_observed(model: ConvNet, x: torch.Tensor) -> tuple[torch.Tensor, dic
     return model.fc2(h3), {"conv1": h1, "conv2": h2, "fc1": h3}
 
 
+def fired(a: torch.Tensor) -> torch.Tensor:
+    """Per channel (``[N, C, H, W]``) or unit (``[N, C]``) of a ReLU's output: whether it is > 0 anywhere."""
+    # ReLU outputs are >= 0, so "any > 0" is "sum > 0"; summed as rows of [N*H*W, C] (a view for channels-last):
+    # amax over dims (0, 2, 3) of conv1's [200, 16, 14, 14] took 2.2 ms on the CPU, this 0.11 ms (measured)
+    rows = a.permute(0, 2, 3, 1).reshape(-1, a.shape[1]) if a.dim() == 4 else a
+    return rows.sum(0) > 0
+
+
 class ValStats:
     """Dead units and prediction collapse, accumulated over a validation pass (on the device)."""
 
@@ -151,12 +201,8 @@ class ValStats:
     @torch.no_grad()
     def observe(self, logits: torch.Tensor, acts: dict[str, torch.Tensor]) -> None:
         for name, a in acts.items():
-            # a channel is alive if it fires anywhere on any image. ReLU outputs are >= 0, so "any > 0"
-            # is "sum > 0"; summed as rows of [N*H*W, C] (a view for channels-last): amax over dims
-            # (0, 2, 3) of conv1's [200, 16, 14, 14] took 2.2 ms on the CPU, this 0.11 ms (measured)
-            rows = a.permute(0, 2, 3, 1).reshape(-1, a.shape[1]) if a.dim() == 4 else a
-            fired = rows.sum(0) > 0
-            self.fired[name] = fired if name not in self.fired else self.fired[name] | fired
+            now = fired(a)
+            self.fired[name] = now if name not in self.fired else self.fired[name] | now
         logp = F.log_softmax(logits.float(), dim=1)
         self.entropy_sum += -(logp.exp() * logp).sum()
         self.counts += torch.bincount(logits.argmax(1), minlength=self.counts.shape[0])

@@ -6,9 +6,11 @@ Python numbers (``.item()`` happened in the engine), so consumers on other
 threads never touch tensors. Accuracies are fractions in [0, 1].
 
 Order for one run: ``RunStarted``, a ``ProbeResult`` for epoch 0 (the step probe
-from the initial weights), then per epoch any number of ``BatchLog`` and
+from the initial weights), then per epoch any number of ``BatchLog`` (each followed,
+when the step trace is kept, by ``TracePoints`` and a ``ProvisionalVerdict``) and
 ``Progress``, one ``EpochEnd`` and one ``ProbeResult``; finally exactly one
-``RunEnd`` (also when the run is cancelled, diverges or fails). Events of a
+``RunEnd`` (also when the run is cancelled, diverges or fails; a run stopped
+mid-epoch sends its last ``TracePoints`` before it). Events of a
 batched sweep interleave by ``run_id``. Consumers ignore event types they do not
 know, so new ones can be added.
 """
@@ -21,6 +23,7 @@ from enum import Enum
 from typing import Any
 
 from lrtui.engine.config import RunConfig
+from lrtui.engine.step_trace import TracePoint
 
 
 class RunState(str, Enum):
@@ -107,6 +110,28 @@ class BatchLog:
     accuracy: float  #: correct / seen
     #: per layer (conv1, conv2, fc1, fc2): mean ||Δw||/||w|| of this epoch's steps so far; None when not measured
     update_ratio: dict[str, float] | None = None
+    #: per layer: the largest ||Δw||/||w|| of one measured step this epoch so far; None when not kept
+    update_ratio_max: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class TracePoints:
+    """New points of the run's step trace (:mod:`lrtui.engine.step_trace`), sent after each ``BatchLog``
+    and where a run stops mid-epoch."""
+
+    run_id: str
+    points: tuple[TracePoint, ...]
+    dead_on: int  #: validation images of the fixed batch the points' dead shares are measured on
+
+
+@dataclass(frozen=True)
+class ProvisionalVerdict:
+    """The run judged again at a log point from what exists there (:mod:`lrtui.engine.provisional`):
+    not the final word, which ``RunEnd`` brings."""
+
+    run_id: str
+    step: int  #: optimizer steps taken when judged
+    verdict: Verdict
 
 
 @dataclass(frozen=True)
@@ -139,6 +164,7 @@ class EpochEnd:
     #: what happened inside the network this epoch (None when not measured)::
     #:
     #:   {"update_ratio": {"conv1", "conv2", "fc1", "fc2": mean ||Δw||/||w|| per step},
+    #:    "update_ratio_max": {the same layers: the largest measured step} (only with the step trace),
     #:    "grad_norm": mean global gradient norm per step,
     #:    "dead_fraction": {"conv1", "conv2", "fc1": share of channels/units never > 0 on validation},
     #:    "top_class_share": share of validation predictions in the most common class,
@@ -204,5 +230,5 @@ class RunEnd:
     lr_trace: list[list[float]] | None = None  #: ``[[step, lr], ...]``: first, every logged and the last step taken
 
 
-Event = RunStarted | BatchLog | Progress | EpochEnd | ProbeResult | RunEnd
+Event = RunStarted | BatchLog | TracePoints | ProvisionalVerdict | Progress | EpochEnd | ProbeResult | RunEnd
 Emit = Callable[[Event], None]

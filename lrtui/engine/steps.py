@@ -69,6 +69,10 @@ class EpochState:
             return None
         return self.stats.update_ratio(self.measured_steps(), self.model_index)
 
+    def update_ratio_max(self) -> dict[str, float] | None:
+        """The largest single measured step per layer so far (one device read), or None when not kept."""
+        return self.stats.update_ratio_max(self.measured_steps(), self.model_index) if self.stats is not None else None
+
     def grad_norm(self) -> float | None:
         return self.stats.grad_norm(self.measured_steps(), self.model_index) if self.stats is not None else None
 
@@ -316,8 +320,9 @@ class StackedStep:
 
     def __init__(self, net: StackedNet, opt: StackedSGD, x_all: torch.Tensor, y_all: torch.Tensor,
                  batch_size: int, batches: int, *, graphs: bool, diagnostics: bool = True,
-                 schedules: Sequence[RunConfig] = (), total_steps: int = 0) -> None:
-        """``schedules``: the K runs' configs, whose lr schedules the step follows (none scheduled: no table)."""
+                 schedules: Sequence[RunConfig] = (), total_steps: int = 0, trace: bool = False) -> None:
+        """``schedules``: the K runs' configs, whose lr schedules the step follows (none scheduled: no table);
+        ``trace``: keep every measured step's ratios (the step trace, ``update_ratio_max``)."""
         self.net, self.opt, self.x_all, self.y_all = net, opt, x_all, y_all
         dev, k = x_all.device, net.k
         self.alive = torch.ones(k, dtype=torch.bool, device=dev)
@@ -333,7 +338,7 @@ class StackedStep:
         if any(is_scheduled(c) for c in self.schedules):
             self.lr_rows = torch.zeros(batches, k, device=dev)
         #: per-model update ratios and gradient norms, over the same steps a lone run measures
-        self.stats = StepStats(dev, k, every=SAMPLE_EVERY) if diagnostics else None
+        self.stats = StepStats(dev, k, every=SAMPLE_EVERY, rows=batches if trace else 0) if diagnostics else None
         self.batch_size = batch_size
         self.use_graphs = graphs and dev.type == "cuda"
         self.graph: tuple[Any, torch.Tensor] | None = None  #: (captured step, its index input)
@@ -341,12 +346,12 @@ class StackedStep:
 
     @classmethod
     def of(cls, model: ConvNet, configs: Sequence[RunConfig], x: torch.Tensor, y: torch.Tensor, batches: int,
-           total_steps: int, *, graphs: bool, diagnostics: bool = True) -> StackedStep:
+           total_steps: int, *, graphs: bool, diagnostics: bool = True, trace: bool = False) -> StackedStep:
         """The step of K runs (``configs``: equal but for lr, schedule and warmup) that all start from ``model``."""
         net = StackedNet(model, len(configs))
         lrs = torch.tensor([c.lr for c in configs], dtype=torch.float32, device=x.device)
         return cls(net, StackedSGD(net.params, lrs, configs[0]), x, y, configs[0].batch_size, batches, graphs=graphs,
-                   diagnostics=diagnostics, schedules=configs, total_steps=total_steps)
+                   diagnostics=diagnostics, schedules=configs, total_steps=total_steps, trace=trace)
 
     def start_epoch(self, order: torch.Tensor, first_step: int) -> None:
         self.order = order

@@ -97,37 +97,39 @@ def run_many(
     batched: bool | None = None,
     diagnostics: bool = True,
     probes: bool = True,
+    trace: bool = True,
 ) -> list[RunEnd]:
     """Train every config, emitting each run's events under its id. A cancel stops the rest too.
 
     ``batched``: True forces the stacked path where the configs allow it (else they run one
-    by one), False forces one by one, None chooses (see :func:`use_batched`). ``diagnostics``/``probes``:
+    by one), False forces one by one, None chooses (see :func:`use_batched`). ``diagnostics``/``probes``/``trace``:
     as for :func:`lrtui.engine.trainer.train`.
     """
     if len(configs) != len(run_ids):
         raise ValueError(f"{len(configs)} configs but {len(run_ids)} run ids")
     cancel = cancel or threading.Event()
     if configs and use_batched(configs, batched, resolve_device(configs[0].device, probe_devices())):
-        return train_stacked(configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes)
+        return train_stacked(configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace)
     ends = []
     for config, run_id in zip(configs, run_ids, strict=True):
         if cancel.is_set():
             break
         if batched is None and len(configs) > 1:  # one by one, each as auto runs a lone run (CUDA: a graph)
-            ends.extend(run_many([config], [run_id], emit, cancel, diagnostics=diagnostics, probes=probes))
+            ends.extend(run_many([config], [run_id], emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace))
         else:
-            ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes))
+            ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes,
+                              trace=trace))
     return ends
 
 
 def train_stacked(configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
                   cancel: threading.Event, *, graphs: bool = True, diagnostics: bool = True,
-                  probes: bool = True) -> list[RunEnd]:
+                  probes: bool = True, trace: bool = True) -> list[RunEnd]:
     """Train K configs that differ only in lr, schedule or warmup as one stacked model.
 
     Never raises: a failure ends the runs ``failed``.
     """
-    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes)
+    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace)
             for config, run_id in zip(configs, run_ids, strict=True)]
     with run_threads():  # as train() does: leave a core free
         try:

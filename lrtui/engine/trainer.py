@@ -22,6 +22,9 @@ Why the loop looks the way it does:
   and ride along the validation pass; the step probe (:mod:`lrtui.engine.probe`) runs
   at the start and at each epoch's end on copies. Both can be switched off per run
   (``train(..., diagnostics=False, probes=False)``), for benchmarks.
+* The step trace (:mod:`lrtui.engine.tracing`) keeps single steps, dense early, probes dead
+  units on a fixed batch, and judges the run provisionally at every log point
+  (``TracePoints`` and ``ProvisionalVerdict`` after each ``BatchLog``); ``trace=False`` leaves it out.
 * Nothing escapes :func:`train`: every problem ends the run as ``failed`` with a
   one-line message, so a front end's worker thread never dies with a traceback.
 """
@@ -54,12 +57,14 @@ from lrtui.engine.events import (
     RunStarted,
     RunState,
     TestResult,
+    TracePoints,
 )
 from lrtui.engine.loop import Callback, run_batches
 from lrtui.engine.model import ConvNet, build_model
 from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, probe_grid
 from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
 from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
+from lrtui.engine.tracing import Tracer
 from lrtui.engine.verdict import judge
 
 #: Batch size of validation and test on the CPU, and on a GPU. Larger than training batches
@@ -145,9 +150,11 @@ class Run:
     """
 
     def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str, *,
-                 diagnostics: bool = True, probes: bool = True) -> None:
+                 diagnostics: bool = True, probes: bool = True, trace: bool = True) -> None:
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
         self.diagnostics, self.probes = diagnostics, probes
+        self.traced = trace and diagnostics  #: keep the step trace (it reads the diagnostics' rows)
+        self.tracer: Tracer | None = None
         self.stats: StepStats | None = None
         self.val_diagnostics: dict[str, Any] | None = None  #: from the last validation pass
         self.probe_log: list[dict[str, Any]] = []  #: every ProbeResult so far, as dicts (for the verdict)
@@ -178,7 +185,10 @@ class Run:
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
         self.total_steps = cfg.epochs * self.batches_per_epoch
         self.model = build_model(cfg.seed, self.device)
-        self.stats = StepStats(self.device, every=SAMPLE_EVERY) if self.diagnostics else None
+        rows = self.batches_per_epoch if self.traced else 0
+        self.stats = StepStats(self.device, every=SAMPLE_EVERY, rows=rows) if self.diagnostics else None
+        if self.traced:
+            self.tracer = Tracer(self.run_id, self.splits.val_x, self.total_steps, SAMPLE_EVERY)
         self.update: SGDStep | OptimizerStep = make_update(cfg, self.model.parameters(), self.stats)
         #: how the run trains alone (a stacked sweep trains its model in the stack instead)
         self.step = LoneStep(self.model, self.update, self.splits.train_x, self.splits.train_y, cfg.batch_size,
@@ -231,19 +241,22 @@ class Run:
     def emit_batch_log(self, epoch: int, batch: int, state: EpochState, loss: float) -> None:
         self.log_steps.append((epoch - 1) * self.batches_per_epoch + batch - 1)
         correct = int(state.correct.item())
-        self.emit(
-            BatchLog(
-                run_id=self.run_id,
-                epoch=epoch,
-                batch=batch,
-                seen=state.samples,
-                total=self.n_train,
-                loss=loss,
-                correct=correct,
-                accuracy=correct / state.samples,
-                update_ratio=state.update_ratio(),
-            )
-        )
+        log = BatchLog(run_id=self.run_id, epoch=epoch, batch=batch, seen=state.samples, total=self.n_train, loss=loss,
+                       correct=correct, accuracy=correct / state.samples, update_ratio=state.update_ratio(),
+                       update_ratio_max=state.update_ratio_max())
+        self.emit(log)
+        if self.tracer is not None:
+            traced, provisional = self.tracer.log_point(log, state, probes=self.probe_log, config=self.config,
+                                                        n_train=self.n_train, n_val=self.splits.val_x.shape[0])
+            if traced is not None:
+                self.emit(traced)
+            self.emit(provisional)
+
+    def flush_trace(self, state: EpochState) -> None:
+        """A run stopped mid-epoch: the trace's points since the last log point (the steps before a divergence)."""
+        points = self.tracer.flush(state) if self.tracer is not None else []
+        if points and self.tracer is not None:
+            self.emit(TracePoints(self.run_id, tuple(points), self.tracer.trace.dead_on))
 
     def emit_progress(self, epoch: int, batch: int) -> None:
         cfg = self.config
@@ -296,7 +309,9 @@ class Run:
         """The epoch's ``diagnostics`` dict (see :class:`EpochEnd`), or None when not measured."""
         if state.stats is None or self.val_diagnostics is None:
             return None
-        return {"update_ratio": state.update_ratio(), "grad_norm": state.grad_norm(), **self.val_diagnostics}
+        largest = state.update_ratio_max()
+        return {"update_ratio": state.update_ratio(), **({"update_ratio_max": largest} if largest else {}),
+                "grad_norm": state.grad_norm(), **self.val_diagnostics}
 
     # -- the step probe -------------------------------------------------------------------
     def probe(self, epoch: int) -> None:
@@ -413,12 +428,13 @@ class Run:
 
 
 def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1",
-          diagnostics: bool = True, probes: bool = True) -> RunEnd:
+          diagnostics: bool = True, probes: bool = True, trace: bool = True) -> RunEnd:
     """Train one run, emitting its events; never raises. The returned RunEnd is also the last event.
 
-    ``diagnostics``/``probes``: measure what happens inside the network / run the step probe (on by default).
+    ``diagnostics``/``probes``/``trace``: measure what happens inside the network / run the step probe / keep
+    the step trace and judge provisionally (on by default; the trace needs the diagnostics).
     """
-    run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes)
+    run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes, trace=trace)
     with run_threads():  # on a GPU it only touches host-side ops
         try:
             return run.run()
@@ -451,7 +467,8 @@ class Fit(Callback):
         first = runs[0]
         assert first.model is not None
         step = StackedStep.of(first.model, [run.config for run in runs], first.splits.train_x, first.splits.train_y,
-                              first.batches_per_epoch, first.total_steps, graphs=graphs, diagnostics=first.diagnostics)
+                              first.batches_per_epoch, first.total_steps, graphs=graphs, diagnostics=first.diagnostics,
+                              trace=first.traced)
         for i, run in enumerate(runs):
             assert run.model is not None
             run.use_update(step.update_of(i, run.model, run.config))
@@ -482,6 +499,9 @@ class Fit(Callback):
         started = time.monotonic()
         for i in self.active:
             self.runs[i].start_epoch(started)
+            tracer = self.runs[i].tracer
+            if tracer is not None:
+                tracer.start_epoch((epoch - 1) * first.batches_per_epoch)
         order = torch.randperm(first.n_train, generator=first.generator, device=first.device)
         self.epoch, self.batches, self.samples = epoch, 0, 0
         return run_batches(self.step, order, first.batches_per_epoch, (epoch - 1) * first.batches_per_epoch,
@@ -501,6 +521,13 @@ class Fit(Callback):
         if first.sync_each_batch or log_now or progress_now:
             bad = self.step.bad_batches()
             self.stop([i for i in self.active if bad[i] >= 0], RunState.DIVERGED, bad)
+        step = (epoch - 1) * first.batches_per_epoch + b
+        for i in self.active:
+            run = self.runs[i]
+            if run.tracer is not None and run.tracer.dead_due(step, log_now):
+                assert run.model is not None
+                self.step.copy_into(i, run.model)
+                run.tracer.probe_dead(run.model, step)
         if log_now and self.active:
             losses = torch.atleast_1d(loss).tolist()
             for i in self.active:
@@ -519,4 +546,5 @@ class Fit(Callback):
             run = self.runs[i]
             assert run.model is not None
             self.step.copy_into(i, run.model)  # a diverged run's last finite weights (conclude may restore an epoch's)
+            run.flush_trace(self.step.epoch_state(i, self.batches, self.samples))
             run.stop(status, self.epoch, bad[i] + 1 if bad is not None else None)

@@ -6,9 +6,6 @@ on their curves alone (the older rules, which need 3+ epochs to tell stuck from 
 What is healthy depends on the optimizer: the bands live in :mod:`lrtui.engine.bands`, one
 per family, each on a named statistic; :func:`judge` reads the run's family from its config.
 
-What happens inside the network at each lr (the measurements behind the rules) is tabled in the
-README too ("How the verdicts are calibrated").
-
 The rules, in the order they are tried (each names its numbers; "the band" is the family's):
 
 1. *Weight decay too strong* (not learning): the decay part of each step (SGD: exactly lr·wd,
@@ -45,8 +42,8 @@ The rules, in the order they are tried (each names its numbers; "the band" is th
 Below :data:`SMALL_VAL` validation images every accuracy in a reason carries its Wilson interval
 and the reason says the set is too small to be sure.
 
-The labels these rules give on the reference grid and on full MNIST are tabled in the README
-("How the verdicts are calibrated"); rerun ``benchmarks/calibrate_verdicts.py`` after changing a rule.
+The mechanism and the labels these rules give (reference grid, full MNIST) are tabled in the README ("How
+the verdicts are calibrated"); rerun ``benchmarks/calibrate_verdicts.py`` after changing a rule.
 """
 
 from __future__ import annotations
@@ -64,6 +61,7 @@ from lrtui.engine.bands import (
     decay_ratio,
     effective_lr,
     epoch_travel,
+    largest_update,
     median_update_ratio,
 )
 from lrtui.engine.config import RunConfig
@@ -72,6 +70,7 @@ from lrtui.engine.stats import binomial_interval, proportions_differ
 from lrtui.engine.verdict_words import (
     falling,
     finite,
+    largest_step,
     lr_text,
     num,
     pct,
@@ -260,6 +259,16 @@ def _judge(epochs: Sequence[Mapping[str, Any]], status: str, best_val_acc: float
     return _judge_curves(train, val_loss, [float(e["val_acc"]) for e in epochs], best_val_acc, setting)
 
 
+def last_probe(probes: Sequence[Mapping[str, Any]]) -> tuple[tuple[float, float] | None, float | None, bool]:
+    """(the last probe's gain, the lr it saw, whether it agrees that larger steps would do better)."""
+    gain = probe_gain(probes[-1]) if probes else None
+    lr = num(probes[-1].get("current_lr")) if probes else None
+    current = lr if lr is not None and lr > 0 else None
+    agrees = gain is None or (
+        current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN)
+    return gain, current, agrees
+
+
 def _unstable_fall(acc: list[float], train: list[float], val_loss: list[float], setting: Setting) -> str | None:
     """The reason a run is unstable because its accuracy fell (beyond noise, a loss rising), or None."""
     if len(acc) < 2:
@@ -287,6 +296,7 @@ class _Measured:
         self.n, self.last, diag = len(epochs), self.acc[-1], diags[-1]
         self.ratio = median_update_ratio(diag)
         self.step_ratios = [r for d in diags if (r := median_update_ratio(d)) is not None]
+        self.diags = diags
         self.dead = dead_layers(diag)
         self.top = num(diag.get("top_class_share"))
         self.at_chance = self.last <= CHANCE_ACC
@@ -370,33 +380,23 @@ class _Measured:
         killed = ", ".join(f"{100 * f:.0f}% of {name}" for name, f in dead if f >= DEAD_HIGH)
         peak = max(self.acc[:-1], default=0.0)
         fell = f" (after reaching {s.acc(peak)})" if peak > CHANCE_ACC else ""
-        # an epoch's mean counts the dead steps too (ratio 0): quote the largest epoch, where it shows
-        # (on full MNIST lr 0.5's epoch means sit inside the band, 1e-3, while its single steps moved layers by
-        # half their size: a mean inside the band is no evidence of the killing steps, so it is not quoted)
-        big = max(self.step_ratios, default=0.0)
-        steps = f", killed by steps of up to {big:.0e} of the weights" if self.b.update_ratio.above(big) else ""
+        # epoch means count dead steps (0) and hide the killing ones: quote a killed layer's largest single step
+        # (update_ratio_max), else (runs saved before it) the largest epoch mean where it shows
+        top, big = largest_update(self.diags, [k for k, f in dead if f >= DEAD_HIGH]), max(self.step_ratios or [0.0])
+        steps = (f"; {largest_step(*top)}" if top else
+                 f", killed by steps of up to {big:.0e} of the weights" if self.b.update_ratio.above(big) else "")
         one = f"; one class for {100 * self.top:.0f}% of images" if self.top is not None and self.top >= 0.5 else ""
         reason = (f"dying ReLUs: {killed} never fire{steps}{one}; validation accuracy {s.acc(self.last)}{fell}, "
                   f"loss {self.val_loss[-1]:.3f} ≈ ln 10 (a uniform guess)")
         tail = " (or less momentum)" if s.momentum else ""
         return Verdict(VerdictLabel.NOT_LEARNING, self.join(reason), f"steps too large: {SMALLER_LR}{tail}")
 
-    def _probe(self) -> tuple[tuple[float, float] | None, float | None, bool]:
-        """(the last probe's gain, the lr it saw, whether it agrees that larger steps would do better)."""
-        probes = self.probes
-        gain = probe_gain(probes[-1]) if probes else None
-        lr = num(probes[-1].get("current_lr")) if probes else None
-        current = lr if lr is not None and lr > 0 else None
-        agrees = gain is None or (
-            current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN)
-        return gain, current, agrees
-
     def moved(self) -> str:
         return f"training loss {trend(self.train[0], self.train[-1])}" if self.n > 1 else "after 1 epoch"
 
     def too_small(self) -> Verdict | None:
         ratio, band = self.ratio, self.b.update_ratio
-        gain, current, agrees = self._probe()
+        gain, current, agrees = last_probe(self.probes)
         if ratio is None or not band.below(ratio) or self.last >= GOOD_ACC or not agrees:
             return None
         floor = band.low or 0.0
@@ -417,7 +417,7 @@ class _Measured:
 
     def too_few_steps(self) -> Verdict | None:
         s, ratio, spe = self.s, self.ratio, self.s.steps_per_epoch
-        _, _, agrees = self._probe()
+        _, _, agrees = last_probe(self.probes)
         if ratio is None or spe is None or s.config is None or self.last >= GOOD_ACC or not agrees:
             return None
         travel, band = epoch_travel(spe, ratio), self.b.epoch_travel
@@ -470,7 +470,9 @@ class _Measured:
         parts = [fall] if fall else []
         if dead and bound.above(dead[0][1]):
             killed = ", ".join(f"{100 * f:.0f}% of {k}" for k, f in dead if bound.above(f))
-            mean = f"; epoch-mean step {self.ratio:.1e} of the weights" if self.ratio is not None else ""
+            top = largest_update(self.diags, [k for k, f in dead if bound.above(f)])
+            mean = (f"; {largest_step(*top)}" if top else
+                    f"; epoch-mean step {self.ratio:.1e} of the weights" if self.ratio is not None else "")
             parts.append(f"units are dying: {killed} never fire, more than in any {self.b.name} run that learned "
                          f"(up to {100 * (bound.high or 0):.0f}%): the mark of steps too large{mean}")
             if not fall:
@@ -488,7 +490,7 @@ class _Measured:
             dead = self.dead_note(always=True)
             reason = f"not taken off yet: validation accuracy {s.acc(self.last)}, {moving}; {self.steps()}"
             return Verdict(VerdictLabel.STILL_LEARNING, self.join(reason, dead), MORE_EPOCHS)
-        gain, current, _ = self._probe()
+        gain, current, _ = last_probe(self.probes)
         hint = NEUTRAL
         if gain is not None and current is not None and gain[1] >= PROBE_MIN_GAIN:
             hint = "try a 10x larger learning rate" if gain[0] > current else SMALLER_LR

@@ -61,6 +61,16 @@ def probe_gain(probe: Mapping[str, Any]) -> tuple[float, float] | None:
     return best_lr, at_lr[0] - best_loss
 
 
+def share(ratio: float) -> str:
+    """A ratio as a percentage with the digits it needs: 0.62 → "62%", 0.0042 → "0.42%"."""
+    return f"{100 * ratio:.0f}%" if ratio >= 0.1 else f"{100 * ratio:.2g}%"
+
+
+def largest_step(layer: str, ratio: float) -> str:
+    """"the largest step moved conv2 by 62% of its weights": the evidence an epoch's mean step hides."""
+    return f"the largest step moved {layer} by {share(ratio)} of its weights"
+
+
 def times(factor: float) -> str:
     """1.4 → "1.4x", 10 → "10x", 1e7 → "1e+07x"."""
     if factor < 10:

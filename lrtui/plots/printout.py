@@ -6,6 +6,9 @@ there (and the app's live log can reuse :func:`classic_lines`)::
     epoch:  1 | batch: 1250 | instances: [ 12500 / 48000] | loss: 0.0713
       11873 of 12500 | accuracy: 94.984%
 
+A provisional verdict (judged at a log point, :mod:`lrtui.engine.provisional`) gets one line, marked
+``provisional``, when its run's label changes; the final verdict comes with the run's end.
+
 On a terminal a rich progress bar (samples/s, ETA) sits under the lines; piped
 output gets plain lines only. Imports rich, never textual or torch.
 """
@@ -22,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lrtui.engine.config import format_lr
-from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
+from lrtui.engine.events import BatchLog, EpochEnd, Event, ProvisionalVerdict, RunEnd, RunStarted
 from lrtui.engine.events import Progress as ProgressEvent
 from lrtui.plots.confidence import BEST_NOTE, edge_sentences
 from lrtui.plots.formatting import run_cells, seconds
@@ -83,6 +86,25 @@ def end_lines(ev: RunEnd) -> list[str]:
     return lines
 
 
+def provisional_line(ev: ProvisionalVerdict) -> str:
+    """``provisional at step 1,250: not learning: dying ReLUs: ...``: never mistaken for the final verdict."""
+    return f"provisional at step {ev.step:,}: {ev.verdict.label}: {ev.verdict.reason}"
+
+
+class ProvisionalLines:
+    """Which provisional verdicts to show: a run's first, then one each time its label changes (not every log point)."""
+
+    def __init__(self) -> None:
+        self._labels: dict[str, str] = {}
+
+    def line(self, ev: ProvisionalVerdict) -> str | None:
+        label = str(ev.verdict.label)
+        if self._labels.get(ev.run_id) == label:
+            return None
+        self._labels[ev.run_id] = label
+        return provisional_line(ev)
+
+
 #: Exit code of a writer whose pipe reader left, as the shell reports one killed by SIGPIPE.
 EXIT_BROKEN_PIPE = 128 + 13
 
@@ -126,6 +148,7 @@ class RunPrinter:
         self.prefix_runs = prefix_runs  # several runs (a batched sweep interleaves): say whose line it is
         self._bar: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
+        self._provisional = ProvisionalLines()
         if console.is_terminal and not quiet:
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                                  TextColumn("{task.fields[rate]} samples/s  ETA {task.fields[eta]}"),
@@ -146,6 +169,10 @@ class RunPrinter:
                 self._say(line, ev.run_id)
         elif isinstance(ev, EpochEnd):
             self._say(epoch_line(ev), ev.run_id)
+        elif isinstance(ev, ProvisionalVerdict):
+            said = self._provisional.line(ev)
+            if said is not None:
+                self._say(said, ev.run_id)
         elif isinstance(ev, ProgressEvent):
             self._advance(ev)
         elif isinstance(ev, RunStarted):

@@ -4,7 +4,8 @@ A session is a folder ``<home>/sessions/<YYYYmmdd-HHMMSS>-<short id>/`` (``<home
 ``$LRTUI_HOME`` or ``platformdirs.user_data_dir("lrtui")``) holding:
 
 ``runs/<id>.json``
-    one file per run, ``{"schema": 2, "writer": {host, pid, token, ...}, "run": <RunRecord.to_dict()>}``,
+    one file per run, ``{"schema": 2, "writer": {host, pid, token, ...}, "run": <RunRecord.to_dict(compact=True)>}``
+    (its step trace stored as columns),
     written ONLY by the process that trains the run, atomically (temp file in the same folder,
     fsync, ``os.replace``) at run start, every epoch end and run end: a ``kill -9`` at any instant
     loses at most the epoch in progress and every file always parses. This folder is the truth.

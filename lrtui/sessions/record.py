@@ -7,13 +7,19 @@ shared by ``lrtui run --json``, the session file and the reports::
      "val_loss", "val_acc", "seconds", "diagnostics": {...} | null}, ...], "batch_losses": [...],
      "probes": [{"epoch", "lrs", "losses", "current_lr", "base_loss"}, ...], "test": {...} | null,
      "verdict": {"label", "reason", "hint"} | null, "duration_s", "samples_per_s",
-     "lr_trace": [[step, lr], ...] | null, ...}
+     "lr_trace": [[step, lr], ...] | null, "step_trace": [{"step", "loss", "update_ratio",
+     "dead_fraction"[, "dead_on"]}, ...] | null, "provisional_verdict": {"step", "label", "reason", "hint"} | null,
+     ...}
 
 ``diagnostics`` is :class:`lrtui.engine.events.EpochEnd`'s; ``probes`` come from
 :class:`lrtui.engine.events.ProbeResult` (epoch 0 = the initial weights). Sessions
 saved before these existed simply lack them (null / empty list). ``lr_trace`` is
 :class:`lrtui.engine.events.RunEnd`'s: the lr the schedule gave at the first, every logged
-and the last step taken (0-based optimizer steps).
+and the last step taken (0-based optimizer steps). ``step_trace`` is the run's single steps
+(:mod:`lrtui.engine.step_trace`), as a list of dicts in documents and as columns in a session's
+run files (``to_dict(compact=True)``). ``provisional_verdict`` is the latest
+:class:`lrtui.engine.events.ProvisionalVerdict` while the run trains: never its final verdict, and
+gone once RunEnd brings that.
 
 Consumers feed every event to :meth:`RunRecord.apply` (or :class:`RunBook` for
 many runs); nothing here imports torch, textual or rich.
@@ -29,7 +35,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, Progress, RunEnd, RunStarted, RunState
+from lrtui.engine.events import (
+    BatchLog,
+    EpochEnd,
+    Event,
+    ProbeResult,
+    Progress,
+    ProvisionalVerdict,
+    RunEnd,
+    RunStarted,
+    RunState,
+    TracePoints,
+)
+from lrtui.engine.step_trace import StepTrace
 
 
 def _finite_or_none(x: float | None) -> float | None:
@@ -71,6 +89,9 @@ class RunRecord:
     error: str | None = None
     #: ``[[step, lr], ...]``: the lr at the first, every logged and the last step (None: saved before schedules)
     lr_trace: list[list[float]] | None = None
+    step_trace: StepTrace | None = None  #: single steps, dense early (None: saved before it, or not kept)
+    #: ``{"step", "label", "reason", "hint"}``: the latest provisional verdict while running (None once ended)
+    provisional: dict[str, Any] | None = None
     started_at: float | None = None
     ended_at: float | None = None
 
@@ -96,6 +117,12 @@ class RunRecord:
             self.batch_losses.extend(_finite_or_none(x) for x in event.batch_losses)
         elif isinstance(event, ProbeResult):
             self.probes.append(_finite_tree(event.to_dict()))
+        elif isinstance(event, TracePoints):
+            if self.step_trace is None:
+                self.step_trace = StepTrace(dead_on=event.dead_on)
+            self.step_trace.extend(event.points)
+        elif isinstance(event, ProvisionalVerdict):
+            self.provisional = {"step": event.step, **event.verdict.to_dict()}
         elif isinstance(event, RunEnd):
             self.status = RunState(event.status)
             self.verdict = event.verdict.to_dict() if event.verdict else None
@@ -104,6 +131,7 @@ class RunRecord:
             self.diverged_at = list(event.diverged_at) if event.diverged_at else None
             self.error = event.error
             self.lr_trace = [[int(s), float(lr)] for s, lr in event.lr_trace] if event.lr_trace else None
+            self.provisional = None  # the final word is here
             self.ended_at = time.time()
         elif isinstance(event, (BatchLog, Progress)):
             pass  # live-only: not part of the saved record
@@ -131,7 +159,9 @@ class RunRecord:
         return self.verdict["label"] if self.verdict else None
 
     # -- JSON ---------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, compact: bool = False) -> dict[str, Any]:
+        """``compact``: the step trace as columns (a session's run files), else as a list of dicts."""
+        trace = self.step_trace
         return {
             "id": self.id,
             "status": self.status,
@@ -149,6 +179,8 @@ class RunRecord:
             "diverged_at": self.diverged_at,
             "error": self.error,
             "lr_trace": self.lr_trace,
+            "step_trace": None if trace is None else trace.columns() if compact else trace.rows(),
+            "provisional_verdict": self.provisional,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
         }
@@ -176,6 +208,8 @@ class RunRecord:
             diverged_at=data.get("diverged_at"),
             error=data.get("error"),
             lr_trace=[[int(s), float(lr)] for s, lr in data["lr_trace"]] if data.get("lr_trace") else None,
+            step_trace=StepTrace.from_json(data["step_trace"]) if data.get("step_trace") is not None else None,
+            provisional=dict(data["provisional_verdict"]) if data.get("provisional_verdict") else None,
             started_at=data.get("started_at"),
             ended_at=data.get("ended_at"),
         )

@@ -49,6 +49,8 @@ RUN_ID = re.compile(r"r[1-9][0-9]{0,8}")
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]{1,4})?")
 #: The largest integer a count may hold.
 MAX_COUNT = 2**53
+#: Most points of a run's step trace read (a run keeps at most 2,000: lrtui.engine.step_trace.MAX_POINTS).
+MAX_TRACE_POINTS = 100_000
 
 
 class SessionError(Exception):
@@ -343,6 +345,50 @@ def _lr_trace(raw: Any, where: str) -> None:
         number(pair[1], f"{where}[{i}] lr", 0.0)
 
 
+def _layer_values(raw: Any, where: str, hi: float, column: int | None = None) -> None:
+    """Per layer a number in [0, ``hi``] or null; with ``column``, per layer a list of that many of them."""
+    if raw is None:
+        return
+    mapping(raw, where)
+    if len(raw) > 100:
+        raise Malformed(f"{where} has too many layers")
+    for layer, value in raw.items():
+        here = f"{where}.{text(layer, f'{where} (a layer name)', 100)[:40]}"
+        values = [value] if column is None else array(value, here, column)
+        if column is not None and len(values) != column:
+            raise Malformed(f"{here} has {len(values):,} values for {column:,} steps")
+        for v in values:
+            number(v, here, 0.0, hi, null=True)
+
+
+def _step_trace(raw: Any, where: str) -> None:
+    """A run's step trace (optional: older files lack it): a list of points (documents) or columns (run files)."""
+    if raw is None:
+        return
+    if isinstance(raw, dict):
+        steps = array(raw.get("step"), f"{where}.step", MAX_TRACE_POINTS)
+        n = len(steps)
+        for step in steps:
+            integer(step, f"{where}.step")
+        losses = array(raw.get("loss"), f"{where}.loss", MAX_TRACE_POINTS)
+        if len(losses) != n:
+            raise Malformed(f"{where}: step and loss differ in length")
+        for loss in losses:
+            number(loss, f"{where}.loss", 0.0, null=True)
+        _layer_values(raw.get("update_ratio"), f"{where}.update_ratio", math.inf, n)
+        _layer_values(raw.get("dead_fraction"), f"{where}.dead_fraction", 1.0, n)
+        integer(raw.get("dead_on"), f"{where}.dead_on", 1, 10**9, null=True)
+        return
+    for i, point in enumerate(array(raw, where, MAX_TRACE_POINTS)):
+        here = f"{where}[{i}]"
+        mapping(point, here)
+        integer(point.get("step"), f"{here}.step")
+        number(point.get("loss"), f"{here}.loss", 0.0, null=True)
+        _layer_values(point.get("update_ratio"), f"{here}.update_ratio", math.inf)
+        _layer_values(point.get("dead_fraction"), f"{here}.dead_fraction", 1.0)
+        integer(point.get("dead_on"), f"{here}.dead_on", 1, 10**9, null=True)
+
+
 def _test(raw: Any, where: str) -> dict[str, Any] | None:
     if raw is None:
         return None
@@ -432,6 +478,11 @@ def run_row(raw: Any, where: str) -> RunRecord:
         integer(diverged[1], f"{where}: diverged_at[1]")
     text(raw.get("error"), f"{where}: error", null=True)
     _lr_trace(raw.get("lr_trace"), f"{where}: lr_trace")
+    _step_trace(raw.get("step_trace"), f"{where}: step_trace")
+    provisional = raw.get("provisional_verdict")
+    if provisional is not None:
+        _verdict(provisional, f"{where}: provisional_verdict")
+        integer(provisional.get("step"), f"{where}: provisional_verdict.step")
     timestamp(raw.get("started_at"), f"{where}: started_at")
     timestamp(raw.get("ended_at"), f"{where}: ended_at")
     try:

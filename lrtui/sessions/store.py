@@ -368,7 +368,7 @@ class Session:
             self._pending.discard(run_id)
 
     def _write_run(self, record: RunRecord, writer: dict[str, Any] | None) -> None:
-        doc = {"schema": SCHEMA, "writer": writer, "run": record.to_dict()}
+        doc = {"schema": SCHEMA, "writer": writer, "run": record.to_dict(compact=True)}  # its step trace as columns
         write_json_atomic(run_file(self.path, record.id), doc)
 
     def _writer_fields(self) -> dict[str, Any]:

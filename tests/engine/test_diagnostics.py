@@ -42,8 +42,10 @@ def median_ratio(diag: dict) -> float:
 def test_every_epoch_carries_the_documented_keys(runs) -> None:
     for _, rec in runs.values():
         for d in diags(rec):
-            assert set(d) == {"update_ratio", "grad_norm", "dead_fraction", "top_class_share", "pred_entropy"}
-            assert set(d["update_ratio"]) == set(LAYERS) and set(d["dead_fraction"]) == set(RELU_LAYERS)
+            assert set(d) == {"update_ratio", "update_ratio_max", "grad_norm", "dead_fraction", "top_class_share",
+                              "pred_entropy"}
+            assert set(d["update_ratio"]) == set(d["update_ratio_max"]) == set(LAYERS)
+            assert set(d["dead_fraction"]) == set(RELU_LAYERS)
             assert all(0.0 <= f <= 1.0 for f in d["dead_fraction"].values())
             assert 0.1 <= d["top_class_share"] <= 1.0  # 10 classes: at least a tenth in the top one
             assert 0.0 <= d["pred_entropy"] <= math.log(10) + 1e-4

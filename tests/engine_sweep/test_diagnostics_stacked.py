@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.events import EpochEnd, Event, ProbeResult, RunEnd
+from lrtui.engine.events import EpochEnd, Event, ProbeResult, ProvisionalVerdict, RunEnd, TracePoints
 from lrtui.engine.sweep import run_many
 
 TINY = RunConfig(epochs=2, batch_size=10, train_limit=305, device="cpu", seed=3)  # 31 batches, the last one short
@@ -40,12 +40,29 @@ def test_stacked_diagnostics_equal_sequential_ones(both) -> None:
         for a, b in zip(of(seq, EpochEnd, run_id), of(bat, EpochEnd, run_id), strict=True):
             da, db = a.diagnostics, b.diagnostics
             assert da is not None and db is not None
-            for layer, value in da["update_ratio"].items():
-                assert db["update_ratio"][layer] == pytest.approx(value, rel=1e-3), (run_id, a.epoch, layer)
+            for key in ("update_ratio", "update_ratio_max"):
+                for layer, value in da[key].items():
+                    assert db[key][layer] == pytest.approx(value, rel=1e-3), (run_id, a.epoch, key, layer)
             assert db["grad_norm"] == pytest.approx(da["grad_norm"], rel=1e-3)
             assert db["dead_fraction"] == da["dead_fraction"]
             assert db["top_class_share"] == da["top_class_share"]
             assert db["pred_entropy"] == pytest.approx(da["pred_entropy"], abs=1e-4)
+
+
+def test_stacked_step_traces_and_provisional_verdicts_equal_sequential_ones(both) -> None:
+    (_, seq), (_, bat) = both[False], both[True]
+    for run_id in IDS:
+        a = [p for ev in of(seq, TracePoints, run_id) for p in ev.points]
+        b = [p for ev in of(bat, TracePoints, run_id) for p in ev.points]
+        assert [p.step for p in a] == [p.step for p in b] and a
+        for x, y in zip(a, b):
+            assert y.loss == pytest.approx(x.loss, rel=1e-3)
+            assert (x.update_ratio is None) == (y.update_ratio is None)
+            for layer, value in (x.update_ratio or {}).items():
+                assert y.update_ratio[layer] == pytest.approx(value, rel=1e-2, abs=1e-9), (run_id, x.step, layer)
+            assert y.dead_fraction == x.dead_fraction, (run_id, x.step)
+        labels = [(p.step, p.verdict.label) for p in of(seq, ProvisionalVerdict, run_id)]
+        assert labels and labels == [(p.step, p.verdict.label) for p in of(bat, ProvisionalVerdict, run_id)]
 
 
 def test_stacked_probes_equal_sequential_ones(both) -> None:
@@ -71,3 +88,4 @@ def test_measuring_changes_nothing_in_the_stack(both) -> None:
         assert [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in a] == \
                [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in b]
         assert all(e.diagnostics is None for e in a) and not of(plain, ProbeResult, run_id)
+        assert not of(plain, TracePoints, run_id) and not of(plain, ProvisionalVerdict, run_id)

@@ -121,6 +121,24 @@ MUST_FAIL: dict[str, Callable[[Doc], Any]] = {
     "device cuda superscript": _set("runs.0.config.device", "cuda:²"),
     "device cuda Arabic-Indic": _set("runs.0.config.device", "cuda:٣"),
     "duration -1e308": _set("runs.0.duration_s", -1e308),
+    "step trace text": _set("runs.0.step_trace", "dense"),
+    "trace point text": _set("runs.0.step_trace.0", "step 0"),
+    "trace step negative": _set("runs.0.step_trace.0.step", -1),
+    "trace step a float": _set("runs.0.step_trace.0.step", 0.5),
+    "trace loss negative": _set("runs.0.step_trace.0.loss", -2.3),
+    "trace ratio text": _set("runs.0.step_trace.0.update_ratio", {"fc1": "big"}),
+    "trace ratio nested": _set("runs.0.step_trace.0.update_ratio", {"fc1": {"a": 1}}),
+    "trace dead above 1": _set("runs.0.step_trace.0.dead_fraction", {"fc1": 3.0}),
+    "trace dead_on zero": _set("runs.0.step_trace.0.dead_on", 0),
+    "trace columns of unequal length": _set("runs.0.step_trace", {"step": [0, 4], "loss": [2.3], "update_ratio": {},
+                                                                  "dead_fraction": {}, "dead_on": 64}),
+    "trace column of unequal length": _set("runs.0.step_trace", {"step": [0], "loss": [2.3], "dead_on": 64,
+                                                                 "update_ratio": {"fc1": [0.1, 0.2]}}),
+    "trace too many points": _set("runs.0.step_trace", {"step": [0] * 100_001, "loss": [None] * 100_001}),
+    "provisional verdict label unknown": _set("runs.0.provisional_verdict", {"step": 5, "label": "[bold]great",
+                                                                             "reason": "", "hint": ""}),
+    "provisional verdict without a step": _set("runs.0.provisional_verdict", {"label": "too early", "reason": "",
+                                                                              "hint": ""}),
 }
 
 MAY_LOAD: dict[str, Callable[[Doc], Any]] = {
@@ -138,6 +156,12 @@ MAY_LOAD: dict[str, Callable[[Doc], Any]] = {
     "batch loss 1e308": _set("runs.0.batch_losses.0", 1e308),
     "probe lr subnormal": _set("runs.0.probes.0.lrs.0", 5e-324),
     "environment 1e308": _set("environment.device", 1e308),
+    "no step trace (saved before it)": _set("runs.0.step_trace", None),
+    "a step trace as columns": _set("runs.0.step_trace", {"step": [0, 4], "loss": [2.3, None], "dead_on": 64,
+                                                          "update_ratio": {"fc1": [0.5, None]},
+                                                          "dead_fraction": {"fc1": [1.0, None]}}),
+    "a provisional verdict (a run killed while training)": _set("runs.0.provisional_verdict", {
+        "step": 40, "label": "not learning", "reason": "dying ReLUs", "hint": "try a 10x smaller learning rate"}),
 }
 
 
@@ -305,6 +329,7 @@ RUN_NUMBER_FIELDS = (
     *(f"run.test.{k}" for k in ("accuracy", "loss", "confusion_matrix.0.0", "report.0.precision", "report.0.support",
                                 "report.accuracy", "samples.images.0.0", "samples.true.0", "samples.pred.0")),
     "run.duration_s", "run.samples_per_s", "run.diverged_at", "run.lr_trace.0.0", "run.lr_trace.0.1",
+    *(f"run.step_trace.{k}" for k in ("step.0", "loss.0", "update_ratio.conv1.0", "dead_fraction.fc1.0", "dead_on")),
     "run.started_at", "run.ended_at",
 )
 HOSTILE_NUMBERS: dict[str, Any] = {

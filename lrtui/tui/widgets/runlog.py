@@ -1,4 +1,4 @@
-"""The live log: the classic notebook printout, the same lines ``lrtui run`` prints."""
+"""The live log: the classic notebook printout, the same lines ``lrtui run`` prints (provisional verdicts too)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import RichLog
 
-from lrtui.engine.events import BatchLog, EpochEnd, Event, RunEnd, RunStarted
-from lrtui.plots.printout import classic_lines, end_lines, epoch_line, start_line
+from lrtui.engine.events import BatchLog, EpochEnd, Event, ProvisionalVerdict, RunEnd, RunStarted
+from lrtui.plots.printout import ProvisionalLines, classic_lines, end_lines, epoch_line, start_line
 from lrtui.printable import printable
 
 #: Style of the line that closes a run, by status.
@@ -37,6 +37,7 @@ class RunLog(RichLog):
                          auto_scroll=True)
         self._pending: list[Text] = []
         self._flush_every = flush_every
+        self._provisional = ProvisionalLines()  #: a line when a run's provisional label changes
 
     def on_mount(self) -> None:
         if self._flush_every:
@@ -52,6 +53,9 @@ class RunLog(RichLog):
             lines = [Text(epoch_line(event), style="bold cyan")]
         elif isinstance(event, RunStarted):
             lines = [Text(start_line(event), style="bold")]
+        elif isinstance(event, ProvisionalVerdict):
+            line = self._provisional.line(event)
+            lines = [Text(line, style="italic")] if line is not None else []
         elif isinstance(event, RunEnd):
             head, *verdict = end_lines(event)
             lines = [Text(head, style=_END_STYLE.get(event.status, ""))] + [Text(line) for line in verdict]

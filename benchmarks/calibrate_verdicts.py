@@ -45,9 +45,8 @@ DEFAULT_LRS = "1e-7,1e-5,1e-4,1e-3,0.01,0.05,0.1,0.3,0.5,1"
 
 def collect(config: RunConfig, lrs: list[float]) -> dict[str, dict[str, Any]]:
     """Train every lr (one stacked sweep); per lr: status, epoch dicts (with diagnostics), probes."""
-    runs: dict[str, dict[str, Any]] = {
-        f"r{i}": {"lr": lr, "epochs": [], "probes": [], "status": ""} for i, lr in enumerate(lrs)
-    }
+    runs: dict[str, dict[str, Any]] = {f"r{i}": {"lr": lr, "epochs": [], "probes": [], "status": ""}
+                                       for i, lr in enumerate(lrs)}
 
     ends = run_many([config.with_lr(lr) for lr in lrs], list(runs), lambda event: keep(runs[event.run_id], event))
     for end in ends:
@@ -61,16 +60,9 @@ def keep(run: dict[str, Any], event: Event) -> None:
     if isinstance(event, RunStarted):
         run.update(config=event.config.to_dict(), n_train=event.n_train, n_val=event.n_val)
     elif isinstance(event, EpochEnd):
-        run["epochs"].append(
-            {
-                "epoch": event.epoch,
-                "train_loss": event.train_loss,
-                "train_acc": event.train_acc,
-                "val_loss": event.val_loss,
-                "val_acc": event.val_acc,
-                "diagnostics": event.diagnostics,
-            }
-        )
+        run["epochs"].append({"epoch": event.epoch, "train_loss": event.train_loss, "train_acc": event.train_acc,
+                              "val_loss": event.val_loss, "val_acc": event.val_acc,
+                              "diagnostics": event.diagnostics})
     elif isinstance(event, ProbeResult):
         run["probes"].append(event.to_dict())
 
@@ -88,24 +80,16 @@ def evidence(run: dict[str, Any], n: int) -> str:
     probes = [p for p in run["probes"] if p["epoch"] <= n]
     gain = probe_gain(probes[-1]) if probes else None
     best = f"{gain[0] / run['lr']:.0e}x" if gain else "?"
-    return (
-        f"acc {100 * last['val_acc']:.0f}% r {ratio} dead {100 * dead:.0f}% "
-        f"top {100 * diag.get('top_class_share', 0):.0f}% best {best}"
-    )
+    return (f"acc {100 * last['val_acc']:.0f}% r {ratio} dead {100 * dead:.0f}% "
+            f"top {100 * diag.get('top_class_share', 0):.0f}% best {best}")
 
 
 def label(run: dict[str, Any], n: int) -> Verdict:
     """The verdict the first ``n`` epochs of ``run`` get (its probes up to epoch ``n``), in its setting."""
     status = run["status"] if n >= len(run["epochs"]) else "finished"
     config = RunConfig.from_dict(run["config"]) if run.get("config") else None
-    return judge(
-        run["epochs"][:n],
-        status,
-        probes=[p for p in run["probes"] if p["epoch"] <= n],
-        config=config,
-        n_train=run.get("n_train"),
-        n_val=run.get("n_val"),
-    )
+    return judge(run["epochs"][:n], status, probes=[p for p in run["probes"] if p["epoch"] <= n], config=config,
+                 n_train=run.get("n_train"), n_val=run.get("n_val"))
 
 
 def summary(grid: dict[str, dict[str, dict[str, Any]]], epochs: int) -> None:
@@ -123,9 +107,7 @@ def summary(grid: dict[str, dict[str, dict[str, Any]]], epochs: int) -> None:
                 d = e.get("diagnostics") or {}
                 ratio = statistics.median((d.get("update_ratio") or {"-": math.nan}).values())
                 dead = max((d.get("dead_fraction") or {"-": math.nan}).values())
-                cells.append(
-                    f"{str(label(run, n).label):14s} {100 * e['val_acc']:3.0f}% {ratio:7.1e} {100 * dead:3.0f}%"
-                )
+                cells.append(f"{str(label(run, n).label):14s} {100 * e['val_acc']:3.0f}% {ratio:7.1e} {100 * dead:3.0f}%")
             print(f"{run['lr']:<7g} | " + " | ".join(cells))
 
 
@@ -153,47 +135,23 @@ class Case:
 #: The 5k digits (3,200 training / 800 validation images), SGD lr 0.01, batch 10, 3 epochs, seed 0.
 CASE_BASE = RunConfig(lr=0.01, batch_size=10, epochs=3, seed=0, device="cpu", log_every=10**9)
 CASES: tuple[Case, ...] = (
-    Case(
-        "wd0.5",
-        "SGD lr 0.01, weight decay 0.5",
-        "not learning: weight decay named, a smaller wd",
-        {"weight_decay": 0.5},
-    ),
+    Case("wd0.5", "SGD lr 0.01, weight decay 0.5", "not learning: weight decay named, a smaller wd",
+         {"weight_decay": 0.5}),
     Case("wd0.1", "SGD lr 0.01, weight decay 0.1", "may stay; most of the step is decay", {"weight_decay": 0.1}),
     Case("b256", "SGD lr 0.01, batch 256", "too slow: 13 steps per epoch, lr with the batch", {"batch_size": 256}),
     Case("mom0.9", "SGD lr 0.1, momentum 0.9", "not learning: effective step named", {"lr": 0.1, "momentum": 0.9}),
-    Case(
-        "lr0.3s1",
-        "lr 0.3, seed 1, 800 digits",
-        "unstable if its accuracy falls",
-        {"lr": 0.3, "seed": 1, "train_limit": 800},
-    ),
-    Case(
-        "lr0.4s0",
-        "lr 0.4, seed 0, 800 digits",
-        "unstable: accuracy fell, a smaller lr",
-        {"lr": 0.4, "train_limit": 800},
-    ),
+    Case("lr0.3s1", "lr 0.3, seed 1, 800 digits", "unstable if its accuracy falls",
+         {"lr": 0.3, "seed": 1, "train_limit": 800}),
+    Case("lr0.4s0", "lr 0.4, seed 0, 800 digits", "unstable: accuracy fell, a smaller lr",
+         {"lr": 0.4, "train_limit": 800}),
     Case("adam1e-4", "Adam 1e-4", "still learning: the loss still falling", {"optimizer": "adam", "lr": 1e-4}),
-    Case(
-        "tiny100",
-        "100 digits, lr 0.1, 20 epochs (25 validation)",
-        "overfitting, with the interval",
-        {"lr": 0.1, "train_limit": 100, "epochs": 20},
-    ),
-    Case(
-        "lr0.5_1k",
-        "lr 0.5, 1 epoch, 1,000 digits",
-        "unstable or not learning: dead share, a smaller lr",
-        {"lr": 0.5, "train_limit": 1000, "epochs": 1},
-    ),
+    Case("tiny100", "100 digits, lr 0.1, 20 epochs (25 validation)", "overfitting, with the interval",
+         {"lr": 0.1, "train_limit": 100, "epochs": 20}),
+    Case("lr0.5_1k", "lr 0.5, 1 epoch, 1,000 digits", "unstable or not learning: dead share, a smaller lr",
+         {"lr": 0.5, "train_limit": 1000, "epochs": 1}),
     Case("adam1e-2", "Adam 1e-2", "may stay; the dead share named", {"optimizer": "adam", "lr": 1e-2}),
-    Case(
-        "adam1e-3",
-        "Adam 1e-3 (the best region)",
-        "learning; fc1 ~50% dead is no failure",
-        {"optimizer": "adam", "lr": 1e-3},
-    ),
+    Case("adam1e-3", "Adam 1e-3 (the best region)", "learning; fc1 ~50% dead is no failure",
+         {"optimizer": "adam", "lr": 1e-3}),
     Case("lr0.1", "lr 0.1, 5 epochs (the best SGD run)", "not called large", {"lr": 0.1, "epochs": 5}),
     Case("lr0.01", "lr 0.01, 5 epochs (the lesson)", "converged", {"epochs": 5}),
 )
@@ -211,17 +169,13 @@ def show_cases(runs: dict[str, dict[str, Any]]) -> None:
     """Each case's label against what it should be, its validation accuracy by epoch, then every reason and hint."""
     cases = {c.key: c for c in CASES}
     print("\n## settings outside the reference grid (the 5k digits, seed 0, 3 epochs unless named)")
-    print(
-        f"{'case':9s} | {'setting':47s} | {'label':14s} | {'should be':50s} | val acc by epoch (median ratio, "
-        "most dead)"
-    )
+    print(f"{'case':9s} | {'setting':47s} | {'label':14s} | {'should be':50s} | val acc by epoch (median ratio, "
+          "most dead)")
     for key, run in runs.items():
         case, n = cases[key], len(run["epochs"])
         accs = " ".join(f"{100 * e['val_acc']:.1f}" for e in run["epochs"])
-        print(
-            f"{key:9s} | {case.setting:47s} | {str(label(run, n).label):14s} | {case.expected:50s} | "
-            f"{accs} ({evidence_short(run)})"
-        )
+        print(f"{key:9s} | {case.setting:47s} | {str(label(run, n).label):14s} | {case.expected:50s} | "
+              f"{accs} ({evidence_short(run)})")
     print()
     for key, run in runs.items():
         v = label(run, len(run["epochs"]))
@@ -285,12 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         sets.append((f"mnist-5k, train_limit {limit}", replace(base, train_limit=tl)))
     if args.mnist:
         tl = None if args.mnist_limit == "all" else int(args.mnist_limit)
-        sets.append(
-            (
-                f"mnist, train_limit {args.mnist_limit}",
-                replace(base, dataset="mnist", data_dir=args.mnist, train_limit=tl),
-            )
-        )
+        sets.append((f"mnist, train_limit {args.mnist_limit}",
+                     replace(base, dataset="mnist", data_dir=args.mnist, train_limit=tl)))
     grid = {}
     for name, config in sets:
         start = time.perf_counter()

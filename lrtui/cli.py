@@ -44,13 +44,9 @@ RUN_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("--optimizer", "optimizer", "NAME[,NAME...]", f"one or more of {', '.join(OPTIMIZERS)}"),
     ("--momentum", "momentum", "M[,M...]", "momentum in [0, 1) (default: 0.9 for sgd-momentum and nesterov, else 0)"),
     ("--weight-decay", "weight_decay", "W[,W...]", "L2 weight decay in [0, 1]"),
-    (
-        "--schedule",
-        "schedule",
-        "NAME[,NAME...]",
-        "lr schedule: constant, step (x0.1 at 50%% and 75%% of the run), exp (down to lr/100), cosine (down to 0) "
-        "or onecycle (from lr/25 up to --lr at 30%%, then down to lr/2.5e5)",
-    ),
+    ("--schedule", "schedule", "NAME[,NAME...]",
+     "lr schedule: constant, step (x0.1 at 50%% and 75%% of the run), exp (down to lr/100), cosine (down to 0) "
+     "or onecycle (from lr/25 up to --lr at 30%%, then down to lr/2.5e5)"),
     ("--warmup", "warmup", "N[,N...]", "steps of linear lr warmup at the start, for any schedule"),
     ("--epochs", "epochs", "N[,N...]", "number of epochs"),
     ("--batch-size", "batch_size", "N[,N...]", "mini-batch size"),
@@ -85,67 +81,43 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, starts the terminal app (the run flags pre-fill its form).",
     )
     parser.add_argument("--version", action="version", version=f"lrtui {__version__}")
-    parser.add_argument(
-        "--open", metavar="SESSION", help="open a saved session in the app (folder, session.json or 'last')"
-    )
+    parser.add_argument("--open", metavar="SESSION", help="open a saved session in the app (folder, session.json or 'last')")
     add_run_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser(
-        "run",
-        help="train headless: classic printout, then a table of runs",
-        description="Train without the app; every run is saved in a session. Every setting marked [,...] takes a "
-        "comma list: the runs are the grid of all combinations (optimizer outermost, seed innermost).",
-    )
+    run = sub.add_parser("run", help="train headless: classic printout, then a table of runs",
+                         description="Train without the app; every run is saved in a session. Every setting marked [,...] takes a "
+                         "comma list: the runs are the grid of all combinations (optimizer outermost, seed innermost).")
     add_run_flags(run)
-    run.add_argument(
-        "--open",
-        metavar="SESSION",
-        help="add the runs to a saved session (folder, session.json or 'last') instead of a new one",
-    )
+    run.add_argument("--open", metavar="SESSION",
+                     help="add the runs to a saved session (folder, session.json or 'last') instead of a new one")
     run.add_argument("--json", metavar="PATH", help="also write the whole result (the session document) to PATH")
     run.add_argument("--report", metavar="DIR", help="write the md/html/json reports into DIR at the end")
     run.add_argument("--quiet", action="store_true", help="print only the final table")
-    run.add_argument(
-        "--batched",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="train a sweep's models as one stacked model (default: where it measures faster)",
-    )
+    run.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
+                     help="train a sweep's models as one stacked model (default: where it measures faster)")
 
     sub.add_parser("sessions", help="list saved sessions", description="List saved sessions, unreadable ones too.")
 
-    report = sub.add_parser(
-        "report",
-        help="write a saved session's reports",
-        description="Write report.md, report.html and session.json for a saved session.",
-    )
+    report = sub.add_parser("report", help="write a saved session's reports",
+                            description="Write report.md, report.html and session.json for a saved session.")
     report.add_argument("session", metavar="SESSION", help="a session folder, its session.json, or 'last'")
-    report.add_argument(
-        "--format", action="append", choices=("md", "html", "json"), help="format to write (repeatable; default: all)"
-    )
+    report.add_argument("--format", action="append", choices=("md", "html", "json"),
+                        help="format to write (repeatable; default: all)")
     report.add_argument("--out", metavar="DIR", help="folder to write into (default: the session folder)")
 
-    export = sub.add_parser(
-        "export",
-        help="export a saved session as CSV or TensorBoard event files",
-        description="Write runs.csv and epochs.csv, or one TensorBoard event folder per run.",
-    )
+    export = sub.add_parser("export", help="export a saved session as CSV or TensorBoard event files",
+                            description="Write runs.csv and epochs.csv, or one TensorBoard event folder per run.")
     export.add_argument("session", metavar="SESSION", help="a session folder, its session.json, or 'last'")
     export.add_argument("--format", choices=("csv", "tensorboard"), default="csv", help="default: csv")
     export.add_argument("--out", metavar="DIR", help="folder to write into (default: SESSION/export)")
 
-    find = sub.add_parser(
-        "find-lr",
-        help="learning-rate range test: suggest a learning rate",
-        description="Raise the lr exponentially over one short pass and suggest one that trains well.",
-    )
+    find = sub.add_parser("find-lr", help="learning-rate range test: suggest a learning rate",
+                          description="Raise the lr exponentially over one short pass and suggest one that trains well.")
     add_run_flags(find)
     find.add_argument("--start", default="1e-6", help="first learning rate (default 1e-6)")
     find.add_argument("--end", default="10", help="last learning rate (default 10)")
-    find.add_argument(
-        "--steps", default="320", help="number of steps (default 320, lrfind.DEFAULT_STEPS; at most one epoch)"
-    )
+    find.add_argument("--steps", default="320", help="number of steps (default 320, lrfind.DEFAULT_STEPS; at most one epoch)")
     find.add_argument("--json", metavar="PATH", help="write the curve and the suggestions to PATH")
     return parser
 
@@ -239,9 +211,8 @@ def _check_report_dir(flag: str, out: str | None, session: Session | None = None
     check_writable_dir(out, flag, REPORT_FILES, sessions_root=root, replaceable=document)
 
 
-def _train(
-    session: Session, configs: list[RunConfig], console: Any, args: argparse.Namespace
-) -> tuple[Signals, list[RunRecord]]:
+def _train(session: Session, configs: list[RunConfig], console: Any,
+           args: argparse.Namespace) -> tuple[Signals, list[RunRecord]]:
     """Train the runs through a :class:`Runner`, printing as events arrive; returns the signals seen and the runs."""
     from lrtui.engine.events import Event
     from lrtui.plots.printout import RunPrinter
@@ -265,9 +236,8 @@ def _train(
                 except OSError as e:  # stdout on a full disk, a dead terminal: printing stops, training never
                     console.write_failed = console.quiet = True
                     with contextlib.suppress(OSError):
-                        tell(
-                            "warning", f"cannot write the output ({e.strerror or e}); printing stops, training goes on"
-                        )
+                        tell("warning", f"cannot write the output ({e.strerror or e}); printing stops, "
+                             "training goes on")
 
         runner = Runner(session, listen, batched=args.batched)
         stop.on_stop = runner.stop
@@ -331,9 +301,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for line in failed_outputs:
         with contextlib.suppress(OSError):
             tell("error", line)
-    written = (
-        [("result", args.json)] if args.json and not any(e.startswith("--json") for e in failed_outputs) else []
-    ) + [("report", p) for p in reports]
+    written = ([("result", args.json)] if args.json and not any(e.startswith("--json") for e in failed_outputs)
+               else []) + [("report", p) for p in reports]
     try:
         if not stop.hangup:
             console.print(runs_table(started))
@@ -343,10 +312,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if session.save_error and session.snapshot_behind:
                 say(console, f"session: {session.path} (runs saved; {session.save_error})")
             else:
-                say(
-                    console,
-                    f"session: NOT saved ({session.save_error})" if session.save_error else f"session: {session.path}",
-                )
+                say(console, f"session: NOT saved ({session.save_error})" if session.save_error
+                    else f"session: {session.path}")
     except OSError:
         console.write_failed = True  # the terminal went away, or stdout's disk is full; everything is saved
     if stop.exit_code:
@@ -518,20 +485,13 @@ def _import_problem(error: ImportError) -> str:
     module = (error.name or "").split(".")[0] or "a package"
     detail = " ".join(str(error).split())[:300]
     if module == "torch" or "torch" in detail or ".so" in detail:
-        return (
-            f"PyTorch cannot be loaded ({detail}); reinstall a torch build that matches this machine, "
-            "e.g. pip install --force-reinstall torch"
-        )
+        return (f"PyTorch cannot be loaded ({detail}); reinstall a torch build that matches this machine, "
+                "e.g. pip install --force-reinstall torch")
     return f"{module} cannot be imported ({detail}); reinstall lrtui's dependencies: pip install -e ."
 
 
-COMMANDS = {
-    "run": cmd_run,
-    "sessions": cmd_sessions,
-    "report": cmd_report,
-    "export": cmd_export,
-    "find-lr": cmd_find_lr,
-}
+COMMANDS = {"run": cmd_run, "sessions": cmd_sessions, "report": cmd_report, "export": cmd_export,
+            "find-lr": cmd_find_lr}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

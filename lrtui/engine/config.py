@@ -34,15 +34,7 @@ EPOCHS_MAX = 1000
 MAX_SWEEP = 16
 #: Settings that take a comma list, outer to inner: the order of the grid's runs (see :func:`parse_configs`).
 GRID_FIELDS: tuple[str, ...] = (
-    "optimizer",
-    "batch_size",
-    "epochs",
-    "momentum",
-    "weight_decay",
-    "schedule",
-    "warmup",
-    "lr",
-    "seed",
+    "optimizer", "batch_size", "epochs", "momentum", "weight_decay", "schedule", "warmup", "lr", "seed",
 )
 #: Grids with more runs than this: front ends ask before queuing them (see :func:`grid_size`).
 GRID_CONFIRM = 24
@@ -127,7 +119,7 @@ def _bounded(message: str) -> str:
         return message
     cut = len(message) - MESSAGE_CHARS + 1
     head = MESSAGE_CHARS // 3
-    return f"{message[:head]}…({cut:,} characters left out)…{message[head + cut :]}"
+    return f"{message[:head]}…({cut:,} characters left out)…{message[head + cut:]}"
 
 
 def _number(text: Any, name: str, errors: dict[str, str], *, integer: bool = False) -> float | int | None:
@@ -291,6 +283,7 @@ def total_steps(config: RunConfig) -> int:
     """Optimizer steps of a whole run: ``epochs × ceil(train samples / batch_size)`` (what the trainer runs)."""
     n_train = train_size(config.dataset, config.val_fraction, config.train_limit)
     return config.epochs * math.ceil(n_train / config.batch_size)
+
 
 
 def probe_devices() -> tuple[str, ...]:
@@ -485,16 +478,11 @@ def _warmups(form: _Form, name: str) -> list[int]:
     warmups: list[int] = form.listed(name, _parse_warmup)
     n_train = form.n_train()
     if warmups and n_train is not None and "epochs" not in form.errors and "batch_size" not in form.errors:
-        shortest = min(
-            (n * math.ceil(n_train / size), n, size)
-            for n in form.values["epochs"]
-            for size in form.values["batch_size"]
-        )
+        shortest = min((n * math.ceil(n_train / size), n, size)
+                       for n in form.values["epochs"] for size in form.values["batch_size"])
         if max(warmups) > shortest[0]:
-            form.errors[name] = (
-                f"{max(warmups)} is longer than the run: {shortest[1]} epoch(s) at batch "
-                f"{shortest[2]} is {shortest[0]} steps"
-            )
+            form.errors[name] = (f"{max(warmups)} is longer than the run: {shortest[1]} epoch(s) at batch "
+                                 f"{shortest[2]} is {shortest[0]} steps")
     return warmups
 
 
@@ -512,9 +500,8 @@ _FIELD_PARSERS: dict[str, FieldParser] = {
     "momentum": _momenta,
     "weight_decay": _listed(_ranged("weight_decay", lambda v: 0 <= v <= 1, "must be between 0 and 1")),
     "schedule": _listed(_choice("schedule", SCHEDULES)),
-    "epochs": _listed(
-        _ranged("epochs", lambda v: 1 <= v <= EPOCHS_MAX, f"must be between 1 and {EPOCHS_MAX}", integer=True)
-    ),
+    "epochs": _listed(_ranged("epochs", lambda v: 1 <= v <= EPOCHS_MAX, f"must be between 1 and {EPOCHS_MAX}",
+                              integer=True)),
     "val_fraction": _val_fraction,
     "seed": _listed(_ranged("seed", lambda v: 0 <= v < 2**63, "must be >= 0", integer=True)),
     "train_limit": _optional_count("all"),
@@ -577,25 +564,23 @@ def parse_configs(
         for momentum, weight_decay, schedule, warmup, lr, seed in itertools.product(
             form.momenta_for(optimizer), v["weight_decay"], v["schedule"], v["warmup"], v["lr"], v["seed"]
         ):
-            configs.append(
-                RunConfig(
-                    lr=lr,
-                    optimizer=optimizer,
-                    momentum=float(momentum),
-                    weight_decay=float(weight_decay),
-                    schedule=schedule,
-                    warmup=int(warmup),
-                    epochs=int(epochs),
-                    batch_size=int(batch_size),
-                    dataset=v["dataset"],
-                    data_dir=os.path.expanduser(v["data_dir"]),
-                    val_fraction=float(v["val_fraction"]),
-                    seed=int(seed),
-                    device=v["device"],
-                    log_every=v["log_every"],
-                    train_limit=v["train_limit"],
-                )
-            )
+            configs.append(RunConfig(
+                lr=lr,
+                optimizer=optimizer,
+                momentum=float(momentum),
+                weight_decay=float(weight_decay),
+                schedule=schedule,
+                warmup=int(warmup),
+                epochs=int(epochs),
+                batch_size=int(batch_size),
+                dataset=v["dataset"],
+                data_dir=os.path.expanduser(v["data_dir"]),
+                val_fraction=float(v["val_fraction"]),
+                seed=int(seed),
+                device=v["device"],
+                log_every=v["log_every"],
+                train_limit=v["train_limit"],
+            ))
     return configs
 
 

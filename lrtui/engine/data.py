@@ -166,12 +166,8 @@ def _idx_set(name: str, data_dir: str) -> Raw:
         raise DataUnavailable(f"{name}: {e}") from None
     _check_pair(name, paths[0], train_x, paths[1], train_y, minimum=2)
     _check_pair(name, paths[2], test_x, paths[3], test_y, minimum=1)
-    return Raw(
-        torch.from_numpy(train_x),
-        torch.from_numpy(train_y.astype(np.int64)),
-        torch.from_numpy(test_x),
-        torch.from_numpy(test_y.astype(np.int64)),
-    )
+    return Raw(torch.from_numpy(train_x), torch.from_numpy(train_y.astype(np.int64)),
+               torch.from_numpy(test_x), torch.from_numpy(test_y.astype(np.int64)))
 
 
 def _find(folder: Path, stem: str) -> Path | None:
@@ -190,10 +186,8 @@ def _check_pair(name: str, x_path: Path, x: np.ndarray, y_path: Path, y: np.ndar
         raise DataUnavailable(f"{name}: {x_path} holds {len(x)} image{'s' * (len(x) != 1)}; at least {minimum} needed")
     bad = np.flatnonzero(y >= CLASSES)
     if bad.size:
-        raise DataUnavailable(
-            f"{name}: {y_path}: label {int(y[bad[0]])} at index {int(bad[0])} is outside 0-9"
-            f" ({bad.size:,} such label{'s' * (bad.size != 1)})"
-        )
+        raise DataUnavailable(f"{name}: {y_path}: label {int(y[bad[0]])} at index {int(bad[0])} is outside 0-9"
+                              f" ({bad.size:,} such label{'s' * (bad.size != 1)})")
 
 
 def _legacy(name: str, root: Path) -> Raw | None:
@@ -229,10 +223,8 @@ def _download(name: str, root: Path, folder: Path) -> None:
         if root.exists() or os.path.lexists(root):
             raise DataUnavailable(f"{name}: data folder {root} is not a folder")
         if root != _platform_data_dir():
-            raise DataUnavailable(
-                f"{name}: data folder {root} does not exist (it is not created: make it to download "
-                f"{name} into {folder}, put the four IDX files there yourself, or {offline})"
-            )
+            raise DataUnavailable(f"{name}: data folder {root} does not exist (it is not created: make it to download "
+                                  f"{name} into {folder}, put the four IDX files there yourself, or {offline})")
     made = [p for p in (folder, folder.parent, root, *root.parents) if not p.exists()]
     before = set(os.listdir(folder)) if folder.is_dir() else set()
     import torchvision.datasets as tvd
@@ -297,16 +289,12 @@ def check_data(configs: Iterable[RunConfig]) -> None:
             if (config.dataset, config.data_dir if dataset != "mnist-5k" else "") != (dataset, data_dir):
                 continue
             if pool < 2:
-                raise DataUnavailable(
-                    f"{dataset}: the training set holds {pool} image(s); at least 2 are needed "
-                    "(one to train on, one to validate)"
-                )
+                raise DataUnavailable(f"{dataset}: the training set holds {pool} image(s); at least 2 are needed "
+                                      "(one to train on, one to validate)")
             n_train, _ = split_sizes(pool, config.val_fraction, config.train_limit)
             if config.batch_size > n_train:
-                raise DataUnavailable(
-                    f"batch size {config.batch_size} is larger than the training set "
-                    f"({n_train} samples of {dataset} after the validation split)"
-                )
+                raise DataUnavailable(f"batch size {config.batch_size} is larger than the training set "
+                                      f"({n_train} samples of {dataset} after the validation split)")
 
 
 def split_indices(pool: int, val_fraction: float, train_limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:

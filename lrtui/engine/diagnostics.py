@@ -93,13 +93,8 @@ class StepStats:
         return -(-steps // self.every)
 
     @torch.no_grad()
-    def add_sgd(
-        self,
-        params: Sequence[torch.Tensor],
-        grads: Sequence[torch.Tensor],
-        direction: Sequence[torch.Tensor],
-        lr: float,
-    ) -> None:
+    def add_sgd(self, params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
+                direction: Sequence[torch.Tensor], lr: float) -> None:
         """One SGD step about to apply ``params -= lr * direction`` (so ‖Δw‖ = lr·‖direction‖).
         Plain SGD passes its gradients as the direction: their norms are then taken once."""
         g_norms = torch._foreach_norm(list(grads))
@@ -112,9 +107,8 @@ class StepStats:
         self.grad_sum.add_(torch.linalg.vector_norm(g))
 
     @torch.no_grad()
-    def add_delta(
-        self, before: Sequence[torch.Tensor], after: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]
-    ) -> None:
+    def add_delta(self, before: Sequence[torch.Tensor], after: Sequence[torch.Tensor],
+                  grads: Sequence[torch.Tensor]) -> None:
         """Any optimizer: the update actually applied is ``after - before``."""
         delta = torch._foreach_sub(list(after), list(before))
         norms = [*torch._foreach_norm(delta), *torch._foreach_norm(list(before)), *torch._foreach_norm(list(grads))]
@@ -138,14 +132,8 @@ class StepStats:
         return [torch.linalg.vector_norm(t, dim=tuple(range(1, t.dim()))) for t in ts]
 
     @torch.no_grad()
-    def add_stacked(
-        self,
-        weight_norms: Sequence[torch.Tensor],
-        grads: Sequence[torch.Tensor],
-        direction: Sequence[torch.Tensor],
-        lrs: torch.Tensor,
-        step: torch.Tensor,
-    ) -> None:
+    def add_stacked(self, weight_norms: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
+                    direction: Sequence[torch.Tensor], lrs: torch.Tensor, step: torch.Tensor) -> None:
         """K stacked models: ``p -= lrs[k] * direction`` was applied to weights whose
         :meth:`per_model_norms` (taken before the step) are ``weight_norms``; ``step`` is the
         on-device index of the step in its epoch. Counted only on the steps a lone run measures

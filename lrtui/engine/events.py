@@ -188,13 +188,8 @@ class ProbeResult:
     base_loss: float = float("nan")  #: probe-set loss of the weights themselves (step 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "epoch": self.epoch,
-            "lrs": list(self.lrs),
-            "losses": list(self.losses),
-            "current_lr": self.current_lr,
-            "base_loss": self.base_loss,
-        }
+        return {"epoch": self.epoch, "lrs": list(self.lrs), "losses": list(self.losses),
+                "current_lr": self.current_lr, "base_loss": self.base_loss}
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ class ProbeData:
     y: torch.Tensor
 
     @classmethod
-    def take(cls, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor, val_y: torch.Tensor) -> ProbeData:
+    def take(cls, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor,
+             val_y: torch.Tensor) -> ProbeData:
         return cls(train_x[:PROBE_TRAIN], train_y[:PROBE_TRAIN], val_x[:PROBE_SIZE], val_y[:PROBE_SIZE])
 
 
@@ -84,15 +85,8 @@ def mean_gradient(model: ConvNet, data: ProbeData) -> list[torch.Tensor]:
 
 
 @torch.no_grad()
-def sgd_direction(
-    params: Sequence[torch.Tensor],
-    grads: Sequence[torch.Tensor],
-    *,
-    momentum: float,
-    weight_decay: float,
-    nesterov: bool,
-    buffers: Sequence[torch.Tensor] | None,
-) -> list[torch.Tensor]:
+def sgd_direction(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], *, momentum: float,
+                  weight_decay: float, nesterov: bool, buffers: Sequence[torch.Tensor] | None) -> list[torch.Tensor]:
     """torch.optim.SGD's next update direction (the step is ``-lr`` times it), computed out of place."""
     d = list(grads)
     if weight_decay:
@@ -103,9 +97,8 @@ def sgd_direction(
     return d
 
 
-def optimizer_direction(
-    optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], lr: float
-) -> list[torch.Tensor]:
+def optimizer_direction(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor],
+                        grads: Sequence[torch.Tensor], lr: float) -> list[torch.Tensor]:
     """Any optimizer's next update direction: a trial step on a deep copy of it (and of its params)."""
     trial = copy.deepcopy(optimizer)
     copies = [p for group in trial.param_groups for p in group["params"]]
@@ -117,13 +110,8 @@ def optimizer_direction(
 
 
 @torch.no_grad()
-def losses_along(
-    model: ConvNet,
-    direction: Sequence[torch.Tensor],
-    lrs: Sequence[float],
-    data: ProbeData,
-    scratch: ConvNet | None = None,
-) -> tuple[float, list[float]]:
+def losses_along(model: ConvNet, direction: Sequence[torch.Tensor], lrs: Sequence[float],
+                 data: ProbeData, scratch: ConvNet | None = None) -> tuple[float, list[float]]:
     """Probe-set loss of the weights themselves, and after one step of each size in ``lrs``.
 
     ``scratch``: a model of the same shape whose weights may be overwritten (a deep copy is

@@ -79,7 +79,8 @@ def device_label(device: torch.device) -> str:
 
 def cache_key(device: torch.device, k: int, batch_size: int, threads: int) -> str:
     """``<device>|torch <version>|threads <n>|K<bucket>|batch<bucket>``."""
-    return f"{device_label(device)}|torch {torch.__version__}|threads {threads}|K{bucket(k)}|batch{bucket(batch_size)}"
+    return (f"{device_label(device)}|torch {torch.__version__}|threads {threads}|K{bucket(k)}"
+            f"|batch{bucket(batch_size)}")
 
 
 def read_choices(path: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -145,7 +146,6 @@ def _loops(config: RunConfig, k: int, device: torch.device) -> tuple[Callable[[]
     def epoch_of(fit: Fit) -> Callable[[], None]:
         def epoch() -> None:
             fit.train_epoch(1)
-
         return epoch
 
     if device.type == "cuda":
@@ -190,20 +190,13 @@ def measure(config: RunConfig, k: int, device: torch.device) -> dict[str, Any]:
         single_s = min(single_s, _per_epoch(single, device) / steps)
         stack_s = min(stack_s, _per_epoch(stacked, device) / steps)
     speedup = k * single_s / stack_s
-    return {
-        "stacked": speedup > 1.0,
-        "speedup": round(speedup, 4),
-        "k": k,
-        "steps": steps,
-        "stack_step_s": stack_s,
-        "single_step_s": single_s,
-        "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+    return {"stacked": speedup > 1.0, "speedup": round(speedup, 4), "k": k, "steps": steps,
+            "stack_step_s": stack_s, "single_step_s": single_s,
+            "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-def stacked_is_faster(
-    config: RunConfig, k: int, device: torch.device, *, path: Path | None = None, remeasure: bool = False
-) -> bool:
+def stacked_is_faster(config: RunConfig, k: int, device: torch.device, *, path: Path | None = None,
+                      remeasure: bool = False) -> bool:
     """The cached answer for this device, K bucket and batch bucket; measured (and cached) when there is none.
 
     Call with torch's threads already at what training uses (the key holds the thread count).

@@ -68,13 +68,8 @@ def batchable(configs: Sequence[RunConfig]) -> bool:
     return all(replace(c, lr=first.lr, schedule=first.schedule, warmup=first.warmup) == first for c in configs)
 
 
-def use_batched(
-    configs: Sequence[RunConfig],
-    batched: bool | None,
-    device: str,
-    *,
-    choice: Callable[[RunConfig, int, torch.device], bool] | None = None,
-) -> bool:
+def use_batched(configs: Sequence[RunConfig], batched: bool | None, device: str, *,
+                choice: Callable[[RunConfig, int, torch.device], bool] | None = None) -> bool:
     """``batched=None`` (auto): a lone run stacks on CUDA only (a stack of one, for the CUDA graph); K > 1
     stacks where :func:`lrtui.engine.stack_choice.stacked_is_faster` measured the stack faster on this
     device (cached per device, torch version, threads, K and batch size). ``choice`` replaces that
@@ -122,29 +117,20 @@ def run_many(
         if batched is None and len(configs) > 1:  # one by one, each as auto runs a lone run (CUDA: a graph)
             ends.extend(run_many([config], [run_id], emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace))
         else:
-            ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes, trace=trace))
+            ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes,
+                              trace=trace))
     return ends
 
 
-def train_stacked(
-    configs: Sequence[RunConfig],
-    run_ids: Sequence[str],
-    emit: Emit,
-    cancel: threading.Event,
-    *,
-    graphs: bool = True,
-    diagnostics: bool = True,
-    probes: bool = True,
-    trace: bool = True,
-) -> list[RunEnd]:
+def train_stacked(configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
+                  cancel: threading.Event, *, graphs: bool = True, diagnostics: bool = True,
+                  probes: bool = True, trace: bool = True) -> list[RunEnd]:
     """Train K configs that differ only in lr, schedule or warmup as one stacked model.
 
     Never raises: a failure ends the runs ``failed``.
     """
-    runs = [
-        Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace)
-        for config, run_id in zip(configs, run_ids, strict=True)
-    ]
+    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace)
+            for config, run_id in zip(configs, run_ids, strict=True)]
     with run_threads():  # as train() does: leave a core free
         try:
             device = torch.device(resolve_device(configs[0].device, probe_devices()))

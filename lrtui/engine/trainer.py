@@ -149,17 +149,8 @@ class Run:
     A stacked sweep sets up several of these and trains them with one step (:meth:`Fit.stacked`).
     """
 
-    def __init__(
-        self,
-        config: RunConfig,
-        emit: Emit,
-        cancel: threading.Event,
-        run_id: str,
-        *,
-        diagnostics: bool = True,
-        probes: bool = True,
-        trace: bool = True,
-    ) -> None:
+    def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str, *,
+                 diagnostics: bool = True, probes: bool = True, trace: bool = True) -> None:
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
         self.diagnostics, self.probes = diagnostics, probes
         self.traced = trace and diagnostics  #: keep the step trace (it reads the diagnostics' rows)
@@ -200,10 +191,10 @@ class Run:
             self.tracer = Tracer(self.run_id, self.splits.val_x, self.total_steps, SAMPLE_EVERY)
         self.update: SGDStep | OptimizerStep = make_update(cfg, self.model.parameters(), self.stats)
         #: how the run trains alone (a stacked sweep trains its model in the stack instead)
-        self.step = LoneStep(
-            self.model, self.update, self.splits.train_x, self.splits.train_y, cfg.batch_size, cfg, self.total_steps
-        )
-        self.probe_data = ProbeData.take(self.splits.train_x, self.splits.train_y, self.splits.val_x, self.splits.val_y)
+        self.step = LoneStep(self.model, self.update, self.splits.train_x, self.splits.train_y, cfg.batch_size,
+                             cfg, self.total_steps)
+        self.probe_data = ProbeData.take(self.splits.train_x, self.splits.train_y, self.splits.val_x,
+                                         self.splits.val_y)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.sync_each_batch = syncs_each_batch(self.device)
         self.emit(
@@ -250,28 +241,13 @@ class Run:
     def emit_batch_log(self, epoch: int, batch: int, state: EpochState, loss: float) -> None:
         self.log_steps.append((epoch - 1) * self.batches_per_epoch + batch - 1)
         correct = int(state.correct.item())
-        log = BatchLog(
-            run_id=self.run_id,
-            epoch=epoch,
-            batch=batch,
-            seen=state.samples,
-            total=self.n_train,
-            loss=loss,
-            correct=correct,
-            accuracy=correct / state.samples,
-            update_ratio=state.update_ratio(),
-            update_ratio_max=state.update_ratio_max(),
-        )
+        log = BatchLog(run_id=self.run_id, epoch=epoch, batch=batch, seen=state.samples, total=self.n_train, loss=loss,
+                       correct=correct, accuracy=correct / state.samples, update_ratio=state.update_ratio(),
+                       update_ratio_max=state.update_ratio_max())
         self.emit(log)
         if self.tracer is not None:
-            traced, provisional = self.tracer.log_point(
-                log,
-                state,
-                probes=self.probe_log,
-                config=self.config,
-                n_train=self.n_train,
-                n_val=self.splits.val_x.shape[0],
-            )
+            traced, provisional = self.tracer.log_point(log, state, probes=self.probe_log, config=self.config,
+                                                        n_train=self.n_train, n_val=self.splits.val_x.shape[0])
             if traced is not None:
                 self.emit(traced)
             self.emit(provisional)
@@ -334,12 +310,8 @@ class Run:
         if state.stats is None or self.val_diagnostics is None:
             return None
         largest = state.update_ratio_max()
-        return {
-            "update_ratio": state.update_ratio(),
-            **({"update_ratio_max": largest} if largest else {}),
-            "grad_norm": state.grad_norm(),
-            **self.val_diagnostics,
-        }
+        return {"update_ratio": state.update_ratio(), **({"update_ratio_max": largest} if largest else {}),
+                "grad_norm": state.grad_norm(), **self.val_diagnostics}
 
     # -- the step probe -------------------------------------------------------------------
     def probe(self, epoch: int) -> None:
@@ -356,9 +328,8 @@ class Run:
             self.probe_model = copy.deepcopy(model)
         base, losses = losses_along(model, direction, lrs, self.probe_data, self.probe_model)
         model.train(was_training)
-        result = ProbeResult(
-            run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=tuple(losses), current_lr=lr, base_loss=base
-        )
+        result = ProbeResult(run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=tuple(losses),
+                             current_lr=lr, base_loss=base)
         self.probe_log.append(result.to_dict())
         self.emit(result)
 
@@ -369,7 +340,9 @@ class Run:
         true_t = self.splits.test_y
         matrix = torch.bincount(true_t * CLASSES + pred_t, minlength=CLASSES * CLASSES).view(CLASSES, CLASSES)
         true, pred = true_t.tolist(), pred_t.tolist()
-        report = classification_report(true, pred, labels=list(range(CLASSES)), output_dict=True, zero_division=0)
+        report = classification_report(
+            true, pred, labels=list(range(CLASSES)), output_dict=True, zero_division=0
+        )
         wrong = [i for i, (t, p) in enumerate(zip(true, pred)) if t != p]
         right = [i for i, (t, p) in enumerate(zip(true, pred)) if t == p]
         picked = (wrong + right)[:N_SAMPLES]
@@ -413,14 +386,8 @@ class Run:
             self.last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         diagnostics = self.epoch_diagnostics(state)
         self.epochs.append(
-            {
-                "epoch": epoch,
-                "train_loss": train_loss,
-                "train_acc": train_acc,
-                "val_loss": val_loss,
-                "val_acc": val_acc,
-                "diagnostics": diagnostics,
-            }
+            {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
+             "diagnostics": diagnostics}
         )
         self.emit(
             EpochEnd(
@@ -436,26 +403,12 @@ class Run:
             )
         )
 
-    def end(
-        self,
-        status: RunState,
-        test: TestResult | None,
-        diverged_at: tuple[int, int] | None = None,
-        error: str | None = None,
-    ) -> RunEnd:
+    def end(self, status: RunState, test: TestResult | None, diverged_at: tuple[int, int] | None = None,
+            error: str | None = None) -> RunEnd:
         """Build and emit the one RunEnd of this run."""
-        verdict = (
-            judge(
-                self.epochs,
-                status,
-                probes=self.probe_log,
-                config=self.config,
-                n_train=self.n_train,
-                n_val=self.splits.val_x.shape[0],
-            )  # epochs or a divergence: set up, splits loaded
-            if self.epochs or status == RunState.DIVERGED
-            else None
-        )
+        verdict = (judge(self.epochs, status, probes=self.probe_log, config=self.config, n_train=self.n_train,
+                         n_val=self.splits.val_x.shape[0])  # epochs or a divergence: set up, splits loaded
+                   if self.epochs or status == RunState.DIVERGED else None)
         end = RunEnd(
             run_id=self.run_id,
             status=RunState(status),
@@ -467,24 +420,15 @@ class Run:
             diverged_at=diverged_at,
             error=error,
             lr_trace=lr_trace_at(self.config, self.total_steps, self.log_steps, self.steps_done)
-            if self.total_steps
-            else None,
+            if self.total_steps else None,
         )
         self.ended = end
         self.emit(end)
         return end
 
 
-def train(
-    config: RunConfig,
-    emit: Emit,
-    cancel: threading.Event | None = None,
-    *,
-    run_id: str = "r1",
-    diagnostics: bool = True,
-    probes: bool = True,
-    trace: bool = True,
-) -> RunEnd:
+def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1",
+          diagnostics: bool = True, probes: bool = True, trace: bool = True) -> RunEnd:
     """Train one run, emitting its events; never raises. The returned RunEnd is also the last event.
 
     ``diagnostics``/``probes``/``trace``: measure what happens inside the network / run the step probe / keep
@@ -522,17 +466,9 @@ class Fit(Callback):
         """Set-up runs (equal but for lr, schedule and warmup) trained as one stacked model from the first's weights."""
         first = runs[0]
         assert first.model is not None
-        step = StackedStep.of(
-            first.model,
-            [run.config for run in runs],
-            first.splits.train_x,
-            first.splits.train_y,
-            first.batches_per_epoch,
-            first.total_steps,
-            graphs=graphs,
-            diagnostics=first.diagnostics,
-            trace=first.traced,
-        )
+        step = StackedStep.of(first.model, [run.config for run in runs], first.splits.train_x, first.splits.train_y,
+                              first.batches_per_epoch, first.total_steps, graphs=graphs, diagnostics=first.diagnostics,
+                              trace=first.traced)
         for i, run in enumerate(runs):
             assert run.model is not None
             run.use_update(step.update_of(i, run.model, run.config))
@@ -568,9 +504,8 @@ class Fit(Callback):
                 tracer.start_epoch((epoch - 1) * first.batches_per_epoch)
         order = torch.randperm(first.n_train, generator=first.generator, device=first.device)
         self.epoch, self.batches, self.samples = epoch, 0, 0
-        return run_batches(
-            self.step, order, first.batches_per_epoch, (epoch - 1) * first.batches_per_epoch, [self], first.cancel
-        )
+        return run_batches(self.step, order, first.batches_per_epoch, (epoch - 1) * first.batches_per_epoch,
+                           [self], first.cancel)
 
     def after_batch(self, b: int, loss: torch.Tensor) -> bool:
         """Count, check, stop the diverged runs, emit; True (end the epoch) once no run is left."""

@@ -48,12 +48,7 @@ METRICS: tuple[str, ...] = ("val_acc", "train_acc", "val_loss", "train_loss")
 #: Run values a :func:`grid_table` can show (properties of RunRecord).
 GRID_VALUES: tuple[str, ...] = ("best_val_acc", "last_val_acc", "test_acc")
 #: Short names for settings shown in a group's label (the rest use their field name).
-SHORT_NAMES: dict[str, str] = {
-    "batch_size": "batch",
-    "weight_decay": "wd",
-    "val_fraction": "val",
-    "train_limit": "limit",
-}
+SHORT_NAMES: dict[str, str] = {"batch_size": "batch", "weight_decay": "wd", "val_fraction": "val", "train_limit": "limit"}
 #: Settings :attr:`RunConfig.label` already shows (never repeated in a group label).
 _IN_LABEL = frozenset({"lr", "optimizer", "schedule", "warmup", "seed"})
 
@@ -202,13 +197,8 @@ def make_group(runs: Sequence[RunRecord], varying: Sequence[str] = ()) -> SeedGr
     if not runs:
         raise ValueError("a seed group needs at least one run")
     epochs = _common_epochs(runs)
-    return SeedGroup(
-        group_key(runs[0].config),
-        tuple(runs),
-        setting_label(runs[0].config, varying),
-        epochs,
-        {m: _curve(runs, m, epochs) for m in METRICS},
-    )
+    return SeedGroup(group_key(runs[0].config), tuple(runs), setting_label(runs[0].config, varying), epochs,
+                     {m: _curve(runs, m, epochs) for m in METRICS})
 
 
 def seed_groups(runs: Sequence[RunRecord]) -> list[SeedGroup]:
@@ -482,9 +472,8 @@ def comparison_fields(runs: Sequence[RunRecord]) -> tuple[str, str] | None:
     return rows, cols
 
 
-def grid_table(
-    runs: Sequence[RunRecord], rows: str | None = None, cols: str | None = None, value: str = "best_val_acc"
-) -> GridTable:
+def grid_table(runs: Sequence[RunRecord], rows: str | None = None, cols: str | None = None,
+               value: str = "best_val_acc") -> GridTable:
     """Pivot ``runs`` by two config fields (any two; None = pick with :func:`comparison_fields`).
 
     Raises ValueError for an unknown field or value, the same field twice, or (when a field is left
@@ -538,33 +527,7 @@ def best_per_column(table: GridTable) -> list[tuple[Any, Any, float]]:
     return out
 
 
-__all__ = [
-    "GRID_VALUES",
-    "METRICS",
-    "SETTINGS",
-    "Curve",
-    "GridCell",
-    "GridTable",
-    "SeedGroup",
-    "Setting",
-    "Summary",
-    "best_per_column",
-    "best_setting",
-    "column_settings",
-    "common_settings_text",
-    "comparison_fields",
-    "grid_table",
-    "group_key",
-    "has_seed_groups",
-    "make_group",
-    "range_text",
-    "ranked",
-    "seed_groups",
-    "setting_cells",
-    "setting_label",
-    "summarize",
-    "summary_text",
-    "time_shares",
-    "time_text",
-    "value_text",
-]
+__all__ = ["GRID_VALUES", "METRICS", "SETTINGS", "Curve", "GridCell", "GridTable", "SeedGroup", "Setting", "Summary",
+           "best_per_column", "best_setting", "column_settings", "common_settings_text", "comparison_fields",
+           "grid_table", "group_key", "has_seed_groups", "make_group", "range_text", "ranked", "seed_groups", "setting_cells",
+           "setting_label", "summarize", "summary_text", "time_shares", "time_text", "value_text"]

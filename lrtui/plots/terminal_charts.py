@@ -75,11 +75,8 @@ def _draw(plt: Any, xs: Sequence[float], ys: Sequence[float], label: str | None,
 # -- per-epoch charts ----------------------------------------------------------------------
 def _series(run: RunRecord, key: str, scale: float = 1.0) -> tuple[list[int], list[float]]:
     """(epochs, values) of one per-epoch metric, skipping missing (non-finite) values."""
-    points = [
-        (e["epoch"], e[key] * scale)
-        for e in run.epochs
-        if isinstance(e.get(key), (int, float)) and math.isfinite(e[key])
-    ]
+    points = [(e["epoch"], e[key] * scale) for e in run.epochs
+              if isinstance(e.get(key), (int, float)) and math.isfinite(e[key])]
     return [p[0] for p in points], [p[1] for p in points]
 
 
@@ -110,16 +107,8 @@ def _range(run: RunRecord, key: str) -> float:
     return (max(ys) - min(ys)) if ys else 0.0
 
 
-def _plot_metric(
-    plt: Any,
-    runs: Sequence[RunRecord],
-    key: str,
-    transform: Callable[[float], float | None],
-    plain: bool,
-    train: bool,
-    legend: bool,
-    seeds: bool = False,
-) -> list[float]:
+def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, transform: Callable[[float], float | None],
+                 plain: bool, train: bool, legend: bool, seeds: bool = False) -> list[float]:
     """Validation (and training) curves of one metric for every run; returns the values drawn.
 
     ``seeds=True``: runs that differ only in seed are drawn as one group (see :func:`_plot_group`).
@@ -150,16 +139,14 @@ def group_label(group: SeedGroup) -> str:
     return f"{group.label} · {len(group.runs)} seeds"
 
 
-def _curve_points(
-    xs: Sequence[int], ys: Sequence[float | None], transform: Callable[[float], float | None]
-) -> list[tuple[int, float]]:
+def _curve_points(xs: Sequence[int], ys: Sequence[float | None],
+                  transform: Callable[[float], float | None]) -> list[tuple[int, float]]:
     mapped = [(x, transform(y) if y is not None else None) for x, y in zip(xs, ys)]
     return [(x, y) for x, y in mapped if y is not None]
 
 
-def _plot_band(
-    plt: Any, group: SeedGroup, key: str, transform: Callable[[float], float | None], plain: bool
-) -> list[float]:
+def _plot_band(plt: Any, group: SeedGroup, key: str, transform: Callable[[float], float | None],
+               plain: bool) -> list[float]:
     """The min–max band of a seed group's validation curve as two thin dotted lines in its first run's colour.
 
     Dotted edges rather than a filled band: a filled area of characters would cover the other runs' lines.
@@ -169,25 +156,14 @@ def _plot_band(
     for ys in (val.lo, val.hi):
         points = _curve_points(val.epochs, ys, transform)
         if len(points) > 1:  # one point alone is the mean's marker already
-            plt.plot(
-                [p[0] for p in points],
-                [p[1] for p in points],
-                marker="·",
-                **({} if plain else {"color": run_color(group.runs[0])}),
-            )
+            plt.plot([p[0] for p in points], [p[1] for p in points], marker="·",
+                     **({} if plain else {"color": run_color(group.runs[0])}))
             drawn += [p[1] for p in points]
     return drawn
 
 
-def _plot_group(
-    plt: Any,
-    group: SeedGroup,
-    key: str,
-    transform: Callable[[float], float | None],
-    plain: bool,
-    train: bool,
-    legend: bool,
-) -> list[float]:
+def _plot_group(plt: Any, group: SeedGroup, key: str, transform: Callable[[float], float | None],
+                plain: bool, train: bool, legend: bool) -> list[float]:
     """A seed group's mean validation (and training) curve, in its first run's colour or letter."""
     first = group.runs[0]
     drawn: list[float] = []
@@ -202,18 +178,9 @@ def _plot_group(
     return drawn
 
 
-def plot_accuracy(
-    plt: Any,
-    runs: Sequence[RunRecord],
-    *,
-    plain: bool = False,
-    train: bool = True,
-    legend: bool = True,
-    zoom: bool = False,
-    log: bool = False,
-    seeds: bool = False,
-    short: bool = False,
-) -> None:
+def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
+                  legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False,
+                  short: bool = False) -> None:
     """Accuracy (%) per epoch of every run, with the 10% chance level as a reference line.
 
     ``log=True``: the error rate (100% − accuracy) on a log axis, where 1.5% vs 3% is as far
@@ -225,21 +192,20 @@ def plot_accuracy(
     last = _epoch_axis(plt, runs, "Error rate per epoch (%, log)" if log else "Accuracy per epoch (%)", short)
     rows = fit_percent_rows(plt, short) if not (log or zoom) else chart_rows(plt, short)
     if log:
-
         def error(acc: float) -> float | None:
             e = 100.0 - 100.0 * acc
             return math.log10(max(e, 0.01))
 
         chance = math.log10(100.0 - CHANCE_PERCENT)
-        plt.plot([1, max(last, 2)], [chance, chance], label="chance 90% wrong" if legend else None, **_reference(plain))
+        plt.plot([1, max(last, 2)], [chance, chance], label="chance 90% wrong" if legend else None,
+                 **_reference(plain))
         drawn = _plot_metric(plt, runs, "acc", error, plain, train, legend, seeds)
         values = [10**v for v in drawn] or [1.0, 100.0]
         lo, hi = (min(values), max(values)) if zoom else (min(min(values), 1.0), 100.0)
         apply_log(plt, lo, max(hi, lo * 1.5), rows)
         return
-    plt.plot(
-        [1, max(last, 2)], [CHANCE_PERCENT, CHANCE_PERCENT], label="chance 10%" if legend else None, **_reference(plain)
-    )  # first: under the runs
+    plt.plot([1, max(last, 2)], [CHANCE_PERCENT, CHANCE_PERCENT], label="chance 10%" if legend else None,
+             **_reference(plain))  # first: under the runs
     drawn = _plot_metric(plt, runs, "acc", lambda a: drawable(100.0 * a), plain, train, legend, seeds)
     if zoom and drawn:
         apply_linear(plt, max(0.0, min(drawn)), min(100.0, max(drawn)), rows)
@@ -259,23 +225,15 @@ def _loss_like(plt: Any, drawn: list[float], rows: int, zoom: bool, log: bool) -
         apply_linear(plt, min(drawn) if zoom else min(0.0, min(drawn)), max(drawn), rows)
 
 
-def plot_loss(
-    plt: Any,
-    runs: Sequence[RunRecord],
-    *,
-    plain: bool = False,
-    train: bool = True,
-    legend: bool = True,
-    zoom: bool = False,
-    log: bool = False,
-    seeds: bool = False,
-    short: bool = False,
-) -> None:
+def plot_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
+              legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False,
+              short: bool = False) -> None:
     """Cross-entropy loss per epoch of every run (runs that went non-finite stop where they did);
     ``seeds=True`` as in :func:`plot_accuracy`."""
     plt.clear_data()
     _epoch_axis(plt, runs, "Loss per epoch (log)" if log else "Loss per epoch", short)
-    transform: Callable[[float], float | None] = (lambda v: log10_drawable(v) if v > 0 else None) if log else drawable
+    transform: Callable[[float], float | None] = (
+        (lambda v: log10_drawable(v) if v > 0 else None) if log else drawable)
     drawn = _plot_metric(plt, runs, "loss", transform, plain, train, legend, seeds)
     _loss_like(plt, drawn, chart_rows(plt, short), zoom, log)
 
@@ -294,22 +252,12 @@ def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int,
     return out
 
 
-def plot_batch_loss(
-    plt: Any,
-    runs: Sequence[RunRecord],
-    *,
-    plain: bool = False,
-    beta: float = 0.9,
-    legend: bool = True,
-    zoom: bool = False,
-    log: bool = False,
-    short: bool = False,
-) -> None:
+def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, beta: float = 0.9,
+                    legend: bool = True, zoom: bool = False, log: bool = False, short: bool = False) -> None:
     """Smoothed per-batch training loss against epochs: a diverging run shows within its first epoch."""
     plt.clear_data()
-    _labels(
-        plt, "Training loss per batch (smoothed, log)" if log else "Training loss per batch (smoothed)", "epoch", short
-    )
+    _labels(plt, "Training loss per batch (smoothed, log)" if log else "Training loss per batch (smoothed)", "epoch",
+            short)
     drawn: list[float] = []
     for run in runs:
         points = smooth(run.batch_losses, beta)
@@ -320,13 +268,8 @@ def plot_batch_loss(
         step = max(1, len(points) // _MAX_POINTS)
         points = points[::step]
         ys = [v for _, v in points]
-        _draw(
-            plt,
-            [(i + 1) / per_epoch for i, _ in points],
-            ys,
-            run.config.label if legend else None,
-            _style(run, plain, False),
-        )
+        _draw(plt, [(i + 1) / per_epoch for i, _ in points], ys, run.config.label if legend else None,
+              _style(run, plain, False))
         drawn += ys
     _loss_like(plt, drawn, chart_rows(plt, short), zoom, log)
 
@@ -347,16 +290,8 @@ def _diag_series(run: RunRecord, group: str, layer: str, scale: float = 1.0) -> 
     return xs, ys
 
 
-def plot_update_ratio(
-    plt: Any,
-    runs: Sequence[RunRecord],
-    *,
-    plain: bool = False,
-    legend: bool = True,
-    zoom: bool = False,
-    log: bool = True,
-    short: bool = False,
-) -> None:
+def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
+                      zoom: bool = False, log: bool = True, short: bool = False) -> None:
     """‖Δw‖/‖w‖ per step, per epoch, on a log axis with the healthy band (SGD's, lrtui.engine.bands) marked:
     fc1 as each run's line, the other layers as dots in the run's colour.
 
@@ -380,25 +315,16 @@ def plot_update_ratio(
             drawn += [p[1] for p in points]
     low, high = (math.log10(v) for v in HEALTHY_UPDATE)
     for i, edge in enumerate((low, high)):
-        plt.plot(
-            [1, max(last, 2)], [edge, edge], label=("healthy band" if legend and i == 0 else None), **_reference(plain)
-        )
+        plt.plot([1, max(last, 2)], [edge, edge], label=("healthy band" if legend and i == 0 else None),
+                 **_reference(plain))
     values = [10**v for v in drawn]
     lo = min([*values, HEALTHY_UPDATE[0]]) if not zoom or not values else min(values)
     hi = max([*values, HEALTHY_UPDATE[1]]) if not zoom or not values else max(values)
     apply_log(plt, lo, max(hi, lo * 1.5), chart_rows(plt, short))
 
 
-def plot_dead_fraction(
-    plt: Any,
-    runs: Sequence[RunRecord],
-    *,
-    plain: bool = False,
-    legend: bool = True,
-    zoom: bool = False,
-    log: bool = False,
-    short: bool = False,
-) -> None:
+def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
+                       zoom: bool = False, log: bool = False, short: bool = False) -> None:
     """Share (%) of ReLU units that never fire on the validation set, per epoch: fc1 as each run's line,
     conv1 and conv2 as dots. A dead unit passes no gradient: at 100% the network is a constant."""
     plt.clear_data()
@@ -428,16 +354,8 @@ def latest_probe(run: RunRecord) -> dict[str, Any] | None:
     return probes[-1] if probes else None
 
 
-def plot_probe(
-    plt: Any,
-    runs: Sequence[RunRecord],
-    *,
-    plain: bool = False,
-    legend: bool = True,
-    zoom: bool = False,
-    log: bool = False,
-    short: bool = False,
-) -> None:
+def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
+               zoom: bool = False, log: bool = False, short: bool = False) -> None:
     """The step probe: loss after one step of size η along each run's next update, against η on a log
     axis, from the run's latest weights, with its current lr marked by a vertical line.
 
@@ -455,11 +373,8 @@ def plot_probe(
         probe = latest_probe(run)
         if probe is None:
             continue
-        pairs = [
-            (lr, drawable(loss) if finite(loss) else None)
-            for lr, loss in zip(probe.get("lrs") or [], probe.get("losses") or [])
-            if finite(lr) and lr > 0
-        ]
+        pairs = [(lr, drawable(loss) if finite(loss) else None)
+                 for lr, loss in zip(probe.get("lrs") or [], probe.get("losses") or []) if finite(lr) and lr > 0]
         pairs = pairs[:: max(1, math.ceil(len(pairs) / _MAX_POINTS))]  # 10,000 step sizes: ~100 columns
         kept = [loss for _, loss in pairs if loss is not None]
         if not pairs or not kept:
@@ -489,8 +404,7 @@ def plot_probe(
     plt.xlim(left, right)
     plt.xticks(decades, [decade_label(d) for d in decades])
     _loss_like(plt, drawn_y, chart_rows(plt, short), True, log) if log else apply_linear(
-        plt, min(drawn_y) if zoom else min(0.0, min(drawn_y)), max(drawn_y), chart_rows(plt, short)
-    )
+        plt, min(drawn_y) if zoom else min(0.0, min(drawn_y)), max(drawn_y), chart_rows(plt, short))
 
 
 NO_LR_TRACE = "no lr trace: recorded when a run ends (older runs have none)"
@@ -499,23 +413,12 @@ NO_LR_TRACE = "no lr trace: recorded when a run ends (older runs have none)"
 def lr_points(run: RunRecord) -> list[tuple[int, float]]:
     """(step, lr) of a run's ``lr_trace`` with a positive, finite lr (a log axis needs them); [] without one."""
     trace = getattr(run, "lr_trace", None) or []
-    return [
-        (int(p[0]), float(p[1]))
-        for p in trace
-        if len(p) >= 2 and isinstance(p[1], (int, float)) and math.isfinite(p[1]) and p[1] > 0
-    ]
+    return [(int(p[0]), float(p[1])) for p in trace
+            if len(p) >= 2 and isinstance(p[1], (int, float)) and math.isfinite(p[1]) and p[1] > 0]
 
 
-def plot_lr(
-    plt: Any,
-    runs: Sequence[RunRecord],
-    *,
-    plain: bool = False,
-    legend: bool = True,
-    zoom: bool = False,
-    log: bool = True,
-    short: bool = False,
-) -> None:
+def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
+            zoom: bool = False, log: bool = True, short: bool = False) -> None:
     """The learning rate each run used against the optimizer step (its ``lr_trace``), on a log axis:
     a schedule's warmup, steps and decay side by side, constant runs as flat lines a decade apart.
 
@@ -535,12 +438,8 @@ def plot_lr(
         plt.text(NO_LR_TRACE, 0.5, 0.5, alignment="center", **({} if plain else {"color": REFERENCE_COLOR}))
         return
     missing = [run.id for run in runs if not lr_points(run)]
-    _labels(
-        plt,
-        "Learning rate per step (log)" + (f" · no lr trace: {', '.join(missing)}" if missing else ""),
-        "step",
-        short,
-    )
+    _labels(plt, "Learning rate per step (log)" + (f" · no lr trace: {', '.join(missing)}" if missing else ""), "step",
+            short)
     logs: list[float] = []
     last = 1
     for run, points in traced:
@@ -562,25 +461,17 @@ def plot_lr(
 
 
 # -- legends and figures ---------------------------------------------------------------------
-def legend_entries(
-    runs: Sequence[RunRecord], *, plain: bool = False, seeds: bool = False
-) -> list[tuple[str, int | None, str]]:
+def legend_entries(runs: Sequence[RunRecord], *, plain: bool = False,
+                   seeds: bool = False) -> list[tuple[str, int | None, str]]:
     """(marker, colour or None, label) per run, for a legend drawn outside the plot;
     ``seeds=True``: one per seed group (``r1 lr=0.1 sgd · 3 seeds``), as ``_plot_metric`` draws them."""
     groups = seed_groups(runs) if seeds and runs else []
     if has_seed_groups(groups):
-        return [
-            (
-                run_letter(g.runs[0]) if plain else "■",
-                None if plain else run_color(g.runs[0]),
-                f"{g.runs[0].id} {group_label(g) if len(g.runs) > 1 else g.runs[0].config.label}",
-            )
-            for g in groups
-        ]
-    return [
-        (run_letter(run) if plain else "■", None if plain else run_color(run), f"{run.id} {run.config.label}")
-        for run in runs
-    ]
+        return [(run_letter(g.runs[0]) if plain else "■", None if plain else run_color(g.runs[0]),
+                 f"{g.runs[0].id} {group_label(g) if len(g.runs) > 1 else g.runs[0].config.label}")
+                for g in groups]
+    return [(run_letter(run) if plain else "■", None if plain else run_color(run), f"{run.id} {run.config.label}")
+            for run in runs]
 
 
 def new_figure(width: int, height: int) -> Any:
@@ -593,16 +484,8 @@ def new_figure(width: int, height: int) -> Any:
     return fig
 
 
-def render(
-    draw: Callable[..., None],
-    runs: Sequence[RunRecord],
-    *,
-    width: int = 100,
-    height: int = 22,
-    color: bool = False,
-    legend_outside: bool = False,
-    **options: Any,
-) -> str:
+def render(draw: Callable[..., None], runs: Sequence[RunRecord], *, width: int = 100, height: int = 22,
+           color: bool = False, legend_outside: bool = False, **options: Any) -> str:
     """Draw a chart on a fresh figure and return it as text: ANSI colours, or plain with per-run letters.
 
     ``legend_outside=True`` (plain only): plotext's legend, which sits on the plot's top-left corner and

@@ -138,10 +138,8 @@ def csv_text(rows: list[dict[str, Any]], first: Iterable[str] = ()) -> str:
 def export_csv(runs: Iterable[RunRecord], out: Path, flag: str = "--out") -> list[Path]:
     """``runs.csv`` and ``epochs.csv`` in ``out``, each built whole in memory, then written safely."""
     runs = list(runs)
-    tables = (
-        csv_text([run_row(r) for r in runs]),
-        csv_text([row for r in runs for row in epoch_rows(r)], ("run", "epoch", *EPOCH_KEYS)),
-    )
+    tables = (csv_text([run_row(r) for r in runs]),
+              csv_text([row for r in runs for row in epoch_rows(r)], ("run", "epoch", *EPOCH_KEYS)))
     for name, text in zip(CSV_FILES, tables):
         write_text_safely(out / name, text, flag=flag)
     return [out / name for name in CSV_FILES]
@@ -175,12 +173,8 @@ def hparams_of(run: RunRecord) -> dict[str, float | int | str | bool]:
 def _scalars(run: RunRecord) -> list[tuple[str, float, int]]:
     """(tag, value, step) of everything charted: per-epoch metrics and diagnostics, per-batch loss."""
     out: list[tuple[str, float, int]] = []
-    names = {
-        "train_loss": "loss/train",
-        "val_loss": "loss/val",
-        "train_acc": "accuracy/train",
-        "val_acc": "accuracy/val",
-    }
+    names = {"train_loss": "loss/train", "val_loss": "loss/val", "train_acc": "accuracy/train",
+             "val_acc": "accuracy/val"}
     for e in run.epochs:
         step = _number(e.get("epoch"))
         if step is None:
@@ -224,11 +218,8 @@ def export_tensorboard(runs: Iterable[RunRecord], out: Path) -> list[Path]:
         try:
             for tag, value, step in _scalars(run):
                 writer.add_scalar(tag, value, step)
-            scores = {
-                "best_val_acc": _number(run.best_val_acc),
-                "last_val_acc": _number(run.last_val_acc),
-                "test_acc": _number(run.test_acc),
-            }
+            scores = {"best_val_acc": _number(run.best_val_acc), "last_val_acc": _number(run.last_val_acc),
+                      "test_acc": _number(run.test_acc)}
             metrics = {f"hparam/{k}": float(v) for k, v in scores.items() if v is not None}
             file_writer = writer._get_file_writer()  # add_hparams would open a subfolder: write in this one
             for summary in hparams(hparams_of(run), metrics):

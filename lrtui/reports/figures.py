@@ -46,22 +46,14 @@ VAL_DASH, TRAIN_DASH, CHANCE_DASH = "", "7 4", "2 3"
 
 def _wide(panels: list[Panel], legend: list[LegendItem], description: str) -> str:
     """One full-width plot with the legend on its right (per-epoch and per-batch curves)."""
-    return figure(
-        panels, legend, panel_width=780.0, panel_height=320.0, legend_width=LEGEND_WIDTH, description=description
-    )
+    return figure(panels, legend, panel_width=780.0, panel_height=320.0, legend_width=LEGEND_WIDTH,
+                  description=description)
 
 
 def _grid(panels: list[Panel], legend: list[LegendItem], description: str) -> str:
     """Small multiples, two per row (one per layer or per run), sharing one legend."""
-    return figure(
-        panels,
-        legend,
-        columns=2,
-        panel_width=390.0,
-        panel_height=270.0,
-        legend_width=LEGEND_WIDTH,
-        description=description,
-    )
+    return figure(panels, legend, columns=2, panel_width=390.0, panel_height=270.0, legend_width=LEGEND_WIDTH,
+                  description=description)
 
 
 def run_hex(run: RunRecord) -> str:
@@ -125,22 +117,10 @@ def accuracy_svg(runs: Sequence[RunRecord]) -> str | None:
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
         return None
-    panel = Panel(
-        lines,
-        x_label="epoch",
-        y_label="accuracy (%)",
-        y_range=(0, 100),
-        x_range=_epoch_range(runs),
-        x_integer=True,
-        y_format=_pct_tick,
-        hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)],
-    )
-    legend = [
-        *_run_legend(runs),
-        LegendItem("validation", INK, VAL_DASH),
-        LegendItem("training", INK, TRAIN_DASH, width=1.6),
-        LegendItem("chance (10%)", MUTED, CHANCE_DASH, width=1.3),
-    ]
+    panel = Panel(lines, x_label="epoch", y_label="accuracy (%)", y_range=(0, 100), x_range=_epoch_range(runs),
+                  x_integer=True, y_format=_pct_tick, hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)])
+    legend = [*_run_legend(runs), LegendItem("validation", INK, VAL_DASH), LegendItem("training", INK, TRAIN_DASH, width=1.6),
+              LegendItem("chance (10%)", MUTED, CHANCE_DASH, width=1.3)]
     return _wide([panel], legend, "Accuracy per epoch")
 
 
@@ -155,22 +135,11 @@ def loss_svg(runs: Sequence[RunRecord]) -> str | None:
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
         return None
-    panel = Panel(
-        lines,
-        x_label="epoch",
-        y_label="cross-entropy loss",
-        y_range=_capped_range([*values, LN10]),
-        x_range=_epoch_range(runs),
-        x_integer=True,
-        hrefs=[Ref(LN10, MUTED, CHANCE_DASH)],
-        note=_off_chart(values),
-    )
-    legend = [
-        *_run_legend(runs),
-        LegendItem("validation", INK, VAL_DASH),
-        LegendItem("training", INK, TRAIN_DASH, width=1.6),
-        LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3),
-    ]
+    panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, LN10]),
+                  x_range=_epoch_range(runs), x_integer=True,
+                  hrefs=[Ref(LN10, MUTED, CHANCE_DASH)], note=_off_chart(values))
+    legend = [*_run_legend(runs), LegendItem("validation", INK, VAL_DASH), LegendItem("training", INK, TRAIN_DASH, width=1.6),
+              LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
     return _wide([panel], legend, "Loss per epoch")
 
 
@@ -198,18 +167,10 @@ def batch_loss_svg(runs: Sequence[RunRecord], beta: float = 0.9) -> str | None:
         lines.append(Line(xs, ys, run_hex(run), width=1.8))
     if not lines:
         return None
-    panel = Panel(
-        lines,
-        x_label="epoch",
-        y_label="training loss (smoothed)",
-        y_range=_capped_range([*values, LN10]),
-        hrefs=[Ref(LN10, MUTED, CHANCE_DASH)],
-        note=_off_chart(values),
-    )
-    legend = [
-        *_run_legend(r for r in runs if r.batch_losses),
-        LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3),
-    ]
+    panel = Panel(lines, x_label="epoch", y_label="training loss (smoothed)", y_range=_capped_range([*values, LN10]),
+                  hrefs=[Ref(LN10, MUTED, CHANCE_DASH)], note=_off_chart(values))
+    legend = [*_run_legend(r for r in runs if r.batch_losses),
+              LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
     return _wide([panel], legend, "Training loss per batch")
 
 
@@ -231,9 +192,8 @@ def _scaled(values: Sequence[float | None], scale: float) -> list[float | None]:
     return [None if v is None else v * scale for v in values]
 
 
-def _group_panel_parts(
-    groups: Sequence[SeedGroup], val: str, train: str, scale: float
-) -> tuple[list[Line], list[Area], list[float | None]]:
+def _group_panel_parts(groups: Sequence[SeedGroup], val: str, train: str,
+                       scale: float) -> tuple[list[Line], list[Area], list[float | None]]:
     """Per group: the validation band (min–max over seeds), the training mean dashed, the validation mean solid."""
     lines, areas, values = [], [], []
     for g in groups:
@@ -267,24 +227,11 @@ def seed_accuracy_svg(groups: Sequence[SeedGroup]) -> str | None:
     lines, areas, _ = _group_panel_parts(groups, "val_acc", "train_acc", 100.0)
     if not lines:
         return None
-    panel = Panel(
-        lines,
-        x_label="epoch",
-        y_label="accuracy (%)",
-        y_range=(0, 100),
-        x_range=_group_epoch_range(groups),
-        x_integer=True,
-        y_format=_pct_tick,
-        hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)],
-        areas=areas,
-    )
-    legend = [
-        *_group_legend(groups),
-        *_band_legend(groups),
-        LegendItem("validation (mean)", INK, VAL_DASH),
-        LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
-        LegendItem("chance (10%)", MUTED, CHANCE_DASH, width=1.3),
-    ]
+    panel = Panel(lines, x_label="epoch", y_label="accuracy (%)", y_range=(0, 100), x_range=_group_epoch_range(groups),
+                  x_integer=True, y_format=_pct_tick, hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)], areas=areas)
+    legend = [*_group_legend(groups), *_band_legend(groups), LegendItem("validation (mean)", INK, VAL_DASH),
+              LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
+              LegendItem("chance (10%)", MUTED, CHANCE_DASH, width=1.3)]
     return _wide([panel], legend, "Accuracy per epoch, mean over seeds")
 
 
@@ -293,24 +240,12 @@ def seed_loss_svg(groups: Sequence[SeedGroup]) -> str | None:
     lines, areas, values = _group_panel_parts(groups, "val_loss", "train_loss", 1.0)
     if not lines:
         return None
-    panel = Panel(
-        lines,
-        x_label="epoch",
-        y_label="cross-entropy loss",
-        y_range=_capped_range([*values, LN10]),
-        x_range=_group_epoch_range(groups),
-        x_integer=True,
-        hrefs=[Ref(LN10, MUTED, CHANCE_DASH)],
-        areas=areas,
-        note=_off_chart(values),
-    )
-    legend = [
-        *_group_legend(groups),
-        *_band_legend(groups),
-        LegendItem("validation (mean)", INK, VAL_DASH),
-        LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
-        LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3),
-    ]
+    panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, LN10]),
+                  x_range=_group_epoch_range(groups), x_integer=True, hrefs=[Ref(LN10, MUTED, CHANCE_DASH)],
+                  areas=areas, note=_off_chart(values))
+    legend = [*_group_legend(groups), *_band_legend(groups), LegendItem("validation (mean)", INK, VAL_DASH),
+              LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
+              LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
     return _wide([panel], legend, "Loss per epoch, mean over seeds")
 
 
@@ -333,9 +268,8 @@ def diag_value(d: Mapping[str, Any], key: str, layer: str | None = None) -> floa
     return _num(v)
 
 
-def _diag_lines(
-    runs: Sequence[RunRecord], key: str, layer: str | None, scale: float = 1.0, zeros: bool = False
-) -> list[Line]:
+def _diag_lines(runs: Sequence[RunRecord], key: str, layer: str | None, scale: float = 1.0,
+                zeros: bool = False) -> list[Line]:
     lines = []
     for run in runs:
         rows = diagnostics(run)
@@ -351,43 +285,20 @@ def update_ratio_svg(runs: Sequence[RunRecord]) -> str | None:
     if not with_diag:
         return None
     x_range = _epoch_range(with_diag)
-    values = [
-        v
-        for r in with_diag
-        for _, d in diagnostics(r)
-        for layer in UPDATE_LAYERS
-        if (v := diag_value(d, "update_ratio", layer)) is not None and v > 0
-    ]
+    values = [v for r in with_diag for _, d in diagnostics(r) for layer in UPDATE_LAYERS
+              if (v := diag_value(d, "update_ratio", layer)) is not None and v > 0]
     lo = log_drawable(min([*values, HEALTHY_UPDATE[0]]))  # 1e-320 and 1e308 at the ends of what an axis draws
     hi = log_drawable(max([*values, HEALTHY_UPDATE[1]]))
-    zeros = any(
-        diag_value(d, "update_ratio", layer) == 0
-        for r in with_diag
-        for _, d in diagnostics(r)
-        for layer in UPDATE_LAYERS
-    )
+    zeros = any(diag_value(d, "update_ratio", layer) == 0 for r in with_diag for _, d in diagnostics(r)
+                for layer in UPDATE_LAYERS)
     # a decade of room under the lowest value for the "no update" markers, so they do not sit on a curve
     y_range = (10.0 ** (math.floor(math.log10(lo)) - zeros), 10.0 ** math.ceil(math.log10(hi)))
-    panels = [
-        Panel(
-            _diag_lines(with_diag, "update_ratio", layer, zeros=True),
-            title=layer,
-            x_label="epoch",
-            y_label="‖Δw‖ / ‖w‖ per step",
-            y_log=True,
-            y_range=y_range,
-            x_range=x_range,
-            x_integer=True,
-            band=Band(*HEALTHY_UPDATE),
-        )
-        for layer in UPDATE_LAYERS
-    ]
+    panels = [Panel(_diag_lines(with_diag, "update_ratio", layer, zeros=True), title=layer, x_label="epoch",
+                    y_label="‖Δw‖ / ‖w‖ per step", y_log=True, y_range=y_range, x_range=x_range, x_integer=True,
+                    band=Band(*HEALTHY_UPDATE)) for layer in UPDATE_LAYERS]
     band = f"healthy band {HEALTHY_UPDATE[0]:.0e}…{HEALTHY_UPDATE[1]:.0e}"
-    legend = [
-        *_run_legend(with_diag),
-        LegendItem(band, "#2da44e", kind="band", opacity=0.25),
-        LegendItem("0: no update at all", MUTED, kind="floor"),
-    ]
+    legend = [*_run_legend(with_diag), LegendItem(band, "#2da44e", kind="band", opacity=0.25),
+              LegendItem("0: no update at all", MUTED, kind="floor")]
     return _grid(panels, legend, "Update-to-weight ratio per layer")
 
 
@@ -397,32 +308,13 @@ def dead_fraction_svg(runs: Sequence[RunRecord]) -> str | None:
     if not with_diag:
         return None
     x_range = _epoch_range(with_diag)
-    panels = [
-        Panel(
-            _diag_lines(with_diag, "dead_fraction", layer, 100.0),
-            title=f"dead units, {layer}",
-            x_label="epoch",
-            y_label="never active (%)",
-            y_range=(0, 100),
-            x_range=x_range,
-            x_integer=True,
-            y_format=_pct_tick,
-        )
-        for layer in RELU_LAYERS
-    ]
-    panels.append(
-        Panel(
-            _diag_lines(with_diag, "top_class_share", None, 100.0),
-            title="predictions in the most common class",
-            x_label="epoch",
-            y_label="share (%)",
-            y_range=(0, 100),
-            x_range=x_range,
-            x_integer=True,
-            y_format=_pct_tick,
-            hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)],
-        )
-    )
+    panels = [Panel(_diag_lines(with_diag, "dead_fraction", layer, 100.0), title=f"dead units, {layer}",
+                    x_label="epoch", y_label="never active (%)", y_range=(0, 100), x_range=x_range, x_integer=True,
+                    y_format=_pct_tick) for layer in RELU_LAYERS]
+    panels.append(Panel(_diag_lines(with_diag, "top_class_share", None, 100.0),
+                        title="predictions in the most common class", x_label="epoch", y_label="share (%)",
+                        y_range=(0, 100), x_range=x_range, x_integer=True, y_format=_pct_tick,
+                        hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)]))
     legend = [*_run_legend(with_diag), LegendItem("balanced (10%)", MUTED, CHANCE_DASH, width=1.3)]
     return _grid(panels, legend, "Dead ReLU units and prediction collapse")
 
@@ -438,14 +330,8 @@ def probes(run: RunRecord) -> list[dict[str, Any]]:
         epoch = _num(p.get("epoch"))
         if not isinstance(lrs, list) or not isinstance(losses, list) or len(lrs) != len(losses) or epoch is None:
             continue
-        out.append(
-            {
-                "epoch": int(epoch),
-                "lrs": [_num(v) for v in lrs],
-                "losses": [_num(v) for v in losses],
-                "current_lr": _num(p.get("current_lr")),
-            }
-        )
+        out.append({"epoch": int(epoch), "lrs": [_num(v) for v in lrs], "losses": [_num(v) for v in losses],
+                    "current_lr": _num(p.get("current_lr"))})
     return out
 
 
@@ -471,33 +357,13 @@ def probe_svg(runs: Sequence[RunRecord]) -> str | None:
         lines = []
         for p in ps:
             step = max(1, math.ceil(len(p["lrs"]) / _MAX_POINTS))  # 10,000 step sizes: a point per pixel at most
-            lines.append(
-                Line(
-                    p["lrs"][::step],
-                    p["losses"][::step],
-                    run_hex(run),
-                    markers=len(p["lrs"]) <= _MARKERS,
-                    width=1.8,
-                    opacity=_probe_opacity(epochs.index(p["epoch"]), len(epochs)),
-                )
-            )
+            lines.append(Line(p["lrs"][::step], p["losses"][::step], run_hex(run), markers=len(p["lrs"]) <= _MARKERS,
+                              width=1.8, opacity=_probe_opacity(epochs.index(p["epoch"]), len(epochs))))
         current = sorted({p["current_lr"] for p in ps if p["current_lr"] is not None})
         refs = [Ref(lr, INK, "5 3", f"lr {format_lr(lr)}" if len(current) == 1 else "") for lr in current]
-        panels.append(
-            Panel(
-                lines,
-                title=_label(run),
-                x_label="step size η",
-                y_label="loss after one step",
-                x_log=True,
-                y_log=True,
-                y_range=y_range,
-                vrefs=refs,
-            )
-        )
-    legend = [
-        LegendItem("before training" if e == 0 else f"after epoch {e}", INK, opacity=_probe_opacity(i, len(epochs)))
-        for i, e in enumerate(epochs)
-    ]
+        panels.append(Panel(lines, title=_label(run), x_label="step size η", y_label="loss after one step",
+                            x_log=True, y_log=True, y_range=y_range, vrefs=refs))
+    legend = [LegendItem("before training" if e == 0 else f"after epoch {e}", INK,
+                         opacity=_probe_opacity(i, len(epochs))) for i, e in enumerate(epochs)]
     legend.append(LegendItem("the run's learning rate", INK, "5 3", width=1.3))
     return _grid(panels, legend, "Step probe: loss after one step of size η")

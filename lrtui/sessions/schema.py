@@ -116,13 +116,8 @@ def read_json(file: Path, what: str = "session file", limit: int = MAX_BYTES) ->
     except OSError as e:
         raise Unreadable(f"{file}: cannot be read ({e.strerror or e})") from None
     if not stat.S_ISREG(info.st_mode):
-        kind = (
-            "a folder"
-            if stat.S_ISDIR(info.st_mode)
-            else "a FIFO"
-            if stat.S_ISFIFO(info.st_mode)
-            else "a device or special file"
-        )
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode) else \
+            "a device or special file"
         raise Unreadable(f"{file}: not a regular file ({kind})")
     if info.st_size > limit:
         raise SessionError(f"{file}: too large ({info.st_size:,} bytes; at most {limit:,})")
@@ -233,9 +228,7 @@ def _shown(x: Any) -> str:
 
 def run_id(x: Any, where: str = "id") -> str:
     if not isinstance(x, str) or not RUN_ID.fullmatch(x):
-        raise Malformed(
-            f"{where} must be a run id like r3, not {_shown(x) if not isinstance(x, str) else repr(x[:20])}"
-        )
+        raise Malformed(f"{where} must be a run id like r3, not {_shown(x) if not isinstance(x, str) else repr(x[:20])}")
     return x
 
 
@@ -464,9 +457,7 @@ def run_row(raw: Any, where: str) -> RunRecord:
     sizes = mapping(raw.get("sizes") or {}, f"{where}: sizes")
     for key in ("train", "val", "test"):
         integer(sizes.get(key, 0), f"{where}: sizes.{key}")
-    epochs = [
-        _epoch(e, f"{where}: epochs[{i}]") for i, e in enumerate(array(raw.get("epochs", []), f"{where}: epochs"))
-    ]
+    epochs = [_epoch(e, f"{where}: epochs[{i}]") for i, e in enumerate(array(raw.get("epochs", []), f"{where}: epochs"))]
     losses = array(raw.get("batch_losses", []), f"{where}: batch_losses")
     if not all(x is None or (_is_number(x) and x >= 0) for x in losses):
         raise Malformed(f"{where}: batch_losses must hold losses (numbers >= 0 or null)")
@@ -518,19 +509,17 @@ def environment(raw: Any, where: str = "environment") -> dict[str, Any] | None:
 def document(data: Any, file: Path, schema_max: int) -> dict[str, Any]:
     """The checked top level of a session document (``runs`` still raw: see :func:`run_row`)."""
     if not isinstance(data, dict) or "schema" not in data:
-        raise SessionError(f'{file}: not an lrtui session (no "schema" field)')
+        raise SessionError(f"{file}: not an lrtui session (no \"schema\" field)")
     schema = data["schema"]
     if not _is_int(schema) or schema < 1:
-        raise SessionError(
-            f"{file}: wrong schema {_shown(schema) if not _is_int(schema) else schema} "
-            f"(this lrtui reads schema {schema_max})"
-        )
+        raise SessionError(f"{file}: wrong schema {_shown(schema) if not _is_int(schema) else schema} "
+                           f"(this lrtui reads schema {schema_max})")
     if schema > schema_max:
         raise SessionError(
             f"{file}: schema {schema} is newer than this lrtui understands ({schema_max}); upgrade lrtui to open it"
         )
     if not isinstance(data.get("runs", []), list):
-        raise SessionError(f'{file}: wrong schema ("runs" must be a list)')
+        raise SessionError(f"{file}: wrong schema (\"runs\" must be a list)")
     try:
         timestamp(data.get("created"), "created")
         timestamp(data.get("updated"), "updated")

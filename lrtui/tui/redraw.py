@@ -77,12 +77,8 @@ class Redraw:
             self.background = training
             screen.charts.build_in_background(training)
         table, log = screen.runs_table, screen.log_view
-        if (
-            not self.progress
-            and not self.rows
-            and not table.stale
-            and not (self.charts or self.batch or self.story or log.pending)
-        ):
+        if not self.progress and not self.rows and not table.stale and not (
+                self.charts or self.batch or self.story or log.pending):
             return
         with screen.app.batch_update():
             log.flush()  # queued log lines join this frame rather than make their own

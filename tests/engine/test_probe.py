@@ -29,18 +29,15 @@ def test_the_grid_spans_two_decades_each_side_and_reaches_the_wall(lr: float) ->
 def outcome(rec) -> list:
     """Everything a run reports, minus timings (which differ between any two runs) and the verdict
     (which reads the probes when there are some)."""
-    epochs = [
-        (e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.batch_losses, e.diagnostics) for e in rec.of(EpochEnd)
-    ]
+    epochs = [(e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.batch_losses, e.diagnostics)
+              for e in rec.of(EpochEnd)]
     end: RunEnd = rec.of(RunEnd)[0]
     assert end.test is not None
     return [epochs, end.status, end.test.accuracy, end.test.loss, end.test.confusion_matrix, end.test.samples]
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [{}, {"optimizer": "sgd-momentum", "momentum": 0.9, "weight_decay": 1e-3}, {"optimizer": "adam", "lr": 1e-3}],
-)
+@pytest.mark.parametrize("changes", [{}, {"optimizer": "sgd-momentum", "momentum": 0.9, "weight_decay": 1e-3},
+                                     {"optimizer": "adam", "lr": 1e-3}])
 def test_a_run_with_probes_is_bit_equal_to_one_without(changes: dict) -> None:
     _, with_probes = run_tiny(**changes)
     _, without = run_tiny(probes=False, **changes)

@@ -85,8 +85,7 @@ def test_measuring_changes_nothing_in_the_stack(both) -> None:
     _, measured = both[True]
     for run_id in IDS:
         a, b = of(plain, EpochEnd, run_id), of(measured, EpochEnd, run_id)
-        assert [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in a] == [
-            (e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in b
-        ]
+        assert [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in a] == \
+               [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in b]
         assert all(e.diagnostics is None for e in a) and not of(plain, ProbeResult, run_id)
         assert not of(plain, TracePoints, run_id) and not of(plain, ProvisionalVerdict, run_id)

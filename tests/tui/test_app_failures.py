@@ -20,7 +20,6 @@ def test_a_device_probe_that_cannot_load_torch_is_one_line_in_the_log(monkeypatc
     async def scenario() -> None:
         app = LRTuiApp(initial=dict(TINY), probe_devices=True, cursor_blink=False)
         async with app.run_test(size=(120, 36)) as pilot:
-
             def logged() -> list[str]:
                 return [line.text for line in app.main.log_view.lines if "PyTorch could not be loaded" in line.text]
 

@@ -130,8 +130,7 @@ class RunChart(PlotextPlot):
         self.log_scale = False  #: log y axis (accuracy: error rate); always on for the update ratio
         self.log_name = log_name  #: what ``log`` means here, for the legend line
         self.draws = {charts.plot_probe: "probes", charts.plot_batch_loss: "batches", charts.plot_lr: "lr"}.get(
-            draw, "epochs"
-        )
+            draw, "epochs")
         self.builder: ChartBuilder | None = None  #: builds off the UI thread (set by :class:`Charts` while training)
         self.hidden_count = 0  #: runs hidden from the charts (space in the table), said in the legend
         self._signature: tuple[tuple[object, ...], ...] | None = None  #: what the runs held when last replotted
@@ -210,22 +209,9 @@ class RunChart(PlotextPlot):
         options = {"train": self.shows_training, "seeds": True} if self.draw in _WITH_TRAINING else {}
         console = self.app.console
         console_options = console.options.update(width=width, height=height, no_wrap=True, overflow="crop")
-        return _Job(
-            self._generation,
-            (width, height),
-            tuple(self.runs),
-            legend,
-            short,
-            self.app.no_color,
-            self.zoomed,
-            self.log_scale,
-            options,
-            self._get_plotext_theme_name(self.app.theme),
-            self.hidden_count,
-            console,
-            console_options,
-            self.rich_style,
-        )
+        return _Job(self._generation, (width, height), tuple(self.runs), legend, short, self.app.no_color,
+                    self.zoomed, self.log_scale, options, self._get_plotext_theme_name(self.app.theme),
+                    self.hidden_count, console, console_options, self.rich_style)
 
     def _build(self, job: _Job) -> Text:
         """The plot (and its legend line) as text: plotext's ANSI output, parsed. Touches no widget."""
@@ -236,9 +222,8 @@ class RunChart(PlotextPlot):
             plt._limit_size(False, False)  # type: ignore[attr-defined]  # plotext would clip the plot to the size of the terminal it guesses
             plt.plotsize(width, plot_height)
             plt._set_size(width, plot_height)
-            self.draw(
-                plt, job.runs, plain=job.plain, legend=False, zoom=job.zoom, log=job.log, short=job.short, **job.options
-            )  # short: the tab already names the chart, its rows go to the curves
+            self.draw(plt, job.runs, plain=job.plain, legend=False, zoom=job.zoom, log=job.log, short=job.short,
+                      **job.options)  # short: the tab already names the chart, its rows go to the curves
             plt.theme(job.theme)
             plot = Text.from_ansi(plt.build())
         return plot if job.legend is None else Text("\n").join([job.legend, plot])
@@ -258,12 +243,8 @@ class RunChart(PlotextPlot):
 
     def _show(self, job: _Job, picture: Text, strips: list[Strip]) -> None:
         """The picture from now on; the one it replaces is kept if it was of another size."""
-        if (
-            self._picture_of is not None
-            and self._picture is not None
-            and self._strips is not None
-            and (self._picture_of.size != job.size)
-        ):
+        if self._picture_of is not None and self._picture is not None and self._strips is not None and (
+                self._picture_of.size != job.size):
             self._other_size = (self._picture_of, self._picture, self._strips)
         self._picture, self._picture_of, self._strips = picture, job, strips
 
@@ -351,7 +332,8 @@ def _signature(runs: Sequence[RunRecord], draws: str = "epochs") -> tuple[tuple[
     if draws == "probes":
         return tuple((r.id, len(getattr(r, "probes", None) or [])) for r in runs)
     if draws == "batches":
-        return tuple((r.id, len(r.batch_losses), sum(1 for v in r.batch_losses[-64:] if v is not None)) for r in runs)
+        return tuple((r.id, len(r.batch_losses), sum(1 for v in r.batch_losses[-64:] if v is not None))
+                     for r in runs)
     return tuple((r.id, len(r.epochs)) for r in runs)
 
 
@@ -370,10 +352,8 @@ CHART_IDS = tuple(pane_id for _, pane_id, _, _ in CHARTS)
 
 def chart_panes() -> list[TabPane]:
     """The tabs of :class:`Charts`: compose them inside it (``with Charts(): yield from chart_panes()``)."""
-    return [
-        TabPane(title, RunChart(draw, id=f"chart-{pane_id}", log_name=log_name), id=f"tab-{pane_id}")
-        for title, pane_id, draw, log_name in CHARTS
-    ]
+    return [TabPane(title, RunChart(draw, id=f"chart-{pane_id}", log_name=log_name), id=f"tab-{pane_id}")
+            for title, pane_id, draw, log_name in CHARTS]
 
 
 class Charts(TabbedContent):

@@ -26,9 +26,7 @@ def summary(run: RunRecord) -> Text:
     text = Text()
     text.append(f"{run.id}  {c.label}", style="bold")
     text.append(f"  ({run.status})\n")
-    text.append(
-        f"momentum {c.momentum:g} · weight decay {c.weight_decay:g} · {c.epochs} epochs · batch {c.batch_size}\n"
-    )
+    text.append(f"momentum {c.momentum:g} · weight decay {c.weight_decay:g} · {c.epochs} epochs · batch {c.batch_size}\n")
     sizes = f": {run.n_train} train / {run.n_val} val / {run.n_test} test" if run.n_train else ""
     text.append(f"{c.dataset}{sizes} · seed {c.seed}")
     if run.device:
@@ -54,13 +52,8 @@ def verdict_block(run: RunRecord) -> Text:
 
 def confusion_table(matrix: list[list[int]]) -> Table:
     """Rows are true classes, columns predicted ones; the diagonal (correct) in green."""
-    table = Table(
-        title="confusion matrix (rows true, columns predicted)",
-        title_justify="left",
-        box=None,
-        padding=(0, 1),
-        pad_edge=False,
-    )
+    table = Table(title="confusion matrix (rows true, columns predicted)", title_justify="left",
+                  box=None, padding=(0, 1), pad_edge=False)
     table.add_column("", style="bold", justify="right")
     for j in range(len(matrix)):
         table.add_column(str(j), justify="right", header_style="bold")
@@ -78,9 +71,8 @@ def class_report_table(report: dict[str, Any]) -> Table:
     for name, row in report.items():
         if not isinstance(row, dict):
             continue  # "accuracy" is a bare number
-        table.add_row(
-            name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1-score']:.3f}", f"{row['support']:.0f}"
-        )
+        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1-score']:.3f}",
+                      f"{row['support']:.0f}")
     if isinstance(report.get("accuracy"), (int, float)):
         table.add_row("accuracy", "", "", f"{report['accuracy']:.3f}", "")
     return table

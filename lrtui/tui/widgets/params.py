@@ -94,22 +94,12 @@ class ParamsForm(VerticalScroll):
                 if field.choices:
                     choices = field.choices if value in field.choices else (*field.choices, value[:MAX_LENGTH])
                     # a value from the command line may hold anything: shown as text, never markup
-                    yield Select(
-                        [(Text(c), c) for c in choices],
-                        value=value if value in field.choices else value[:MAX_LENGTH],
-                        allow_blank=False,
-                        compact=True,
-                        id=f"f-{field.name}",
-                    )
+                    yield Select([(Text(c), c) for c in choices], value=value if value in field.choices
+                                 else value[:MAX_LENGTH], allow_blank=False, compact=True, id=f"f-{field.name}")
                 else:
                     limit = MAX_LENGTH_LR if field.name == "lr" else MAX_LENGTH
-                    yield Input(
-                        value[:limit],
-                        placeholder=field.placeholder,
-                        compact=True,
-                        max_length=limit,
-                        id=f"f-{field.name}",
-                    )
+                    yield Input(value[:limit], placeholder=field.placeholder, compact=True, max_length=limit,
+                                id=f"f-{field.name}")
             yield Static("", classes="field-error", id=f"e-{field.name}", markup=False)
         yield Static("", classes="field-error", id="e-other", markup=False)
 

@@ -90,10 +90,8 @@ class RunStatus(Widget):
         self._show()
 
     def progress(self, event: Progress, who: str) -> None:
-        self._label = (
-            f"{who} epoch {event.epoch}/{event.epochs} · {event.samples_per_s:,.0f} samples/s · "
-            f"ETA {clock(event.eta_s)}"
-        )
+        self._label = (f"{who} epoch {event.epoch}/{event.epochs} · {event.samples_per_s:,.0f} samples/s · "
+                       f"ETA {clock(event.eta_s)}")
         self._total, self._done = event.batches_total, event.batches_done
         self._show()
 

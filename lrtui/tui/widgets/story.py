@@ -84,9 +84,8 @@ def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = No
             parts.append((f"dead {shown}", "red" if worst >= 0.5 else ""))
     top = _num(diag.get("top_class_share"))
     if top is not None:
-        parts.append(
-            (f"top class {top:.0%}" + (" (one answer for all)" if top >= 0.95 else ""), "red" if top >= 0.95 else "")
-        )
+        parts.append((f"top class {top:.0%}" + (" (one answer for all)" if top >= 0.95 else ""),
+                      "red" if top >= 0.95 else ""))
     entropy = _num(diag.get("pred_entropy"))
     if entropy is not None:
         parts.append((f"entropy {entropy:.2f} of ln 10 = {LN10:.2f}", "dim"))
@@ -116,17 +115,15 @@ def headline(run: RunRecord) -> Text:
             text.append(f": {reason}")
     else:
         done = len(run.epochs)
-        text.append(
-            f"{run.status}" + (f", epoch {done}/{run.config.epochs}" if done else "") + " · no verdict yet", style="dim"
-        )
+        text.append(f"{run.status}" + (f", epoch {done}/{run.config.epochs}" if done else "") + " · no verdict yet",
+                    style="dim")
     return text
 
 
 def hint_line(run: RunRecord) -> Text:
     hint = (run.verdict or {}).get("hint")
-    return Text(
-        f"hint: {hint}" if isinstance(hint, str) and hint else "", style="italic", no_wrap=True, overflow="ellipsis"
-    )
+    return Text(f"hint: {hint}" if isinstance(hint, str) and hint else "", style="italic", no_wrap=True,
+                overflow="ellipsis")
 
 
 class Story(Widget):
@@ -149,12 +146,8 @@ class Story(Widget):
         """What fits: the headline wrapped to the rows left after the diagnostics (and the hint)."""
         run = self.run
         if run is None:
-            return [
-                Text(
-                    "No runs yet: ctrl+r trains; the verdict and what happened inside the network show here.",
-                    style="dim",
-                )
-            ]
+            return [Text("No runs yet: ctrl+r trains; the verdict and what happened inside the network show here.",
+                         style="dim")]
         diag = diagnostics_line(run, self.live_ratio if run.status == "running" else None)
         hint = hint_line(run)
         room = max(height - 1 - (1 if hint.plain and height >= 4 else 0), 1)
@@ -167,7 +160,7 @@ class Story(Widget):
         out = [*head_lines, diag]
         if len(out) < height and hint.plain:
             out.append(hint)
-        for line in out[len(head_lines) :]:
+        for line in out[len(head_lines):]:
             line.truncate(max(width, 1), overflow="ellipsis")
         return out
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: imp
 
 from vs_reference import BATCH, LR, reference  # noqa: E402 — the reference loop lives there, once
 
-from lrtui.engine.config import RunConfig, probe_devices, resolve_device, split_sizes  # noqa: E402
+from lrtui.engine.config import RunConfig, detect_devices, resolve_device, split_sizes  # noqa: E402
 from lrtui.engine.data import export_mnist_5k  # noqa: E402
 from lrtui.engine.stack_choice import cache_key, read_choices, stacked_is_faster  # noqa: E402
 from lrtui.engine.sweep import run_many  # noqa: E402
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="rounds; each row reports its median")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    device = torch.device(resolve_device(args.device, probe_devices()))
+    device = torch.device(resolve_device(args.device, detect_devices()))
     results: dict[str, list[tuple[float, float, int, str]]] = {}
     with tempfile.TemporaryDirectory() as root:
         export_mnist_5k(root)

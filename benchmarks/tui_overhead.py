@@ -67,7 +67,7 @@ PRESS_KEYS = len(sys.argv) > 2 and sys.argv[2] == "keys"
 
 
 async def main():
-    app = LRTuiApp(initial=json.loads(sys.argv[1]), probe_devices=False, cursor_blink=False)
+    app = LRTuiApp(initial=json.loads(sys.argv[1]), detect_devices=False, cursor_blink=False)
     lags, last = [], [0.0]
 
     def tick():  # how late a 50 ms timer fires while training: what a key press would wait
@@ -160,7 +160,7 @@ async def main():
         counts["table rebuilds"] += 1
         return rebuild(self, *args)
     RunChart._build, RunsTable.rebuild = counted_build, counted_rebuild
-    app = LRTuiApp(initial={"device": "cpu"}, session=str(saved_session(N)), probe_devices=False, cursor_blink=False)
+    app = LRTuiApp(initial={"device": "cpu"}, session=str(saved_session(N)), detect_devices=False, cursor_blink=False)
     frames = []  # (wall, cpu) of each frame drawn
     display = app._display
     def timed_display(screen, renderable):

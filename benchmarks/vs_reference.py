@@ -46,7 +46,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Sampler, Subset
 from torchvision import datasets, transforms
 
-from lrtui.engine.config import RunConfig, probe_devices, resolve_device
+from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import export_mnist_5k, split_indices
 from lrtui.engine.events import EpochEnd, RunStarted
 from lrtui.engine.model import build_model
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     # loops are compared, not thread counts; the engine caps what it is given at cores - 1
     torch.set_num_threads(args.threads or cpu_threads())
     threads = f"reference {torch.get_num_threads()}, engine {cpu_threads()} threads"
-    device = torch.device(resolve_device(args.device, probe_devices()))
+    device = torch.device(resolve_device(args.device, detect_devices()))
     with tempfile.TemporaryDirectory() as root:
         export_mnist_5k(root)
         n_train, n_val = (len(i) for i in split_indices(4000, 0.2))

@@ -216,7 +216,7 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
     """Train the runs through a :class:`Runner`, printing as events arrive; returns the signals seen and the runs."""
     from lrtui.engine.events import Event
     from lrtui.plots.printout import RunPrinter
-    from lrtui.runner import BatchDone, Notice, Runner, SaveProblem, hangup_keeps_training
+    from lrtui.runner import Notice, Runner, RunsDone, SaveProblem, hangup_keeps_training
 
     printer = RunPrinter(console, quiet=args.quiet, prefix_runs=len(configs) > 1)
     with Signals(keep_on_hangup=hangup_keeps_training()) as stop:
@@ -226,7 +226,7 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
                 if item.error:
                     with contextlib.suppress(OSError):
                         tell("warning", f"{item.error}; training goes on")
-            elif isinstance(item, BatchDone):
+            elif isinstance(item, RunsDone):
                 if item.error:
                     with contextlib.suppress(OSError):
                         tell("error", f"training stopped: {item.error}")

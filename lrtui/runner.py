@@ -11,7 +11,7 @@ Flow: ``enqueue`` adds runs to the session as *queued* batches; one training thr
 takes them in order and calls the engine's :func:`~lrtui.engine.sweep.run_many`.
 Every engine event is first folded into the session (which saves at run start, epoch
 end and run end) on the training thread, then handed to the ``listener`` together with
-the runner's own notices (:class:`SaveProblem`, :class:`BatchDone`). The listener runs
+the runner's own notices (:class:`SaveProblem`, :class:`RunsDone`). The listener runs
 on the training thread: a UI must hand it over to its own thread (the app posts a
 message), and must never block in it.
 
@@ -98,15 +98,18 @@ class SaveProblem:
 
 
 @dataclass(frozen=True)
-class BatchDone:
-    """The training thread finished a batch of runs (every one of them has its final status now)."""
+class RunsDone:
+    """The training thread finished a group of runs it trained together (each has its final status now).
+
+    Not a minibatch: the engine's ``BatchLog`` is about those; this is about runs.
+    """
 
     run_ids: tuple[str, ...]
     error: str | None  #: set when the engine itself raised (it should not): the runs were marked failed
     idle: bool  #: nothing is queued after it: the runner is idle now
 
 
-Notice = SaveProblem | BatchDone
+Notice = SaveProblem | RunsDone
 
 #: the longest error text a run keeps (a traceback's message can be megabytes: a 100k-digit number, say)
 ERROR_CHARS = 300
@@ -276,7 +279,7 @@ class Runner:
             if self._stopping or not self._queue:
                 self._active = ()
         with contextlib.suppress(Exception):
-            self.listener(BatchDone(tuple(r.id for r in records), error, not self._queue))
+            self.listener(RunsDone(tuple(r.id for r in records), error, not self._queue))
 
     def _close_batch(self, records: list[RunRecord], error: str | None) -> None:
         """Give every run of the batch a final status (one that never got its RunEnd), save, tell."""
@@ -295,7 +298,7 @@ class Runner:
                 self._active = ()  # so that a listener told "done" sees the runner idle
         if idle:
             hold_full_collections(False)
-        self.listener(BatchDone(tuple(r.id for r in records), error, idle))
+        self.listener(RunsDone(tuple(r.id for r in records), error, idle))
 
     def _emit(self, event: Event) -> None:
         """Every engine event: into the session (saved), then to the listener."""

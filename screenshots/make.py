@@ -38,7 +38,7 @@ WIDE, NARROW = (160, 48), (80, 24)
 
 def new_app(**initial: str) -> LRTuiApp:
     """No device probing and no cursor blink: the pictures do not depend on the machine or the moment."""
-    return LRTuiApp(initial={"device": "cpu", **initial}, probe_devices=False, cursor_blink=False)
+    return LRTuiApp(initial={"device": "cpu", **initial}, detect_devices=False, cursor_blink=False)
 
 
 def save(app: LRTuiApp, name: str) -> None:

@@ -13,8 +13,8 @@ from lrtui.engine.config import parse_configs
 from lrtui.engine.events import BatchLog, EpochEnd, RunEnd, RunStarted
 from lrtui.runner import (
     FULL_COLLECTION_WHILE_TRAINING,
-    BatchDone,
     Runner,
+    RunsDone,
     SaveProblem,
     hangup_keeps_training,
     quiet_collector,
@@ -72,7 +72,7 @@ def test_batches_train_in_order_and_every_event_is_in_the_session_before_the_lis
     assert runner.wait(120)
     assert [r.status for r in session.runs] == ["finished"] * 3
     assert all(seen_saved) and len(seen_saved) == 3
-    done = heard.of(BatchDone)
+    done = heard.of(RunsDone)
     assert [d.run_ids for d in done] == [("r1",), ("r2", "r3")]
     assert [d.idle for d in done] == [False, True] and not runner.busy
     starts = [e.run_id for e in heard.of(RunStarted)]
@@ -146,7 +146,7 @@ def test_a_grid_trains_each_lr_sweep_as_one_batch_in_grid_order(session):
     assert [(r.id, r.config.seed, r.config.lr) for r in records] == [
         ("r1", 0, 0.01), ("r2", 1, 0.01), ("r3", 0, 0.1), ("r4", 1, 0.1)]
     assert runner.wait(120)
-    assert [d.run_ids for d in heard.of(BatchDone)] == [("r1", "r3"), ("r2", "r4")]
+    assert [d.run_ids for d in heard.of(RunsDone)] == [("r1", "r3"), ("r2", "r4")]
     assert all(r.status == "finished" for r in session.runs)
 
 
@@ -189,7 +189,7 @@ def test_a_thread_that_cannot_start_ends_every_queued_run_failed_with_one_line_a
     assert runner.wait(10), "the runner never went idle"
     assert [r.status for r in records] == ["failed"] * 3
     assert all("lrtui.engine.sweep" in (r.error or "") and "\n" not in r.error for r in records)
-    done = heard.of(BatchDone)
+    done = heard.of(RunsDone)
     assert len(done) == 2 and done[-1].idle and all(d.error for d in done)
     on_disk = json.loads(session.file.read_text())
     assert [r["status"] for r in on_disk["runs"]] == ["failed"] * 3
@@ -209,7 +209,7 @@ def test_thread_setup_that_raises_fails_the_runs_instead_of_hanging(session):
 
 def test_a_listener_that_raises_at_the_end_still_leaves_the_runner_idle(session):
     def listener(item: object) -> None:
-        if isinstance(item, BatchDone):
+        if isinstance(item, RunsDone):
             raise ValueError("a front end's bug")
 
     runner = Runner(session, listener)

@@ -6,7 +6,7 @@ and names the field it belongs to. Every run setting takes a comma list; the run
 the cartesian product (a *grid*, order and limits in :func:`parse_configs`), each an
 ordinary RunConfig. This module must not import torch: the TUI
 validates while typing, before torch has been imported. Device availability is
-passed in (see :func:`probe_devices`, which does import torch, lazily).
+passed in (see :func:`detect_devices`, which does import torch, lazily).
 """
 
 from __future__ import annotations
@@ -286,7 +286,7 @@ def total_steps(config: RunConfig) -> int:
 
 
 
-def probe_devices() -> tuple[str, ...]:
+def detect_devices() -> tuple[str, ...]:
     """Devices this machine can train on, e.g. ``("cpu", "cuda:0")``. Imports torch (slow the first time)."""
     import torch
 
@@ -322,7 +322,7 @@ def _check_device(text: str, available: tuple[str, ...] | None) -> str | None:
     if not shape_ok:
         return f"{text!r} is not a device: use auto, cpu, cuda, cuda:N or mps"
     if available is None:
-        available = probe_devices()
+        available = detect_devices()
     if resolve_device(text, available) not in available:
         have = ", ".join(available)
         if text.startswith("cuda") and not any(d.startswith("cuda") for d in available):
@@ -548,7 +548,7 @@ def parse_configs(
     Raises :class:`ConfigError` with *every* invalid field, so a form can mark them all at once;
     a field's message names the first bad item of its list. Each field has its own parser
     (:data:`_FIELD_PARSERS`).
-    ``devices`` is the result of :func:`probe_devices`; pass it to avoid importing torch.
+    ``devices`` is the result of :func:`detect_devices`; pass it to avoid importing torch.
     """
     form = _Form(raw, base or RunConfig(), devices)
     for key in sorted(set(raw) - set(RunConfig.__dataclass_fields__)):

@@ -47,7 +47,7 @@ from typing import Any
 
 import torch
 
-from lrtui.engine.config import RunConfig, probe_devices, resolve_device
+from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.loop import Callback, run_batches
 from lrtui.engine.model import build_model
@@ -264,7 +264,7 @@ def find_lr(
         raise ValueError(f"the lr range must satisfy 0 < start < end (got start={start:g}, end={end:g})")
     if steps < 2:
         raise ValueError(f"steps must be at least 2 (got {steps})")
-    device = torch.device(resolve_device(config.device, probe_devices()))
+    device = torch.device(resolve_device(config.device, detect_devices()))
     splits = load_splits(config, device)
     n_train = splits.train_x.shape[0]
     per_epoch = max(1, n_train // config.batch_size)

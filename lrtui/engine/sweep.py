@@ -49,7 +49,7 @@ from dataclasses import replace
 
 import torch
 
-from lrtui.engine.config import RunConfig, probe_devices, resolve_device
+from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.stack_choice import stacked_is_faster
@@ -108,7 +108,7 @@ def run_many(
     if len(configs) != len(run_ids):
         raise ValueError(f"{len(configs)} configs but {len(run_ids)} run ids")
     cancel = cancel or threading.Event()
-    if configs and use_batched(configs, batched, resolve_device(configs[0].device, probe_devices())):
+    if configs and use_batched(configs, batched, resolve_device(configs[0].device, detect_devices())):
         return train_stacked(configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace)
     ends = []
     for config, run_id in zip(configs, run_ids, strict=True):
@@ -133,7 +133,7 @@ def train_stacked(configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Em
             for config, run_id in zip(configs, run_ids, strict=True)]
     with run_threads():  # as train() does: leave a core free
         try:
-            device = torch.device(resolve_device(configs[0].device, probe_devices()))
+            device = torch.device(resolve_device(configs[0].device, detect_devices()))
             splits = load_splits(configs[0], device)
             for run in runs:  # every run emits its RunStarted, builds its (identical) model and its generator
                 run.setup(splits)

@@ -44,7 +44,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lrtui.engine.config import ConfigError, RunConfig, probe_devices, resolve_device
+from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import CLASSES, DataUnavailable, Splits, load_splits
 from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats, ValStats, forward_observed
 from lrtui.engine.events import (
@@ -176,7 +176,7 @@ class Run:
         import sklearn.metrics  # noqa: F401 — for test(); ~1 s once, better before training than at a quit
 
         cfg = self.config
-        self.device = torch.device(resolve_device(cfg.device, probe_devices()))
+        self.device = torch.device(resolve_device(cfg.device, detect_devices()))
         self.splits: Splits = splits if splits is not None else load_splits(cfg, self.device)
         self.n_train = self.splits.train_x.shape[0]
         if cfg.batch_size > self.n_train:

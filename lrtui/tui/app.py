@@ -24,7 +24,7 @@ from textual.screen import Screen
 
 from lrtui.engine.events import Event, Progress
 from lrtui.printable import printable
-from lrtui.runner import BatchDone, Runner, SaveProblem, hangup_keeps_training
+from lrtui.runner import Runner, RunsDone, SaveProblem, hangup_keeps_training
 from lrtui.sessions.listing import load_session
 from lrtui.sessions.store import Session
 from lrtui.tui.keys import palette_entries
@@ -48,13 +48,13 @@ class LRTuiApp(App[None]):
         initial: Mapping[str, object] | None = None,
         session: Session | str | os.PathLike[str] | None = None,
         *,
-        probe_devices: bool = True,
+        detect_devices: bool = True,
         cursor_blink: bool = True,
     ) -> None:
         super().__init__()
         self.runner = self._new_runner(session if isinstance(session, Session) else Session.create())
         self.main = MainScreen(initial or {}, session if not isinstance(session, Session) else None,
-                               probe_devices=probe_devices, cursor_blink=cursor_blink)
+                               detect_devices=detect_devices, cursor_blink=cursor_blink)
         self.quitting = False  #: ctrl+q: leave once the runner has stopped
         self.detached = False  #: the terminal went away with runs left: the process trains on without a screen
 
@@ -64,7 +64,7 @@ class LRTuiApp(App[None]):
     def _new_runner(self, session: Session) -> Runner:
         return Runner(session, self._relay, thread_setup=limit_torch_threads)
 
-    def _relay(self, item: Event | SaveProblem | BatchDone) -> None:
+    def _relay(self, item: Event | SaveProblem | RunsDone) -> None:
         """The runner's listener, on the training thread: hand over to the UI thread (a no-op once closing)."""
         self.post_message(RunnerUpdate(item))
 
@@ -86,7 +86,7 @@ class LRTuiApp(App[None]):
         item = message.item
         if not self.screen_stack or self.detached:  # shutting down: the runner and the session have it
             return
-        if isinstance(item, BatchDone):
+        if isinstance(item, RunsDone):
             self.main.batch_done(item)
         elif isinstance(item, SaveProblem):
             self._save_problem(item)

@@ -43,10 +43,10 @@ def limit_torch_threads() -> None:
 def find_devices() -> tuple[tuple[str, ...], dict[str, str]]:
     """The devices torch can train on, and each GPU's name (``cuda:0`` → ``NVIDIA H200``). Imports torch:
     on a worker thread."""
-    from lrtui.engine.config import probe_devices
+    from lrtui.engine.config import detect_devices
 
     limit_torch_threads()
-    devices = probe_devices()
+    devices = detect_devices()
     import torch
 
     return devices, {d: torch.cuda.get_device_name(int(d[5:])) for d in devices if d.startswith("cuda:")}

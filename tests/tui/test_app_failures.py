@@ -15,10 +15,10 @@ def test_a_device_probe_that_cannot_load_torch_is_one_line_in_the_log(monkeypatc
     def broken() -> list[str]:
         raise ImportError("libcudnn.so.9: cannot open shared object file: No such file or directory")
 
-    monkeypatch.setattr(config, "probe_devices", broken)
+    monkeypatch.setattr(config, "detect_devices", broken)
 
     async def scenario() -> None:
-        app = LRTuiApp(initial=dict(TINY), probe_devices=True, cursor_blink=False)
+        app = LRTuiApp(initial=dict(TINY), detect_devices=True, cursor_blink=False)
         async with app.run_test(size=(120, 36)) as pilot:
             def logged() -> list[str]:
                 return [line.text for line in app.main.log_view.lines if "PyTorch could not be loaded" in line.text]
@@ -33,7 +33,7 @@ def test_a_device_probe_that_cannot_load_torch_is_one_line_in_the_log(monkeypatc
 
 def test_runs_on_other_data_joining_the_session_are_said_once_in_the_log():
     async def scenario() -> None:
-        app = LRTuiApp(initial=dict(TINY), probe_devices=False, cursor_blink=False)
+        app = LRTuiApp(initial=dict(TINY), detect_devices=False, cursor_blink=False)
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.press("ctrl+r")
             await settle(pilot)

@@ -15,7 +15,7 @@ from lrtui.tui.app import LRTuiApp
 
 def test_the_app_follows_runs_another_process_adds_and_names_their_writer(session_copy: Path) -> None:
     async def scenario() -> None:
-        app = LRTuiApp(session=session_copy, probe_devices=False, cursor_blink=False)
+        app = LRTuiApp(session=session_copy, detect_devices=False, cursor_blink=False)
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause()
             assert [r.id for r in app.session.runs] == ["r1"]

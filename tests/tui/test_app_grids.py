@@ -119,7 +119,7 @@ def test_the_lr_tab_says_when_runs_have_no_trace(tmp_path: Path) -> None:
         folder = tmp_path / "old"
         folder.mkdir()
         shutil.copy(LESSONS, folder / "session.json")  # saved before lr traces existed
-        app = LRTuiApp(initial={"device": "cpu"}, session=str(folder / "session.json"), probe_devices=False,
+        app = LRTuiApp(initial={"device": "cpu"}, session=str(folder / "session.json"), detect_devices=False,
                        cursor_blink=False)
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.press("escape", "7")

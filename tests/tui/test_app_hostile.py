@@ -26,7 +26,7 @@ LESSONS = Path(__file__).parent / "data" / "lessons-session.json"
 
 def open_app(session: Path) -> LRTuiApp:
     return LRTuiApp(initial={"device": "cpu", "train_limit": "200", "epochs": "1"}, session=str(session),
-                    probe_devices=False, cursor_blink=False)
+                    detect_devices=False, cursor_blink=False)
 
 
 def test_writer_hosts_with_markup_and_control_characters_are_named_as_plain_text(session_copy: Path) -> None:

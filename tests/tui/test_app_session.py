@@ -17,7 +17,7 @@ from lrtui.tui.widgets.details import RunDetails, evaluation_block
 
 
 def open_app(session: Path | str) -> LRTuiApp:
-    return LRTuiApp(initial=TINY, session=str(session), probe_devices=False, cursor_blink=False)
+    return LRTuiApp(initial=TINY, session=str(session), detect_devices=False, cursor_blink=False)
 
 
 def test_open_shows_the_saved_runs_and_new_runs_append(session_copy: Path) -> None:
@@ -102,7 +102,7 @@ def test_a_session_that_cannot_be_saved_is_reported_and_training_goes_on(tmp_pat
     monkeypatch.setenv("LRTUI_HOME", str(blocker / "home"))
 
     async def scenario() -> None:
-        app = LRTuiApp(initial=TINY, probe_devices=False, cursor_blink=False)
+        app = LRTuiApp(initial=TINY, detect_devices=False, cursor_blink=False)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("ctrl+r")
             await settle(pilot)

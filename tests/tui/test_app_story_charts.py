@@ -50,7 +50,7 @@ def lessons(tmp_path: Path) -> Path:
 
 def open_app(session: Path) -> LRTuiApp:
     return LRTuiApp(initial={"device": "cpu", "train_limit": "200", "epochs": "1"}, session=str(session),
-                    probe_devices=False, cursor_blink=False)
+                    detect_devices=False, cursor_blink=False)
 
 
 def story_text(app: LRTuiApp) -> str:

@@ -26,7 +26,7 @@ from lrtui.tui.widgets.runs_table import RunsTable
 
 
 def open_app(session: Path) -> LRTuiApp:
-    return LRTuiApp(initial={"device": "cpu"}, session=str(session), probe_devices=False, cursor_blink=False)
+    return LRTuiApp(initial={"device": "cpu"}, session=str(session), detect_devices=False, cursor_blink=False)
 
 
 def headers(table: RunsTable) -> list[str]:

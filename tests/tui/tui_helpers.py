@@ -23,7 +23,7 @@ TINY = {"train_limit": "200", "epochs": "1", "device": "cpu"}
 
 def make_app(**initial: Any) -> LRTuiApp:
     """The app as ``lrtui --train-limit 200 --epochs 1 ...`` opens it, minus cursor blink and device probing."""
-    return LRTuiApp(initial={**TINY, **initial}, probe_devices=False, cursor_blink=False)
+    return LRTuiApp(initial={**TINY, **initial}, detect_devices=False, cursor_blink=False)
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], what: str, limit: int = 600) -> None:

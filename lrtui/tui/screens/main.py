@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState
 from lrtui.engine.config import GRID_CONFIRM, GRID_MAX, ConfigError, RunConfig, format_lr, grid_size, parse_lrs
 from lrtui.engine.events import Event, RunEnd, RunStarted
 from lrtui.printable import plain_text
-from lrtui.runner import BatchDone, Runner, quiet_collector
+from lrtui.runner import Runner, RunsDone, quiet_collector
 from lrtui.sessions.outputs import OutputError
 from lrtui.sessions.record import RunRecord
 from lrtui.sessions.schema import SessionError
@@ -67,12 +67,12 @@ class MainScreen(Screen[None]):
     BINDINGS = bindings()
 
     def __init__(self, initial: Mapping[str, object], session: str | os.PathLike[str] | None = None, *,
-                 probe_devices: bool = True, cursor_blink: bool = True) -> None:
+                 detect_devices: bool = True, cursor_blink: bool = True) -> None:
         """``session``: a saved session to open once the screen is up (its errors are shown there)."""
         super().__init__()
         self.initial = dict(initial)
         self._session_spec = session
-        self._probe_devices = probe_devices
+        self._detect_devices = detect_devices
         self._cursor_blink = cursor_blink
         self.redraw = Redraw(self)
         self._others: tuple[str, ...] = ()  #: other live writers of the session, as last shown
@@ -123,8 +123,8 @@ class MainScreen(Screen[None]):
         if self._session_spec is not None:
             self._open(self._session_spec)
         self.query_one("#f-lr", Input).focus()
-        if self._probe_devices:
-            self.set_timer(0.3, self._probe)  # after the first frame: importing torch takes seconds
+        if self._detect_devices:
+            self.set_timer(0.3, self._detect)  # after the first frame: importing torch takes seconds
 
     def _open(self, spec: str | os.PathLike[str]) -> None:
         """Load a saved session: its runs fill the table and charts, and new runs append to it."""
@@ -164,8 +164,8 @@ class MainScreen(Screen[None]):
         return self.query_one(Charts)
 
     # -- devices -------------------------------------------------------------------------
-    @work(thread=True, exit_on_error=False, group="probe")
-    def _probe(self) -> None:
+    @work(thread=True, exit_on_error=False, group="devices")
+    def _detect(self) -> None:
         """Ask torch which devices exist (and the GPUs' names) without blocking the screen."""
         with quiet_collector():  # the collector would walk torch's objects four times while it loads
             self.post_message(DevicesFound(*find_devices()))
@@ -177,7 +177,7 @@ class MainScreen(Screen[None]):
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         """A worker that raised (a broken torch in the device probe, say): one line in the log, the app stays."""
-        if event.state == WorkerState.ERROR and event.worker.group == "probe":
+        if event.state == WorkerState.ERROR and event.worker.group == "devices":
             error = event.worker.error
             what = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
             self.log_view.note(f"PyTorch could not be loaded ({' '.join(what.split())[:300]}): runs will fail "
@@ -277,7 +277,7 @@ class MainScreen(Screen[None]):
             self.query_one(RunStatus).idle(f"{what} · starting{' · loading torch' if first else ''}…")
 
     # -- what the runner reports ---------------------------------------------------------
-    def batch_done(self, done: BatchDone) -> None:
+    def batch_done(self, done: RunsDone) -> None:
         """A batch has ended (every run has its final status): show it, then leave if quitting."""
         self.redraw.draw()
         if done.error:

@@ -36,11 +36,12 @@ images unless noted, seed 0, batch 10, 3 epochs; numbers are epoch means of the 
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from lrtui.engine.numbers import finite
 
 #: The statistic names every band is on, with what each measures (shared wording for help and reports).
 UPDATE_RATIO = "update_ratio"
@@ -142,13 +143,11 @@ def bands_for(optimizer: str | None) -> FamilyBands:
     return FAMILIES[OPTIMIZER_FAMILY.get(optimizer or "sgd", "sgd")]
 
 
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def median_update_ratio(diagnostics: Mapping[str, Any]) -> float | None:
     """:data:`UPDATE_RATIO` of one epoch's ``diagnostics`` (None when not measured)."""
-    ratios = [r for r in (diagnostics.get("update_ratio") or {}).values() if _finite(r)]
+    ratios = [r for r in (diagnostics.get("update_ratio") or {}).values() if finite(r)]
     return statistics.median(ratios) if ratios else None
 
 
@@ -158,7 +157,7 @@ def largest_update(diagnostics: Iterable[Mapping[str, Any]],
     ``layers`` (None: all); None when none was kept (runs saved before it). Not a band's statistic: it is the
     evidence an epoch mean hides (full MNIST, lr 0.5: means of 1e-3, single steps of half a layer)."""
     found = [(float(v), str(k)) for d in diagnostics for k, v in (d.get("update_ratio_max") or {}).items()
-             if _finite(v) and (layers is None or k in layers)]
+             if finite(v) and (layers is None or k in layers)]
     if not found:
         return None
     ratio, layer = max(found)
@@ -167,7 +166,7 @@ def largest_update(diagnostics: Iterable[Mapping[str, Any]],
 
 def dead_layers(diagnostics: Mapping[str, Any]) -> list[tuple[str, float]]:
     """ReLU layers with their dead share, largest first."""
-    dead = [(k, float(v)) for k, v in (diagnostics.get("dead_fraction") or {}).items() if _finite(v)]
+    dead = [(k, float(v)) for k, v in (diagnostics.get("dead_fraction") or {}).items() if finite(v)]
     return sorted(dead, key=lambda kv: -kv[1])
 
 

@@ -66,13 +66,12 @@ from lrtui.engine.bands import (
 )
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState, Verdict, VerdictLabel
+from lrtui.engine.numbers import as_float, finite
 from lrtui.engine.stats import binomial_interval, proportions_differ
 from lrtui.engine.verdict_words import (
     falling,
-    finite,
     largest_step,
     lr_text,
-    num,
     pct,
     probe_gain,
     rel_fall,
@@ -262,7 +261,7 @@ def _judge(epochs: Sequence[Mapping[str, Any]], status: str, best_val_acc: float
 def last_probe(probes: Sequence[Mapping[str, Any]]) -> tuple[tuple[float, float] | None, float | None, bool]:
     """(the last probe's gain, the lr it saw, whether it agrees that larger steps would do better)."""
     gain = probe_gain(probes[-1]) if probes else None
-    lr = num(probes[-1].get("current_lr")) if probes else None
+    lr = as_float(probes[-1].get("current_lr")) if probes else None
     current = lr if lr is not None and lr > 0 else None
     agrees = gain is None or (
         current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN)
@@ -292,13 +291,13 @@ class _Measured:
         self.train = [float(e["train_loss"]) for e in epochs]
         self.val_loss = [float(e["val_loss"]) for e in epochs]
         self.acc = [float(e["val_acc"]) for e in epochs]
-        self.train_acc = [num(e.get("train_acc")) for e in epochs]
+        self.train_acc = [as_float(e.get("train_acc")) for e in epochs]
         self.n, self.last, diag = len(epochs), self.acc[-1], diags[-1]
         self.ratio = median_update_ratio(diag)
         self.step_ratios = [r for d in diags if (r := median_update_ratio(d)) is not None]
         self.diags = diags
         self.dead = dead_layers(diag)
-        self.top = num(diag.get("top_class_share"))
+        self.top = as_float(diag.get("top_class_share"))
         self.at_chance = self.last <= CHANCE_ACC
         self.probes, self.best_val_acc = probes, best_val_acc
         decay = setting.decay_step()

@@ -10,14 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-
-def finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def num(x: Any) -> float | None:
-    """A finite number as a float, anything else (None, NaN, text) as None."""
-    return float(x) if finite(x) else None
+from lrtui.engine.numbers import finite
 
 
 def pct(x: float) -> str:

@@ -9,7 +9,6 @@ tables show the value itself. Pure Python: nothing here imports a drawing librar
 from __future__ import annotations
 
 import math
-from typing import Any, TypeGuard
 
 #: Magnitudes a linear axis draws: a larger one is drawn at ±LINEAR_LIMIT, a smaller one (1e-308) at 0.
 LINEAR_LIMIT, LINEAR_TINY = 1e100, 1e-100
@@ -17,9 +16,6 @@ LINEAR_LIMIT, LINEAR_TINY = 1e100, 1e-100
 LOG_LIMIT = 300
 
 
-def finite(x: Any) -> TypeGuard[float]:
-    """A real number (not a bool, not NaN or ±inf)."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def drawable(v: float) -> float:

@@ -7,10 +7,8 @@ imports torch, textual or rich.
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from lrtui.engine.config import RunConfig, format_lr
+from lrtui.engine.numbers import finite
 from lrtui.sessions.record import RunRecord
 
 DASH = "—"  #: a value that was not measured (or not yet)
@@ -19,12 +17,10 @@ DASH = "—"  #: a value that was not measured (or not yet)
 HUGE = 1e6
 
 
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def pct(x: float | None) -> str:
-    if x is None or not _finite(x):
+    if x is None or not finite(x):
         return DASH
     return f"{100 * x:.1f}%" if abs(x) < HUGE else f"{100 * x:.3g}%"
 
@@ -32,7 +28,7 @@ def pct(x: float | None) -> str:
 def num(x: float | None, digits: int = 4) -> str:
     """``digits`` decimals; in scientific notation when that would be very long (``1.000e+308``) or would
     show a non-zero value as zero (``1.000e-308``)."""
-    if x is None or not _finite(x):
+    if x is None or not finite(x):
         return DASH
     if abs(x) >= HUGE or (x != 0 and abs(x) < 0.5 * 10.0**-digits):
         return f"{x:.{max(digits - 1, 1)}e}"
@@ -41,13 +37,13 @@ def num(x: float | None, digits: int = 4) -> str:
 
 def sci(x: float | None, digits: int = 1) -> str:
     """Quantities spread over decades (update ratios, step sizes): ``3.2e-03``; exact zero stays ``0``."""
-    if x is None or not _finite(x):
+    if x is None or not finite(x):
         return DASH
     return "0" if x == 0 else f"{x:.{digits}e}"
 
 
 def seconds(x: float | None) -> str:
-    if x is None or not x or not _finite(x):
+    if x is None or not x or not finite(x):
         return DASH
     if x >= HUGE:  # eleven days and more: minutes would run to hundreds of digits (1e308 s)
         return f"{x:.3g} s"
@@ -56,7 +52,7 @@ def seconds(x: float | None) -> str:
 
 def rate(x: float | None) -> str:
     """Samples per second: ``12,345``; huge values in scientific notation."""
-    if x is None or not x or not _finite(x):
+    if x is None or not x or not finite(x):
         return DASH
     return f"{x:,.0f}" if abs(x) < HUGE else f"{x:.3g}"
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from lrtui.engine.config import GRID_FIELDS, RunConfig, format_lr, varying_fields
+from lrtui.engine.numbers import as_float
 from lrtui.plots.formatting import dataset_text, seconds
 from lrtui.sessions.record import RunRecord
 
@@ -53,8 +54,6 @@ SHORT_NAMES: dict[str, str] = {"batch_size": "batch", "weight_decay": "wd", "val
 _IN_LABEL = frozenset({"lr", "optimizer", "schedule", "warmup", "seed"})
 
 
-def _num(x: Any) -> float | None:
-    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -82,7 +81,7 @@ class Summary:
 
 def summarize(values: Iterable[float | None]) -> Summary | None:
     """Summary of the finite values, or None when there are none."""
-    kept = [v for v in map(_num, values) if v is not None]
+    kept = [v for v in map(as_float, values) if v is not None]
     if not kept:
         return None
     return Summary(_mean(kept), min(kept), max(kept), len(kept))
@@ -168,7 +167,7 @@ def _curve(runs: Sequence[RunRecord], key: str, epochs: Sequence[int]) -> Curve:
     lo: list[float | None] = []
     hi: list[float | None] = []
     for i in range(len(epochs)):
-        values = [_num(r.epochs[i].get(key)) for r in runs]
+        values = [as_float(r.epochs[i].get(key)) for r in runs]
         ok = [v for v in values if v is not None]
         if len(ok) < len(values) or not ok:
             mean.append(None)
@@ -185,7 +184,7 @@ def _common_epochs(runs: Sequence[RunRecord]) -> tuple[int, ...]:
     """Epoch numbers of the common prefix: the i-th entry of every run, when all agree on its number."""
     out: list[int] = []
     for i in range(min(len(r.epochs) for r in runs)):
-        numbers = {_num(r.epochs[i].get("epoch")) for r in runs}
+        numbers = {as_float(r.epochs[i].get("epoch")) for r in runs}
         if len(numbers) != 1 or None in numbers:
             break
         out.append(int(numbers.pop()))  # type: ignore[arg-type]

@@ -10,7 +10,8 @@ import math
 from typing import Any
 
 from lrtui.engine.lrfind import LABELS, LRFindResult
-from lrtui.plots.drawable import finite, log10_drawable
+from lrtui.engine.numbers import finite
+from lrtui.plots.drawable import log10_drawable
 
 #: Marker colour and letter of each method on the charts (letters tell them apart without colour).
 METHOD_STYLE: dict[str, tuple[str, str]] = {"valley": ("green", "v"), "steepest": ("orange", "s"), "max_stable": ("magenta", "m")}

@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lrtui.engine.numbers import finite
 from lrtui.plots.axes import (
     NICE_TICKS,
     apply_linear,
@@ -32,7 +33,7 @@ from lrtui.plots.axes import (
     fit_percent_rows,
     nice_at_least,
 )
-from lrtui.plots.drawable import LINEAR_LIMIT, drawable, finite, log10_drawable
+from lrtui.plots.drawable import LINEAR_LIMIT, drawable, log10_drawable
 from lrtui.plots.grouping import SeedGroup, has_seed_groups, seed_groups
 from lrtui.plots.palette import (
     CHANCE_PERCENT,

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lrtui.engine.config import format_lr
+from lrtui.engine.numbers import as_float
 from lrtui.plots.drawable import LOG_LIMIT, log10_drawable, log_drawable
 from lrtui.plots.grouping import SeedGroup
 from lrtui.plots.palette import CHANCE_PERCENT, HEALTHY_UPDATE
@@ -61,8 +62,6 @@ def run_hex(run: RunRecord) -> str:
     return RUN_HEX[(max(run_number(run.id), 1) - 1) % len(RUN_HEX)]
 
 
-def _num(x: Any) -> float | None:
-    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
 def _label(run: RunRecord) -> str:
@@ -70,7 +69,7 @@ def _label(run: RunRecord) -> str:
 
 
 def _epochs(run: RunRecord) -> list[float | None]:
-    return [_num(e.get("epoch")) for e in run.epochs]
+    return [as_float(e.get("epoch")) for e in run.epochs]
 
 
 def _run_legend(runs: Iterable[RunRecord]) -> list[LegendItem]:
@@ -113,7 +112,7 @@ def accuracy_svg(runs: Sequence[RunRecord]) -> str | None:
     for run in runs:
         xs = _epochs(run)
         for key, dash in (("train_acc", TRAIN_DASH), ("val_acc", VAL_DASH)):
-            ys = [None if (v := _num(e.get(key))) is None else 100 * v for e in run.epochs]
+            ys = [None if (v := as_float(e.get(key))) is None else 100 * v for e in run.epochs]
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
         return None
@@ -130,7 +129,7 @@ def loss_svg(runs: Sequence[RunRecord]) -> str | None:
     for run in runs:
         xs = _epochs(run)
         for key, dash in (("train_loss", TRAIN_DASH), ("val_loss", VAL_DASH)):
-            ys = [_num(e.get(key)) for e in run.epochs]
+            ys = [as_float(e.get(key)) for e in run.epochs]
             values += ys
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
@@ -147,7 +146,7 @@ def batch_loss_svg(runs: Sequence[RunRecord], beta: float = 0.9) -> str | None:
     """Smoothed training loss per batch against epochs: a run that blows up does so in its first epoch."""
     lines, values = [], []
     for run in runs:
-        raw = [_num(v) for v in run.batch_losses]
+        raw = [as_float(v) for v in run.batch_losses]
         points = smooth(raw, beta)
         if not points:
             continue
@@ -254,7 +253,7 @@ def diagnostics(run: RunRecord) -> list[tuple[int, Mapping[str, Any]]]:
     """(epoch, diagnostics) of each epoch that has them."""
     out = []
     for e in run.epochs:
-        d, epoch = e.get("diagnostics"), _num(e.get("epoch"))
+        d, epoch = e.get("diagnostics"), as_float(e.get("epoch"))
         if isinstance(d, Mapping) and epoch is not None:
             out.append((int(epoch), d))
     return out
@@ -265,7 +264,7 @@ def diag_value(d: Mapping[str, Any], key: str, layer: str | None = None) -> floa
     v = d.get(key)
     if layer is not None:
         v = v.get(layer) if isinstance(v, Mapping) else None
-    return _num(v)
+    return as_float(v)
 
 
 def _diag_lines(runs: Sequence[RunRecord], key: str, layer: str | None, scale: float = 1.0,
@@ -327,11 +326,11 @@ def probes(run: RunRecord) -> list[dict[str, Any]]:
         if not isinstance(p, Mapping):
             continue
         lrs, losses = p.get("lrs"), p.get("losses")
-        epoch = _num(p.get("epoch"))
+        epoch = as_float(p.get("epoch"))
         if not isinstance(lrs, list) or not isinstance(losses, list) or len(lrs) != len(losses) or epoch is None:
             continue
-        out.append({"epoch": int(epoch), "lrs": [_num(v) for v in lrs], "losses": [_num(v) for v in losses],
-                    "current_lr": _num(p.get("current_lr"))})
+        out.append({"epoch": int(epoch), "lrs": [as_float(v) for v in lrs], "losses": [as_float(v) for v in losses],
+                    "current_lr": as_float(p.get("current_lr"))})
     return out
 
 

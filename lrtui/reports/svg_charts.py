@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from lrtui.engine.numbers import finite
 from lrtui.plots.drawable import drawable, log10_drawable, log_drawable
 
 Point = tuple[float, float]
@@ -137,10 +138,6 @@ class Rect:
 
 
 # -- scales and ticks ------------------------------------------------------------------------------
-def _finite(v: float | None) -> bool:
-    return v is not None and isinstance(v, (int, float)) and math.isfinite(v)
-
-
 def nice_step(span: float, target: int = 5) -> float:
     """A round tick step (1, 2, 2.5, 5 × 10^k) giving about ``target`` intervals over ``span``."""
     raw = span / max(target, 1)
@@ -206,7 +203,7 @@ class Scale:
     log: bool = False
 
     def ok(self, v: float | None) -> bool:
-        return _finite(v) and (not self.log or v > 0)  # type: ignore[operator]
+        return finite(v) and (not self.log or v > 0)
 
     def __call__(self, v: float) -> float:
         """The pixel of ``v``; a value beyond what the axis can draw lands far outside the frame, where the
@@ -226,7 +223,7 @@ def _domain(values: list[float], log: bool, fixed: tuple[float, float] | None, f
             return lo, hi, [t for t in log_ticks(lo, hi)[2] if lo * 0.999 <= t <= hi * 1.001]
         _, _, ticks = linear_ticks(lo, hi, target, integer)
         return lo, hi, [t for t in ticks if lo - 1e-9 <= t <= hi + 1e-9]
-    vals = [v for v in values if _finite(v) and (not log or v > 0)]
+    vals = [v for v in values if finite(v) and (not log or v > 0)]
     if log:
         return log_ticks(min(vals), max(vals)) if vals else log_ticks(1e-3, 1.0)
     if not vals:

@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 
+from lrtui.engine.numbers import as_float
 from lrtui.plots.palette import HEALTHY_UPDATE, VERDICT_COLORS, run_color
 from lrtui.plots.terminal_charts import KEY_LAYER
 from lrtui.sessions.record import RunRecord
@@ -23,8 +24,6 @@ from lrtui.sessions.record import RunRecord
 LN10 = math.log(10)  #: the entropy of a uniform guess over ten classes
 
 
-def _num(x: Any) -> float | None:
-    return float(x) if isinstance(x, (int, float)) and math.isfinite(x) else None
 
 
 def step_size(ratio: float | None) -> tuple[str, str]:
@@ -65,8 +64,8 @@ def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = No
     diag = latest_diagnostics(run)
     ratios = live_ratio or diag.get("update_ratio") or {}
     parts: list[tuple[str, str]] = []
-    ratio = _num(ratios.get(KEY_LAYER)) if isinstance(ratios, Mapping) else None
-    largest = max((r for r in map(_num, _key_ratios(run)) if r is not None), default=None)
+    ratio = as_float(ratios.get(KEY_LAYER)) if isinstance(ratios, Mapping) else None
+    largest = max((r for r in map(as_float, _key_ratios(run)) if r is not None), default=None)
     if ratio is not None and largest is not None and largest > HEALTHY_UPDATE[1] >= ratio:
         ratio = largest  # steps too large killed the units, and dead units take small steps: say the cause
         step, style = step_size(ratio)
@@ -77,16 +76,16 @@ def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = No
         parts.append((step, style))
     dead = diag.get("dead_fraction")
     if isinstance(dead, Mapping):
-        shares = [(layer, _num(dead.get(layer))) for layer in ("fc1", "conv2", "conv1")]
+        shares = [(layer, as_float(dead.get(layer))) for layer in ("fc1", "conv2", "conv1")]
         shown = " ".join(f"{layer} {share:.0%}" for layer, share in shares if share is not None)
         worst = max((s for _, s in shares if s is not None), default=0.0)
         if shown:
             parts.append((f"dead {shown}", "red" if worst >= 0.5 else ""))
-    top = _num(diag.get("top_class_share"))
+    top = as_float(diag.get("top_class_share"))
     if top is not None:
         parts.append((f"top class {top:.0%}" + (" (one answer for all)" if top >= 0.95 else ""),
                       "red" if top >= 0.95 else ""))
-    entropy = _num(diag.get("pred_entropy"))
+    entropy = as_float(diag.get("pred_entropy"))
     if entropy is not None:
         parts.append((f"entropy {entropy:.2f} of ln 10 = {LN10:.2f}", "dim"))
     line = Text(no_wrap=True, overflow="ellipsis")

@@ -36,6 +36,7 @@ images unless noted, seed 0, batch 10, 3 epochs; numbers are epoch means of the 
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -91,6 +92,11 @@ class FamilyBands:
     #: ``high``: above this share of each step weight decay is "most of the step"
     decay_share: Band
     ratio_target: float  #: the update ratio a "try Nx larger" hint aims at (the middle of where runs learn best)
+
+    def larger_lr_factor(self, ratio: float) -> float:
+        """The power of ten (at least 10) that brings an update ``ratio`` below the floor to :attr:`ratio_target`:
+        what a "try Nx larger" hint says."""
+        return 10.0 ** max(1, round(math.log10(self.ratio_target / max(ratio, 1e-12))))
 
     def band(self, statistic: str) -> Band:
         """The band on ``statistic`` (a key of :data:`STATISTICS`)."""

@@ -88,7 +88,7 @@ def judge_provisional(points: Sequence[LogPoint], trace: StepTrace | None, *,
     band = s.bands.update_ratio
     if ratio is not None and ratio > 0 and band.below(ratio) and last.train_acc < GOOD_ACC and last_probe(probes)[2]:
         floor = band.low or 0.0
-        factor = 10.0 ** max(1, round(math.log10(s.bands.ratio_target / ratio)))
+        factor = s.bands.larger_lr_factor(ratio)
         target = f" (≈ {s.lr * factor:.2g})" if s.lr else ""
         reason = (f"steps too small: {ratio:.1e} of the weights per step, {times(floor / ratio)} below the healthy "
                   f"floor {floor:.0e}; {accuracy}")

@@ -399,7 +399,7 @@ class _Measured:
         if ratio is None or not band.below(ratio) or self.last >= GOOD_ACC or not agrees:
             return None
         floor = band.low or 0.0
-        factor = 10.0 ** max(1, round(math.log10(self.b.ratio_target / max(ratio, 1e-12))))
+        factor = self.b.larger_lr_factor(ratio)
         probe_note = ""
         if gain is not None and current is not None:
             probe_note = f"; a {times(gain[0] / current)} larger step lowers the probe loss {gain[1]:.2g} more"

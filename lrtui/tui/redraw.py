@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lrtui.engine.events import BatchLog, EpochEnd, Event, Progress, RunEnd, RunStarted
+from lrtui.engine.events import (
+    BatchLog,
+    EpochEnd,
+    Event,
+    Progress,
+    ProvisionalVerdict,
+    RunEnd,
+    RunStarted,
+    TracePoints,
+)
 from lrtui.sessions.record import RunRecord
 from lrtui.tui.widgets.charts import live_batch_losses
 from lrtui.tui.widgets.status import RunStatus
@@ -54,6 +63,11 @@ class Redraw:
                 self.live_ratio[event.run_id] = dict(ratio)
                 self.story = True
             self.batch = True
+            return
+        if isinstance(event, ProvisionalVerdict):  # the story says it; no chart or row shows it
+            self.story = True
+            return
+        if isinstance(event, TracePoints):  # kept in the record; nothing on screen draws single steps yet
             return
         self.run_changed(event.run_id)
         if isinstance(event, RunStarted):

@@ -114,13 +114,22 @@ def headline(run: RunRecord) -> Text:
             text.append(f": {reason}")
     else:
         done = len(run.epochs)
-        text.append(f"{run.status}" + (f", epoch {done}/{run.config.epochs}" if done else "") + " · no verdict yet",
-                    style="dim")
+        status = f"{run.status}" + (f", epoch {done}/{run.config.epochs}" if done else "")
+        provisional = run.provisional or {}
+        label = provisional.get("label")
+        if isinstance(label, str) and label:  # judged again at each log point while it trains
+            text.append(f"{status} · provisional at step {provisional.get('step', 0):,}: ", style="dim")
+            text.append(label, style=VERDICT_COLORS.get(label, ""))
+            reason = provisional.get("reason")
+            if isinstance(reason, str) and reason:
+                text.append(f": {reason}")
+        else:
+            text.append(f"{status} · no verdict yet", style="dim")
     return text
 
 
 def hint_line(run: RunRecord) -> Text:
-    hint = (run.verdict or {}).get("hint")
+    hint = (run.verdict or run.provisional or {}).get("hint")
     return Text(f"hint: {hint}" if isinstance(hint, str) and hint else "", style="italic", no_wrap=True,
                 overflow="ellipsis")
 

@@ -39,8 +39,7 @@ The rules, in the order they are tried (each names its numbers; "the band" is th
    :data:`VAL_FALLING`: Adam 1e-4 after 3 epochs, 0.61 → 0.41, −33%). *Converged* needs :data:`GOOD_ACC` and the loss to have
    flattened (lr 0.01 at epoch 5: −15%). Below :data:`GOOD_ACC` with neither: stalled, *not learning*.
 
-Below :data:`SMALL_VAL` validation images every accuracy in a reason carries its Wilson interval
-and the reason says the set is too small to be sure.
+Below :data:`SMALL_VAL` validation images each accuracy carries its Wilson interval: too few to be sure.
 
 The mechanism and the labels these rules give (reference grid, full MNIST) are tabled in the README ("How
 the verdicts are calibrated"); rerun ``benchmarks/calibrate_verdicts.py`` after changing a rule.
@@ -519,8 +518,10 @@ class _Measured:
             else:
                 rose = f"validation accuracy {s.acc(acc[-2])} → {s.acc(last)}"
             hint = f"{MORE_EPOCHS}; steps are large: watch for dying ReLUs" if large else MORE_EPOCHS
-            return Verdict(VerdictLabel.STILL_LEARNING,
-                           self.join(f"{rose}{self.gap_to_best()}, {self.steps()}, still improving", dead), hint)
+            more = (", still improving" if n > 1 and gained >= RISING_POINTS else "" if n == 1 or still_falling
+                    else f", training loss {trend(train[-2], train[-1])}")  # "improving" only where accuracy rose
+            reason = self.join(f"{rose}{self.gap_to_best()}, {self.steps()}{more}", dead)
+            return Verdict(VerdictLabel.STILL_LEARNING, reason, hint)
         if n > 1 and val_loss[-1] >= val_loss[-2] * (1 - VAL_FALLING):
             flat = f"the validation loss no longer falls ({trend(val_loss[-2], val_loss[-1])})"
         else:

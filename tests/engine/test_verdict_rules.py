@@ -116,3 +116,16 @@ def test_overfitting_from_the_minimum_and_the_gap() -> None:
 def test_a_large_validation_set_gets_no_interval() -> None:
     verdict = judge(run_of((0.5, 1.4, 5e-3), (0.7, 0.9, 5e-3)), "finished", n_val=800)
     assert "interval" not in verdict.reason and "too few" not in verdict.reason
+
+
+def test_still_improving_only_where_the_accuracy_rose() -> None:
+    """Adam 1e-3 after 3 epochs: 96.0% → 95.7% with the loss down 39%; "still improving" read as the accuracy."""
+    adam = RunConfig(lr=1e-3, optimizer="adam")
+    falling_loss = run_of((0.918, 0.73, 2e-3), (0.960, 0.21, 2e-3), (0.957, 0.125, 2e-3))
+    verdict = judge(falling_loss, "finished", config=adam, n_train=3200, n_val=800)
+    assert verdict.label == "still learning" and "training loss still falling" in verdict.reason
+    assert "still improving" not in verdict.reason
+    rising = run_of((0.30, 2.0, 1e-3), (0.50, 1.5, 1e-3))
+    assert judge(rising, "finished", config=SGD_CFG, n_train=3200, n_val=800).reason.count("still improving") == 1
+    one = judge(run_of((0.40, 1.8, 1e-3)), "finished", config=SGD_CFG, n_train=3200, n_val=800)
+    assert one.label == "still learning" and "still improving" not in one.reason  # one epoch: nothing to compare

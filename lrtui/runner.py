@@ -90,6 +90,15 @@ def hangup_keeps_training() -> bool:
     return os.environ.get(HANGUP_ENV, "").strip().lower() not in ("stop", "interrupt", "0", "no", "false")
 
 
+#: Set to ``1`` to let provably dead runs of a sweep train all their epochs (``lrtui run --keep-dead``).
+KEEP_DEAD_ENV = "LRTUI_KEEP_DEAD"
+
+
+def keep_dead_from_env() -> bool:
+    """Whether dead runs train on because the environment asks (the app has no flag of its own)."""
+    return os.environ.get(KEEP_DEAD_ENV, "").strip().lower() in ("1", "yes", "true", "on")
+
+
 @dataclass(frozen=True)
 class SaveProblem:
     """The session could not be saved (``error``), or can be again (``error`` None). Sent once per change."""
@@ -135,6 +144,9 @@ class Runner:
 
     ``batched``: the engine's choice of stacking a sweep (None: where it measures faster).
     ``thread_setup``: called first on the training thread (the app caps torch's threads there).
+    ``keep_dead``: False lets the engine stop a provably dead run of a request of several runs at its next
+    epoch's end (:mod:`lrtui.engine.dead_stop`), so the rest get the machine sooner; a request of one run always
+    trains on. None: False unless ``$LRTUI_KEEP_DEAD`` says otherwise.
     """
 
     def __init__(
@@ -144,11 +156,14 @@ class Runner:
         *,
         batched: bool | None = None,
         thread_setup: Callable[[], None] | None = None,
+        keep_dead: bool | None = None,
     ) -> None:
         self.session = session
         self.listener: Listener = listener or (lambda item: None)
         self.batched = batched
         self.thread_setup = thread_setup
+        self.keep_dead = keep_dead_from_env() if keep_dead is None else keep_dead
+        self._in_several: set[str] = set()  #: ids of runs enqueued together with others (a sweep, a grid)
         self._lock = threading.RLock()
         self._queue: list[tuple[str, ...]] = []  #: batches of run ids waiting for the thread
         self._active: tuple[str, ...] = ()  #: the batch the thread is training now
@@ -207,6 +222,8 @@ class Runner:
             return []
         with self._lock:
             records = [self.session.add(config) for config in configs]
+            if len(records) > 1:
+                self._in_several.update(r.id for r in records)
             for batch in stackable_batches(records):
                 self._queue.append(tuple(r.id for r in batch))
             self._start_thread()
@@ -262,13 +279,17 @@ class Runner:
                     from lrtui.engine.sweep import run_many
 
                     run_many([r.config for r in records], [r.id for r in records], self._emit, cancel,
-                             batched=self.batched)
+                             batched=self.batched, stop_dead=self.stops_dead(records))
                 except BaseException as e:  # noqa: BLE001 — the engine reports its failures as events; a last resort
                     error = one_line(e)
             try:
                 self._close_batch(records, error)
             except BaseException as e:  # noqa: BLE001 — a listener or a save that raised: never leave wait() hanging
                 self._abandon(records, one_line(e))
+
+    def stops_dead(self, records: Sequence[RunRecord]) -> bool:
+        """Whether these runs may stop once provably dead: enqueued with others, and not kept by the user."""
+        return not self.keep_dead and any(r.id in self._in_several for r in records)
 
     def _abandon(self, records: list[RunRecord], error: str) -> None:
         """Closing a batch itself failed: mark its runs failed in memory, go idle if nothing waits."""

@@ -384,6 +384,10 @@ class StackedStep:
         update.buffers = [b[model] for b in self.opt.buffers] if self.opt.buffers else None
         return update
 
+    def mask(self, model: int) -> None:
+        """Stop updating one model (a run that ended early): its weights stay, the others' arithmetic is untouched."""
+        self.alive[model] = False
+
     def new_epoch(self) -> None:
         for t in (self.loss_sum, self.correct, self.batch_losses, self.counter):
             t.zero_()

@@ -98,38 +98,44 @@ def run_many(
     diagnostics: bool = True,
     probes: bool = True,
     trace: bool = True,
+    stop_dead: bool = False,
 ) -> list[RunEnd]:
     """Train every config, emitting each run's events under its id. A cancel stops the rest too.
 
     ``batched``: True forces the stacked path where the configs allow it (else they run one
     by one), False forces one by one, None chooses (see :func:`use_batched`). ``diagnostics``/``probes``/``trace``:
-    as for :func:`lrtui.engine.trainer.train`.
+    as for :func:`lrtui.engine.trainer.train`. ``stop_dead``: a run provably dead
+    (:mod:`lrtui.engine.dead_stop`) ends *finished* at the next epoch's end, one by one or stacked alike (the
+    runner asks for it for a batch of several runs, so that the others get the machine sooner).
     """
     if len(configs) != len(run_ids):
         raise ValueError(f"{len(configs)} configs but {len(run_ids)} run ids")
     cancel = cancel or threading.Event()
     if configs and use_batched(configs, batched, resolve_device(configs[0].device, detect_devices())):
-        return train_stacked(configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace)
+        return train_stacked(configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace,
+                             stop_dead=stop_dead)
     ends = []
     for config, run_id in zip(configs, run_ids, strict=True):
         if cancel.is_set():
             break
         if batched is None and len(configs) > 1:  # one by one, each as auto runs a lone run (CUDA: a graph)
-            ends.extend(run_many([config], [run_id], emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace))
+            ends.extend(run_many([config], [run_id], emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace,
+                                 stop_dead=stop_dead))
         else:
             ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes,
-                              trace=trace))
+                              trace=trace, stop_dead=stop_dead))
     return ends
 
 
 def train_stacked(configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
                   cancel: threading.Event, *, graphs: bool = True, diagnostics: bool = True,
-                  probes: bool = True, trace: bool = True) -> list[RunEnd]:
+                  probes: bool = True, trace: bool = True, stop_dead: bool = False) -> list[RunEnd]:
     """Train K configs that differ only in lr, schedule or warmup as one stacked model.
 
-    Never raises: a failure ends the runs ``failed``.
+    Never raises: a failure ends the runs ``failed``. ``stop_dead``: a dead model's run ends at an epoch's end
+    and the stack masks it; the others' numbers stay what they would have been.
     """
-    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace)
+    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace, stop_dead=stop_dead)
             for config, run_id in zip(configs, run_ids, strict=True)]
     with run_threads():  # as train() does: leave a core free
         try:

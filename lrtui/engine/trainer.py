@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -46,6 +47,7 @@ import torch.nn.functional as F
 
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import CLASSES, DataUnavailable, Splits, load_splits
+from lrtui.engine.dead_stop import provably_dead
 from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats, ValStats, forward_observed
 from lrtui.engine.events import (
     BatchLog,
@@ -150,9 +152,10 @@ class Run:
     """
 
     def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str, *,
-                 diagnostics: bool = True, probes: bool = True, trace: bool = True) -> None:
+                 diagnostics: bool = True, probes: bool = True, trace: bool = True, stop_dead: bool = False) -> None:
+        """``stop_dead``: end at an epoch's end once provably dead (:mod:`lrtui.engine.dead_stop`; needs the trace)."""
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
-        self.diagnostics, self.probes = diagnostics, probes
+        self.diagnostics, self.probes, self.stop_dead = diagnostics, probes, stop_dead
         self.traced = trace and diagnostics  #: keep the step trace (it reads the diagnostics' rows)
         self.tracer: Tracer | None = None
         self.stats: StepStats | None = None
@@ -367,13 +370,13 @@ class Run:
         assert self.ended is not None
         return self.ended
 
-    def conclude(self, status: RunState, diverged_at: tuple[int, int] | None) -> RunEnd:
-        """Test the model (a diverged one as it was at its last finished epoch) and emit RunEnd."""
+    def conclude(self, status: RunState, diverged_at: tuple[int, int] | None, note: str | None = None) -> RunEnd:
+        """Test the model (a diverged one as it was at its last finished epoch) and emit RunEnd (``note``: see end)."""
         assert self.model is not None
         if status == RunState.DIVERGED and self.last_good is not None:
             self.model.load_state_dict(self.last_good)  # test what it learned before blowing up
         test = self.test() if self.epochs else None
-        return self.end(status, test, diverged_at)
+        return self.end(status, test, diverged_at, note=note)
 
     def finish_epoch(self, epoch: int, state: EpochState) -> None:
         val_loss, val_acc = self.validate()
@@ -404,11 +407,13 @@ class Run:
         )
 
     def end(self, status: RunState, test: TestResult | None, diverged_at: tuple[int, int] | None = None,
-            error: str | None = None) -> RunEnd:
-        """Build and emit the one RunEnd of this run."""
+            error: str | None = None, note: str | None = None) -> RunEnd:
+        """Build and emit the one RunEnd of this run; ``note`` ends its verdict's reason (why it stopped early)."""
         verdict = (judge(self.epochs, status, probes=self.probe_log, config=self.config, n_train=self.n_train,
                          n_val=self.splits.val_x.shape[0])  # epochs or a divergence: set up, splits loaded
                    if self.epochs or status == RunState.DIVERGED else None)
+        if verdict is not None and note:
+            verdict = replace(verdict, reason=f"{verdict.reason}; {note}")
         end = RunEnd(
             run_id=self.run_id,
             status=RunState(status),
@@ -428,13 +433,15 @@ class Run:
 
 
 def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1",
-          diagnostics: bool = True, probes: bool = True, trace: bool = True) -> RunEnd:
+          diagnostics: bool = True, probes: bool = True, trace: bool = True, stop_dead: bool = False) -> RunEnd:
     """Train one run, emitting its events; never raises. The returned RunEnd is also the last event.
 
     ``diagnostics``/``probes``/``trace``: measure what happens inside the network / run the step probe / keep
-    the step trace and judge provisionally (on by default; the trace needs the diagnostics).
+    the step trace and judge provisionally (on by default; the trace needs the diagnostics); ``stop_dead``: end
+    once provably dead (off by default: a batch of several runs turns it on, see :mod:`lrtui.engine.dead_stop`).
     """
-    run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes, trace=trace)
+    run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes, trace=trace,
+              stop_dead=stop_dead)
     with run_threads():  # on a GPU it only touches host-side ops
         try:
             return run.run()
@@ -490,6 +497,8 @@ class Fit(Callback):
                 self.step.copy_into(i, run.model)
                 run.finish_epoch(epoch, self.step.epoch_state(i, self.batches, self.samples))
                 run.probe(epoch)
+            if epoch < self.runs[0].config.epochs:
+                self.stop_dead(epoch)
         for i in list(self.active):
             self.runs[i].conclude(RunState.FINISHED, None)
 
@@ -538,6 +547,21 @@ class Fit(Callback):
             for i in self.active:
                 self.runs[i].emit_progress(epoch, b + 1)
         return not self.active
+
+    def stop_dead(self, epoch: int) -> None:
+        """At an epoch's end: a run that may stop when dead and is provably dead ends now, *finished*.
+
+        A stack masks its model (its weights stay, its updates stop); the others train on exactly as before.
+        """
+        for i in list(self.active):
+            run = self.runs[i]
+            dead = provably_dead(run.tracer.points, run.tracer.trace) if run.stop_dead and run.tracer else None
+            if dead is None:
+                continue
+            self.active.remove(i)
+            if isinstance(self.step, StackedStep):
+                self.step.mask(i)
+            run.conclude(RunState.FINISHED, None, note=dead.note(epoch, run.config.epochs))
 
     def stop(self, which: list[int], status: RunState, bad: list[int] | None = None) -> None:
         """End these runs mid-epoch, each tested on its model's last weights (``bad``: per model, 0-based)."""

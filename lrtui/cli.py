@@ -15,11 +15,8 @@ import argparse
 import contextlib
 import signal
 import sys
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from lrtui import __version__
@@ -37,6 +34,7 @@ from lrtui.sessions.outputs import OutputError, check_writable, check_writable_d
 from lrtui.sessions.record import RunRecord
 from lrtui.sessions.schema import SessionError
 from lrtui.sessions.store import Session
+from lrtui.signals import Signals, exit_code, wait_out
 
 #: (flag, RunConfig field, metavar, help) of the flags every command shares.
 RUN_FLAGS: tuple[tuple[str, str, str, str], ...] = (
@@ -122,68 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: after Ctrl-C or SIGTERM, how long the runs get to stop at a batch's end before they are saved interrupted
-STOP_GRACE_S = 10.0
-
-
 class UsageError(Exception):
     """Bad input found by the CLI itself; printed as one line, exit code 2."""
-
-
-class Signals:
-    """Ctrl-C and SIGTERM stop the work after the current batch; a second Ctrl-C stops at once.
-
-    SIGHUP (the terminal gone) stops it too when ``keep_on_hangup`` is false; when true, the work
-    goes on with printing switched off (``hung_up``), as a job on a remote box should.
-    ``on_stop(status)`` is told how a stopped run should end: ``cancelled`` or ``interrupted``.
-    """
-
-    def __init__(self, on_stop: Callable[[str], object] | None = None, *, keep_on_hangup: bool = False) -> None:
-        self.cancel = threading.Event()
-        self.received: int | None = None
-        self.hung_up = False
-        self.on_stop = on_stop
-        self.keep_on_hangup = keep_on_hangup
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> Signals:
-        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
-                num = getattr(signal, name)
-                self._previous[num] = signal.signal(num, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for num, handler in self._previous.items():
-            signal.signal(num, handler)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if signum == signal.SIGINT and self.received == signal.SIGINT:
-            raise KeyboardInterrupt
-        if signum == getattr(signal, "SIGHUP", None):
-            self.hung_up = True
-            if self.keep_on_hangup:
-                return
-        if self.received is None:
-            self.received = signum
-        self.cancel.set()
-        if self.on_stop is not None:
-            self.on_stop("interrupted" if self.interrupted else "cancelled")
-
-    @property
-    def interrupted(self) -> bool:
-        """SIGHUP or SIGTERM: the run was ``interrupted`` from outside, not cancelled by choice."""
-        return self.received in (getattr(signal, "SIGHUP", None), signal.SIGTERM)
-
-    @property
-    def hangup(self) -> bool:
-        """SIGHUP: the terminal is gone (a dropped SSH link), so printing is pointless and may fail."""
-        return self.hung_up
-
-    @property
-    def exit_code(self) -> int:
-        """128 + signal number, the shell's convention (130 Ctrl-C, 129 SIGHUP, 143 SIGTERM); 0 if none."""
-        return 128 + self.received if self.received else 0
 
 
 def _parse(args: argparse.Namespace) -> list[RunConfig]:
@@ -243,17 +181,7 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
         stop.on_stop = runner.stop
         records = runner.enqueue(configs)
         try:
-            stopped_at: float | None = None
-            while not runner.wait(0.2):  # a timed wait: signal handlers run on this thread in between
-                if stop.received is None:
-                    continue
-                stopped_at = stopped_at or time.monotonic()
-                if time.monotonic() - stopped_at > STOP_GRACE_S:  # the engine does not answer: leave anyway
-                    runner.interrupt()
-                    break
-        except KeyboardInterrupt:  # a second Ctrl-C: stop now, keep what finished
-            stop.received = signal.SIGINT
-            runner.interrupt()
+            wait_out(runner, stop)
         finally:
             with contextlib.suppress(OSError):  # closing the bar writes to a terminal that may be gone
                 printer.close()
@@ -503,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl+C before the work started (or while importing torch): one line, no traceback
         with contextlib.suppress(OSError):
             print("lrtui: interrupted", file=sys.stderr)
-        return 128 + signal.SIGINT
+        return exit_code(signal.SIGINT)
     except (ConfigError, SessionError, UsageError, OutputError) as e:
         tell("error", str(e))
         return 2

@@ -1,5 +1,5 @@
-"""What the app does to its process: its event loop, torch threads, SIGHUP/SIGTERM, training on headless,
-a quick exit.
+"""What the app does to its process: its event loop, torch threads, SIGHUP/SIGTERM (:mod:`lrtui.signals`),
+training on headless, a quick exit.
 
 Kept apart from the widgets because none of it is about the screen, and none of it
 imports torch before it is needed.
@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from lrtui.printable import printable
+from lrtui.signals import Signals, on_loop, wait_out
 
 if TYPE_CHECKING:
     from lrtui.runner import Runner
@@ -59,32 +57,6 @@ def preload_training() -> None:
     import lrtui.engine.sweep  # noqa: F401
 
 
-@contextmanager
-def on_signals(*, hangup: Callable[[int], None], terminate: Callable[[int], None]) -> Iterator[None]:
-    """Route SIGHUP (a dropped SSH link) to ``hangup``, SIGTERM and SIGINT to ``terminate``, on the running loop."""
-
-    def route(handle: Callable[[int], None]) -> Callable[[int, object], None]:
-        def handler(signum: int, frame: object) -> None:
-            try:
-                asyncio.get_running_loop().call_soon_threadsafe(handle, signum)
-            except RuntimeError:  # no loop: the app is not running (yet, or any more)
-                raise SystemExit(128 + signum) from None
-
-        return handler
-
-    # SIGINT too: the app reads ctrl+c as a key, so a SIGINT comes from outside (``kill -INT``); left to
-    # Python it would raise KeyboardInterrupt in the event loop and leave the terminal in the app's modes
-    wanted = {signal.SIGTERM: terminate, signal.SIGINT: terminate}
-    if hasattr(signal, "SIGHUP"):
-        wanted[signal.SIGHUP] = hangup
-    previous = {s: signal.signal(s, route(handle)) for s, handle in wanted.items()}
-    try:
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
-
-
 def _detach_stdio() -> None:
     """Point stdin/stdout/stderr at /dev/null: the terminal is gone, and a write to it would fail or block."""
     null = os.open(os.devnull, os.O_RDWR)
@@ -97,27 +69,15 @@ def _detach_stdio() -> None:
 def train_on_headless(runner: Runner) -> int:
     """After a hangup: finish the running and queued runs without a screen, saving as they go.
 
-    SIGTERM or SIGINT now stop them (saved interrupted / cancelled); a second hangup is ignored.
+    SIGTERM or SIGINT now stop them (saved interrupted / cancelled) as they stop ``lrtui run``
+    (:mod:`lrtui.signals`: a bounded wait, then interrupted); a second hangup is ignored.
     Returns the exit code: 0 when every run got to its end, 128 + the signal otherwise.
     """
     _detach_stdio()
-    received: list[int] = []
-
-    def stop(signum: int, frame: object) -> None:
-        received.append(signum)
-        if signum == signal.SIGTERM:
-            runner.interrupt()
-        else:
-            runner.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    while not runner.wait(0.5):  # a timed wait, so that the handlers above run promptly
-        pass
+    with Signals(runner.stop, keep_on_hangup=True) as stop:
+        wait_out(runner, stop)
     runner.session.save()
-    return 128 + received[0] if received else 0
+    return stop.exit_code
 
 
 def say_where(session: Session) -> None:
@@ -157,7 +117,7 @@ def run_app(app: LRTuiApp) -> int:
     # download) would hold the shell prompt after the screen is gone
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    with on_signals(hangup=app.hang_up, terminate=app.interrupt):
+    with on_loop(hangup=app.hang_up, terminate=app.interrupt):
         try:
             app.run(loop=loop)
         except OSError:  # the terminal vanished while the screen was being restored

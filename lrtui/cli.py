@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the final table")
     run.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
                      help="train a sweep's models as one stacked model (default: where it measures faster)")
+    run.add_argument("--keep-dead", action="store_true",
+                     help="let every run of a sweep train all its epochs: by default a run whose ReLU layer is "
+                     "100%% dead, at chance and at a uniform guess's loss for 3 log points stops at its next "
+                     "epoch's end, finished (a single run always trains on)")
 
     sub.add_parser("sessions", help="list saved sessions", description="List saved sessions, unreadable ones too.")
 
@@ -177,7 +181,7 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
                         tell("warning", f"cannot write the output ({e.strerror or e}); printing stops, "
                              "training goes on")
 
-        runner = Runner(session, listen, batched=args.batched)
+        runner = Runner(session, listen, batched=args.batched, keep_dead=True if args.keep_dead else None)
         stop.on_stop = runner.stop
         records = runner.enqueue(configs)
         try:

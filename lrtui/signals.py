@@ -111,12 +111,14 @@ class Signals:
         return exit_code(self.received)
 
 
-def wait_out(runner: Runner, stop: Signals, grace: float = STOP_GRACE_S) -> None:
+def wait_out(runner: Runner, stop: Signals, grace: float | None = None) -> None:
     """Wait on the main thread until the runner is idle; once a signal stopped it, at most ``grace`` seconds.
 
     An engine that has not stopped by then, or a second Ctrl-C, leaves its runs saved *interrupted*
-    (:meth:`lrtui.runner.Runner.interrupt`), so the process can end within seconds.
+    (:meth:`lrtui.runner.Runner.interrupt`), so the process can end within seconds. ``grace``: default
+    :data:`STOP_GRACE_S`.
     """
+    grace = STOP_GRACE_S if grace is None else grace
     try:
         stopped_at: float | None = None
         while not runner.wait(POLL_S):  # a timed wait: signal handlers run on this thread in between

@@ -37,12 +37,13 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import CLASSES, DataUnavailable, Splits, load_splits
@@ -60,7 +61,7 @@ from lrtui.engine.events import (
     TracePoints,
 )
 from lrtui.engine.loop import Callback, run_batches
-from lrtui.engine.model import ConvNet, build_model
+from lrtui.engine.model import ConvNet, build_model, seeded_model
 from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, probe_grid
 from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
 from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
@@ -150,8 +151,11 @@ class Run:
     """
 
     def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str, *,
-                 diagnostics: bool = True, probes: bool = True, trace: bool = True) -> None:
+                 diagnostics: bool = True, probes: bool = True, trace: bool = True,
+                 model_factory: Callable[[], nn.Module] | None = None) -> None:
+        """``model_factory``: builds the run's model (under its seed); None: the reference CNN."""
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
+        self.model_factory = model_factory
         self.diagnostics, self.probes = diagnostics, probes
         self.traced = trace and diagnostics  #: keep the step trace (it reads the diagnostics' rows)
         self.tracer: Tracer | None = None
@@ -184,7 +188,8 @@ class Run:
         self.batches_per_epoch = math.ceil(self.n_train / cfg.batch_size)
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
         self.total_steps = cfg.epochs * self.batches_per_epoch
-        self.model = build_model(cfg.seed, self.device)
+        self.model = build_model(cfg.seed, self.device) if self.model_factory is None else \
+            cast(ConvNet, seeded_model(self.model_factory, cfg.seed, self.device))  # any module: read as a ConvNet's
         rows = self.batches_per_epoch if self.traced else 0
         self.stats = StepStats(self.device, every=SAMPLE_EVERY, rows=rows) if self.diagnostics else None
         if self.traced:

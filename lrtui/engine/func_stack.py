@@ -214,16 +214,16 @@ def stack_note(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> str | None
     One batch (``x``, ``y``: a training batch) is trained on a copy, alone and stacked; ``model``
     and the global RNG are left as they were.
     """
-    trial = copy.deepcopy(model).train()
     devices = [x.device.index or 0] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        before = {name: b.clone() for name, b in trial.named_buffers()}
-        params = [p for _, p in trial.named_parameters()]
         try:
+            trial = copy.deepcopy(model).train()
+            before = {name: b.clone() for name, b in trial.named_buffers()}
+            params = [p for _, p in trial.named_parameters()]
             plain_logits = trial(x)
             plain_grads = torch.autograd.grad(F.cross_entropy(plain_logits, y), params)
         except Exception as e:  # noqa: BLE001 — one by one, the runs will say what fails
-            return NOTE_PREFIX + _why(e, trial)
+            return NOTE_PREFIX + _why(e, model)
         changed = [name for name, b in trial.named_buffers() if not _same(b, before[name])]
         if changed:
             return (f"{NOTE_PREFIX}{_owner_of(trial, changed[0])} updates its buffer "

@@ -52,6 +52,7 @@ import torch
 from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.events import Emit, RunEnd, RunState
+from lrtui.engine.func_stack import ModelFactory, train_sweep
 from lrtui.engine.stack_choice import stacked_is_faster
 from lrtui.engine.steps import SGD_OPTIMIZERS
 from lrtui.engine.trainer import Fit, Run, one_line, run_threads, train
@@ -98,16 +99,26 @@ def run_many(
     diagnostics: bool = True,
     probes: bool = True,
     trace: bool = True,
+    model_factory: ModelFactory | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> list[RunEnd]:
     """Train every config, emitting each run's events under its id. A cancel stops the rest too.
 
     ``batched``: True forces the stacked path where the configs allow it (else they run one
     by one), False forces one by one, None chooses (see :func:`use_batched`). ``diagnostics``/``probes``/``trace``:
-    as for :func:`lrtui.engine.trainer.train`.
+    as for :func:`lrtui.engine.trainer.train`. ``model_factory``: the runs' model (None: the reference CNN);
+    SGD-family sweeps of it train through :func:`lrtui.engine.func_stack.train_sweep` (stacked: True, or auto
+    with K > 1), and ``note`` hears the one line that says why such a sweep trained one by one instead.
     """
     if len(configs) != len(run_ids):
         raise ValueError(f"{len(configs)} configs but {len(run_ids)} run ids")
     cancel = cancel or threading.Event()
+    if model_factory is not None and batchable(configs):
+        outcome = train_sweep(model_factory, configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes,
+                              trace=trace, stacked=batched is not False and (bool(batched) or len(configs) > 1))
+        if outcome.note is not None and note is not None:
+            note(outcome.note)
+        return outcome.ends
     if configs and use_batched(configs, batched, resolve_device(configs[0].device, detect_devices())):
         return train_stacked(configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace)
     ends = []
@@ -115,10 +126,11 @@ def run_many(
         if cancel.is_set():
             break
         if batched is None and len(configs) > 1:  # one by one, each as auto runs a lone run (CUDA: a graph)
-            ends.extend(run_many([config], [run_id], emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace))
+            ends.extend(run_many([config], [run_id], emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace,
+                                 model_factory=model_factory))
         else:
             ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes,
-                              trace=trace))
+                              trace=trace, model_factory=model_factory))
     return ends
 
 

@@ -433,13 +433,16 @@ class Run:
 
 
 def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1",
-          diagnostics: bool = True, probes: bool = True, trace: bool = True) -> RunEnd:
+          diagnostics: bool = True, probes: bool = True, trace: bool = True,
+          model_factory: Callable[[], nn.Module] | None = None) -> RunEnd:
     """Train one run, emitting its events; never raises. The returned RunEnd is also the last event.
 
     ``diagnostics``/``probes``/``trace``: measure what happens inside the network / run the step probe / keep
     the step trace and judge provisionally (on by default; the trace needs the diagnostics).
+    ``model_factory``: see :class:`Run`.
     """
-    run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes, trace=trace)
+    run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes, trace=trace,
+              model_factory=model_factory)
     with run_threads():  # on a GPU it only touches host-side ops
         try:
             return run.run()

@@ -24,6 +24,7 @@ from lrtui.engine.func_stack import (
 from lrtui.engine.loop import run_batches
 from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.steps import LoneStep, SGDStep
+from lrtui.engine.sweep import run_many
 
 BASE = RunConfig(device="cpu", batch_size=10, seed=3)
 LRS = (0.3, 0.05, 1e-3)
@@ -143,6 +144,21 @@ def test_what_cannot_stack_says_why_in_one_line(factory, words: str) -> None:
     assert torch.equal(torch.random.get_rng_state(), rng)
 
 
+class Broken(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 10)  # takes 10 features, gets 784
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.flatten(1))
+
+
+def test_a_model_that_fails_on_a_trial_batch_is_not_stacked() -> None:
+    note = stack_note(Broken(), *digits(10))
+    assert note is not None and note.startswith(NOTE_PREFIX + "stacking failed on a trial batch (RuntimeError: ")
+    assert "\n" not in note and len(note) < 250
+
+
 def test_what_stacks_is_planned_so() -> None:
     x, y = digits(10)
     assert plan_stack(mlp(), x, y).kind == "func" and plan_stack(Residual(), x, y).note is None
@@ -189,3 +205,14 @@ def test_a_sweep_that_cannot_stack_trains_one_by_one_and_says_so() -> None:
     assert outcome.note.startswith(NOTE_PREFIX) and "BatchNorm2d" in outcome.note
     assert [e.status for e in outcome.ends] == [RunState.FINISHED] * 3
     assert all(len(of(events, EpochEnd, run_id)) == 2 for run_id in IDS)
+
+
+def test_run_many_takes_a_model_factory_and_passes_the_note_on() -> None:
+    notes: list[str] = []
+    events: list[Event] = []
+    configs = [replace(TINY, epochs=1).with_lr(lr) for lr in (0.1, 0.01)]
+    ends = run_many(configs, ["a", "b"], events.append, model_factory=dropout, note=notes.append)
+    assert [e.status for e in ends] == [RunState.FINISHED] * 2 and len(notes) == 1 and "Dropout" in notes[0]
+    ends = run_many(configs, ["c", "d"], events.append, model_factory=mlp, note=notes.append)
+    assert [e.status for e in ends] == [RunState.FINISHED] * 2 and len(notes) == 1  # it stacked: nothing to say
+    assert list(of(events, BatchLog, "c")[0].update_ratio) == ["1", "3"]  # the MLP's Linear layers

@@ -258,6 +258,23 @@ def plan_stack(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StackPlan:
     return StackPlan("one-by-one", note) if note is not None else StackPlan("func")
 
 
+def stacked_fit(runs: Sequence[Run], graphs: bool = True, diagnostics: bool = True) -> Fit:
+    """Set-up runs trained as one stack: the reference CNN's grouped one (:meth:`Fit.stacked`), else torch.func's.
+
+    ``diagnostics``: keep a torch.func stack's update ratios per module (the reference's follow its runs).
+    """
+    first = runs[0]
+    assert first.model is not None
+    if is_reference(first.model):
+        return Fit.stacked(runs, graphs)
+    step = FuncStackedStep.of(first.model, [run.config for run in runs], first.splits.train_x, first.splits.train_y,
+                              first.batches_per_epoch, first.total_steps, graphs=graphs, diagnostics=diagnostics)
+    for i, run in enumerate(runs):
+        assert run.model is not None
+        run.use_update(step.update_of(i, run.model, run.config))
+    return Fit(runs, step)
+
+
 @dataclass(frozen=True)
 class SweepOutcome:
     """What :func:`train_sweep` did: every run's end, how they trained, and why not stacked (one line, or None)."""
@@ -299,16 +316,8 @@ def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Se
                         names = [name for name, _ in run.model.named_parameters()]
                         run.update.stats = ModuleStats(names, device, every=SAMPLE_EVERY)
                     Fit([run], run.step).run()
-            elif plan.kind == "grouped":
-                Fit.stacked(runs, graphs).run()
             else:
-                step = FuncStackedStep.of(first.model, configs, splits.train_x, splits.train_y,
-                                          first.batches_per_epoch, first.total_steps, graphs=graphs,
-                                          diagnostics=diagnostics, trace=False)
-                for i, run in enumerate(runs):
-                    assert run.model is not None
-                    run.use_update(step.update_of(i, run.model, run.config))
-                Fit(runs, step).run()
+                stacked_fit(runs, graphs, diagnostics).run()
         except Exception as e:  # noqa: BLE001 — as in train(): a failure is a run status, never a traceback
             for run in runs:
                 if run.ended is None:

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lrtui.engine import stack_choice
 from lrtui.engine.config import RunConfig
 from lrtui.engine.diagnostics import SAMPLE_EVERY
 from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, RunState
@@ -25,6 +26,7 @@ from lrtui.engine.loop import run_batches
 from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.steps import LoneStep, SGDStep
 from lrtui.engine.sweep import run_many
+from lrtui.engine.trainer import run_threads
 
 BASE = RunConfig(device="cpu", batch_size=10, seed=3)
 LRS = (0.3, 0.05, 1e-3)
@@ -211,8 +213,19 @@ def test_run_many_takes_a_model_factory_and_passes_the_note_on() -> None:
     notes: list[str] = []
     events: list[Event] = []
     configs = [replace(TINY, epochs=1).with_lr(lr) for lr in (0.1, 0.01)]
-    ends = run_many(configs, ["a", "b"], events.append, model_factory=dropout, note=notes.append)
+    ends = run_many(configs, ["a", "b"], events.append, model_factory=dropout, note=notes.append, batched=True)
     assert [e.status for e in ends] == [RunState.FINISHED] * 2 and len(notes) == 1 and "Dropout" in notes[0]
-    ends = run_many(configs, ["c", "d"], events.append, model_factory=mlp, note=notes.append)
+    ends = run_many(configs, ["c", "d"], events.append, model_factory=mlp, note=notes.append, batched=True)
     assert [e.status for e in ends] == [RunState.FINISHED] * 2 and len(notes) == 1  # it stacked: nothing to say
     assert list(of(events, BatchLog, "c")[0].update_ratio) == ["1", "3"]  # the MLP's Linear layers
+
+
+def test_auto_mode_times_the_models_own_stack_and_caches_it_under_the_model(tmp_path) -> None:
+    path, config = tmp_path / "choice.json", replace(TINY, train_limit=100)
+    with run_threads():
+        stack_choice.stacked_is_faster(config, 2, CPU, path=path, factory=mlp)
+        assert stack_choice.stacked_is_faster(config, 2, CPU, path=path, factory=batch_norm)  # its trial will say why
+        reference_key = stack_choice.cache_key(CPU, 2, 10, torch.get_num_threads())
+    (key,) = stack_choice.read_choices(path)  # the model that cannot stack left no entry
+    assert key == reference_key + "|model Sequential 25450"
+    assert stack_choice.model_label(ConvNet) == stack_choice.model_label(None) == ""  # the reference's keys stay

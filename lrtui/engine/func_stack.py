@@ -12,7 +12,7 @@ Not every model stacks. A copy must compute exactly what the model computes alon
 training :func:`stack_note` tries one batch and says why not, in one line, when:
 
 * a buffer changes while the model trains (BatchNorm's running statistics): K copies would
-  need K buffers, which ``functional_call`` would update in place for one of them only;
+  need K buffers, and vmap refuses to update one shared buffer in place;
 * the model draws random numbers (dropout): ``vmap`` cannot draw them as K separate runs would;
 * its forward branches on its data (``if x.sum() > 0``): ``vmap`` refuses;
 * anything else raises, or the stacked copies' loss or gradients differ from the model's own.
@@ -295,7 +295,10 @@ def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Se
     the runs ``failed``.
     """
     cancel = cancel or threading.Event()
-    reference = is_reference(seeded_model(factory, configs[0].seed))
+    try:
+        reference = is_reference(seeded_model(factory, configs[0].seed))
+    except Exception:  # noqa: BLE001 — each run's setup calls the factory again and ends failed with its error
+        reference = False
     own = diagnostics and reference  # validation diagnostics and the step trace: the reference CNN's only, for now
     runs = [Run(config, emit, cancel, run_id, diagnostics=own, probes=probes, trace=trace and own,
                 model_factory=factory) for config, run_id in zip(configs, run_ids, strict=True)]

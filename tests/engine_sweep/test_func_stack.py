@@ -229,3 +229,12 @@ def test_auto_mode_times_the_models_own_stack_and_caches_it_under_the_model(tmp_
     (key,) = stack_choice.read_choices(path)  # the model that cannot stack left no entry
     assert key == reference_key + "|model Sequential 25450"
     assert stack_choice.model_label(ConvNet) == stack_choice.model_label(None) == ""  # the reference's keys stay
+
+
+def test_a_factory_that_raises_ends_every_run_failed_in_one_line() -> None:
+    def broken() -> nn.Module:
+        raise ValueError("no such layer")
+
+    outcome = train_sweep(broken, [TINY.with_lr(lr) for lr in LRS], IDS, lambda e: None)
+    assert [e.status for e in outcome.ends] == [RunState.FAILED] * 3
+    assert all(e.error == "ValueError: no such layer" for e in outcome.ends)

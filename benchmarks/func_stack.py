@@ -1,6 +1,7 @@
 """K learning rates of any network: stacked with torch.func against one by one, time per training epoch.
 
     python benchmarks/func_stack.py [--k 4] [--samples 3200] [--batch 10] [--repeats 3] [--threads 1]
+                                    [--models mlp,cnn,reference]
 
 Per model (a small MLP, a small CNN, the reference CNN for scale), one training epoch of
 K runs at K lrs (SGD with momentum, batch 10, random digits; diagnostics on, as in a sweep):
@@ -66,6 +67,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--models", default="mlp,cnn,reference", help="which rows: mlp, cnn, reference")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(0)
@@ -82,8 +84,8 @@ def main() -> None:
         stats = ModuleStats([n for n, _ in model.named_parameters()], cpu, every=SAMPLE_EVERY)
         return LoneStep(model, SGDStep(model.parameters(), cfg, stats), x, y, args.batch)
 
-    models: list[tuple[str, Callable[[], nn.Module]]] = [("small MLP", small_mlp), ("small CNN", SmallCNN),
-                                                         ("reference CNN", ConvNet)]
+    rows = {"mlp": ("small MLP", small_mlp), "cnn": ("small CNN", SmallCNN), "reference": ("reference CNN", ConvNet)}
+    models: list[tuple[str, Callable[[], nn.Module]]] = [rows[name] for name in args.models.split(",")]
     print(f"K={args.k}, {args.samples} samples at batch {args.batch} ({batches} steps), {args.threads} torch "
           f"thread(s), SGD momentum, diagnostics on; seconds per epoch of all K runs (median of {args.repeats})")
     print(f"{'model':<15}{'one by one':>12}{'torch.func':>12}{'ratio':>8}{'grouped':>10}{'ratio':>8}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -45,3 +47,11 @@ def build_model(seed: int, device: torch.device | str = "cpu") -> ConvNet:
     if torch.device(device).type == "cpu":
         model = model.to(memory_format=torch.channels_last)
     return model
+
+
+def seeded_model(factory: Callable[[], nn.Module], seed: int, device: torch.device | str = "cpu") -> nn.Module:
+    """``factory()`` under ``seed`` (the global RNG left as it was), on ``device``: same seed, same weights."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = factory()
+    return model.to(device)

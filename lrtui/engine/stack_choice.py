@@ -48,6 +48,8 @@ import torch
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.data import Splits, _cache_dir
+from lrtui.engine.func_stack import ModelFactory, is_reference, stacked_fit
+from lrtui.engine.model import seeded_model
 from lrtui.engine.trainer import Fit, Run, device_name
 
 VERSION = 1
@@ -77,10 +79,18 @@ def device_label(device: torch.device) -> str:
     return f"{device.type}:{device_name(device)}"
 
 
-def cache_key(device: torch.device, k: int, batch_size: int, threads: int) -> str:
-    """``<device>|torch <version>|threads <n>|K<bucket>|batch<bucket>``."""
+def cache_key(device: torch.device, k: int, batch_size: int, threads: int, model: str = "") -> str:
+    """``<device>|torch <version>|threads <n>|K<bucket>|batch<bucket>`` (then ``|model <model>`` for another model)."""
     return (f"{device_label(device)}|torch {torch.__version__}|threads {threads}|K{bucket(k)}"
-            f"|batch{bucket(batch_size)}")
+            f"|batch{bucket(batch_size)}" + (f"|model {model}" if model else ""))
+
+
+def model_label(factory: ModelFactory | None, seed: int = 0) -> str:
+    """What tells models apart in the cache: ``""`` for the reference CNN, else its class and parameter count."""
+    if factory is None:
+        return ""
+    model = seeded_model(factory, seed)
+    return "" if is_reference(model) else f"{type(model).__name__} {sum(p.numel() for p in model.parameters())}"
 
 
 def read_choices(path: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -117,7 +127,8 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _loops(config: RunConfig, k: int, device: torch.device) -> tuple[Callable[[], None], Callable[[], None], int]:
+def _loops(config: RunConfig, k: int, device: torch.device,
+           factory: ModelFactory | None = None) -> tuple[Callable[[], None], Callable[[], None], int]:
     """(one run's epoch, a K-stack's epoch, steps per epoch): the real training loop on random digits.
 
     Both are :meth:`lrtui.engine.trainer.Fit.train_epoch`, with everything a step does in training
@@ -138,7 +149,8 @@ def _loops(config: RunConfig, k: int, device: torch.device) -> tuple[Callable[[]
     cancel = threading.Event()
 
     def runs(size: int) -> list[Run]:
-        made = [Run(cfg, _ignore, cancel, f"calibration-{i}", probes=False) for i in range(size)]
+        made = [Run(cfg, _ignore, cancel, f"calibration-{i}", probes=False, model_factory=factory,
+                    diagnostics=not model_label(factory)) for i in range(size)]  # another model: no diagnostics
         for run in made:
             run.setup(splits)
         return made
@@ -153,7 +165,7 @@ def _loops(config: RunConfig, k: int, device: torch.device) -> tuple[Callable[[]
     else:
         (run,) = runs(1)
         single = Fit([run], run.step)
-    return epoch_of(single), epoch_of(Fit.stacked(runs(k))), steps
+    return epoch_of(single), epoch_of(stacked_fit(runs(k), diagnostics=False)), steps
 
 
 def _as_after_loading_data() -> None:
@@ -181,9 +193,9 @@ def _per_epoch(epoch: Callable[[], None], device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def measure(config: RunConfig, k: int, device: torch.device) -> dict[str, Any]:
+def measure(config: RunConfig, k: int, device: torch.device, factory: ModelFactory | None = None) -> dict[str, Any]:
     """Time one run's training epoch and a K-stack's (a few dozen steps each, after one warm-up epoch)."""
-    single, stacked, steps = _loops(config, k, device)
+    single, stacked, steps = _loops(config, k, device, factory)
     single(), stacked()  # warm-up: kernels, caches, lazy imports, the CUDA graph's capture
     single_s = stack_s = math.inf
     for _ in range(ROUNDS):  # alternating rounds, the fastest of each: load on a shared machine hits both alike
@@ -196,16 +208,24 @@ def measure(config: RunConfig, k: int, device: torch.device) -> dict[str, Any]:
 
 
 def stacked_is_faster(config: RunConfig, k: int, device: torch.device, *, path: Path | None = None,
-                      remeasure: bool = False) -> bool:
+                      remeasure: bool = False, factory: ModelFactory | None = None) -> bool:
     """The cached answer for this device, K bucket and batch bucket; measured (and cached) when there is none.
 
     Call with torch's threads already at what training uses (the key holds the thread count).
+    ``factory``: another model than the reference CNN (its torch.func stack is timed). One whose stack
+    fails to run here counts as faster: the sweep's own trial then says, in one line, why it trains one by one.
     """
-    key = cache_key(device, k, config.batch_size, torch.get_num_threads())
+    label = model_label(factory, config.seed)
+    key = cache_key(device, k, config.batch_size, torch.get_num_threads(), label)
     if not remeasure:
         entry = read_choices(path).get(key)
         if entry is not None:
             return bool(entry["stacked"])
-    entry = measure(config, bucket(k), device)
+    try:
+        entry = measure(config, bucket(k), device, factory)
+    except Exception:  # noqa: BLE001 — see above: no cache entry, the trial decides
+        if not label:
+            raise
+        return True
     write_choice(key, entry, path)
     return bool(entry["stacked"])

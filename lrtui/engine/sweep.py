@@ -52,6 +52,7 @@ import torch
 from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.events import Emit, RunEnd, RunState
+from lrtui.engine.func_stack import ModelFactory, train_sweep
 from lrtui.engine.stack_choice import stacked_is_faster
 from lrtui.engine.steps import SGD_OPTIMIZERS
 from lrtui.engine.trainer import Fit, Run, one_line, run_threads, train
@@ -69,11 +70,13 @@ def batchable(configs: Sequence[RunConfig]) -> bool:
 
 
 def use_batched(configs: Sequence[RunConfig], batched: bool | None, device: str, *,
-                choice: Callable[[RunConfig, int, torch.device], bool] | None = None) -> bool:
+                choice: Callable[[RunConfig, int, torch.device], bool] | None = None,
+                model_factory: ModelFactory | None = None) -> bool:
     """``batched=None`` (auto): a lone run stacks on CUDA only (a stack of one, for the CUDA graph); K > 1
     stacks where :func:`lrtui.engine.stack_choice.stacked_is_faster` measured the stack faster on this
     device (cached per device, torch version, threads, K and batch size). ``choice`` replaces that
     measurement (tests). True/False force the stack (where the configs allow it) / one by one.
+    ``model_factory``: another model than the reference CNN (its torch.func stack is measured).
 
     Why measured: the same K=4/K=8 stack ran at 1.30x/1.44x of one-by-one speed on an Intel CPU
     and at 0.84x/0.81x on an AMD EPYC (benchmarks/sweep.py).
@@ -85,6 +88,8 @@ def use_batched(configs: Sequence[RunConfig], batched: bool | None, device: str,
     if len(configs) == 1:
         return device.startswith("cuda")
     with run_threads():  # measured at the thread count training will use (part of the cache key)
+        if choice is None and model_factory is not None:
+            return stacked_is_faster(configs[0], len(configs), torch.device(device), factory=model_factory)
         return (choice or stacked_is_faster)(configs[0], len(configs), torch.device(device))
 
 
@@ -99,6 +104,8 @@ def run_many(
     probes: bool = True,
     trace: bool = True,
     stop_dead: bool = False,
+    model_factory: ModelFactory | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> list[RunEnd]:
     """Train every config, emitting each run's events under its id. A cancel stops the rest too.
 
@@ -107,10 +114,22 @@ def run_many(
     as for :func:`lrtui.engine.trainer.train`. ``stop_dead``: a run provably dead
     (:mod:`lrtui.engine.dead_stop`) ends *finished* at the next epoch's end, one by one or stacked alike (the
     runner asks for it for a batch of several runs, so that the others get the machine sooner).
+    ``model_factory``: the runs' model (None: the reference CNN);
+    SGD-family sweeps of it train through :func:`lrtui.engine.func_stack.train_sweep` (stacked as
+    :func:`use_batched` says), and ``note`` hears the one line that says why a sweep that would have
+    stacked trained one by one instead.
     """
     if len(configs) != len(run_ids):
         raise ValueError(f"{len(configs)} configs but {len(run_ids)} run ids")
     cancel = cancel or threading.Event()
+    if model_factory is not None and batchable(configs):
+        stack = use_batched(configs, batched, resolve_device(configs[0].device, detect_devices()),
+                            model_factory=model_factory)
+        outcome = train_sweep(model_factory, configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes,
+                              trace=trace, stacked=stack)
+        if outcome.note is not None and note is not None:
+            note(outcome.note)
+        return outcome.ends
     if configs and use_batched(configs, batched, resolve_device(configs[0].device, detect_devices())):
         return train_stacked(configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace,
                              stop_dead=stop_dead)
@@ -120,10 +139,10 @@ def run_many(
             break
         if batched is None and len(configs) > 1:  # one by one, each as auto runs a lone run (CUDA: a graph)
             ends.extend(run_many([config], [run_id], emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace,
-                                 stop_dead=stop_dead))
+                                 stop_dead=stop_dead, model_factory=model_factory))
         else:
             ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes,
-                              trace=trace, stop_dead=stop_dead))
+                              trace=trace, stop_dead=stop_dead, model_factory=model_factory))
     return ends
 
 

@@ -37,13 +37,14 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import CLASSES, DataUnavailable, Splits, load_splits
@@ -62,7 +63,7 @@ from lrtui.engine.events import (
     TracePoints,
 )
 from lrtui.engine.loop import Callback, run_batches
-from lrtui.engine.model import ConvNet, build_model
+from lrtui.engine.model import ConvNet, build_model, seeded_model
 from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, probe_grid
 from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
 from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
@@ -152,9 +153,12 @@ class Run:
     """
 
     def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str, *,
-                 diagnostics: bool = True, probes: bool = True, trace: bool = True, stop_dead: bool = False) -> None:
-        """``stop_dead``: end at an epoch's end once provably dead (:mod:`lrtui.engine.dead_stop`; needs the trace)."""
+                 diagnostics: bool = True, probes: bool = True, trace: bool = True, stop_dead: bool = False,
+                 model_factory: Callable[[], nn.Module] | None = None) -> None:
+        """``stop_dead``: end at an epoch's end once provably dead (:mod:`lrtui.engine.dead_stop`; needs the trace).
+        ``model_factory``: builds the run's model (under its seed); None: the reference CNN."""
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
+        self.model_factory = model_factory
         self.diagnostics, self.probes, self.stop_dead = diagnostics, probes, stop_dead
         self.traced = trace and diagnostics  #: keep the step trace (it reads the diagnostics' rows)
         self.tracer: Tracer | None = None
@@ -187,7 +191,8 @@ class Run:
         self.batches_per_epoch = math.ceil(self.n_train / cfg.batch_size)
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
         self.total_steps = cfg.epochs * self.batches_per_epoch
-        self.model = build_model(cfg.seed, self.device)
+        self.model = build_model(cfg.seed, self.device) if self.model_factory is None else \
+            cast(ConvNet, seeded_model(self.model_factory, cfg.seed, self.device))  # any module: read as a ConvNet's
         rows = self.batches_per_epoch if self.traced else 0
         self.stats = StepStats(self.device, every=SAMPLE_EVERY, rows=rows) if self.diagnostics else None
         if self.traced:
@@ -433,15 +438,17 @@ class Run:
 
 
 def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1",
-          diagnostics: bool = True, probes: bool = True, trace: bool = True, stop_dead: bool = False) -> RunEnd:
+          diagnostics: bool = True, probes: bool = True, trace: bool = True, stop_dead: bool = False,
+          model_factory: Callable[[], nn.Module] | None = None) -> RunEnd:
     """Train one run, emitting its events; never raises. The returned RunEnd is also the last event.
 
     ``diagnostics``/``probes``/``trace``: measure what happens inside the network / run the step probe / keep
     the step trace and judge provisionally (on by default; the trace needs the diagnostics); ``stop_dead``: end
     once provably dead (off by default: a batch of several runs turns it on, see :mod:`lrtui.engine.dead_stop`).
+    ``model_factory``: see :class:`Run`.
     """
     run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes, trace=trace,
-              stop_dead=stop_dead)
+              stop_dead=stop_dead, model_factory=model_factory)
     with run_threads():  # on a GPU it only touches host-side ops
         try:
             return run.run()

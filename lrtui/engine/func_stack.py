@@ -1,0 +1,328 @@
+"""Sweeps for any network: K copies of any ``nn.Module`` trained as one with ``torch.func``.
+
+The reference CNN has its own hand-written stack (:mod:`lrtui.engine.stacked_model`: grouped
+convolutions, ~2x the speed of this one on the CPU). Any other model is stacked generically:
+its parameters get a leading ``[K]`` dimension, and ``torch.func.vmap`` over
+``torch.func.functional_call`` runs the K copies' forward (and, through autograd, their
+backward) in one go. Everything else is the stacked sweep's (:class:`~lrtui.engine.steps.StackedStep`):
+the same batches for every copy, :class:`~lrtui.engine.steps.StackedSGD` with a ``[K]`` lr
+tensor and a per-copy "alive" mask, the on-device bookkeeping, the events under each run's id.
+
+Not every model stacks. A copy must compute exactly what the model computes alone, so before
+training :func:`stack_note` tries one batch and says why not, in one line, when:
+
+* a buffer changes while the model trains (BatchNorm's running statistics): K copies would
+  need K buffers, and vmap refuses to update one shared buffer in place;
+* the model draws random numbers (dropout): ``vmap`` cannot draw them as K separate runs would;
+* its forward branches on its data (``if x.sum() > 0``): ``vmap`` refuses;
+* anything else raises, or the stacked copies' loss or gradients differ from the model's own.
+
+Such a sweep trains one by one (:func:`train_sweep` returns that line as ``note``): slower,
+never wrong.
+
+Diagnostics: each step's update-to-weight ratio per member is kept per parameter-owning
+module path (``"0"``, ``"block.conv1"``, ...; :class:`ModuleStats`), over the same steps a lone
+run measures, and reaches each run's ``BatchLog.update_ratio``. Validation diagnostics (dead units,
+collapse) are the reference CNN's only for now (:func:`lrtui.engine.diagnostics.forward_observed`),
+so runs of another model leave ``EpochEnd.diagnostics`` empty and keep no step trace.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lrtui.engine.config import RunConfig, detect_devices, resolve_device
+from lrtui.engine.data import load_splits
+from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats
+from lrtui.engine.events import Emit, RunEnd, RunState
+from lrtui.engine.model import ConvNet, seeded_model
+from lrtui.engine.stacked_model import StackedNet
+from lrtui.engine.steps import StackedSGD, StackedStep
+from lrtui.engine.trainer import Fit, Run, one_line, run_threads
+
+#: What builds a model: called once per run, under the run's seed (:func:`lrtui.engine.model.seeded_model`).
+ModelFactory = Callable[[], nn.Module]
+#: Every fallback note starts so.
+NOTE_PREFIX = "trained one by one, not stacked: "
+#: How close the stacked copies' loss and gradients must be to the model's own on the trial batch.
+TRIAL_RTOL, TRIAL_ATOL = 1e-3, 1e-5
+#: Copies in the trial (two: a mix-up between copies shows, a third adds nothing).
+TRIAL_K = 2
+
+
+def module_path(name: str) -> str:
+    """The module that owns parameter ``name``: ``"block.conv1.weight"`` → ``"block.conv1"`` (top level: ``""``)."""
+    return name.rpartition(".")[0]
+
+
+class FuncStackedNet(StackedNet):
+    """K copies of any module: :class:`StackedNet`'s interface, its forward a ``vmap`` of ``functional_call``.
+
+    The copies share the model's buffers (read only: :func:`stack_note` checks they do not change).
+    """
+
+    def __init__(self, model: nn.Module, k: int) -> None:  # noqa: D107 — a StackedNet for any model
+        self.k = k
+        self.memory_format = torch.contiguous_format
+        self.names = [name for name, _ in model.named_parameters()]
+        self.params = [p.detach().unsqueeze(0).repeat(k, *[1] * p.dim()).requires_grad_()
+                       for _, p in model.named_parameters()]
+        self.buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
+        self.skeleton = copy.deepcopy(model).to("meta")  # the module's code; its own tensors are never read
+        self.forward = torch.func.vmap(self._one, in_dims=(0, None))
+
+    def _one(self, params: tuple[torch.Tensor, ...], x: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(self.skeleton, ({**dict(zip(self.names, params)), **self.buffers},), (x,))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[K, B, C]`` of every copy for the same batch ``x``."""
+        return self.forward(tuple(self.params), x)
+
+    def copy_into(self, i: int, model: nn.Module) -> None:
+        """Put copy ``i``'s weights into a plain model of the same kind (the trainer evaluates that one)."""
+        with torch.no_grad():
+            for name, p in zip(self.names, self.params):
+                model.get_parameter(name).copy_(p[i])
+
+
+class ModuleStats(StepStats):
+    """:class:`StepStats` grouped by parameter-owning module path instead of the reference CNN's four layers.
+
+    Same sums, same measured steps, same rows; a module's ratio is ‖Δ of all its parameters‖ /
+    ‖all its parameters‖, as the reference CNN's layer (weight and bias together) is.
+    """
+
+    def __init__(self, names: Sequence[str], device: torch.device, k: int | None = None, every: int = 1,
+                 rows: int = 0) -> None:
+        super().__init__(device, k, every, rows)
+        self.layers = list(dict.fromkeys(module_path(n) for n in names))
+        self.owner = torch.tensor([self.layers.index(module_path(n)) for n in names], device=device)
+        tail = (k,) if k is not None else ()
+        self.ratio_sum = torch.zeros((len(self.layers), *tail), device=device)
+        self.rows = (torch.zeros((-(-rows // every) + 1, len(self.layers), *tail), device=device)
+                     if rows else None)
+
+    def grouped(self, norms: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Per-parameter norms (``[P]`` scalars or ``[K]`` each) → per-module norms ``[M]`` / ``[M, K]``."""
+        flat = torch.stack(list(norms))
+        sums = torch.zeros((len(self.layers), *flat.shape[1:]), device=flat.device, dtype=flat.dtype)
+        return sums.index_add_(0, self.owner, flat.square()).sqrt_()
+
+    @torch.no_grad()
+    def add_sgd(self, params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
+                direction: Sequence[torch.Tensor], lr: float) -> None:
+        """A lone SGD step ``params -= lr * direction`` (one by one, and the tests' reference)."""
+        ratio = self.grouped(torch._foreach_norm(list(direction))) / self.grouped(torch._foreach_norm(list(params)))
+        self.ratio_sum.add_(ratio, alpha=lr)
+        if self.rows is not None:
+            self.rows[self.slot].copy_(ratio.mul_(lr))
+        self.grad_sum.add_(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(list(grads)))))
+
+    @torch.no_grad()
+    def add_delta(self, before: Sequence[torch.Tensor], after: Sequence[torch.Tensor],
+                  grads: Sequence[torch.Tensor]) -> None:
+        """Any optimizer's lone step: the update applied is ``after - before``."""
+        self.add_sgd(before, grads, torch._foreach_sub(list(after), list(before)), 1.0)
+
+    @torch.no_grad()
+    def add_stacked(self, weight_norms: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
+                    direction: Sequence[torch.Tensor], lrs: torch.Tensor, step: torch.Tensor) -> None:
+        """K copies' step (see :meth:`StepStats.add_stacked`): graph-safe, counted on the measured steps only."""
+        d = self.grouped(self.per_model_norms(direction))
+        w = self.grouped(weight_norms)
+        g = torch.linalg.vector_norm(torch.stack(self.per_model_norms(grads)), dim=0)
+        measured = step % self.every == 0
+        weight = measured.to(d.dtype)
+        ratio = d / w * (lrs * weight)
+        self.ratio_sum.add_(ratio)
+        self.grad_sum.add_(g * weight)
+        if self.rows is not None:
+            slot = torch.where(measured, step // self.every, self.rows.shape[0] - 1)
+            self.rows.index_copy_(0, slot.view(1), ratio.unsqueeze(0))
+
+    def update_ratio(self, steps: int, model: int | None = None) -> dict[str, float]:
+        sums = self.ratio_sum if model is None else self.ratio_sum[:, model]
+        return dict(zip(self.layers, (sums / max(1, steps)).tolist(), strict=True))
+
+    def update_ratio_max(self, steps: int, model: int | None = None) -> dict[str, float] | None:
+        if self.rows is None:
+            return None
+        rows = self.rows[: max(1, steps)]
+        return dict(zip(self.layers, (rows if model is None else rows[..., model]).amax(0).tolist(), strict=True))
+
+
+class FuncStackedStep(StackedStep):
+    """:class:`StackedStep` over a :class:`FuncStackedNet`, its diagnostics per module (:class:`ModuleStats`)."""
+
+    def __init__(self, net: FuncStackedNet, opt: StackedSGD, x_all: torch.Tensor, y_all: torch.Tensor,
+                 batch_size: int, batches: int, *, graphs: bool, diagnostics: bool = True,
+                 schedules: Sequence[RunConfig] = (), total_steps: int = 0, trace: bool = False) -> None:
+        super().__init__(net, opt, x_all, y_all, batch_size, batches, graphs=graphs, diagnostics=False,
+                         schedules=schedules, total_steps=total_steps)
+        if diagnostics:
+            self.stats = ModuleStats(net.names, x_all.device, net.k, every=SAMPLE_EVERY, rows=batches if trace else 0)
+
+    @classmethod
+    def of(cls, model: nn.Module, configs: Sequence[RunConfig], x: torch.Tensor,
+           y: torch.Tensor, batches: int, total_steps: int, *, graphs: bool, diagnostics: bool = True,
+           trace: bool = False) -> FuncStackedStep:
+        """The step of K runs (equal but for lr, schedule and warmup) that all start from ``model``'s weights."""
+        net = FuncStackedNet(model, len(configs))
+        lrs = torch.tensor([c.lr for c in configs], dtype=torch.float32, device=x.device)
+        return cls(net, StackedSGD(net.params, lrs, configs[0]), x, y, configs[0].batch_size, batches, graphs=graphs,
+                   diagnostics=diagnostics, schedules=configs, total_steps=total_steps, trace=trace)
+
+
+def is_reference(model: nn.Module) -> bool:
+    """The reference CNN, which has its own faster grouped-convolution stack."""
+    return type(model) is ConvNet
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return torch.equal(a, b) or (a.is_floating_point() and torch.allclose(a, b, rtol=0, atol=0, equal_nan=True))
+
+
+def _owner_of(model: nn.Module, buffer: str) -> str:
+    path = module_path(buffer)
+    return f"{type(model.get_submodule(path)).__name__} '{path or 'model'}'"
+
+
+def _why(error: BaseException, model: nn.Module) -> str:
+    """The one-line reason a stacked trial raised."""
+    text = " ".join(str(error).split())
+    if "random" in text:
+        drops = [f"{type(m).__name__} '{n}'" for n, m in model.named_modules()
+                 if isinstance(m, nn.modules.dropout._DropoutNd)]
+        where = f" ({', '.join(drops[:2])})" if drops else ""
+        return f"the model draws random numbers as it trains{where}, which stacked copies cannot draw as separate runs do"
+    if "data-dependent control flow" in text:
+        return "the model's forward branches on its data, which torch.func.vmap cannot stack"
+    short = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return f"stacking failed on a trial batch ({short[:160]})"
+
+
+def stack_note(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> str | None:
+    """None when K copies of ``model`` stack; else the one-line note why the sweep trains one by one.
+
+    One batch (``x``, ``y``: a training batch) is trained on a copy, alone and stacked; ``model``
+    and the global RNG are left as they were.
+    """
+    devices = [x.device.index or 0] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            trial = copy.deepcopy(model).train()
+            before = {name: b.clone() for name, b in trial.named_buffers()}
+            params = [p for _, p in trial.named_parameters()]
+            plain_logits = trial(x)
+            plain_grads = torch.autograd.grad(F.cross_entropy(plain_logits, y), params)
+        except Exception as e:  # noqa: BLE001 — one by one, the runs will say what fails
+            return NOTE_PREFIX + _why(e, model)
+        changed = [name for name, b in trial.named_buffers() if not _same(b, before[name])]
+        if changed:
+            return (f"{NOTE_PREFIX}{_owner_of(trial, changed[0])} updates its buffer "
+                    f"'{changed[0].rpartition('.')[2]}' as it trains (one per copy would be needed)")
+        try:
+            net = FuncStackedNet(model, TRIAL_K)
+            logits = net(x)
+            losses = F.cross_entropy(logits.transpose(1, 2), y.expand(TRIAL_K, -1), reduction="none").mean(1)
+            grads = torch.autograd.grad(losses.sum(), net.params)
+        except Exception as e:  # noqa: BLE001 — whatever vmap refuses, one by one still trains
+            return NOTE_PREFIX + _why(e, trial)
+    with torch.no_grad():
+        close = all(torch.allclose(logits[i], plain_logits, rtol=TRIAL_RTOL, atol=TRIAL_ATOL)
+                    and all(torch.allclose(g[i], p, rtol=TRIAL_RTOL, atol=TRIAL_ATOL) for g, p in zip(grads, plain_grads))
+                    for i in range(TRIAL_K))
+    return None if close else NOTE_PREFIX + "the stacked copies did not compute what the model does on a trial batch"
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """How K runs of one model train: ``grouped`` (the reference CNN's stack), ``func`` (torch.func), ``one-by-one``."""
+
+    kind: str
+    note: str | None = None  #: why one by one (``kind == "one-by-one"``), one line
+
+
+def plan_stack(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StackPlan:
+    """Reference CNN → grouped convolutions; any other model → torch.func if a trial batch stacks, else one by one."""
+    if is_reference(model):
+        return StackPlan("grouped")
+    note = stack_note(model, x, y)
+    return StackPlan("one-by-one", note) if note is not None else StackPlan("func")
+
+
+def stacked_fit(runs: Sequence[Run], graphs: bool = True, diagnostics: bool = True) -> Fit:
+    """Set-up runs trained as one stack: the reference CNN's grouped one (:meth:`Fit.stacked`), else torch.func's.
+
+    ``diagnostics``: keep a torch.func stack's update ratios per module (the reference's follow its runs).
+    """
+    first = runs[0]
+    assert first.model is not None
+    if is_reference(first.model):
+        return Fit.stacked(runs, graphs)
+    step = FuncStackedStep.of(first.model, [run.config for run in runs], first.splits.train_x, first.splits.train_y,
+                              first.batches_per_epoch, first.total_steps, graphs=graphs, diagnostics=diagnostics)
+    for i, run in enumerate(runs):
+        assert run.model is not None
+        run.use_update(step.update_of(i, run.model, run.config))
+    return Fit(runs, step)
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What :func:`train_sweep` did: every run's end, how they trained, and why not stacked (one line, or None)."""
+
+    ends: list[RunEnd]
+    plan: StackPlan
+    note: str | None = None
+
+
+def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
+                cancel: threading.Event | None = None, *, stacked: bool = True, graphs: bool = True,
+                diagnostics: bool = True, probes: bool = True, trace: bool = True) -> SweepOutcome:
+    """Train K configs (equal but for lr, schedule and warmup; SGD family) of the model ``factory`` builds.
+
+    Every run builds its model with ``factory`` under its seed, so all start from the same weights
+    and see the same batches. Stacked where :func:`plan_stack` says so, else one run after another
+    (``note`` says why); ``stacked=False``: one by one anyway (no note). Never raises: a failure ends
+    the runs ``failed``.
+    """
+    cancel = cancel or threading.Event()
+    try:
+        reference = is_reference(seeded_model(factory, configs[0].seed))
+    except Exception:  # noqa: BLE001 — each run's setup calls the factory again and ends failed with its error
+        reference = False
+    own = diagnostics and reference  # validation diagnostics and the step trace: the reference CNN's only, for now
+    runs = [Run(config, emit, cancel, run_id, diagnostics=own, probes=probes, trace=trace and own,
+                model_factory=factory) for config, run_id in zip(configs, run_ids, strict=True)]
+    plan = StackPlan("grouped" if reference else "func")
+    with run_threads():
+        try:
+            device = torch.device(resolve_device(configs[0].device, detect_devices()))
+            splits = load_splits(configs[0], device)
+            for run in runs:
+                run.setup(splits)
+            first = runs[0]
+            assert first.model is not None
+            b = configs[0].batch_size
+            plan = plan_stack(first.model, splits.train_x[:b], splits.train_y[:b]) if stacked else StackPlan("one-by-one")
+            if plan.kind == "one-by-one":
+                for run in runs:  # update ratios per module, as the stack would have kept them
+                    if diagnostics and run.update.stats is None and run.model is not None:
+                        names = [name for name, _ in run.model.named_parameters()]
+                        run.update.stats = ModuleStats(names, device, every=SAMPLE_EVERY)
+                    Fit([run], run.step).run()
+            else:
+                stacked_fit(runs, graphs, diagnostics).run()
+        except Exception as e:  # noqa: BLE001 — as in train(): a failure is a run status, never a traceback
+            for run in runs:
+                if run.ended is None:
+                    run.end(RunState.FAILED, None, error=one_line(e))
+    return SweepOutcome([run.ended for run in runs if run.ended is not None], plan, plan.note)

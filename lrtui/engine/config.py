@@ -37,6 +37,10 @@ TRAIN_POOL: dict[str, int] = {"mnist-5k": 4000, "mnist": 60000, "fashion-mnist":
 DEFAULT_MOMENTUM: dict[str, float] = {"sgd-momentum": 0.9, "nesterov": 0.9}
 #: Optimizers that take a momentum argument at all.
 MOMENTUM_OPTIMIZERS: frozenset[str] = frozenset({"sgd", "sgd-momentum", "nesterov", "rmsprop"})
+#: ``dataset`` of runs whose data come from a ``data`` factory (they have no pool size known in advance).
+CUSTOM_DATA = "custom"
+#: The reference CNN's name and parameter count: what a config records when no ``model`` factory is given.
+REFERENCE_MODEL, REFERENCE_PARAMS = "ConvNet", 206_922
 #: Learning-rate schedules (formulas in :mod:`lrtui.engine.schedule`).
 SCHEDULES: tuple[str, ...] = ("constant", "step", "exp", "cosine", "onecycle")
 LR_MAX = 100.0
@@ -80,6 +84,11 @@ class RunConfig:
     device: str = "auto"
     log_every: int | None = None
     train_limit: int | None = None
+    model: str = ""  #: ``FILE.py:FUNC`` or ``package.module:FUNC`` building the network; empty: the reference CNN
+    data: str = ""  #: ``FILE.py:FUNC`` or ``package.module:FUNC`` returning the data; empty: ``dataset``
+    model_name: str = REFERENCE_MODEL  #: what built the network (``factory() → Class``), recorded once it is built
+    model_params: int = REFERENCE_PARAMS  #: its trainable parameters, recorded with the name
+    classes: int = 10  #: outputs of the network = classes of the data: chance is 1/classes, a uniform guess ln classes
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,6 +111,16 @@ class RunConfig:
         if self.warmup:
             text += f" warmup={self.warmup}"
         return text
+
+
+def uniform_loss(classes: int) -> float:
+    """ln C: the loss of a uniform guess over C classes, and about a fresh network's."""
+    return math.log(classes)
+
+
+def at_chance(classes: int) -> float:
+    """Validation accuracy at or below which a run counts as "at chance": 1/C plus 10 points (ten classes: 0.2)."""
+    return 1 / classes + 0.1
 
 
 def format_lr(lr: float) -> str:
@@ -283,6 +302,12 @@ def _lrs(form: _Form, name: str) -> list[float]:
 
 
 def _dataset(form: _Form, name: str) -> str:
+    """One of :data:`DATASETS`; with a ``data`` factory :data:`CUSTOM_DATA`, and another dataset named is an error."""
+    if str(form.raw.get("data", form.base.data) or "").strip():
+        given = form.single(name) if name in form.raw else CUSTOM_DATA
+        if given not in ("", CUSTOM_DATA):
+            form.errors["data"] = f"takes the place of the dataset ({given!r}): give one of them"
+        return CUSTOM_DATA
     dataset = form.single(name)
     if dataset not in DATASETS and name not in form.errors:
         form.errors[name] = f"{dataset!r} is unknown: choose one of {', '.join(DATASETS)}"
@@ -368,6 +393,28 @@ def _warmups(form: _Form, name: str) -> list[int]:
     return warmups
 
 
+def _factory(form: _Form, name: str) -> str:
+    """``FILE.py:FUNC`` or ``package.module:FUNC`` (checked for its shape only: nothing is loaded here), or empty."""
+    spec = str(form.raw.get(name, getattr(form.base, name)) or "").strip()
+    where, _, func = spec.rpartition(":")
+    module_ok = where.endswith(".py") or all(part.isidentifier() for part in where.split("."))
+    if spec and not (where and module_ok and func.isidentifier()):
+        form.errors[name] = f"{spec!r} is not FILE.py:FUNC or package.module:FUNC"
+    return spec
+
+
+def _recorded(ok: Callable[[Any], bool], why: str) -> FieldParser:
+    """A value recorded when the network is built (its name, size, classes): kept as given, checked by ``ok``."""
+
+    def parse(form: _Form, name: str) -> Any:
+        value = form.raw.get(name, getattr(form.base, name))
+        if not ok(value):
+            form.errors[name] = f"{str(value)[:40]!r} {why}"
+        return value
+
+    return parse
+
+
 def _data_dir(form: _Form, name: str) -> str:
     return str(form.raw.get(name, form.base.data_dir) or "").strip() or default_data_dir()
 
@@ -391,6 +438,11 @@ _FIELD_PARSERS: dict[str, FieldParser] = {
     "batch_size": _batch_sizes,
     "warmup": _warmups,
     "data_dir": _data_dir,
+    "model": _factory,
+    "data": _factory,
+    "model_name": _recorded(lambda v: isinstance(v, str), "is not a name"),
+    "model_params": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "is not a count"),
+    "classes": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "is not >= 2 classes"),
 }
 
 
@@ -462,6 +514,7 @@ def parse_configs(
                 device=v["device"],
                 log_every=v["log_every"],
                 train_limit=v["train_limit"],
+                **{k: v[k] for k in ("model", "data", "model_name", "model_params", "classes")},
             ))
     return configs
 

@@ -52,6 +52,7 @@ import torch
 from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.events import Emit, RunEnd, RunState
+from lrtui.engine.model_factory import is_reference
 from lrtui.engine.stack_choice import stacked_is_faster
 from lrtui.engine.steps import SGD_OPTIMIZERS
 from lrtui.engine.trainer import Fit, Run, one_line, run_threads, train
@@ -61,8 +62,9 @@ BATCHABLE_OPTIMIZERS = SGD_OPTIMIZERS
 
 
 def batchable(configs: Sequence[RunConfig]) -> bool:
-    """True when the configs can share one stacked model: SGD-family, and equal but for lr, schedule and warmup."""
-    if not configs or configs[0].optimizer not in BATCHABLE_OPTIMIZERS:
+    """True when the configs can share one stacked model: the reference CNN, SGD-family, and equal but for lr,
+    schedule and warmup (a ``--model`` network trains one by one: the stack is the reference CNN's)."""
+    if not configs or configs[0].optimizer not in BATCHABLE_OPTIMIZERS or not is_reference(configs[0]):
         return False
     first = configs[0]
     return all(replace(c, lr=first.lr, schedule=first.schedule, warmup=first.warmup) == first for c in configs)

@@ -39,13 +39,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
-from lrtui.engine.data import CLASSES, DataUnavailable, Splits, load_splits
+from lrtui.engine.data import DataUnavailable, Splits, load_splits
 from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats, ValStats, forward_observed
 from lrtui.engine.events import (
     BatchLog,
@@ -60,7 +60,8 @@ from lrtui.engine.events import (
     TracePoints,
 )
 from lrtui.engine.loop import Callback, run_batches
-from lrtui.engine.model import ConvNet, build_model
+from lrtui.engine.model import ConvNet
+from lrtui.engine.model_factory import build_network, described, is_reference, with_caveat
 from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, probe_grid
 from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
 from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
@@ -110,6 +111,15 @@ def run_threads() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+def measures_inside(config: RunConfig) -> bool:
+    """Whether the diagnostics (and the step trace, which reads them) look inside this run's network.
+
+    The one switch for foreign networks: :mod:`lrtui.engine.diagnostics` knows the reference CNN's
+    layers only, so a ``--model`` network trains without them (its epochs' diagnostics are None).
+    """
+    return is_reference(config)
+
+
 def syncs_each_batch(device: torch.device) -> bool:
     """Whether to read the divergence flag every batch: free on the CPU, a stall on a GPU."""
     return device.type == "cpu"
@@ -152,8 +162,8 @@ class Run:
     def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str, *,
                  diagnostics: bool = True, probes: bool = True, trace: bool = True) -> None:
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
-        self.diagnostics, self.probes = diagnostics, probes
-        self.traced = trace and diagnostics  #: keep the step trace (it reads the diagnostics' rows)
+        self.diagnostics, self.probes = diagnostics and measures_inside(config), probes
+        self.traced = trace and self.diagnostics  #: keep the step trace (it reads the diagnostics' rows)
         self.tracer: Tracer | None = None
         self.stats: StepStats | None = None
         self.val_diagnostics: dict[str, Any] | None = None  #: from the last validation pass
@@ -184,7 +194,11 @@ class Run:
         self.batches_per_epoch = math.ceil(self.n_train / cfg.batch_size)
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
         self.total_steps = cfg.epochs * self.batches_per_epoch
-        self.model = build_model(cfg.seed, self.device)
+        # typed as the reference CNN: a foreign network (any nn.Module) meets only what takes any module
+        # (the lone step, the probe), never the stack or the diagnostics (see measures_inside)
+        self.model = cast(ConvNet, build_network(cfg, self.device))
+        if cfg.model or cfg.data:  # one batch through it; its name, size and classes go into the config
+            self.config = cfg = described(cfg, self.model)
         rows = self.batches_per_epoch if self.traced else 0
         self.stats = StepStats(self.device, every=SAMPLE_EVERY, rows=rows) if self.diagnostics else None
         if self.traced:
@@ -292,6 +306,7 @@ class Run:
                 if observe is None:
                     logits = model(x[i : i + step])
                 else:
+                    assert isinstance(model, ConvNet)  # see measures_inside
                     logits, acts = forward_observed(model, x[i : i + step])
                     observe.observe(logits, acts)
                 loss_sum += F.cross_entropy(logits, y[i : i + step], reduction="sum")
@@ -320,7 +335,8 @@ class Run:
             return
         model, lr = self.model, self.current_lr()
         was_training = model.training
-        model.train()  # the mode the next step would run in (this model has no dropout/batch norm)
+        model.train()  # the mode the next step would run in (the reference CNN has no dropout/batch norm)
+        buffers = {k: b.clone() for k, b in model.named_buffers()}  # a foreign network's batch-norm statistics
         grads = mean_gradient(model, self.probe_data)
         direction = self.update.direction(grads)
         lrs = probe_grid(lr)
@@ -328,6 +344,8 @@ class Run:
             self.probe_model = copy.deepcopy(model)
         base, losses = losses_along(model, direction, lrs, self.probe_data, self.probe_model)
         model.train(was_training)
+        for k, b in model.named_buffers():
+            b.copy_(buffers[k])  # the probe changes nothing, not even running statistics
         result = ProbeResult(run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=tuple(losses),
                              current_lr=lr, base_loss=base)
         self.probe_log.append(result.to_dict())
@@ -338,15 +356,17 @@ class Run:
 
         loss, pred_t = self.predict(self.splits.test_x, self.splits.test_y)
         true_t = self.splits.test_y
-        matrix = torch.bincount(true_t * CLASSES + pred_t, minlength=CLASSES * CLASSES).view(CLASSES, CLASSES)
+        classes = self.splits.classes
+        matrix = torch.bincount(true_t * classes + pred_t, minlength=classes * classes).view(classes, classes)
         true, pred = true_t.tolist(), pred_t.tolist()
         report = classification_report(
-            true, pred, labels=list(range(CLASSES)), output_dict=True, zero_division=0
+            true, pred, labels=list(range(classes)), output_dict=True, zero_division=0
         )
         wrong = [i for i, (t, p) in enumerate(zip(true, pred)) if t != p]
         right = [i for i, (t, p) in enumerate(zip(true, pred)) if t == p]
-        picked = (wrong + right)[:N_SAMPLES]
-        images = self.splits.test_images[picked].reshape(len(picked), -1)
+        pictures = self.splits.test_images
+        picked = (wrong + right)[:N_SAMPLES] if pictures is not None else []  # inputs that are no images: none
+        images = pictures[picked].reshape(len(picked), -1) if pictures is not None else torch.empty(0)
         return TestResult(
             accuracy=sum(t == p for t, p in zip(true, pred)) / max(1, len(true)),
             loss=loss,
@@ -409,6 +429,7 @@ class Run:
         verdict = (judge(self.epochs, status, probes=self.probe_log, config=self.config, n_train=self.n_train,
                          n_val=self.splits.val_x.shape[0])  # epochs or a divergence: set up, splits loaded
                    if self.epochs or status == RunState.DIVERGED else None)
+        verdict = with_caveat(verdict, self.config)
         end = RunEnd(
             run_id=self.run_id,
             status=RunState(status),

@@ -34,6 +34,7 @@ import torch
 from lrtui.engine.config import DATASETS, RunConfig, split_sizes
 from lrtui.engine.data_factory import FactoryDataError, factory_tensors
 from lrtui.engine.idx import IdxError, read_idx, write_idx
+from lrtui.engine.user_code import shown
 
 #: Seed of the fixed dataset splits (train/validation, and mnist-5k's train/test).
 SPLIT_SEED = 20240501
@@ -291,7 +292,7 @@ def _factory_raw(spec: str) -> Raw:
     try:
         return Raw(*factory_tensors(spec, SPLIT_SEED))
     except FactoryDataError as e:
-        raise DataUnavailable(f"data: {spec}: {e}") from None
+        raise DataUnavailable(f"data: {shown(spec)}: {e}") from None
 
 
 def raw_of(config: RunConfig) -> Raw:

@@ -20,7 +20,7 @@ from lrtui.engine.config import REFERENCE_MODEL, ConfigError, RunConfig
 from lrtui.engine.data import classes_of, first_inputs
 from lrtui.engine.events import Verdict
 from lrtui.engine.model import build_model
-from lrtui.engine.user_code import call_factory, one_line
+from lrtui.engine.user_code import call_factory, one_line, shown
 
 
 def build_network(config: RunConfig, device: torch.device | str = "cpu") -> nn.Module:
@@ -31,7 +31,7 @@ def build_network(config: RunConfig, device: torch.device | str = "cpu") -> nn.M
         torch.manual_seed(config.seed)
         network = call_factory(config.model, "model")
     if not isinstance(network, nn.Module):
-        raise ConfigError({"model": f"{config.model} returned a {type(network).__name__}, not a torch.nn.Module"})
+        raise ConfigError({"model": f"{shown(config.model)} returned a {type(network).__name__}, not a torch.nn.Module"})
     return network.to(device)
 
 
@@ -45,7 +45,7 @@ def described(config: RunConfig, network: nn.Module) -> RunConfig:
     its name, parameter count and the classes in the config. Raises a one-line ConfigError."""
     classes = classes_of(config)
     x = first_inputs(config).to(next(network.parameters(), torch.empty(0)).device)
-    what = config.model or REFERENCE_MODEL
+    what = shown(config.model) if config.model else REFERENCE_MODEL
     was_training = network.training
     network.eval()
     try:

@@ -30,6 +30,12 @@ def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def shown(spec: str) -> str:
+    """A spec as messages name it: a file by its name alone (``mlp.py:mlp``), so the cause fits the line."""
+    where, _, name = spec.rpartition(":")
+    return f"{Path(where).name}:{name}" if where.endswith(".py") else spec
+
+
 def load_factory(spec: str, setting: str) -> Callable[[], Any]:
     """The function ``spec`` names; ``setting`` (``model``/``data``) starts every error message."""
     where, _, name = spec.rpartition(":")
@@ -40,12 +46,12 @@ def load_factory(spec: str, setting: str) -> Callable[[], Any]:
     except BaseException as e:  # noqa: BLE001 — a syntax error or a raise in the user's module is one line
         if not isinstance(e, Exception):
             raise
-        raise ConfigError({setting: f"{where} cannot be loaded ({one_line(e)})"}) from None
+        raise ConfigError({setting: f"{shown(spec)} cannot be loaded ({one_line(e)})"}) from None
     func = getattr(module, name, None)
     if func is None:
-        raise ConfigError({setting: f"{where} has no {name}"})
+        raise ConfigError({setting: f"{Path(where).name if where.endswith('.py') else where} has no {name}"})
     if not callable(func):
-        raise ConfigError({setting: f"{where}:{name} is a {type(func).__name__}, not a function"})
+        raise ConfigError({setting: f"{shown(spec)} is a {type(func).__name__}, not a function"})
     return func
 
 
@@ -55,7 +61,7 @@ def call_factory(spec: str, setting: str) -> Any:
     try:
         return factory()
     except Exception as e:  # noqa: BLE001 — the user's code may raise anything
-        raise ConfigError({setting: f"{spec} raised {one_line(e)}"}) from None
+        raise ConfigError({setting: f"{shown(spec)} raised {one_line(e)}"}) from None
 
 
 def _import(where: str) -> ModuleType:

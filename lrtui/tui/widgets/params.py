@@ -26,6 +26,7 @@ from lrtui.engine.config import (
     parse_configs,
     resolve_device,
 )
+from lrtui.printable import printable
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class ParamsForm(VerticalScroll):
             if spec:  # what the user passed, as text (never markup); the network's name and size come with its runs
                 with Horizontal(classes="field", id=f"row-{name}"):
                     yield Label(label, classes="field-label")
-                    yield Static(Text(spec[:MAX_LENGTH_LR] + " (from the command line)"), id=f"f-{name}")
+                    yield Static(Text(printable(spec[:MAX_LENGTH_LR], newlines=False) + " (from the command line)"),
+                                 id=f"f-{name}")
         for field in FIELDS:
             with Horizontal(classes="field", id=f"row-{field.name}"):
                 yield Label(field.label, classes="field-label")

@@ -49,6 +49,12 @@ RUN_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("--epochs", "epochs", "N[,N...]", "number of epochs"),
     ("--batch-size", "batch_size", "N[,N...]", "mini-batch size"),
     ("--dataset", "dataset", "NAME", f"one of {', '.join(DATASETS)}"),
+    ("--data", "data", "FILE.py:FUNC",
+     "your own data instead of --dataset: FUNC() returns (train_x, train_y, test_x, test_y) tensors or "
+     "(train_dataset, test_dataset); FILE.py or package.module. Loading it runs its code"),
+    ("--model", "model", "FILE.py:FUNC",
+     "your own network instead of the reference CNN: FUNC() returns a torch.nn.Module giving one score per class; "
+     "FILE.py or package.module. Loading it runs its code"),
     ("--data-dir", "data_dir", "DIR", "where torchvision datasets live (default: $LRTUI_DATA or the user data dir)"),
     ("--device", "device", "D", "auto, cpu, cuda, cuda:N or mps"),
     ("--seed", "seed", "N[,N...]", "seed of the model's initial weights and the batch order"),
@@ -63,7 +69,8 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("run settings")
     for flag, dest, metavar, text in RUN_FLAGS:
         default = RunConfig.__dataclass_fields__[dest].default
-        shown = f" (default {default})" if isinstance(default, (int, float, str)) and "default" not in text else ""
+        shown = (f" (default {default})" if isinstance(default, (int, float, str)) and default != ""
+                 and "default" not in text else "")
         group.add_argument(flag, dest=dest, metavar=metavar, default=argparse.SUPPRESS, help=text + shown)
 
 
@@ -74,7 +81,7 @@ def config_fields(args: argparse.Namespace) -> dict[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lrtui",
+        prog="lrtui", allow_abbrev=False,  # --data is a flag of its own, not short for --data-dir
         description="See what the learning rate does: train the classic MNIST CNN live. "
         "Without a command, starts the terminal app (the run flags pre-fill its form).",
     )
@@ -83,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="train headless: classic printout, then a table of runs",
+    run = sub.add_parser("run", allow_abbrev=False, help="train headless: classic printout, then a table of runs",
                          description="Train without the app; every run is saved in a session. Every setting marked [,...] takes a "
                          "comma list: the runs are the grid of all combinations (optimizer outermost, seed innermost).")
     add_run_flags(run)
@@ -99,22 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
                      "100%% dead, at chance and at a uniform guess's loss for 3 log points stops at its next "
                      "epoch's end, finished (a single run always trains on)")
 
-    sub.add_parser("sessions", help="list saved sessions", description="List saved sessions, unreadable ones too.")
+    sub.add_parser("sessions", allow_abbrev=False, help="list saved sessions", description="List saved sessions, unreadable ones too.")
 
-    report = sub.add_parser("report", help="write a saved session's reports",
+    report = sub.add_parser("report", allow_abbrev=False, help="write a saved session's reports",
                             description="Write report.md, report.html and session.json for a saved session.")
     report.add_argument("session", metavar="SESSION", help="a session folder, its session.json, or 'last'")
     report.add_argument("--format", action="append", choices=("md", "html", "json"),
                         help="format to write (repeatable; default: all)")
     report.add_argument("--out", metavar="DIR", help="folder to write into (default: the session folder)")
 
-    export = sub.add_parser("export", help="export a saved session as CSV or TensorBoard event files",
+    export = sub.add_parser("export", allow_abbrev=False, help="export a saved session as CSV or TensorBoard event files",
                             description="Write runs.csv and epochs.csv, or one TensorBoard event folder per run.")
     export.add_argument("session", metavar="SESSION", help="a session folder, its session.json, or 'last'")
     export.add_argument("--format", choices=("csv", "tensorboard"), default="csv", help="default: csv")
     export.add_argument("--out", metavar="DIR", help="folder to write into (default: SESSION/export)")
 
-    find = sub.add_parser("find-lr", help="learning-rate range test: suggest a learning rate",
+    find = sub.add_parser("find-lr", allow_abbrev=False, help="learning-rate range test: suggest a learning rate",
                           description="Raise the lr exponentially over one short pass and suggest one that trains well.")
     add_run_flags(find)
     find.add_argument("--start", default="1e-6", help="first learning rate (default 1e-6)")
@@ -130,6 +137,20 @@ class UsageError(Exception):
 
 def _parse(args: argparse.Namespace) -> list[RunConfig]:
     return parse_configs(config_fields(args))
+
+
+def _checked(configs: list[RunConfig]) -> list[RunConfig]:
+    """The data decoded and the network tried on one batch, before anything is created: a faulty data folder,
+    a factory that cannot be loaded or raises, a network that does not fit are one line, exit 2. Loads only what
+    the user passed on this command line (``--model``/``--data``), never a file a session names."""
+    from lrtui.engine.data import DataUnavailable, check_data
+    from lrtui.engine.model_factory import checked
+
+    try:
+        check_data(configs)
+        return checked(configs)
+    except DataUnavailable as e:
+        raise UsageError(str(e)) from None
 
 
 def _check_out_path(flag: str, path: str | None) -> None:
@@ -201,12 +222,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.report is not None:
         _check_report_dir("--report", args.report)  # before a new session folder is made
-    from lrtui.engine.data import DataUnavailable, check_data
-
-    try:
-        check_data(configs)  # a faulty data folder: one line, exit 2, before any run starts
-    except DataUnavailable as e:
-        raise UsageError(str(e)) from None
+    configs = _checked(configs)
     session = _open_or_create(getattr(args, "open", None))
     if args.report is not None:
         _check_report_dir("--report", args.report, session)
@@ -330,14 +346,11 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
     import shutil
 
     from lrtui.engine.config import format_lr
-    from lrtui.engine.data import DataUnavailable, check_data
+    from lrtui.engine.data import DataUnavailable
     from lrtui.engine.lrfind import LABELS, find_lr
     from lrtui.plots.lrfind_chart import render_chart
 
-    try:
-        check_data([config])  # the data folder's real counts, as `run` checks them
-    except DataUnavailable as e:
-        raise UsageError(str(e)) from None
+    config = _checked([config])[0]
     with Signals() as stop:
         try:
             result = find_lr(config, start=start, end=end, steps=steps, cancel=stop.cancel)

@@ -18,6 +18,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from lrtui.engine.field_values import (
+    MAX_SWEEP,
+    ConfigError,
+    _blank,
+    _choice,
+    _items,
+    _number,
+    _parse_list,
+    _ranged,
+)
+
 OPTIMIZERS: tuple[str, ...] = ("sgd", "sgd-momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 DATASETS: tuple[str, ...] = ("mnist-5k", "mnist", "fashion-mnist", "kmnist")
 #: Training-pool size (before the validation split) of each dataset.
@@ -26,12 +37,14 @@ TRAIN_POOL: dict[str, int] = {"mnist-5k": 4000, "mnist": 60000, "fashion-mnist":
 DEFAULT_MOMENTUM: dict[str, float] = {"sgd-momentum": 0.9, "nesterov": 0.9}
 #: Optimizers that take a momentum argument at all.
 MOMENTUM_OPTIMIZERS: frozenset[str] = frozenset({"sgd", "sgd-momentum", "nesterov", "rmsprop"})
+#: ``dataset`` of runs whose data come from a ``data`` factory (they have no pool size known in advance).
+CUSTOM_DATA = "custom"
+#: The reference CNN's name and parameter count: what a config records when no ``model`` factory is given.
+REFERENCE_MODEL, REFERENCE_PARAMS = "ConvNet", 206_922
 #: Learning-rate schedules (formulas in :mod:`lrtui.engine.schedule`).
 SCHEDULES: tuple[str, ...] = ("constant", "step", "exp", "cosine", "onecycle")
 LR_MAX = 100.0
 EPOCHS_MAX = 1000
-#: Most values one setting's comma list may hold.
-MAX_SWEEP = 16
 #: Settings that take a comma list, outer to inner: the order of the grid's runs (see :func:`parse_configs`).
 GRID_FIELDS: tuple[str, ...] = (
     "optimizer", "batch_size", "epochs", "momentum", "weight_decay", "schedule", "warmup", "lr", "seed",
@@ -71,6 +84,11 @@ class RunConfig:
     device: str = "auto"
     log_every: int | None = None
     train_limit: int | None = None
+    model: str = ""  #: ``FILE.py:FUNC`` or ``package.module:FUNC`` building the network; empty: the reference CNN
+    data: str = ""  #: ``FILE.py:FUNC`` or ``package.module:FUNC`` returning the data; empty: ``dataset``
+    model_name: str = REFERENCE_MODEL  #: what built the network (``factory() → Class``), recorded once it is built
+    model_params: int = REFERENCE_PARAMS  #: its trainable parameters, recorded with the name
+    classes: int = 10  #: outputs of the network = classes of the data: chance is 1/classes, a uniform guess ln classes
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,136 +113,19 @@ class RunConfig:
         return text
 
 
+def uniform_loss(classes: int) -> float:
+    """ln C: the loss of a uniform guess over C classes, and about a fresh network's."""
+    return math.log(classes)
+
+
+def at_chance(classes: int) -> float:
+    """Validation accuracy at or below which a run counts as "at chance": 1/C plus 10 points (ten classes: 0.2)."""
+    return 1 / classes + 0.1
+
+
 def format_lr(lr: float) -> str:
     """``0.01`` → ``0.01``, ``0.0001`` → ``1e-04``: short and unambiguous."""
     return f"{lr:g}"
-
-
-class ConfigError(ValueError):
-    """Invalid fields. ``errors`` maps each field name to a message naming the allowed range."""
-
-    def __init__(self, errors: Mapping[str, str]):
-        self.errors = {k: _bounded(v) for k, v in errors.items()}
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
-
-
-#: the longest message one field's error keeps: a 100,000-digit seed is named, not printed
-MESSAGE_CHARS = 160
-
-
-def _bounded(message: str) -> str:
-    """A field's message of bounded length, on one line: the middle of an over-long value gives way."""
-    message = " ".join(str(message).split())
-    if len(message) <= MESSAGE_CHARS:
-        return message
-    cut = len(message) - MESSAGE_CHARS + 1
-    head = MESSAGE_CHARS // 3
-    return f"{message[:head]}…({cut:,} characters left out)…{message[head + cut:]}"
-
-
-def _number(text: Any, name: str, errors: dict[str, str], *, integer: bool = False) -> float | int | None:
-    """Parse a number, recording a message on failure (non-number, NaN, inf)."""
-    if isinstance(text, bool):
-        errors[name] = f"{text!r} is not a number"
-        return None
-    if isinstance(text, (int, float)):
-        value: float | int = text
-    else:
-        s = str(text).strip()
-        if not s:
-            errors[name] = "is required"
-            return None
-        try:
-            value = int(s) if integer else float(s)
-        except ValueError:
-            try:
-                as_float = float(s)
-            except ValueError:
-                errors[name] = f"{s!r} is not a number"
-                return None
-            if integer and as_float.is_integer():
-                value = int(as_float)
-            elif integer and s.lstrip("+-").isascii() and s.lstrip("+-").isdigit():
-                errors[name] = f"{s!r} is too large ({len(s.lstrip('+-')):,} digits)"  # past int()'s digit limit
-                return None
-            else:
-                errors[name] = f"{s!r} is not a whole number"
-                return None
-    if isinstance(value, float) and not math.isfinite(value):
-        errors[name] = "must be a finite number"
-        return None
-    if integer and isinstance(value, float):
-        if not value.is_integer():
-            errors[name] = f"{value!r} is not a whole number"
-            return None
-        value = int(value)
-    return value
-
-
-def _items(value: Any) -> list[Any]:
-    """A raw setting as list items: a comma (or semicolon) separated string is split, a list/tuple kept."""
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if isinstance(value, str):
-        return value.replace(";", ",").split(",")
-    return [value]
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _parse_list(
-    value: Any, name: str, parse_one: Callable[[Any, dict[str, str]], Any], errors: dict[str, str]
-) -> list[Any] | None:
-    """Parse a comma list with ``parse_one`` (which records a message naming the bad item and returns None).
-
-    Duplicates are dropped, keeping the first (``0.01, 1e-2`` is one run: repeats of a setting
-    add nothing a list of seeds does not say better). Order is the user's. None on any error.
-    """
-    parts = _items(value)
-    if len(parts) > 1 and any(_blank(p) for p in parts):
-        errors[name] = "has an empty item in the list"
-        return None
-    values: list[Any] = []
-    for part in parts:
-        parsed = parse_one(part, errors)
-        if parsed is None:
-            return None
-        if parsed not in values:
-            values.append(parsed)
-    if len(parts) > MAX_SWEEP:
-        errors[name] = f"at most {MAX_SWEEP} values in one list (got {len(parts)})"
-        return None
-    return values
-
-
-def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any, dict[str, str]], str | None]:
-    def parse(item: Any, errors: dict[str, str]) -> str | None:
-        text = str(item if item is not None else "").strip().lower()
-        if text not in choices:
-            errors[name] = f"{text!r} is unknown: choose one of {', '.join(choices)}"
-            return None
-        return text
-
-    return parse
-
-
-def _ranged(
-    name: str, ok: Callable[[Any], bool], why: str, *, integer: bool = False
-) -> Callable[[Any, dict[str, str]], float | int | None]:
-    """An item parser for a number that must satisfy ``ok``; ``why`` completes "… is out of range: "."""
-
-    def parse(item: Any, errors: dict[str, str]) -> float | int | None:
-        value = _number(item, name, errors, integer=integer)
-        if value is None:
-            return None
-        if not ok(value):
-            errors[name] = f"{value if integer else format(value, 'g')} is out of range: {why}"
-            return None
-        return int(value) if integer else float(value)
-
-    return parse
 
 
 _parse_lr = _ranged("lr", lambda v: 0 < v <= LR_MAX, f"must be > 0 and <= {LR_MAX:g}")
@@ -401,6 +302,12 @@ def _lrs(form: _Form, name: str) -> list[float]:
 
 
 def _dataset(form: _Form, name: str) -> str:
+    """One of :data:`DATASETS`; with a ``data`` factory :data:`CUSTOM_DATA`, and another dataset named is an error."""
+    if str(form.raw.get("data", form.base.data) or "").strip():
+        given = form.single(name) if name in form.raw else CUSTOM_DATA
+        if given not in ("", CUSTOM_DATA):
+            form.errors["data"] = f"takes the place of the dataset ({given!r}): give one of them"
+        return CUSTOM_DATA
     dataset = form.single(name)
     if dataset not in DATASETS and name not in form.errors:
         form.errors[name] = f"{dataset!r} is unknown: choose one of {', '.join(DATASETS)}"
@@ -486,6 +393,28 @@ def _warmups(form: _Form, name: str) -> list[int]:
     return warmups
 
 
+def _factory(form: _Form, name: str) -> str:
+    """``FILE.py:FUNC`` or ``package.module:FUNC`` (checked for its shape only: nothing is loaded here), or empty."""
+    spec = str(form.raw.get(name, getattr(form.base, name)) or "").strip()
+    where, _, func = spec.rpartition(":")
+    module_ok = where.endswith(".py") or all(part.isidentifier() for part in where.split("."))
+    if spec and not (where and module_ok and func.isidentifier()):
+        form.errors[name] = f"{spec!r} is not FILE.py:FUNC or package.module:FUNC"
+    return spec
+
+
+def _recorded(ok: Callable[[Any], bool], why: str) -> FieldParser:
+    """A value recorded when the network is built (its name, size, classes): kept as given, checked by ``ok``."""
+
+    def parse(form: _Form, name: str) -> Any:
+        value = form.raw.get(name, getattr(form.base, name))
+        if not ok(value):
+            form.errors[name] = f"{str(value)[:40]!r} {why}"
+        return value
+
+    return parse
+
+
 def _data_dir(form: _Form, name: str) -> str:
     return str(form.raw.get(name, form.base.data_dir) or "").strip() or default_data_dir()
 
@@ -509,6 +438,11 @@ _FIELD_PARSERS: dict[str, FieldParser] = {
     "batch_size": _batch_sizes,
     "warmup": _warmups,
     "data_dir": _data_dir,
+    "model": _factory,
+    "data": _factory,
+    "model_name": _recorded(lambda v: isinstance(v, str), "is not a name"),
+    "model_params": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "is not a count"),
+    "classes": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "is not >= 2 classes"),
 }
 
 
@@ -580,6 +514,7 @@ def parse_configs(
                 device=v["device"],
                 log_every=v["log_every"],
                 train_limit=v["train_limit"],
+                **{k: v[k] for k in ("model", "data", "model_name", "model_params", "classes")},
             ))
     return configs
 

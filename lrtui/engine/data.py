@@ -12,6 +12,10 @@ MNIST-format sets (mnist, fashion-mnist, kmnist) are read from their IDX files, 
 ``.gz``, by :mod:`lrtui.engine.idx` and checked here (counts, labels 0-9): any fault is one
 :class:`DataUnavailable` line naming the file. torchvision is imported only to download
 missing files, into the user's data folder and nowhere else.
+
+A ``--data`` factory's tensors (:mod:`lrtui.engine.data_factory`) take the same path from the
+decoded set on: the same fixed validation split, ``train_limit`` and on-device batches; only their
+inputs are used as given (no /255, no channel added) and get a picture only when they are 28×28.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ import numpy as np
 import torch
 
 from lrtui.engine.config import DATASETS, RunConfig, split_sizes
+from lrtui.engine.data_factory import FactoryDataError, factory_tensors
 from lrtui.engine.idx import IdxError, read_idx, write_idx
+from lrtui.engine.user_code import shown
 
 #: Seed of the fixed dataset splits (train/validation, and mnist-5k's train/test).
 SPLIT_SEED = 20240501
@@ -46,7 +52,7 @@ class DataUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Raw:
-    """A decoded dataset on the CPU: uint8 images (N, 28, 28) and int64 labels (N,)."""
+    """A decoded dataset on the CPU: uint8 images (N, 28, 28) (a factory's float inputs, any shape) and int64 labels."""
 
     train_x: torch.Tensor
     train_y: torch.Tensor
@@ -56,7 +62,7 @@ class Raw:
 
 @dataclass(frozen=True)
 class Splits:
-    """Float images (N, 1, 28, 28) in [0, 1] and labels, already on the training device."""
+    """Float images (N, 1, 28, 28) in [0, 1] (a factory's inputs as given) and labels, on the training device."""
 
     train_x: torch.Tensor
     train_y: torch.Tensor
@@ -64,7 +70,8 @@ class Splits:
     val_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
-    test_images: torch.Tensor  #: uint8 (N, 28, 28) on the CPU, for drawing sample digits
+    test_images: torch.Tensor | None  #: uint8 (N, 28, 28) on the CPU, for drawing sample digits; None: no pictures
+    classes: int = CLASSES  #: class numbers are 0 .. classes-1
 
 
 def _mnist_5k() -> Raw:
@@ -279,22 +286,52 @@ def load_raw(dataset: str, data_dir: str) -> Raw:
     return _idx_set(dataset, data_dir)
 
 
+@functools.lru_cache(maxsize=2)
+def _factory_raw(spec: str) -> Raw:
+    """A ``--data`` factory's tensors, called once per process (seeded with :data:`SPLIT_SEED`)."""
+    try:
+        return Raw(*factory_tensors(spec, SPLIT_SEED))
+    except FactoryDataError as e:
+        raise DataUnavailable(f"data: {shown(spec)}: {e}") from None
+
+
+def raw_of(config: RunConfig) -> Raw:
+    """The decoded set of a run: its ``data`` factory's, else its dataset's (cached either way)."""
+    if config.data:
+        return _factory_raw(config.data)
+    return load_raw(config.dataset, config.data_dir if config.dataset != "mnist-5k" else "")
+
+
+def classes_of(config: RunConfig) -> int:
+    """Classes of a run's data: 10 for the built-in sets, the largest label + 1 of a factory's."""
+    if not config.data:
+        return CLASSES
+    raw = raw_of(config)
+    classes = int(max(raw.train_y.max(), raw.test_y.max())) + 1
+    if classes < 2:
+        raise DataUnavailable(f"data: {config.data}: every label is 0: at least two classes are needed")
+    return classes
+
+
+def first_inputs(config: RunConfig, n: int = 2) -> torch.Tensor:
+    """The first ``n`` training inputs of the pool, prepared as training prepares them (to try a network on)."""
+    return _prepare(config, raw_of(config).train_x[:n], torch.device("cpu"))
+
+
 def check_data(configs: Iterable[RunConfig]) -> None:
     """Decode every dataset these runs need, now (cached for the runs): a faulty or missing data folder is one
     :class:`DataUnavailable` line before any training starts, not a failed run after others trained."""
-    configs = list(configs)
-    for dataset, data_dir in dict.fromkeys((c.dataset, c.data_dir if c.dataset != "mnist-5k" else "") for c in configs):
-        pool = load_raw(dataset, data_dir).train_x.shape[0]
-        for config in configs:  # the folder's real counts, which a truncated copy can make smaller than the known ones
-            if (config.dataset, config.data_dir if dataset != "mnist-5k" else "") != (dataset, data_dir):
-                continue
-            if pool < 2:
-                raise DataUnavailable(f"{dataset}: the training set holds {pool} image(s); at least 2 are needed "
-                                      "(one to train on, one to validate)")
-            n_train, _ = split_sizes(pool, config.val_fraction, config.train_limit)
-            if config.batch_size > n_train:
-                raise DataUnavailable(f"batch size {config.batch_size} is larger than the training set "
-                                      f"({n_train} samples of {dataset} after the validation split)")
+    for config in configs:  # the folder's real counts, which a truncated copy can make smaller than the known ones
+        pool = raw_of(config).train_x.shape[0]
+        name = config.data or config.dataset
+        if pool < 2:
+            raise DataUnavailable(f"{name}: the training set holds {pool} image(s); at least 2 are needed "
+                                  "(one to train on, one to validate)")
+        n_train, _ = split_sizes(pool, config.val_fraction, config.train_limit)
+        if config.batch_size > n_train:
+            raise DataUnavailable(f"batch size {config.batch_size} is larger than the training set "
+                                  f"({n_train} samples of {name} after the validation split)")
+        classes_of(config)
 
 
 def split_indices(pool: int, val_fraction: float, train_limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -308,22 +345,37 @@ def split_indices(pool: int, val_fraction: float, train_limit: int | None = None
     return order[n_val_full:][:n_train], order[:n_val_full][:n_val]
 
 
+def _prepare(config: RunConfig, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Inputs as the network sees them: built-in images scaled to [0, 1] with a channel; a factory's as given."""
+    if config.data:
+        return x.to(device=device, dtype=torch.float32).contiguous()
+    return (x.to(device=device, dtype=torch.float32) / 255.0).unsqueeze(1).contiguous()
+
+
+def _pictures(config: RunConfig, x: torch.Tensor) -> torch.Tensor | None:
+    """uint8 (N, 28, 28) pictures of the test inputs; None when they are not 28×28 images."""
+    if not config.data:
+        return x
+    if tuple(x.shape[1:]) not in ((28, 28), (1, 28, 28)):
+        return None
+    x = x.reshape(-1, 28, 28)
+    low, high = float(x.min()), float(x.max())
+    return ((x - low) / max(high - low, 1e-12) * 255).round().to(torch.uint8)
+
+
 def load_splits(config: RunConfig, device: torch.device) -> Splits:
     """Train/validation/test tensors for a run, on ``device``. Same config → same tensors."""
-    raw = load_raw(config.dataset, config.data_dir if config.dataset != "mnist-5k" else "")
+    raw = raw_of(config)
     train_idx, val_idx = split_indices(raw.train_x.shape[0], config.val_fraction, config.train_limit)
-
-    def prep(x: torch.Tensor) -> torch.Tensor:
-        return (x.to(device=device, dtype=torch.float32) / 255.0).unsqueeze(1).contiguous()
-
     return Splits(
-        train_x=prep(raw.train_x[train_idx]),
+        train_x=_prepare(config, raw.train_x[train_idx], device),
         train_y=raw.train_y[train_idx].to(device),
-        val_x=prep(raw.train_x[val_idx]),
+        val_x=_prepare(config, raw.train_x[val_idx], device),
         val_y=raw.train_y[val_idx].to(device),
-        test_x=prep(raw.test_x),
+        test_x=_prepare(config, raw.test_x, device),
         test_y=raw.test_y.to(device),
-        test_images=raw.test_x,
+        test_images=_pictures(config, raw.test_x),
+        classes=classes_of(config),
     )
 
 

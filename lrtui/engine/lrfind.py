@@ -43,14 +43,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.loop import Callback, run_batches
-from lrtui.engine.model import build_model
+from lrtui.engine.model import ConvNet
+from lrtui.engine.model_factory import build_network
 from lrtui.engine.steps import LoneStep, OptimizerStep, SGDStep, make_update
 from lrtui.engine.trainer import run_threads
 
@@ -272,7 +273,7 @@ def find_lr(
     if steps > per_epoch:
         notes.append(f"steps capped at {per_epoch} (one epoch of batch {config.batch_size})")
         steps = per_epoch
-    model = build_model(config.seed, device)
+    model = cast(ConvNet, build_network(config, device))  # any nn.Module: the lone step takes any
     update = make_update(config, model.parameters())
     step = LoneStep(model, update, splits.train_x, splits.train_y, config.batch_size)
     order = torch.randperm(n_train, generator=torch.Generator().manual_seed(config.seed)).to(device)

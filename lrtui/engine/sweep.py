@@ -53,6 +53,7 @@ from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.func_stack import ModelFactory, train_sweep
+from lrtui.engine.model_factory import factory_of
 from lrtui.engine.stack_choice import stacked_is_faster
 from lrtui.engine.steps import SGD_OPTIMIZERS
 from lrtui.engine.trainer import Fit, Run, one_line, run_threads, train
@@ -62,7 +63,8 @@ BATCHABLE_OPTIMIZERS = SGD_OPTIMIZERS
 
 
 def batchable(configs: Sequence[RunConfig]) -> bool:
-    """True when the configs can share one stacked model: SGD-family, and equal but for lr, schedule and warmup."""
+    """True when the configs can share one stacked model: SGD-family, and equal but for lr, schedule and warmup
+    (the reference CNN stacks with grouped convolutions, a ``--model`` network through torch.func where it can)."""
     if not configs or configs[0].optimizer not in BATCHABLE_OPTIMIZERS:
         return False
     first = configs[0]
@@ -122,6 +124,8 @@ def run_many(
     if len(configs) != len(run_ids):
         raise ValueError(f"{len(configs)} configs but {len(run_ids)} run ids")
     cancel = cancel or threading.Event()
+    if model_factory is None and configs:
+        model_factory = factory_of(configs[0])
     if model_factory is not None and batchable(configs):
         stack = use_batched(configs, batched, resolve_device(configs[0].device, detect_devices()),
                             model_factory=model_factory)

@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
-from lrtui.engine.data import CLASSES, DataUnavailable, Splits, load_splits
+from lrtui.engine.data import DataUnavailable, Splits, load_splits
 from lrtui.engine.dead_stop import provably_dead
 from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats, ValStats, forward_observed
 from lrtui.engine.events import (
@@ -63,7 +63,8 @@ from lrtui.engine.events import (
     TracePoints,
 )
 from lrtui.engine.loop import Callback, run_batches
-from lrtui.engine.model import ConvNet, build_model, seeded_model
+from lrtui.engine.model import ConvNet, seeded_model
+from lrtui.engine.model_factory import build_network, described, measures_inside, with_caveat
 from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, probe_grid
 from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
 from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
@@ -159,8 +160,8 @@ class Run:
         ``model_factory``: builds the run's model (under its seed); None: the reference CNN."""
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
         self.model_factory = model_factory
-        self.diagnostics, self.probes, self.stop_dead = diagnostics, probes, stop_dead
-        self.traced = trace and diagnostics  #: keep the step trace (it reads the diagnostics' rows)
+        self.diagnostics, self.probes, self.stop_dead = diagnostics and measures_inside(config), probes, stop_dead
+        self.traced = trace and self.diagnostics  #: keep the step trace (it reads the diagnostics' rows)
         self.tracer: Tracer | None = None
         self.stats: StepStats | None = None
         self.val_diagnostics: dict[str, Any] | None = None  #: from the last validation pass
@@ -191,8 +192,12 @@ class Run:
         self.batches_per_epoch = math.ceil(self.n_train / cfg.batch_size)
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
         self.total_steps = cfg.epochs * self.batches_per_epoch
-        self.model = build_model(cfg.seed, self.device) if self.model_factory is None else \
-            cast(ConvNet, seeded_model(self.model_factory, cfg.seed, self.device))  # any module: read as a ConvNet's
+        # typed as the reference CNN: a foreign network (any nn.Module) meets only what takes any module
+        # (the lone step, the probe), never the grouped stack or the diagnostics (see measures_inside)
+        self.model = cast(ConvNet, build_network(cfg, self.device) if self.model_factory is None
+                          else seeded_model(self.model_factory, cfg.seed, self.device))
+        if cfg.model or cfg.data:  # one batch through it; its name, size and classes go into the config
+            self.config = cfg = described(cfg, self.model)
         rows = self.batches_per_epoch if self.traced else 0
         self.stats = StepStats(self.device, every=SAMPLE_EVERY, rows=rows) if self.diagnostics else None
         if self.traced:
@@ -300,6 +305,7 @@ class Run:
                 if observe is None:
                     logits = model(x[i : i + step])
                 else:
+                    assert isinstance(model, ConvNet)  # see measures_inside
                     logits, acts = forward_observed(model, x[i : i + step])
                     observe.observe(logits, acts)
                 loss_sum += F.cross_entropy(logits, y[i : i + step], reduction="sum")
@@ -328,7 +334,8 @@ class Run:
             return
         model, lr = self.model, self.current_lr()
         was_training = model.training
-        model.train()  # the mode the next step would run in (this model has no dropout/batch norm)
+        model.train()  # the mode the next step would run in (the reference CNN has no dropout/batch norm)
+        buffers = {k: b.clone() for k, b in model.named_buffers()}  # a foreign network's batch-norm statistics
         grads = mean_gradient(model, self.probe_data)
         direction = self.update.direction(grads)
         lrs = probe_grid(lr)
@@ -336,6 +343,8 @@ class Run:
             self.probe_model = copy.deepcopy(model)
         base, losses = losses_along(model, direction, lrs, self.probe_data, self.probe_model)
         model.train(was_training)
+        for k, b in model.named_buffers():
+            b.copy_(buffers[k])  # the probe changes nothing, not even running statistics
         result = ProbeResult(run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=tuple(losses),
                              current_lr=lr, base_loss=base)
         self.probe_log.append(result.to_dict())
@@ -346,15 +355,17 @@ class Run:
 
         loss, pred_t = self.predict(self.splits.test_x, self.splits.test_y)
         true_t = self.splits.test_y
-        matrix = torch.bincount(true_t * CLASSES + pred_t, minlength=CLASSES * CLASSES).view(CLASSES, CLASSES)
+        classes = self.splits.classes
+        matrix = torch.bincount(true_t * classes + pred_t, minlength=classes * classes).view(classes, classes)
         true, pred = true_t.tolist(), pred_t.tolist()
         report = classification_report(
-            true, pred, labels=list(range(CLASSES)), output_dict=True, zero_division=0
+            true, pred, labels=list(range(classes)), output_dict=True, zero_division=0
         )
         wrong = [i for i, (t, p) in enumerate(zip(true, pred)) if t != p]
         right = [i for i, (t, p) in enumerate(zip(true, pred)) if t == p]
-        picked = (wrong + right)[:N_SAMPLES]
-        images = self.splits.test_images[picked].reshape(len(picked), -1)
+        pictures = self.splits.test_images
+        picked = (wrong + right)[:N_SAMPLES] if pictures is not None else []  # inputs that are no images: none
+        images = pictures[picked].reshape(len(picked), -1) if pictures is not None else torch.empty(0)
         return TestResult(
             accuracy=sum(t == p for t, p in zip(true, pred)) / max(1, len(true)),
             loss=loss,
@@ -419,6 +430,7 @@ class Run:
                    if self.epochs or status == RunState.DIVERGED else None)
         if verdict is not None and note:
             verdict = replace(verdict, reason=f"{verdict.reason}; {note}")
+        verdict = with_caveat(verdict, self.config)
         end = RunEnd(
             run_id=self.run_id,
             status=RunState(status),

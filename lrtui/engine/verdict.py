@@ -63,7 +63,7 @@ from lrtui.engine.bands import (
     largest_update,
     median_update_ratio,
 )
-from lrtui.engine.config import RunConfig
+from lrtui.engine.config import RunConfig, at_chance, uniform_loss
 from lrtui.engine.events import RunState, Verdict, VerdictLabel
 from lrtui.engine.numbers import as_float, finite
 from lrtui.engine.stats import binomial_interval, proportions_differ
@@ -79,12 +79,9 @@ from lrtui.engine.verdict_words import (
 )
 
 CLASSES = 10
-#: ln 10: the loss of a uniform guess (and of a fresh model).
-UNIFORM_LOSS = math.log(CLASSES)
-#: A validation loss this close (nats) to :data:`UNIFORM_LOSS` "sits at ln 10".
-AT_UNIFORM = 0.01
-#: Validation accuracy at or below this is "at chance" (chance is 10% with ten classes).
-CHANCE_ACC = 0.2
+UNIFORM_LOSS = uniform_loss(CLASSES)  #: ln 10: the loss of a uniform guess (and of a fresh model); a run's: Setting
+AT_UNIFORM = 0.01  #: A validation loss this close (nats) to a uniform guess's "sits at ln C".
+CHANCE_ACC = at_chance(CLASSES)  #: Validation accuracy at or below this is "at chance" (ten classes: 0.2); Setting's
 #: Below this validation accuracy a run is not done.
 GOOD_ACC = 0.8
 #: A last-epoch gain of at least this much validation accuracy means "still improving".
@@ -109,8 +106,7 @@ REFERENCE_BATCH = 10
 FAR_FROM_BEST = 0.1
 #: Fewest epochs whose losses all fall before a run at chance counts as slowly learning (no diagnostics).
 STEADY_EPOCHS = 3
-#: Loss this many times the first epoch's (and above the initial ~ln 10) means it exploded.
-EXPLODE_FACTOR = 1.5
+EXPLODE_FACTOR = 1.5  #: Loss this many times the first epoch's (and above the initial ~ln C) means it exploded.
 #: An epoch's mean loss above this many times a fresh model's (~ln 10) means it blew up on the way,
 #: even if it came back down to a finite constant guess (lr 100: epoch means of ~1e35).
 BLOWN_UP_FACTOR = 5.0
@@ -142,11 +138,15 @@ class Setting:
     lr: float | None = None  #: the configured lr (a schedule may lower the one the probes see)
     n_train: int | None = None
     n_val: int | None = None
+    classes: int = CLASSES  #: of the run's data: chance and a uniform guess's loss follow
+    uniform = property(lambda self: uniform_loss(self.classes))  #: ln C
+    chance = property(lambda self: at_chance(self.classes))  #: accuracy "at chance"
 
     @classmethod
     def of(cls, config: RunConfig | None, lr: float | None, n_train: int | None, n_val: int | None) -> Setting:
         lr = lr if lr is not None else (config.lr if config is not None else None)
-        return cls(bands_for(config.optimizer if config else None), config, lr, n_train, n_val)
+        return cls(bands_for(config.optimizer if config else None), config, lr, n_train, n_val,
+                   config.classes if config else CLASSES)
 
     @property
     def steps_per_epoch(self) -> int | None:
@@ -243,10 +243,10 @@ def _judge(epochs: Sequence[Mapping[str, Any]], status: str, best_val_acc: float
     n = len(epochs)
 
     worst = max(train + val_loss)
-    if worst > BLOWN_UP_FACTOR * UNIFORM_LOSS:
+    if worst > BLOWN_UP_FACTOR * setting.uniform:
         return Verdict(VerdictLabel.DIVERGED,
-                       f"the loss blew up to {worst:.3g} (a fresh model starts at {UNIFORM_LOSS:.2f})", SMALLER_LR)
-    if n > 1 and train[-1] > EXPLODE_FACTOR * train[0] and train[-1] > UNIFORM_LOSS:
+                       f"the loss blew up to {worst:.3g} (a fresh model starts at {setting.uniform:.2f})", SMALLER_LR)
+    if n > 1 and train[-1] > EXPLODE_FACTOR * train[0] and train[-1] > setting.uniform:
         return Verdict(VerdictLabel.DIVERGED, f"the training loss grew from {train[0]:.3f} to {train[-1]:.3f}",
                        SMALLER_LR)
 
@@ -297,7 +297,7 @@ class _Measured:
         self.diags = diags
         self.dead = dead_layers(diag)
         self.top = as_float(diag.get("top_class_share"))
-        self.at_chance = self.last <= CHANCE_ACC
+        self.at_chance = self.last <= setting.chance
         self.probes, self.best_val_acc = probes, best_val_acc
         decay = setting.decay_step()
         self.decay = decay
@@ -360,12 +360,12 @@ class _Measured:
     def decay_too_strong(self) -> Verdict | None:
         s, last = self.s, self.last
         if (self.share is None or self.decay is None or self.ratio is None or not self.at_chance
-                or not self.b.decay_share.above(self.share) or abs(self.val_loss[-1] - UNIFORM_LOSS) > AT_UNIFORM):
+                or not self.b.decay_share.above(self.share) or abs(self.val_loss[-1] - s.uniform) > AT_UNIFORM):
             return None
         wd = s.config.weight_decay if s.config is not None else 0.0
         reason = (f"weight decay too strong: it alone moves the weights by lr·wd = {self.decay:.1e} per step, "
                   f"{100 * self.share:.0f}% of the measured step ({self.ratio:.1e}), so the weights shrink instead "
-                  f"of learning; validation accuracy {s.acc(last)}, loss {self.val_loss[-1]:.4f} ≈ ln 10 "
+                  f"of learning; validation accuracy {s.acc(last)}, loss {self.val_loss[-1]:.4f} ≈ ln {s.classes} "
                   f"(a uniform guess)")
         parts = [reason, self.dead_note(), s.momentum_note()]
         return Verdict(VerdictLabel.NOT_LEARNING, "; ".join(p for p in parts if p),
@@ -377,7 +377,7 @@ class _Measured:
             return None
         killed = ", ".join(f"{100 * f:.0f}% of {name}" for name, f in dead if f >= DEAD_HIGH)
         peak = max(self.acc[:-1], default=0.0)
-        fell = f" (after reaching {s.acc(peak)})" if peak > CHANCE_ACC else ""
+        fell = f" (after reaching {s.acc(peak)})" if peak > s.chance else ""
         # epoch means count dead steps (0) and hide the killing ones: quote a killed layer's largest single step
         # (update_ratio_max), else (runs saved before it) the largest epoch mean where it shows
         top, big = largest_update(self.diags, [k for k, f in dead if f >= DEAD_HIGH]), max(self.step_ratios or [0.0])
@@ -385,7 +385,7 @@ class _Measured:
                  f", killed by steps of up to {big:.0e} of the weights" if self.b.update_ratio.above(big) else "")
         one = f"; one class for {100 * self.top:.0f}% of images" if self.top is not None and self.top >= 0.5 else ""
         reason = (f"dying ReLUs: {killed} never fire{steps}{one}; validation accuracy {s.acc(self.last)}{fell}, "
-                  f"loss {self.val_loss[-1]:.3f} ≈ ln 10 (a uniform guess)")
+                  f"loss {self.val_loss[-1]:.3f} ≈ ln {s.classes} (a uniform guess)")
         tail = " (or less momentum)" if s.momentum else ""
         return Verdict(VerdictLabel.NOT_LEARNING, self.join(reason), f"steps too large: {SMALLER_LR}{tail}")
 
@@ -493,7 +493,7 @@ class _Measured:
         if gain is not None and current is not None and gain[1] >= PROBE_MIN_GAIN:
             hint = "try a 10x larger learning rate" if gain[0] > current else SMALLER_LR
         reason = (f"validation accuracy at chance ({s.acc(self.last)}) and the training loss is not falling "
-                  f"({trend(train[-2], train[-1])}; ln 10 = {UNIFORM_LOSS:.3f} is a uniform guess)")
+                  f"({trend(train[-2], train[-1])}; ln {s.classes} = {s.uniform:.3f} is a uniform guess)")
         return Verdict(VerdictLabel.NOT_LEARNING, self.join(reason, self.dead_note()), hint)
 
     def learning(self) -> Verdict:
@@ -536,14 +536,14 @@ def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
     """The rules without diagnostics (sessions saved before they existed): the curves alone."""
     n, last, pct = len(acc), acc[-1], setting.acc
     peak = max(acc[:-1], default=0.0)
-    if n > 1 and peak > CHANCE_ACC and last <= CHANCE_ACC:
+    if n > 1 and peak > setting.chance and last <= setting.chance:
         return Verdict(
             VerdictLabel.DIVERGED,
             f"validation accuracy fell back to chance ({pct(last)}) after reaching {pct(peak)}",
             SMALLER_LR,
         )
     steady = n >= STEADY_EPOCHS and falling(train) and falling(val_loss)
-    if max(acc) <= CHANCE_ACC and not steady:
+    if max(acc) <= setting.chance and not steady:
         if n < STEADY_EPOCHS:
             return Verdict(
                 VerdictLabel.TOO_EARLY,
@@ -562,7 +562,7 @@ def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
         return Verdict(
             VerdictLabel.NOT_LEARNING,
             f"validation accuracy stayed at chance ({pct(last)}) and the loss is not falling "
-            f"({trend(train[-2], train[-1])}; ln 10 = {UNIFORM_LOSS:.3f} is a uniform guess)",
+            f"({trend(train[-2], train[-1])}; ln {setting.classes} = {setting.uniform:.3f} is a uniform guess)",
             SMALLER_LR,
         )
     if n >= 3 and falling(train[-3:]) and val_loss[-1] > val_loss[-2] > val_loss[-3]:
@@ -577,7 +577,7 @@ def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
     improving = n == 1 or (train[-1] < train[-2] and val_loss[-1] < val_loss[-2])
     far_from_best = best_val_acc is not None and last < best_val_acc - FAR_FROM_BEST
     gap = f", {100 * (best_val_acc - last):.1f} points below the best run" if far_from_best and best_val_acc else ""
-    if max(acc) <= CHANCE_ACC:  # steady: falling at every epoch, but still at chance
+    if max(acc) <= setting.chance:  # steady: falling at every epoch, but still at chance
         return Verdict(
             VerdictLabel.TOO_SLOW,
             f"validation accuracy only {pct(last)}{gap}, training loss falling slowly "

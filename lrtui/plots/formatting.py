@@ -82,8 +82,13 @@ def device_text(run: RunRecord) -> str:
 
 
 def dataset_text(config: RunConfig) -> str:
-    """``mnist-5k``, or ``mnist-5k (first 200)`` when the training pool was cut."""
-    return config.dataset + (f" (first {config.train_limit})" if config.train_limit else "")
+    """``mnist-5k``, or ``mnist-5k (first 200)`` when the training pool was cut; a ``--data`` factory by its spec."""
+    return (config.data or config.dataset) + (f" (first {config.train_limit})" if config.train_limit else "")
+
+
+def model_text(config: RunConfig) -> str:
+    """``ConvNet (206,922 parameters)``: the network a run trained, as its config recorded it."""
+    return f"{config.model_name} ({config.model_params:,} parameters)"
 
 
 def run_cells(run: RunRecord) -> dict[str, str]:
@@ -99,6 +104,7 @@ def run_cells(run: RunRecord) -> dict[str, str]:
         "epochs": epochs_done(run),
         "batch": str(c.batch_size),
         "dataset": dataset_text(c),
+        "model": model_text(c),
         "train / val / test": sizes_text(run),
         "val split": f"{c.val_fraction:g}",
         "seed": str(c.seed),

@@ -56,7 +56,7 @@ RESULT_TAIL = ("epochs", "best val acc", "last val acc", "test acc", "test loss"
 SHARED_TIME_NOTE = ("~: a share of time: runs trained side by side (a stacked lr sweep) split the time they shared, "
                     "so the shares add up to about the sweep's wall time.")
 #: The setup table: everything that decided a run, so a report can be reproduced.
-SETUP_COLUMNS = ("run", "dataset", "train / val / test", "val split", "seed", "optimizer", "lr", "momentum",
+SETUP_COLUMNS = ("run", "model", "dataset", "train / val / test", "val split", "seed", "optimizer", "lr", "momentum",
                  "weight decay", "schedule", "warmup", "batch", "epochs", "device")
 DIAG_NOTE = (f"ratio: mean ‖Δw‖/‖w‖ per step (healthy {SGD.update_ratio.low:g} to {SGD.update_ratio.high:g} "
              f"for SGD, {ADAM.update_ratio.low:g} to {ADAM.update_ratio.high:g} for Adam-like optimizers); grad norm: gradient norm; dead: share of "

@@ -99,6 +99,7 @@ class RunRecord:
         """Fold one event of this run into the record."""
         if isinstance(event, RunStarted):
             self.status = RunState.RUNNING
+            self.config = event.config  # with what building the network recorded (its name, size, classes)
             self.device, self.device_name = event.device, event.device_name
             self.n_train, self.n_val, self.n_test = event.n_train, event.n_val, event.n_test
             self.started_at = time.time()

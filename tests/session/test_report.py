@@ -48,7 +48,7 @@ def test_markdown_has_results_setup_verdicts_and_charts(reports):
     assert "Best val acc is the best epoch's validation accuracy, an optimistic pick" in md
     n_val = session.runs[0].n_val
     assert 0 < n_val < 200 and f"Validation sets under 200 images (here {n_val})" in md
-    assert ("| run | dataset | train / val / test | val split | seed | optimizer | lr | momentum | weight decay | "
+    assert ("| run | model | dataset | train / val / test | val split | seed | optimizer | lr | momentum | weight decay | "
             "schedule | warmup | batch | epochs | device |") in md
     for run in session.runs:
         rows = [line for line in md.splitlines() if line.startswith(f"| {run.id} |")]

@@ -236,6 +236,10 @@ class MainScreen(Screen[None]):
             except ConfigError:
                 self.notify("Fix the form first (or start a run with ctrl+r)", severity="error")
                 return
+        if not self.form.loads(base):  # its network or data file runs code: only a flag may load it
+            self.notify(f"{whose} trained {base.model or base.data}: start lrtui with that --model/--data to rerun it",
+                        title="Cannot rerun", severity="error", markup=False)
+            return
         lr = _scaled_lr(base.lr, factor)
         try:
             parse_lrs(lr)

@@ -3,7 +3,8 @@
 Values stay text until a run starts, so the form can show exactly what the user
 typed next to the engine's message about it. Settings that the form has no
 field for (``data_dir``, ``val_fraction``, ``log_every`` from the command line)
-ride along unchanged.
+ride along unchanged. So do ``model`` and ``data`` (``--model``/``--data FILE.py:FUNC``): shown, never
+typed in, and the only factory files the app loads (a session's own are never loaded, see :meth:`ParamsForm.loads`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lrtui.engine.config import (
     parse_configs,
     resolve_device,
 )
+from lrtui.printable import printable
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ FIELDS: tuple[Field, ...] = (
     Field("train_limit", "subset", placeholder="all"),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
+#: Settings given on the command line only, shown read-only above the fields: loading them runs their code.
+FACTORIES: tuple[tuple[str, str], ...] = (("model", "model"), ("data", "data"))
 #: What a field shows as its placeholder is also accepted typed in: it means "leave it to the default".
 DEFAULT_WORDS: dict[str, str] = {"momentum": "auto", "train_limit": "all", "log_every": "auto"}
 MAX_LENGTH = 64  #: characters a field takes: a paste of 100k characters must neither freeze nor balloon the app
@@ -87,6 +91,13 @@ class ParamsForm(VerticalScroll):
         self._shown_once = False  #: show_errors has drawn ``errors`` at least once
 
     def compose(self) -> ComposeResult:
+        for name, label in FACTORIES:
+            spec = self.extra.get(name, "").strip()
+            if spec:  # what the user passed, as text (never markup); the network's name and size come with its runs
+                with Horizontal(classes="field", id=f"row-{name}"):
+                    yield Label(label, classes="field-label")
+                    yield Static(Text(printable(spec[:MAX_LENGTH_LR], newlines=False) + " (from the command line)"),
+                                 id=f"f-{name}")
         for field in FIELDS:
             with Horizontal(classes="field", id=f"row-{field.name}"):
                 yield Label(field.label, classes="field-label")
@@ -95,7 +106,8 @@ class ParamsForm(VerticalScroll):
                     choices = field.choices if value in field.choices else (*field.choices, value[:MAX_LENGTH])
                     # a value from the command line may hold anything: shown as text, never markup
                     yield Select([(Text(c), c) for c in choices], value=value if value in field.choices
-                                 else value[:MAX_LENGTH], allow_blank=False, compact=True, id=f"f-{field.name}")
+                                 else value[:MAX_LENGTH], allow_blank=False, compact=True, id=f"f-{field.name}",
+                                 disabled=field.name == "dataset" and self._own_data)
                 else:
                     limit = MAX_LENGTH_LR if field.name == "lr" else MAX_LENGTH
                     yield Input(value[:limit], placeholder=field.placeholder, compact=True, max_length=limit,
@@ -117,10 +129,22 @@ class ParamsForm(VerticalScroll):
         which the engine spells as an empty value.
         """
         values = {**self.extra, **{name: str(self.field(name).value) for name in FIELD_NAMES}}
+        if self._own_data:
+            del values["dataset"]  # --data takes its place
         for name, word in DEFAULT_WORDS.items():
             if name in values and values[name].strip().lower() == word:
                 values[name] = ""
         return values
+
+    @property
+    def _own_data(self) -> bool:
+        return bool(self.extra.get("data", "").strip())
+
+    def loads(self, config: RunConfig) -> bool:
+        """Whether training ``config`` loads only the factory files given on this command line: a saved run's
+        ``model``/``data`` name files whose code would run, so the app never loads them on a session's word."""
+        return all(getattr(config, name) == self.extra.get(name, "").strip() or not getattr(config, name)
+                   for name, _ in FACTORIES)
 
     def set_value(self, name: str, value: str) -> None:
         """Put a value into a field (the rerun keys and the LR finder write the lr field)."""

@@ -485,6 +485,8 @@ def run_row(raw: Any, where: str) -> RunRecord:
         integer(provisional.get("step"), f"{where}: provisional_verdict.step")
     timestamp(raw.get("started_at"), f"{where}: started_at")
     timestamp(raw.get("ended_at"), f"{where}: ended_at")
+    for i, sample in enumerate(array(raw.get("system") or [], f"{where}: system", 100_000)):  # optional: newer files
+        integer(mapping(sample, f"{where}: system[{i}]").get("epoch"), f"{where}: system[{i}].epoch", 1, 10**9)
     try:
         record = RunRecord.from_dict({**raw, "epochs": epochs})
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:

@@ -193,7 +193,7 @@ class SystemSampler:
         with self._lock:
             if self._stop is not None:
                 self._stop.set()
-            self._stop = self._thread = None
+            self._stop = None  # the thread is kept for join()
             self.latest = None
             self._history.clear()
 

@@ -8,7 +8,8 @@
 # else lrtui needs: everything else is installed from .whl/ into $SITE (--no-index --no-deps, so the box's
 # torch is never touched) and found through PYTHONPATH, with the repository itself first on it.
 # Then, each part with a time limit inside one overall budget ($BUDGET_S, default 480 s):
-#   the CUDA tests (every test file marked cuda), a single run and a stacked sweep with `lrtui run --device
+#   one sample of the machine (lrtui/system_load.py: CPU, memory, load and, on CUDA, the GPU's figures through
+#   NVML while the GPU multiplies matrices), the CUDA tests (every test file marked cuda), a single run and a stacked sweep with `lrtui run --device
 #   cuda` on the embedded 5k digits, the three lessons on full MNIST when $DATA holds it, throughput
 #   (benchmarks/sweep.py: reference loop, one run, K=4/8 one by one / stacked), the engine against the
 #   notebook loop (vs_reference.py), and the real `lrtui` app in a pseudo-terminal (first frame, a run,
@@ -108,7 +109,8 @@ else
   fi
   mkdir -p "$SITE/bin"  # `lrtui` as an installed entry point would be (the app check starts it by that name)
   printf '#!/bin/sh\nexec "%s" -m lrtui "$@"\n' "$PY" >"$SITE/bin/lrtui" && chmod +x "$SITE/bin/lrtui"
-  if "$PY" -c "import lrtui.cli, lrtui.tui.app, sklearn.metrics, sklearn.model_selection, mlxtend.data, pytest" \
+  if "$PY" -c "import lrtui.cli, lrtui.tui.app, sklearn.metrics, sklearn.model_selection, mlxtend.data, pytest, \
+psutil, pynvml" \
     >>"$L/install.log" 2>&1; then
     row install ok "${#wheels[@]} wheels -> $SITE" $((SECONDS - t0))
   else
@@ -177,6 +179,35 @@ runs_row() {  # name, log stem: the figure (or the log's last lines) on screen a
   if [ -n "$fig" ]; then echo "   $fig"; else tail -n 3 "$L/$(basename "$2").txt" | sed 's/^/   /'; fi
   row "$1" "$(status_of)" "${fig:-see logs.txt}" "$secs"
 }
+
+# one sample of the machine as the status line shows it, on CUDA with the GPU's figures (NVML) while it works
+TAIL=1 part "system sample" 60 "$L/system.txt" "$PY" - "$dev" <<'EOF'
+import sys, time
+from lrtui.system_load import SystemSampler
+from lrtui.tui.widgets.status import load_parts
+cuda = sys.argv[1] == "cuda"
+if cuda:
+    import torch
+    x = torch.randn(4096, 4096, device="cuda")
+sampler = SystemSampler(0.5)
+sampler.watch_gpu(0 if cuda else None)
+sampler.start()
+t0 = time.monotonic()
+while time.monotonic() - t0 < 2.0:  # on CUDA the GPU works meanwhile: the last sample shows it busy
+    if cuda:
+        x = torch.tanh(x @ x)
+        torch.cuda.synchronize()
+    else:
+        time.sleep(0.05)
+sample = sampler.latest
+sampler.stop()
+print(sample)
+if sample is None or (cuda and not sample.has_gpu):
+    print("no GPU figures: NVML (pynvml) is missing or failing" if sample else "no sample taken")
+    sys.exit(1)
+print("sample: " + " · ".join(load_parts(sample)))
+EOF
+row "system sample" "$(status_of)" "$(sed -n 's/^sample: //p' "$L/system.txt" | tail -n 1)" "$secs"
 
 # -- 3. the CUDA tests: every test file marked cuda (they skip themselves without CUDA); the box's own pytest
 # plugins are not loaded (none is needed, and a carried pytest may not match them) -----------------------------

@@ -15,6 +15,10 @@ the runner's own notices (:class:`SaveProblem`, :class:`RunsDone`). The listener
 on the training thread: a UI must hand it over to its own thread (the app posts a
 message), and must never block in it.
 
+While runs train, a :class:`~lrtui.system_load.SystemSampler` reads the machine once a second on
+its own thread (``system`` is its latest sample, for a status line); at each epoch's end the runner
+notes what the machine did during that epoch in the run's record, saved with the epoch.
+
 This module imports neither Textual nor torch (the engine is imported by the training
 thread when the first run starts).
 """
@@ -26,16 +30,18 @@ import gc
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.events import Event, RunEnd, RunState
+from lrtui.engine.events import EpochEnd, Event, RunEnd, RunStarted, RunState
 from lrtui.sessions.record import RunRecord
 from lrtui.sessions.schema import SessionError
 from lrtui.sessions.store import Session
 from lrtui.sessions.writers import HEARTBEAT_EVERY_S
+from lrtui.system_load import SystemSample, SystemSampler, cuda_index
 
 _quiet_lock = threading.Lock()
 _quiet_depth = 0
@@ -147,6 +153,7 @@ class Runner:
     ``keep_dead``: False lets the engine stop a provably dead run of a request of several runs at its next
     epoch's end (:mod:`lrtui.engine.dead_stop`), so the rest get the machine sooner; a request of one run always
     trains on. None: False unless ``$LRTUI_KEEP_DEAD`` says otherwise.
+    ``sampler``: reads the machine while runs train (default: once a second).
     """
 
     def __init__(
@@ -157,6 +164,7 @@ class Runner:
         batched: bool | None = None,
         thread_setup: Callable[[], None] | None = None,
         keep_dead: bool | None = None,
+        sampler: SystemSampler | None = None,
     ) -> None:
         self.session = session
         self.listener: Listener = listener or (lambda item: None)
@@ -175,6 +183,9 @@ class Runner:
         self._end_status = "cancelled"  #: what a run stopped by cancel() or stop() ends as
         self._frozen = False  #: interrupted: the session holds the final word, later events are dropped
         self._save_error: str | None = None
+        self.sampler = sampler or SystemSampler()
+        self.torch_threads: int | None = None  #: torch's CPU threads in the latest run (read on the training thread)
+        self._epoch_began: dict[str, float] = {}  #: run id → when its current epoch began (monotonic clock)
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -190,6 +201,11 @@ class Runner:
     @property
     def busy(self) -> bool:
         return self.training or self.waiting
+
+    @property
+    def system(self) -> SystemSample | None:
+        """The machine's latest figures while runs train (None when idle, or before the first sample)."""
+        return self.sampler.latest
 
     @property
     def active(self) -> tuple[str, ...]:
@@ -235,6 +251,7 @@ class Runner:
         self._idle.clear()
         self._thread = threading.Thread(target=self._work, name="lrtui-training", daemon=True)
         self._thread.start()
+        self.sampler.start()
         threading.Thread(target=self._beat, name="lrtui-heartbeat", daemon=True).start()
 
     def _beat(self) -> None:
@@ -247,6 +264,7 @@ class Runner:
             if self._stopping or not self._queue:
                 self._active = ()
                 self._thread = None  # under the lock: an enqueue from now on starts a new thread
+                self.sampler.stop()
                 self._idle.set()
                 return None
             self._active = self._queue.pop(0)
@@ -327,9 +345,26 @@ class Runner:
             return
         if isinstance(event, RunEnd) and event.status == "cancelled" and self._end_status != "cancelled":
             event = replace(event, status=self._end_status)  # type: ignore[arg-type]
+        if isinstance(event, (RunStarted, EpochEnd)):
+            self._note_system(event)
         self.session.observe(event)
         self._check_saved()
         self.listener(event)
+
+    def _note_system(self, event: RunStarted | EpochEnd) -> None:
+        """A run starts: watch its GPU, note torch's threads. An epoch ends: its record keeps the machine's
+        figures since the epoch began (saved with the epoch)."""
+        now = time.monotonic()
+        if isinstance(event, RunStarted):
+            self.sampler.watch_gpu(cuda_index(event.device))
+            torch = sys.modules.get("torch")  # imported by the engine by now; on this thread: the run's own count
+            self.torch_threads = torch.get_num_threads() if torch is not None else None
+        else:
+            summary = self.sampler.summary_since(self._epoch_began.get(event.run_id, 0.0))
+            record = self.session.book.get(event.run_id)
+            if summary is not None and record is not None:
+                record.note_system(event.epoch, summary)
+        self._epoch_began[event.run_id] = now
 
     def _check_saved(self) -> None:
         """Tell the listener once when the session cannot be saved, and once when it can again."""

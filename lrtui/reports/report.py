@@ -38,6 +38,7 @@ from lrtui.reports import figures
 from lrtui.reports.blocks import Block, Bullets, Cell, Chart, Heading, Para, Table, table_of, verdict_hex
 from lrtui.reports.comparisons import GROUP_NOTE, comparison_blocks, group_rows, seed_blocks
 from lrtui.reports.html import to_html
+from lrtui.reports.machine import system_blocks
 from lrtui.reports.markdown import to_markdown
 from lrtui.reports.run_details import best_run_blocks, run_blocks
 from lrtui.sessions.outputs import write_json_safely, write_text_safely
@@ -206,6 +207,7 @@ def build_blocks(session: Session) -> list[Block]:
     if has_probe:
         blocks += [Heading("Step probe"), Para(PROBE_NOTE, small=True),
                    Chart("Loss after one step of size η (log–log)", svg=figures.probe_svg(runs))]
+    blocks += system_blocks(runs)
     blocks.append(Heading("Per-run details"))
     for run in runs:
         blocks += run_blocks(run)

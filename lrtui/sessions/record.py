@@ -7,7 +7,7 @@ shared by ``lrtui run --json``, the session file and the reports::
      "val_loss", "val_acc", "seconds", "diagnostics": {...} | null}, ...], "batch_losses": [...],
      "probes": [{"epoch", "lrs", "losses", "current_lr", "base_loss"}, ...], "test": {...} | null,
      "verdict": {"label", "reason", "hint"} | null, "duration_s", "samples_per_s",
-     "lr_trace": [[step, lr], ...] | null, "step_trace": [{"step", "loss", "update_ratio",
+     "lr_trace": [[step, lr], ...] | null, "system": [{"epoch", "cpu_percent", ...}, ...], "step_trace": [{"step", "loss", "update_ratio",
      "dead_fraction"[, "dead_on"]}, ...] | null, "provisional_verdict": {"step", "label", "reason", "hint"} | null,
      ...}
 
@@ -48,6 +48,7 @@ from lrtui.engine.events import (
     TracePoints,
 )
 from lrtui.engine.step_trace import StepTrace
+from lrtui.system_load import SystemSample
 
 
 def _finite_or_none(x: float | None) -> float | None:
@@ -94,6 +95,8 @@ class RunRecord:
     provisional: dict[str, Any] | None = None
     started_at: float | None = None
     ended_at: float | None = None
+    #: the machine during each epoch, by epoch number (:mod:`lrtui.system_load`; the runner notes them)
+    system: dict[int, SystemSample] = field(default_factory=dict)
 
     def apply(self, event: Event) -> None:
         """Fold one event of this run into the record."""
@@ -136,6 +139,10 @@ class RunRecord:
             self.ended_at = time.time()
         elif isinstance(event, (BatchLog, Progress)):
             pass  # live-only: not part of the saved record
+
+    def note_system(self, epoch: int, sample: SystemSample) -> None:
+        """Keep what the machine did during ``epoch`` (saved with the epoch: call before its EpochEnd is saved)."""
+        self.system[epoch] = sample
 
     # -- derived values, for tables and reports -------------------------------------------
     @property
@@ -184,6 +191,7 @@ class RunRecord:
             "provisional_verdict": self.provisional,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
+            "system": [{"epoch": epoch, **sample.to_dict()} for epoch, sample in sorted(self.system.items())],
         }
 
     @classmethod
@@ -213,6 +221,7 @@ class RunRecord:
             provisional=dict(data["provisional_verdict"]) if data.get("provisional_verdict") else None,
             started_at=data.get("started_at"),
             ended_at=data.get("ended_at"),
+            system={int(s["epoch"]): SystemSample.from_dict(s) for s in data.get("system") or []},
         )
 
 

@@ -34,6 +34,7 @@ from typing import Any
 from lrtui.engine import events as _events
 from lrtui.engine.config import ConfigError, RunConfig, parse_configs
 from lrtui.sessions.record import RunRecord
+from lrtui.system_load import FIGURES as SYSTEM_FIGURES
 
 #: Largest session or run file read; a bigger one is refused, not loaded into memory.
 MAX_BYTES = 256 * 1024 * 1024
@@ -485,6 +486,10 @@ def run_row(raw: Any, where: str) -> RunRecord:
         integer(provisional.get("step"), f"{where}: provisional_verdict.step")
     timestamp(raw.get("started_at"), f"{where}: started_at")
     timestamp(raw.get("ended_at"), f"{where}: ended_at")
+    for i, sample in enumerate(array(raw.get("system") or [], f"{where}: system", 100_000)):  # optional: newer files
+        integer(mapping(sample, f"{where}: system[{i}]").get("epoch"), f"{where}: system[{i}].epoch", 1, 10**9)
+        for name in SYSTEM_FIGURES:
+            number(sample.get(name), f"{where}: system[{i}].{name}", 0.0, null=True)
     try:
         record = RunRecord.from_dict({**raw, "epochs": epochs})
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:

@@ -97,7 +97,9 @@ class Redraw:
         with screen.app.batch_update():
             log.flush()  # queued log lines join this frame rather than make their own
             if self.progress is not None:
-                screen.query_one(RunStatus).progress(self.progress, screen.runner.batch_label())
+                runner = screen.runner
+                screen.query_one(RunStatus).progress(self.progress, runner.batch_label(), runner.system,
+                                                     runner.torch_threads)
                 self.progress = None
             if table.folded:  # a group's row depends on all its seeds: rebuilt whole
                 table.stale = table.stale or bool(self.rows)

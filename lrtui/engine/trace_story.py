@@ -88,8 +88,8 @@ def dead_fact(trace: StepTrace, optimizer: str | None = None) -> TraceFact | Non
         return None
     probe = f"{trace.dead_on}-image probe batch"
     if all(v == 0 for points in series.values() for _, v in points):
-        last = trace.latest_dead()
-        return TraceFact(f"no dead units on the {probe} up to step {last.step if last else 0:,}")
+        probed = trace.latest_dead()
+        return TraceFact(f"no dead units on the {probe} up to step {probed.step if probed else 0:,}")
     rise = dead_rise(trace)
     assert rise is not None
     if rise.rise >= RISE:

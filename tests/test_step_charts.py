@@ -43,10 +43,10 @@ def test_steps_chart_draws_single_steps_on_a_log_step_axis_with_the_band() -> No
 def test_dead_chart_says_the_probe_batch_and_shows_the_death_per_step() -> None:
     trace = dying_trace()
     tall = charts.render(step_charts.plot_dead_fraction_steps, [run("r1", trace)], width=90, height=24)
-    assert "on a fixed probe batch of 32 validation images, not the whole set" in tall.splitlines()[0]
+    assert "Dead ReLU units (%) on 32 fixed probe images, not the validation set" in tall.splitlines()[0]
     short = charts.render(step_charts.plot_dead_fraction_steps, [run("r1", trace)], width=70, height=12, short=True)
     lines = short.splitlines()
-    assert "dead % on a 32-image probe batch, not the val set" in lines[0], "even a short chart says it"
+    assert "dead % on 32 probe images, not the val set" in lines[0], "even a short chart says it"
     assert "step (log)" not in short and "100┤" in short and "0┤" in short
     assert "a" in next(line for line in lines if "100┤" in line), "conv2 (dots) reaches 100%"
 

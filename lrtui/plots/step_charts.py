@@ -167,8 +167,8 @@ def dead_title(runs: Sequence[RunRecord], short: bool = False) -> str:
     """What the dead shares are measured on: the probe batch, never the validation set."""
     images = "/".join(map(str, sorted({t.dead_on for r in runs if (t := trace_of(r)) is not None})))
     if short:
-        return f"dead % on a {images}-image probe batch, not the val set"
-    return f"Dead ReLU units (%) on a fixed probe batch of {images} validation images, not the whole set"
+        return f"dead % on {images} probe images, not the val set"
+    return f"Dead ReLU units (%) on {images} fixed probe images, not the validation set"
 
 
 def plot_dead_fraction_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
@@ -185,7 +185,9 @@ def plot_dead_fraction_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool
         charts.plot_dead_fraction(plt, runs, plain=plain, legend=legend, zoom=zoom, log=log, short=short)
         return
     plt.clear_data()
-    plt.title(dead_title(traced, short) + _missing(runs, "dead_fraction"))
+    title, width = dead_title(traced, short) + _missing(runs, "dead_fraction"), plt.plot_size()[0]
+    plt.title(title if not width or len(title) <= width - 2 else title[: max(width - 3, 1)] + "…")  # plotext drops
+    # a title wider than the chart
     plt.xlabel("" if short else "step (log)")
     rows = _titled_rows(plt, short, percent=not zoom)
     last = max(p.step for r in traced for p in (trace_of(r) or StepTrace()).points)

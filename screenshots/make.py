@@ -9,8 +9,11 @@ Drives the real app headless (``run_test``) with real training on the embedded
   after the classic three-lr comparison ``0.5, 0.01, 0.0001`` (SGD, batch 10, 5 epochs,
   the full 3,200/800 split), the lr 0.01 run selected.
 - ``details-80x24.svg``: that run's details dialog (verdict, digits, confusion matrix).
-- ``story-steps-160x48.svg``, ``story-steps-80x24.svg``: the Steps tab (update ratio per layer against
-  the healthy band) with the lr 0.5 run selected: the story line says why it does not learn.
+- ``story-steps-160x48.svg``, ``story-steps-80x24.svg``: the Steps tab (the update ratio of single steps
+  against the healthy band, on a log step axis) with the lr 0.5 run selected: the story line says why it
+  does not learn, and when and how, in numbers from its step trace.
+- ``dead-steps-160x48.svg``, ``dead-steps-80x24.svg``: the Dead tab per step: lr 0.5 kills conv2 and fc1
+  within its first few hundred steps (dead shares on the trace's fixed probe batch).
 - ``probe-160x48.svg``: the step probe tab (loss after one step of size η, each run's lr marked).
 - ``zoom-full-screen-160x48.svg``: the accuracy chart zoomed (``z``) and full screen (``f``).
 
@@ -100,6 +103,14 @@ async def comparison() -> None:
         await pilot.resize_terminal(*WIDE)
         await pilot.pause()
         save(app, "story-steps-160x48.svg")
+        await pilot.press("5")  # lr 0.5 dying step by step
+        await pilot.pause()
+        save(app, "dead-steps-160x48.svg")
+        await pilot.resize_terminal(*NARROW)
+        await pilot.pause()
+        save(app, "dead-steps-80x24.svg")
+        await pilot.resize_terminal(*WIDE)
+        await pilot.pause()
         await pilot.press("6")
         await pilot.pause()
         save(app, "probe-160x48.svg")

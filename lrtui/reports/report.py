@@ -41,6 +41,7 @@ from lrtui.reports.html import to_html
 from lrtui.reports.machine import system_blocks
 from lrtui.reports.markdown import to_markdown
 from lrtui.reports.run_details import best_run_blocks, run_blocks
+from lrtui.reports.step_figures import inside_charts
 from lrtui.sessions.outputs import write_json_safely, write_text_safely
 from lrtui.sessions.record import RunRecord
 from lrtui.sessions.store import Session
@@ -197,12 +198,7 @@ def build_blocks(session: Session) -> list[Block]:
         blocks += [
             Heading("Inside the network"),
             Para(DIAG_NOTE, small=True),
-            Chart("Update-to-weight ratio per step, per layer (log scale)", svg=figures.update_ratio_svg(runs),
-                  caption="Steps far below the band barely move the weights (too slow); far above it they "
-                          "overshoot and can kill ReLUs for good."),
-            Chart("Dead ReLU units and prediction collapse", svg=figures.dead_fraction_svg(runs),
-                  caption="A layer whose units never fire passes no gradient back: the network answers one "
-                          "class for everything and its loss sits at ln 10."),
+            *inside_charts(runs),  # per step where a run has a step trace, else per epoch
         ]
     if has_probe:
         blocks += [Heading("Step probe"), Para(PROBE_NOTE, small=True),

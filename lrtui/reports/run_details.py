@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lrtui.engine.trace_story import trace_sentence
 from lrtui.plots.confidence import acc_text
 from lrtui.plots.formatting import DASH, num, pct, sci, seconds
 from lrtui.reports import figures
@@ -144,6 +145,9 @@ def run_blocks(run: RunRecord) -> list[Block]:
     diag = _diag_table(run)
     if diag is not None:
         blocks += [Para("Diagnostics per epoch", small=True), diag]
+    steps = trace_sentence(run.step_trace, run.config.optimizer)
+    if steps:
+        blocks.append(Para(f"Step by step: {steps}", small=True))
     probe = _probe_table(run)
     if probe is not None:
         probes, left_out = probe

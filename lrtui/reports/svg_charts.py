@@ -101,6 +101,8 @@ class Panel:
     y_from_zero: bool = False  #: a linear auto range that starts at 0 (losses, fractions)
     x_integer: bool = False  #: integer ticks only (epochs)
     y_format: Callable[[float], str] | None = None
+    x_ticks: Sequence[float] | None = None  #: where the x ticks go (else round numbers, decades on a log axis)
+    x_format: Callable[[float], str] | None = None
     hrefs: Sequence[Ref] = ()
     vrefs: Sequence[Ref] = ()
     band: Band | None = None
@@ -383,6 +385,8 @@ def _panel_svg(panel: Panel, box: Rect, uid: str) -> str:
         ys += [v for v in (*area.lo, *area.hi) if v is not None]
     xs += [r.value for r in panel.vrefs if panel.x_range is None]
     xlo, xhi, xticks = _domain(xs, panel.x_log, panel.x_range, False, panel.x_integer, 6)
+    if panel.x_ticks is not None:
+        xticks = [t for t in panel.x_ticks if xlo <= t <= xhi]
     ylo, yhi, yticks = _domain(ys, panel.y_log, panel.y_range, panel.y_from_zero, False, 5)
     sx = Scale(xlo, xhi, frame.x, frame.right, panel.x_log)
     sy = Scale(ylo, yhi, frame.bottom, frame.y, panel.y_log)
@@ -412,7 +416,8 @@ def _panel_svg(panel: Panel, box: Rect, uid: str) -> str:
     for t in xticks:
         x = sx(t)
         out.append(f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{_f(frame.y)}" y2="{_f(frame.bottom)}" stroke="{GRID}"/>')
-        label = format_log_tick(t) if panel.x_log else format_linear_tick(t, xstep)
+        label = panel.x_format(t) if panel.x_format else (
+            format_log_tick(t) if panel.x_log else format_linear_tick(t, xstep))
         out.append(_text(x, frame.bottom + 15, label))
     if panel.x_label:
         out.append(_text(frame.x + frame.w / 2, frame.bottom + 32, panel.x_label, color=INK))

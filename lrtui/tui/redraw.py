@@ -20,7 +20,7 @@ from lrtui.engine.events import (
     TracePoints,
 )
 from lrtui.sessions.record import RunRecord
-from lrtui.tui.widgets.charts import live_batch_losses
+from lrtui.tui.widgets.charts import STEP_PANES, live_batch_losses
 from lrtui.tui.widgets.status import RunStatus
 from lrtui.tui.widgets.story import Story
 
@@ -41,6 +41,7 @@ class Redraw:
         self.rows: set[str] = set()  #: runs whose table row changed
         self.charts = False  #: every chart (a new epoch, run or probe)
         self.batch = False  #: the per-batch loss chart only
+        self.steps = False  #: the per-step charts only (new step trace points)
         self.story = False
         self.progress: Progress | None = None  #: the latest progress, drawn by the next frame
         self.background = False  #: charts are being built on worker threads (while training)
@@ -67,7 +68,8 @@ class Redraw:
         if isinstance(event, ProvisionalVerdict):  # the story says it; no chart or row shows it
             self.story = True
             return
-        if isinstance(event, TracePoints):  # kept in the record; nothing on screen draws single steps yet
+        if isinstance(event, TracePoints):  # the Steps and Dead charts draw them, the story tells them
+            self.steps = self.story = True
             return
         self.run_changed(event.run_id)
         if isinstance(event, RunStarted):
@@ -92,7 +94,7 @@ class Redraw:
             screen.charts.build_in_background(training)
         table, log = screen.runs_table, screen.log_view
         if not self.progress and not self.rows and not table.stale and not (
-                self.charts or self.batch or self.story or log.pending):
+                self.charts or self.batch or self.steps or self.story or log.pending):
             return
         with screen.app.batch_update():
             log.flush()  # queued log lines join this frame rather than make their own
@@ -112,9 +114,12 @@ class Redraw:
             self.rows.clear()
             if self.charts:
                 self.replot()
-            elif self.batch:
-                self.replot(batch_only=True)
-            self.charts = self.batch = False
+            else:
+                if self.batch:
+                    self.replot(batch_only=True)
+                if self.steps:
+                    self.replot(panes=STEP_PANES)
+            self.charts = self.batch = self.steps = False
             if self.story:
                 self.show_story()
                 self.story = False
@@ -128,15 +133,17 @@ class Redraw:
         selected = screen.session.book.get(screen.runs_table.selected_id or "")
         return [selected] if selected else []
 
-    def replot(self, *, batch_only: bool = False) -> None:
-        """Redraw the charts in one screen update: every run per epoch, the live (or selected) runs per batch."""
+    def replot(self, *, batch_only: bool = False, panes: tuple[str, ...] | None = None) -> None:
+        """Redraw the charts (or these ``panes``) in one screen update: every run per epoch and per step, the live
+        (or selected) runs per batch."""
         screen = self.screen
         charts = screen.charts
         with screen.app.batch_update():
             if batch_only:
                 charts.chart("batch-loss").replot(self.live_runs())
             else:
-                charts.update_runs([r for r in screen.session.runs if r.epochs or r.probes], self.live_runs())
+                charts.update_runs([r for r in screen.session.runs if r.epochs or r.probes or r.step_trace],
+                                   self.live_runs(), panes)
 
     def show_story(self) -> None:
         """The story line of the selected (else the latest) run, with its live update ratios while it trains."""

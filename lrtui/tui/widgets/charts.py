@@ -28,6 +28,7 @@ from textual.strip import Strip
 from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from lrtui.plots import step_charts
 from lrtui.plots import terminal_charts as charts
 from lrtui.sessions.record import RunRecord
 
@@ -129,7 +130,8 @@ class RunChart(PlotextPlot):
         self.zoomed = False  #: y axis fitted to the data shown
         self.log_scale = False  #: log y axis (accuracy: error rate); always on for the update ratio
         self.log_name = log_name  #: what ``log`` means here, for the legend line
-        self.draws = {charts.plot_probe: "probes", charts.plot_batch_loss: "batches", charts.plot_lr: "lr"}.get(
+        self.draws = {charts.plot_probe: "probes", charts.plot_batch_loss: "batches", charts.plot_lr: "lr",
+                      step_charts.plot_update_ratio_steps: "steps", step_charts.plot_dead_fraction_steps: "steps"}.get(
             draw, "epochs")
         self.builder: ChartBuilder | None = None  #: builds off the UI thread (set by :class:`Charts` while training)
         self.hidden_count = 0  #: runs hidden from the charts (space in the table), said in the legend
@@ -325,8 +327,11 @@ def _failed(error: Exception) -> Text:
 def _signature(runs: Sequence[RunRecord], draws: str = "epochs") -> tuple[tuple[object, ...], ...]:
     """What a chart draws of each run, in brief: records only grow, so their lengths tell a change.
 
-    ``draws``: ``epochs`` (the per-epoch charts), ``probes``, ``batches`` or ``lr`` (the lr trace, set at a run's end).
+    ``draws``: ``epochs`` (the per-epoch charts), ``probes``, ``batches``, ``lr`` (the lr trace, set at a run's end)
+    or ``steps`` (the step trace, which grows at log points, and the epochs a run without one falls back to).
     """
+    if draws == "steps":
+        return tuple((r.id, len(r.epochs), len(r.step_trace or ())) for r in runs)
     if draws == "lr":
         return tuple((r.id, len(r.lr_trace or [])) for r in runs)
     if draws == "probes":
@@ -342,12 +347,13 @@ CHARTS: tuple[tuple[str, str, Draw, str], ...] = (
     ("Accuracy", "accuracy", charts.plot_accuracy, "error rate, log"),
     ("Loss", "loss", charts.plot_loss, "log"),
     ("Batch", "batch-loss", charts.plot_batch_loss, "log"),
-    ("Steps", "steps", charts.plot_update_ratio, "log"),
-    ("Dead", "dead", charts.plot_dead_fraction, "log"),
+    ("Steps", "steps", step_charts.plot_update_ratio_steps, "log"),
+    ("Dead", "dead", step_charts.plot_dead_fraction_steps, "log"),
     ("Probe", "probe", charts.plot_probe, "log loss"),
     ("LR", "lr", charts.plot_lr, "log"),
 )
 CHART_IDS = tuple(pane_id for _, pane_id, _, _ in CHARTS)
+STEP_PANES = ("steps", "dead")  #: the charts of single steps (the step trace, which grows between epochs)
 
 
 def chart_panes() -> list[TabPane]:
@@ -376,16 +382,19 @@ class Charts(TabbedContent):
     def on_unmount(self) -> None:
         self.builder.stop()
 
-    def update_runs(self, runs: Sequence[RunRecord], current: Sequence[RunRecord]) -> None:
-        """Every chart gets every shown run; the per-batch chart only the ``current`` one(s)."""
+    def update_runs(self, runs: Sequence[RunRecord], current: Sequence[RunRecord],
+                    panes: Sequence[str] | None = None) -> None:
+        """Every chart (or these ``panes``) gets every shown run, the per-step charts also those with only a step
+        trace so far (a run in its first epoch); the per-batch chart only the ``current`` one(s)."""
         shown = [r for r in runs if r.id not in self.hidden]
-        for pane_id in CHART_IDS:
+        for pane_id in CHART_IDS if panes is None else panes:
             chart = self.chart(pane_id)
             hidden_count = len(runs) - len(shown) if pane_id != "batch-loss" else 0
             if hidden_count != chart.hidden_count:
                 chart.hidden_count = hidden_count
                 chart._signature = None  # the legend changes
-            chart.replot(current if pane_id == "batch-loss" else shown)
+            chart.replot(current if pane_id == "batch-loss" else shown if pane_id in STEP_PANES else
+                         [r for r in shown if r.epochs or r.probes])
 
     def chart(self, pane_id: str) -> RunChart:
         return self.query_one(f"#chart-{pane_id}", RunChart)

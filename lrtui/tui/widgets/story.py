@@ -17,8 +17,10 @@ from textual.app import RenderResult
 from textual.widget import Widget
 
 from lrtui.engine.numbers import as_float
+from lrtui.engine.trace_story import trace_facts
 from lrtui.plots.palette import HEALTHY_UPDATE, VERDICT_COLORS, run_color
 from lrtui.plots.terminal_charts import KEY_LAYER
+from lrtui.printable import plain_text
 from lrtui.sessions.record import RunRecord
 
 LN10 = math.log(10)  #: the entropy of a uniform guess over ten classes
@@ -88,6 +90,9 @@ def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = No
     entropy = as_float(diag.get("pred_entropy"))
     if entropy is not None:
         parts.append((f"entropy {entropy:.2f} of ln 10 = {LN10:.2f}", "dim"))
+    # first: what single steps did, from the step trace (when a layer died, the largest step)
+    parts[:0] = [(plain_text(f.text), "red" if f.alarming else "")  # (a file names the layers)
+                 for f in trace_facts(run.step_trace, run.config.optimizer)]
     line = Text(no_wrap=True, overflow="ellipsis")
     if not parts:
         line.append("no diagnostics yet: they come at each epoch's end", style="dim")

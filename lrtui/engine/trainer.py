@@ -61,7 +61,7 @@ from lrtui.engine.events import (
 )
 from lrtui.engine.loop import Callback, run_batches
 from lrtui.engine.model import ConvNet, build_model
-from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, probe_grid
+from lrtui.engine.probe import ProbeData, minibatch_gradients, probe_grid, steps_along
 from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
 from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
 from lrtui.engine.tracing import Tracer
@@ -194,7 +194,7 @@ class Run:
         self.step = LoneStep(self.model, self.update, self.splits.train_x, self.splits.train_y, cfg.batch_size,
                              cfg, self.total_steps)
         self.probe_data = ProbeData.take(self.splits.train_x, self.splits.train_y, self.splits.val_x,
-                                         self.splits.val_y)
+                                         self.splits.val_y, cfg.batch_size)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.sync_each_batch = syncs_each_batch(self.device)
         self.emit(
@@ -321,15 +321,15 @@ class Run:
         model, lr = self.model, self.current_lr()
         was_training = model.training
         model.train()  # the mode the next step would run in (this model has no dropout/batch norm)
-        grads = mean_gradient(model, self.probe_data)
-        direction = self.update.direction(grads)
+        directions = [self.update.direction(g) for g in minibatch_gradients(model, self.probe_data)]
         lrs = probe_grid(lr)
         if self.probe_model is None:
             self.probe_model = copy.deepcopy(model)
-        base, losses = losses_along(model, direction, lrs, self.probe_data, self.probe_model)
+        curves = steps_along(model, directions, lrs, self.probe_data, self.probe_model)
         model.train(was_training)
-        result = ProbeResult(run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=tuple(losses),
-                             current_lr=lr, base_loss=base)
+        result = ProbeResult(run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=curves.losses, current_lr=lr,
+                             base_loss=curves.loss_before, raised_fraction=curves.raised_fraction,
+                             dead_after=curves.dead_after, minibatches=len(directions))
         self.probe_log.append(result.to_dict())
         self.emit(result)
 

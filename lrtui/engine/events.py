@@ -17,7 +17,8 @@ know, so new ones can be added.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -204,6 +205,26 @@ class ProbeResult:
                 "current_lr": self.current_lr, "base_loss": self.base_loss, "loss_before": self.base_loss,
                 "raised_fraction": list(self.raised_fraction), "dead_after": [dict(d) for d in self.dead_after],
                 "minibatches": self.minibatches}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], run_id: str = "") -> ProbeResult:
+        """A saved probe back, whatever the file holds: older probes lack the real-step fields (empty), a value
+        that is no number reads as NaN (±inf stays: a step that blew up)."""
+        def number(x: Any) -> float:
+            return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else math.nan
+
+        def numbers(key: str) -> tuple[float, ...]:
+            values = d.get(key)
+            return tuple(number(x) for x in values) if isinstance(values, list) else ()
+
+        dead = d.get("dead_after")
+        epoch, steps = d.get("epoch"), d.get("minibatches")
+        return cls(run_id=run_id, epoch=epoch if type(epoch) is int else 0, lrs=numbers("lrs"), losses=numbers("losses"),
+                   current_lr=number(d.get("current_lr")), base_loss=number(d.get("base_loss")),
+                   raised_fraction=numbers("raised_fraction"),
+                   dead_after=tuple({str(k): number(v) for k, v in x.items()} if isinstance(x, dict) else {}
+                                    for x in dead) if isinstance(dead, list) else (),
+                   minibatches=steps if type(steps) is int else 0)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
-"""What a step probe says, in one honest sentence, and whom to believe when the probe and the run disagree.
+"""What a step probe says: which steps are safe, in one honest sentence (whom to believe when the probe and
+the run disagree: :mod:`lrtui.engine.probe_belief`).
 
-Pure functions on a :class:`~lrtui.engine.events.ProbeResult` (no torch), for the report and the screen.
+Pure functions on a :class:`~lrtui.engine.events.ProbeResult` (no torch), for the verdict, the report and
+the screen.
 
 The probe (:mod:`lrtui.engine.probe`) takes m real optimizer steps of each size from one set of
 weights. Its honest claim is local: "from these weights, one step of η raises the loss on this
@@ -8,22 +10,13 @@ share of minibatches". A step is *safe* here when it raises the loss on at most 
 (:data:`SAFE_SHARE`) and the median loss after it is no higher than before: a real minibatch's
 gradient points away from the evaluation images' on some minibatches even for tiny steps (a
 quarter of them from the initial weights, measured), so "never raises" would call nothing safe.
-
-The run's outcome is the sum of thousands of such steps. When the two disagree the run wins on
-what happened, for two reasons the probe cannot see: steps that each raise the loss a little still
-average to progress (their excess is noise around a downhill mean), and a step that is safe from
-these weights can become unsafe as training moves them (the loss sharpens, momentum builds).
-The probe wins only where the run measured nothing (it stopped before its first epoch).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
 from lrtui.engine.events import ProbeResult
-from lrtui.engine.verdict import CHANCE_ACC, GOOD_ACC
 from lrtui.engine.verdict_words import share
 
 #: A step size is safe when it raises the loss on at most this share of the minibatches (and not the median).
@@ -32,8 +25,9 @@ SAFE_SHARE = 0.5
 DEAD_GROWTH = 0.10
 
 
-def _eta(x: float) -> str:
-    return f"{x:.3g}"
+def step_text(eta: float) -> str:
+    """A step size of the grid, to three significant digits."""
+    return f"{eta:.3g}"
 
 
 def _is_safe(probe: ProbeResult, i: int) -> bool:
@@ -67,6 +61,22 @@ def raised_at_lr(probe: ProbeResult) -> float | None:
     return probe.raised_fraction[i] if measured(probe) and i is not None else None
 
 
+def larger_step_safe(probe: ProbeResult, factor: float) -> bool | None:
+    """Whether a real step ``factor`` times the lr or more was safe and left the loss below the lr's own step's:
+    the probe's "steps too small". None for a probe without real steps (the caller reads its curve instead)."""
+    i = _lr_index(probe)
+    if not measured(probe) or i is None:
+        return None
+    return any(eta >= factor * probe.current_lr * (1 - 1e-9) and _is_safe(probe, j) and probe.losses[j] < probe.losses[i]
+               for j, eta in enumerate(probe.lrs))
+
+
+def safe_at_lr(probe: ProbeResult) -> bool | None:
+    """Whether a real step of the run's own lr was safe (None: not measured)."""
+    i = _lr_index(probe)
+    return _is_safe(probe, i) if measured(probe) and i is not None else None
+
+
 def _dead_note(probe: ProbeResult, i: int) -> str:
     """", leaving fc1 43% dead (17% after the smallest step)" where a step of lrs[i] kills a layer's units."""
     if len(probe.dead_after) != len(probe.lrs) or i == 0:
@@ -76,7 +86,7 @@ def _dead_note(probe: ProbeResult, i: int) -> str:
     if not grown:
         return ""
     _, layer = max(grown)
-    return f", leaving {layer} {share(after[layer])} dead ({share(small[layer])} after a step of {_eta(probe.lrs[0])})"
+    return f", leaving {layer} {share(after[layer])} dead ({share(small[layer])} after a step of {step_text(probe.lrs[0])})"
 
 
 def read_probe(probe: ProbeResult) -> str:
@@ -92,59 +102,15 @@ def read_probe(probe: ProbeResult) -> str:
     i = _lr_index(probe)
     n = probe.minibatches
     if i is None:
-        head = f"{when}, the run's lr {_eta(probe.current_lr)} was not among the step sizes measured"
+        head = f"{when}, the run's lr {step_text(probe.current_lr)} was not among the step sizes measured"
     else:
-        head = (f"{when}, a step of {_eta(probe.current_lr)} (the run's lr) raises the loss on "
+        head = (f"{when}, a step of {step_text(probe.current_lr)} (the run's lr) raises the loss on "
                 f"{share(probe.raised_fraction[i])} of {n} minibatches{_dead_note(probe, i)}")
     safe = largest_safe_step(probe)
     if safe is None:
-        tail = f"no step size measured here is safe, not even {_eta(probe.lrs[0])}"
+        tail = f"no step size measured here is safe, not even {step_text(probe.lrs[0])}"
     elif safe == probe.lrs[-1]:
-        tail = f"every step size measured is safe, up to {_eta(safe)}"
+        tail = f"every step size measured is safe, up to {step_text(safe)}"
     else:
-        tail = f"the largest safe step measured here is {_eta(safe)}"
+        tail = f"the largest safe step measured here is {step_text(safe)}"
     return f"{head}; {tail}."
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """What the whole run did, as far as the probe's claim goes."""
-
-    diverged: bool
-    best_val_acc: float | None  #: None: no epoch finished
-    epochs_done: int
-
-
-@dataclass(frozen=True)
-class Belief:
-    """Which to believe about the run's lr, and why, in one sentence."""
-
-    believe: Literal["both", "run", "probe"]  #: "both": they agree (or the run says nothing against the probe)
-    why: str
-
-
-def whom_to_believe(probe: ProbeResult, outcome: RunOutcome) -> Belief:
-    """Settle a disagreement between the probe's reading of the run's lr and what the run did."""
-    raised = raised_at_lr(probe)
-    if raised is None:
-        return Belief("run", "the probe measured no real step of the run's lr; the run's outcome is the evidence.")
-    lr = _eta(probe.current_lr)
-    unsafe = raised > SAFE_SHARE
-    failed = outcome.diverged or (outcome.best_val_acc is not None and outcome.best_val_acc < CHANCE_ACC)
-    trained = not outcome.diverged and outcome.best_val_acc is not None and outcome.best_val_acc >= GOOD_ACC
-    if outcome.epochs_done == 0 and not outcome.diverged:
-        return Belief("probe", f"the run stopped before it measured anything; the probe's steps of {lr} are the "
-                               "only evidence.")
-    if unsafe and trained:
-        return Belief("run", f"the run learned ({share(outcome.best_val_acc or 0.0)} validation accuracy) although "
-                             f"single steps of {lr} raised the loss on {share(raised)} of minibatches: steps that each "
-                             "overshoot a little still average to progress over thousands of steps, which one step "
-                             "cannot show; believe the run.")
-    if not unsafe and failed:
-        what = "diverged" if outcome.diverged else "ended at chance"
-        return Belief("run", f"the run {what} although single steps of {lr} were safe from these weights: instability "
-                             "builds as training moves the weights (the loss sharpens, momentum accumulates), which "
-                             "one step from here cannot show; believe the run.")
-    agree = "the run confirms it" if (unsafe and failed) or (not unsafe and trained) else "the run does not contradict it"
-    verdict = "unsafe" if unsafe else "safe"
-    return Belief("both", f"the probe finds steps of {lr} {verdict} ({share(raised)} raised the loss) and {agree}.")

@@ -42,8 +42,11 @@ def measured(probe: ProbeResult) -> bool:
 
 
 def largest_safe_step(probe: ProbeResult) -> float | None:
-    """The largest η of the grid below which every measured step size was safe; None if even the smallest was not."""
+    """The largest η of the grid up to which every measured step size was safe; None if even the smallest was not
+    (or the probe took no real steps)."""
     safe = None
+    if not measured(probe):
+        return None
     for i, eta in enumerate(probe.lrs):
         if not _is_safe(probe, i):
             break
@@ -82,7 +85,8 @@ def _dead_note(probe: ProbeResult, i: int) -> str:
     if len(probe.dead_after) != len(probe.lrs) or i == 0:
         return ""
     after, small = probe.dead_after[i], probe.dead_after[0]
-    grown = [(after[k] - small[k], k) for k in after if k in small and after[k] - small[k] >= DEAD_GROWTH]
+    grown = [(after[k] - small[k], k) for k in after  # a layer's name from a file is shown only if it is a plain word
+             if k in small and k.isalnum() and after[k] - small[k] >= DEAD_GROWTH]
     if not grown:
         return ""
     _, layer = max(grown)

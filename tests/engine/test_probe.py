@@ -12,7 +12,6 @@ import torch
 import torch.nn.functional as F
 from engine_helpers import TINY, run_tiny
 
-from lrtui.engine.config import RunConfig
 from lrtui.engine.diagnostics import RELU_LAYERS
 from lrtui.engine.events import EpochEnd, ProbeResult, RunEnd, RunStarted
 from lrtui.engine.model import build_model
@@ -98,7 +97,7 @@ def test_from_the_initial_weights_a_real_step_of_1_raises_the_loss_and_001_does_
     assert f"the largest safe step measured here is {safe:.3g}." in sentence
 
 
-def the_optimizers_step(config: RunConfig, run: Run, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
+def the_optimizers_step(run: Run, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
     """The weights after the run's optimizer really steps on (x, y), taken on deep copies."""
     model, update = copy.deepcopy((run.model, run.update))  # one copy: the update steps the copied weights
     assert model is not None and update.params[0] is next(model.parameters())
@@ -122,7 +121,7 @@ def test_a_probe_step_of_the_runs_lr_is_the_optimizers_own_step(changes: dict) -
     x, y = run.probe_data.batches[0]
     direction = run.update.direction(minibatch_gradients(run.model, run.probe_data)[0])
     probed = [p.detach() - config.lr * d for p, d in zip(run.model.parameters(), direction)]
-    real = the_optimizers_step(config, run, x, y)
+    real = the_optimizers_step(run, x, y)
     for a, b in zip(probed, real):
         assert torch.allclose(a, b, rtol=0, atol=1e-6)
 

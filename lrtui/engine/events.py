@@ -17,7 +17,8 @@ know, so new ones can be added.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -174,22 +175,56 @@ class EpochEnd:
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """The step probe: loss on a fixed probe set after one step of size ``lrs[i]`` along the run's
-    next update direction, from the weights at the end of ``epoch`` (0 = the initial weights).
+    """The step probe: from the weights at the end of ``epoch`` (0 = the initial weights), one real
+    optimizer step of size ``lrs[i]`` along each of ``minibatches`` fixed minibatches' updates,
+    measured on a fixed evaluation set (:mod:`lrtui.engine.probe`).
 
-    Shows whether the current step lands short of the valley, in it, or on the wall.
+    Shows whether the current step lands short of the valley, in it, or on the wall, and what a
+    step of each size does to the loss and to the ReLUs.
     """
 
     run_id: str
     epoch: int  #: 0 = before the first step
     lrs: tuple[float, ...]  #: step sizes, a log grid, ascending; contains ``current_lr``
-    losses: tuple[float, ...]  #: probe-set loss after one step of each size (may be inf/nan)
+    losses: tuple[float, ...]  #: evaluation loss after one step of each size, median over the minibatches (may be inf)
     current_lr: float
-    base_loss: float = float("nan")  #: probe-set loss of the weights themselves (step 0)
+    base_loss: float = float("nan")  #: evaluation loss of the weights themselves (before any step)
+    #: per step size: share of the minibatches whose step left the loss above ``base_loss`` (empty: not measured)
+    raised_fraction: tuple[float, ...] = ()
+    #: per step size: {"conv1", "conv2", "fc1": share of channels/units never > 0 after a step, median}
+    dead_after: tuple[dict[str, float], ...] = ()
+    minibatches: int = 0  #: how many real steps each size was measured over (0: an older probe)
+
+    @property
+    def loss_before(self) -> float:
+        """The loss the steps are compared with: the weights' own, on the same images."""
+        return self.base_loss
 
     def to_dict(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "lrs": list(self.lrs), "losses": list(self.losses),
-                "current_lr": self.current_lr, "base_loss": self.base_loss}
+                "current_lr": self.current_lr, "base_loss": self.base_loss, "loss_before": self.base_loss,
+                "raised_fraction": list(self.raised_fraction), "dead_after": [dict(d) for d in self.dead_after],
+                "minibatches": self.minibatches}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], run_id: str = "") -> ProbeResult:
+        """A saved probe back, whatever the file holds: older probes lack the real-step fields (empty), a value
+        that is no number reads as NaN (±inf stays: a step that blew up)."""
+        def number(x: Any) -> float:
+            return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else math.nan
+
+        def numbers(key: str) -> tuple[float, ...]:
+            values = d.get(key)
+            return tuple(number(x) for x in values) if isinstance(values, list) else ()
+
+        dead = d.get("dead_after")
+        epoch, steps = d.get("epoch"), d.get("minibatches")
+        return cls(run_id=run_id, epoch=epoch if type(epoch) is int else 0, lrs=numbers("lrs"), losses=numbers("losses"),
+                   current_lr=number(d.get("current_lr")), base_loss=number(d.get("base_loss")),
+                   raised_fraction=numbers("raised_fraction"),
+                   dead_after=tuple({str(k): number(v) for k, v in x.items()} if isinstance(x, dict) else {}
+                                    for x in dead) if isinstance(dead, list) else (),
+                   minibatches=steps if type(steps) is int else 0)
 
 
 @dataclass(frozen=True)

@@ -1,64 +1,71 @@
-"""The step probe: the article's "steps on a loss curve", measured on the real model.
+"""The step probe: real optimizer steps of size η from the current weights, and what each one did.
 
-From the current weights w and the run's next update direction d, the probe computes
-the loss on a fixed probe set at ``w - η·d`` for η on a log grid around the current
-learning rate. The curve shows whether the run's step lands short of the valley
-(a larger η is lower), in it, or on the wall (the loss shoots up).
+From the current weights w the probe takes the optimizer's own next update d_j for each of
+:data:`MINIBATCHES` fixed training minibatches (the run's batch size; momentum, Adam's moments,
+weight decay: the optimizer's state included), and for each η on a log grid around the current
+lr measures ``w - η·d_j`` on a fixed evaluation set: the loss (the median over the m steps is the
+curve), whether it is higher than before the step, and the dead ReLU units.
+
+Why real minibatch steps: the first probe stepped along a 200-sample *mean* gradient, whose
+cosine with a real SGD update is only 0.12-0.18 at init; its wall sat at η 3-10, so the report
+recommended η = 0.5, the rate that kills the network. Measured on the 5k digits from the initial
+weights (batch 10): one real step of 0.5 raises the loss (median 2.316 vs 2.3025) and doubles
+fc1's dead units (17% → 34%); at η = 1, 57% of real steps raise it by more than 0.05.
 
 Why it is built this way:
 
-* d is the gradient averaged over :data:`PROBE_TRAIN` fixed training samples (20
-  minibatches of 10): from one minibatch the curve is mostly noise left of the wall
-  (DESIGN.md), and from 4 (40 samples) a step along d *raised* the loss on full
-  MNIST's validation images even from the initial weights (2.3025 → 2.3356 at η = 1:
-  40 samples over-weight a few classes), while from 200 it falls (→ 2.3002) before
-  the wall, as on the 5k digits (measured).
-* d is the update the optimizer would apply (momentum and weight decay included):
-  SGD's arithmetic directly, any other optimizer by a trial step on a deep copy.
-* Everything runs on a copy of the model (made once per run; its weights are
-  overwritten for each η) and draws no random numbers, so a run with probes is
-  bit-equal to one without. (``torch.func.functional_call`` measured 3x slower per
-  forward on the CPU here.)
-* Cost, measured on one CPU core: ~25 ms for the direction plus ~6.5 ms per grid
-  point (a forward of 200 images), ~130 ms per probe at 16 points; once at the start
-  and once per epoch.
-* The grid spans :data:`SPAN_DECADES` decades either side of the lr and always
-  reaches :data:`WALL_LR`, so a tiny lr still shows where the wall is.
+* An update is linear in η for SGD (and its momentum, Nesterov, weight decay), Adam(W),
+  RMSprop and Adagrad: their state moves the same whatever the lr. So d_j is computed once
+  per minibatch (SGD's arithmetic directly, any other optimizer by a trial step on a copy) and
+  every η is ``w - η·d_j`` on a scratch copy of the model: the run's model and optimizer are
+  only read, and no random number is drawn, so a run with probes is bit-equal to one without.
+* Cost: m gradients of one minibatch, then m × grid points forwards of :data:`PROBE_SIZE`
+  images. ``benchmarks/probe_cost.py`` on full MNIST, CPU (2 busy cores), per probe: batch 10,
+  lr 0.01 (8 points) 0.68 CPU-s = 5.8% of an epoch's CPU time; Adam 1e-3 (10 points) 1.0 CPU-s,
+  5.2%; lr 1e-4 (12 points) 1.2 CPU-s, 8.9%; batch 128 (16 gradients of 128 images) 0.92 CPU-s,
+  12% (its epoch is shorter). Hence m = 16 (a share is read in sixteenths), 100 evaluation
+  images (the first 100 of the 200 the first probe used: 64 moved the share at η = 0.3 from 69%
+  to 38%, 200 gave 56%), 2 points per decade, one decade below the lr (small real steps are
+  flat), two above, and always up to :data:`WALL_LR`, where a real step from the initial
+  weights hits the wall.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from lrtui.engine.diagnostics import RELU_LAYERS, fired, forward_observed
 from lrtui.engine.model import ConvNet
 
-#: Validation images in the probe set (the first ones: fixed for the whole run).
-PROBE_SIZE = 200
-#: Training samples the direction's gradient is averaged over (the first ones, fixed).
-PROBE_TRAIN = 200
-#: Grid points per decade of η (3: 10^(1/3) ≈ 2.15x apart, 15 points for lr 0.01).
-PER_DECADE = 3
-#: Decades of η below and above the current lr, at least.
-SPAN_DECADES = 2
-#: The grid reaches at least this η, so a tiny lr's probe still shows the wall: one step along
-#: one minibatch's gradient from the initial weights hits it at 0.3-3 (2.31 at 0.3, 2.38 at 1, 4.1
-#: at 3: DESIGN.md); along the smoother 200-sample average only at ~3-10 (5k digits: 2.33 at 4.6).
-WALL_LR = 10.0
-#: Most grid points (a lr of 1e-9 would otherwise ask for 38).
-MAX_POINTS = 31
+#: Validation images the steps are measured on (the first ones: fixed for the whole run).
+PROBE_SIZE = 100
+#: Fixed training minibatches (the first ones, the run's batch size) whose real updates are stepped along.
+MINIBATCHES = 16
+#: Grid points per decade of η (2: 10^(1/2) ≈ 3.16x apart).
+PER_DECADE = 2
+#: Decades of η below the current lr (real small steps are flat: one decade shows it).
+BELOW_DECADES = 1
+#: Decades of η above the current lr, at least.
+ABOVE_DECADES = 2
+#: The grid reaches at least this η, so a tiny lr's probe still shows the wall: a real minibatch step
+#: from the initial weights raises the loss from η ≈ 0.5 (5k digits, batch 10: see the module docstring).
+WALL_LR = 3.0
+#: Most grid points (a lr of 1e-9 would otherwise ask for 22; from 1e-6 up the grid reaches the wall).
+MAX_POINTS = 16
 
 
 def probe_grid(lr: float) -> list[float]:
     """η values, ascending, on a 10^(1/PER_DECADE) grid through ``lr`` itself."""
-    low = -SPAN_DECADES * PER_DECADE
-    high = max(SPAN_DECADES * PER_DECADE, math.ceil(PER_DECADE * math.log10(WALL_LR / lr)) if lr > 0 else 0)
-    high = min(high, low + MAX_POINTS - 1)
+    low = -BELOW_DECADES * PER_DECADE
+    reach = math.ceil(PER_DECADE * math.log10(WALL_LR / lr) - 1e-9) if lr > 0 else 0
+    high = min(max(ABOVE_DECADES * PER_DECADE, reach), low + MAX_POINTS - 1)
     return [lr if k == 0 else lr * 10 ** (k / PER_DECADE) for k in range(low, high + 1)]
 
 
@@ -66,22 +73,23 @@ def probe_grid(lr: float) -> list[float]:
 class ProbeData:
     """The fixed samples a run probes with."""
 
-    train_x: torch.Tensor  #: the samples the direction is averaged over
-    train_y: torch.Tensor
-    x: torch.Tensor  #: the probe set
+    batches: tuple[tuple[torch.Tensor, torch.Tensor], ...]  #: the minibatches whose updates are stepped along
+    x: torch.Tensor  #: the evaluation images
     y: torch.Tensor
 
     @classmethod
-    def take(cls, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor,
-             val_y: torch.Tensor) -> ProbeData:
-        return cls(train_x[:PROBE_TRAIN], train_y[:PROBE_TRAIN], val_x[:PROBE_SIZE], val_y[:PROBE_SIZE])
+    def take(cls, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor, val_y: torch.Tensor,
+             batch_size: int) -> ProbeData:
+        """The first :data:`MINIBATCHES` training minibatches (fewer if the set is smaller) and validation images."""
+        m = max(1, min(MINIBATCHES, train_x.shape[0] // batch_size))
+        rows = [slice(j * batch_size, (j + 1) * batch_size) for j in range(m)]
+        return cls(tuple((train_x[r], train_y[r]) for r in rows), val_x[:PROBE_SIZE], val_y[:PROBE_SIZE])
 
 
-def mean_gradient(model: ConvNet, data: ProbeData) -> list[torch.Tensor]:
-    """The gradient of the mean loss over the fixed samples (= the mean of their minibatch gradients,
-    for equal minibatches), in one pass; no ``.grad`` is touched."""
-    loss = F.cross_entropy(model(data.train_x), data.train_y)
-    return list(torch.autograd.grad(loss, list(model.parameters())))
+def minibatch_gradients(model: ConvNet, data: ProbeData) -> list[list[torch.Tensor]]:
+    """Each fixed minibatch's loss gradient at the current weights; no ``.grad`` is touched."""
+    params = list(model.parameters())
+    return [list(torch.autograd.grad(F.cross_entropy(model(x), y), params)) for x, y in data.batches]
 
 
 @torch.no_grad()
@@ -109,21 +117,52 @@ def optimizer_direction(optimizer: torch.optim.Optimizer, params: Sequence[torch
         return [(p - c) / lr for p, c in zip(params, copies, strict=True)]
 
 
-@torch.no_grad()
-def losses_along(model: ConvNet, direction: Sequence[torch.Tensor], lrs: Sequence[float],
-                 data: ProbeData, scratch: ConvNet | None = None) -> tuple[float, list[float]]:
-    """Probe-set loss of the weights themselves, and after one step of each size in ``lrs``.
+@dataclass(frozen=True)
+class StepCurves:
+    """What the m real steps of each size did, measured on the evaluation images."""
 
-    ``scratch``: a model of the same shape whose weights may be overwritten (a deep copy is
-    made when none is given); ``model`` itself is only read.
+    loss_before: float  #: the weights themselves
+    losses: tuple[float, ...]  #: per η: the median loss after one step
+    raised_fraction: tuple[float, ...]  #: per η: share of the m steps after which the loss is above ``loss_before``
+    dead_after: tuple[dict[str, float], ...]  #: per η: each ReLU layer's dead share after a step, median over m
+
+
+def _median(values: list[float]) -> float:
+    """The median, a NaN (a step that blew up) counted as the highest loss."""
+    return statistics.median(math.inf if math.isnan(v) else v for v in values)
+
+
+@torch.no_grad()
+def steps_along(model: ConvNet, directions: Sequence[Sequence[torch.Tensor]], lrs: Sequence[float],
+                data: ProbeData, scratch: ConvNet | None = None) -> StepCurves:
+    """One step of each size in ``lrs`` along each direction (``w - η·d``), each measured on ``data.x``.
+
+    ``scratch``: a model of the same shape whose weights may be overwritten (a deep copy is made
+    when none is given); ``model`` itself is only read. One device read for everything.
     """
     scratch = scratch if scratch is not None else copy.deepcopy(model)
     params = [p.detach() for p in model.parameters()]
     moved = [p.detach() for p in scratch.parameters()]
-    out = [F.cross_entropy(model(data.x), data.y)]
+    before = F.cross_entropy(model(data.x), data.y)
+    losses, dead = [], []
     for lr in lrs:
-        for m, p, d in zip(moved, params, direction, strict=True):
-            m.copy_(p).add_(d, alpha=-lr)
-        out.append(F.cross_entropy(scratch(data.x), data.y))
-    losses = torch.stack(out).tolist()  # one device read for the whole curve
-    return losses[0], losses[1:]
+        for direction in directions:
+            for s, p, d in zip(moved, params, direction, strict=True):
+                s.copy_(p).add_(d, alpha=-lr)
+            logits, acts = forward_observed(scratch, data.x)
+            losses.append(F.cross_entropy(logits, data.y))
+            dead.append(torch.stack([1 - fired(acts[name]).float().mean() for name in RELU_LAYERS]))
+    m = len(directions)
+    read = torch.cat([before.view(1), torch.stack(losses), torch.stack(dead).flatten()]).tolist()
+    base, after, dead_all = read[0], read[1 : 1 + len(losses)], read[1 + len(losses) :]
+    curves = [after[i * m : (i + 1) * m] for i in range(len(lrs))]
+    layers = len(RELU_LAYERS)
+    dead_per = [[dead_all[(i * m + j) * layers : (i * m + j + 1) * layers] for j in range(m)] for i in range(len(lrs))]
+    return StepCurves(
+        loss_before=base,
+        losses=tuple(_median(c) for c in curves),
+        # a NaN loss (a step that blew up) counts as raised: it is no lower than before
+        raised_fraction=tuple(sum(not (x <= base) for x in c) / m for c in curves),
+        dead_after=tuple({name: statistics.median(row[k] for row in rows) for k, name in enumerate(RELU_LAYERS)}
+                         for rows in dead_per),
+    )

@@ -65,7 +65,7 @@ from lrtui.engine.events import (
 from lrtui.engine.loop import Callback, run_batches
 from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.model_factory import build_network, described, measures_inside, with_caveat
-from lrtui.engine.probe import ProbeData, losses_along, mean_gradient, probe_grid
+from lrtui.engine.probe import ProbeData, minibatch_gradients, probe_grid, steps_along
 from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
 from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
 from lrtui.engine.tracing import Tracer
@@ -160,7 +160,8 @@ class Run:
         ``model_factory``: builds the run's model (under its seed); None: the reference CNN."""
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
         self.model_factory = model_factory
-        self.diagnostics, self.probes, self.stop_dead = diagnostics and measures_inside(config), probes, stop_dead
+        inside = measures_inside(config)  # the probe's dead units, too, read the reference CNN's layers
+        self.diagnostics, self.probes, self.stop_dead = diagnostics and inside, probes and inside, stop_dead
         self.traced = trace and self.diagnostics  #: keep the step trace (it reads the diagnostics' rows)
         self.tracer: Tracer | None = None
         self.stats: StepStats | None = None
@@ -207,7 +208,7 @@ class Run:
         self.step = LoneStep(self.model, self.update, self.splits.train_x, self.splits.train_y, cfg.batch_size,
                              cfg, self.total_steps)
         self.probe_data = ProbeData.take(self.splits.train_x, self.splits.train_y, self.splits.val_x,
-                                         self.splits.val_y)
+                                         self.splits.val_y, cfg.batch_size)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.sync_each_batch = syncs_each_batch(self.device)
         self.emit(
@@ -336,17 +337,17 @@ class Run:
         was_training = model.training
         model.train()  # the mode the next step would run in (the reference CNN has no dropout/batch norm)
         buffers = {k: b.clone() for k, b in model.named_buffers()}  # a foreign network's batch-norm statistics
-        grads = mean_gradient(model, self.probe_data)
-        direction = self.update.direction(grads)
+        directions = [self.update.direction(g) for g in minibatch_gradients(model, self.probe_data)]
         lrs = probe_grid(lr)
         if self.probe_model is None:
             self.probe_model = copy.deepcopy(model)
-        base, losses = losses_along(model, direction, lrs, self.probe_data, self.probe_model)
+        curves = steps_along(model, directions, lrs, self.probe_data, self.probe_model)
         model.train(was_training)
         for k, b in model.named_buffers():
             b.copy_(buffers[k])  # the probe changes nothing, not even running statistics
-        result = ProbeResult(run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=tuple(losses),
-                             current_lr=lr, base_loss=base)
+        result = ProbeResult(run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=curves.losses, current_lr=lr,
+                             base_loss=curves.loss_before, raised_fraction=curves.raised_fraction,
+                             dead_after=curves.dead_after, minibatches=len(directions))
         self.probe_log.append(result.to_dict())
         self.emit(result)
 

@@ -64,19 +64,11 @@ from lrtui.engine.bands import (
     median_update_ratio,
 )
 from lrtui.engine.config import RunConfig, at_chance, uniform_loss
-from lrtui.engine.events import RunState, Verdict, VerdictLabel
+from lrtui.engine.events import ProbeResult, RunState, Verdict, VerdictLabel
 from lrtui.engine.numbers import as_float, finite
+from lrtui.engine.probe_reading import larger_step_safe
 from lrtui.engine.stats import binomial_interval, proportions_differ
-from lrtui.engine.verdict_words import (
-    falling,
-    largest_step,
-    lr_text,
-    pct,
-    probe_gain,
-    rel_fall,
-    times,
-    trend,
-)
+from lrtui.engine.verdict_words import falling, largest_step, lr_text, pct, probe_gain, rel_fall, times, trend
 
 CLASSES = 10
 UNIFORM_LOSS = uniform_loss(CLASSES)  #: ln 10: the loss of a uniform guess (and of a fresh model); a run's: Setting
@@ -262,8 +254,9 @@ def last_probe(probes: Sequence[Mapping[str, Any]]) -> tuple[tuple[float, float]
     gain = probe_gain(probes[-1]) if probes else None
     lr = as_float(probes[-1].get("current_lr")) if probes else None
     current = lr if lr is not None and lr > 0 else None
-    agrees = gain is None or (
-        current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN)
+    real = larger_step_safe(ProbeResult.from_dict(probes[-1]), PROBE_FACTOR) if probes else None  # real steps decide
+    agrees = gain is None or (real if real is not None else (
+        current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN))
     return gain, current, agrees
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lrtui.engine.events import ProbeResult
+from lrtui.engine.probe_reading import measured, read_probe
 from lrtui.engine.trace_story import trace_sentence
 from lrtui.plots.confidence import acc_text
 from lrtui.plots.formatting import DASH, num, pct, sci, seconds
@@ -114,7 +116,10 @@ def _probe_summary(run: RunRecord) -> str:
             best_eta, best = min(pairs, key=lambda t: t[1])
             when = "before training" if p["epoch"] == 0 else f"after epoch {p['epoch']}"
             parts.append(f"{when} {_loss(best)} at η={_eta(best_eta)}")
-    return f"Lowest loss: {'; '.join(parts)}." if parts else ""
+    saved = [ProbeResult.from_dict(p) for p in run.probes or [] if isinstance(p, dict)]
+    real = [q for q in saved if measured(q)]  # what real steps said, before training and from the last weights
+    said = " ".join(read_probe(q) for q in real[:1] + real[1:][-1:])
+    return " ".join(x for x in (f"Lowest loss: {'; '.join(parts)}." if parts else "", said) if x)
 
 
 def best_run_blocks(best: RunRecord) -> list[Block]:

@@ -1,0 +1,108 @@
+"""Reading a step probe: which steps are safe, its sentence, whom to believe, and a saved probe read back."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lrtui.engine.events import ProbeResult
+from lrtui.engine.probe_belief import RunOutcome, whom_to_believe
+from lrtui.engine.probe_reading import larger_step_safe, largest_safe_step, read_probe, safe_at_lr
+from lrtui.engine.verdict import last_probe
+
+LRS = (0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1.0, 3.16)
+#: measured on the 5k digits from the initial weights (batch 10, 16 minibatches)
+LOSSES = (2.2940, 2.2939, 2.2938, 2.2934, 2.2937, 2.2991, 2.3444, 3.9408)
+RAISED = (0.25, 0.25, 0.25, 0.25, 0.4375, 0.6875, 0.875, 1.0)
+FC1 = (0.17, 0.17, 0.17, 0.17, 0.18, 0.28, 0.43, 0.46)
+
+
+def probe(lr: float = 0.01, epoch: int = 0, **changes) -> ProbeResult:
+    fields = {"lrs": LRS, "losses": LOSSES, "raised_fraction": RAISED, "base_loss": 2.2940, "minibatches": 16,
+              "dead_after": tuple({"conv1": 0.06, "conv2": 0.0, "fc1": f} for f in FC1)}
+    fields.update(changes)
+    return ProbeResult(run_id="r1", epoch=epoch, current_lr=lr, **fields)
+
+
+def test_the_largest_safe_step_is_below_the_first_one_that_raises_the_loss_on_most_minibatches() -> None:
+    assert largest_safe_step(probe()) == 0.1  # 44% raised, median below before; 0.316 raised 69%
+    assert largest_safe_step(probe(raised_fraction=(0.6,) * 8)) is None
+    assert largest_safe_step(probe(raised_fraction=(0.0,) * 8, losses=(2.0,) * 8)) == 3.16
+    # a median loss above before is not safe, however few minibatches it took
+    assert largest_safe_step(probe(losses=(2.29, 2.29, 2.29, 2.31, 2.29, 2.29, 2.29, 2.29))) == 0.01
+
+
+def test_the_sentence_says_what_the_runs_lr_does_and_the_largest_safe_step() -> None:
+    assert read_probe(probe(0.01)) == ("Before training, a step of 0.01 (the run's lr) raises the loss on 25% of 16 "
+                                       "minibatches; the largest safe step measured here is 0.1.")
+    assert read_probe(probe(1.0, epoch=3)) == (
+        "After epoch 3, a step of 1 (the run's lr) raises the loss on 88% of 16 minibatches, leaving fc1 43% dead "
+        "(17% after a step of 0.001); the largest safe step measured here is 0.1.")
+    assert "not even 0.001" in read_probe(probe(raised_fraction=(0.9,) * 8))
+    assert "every step size measured is safe, up to 3.16" in read_probe(probe(raised_fraction=(0.0,) * 8,
+                                                                            losses=(2.0,) * 8))
+    assert "was not among the step sizes" in read_probe(probe(0.02))
+
+
+def test_an_older_probe_says_it_cannot_tell_which_steps_are_safe() -> None:
+    old = probe(raised_fraction=(), dead_after=(), minibatches=0)
+    assert "cannot say which steps are safe" in read_probe(old)
+    assert largest_safe_step(old) is None
+    assert larger_step_safe(old, 10) is None and safe_at_lr(old) is None
+    assert whom_to_believe(old, RunOutcome(False, 0.9, 2)).believe == "run"
+
+
+@pytest.mark.parametrize(("lr", "outcome", "believe", "words"), [
+    (1.0, RunOutcome(diverged=True, best_val_acc=None, epochs_done=0), "both", "unsafe"),
+    (1.0, RunOutcome(diverged=False, best_val_acc=0.11, epochs_done=2), "both", "the run confirms it"),
+    (0.01, RunOutcome(diverged=False, best_val_acc=0.95, epochs_done=2), "both", "the run confirms it"),
+    (0.01, RunOutcome(diverged=False, best_val_acc=0.5, epochs_done=2), "both", "does not contradict"),
+    (1.0, RunOutcome(diverged=False, best_val_acc=0.93, epochs_done=2), "run", "average to progress"),
+    (0.01, RunOutcome(diverged=True, best_val_acc=0.4, epochs_done=1), "run", "the run diverged"),
+    (0.1, RunOutcome(diverged=False, best_val_acc=0.1, epochs_done=3), "run", "ended at chance"),
+    (1.0, RunOutcome(diverged=False, best_val_acc=None, epochs_done=0), "probe", "before it measured anything"),
+])
+def test_when_probe_and_run_disagree_the_run_wins_unless_it_measured_nothing(lr: float, outcome: RunOutcome,
+                                                                            believe: str, words: str) -> None:
+    belief = whom_to_believe(probe(lr), outcome)
+    assert belief.believe == believe and words in belief.why
+
+
+def test_the_verdict_reads_larger_steps_from_real_steps() -> None:
+    """Steps too small, the probe agreeing: a step 10x the lr or more is still safe and lower than the lr's own."""
+    assert larger_step_safe(probe(0.001), 10) is True  # 0.0316 is safe and lower (2.2934 < 2.2940)
+    assert larger_step_safe(probe(0.1), 10) is False  # 1 and 3.16 raise the loss on most minibatches
+    small_gain = probe(0.001).to_dict()  # lowers the median by 6e-4 nats only: the old rule asked for 1e-3
+    assert last_probe([small_gain])[2] is True
+    assert last_probe([probe(0.1).to_dict()])[2] is False
+
+
+def test_a_saved_probe_reads_back_and_junk_reads_as_nothing() -> None:
+    p = probe(1.0, epoch=2)
+    assert ProbeResult.from_dict(p.to_dict(), "r1") == p
+    junk = ProbeResult.from_dict({"epoch": True, "lrs": "x", "losses": [None, "a", math.inf], "current_lr": "1",
+                                  "dead_after": [7, {"fc1": "z"}], "minibatches": 2.5})
+    assert junk.epoch == 0 and junk.lrs == () and junk.minibatches == 0 and math.isnan(junk.current_lr)
+    assert math.isnan(junk.losses[0]) and math.isnan(junk.losses[1]) and junk.losses[2] == math.inf
+    assert junk.dead_after[0] == {} and math.isnan(junk.dead_after[1]["fc1"])
+    assert "cannot say" in read_probe(junk) and largest_safe_step(junk) is None
+    old = {k: v for k, v in p.to_dict().items() if k in ("epoch", "lrs", "losses", "current_lr", "base_loss")}
+    assert ProbeResult.from_dict(old).raised_fraction == () and "cannot say" in read_probe(ProbeResult.from_dict(old))
+
+
+def test_the_reports_probe_text_says_what_real_steps_did_before_training_and_last() -> None:
+    from types import SimpleNamespace
+
+    from lrtui.reports.run_details import _probe_summary
+
+    probes = [probe(1.0, epoch=0).to_dict(), probe(1.0, epoch=1).to_dict(), probe(1.0, epoch=2).to_dict()]
+    text = _probe_summary(SimpleNamespace(probes=probes))
+    assert text.startswith("Lowest loss: before training 2.293 at η=0.0316")
+    assert "Before training, a step of 1 (the run's lr) raises the loss on 88% of 16 minibatches" in text
+    assert "After epoch 2, a step of 1" in text and "After epoch 1," not in text
+    old = [{k: v for k, v in p.items() if k in ("epoch", "lrs", "losses", "current_lr")} for p in probes]
+    said = _probe_summary(SimpleNamespace(probes=old))  # older probes: the lowest losses only, as before
+    assert said.startswith("Lowest loss:") and "minibatches" not in said and "safe" not in said
+    hostile = probe(1.0, dead_after=tuple({"[b]x": 0.9 if i else 0.0} for i in range(8))).to_dict()
+    assert "[b]" not in _probe_summary(SimpleNamespace(probes=[hostile]))

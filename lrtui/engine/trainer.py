@@ -46,7 +46,7 @@ import torch.nn.functional as F
 
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import CLASSES, DataUnavailable, Splits, load_splits
-from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats, ValStats, forward_observed
+from lrtui.engine.diagnostics import SAMPLE_EVERY, Observer, StepStats, ValStats
 from lrtui.engine.events import (
     BatchLog,
     Emit,
@@ -185,8 +185,9 @@ class Run:
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
         self.total_steps = cfg.epochs * self.batches_per_epoch
         self.model = build_model(cfg.seed, self.device)
+        self.observer = Observer.for_model(self.model)
         rows = self.batches_per_epoch if self.traced else 0
-        self.stats = StepStats(self.device, every=SAMPLE_EVERY, rows=rows) if self.diagnostics else None
+        self.stats = self.observer.step_stats(self.device, every=SAMPLE_EVERY, rows=rows) if self.diagnostics else None
         if self.traced:
             self.tracer = Tracer(self.run_id, self.splits.val_x, self.total_steps, SAMPLE_EVERY)
         self.update: SGDStep | OptimizerStep = make_update(cfg, self.model.parameters(), self.stats)
@@ -287,13 +288,11 @@ class Run:
         loss_sum = torch.zeros((), device=self.device)
         preds = []
         step = EVAL_BATCH_CPU if self.device.type == "cpu" else EVAL_BATCH_GPU
-        with torch.inference_mode():
+        with torch.inference_mode(), self.observer.observing(observe) as forward:
             for i in range(0, x.shape[0], step):
-                if observe is None:
-                    logits = model(x[i : i + step])
-                else:
-                    logits, acts = forward_observed(model, x[i : i + step])
-                    observe.observe(logits, acts)
+                logits = forward(x[i : i + step])
+                if observe is not None:
+                    observe.observe(logits)
                 loss_sum += F.cross_entropy(logits, y[i : i + step], reduction="sum")
                 preds.append(logits.argmax(1))
         return float(loss_sum.item()) / max(1, x.shape[0]), torch.cat(preds)

@@ -54,24 +54,23 @@ def smooth_reason(kind: str) -> str:
     return f"{kind} is never exactly zero: its units cannot die as a ReLU's do"
 
 
-def units(a: torch.Tensor) -> torch.Tensor | None:
-    """``a`` as rows of ``[samples(·positions), units]`` (a view where the layout allows), or None: no units."""
+def fired(a: torch.Tensor, nonneg: bool = True) -> torch.Tensor | None:
+    """Per unit of an activation's output (a channel: dim 1 of 3-D or more; else a feature of ``[N, C]``):
+    whether it is > 0 anywhere. None: no units (fewer than 2 dims).
+
+    ``nonneg``: the values are >= 0 (a ReLU's), so "any > 0" is "sum > 0"; else the positive part is summed.
+    Sums, never an amax: over the rows of ``[N*H*W, C]`` an amax took 1.6-4 ms where a sum took 0.05 ms
+    (CPU, 8-16 channels at 14×14, measured).
+    """
     if a.dim() < 2:
         return None
-    # channels as the last dim: a view of channels-last conv outputs (summing a [N*H*W, C] view took 0.11 ms
-    # on the CPU where an amax over dims (0, 2, 3) of conv1's [200, 16, 14, 14] took 2.2 ms, measured)
-    return a.movedim(1, -1).reshape(-1, a.shape[1]) if a.dim() > 2 else a
-
-
-def fired(a: torch.Tensor, nonneg: bool = True) -> torch.Tensor | None:
-    """Per unit (see :func:`units`) of an activation's output: whether it is > 0 anywhere; None: no units.
-
-    ``nonneg``: the values are >= 0 (a ReLU's), so "any > 0" is "sum > 0", the cheaper reduction.
-    """
-    rows = units(a)
-    if rows is None:
-        return None
-    return rows.sum(0) > 0 if nonneg else rows.amax(0) > 0
+    x = a if nonneg else torch.relu(a)
+    if a.dim() == 2:
+        return x.sum(0) > 0
+    last = x.movedim(1, -1)
+    if last.is_contiguous():  # channels-last (the reference CNN's on the CPU): [N*H*W, C] is a view
+        return last.reshape(-1, a.shape[1]).sum(0) > 0
+    return x.flatten(2).sum(2).sum(0) > 0  # channels-first: each channel's rows are contiguous
 
 
 class UnitsFired:

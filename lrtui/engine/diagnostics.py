@@ -138,9 +138,9 @@ class StepStats:
                 direction: Sequence[torch.Tensor], lr: float) -> None:
         """One SGD step about to apply ``params -= lr * direction`` (so ‖Δw‖ = lr·‖direction‖).
         Plain SGD passes its gradients as the direction: their norms are then taken once."""
-        g_norms = torch._foreach_norm(list(grads))
-        d_norms = g_norms if direction is grads else torch._foreach_norm(list(direction))
-        d, w, g = self.groups.norms([*d_norms, *torch._foreach_norm(list(params)), *g_norms], None)
+        plain = direction is grads
+        layers = self.groups.norms(torch._foreach_norm([*grads, *params, *(() if plain else direction)]), None)
+        g, w, d = layers[0], layers[1], layers[0 if plain else 2]
         if self.rows is None:
             self.ratio_sum.addcdiv_(d, w, value=lr)
         else:

@@ -151,6 +151,7 @@ class _Watch(TorchFunctionMode):
             self.stack.pop()
         if isinstance(module, _ACTIVATION_MODULES):
             self.module_output(module, inputs, output)
+            self.last_layer = None  # a call after it follows the activation, not the layer before
         elif module in self.layers:
             self.last_layer = self.paths[module]
 

@@ -296,3 +296,30 @@ def test_a_record_with_na_activations_reads_back_from_its_session_row() -> None:
     record.apply(EpochEnd("r1", 1, 2.3, 0.1, 2.3, 0.1, 1.0, diagnostics={"update_ratio": {"fc1": 1e-3}, **d}))
     back = schema.run_row(record.to_dict(), "run r1")
     assert back.epochs[0]["diagnostics"]["dead_na"] == d["dead_na"]
+
+
+class Nested(nn.Module):
+    """A ReLU call inside a block with no layer before it, and one after an activation module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = nn.Sequential(nn.Linear(784, 8))
+        self.inner = Inner()
+        self.act, self.head = nn.Tanh(), nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.inner(self.block(x.flatten(1)))
+        return self.head(F.relu(self.act(x)))
+
+
+class Inner(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(F.relu(x), 0.1)  # the first follows block.0; the second has nothing new before it
+
+
+def test_calls_are_named_for_the_layer_they_follow_else_for_their_caller_stably() -> None:
+    model = Nested()
+    set_dead(model.block[0], 2)
+    _, d = observe(model, x_batch(), x_batch(5))  # two forwards: the same names
+    assert d["dead_fraction"] == {"block.0": 2 / 8, "leaky_relu@inner#0": 2 / 8, "relu@(model)#0": 2 / 8}
+    assert list(d["dead_na"]) == ["act"] and "Tanh" in d["dead_na"]["act"]

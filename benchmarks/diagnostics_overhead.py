@@ -18,7 +18,9 @@ at batch 10, the step trace <= 3% more.
 
 ``--model mlp`` / ``--model resnet`` train a deeper network than the reference CNN (:data:`MODELS`: 12 and
 15 layers with parameters), measured as any network is (:meth:`lrtui.engine.diagnostics.Observer.for_model`):
-the same goal holds however many layers there are.
+the same goal holds however many layers there are. Measured (one thread, the 5k digits, batch 10,
+9 rounds, on a shared 2-core machine; paired samples/CPU-s, diagnostics vs off): reference 0.985,
+resnet 0.975, mlp 0.926 (its measured steps add two passes over 267k weights to a ~1 ms step).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ Such a sweep trains one by one (:func:`train_sweep` returns that line as ``note`
 never wrong.
 
 Diagnostics: each step's update-to-weight ratio per member is kept per parameter-owning
-module path (``"0"``, ``"block.conv1"``, ...; :class:`ModuleStats`), over the same steps a lone
+module path (``"0"``, ``"block.conv1"``, ...; :func:`module_stats`), over the same steps a lone
 run measures, and reaches each run's ``BatchLog.update_ratio``. Validation diagnostics (dead units,
 collapse) are the reference CNN's only for now (:func:`lrtui.engine.diagnostics.forward_observed`),
 so runs of another model leave ``EpochEnd.diagnostics`` empty and keep no step trace.
@@ -40,7 +40,7 @@ from torch import nn
 
 from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
-from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats
+from lrtui.engine.diagnostics import SAMPLE_EVERY, LayerGroups, StepStats
 from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.stacked_model import StackedNet
@@ -92,74 +92,15 @@ class FuncStackedNet(StackedNet):
                 model.get_parameter(name).copy_(p[i])
 
 
-class ModuleStats(StepStats):
-    """:class:`StepStats` grouped by parameter-owning module path instead of the reference CNN's four layers.
-
-    Same sums, same measured steps, same rows; a module's ratio is ‖Δ of all its parameters‖ /
-    ‖all its parameters‖, as the reference CNN's layer (weight and bias together) is.
-    """
-
-    def __init__(self, names: Sequence[str], device: torch.device, k: int | None = None, every: int = 1,
-                 rows: int = 0) -> None:
-        super().__init__(device, k, every, rows)
-        self.layers = list(dict.fromkeys(module_path(n) for n in names))
-        self.owner = torch.tensor([self.layers.index(module_path(n)) for n in names], device=device)
-        tail = (k,) if k is not None else ()
-        self.ratio_sum = torch.zeros((len(self.layers), *tail), device=device)
-        self.rows = (torch.zeros((-(-rows // every) + 1, len(self.layers), *tail), device=device)
-                     if rows else None)
-
-    def grouped(self, norms: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Per-parameter norms (``[P]`` scalars or ``[K]`` each) → per-module norms ``[M]`` / ``[M, K]``."""
-        flat = torch.stack(list(norms))
-        sums = torch.zeros((len(self.layers), *flat.shape[1:]), device=flat.device, dtype=flat.dtype)
-        return sums.index_add_(0, self.owner, flat.square()).sqrt_()
-
-    @torch.no_grad()
-    def add_sgd(self, params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
-                direction: Sequence[torch.Tensor], lr: float) -> None:
-        """A lone SGD step ``params -= lr * direction`` (one by one, and the tests' reference)."""
-        ratio = self.grouped(torch._foreach_norm(list(direction))) / self.grouped(torch._foreach_norm(list(params)))
-        self.ratio_sum.add_(ratio, alpha=lr)
-        if self.rows is not None:
-            self.rows[self.slot].copy_(ratio.mul_(lr))
-        self.grad_sum.add_(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(list(grads)))))
-
-    @torch.no_grad()
-    def add_delta(self, before: Sequence[torch.Tensor], after: Sequence[torch.Tensor],
-                  grads: Sequence[torch.Tensor]) -> None:
-        """Any optimizer's lone step: the update applied is ``after - before``."""
-        self.add_sgd(before, grads, torch._foreach_sub(list(after), list(before)), 1.0)
-
-    @torch.no_grad()
-    def add_stacked(self, weight_norms: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
-                    direction: Sequence[torch.Tensor], lrs: torch.Tensor, step: torch.Tensor) -> None:
-        """K copies' step (see :meth:`StepStats.add_stacked`): graph-safe, counted on the measured steps only."""
-        d = self.grouped(self.per_model_norms(direction))
-        w = self.grouped(weight_norms)
-        g = torch.linalg.vector_norm(torch.stack(self.per_model_norms(grads)), dim=0)
-        measured = step % self.every == 0
-        weight = measured.to(d.dtype)
-        ratio = d / w * (lrs * weight)
-        self.ratio_sum.add_(ratio)
-        self.grad_sum.add_(g * weight)
-        if self.rows is not None:
-            slot = torch.where(measured, step // self.every, self.rows.shape[0] - 1)
-            self.rows.index_copy_(0, slot.view(1), ratio.unsqueeze(0))
-
-    def update_ratio(self, steps: int, model: int | None = None) -> dict[str, float]:
-        sums = self.ratio_sum if model is None else self.ratio_sum[:, model]
-        return dict(zip(self.layers, (sums / max(1, steps)).tolist(), strict=True))
-
-    def update_ratio_max(self, steps: int, model: int | None = None) -> dict[str, float] | None:
-        if self.rows is None:
-            return None
-        rows = self.rows[: max(1, steps)]
-        return dict(zip(self.layers, (rows if model is None else rows[..., model]).amax(0).tolist(), strict=True))
+def module_stats(names: Sequence[str], device: torch.device, k: int | None = None, every: int = 1,
+                 rows: int = 0) -> StepStats:
+    """:class:`StepStats` grouped by parameter-owning module path (``named_parameters()`` names), as a lone
+    run of the same model groups them: a module's ratio is ‖Δ of all its parameters‖ / ‖all its parameters‖."""
+    return StepStats(device, LayerGroups(names), k, every, rows)
 
 
 class FuncStackedStep(StackedStep):
-    """:class:`StackedStep` over a :class:`FuncStackedNet`, its diagnostics per module (:class:`ModuleStats`)."""
+    """:class:`StackedStep` over a :class:`FuncStackedNet`, its diagnostics per module (:func:`module_stats`)."""
 
     def __init__(self, net: FuncStackedNet, opt: StackedSGD, x_all: torch.Tensor, y_all: torch.Tensor,
                  batch_size: int, batches: int, *, graphs: bool, diagnostics: bool = True,
@@ -167,7 +108,7 @@ class FuncStackedStep(StackedStep):
         super().__init__(net, opt, x_all, y_all, batch_size, batches, graphs=graphs, diagnostics=False,
                          schedules=schedules, total_steps=total_steps)
         if diagnostics:
-            self.stats = ModuleStats(net.names, x_all.device, net.k, every=SAMPLE_EVERY, rows=batches if trace else 0)
+            self.stats = module_stats(net.names, x_all.device, net.k, every=SAMPLE_EVERY, rows=batches if trace else 0)
 
     @classmethod
     def of(cls, model: nn.Module, configs: Sequence[RunConfig], x: torch.Tensor,
@@ -180,7 +121,7 @@ class FuncStackedStep(StackedStep):
                    diagnostics=diagnostics, schedules=configs, total_steps=total_steps, trace=trace)
 
 
-def is_reference(model: nn.Module) -> bool:
+def is_reference_net(model: nn.Module) -> bool:
     """The reference CNN, which has its own faster grouped-convolution stack."""
     return type(model) is ConvNet
 
@@ -252,7 +193,7 @@ class StackPlan:
 
 def plan_stack(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StackPlan:
     """Reference CNN → grouped convolutions; any other model → torch.func if a trial batch stacks, else one by one."""
-    if is_reference(model):
+    if is_reference_net(model):
         return StackPlan("grouped")
     note = stack_note(model, x, y)
     return StackPlan("one-by-one", note) if note is not None else StackPlan("func")
@@ -265,7 +206,7 @@ def stacked_fit(runs: Sequence[Run], graphs: bool = True, diagnostics: bool = Tr
     """
     first = runs[0]
     assert first.model is not None
-    if is_reference(first.model):
+    if is_reference_net(first.model):
         return Fit.stacked(runs, graphs)
     step = FuncStackedStep.of(first.model, [run.config for run in runs], first.splits.train_x, first.splits.train_y,
                               first.batches_per_epoch, first.total_steps, graphs=graphs, diagnostics=diagnostics)
@@ -296,7 +237,7 @@ def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Se
     """
     cancel = cancel or threading.Event()
     try:
-        reference = is_reference(seeded_model(factory, configs[0].seed))
+        reference = is_reference_net(seeded_model(factory, configs[0].seed))
     except Exception:  # noqa: BLE001 — each run's setup calls the factory again and ends failed with its error
         reference = False
     own = diagnostics and reference  # validation diagnostics and the step trace: the reference CNN's only, for now
@@ -317,7 +258,7 @@ def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Se
                 for run in runs:  # update ratios per module, as the stack would have kept them
                     if diagnostics and run.update.stats is None and run.model is not None:
                         names = [name for name, _ in run.model.named_parameters()]
-                        run.update.stats = ModuleStats(names, device, every=SAMPLE_EVERY)
+                        run.update.stats = module_stats(names, device, every=SAMPLE_EVERY)
                     Fit([run], run.step).run()
             else:
                 stacked_fit(runs, graphs, diagnostics).run()

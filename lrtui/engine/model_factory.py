@@ -99,12 +99,3 @@ def with_caveat(verdict: Verdict | None, config: RunConfig) -> Verdict | None:
     return Verdict(verdict.label, f"{verdict.reason} (the step-size bands are calibrated on the reference CNN, "
                                   f"not on {config.model_name})",
                    f"{verdict.hint}; a range test finds this network's own: lrtui find-lr --model {config.model}{data}")
-
-
-def measures_inside(config: RunConfig) -> bool:
-    """Whether the diagnostics (and the step trace, which reads them) look inside this run's network.
-
-    The one switch for foreign networks: :mod:`lrtui.engine.diagnostics` knows the reference CNN's
-    layers only, so a ``--model`` network trains without them (its epochs' diagnostics are None).
-    """
-    return is_reference(config)

@@ -40,9 +40,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from lrtui.engine.diagnostics import RELU_LAYERS, fired, forward_observed
-from lrtui.engine.model import ConvNet
+from lrtui.engine.activations import UnitsFired, watching
 
 #: Validation images the steps are measured on (the first ones: fixed for the whole run).
 PROBE_SIZE = 100
@@ -86,7 +86,7 @@ class ProbeData:
         return cls(tuple((train_x[r], train_y[r]) for r in rows), val_x[:PROBE_SIZE], val_y[:PROBE_SIZE])
 
 
-def minibatch_gradients(model: ConvNet, data: ProbeData) -> list[list[torch.Tensor]]:
+def minibatch_gradients(model: nn.Module, data: ProbeData) -> list[list[torch.Tensor]]:
     """Each fixed minibatch's loss gradient at the current weights; no ``.grad`` is touched."""
     params = list(model.parameters())
     return [list(torch.autograd.grad(F.cross_entropy(model(x), y), params)) for x, y in data.batches]
@@ -133,8 +133,8 @@ def _median(values: list[float]) -> float:
 
 
 @torch.no_grad()
-def steps_along(model: ConvNet, directions: Sequence[Sequence[torch.Tensor]], lrs: Sequence[float],
-                data: ProbeData, scratch: ConvNet | None = None) -> StepCurves:
+def steps_along(model: nn.Module, directions: Sequence[Sequence[torch.Tensor]], lrs: Sequence[float],
+                data: ProbeData, scratch: nn.Module | None = None) -> StepCurves:
     """One step of each size in ``lrs`` along each direction (``w - η·d``), each measured on ``data.x``.
 
     ``scratch``: a model of the same shape whose weights may be overwritten (a deep copy is made
@@ -144,25 +144,27 @@ def steps_along(model: ConvNet, directions: Sequence[Sequence[torch.Tensor]], lr
     params = [p.detach() for p in model.parameters()]
     moved = [p.detach() for p in scratch.parameters()]
     before = F.cross_entropy(model(data.x), data.y)
-    losses, dead = [], []
+    losses, dead, names = [], [], list[str]()
     for lr in lrs:
         for direction in directions:
             for s, p, d in zip(moved, params, direction, strict=True):
                 s.copy_(p).add_(d, alpha=-lr)
-            logits, acts = forward_observed(scratch, data.x)
-            losses.append(F.cross_entropy(logits, data.y))
-            dead.append(torch.stack([1 - fired(acts[name]).float().mean() for name in RELU_LAYERS]))
+            units = UnitsFired()  # any network's ReLU-family activations, by the names the diagnostics use
+            with watching(scratch, units) as forward:
+                losses.append(F.cross_entropy(forward(data.x), data.y))
+            names = names or list(units.fired)
+            dead.append(units.dead() if units.fired else torch.zeros(0, device=before.device))
     m = len(directions)
-    read = torch.cat([before.view(1), torch.stack(losses), torch.stack(dead).flatten()]).tolist()
+    read = torch.cat([before.view(1), torch.stack(losses), torch.cat(dead)]).tolist()
     base, after, dead_all = read[0], read[1 : 1 + len(losses)], read[1 + len(losses) :]
     curves = [after[i * m : (i + 1) * m] for i in range(len(lrs))]
-    layers = len(RELU_LAYERS)
+    layers = len(names)
     dead_per = [[dead_all[(i * m + j) * layers : (i * m + j + 1) * layers] for j in range(m)] for i in range(len(lrs))]
     return StepCurves(
         loss_before=base,
         losses=tuple(_median(c) for c in curves),
         # a NaN loss (a step that blew up) counts as raised: it is no lower than before
         raised_fraction=tuple(sum(not (x <= base) for x in c) / m for c in curves),
-        dead_after=tuple({name: statistics.median(row[k] for row in rows) for k, name in enumerate(RELU_LAYERS)}
+        dead_after=tuple({name: statistics.median(row[k] for row in rows) for k, name in enumerate(names)}
                          for rows in dead_per),
     )

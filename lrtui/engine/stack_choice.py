@@ -48,7 +48,7 @@ import torch
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.data import Splits, _cache_dir
-from lrtui.engine.func_stack import ModelFactory, is_reference, stacked_fit
+from lrtui.engine.func_stack import ModelFactory, is_reference_net, stacked_fit
 from lrtui.engine.model import seeded_model
 from lrtui.engine.trainer import Fit, Run, device_name
 
@@ -90,7 +90,7 @@ def model_label(factory: ModelFactory | None, seed: int = 0) -> str:
     if factory is None:
         return ""
     model = seeded_model(factory, seed)
-    return "" if is_reference(model) else f"{type(model).__name__} {sum(p.numel() for p in model.parameters())}"
+    return "" if is_reference_net(model) else f"{type(model).__name__} {sum(p.numel() for p in model.parameters())}"
 
 
 def read_choices(path: Path | None = None) -> dict[str, dict[str, Any]]:

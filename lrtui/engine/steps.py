@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats
+from lrtui.engine.diagnostics import SAMPLE_EVERY, LayerGroups, StepStats
 from lrtui.engine.model import ConvNet
 from lrtui.engine.probe import optimizer_direction, sgd_direction
 from lrtui.engine.schedule import device_table, is_scheduled, lr_table
@@ -338,7 +338,8 @@ class StackedStep:
         if any(is_scheduled(c) for c in self.schedules):
             self.lr_rows = torch.zeros(batches, k, device=dev)
         #: per-model update ratios and gradient norms, over the same steps a lone run measures
-        self.stats = StepStats(dev, k, every=SAMPLE_EVERY, rows=batches if trace else 0) if diagnostics else None
+        self.stats = (StepStats(dev, LayerGroups(net.names), k, every=SAMPLE_EVERY, rows=batches if trace else 0)
+                      if diagnostics else None)
         self.batch_size = batch_size
         self.use_graphs = graphs and dev.type == "cuda"
         self.graph: tuple[Any, torch.Tensor] | None = None  #: (captured step, its index input)

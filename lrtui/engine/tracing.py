@@ -6,7 +6,7 @@ slowing training:
 * the update ratios of every measured step are written on the device by the step itself
   (:class:`lrtui.engine.diagnostics.StepStats` ``rows``: one copy per measured step, no read);
 * the dead-unit probe is one forward pass of :data:`~lrtui.engine.step_trace.PROBE_IMAGES` fixed
-  validation images through :func:`~lrtui.engine.diagnostics.forward_observed`, every
+  validation images with the activations watched (:mod:`lrtui.engine.activations`), every
   :data:`~lrtui.engine.step_trace.DEAD_EVERY` steps of the first
   :data:`~lrtui.engine.step_trace.DEAD_STEPS`, then at log points (at most once per
   ``DEAD_EVERY`` steps within the dense window, once per stride after it); its result stays on
@@ -25,11 +25,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+from torch import nn
 
+from lrtui.engine.activations import UnitsFired, watching
 from lrtui.engine.config import RunConfig
-from lrtui.engine.diagnostics import LAYERS, RELU_LAYERS, fired, forward_observed
 from lrtui.engine.events import BatchLog, ProvisionalVerdict, TracePoints
-from lrtui.engine.model import ConvNet
 from lrtui.engine.provisional import LogPoint, judge_provisional
 from lrtui.engine.step_trace import DEAD_EVERY, DEAD_STEPS, DENSE_STEPS, PROBE_IMAGES, StepTrace, TracePoint, stride
 from lrtui.engine.steps import EpochState
@@ -48,7 +48,8 @@ class Tracer:
         self.points: list[LogPoint] = []
         self.next_sparse = DENSE_STEPS  #: the first step after the dense window that is kept next
         self.last_dead = -DENSE_STEPS  #: step of the last dead-unit probe
-        self.pending: list[tuple[int, torch.Tensor]] = []  #: (step, dead shares on the device) not read yet
+        #: (step, activations, their dead shares on the device) not read yet
+        self.pending: list[tuple[int, tuple[str, ...], torch.Tensor]] = []
         self.flushed = 0  #: measured steps of this epoch already looked at
         self.epoch_first = 0  #: the epoch's first step
         self.loss_sum = 0.0  #: the epoch's loss sum and samples at the last log point
@@ -65,10 +66,15 @@ class Tracer:
         return log_now and step - self.last_dead >= (DEAD_EVERY if step < DENSE_STEPS else self.stride)
 
     @torch.no_grad()
-    def probe_dead(self, model: ConvNet, step: int) -> None:
+    def probe_dead(self, model: nn.Module, step: int) -> None:
         """The share of each ReLU layer's channels/units that never fire on the fixed batch (stays on the device)."""
-        _, acts = forward_observed(model, self.probe_x)
-        self.pending.append((step, 1.0 - torch.stack([fired(a).float().mean() for a in acts.values()])))
+        units, training = UnitsFired(), model.training
+        model.eval()  # as validation sees it: batch norm's running statistics stay the training's own
+        with watching(model, units) as forward:
+            forward(self.probe_x)
+        model.train(training)
+        if units.fired:
+            self.pending.append((step, tuple(units.fired), units.dead()))
         self.last_dead = step
 
     def _kept(self, measured: int) -> list[tuple[int, int]]:
@@ -93,15 +99,19 @@ class Tracer:
         if kept:
             assert stats is not None
             ratios = stats.ratios_at([row for row, _ in kept], state.model_index).tolist()
-        dead = {step: dict(zip(RELU_LAYERS, d.tolist())) for step, d in
-                zip([s for s, _ in pending], torch.stack([d for _, d in pending]))} if pending else {}
+        shares = torch.cat([d for _, _, d in pending]).tolist() if pending else []
+        dead: dict[int, dict[str, float]] = {}
+        for step, names, _ in pending:
+            dead[step] = dict(zip(names, shares[: len(names)]))
+            shares = shares[len(names):]
         steps = sorted({s for _, s in kept} | set(dead))
         if not steps:
             return []
         index = torch.tensor([s - self.epoch_first for s in steps], dtype=torch.long, device=state.batch_losses.device)
         losses = state.batch_losses[index].tolist()
         by_step: dict[int, Sequence[float]] = {s: r for (_, s), r in zip(kept, ratios)}
-        points = [TracePoint.of(s, loss, dict(zip(LAYERS, by_step[s])) if s in by_step else None, dead.get(s))
+        layers = stats.groups.names if stats is not None else ()
+        points = [TracePoint.of(s, loss, dict(zip(layers, by_step[s])) if s in by_step else None, dead.get(s))
                   for s, loss in zip(steps, losses)]
         self.trace.extend(points)
         return points

@@ -49,7 +49,7 @@ from torch import nn
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import DataUnavailable, Splits, load_splits
 from lrtui.engine.dead_stop import provably_dead
-from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats, ValStats, forward_observed
+from lrtui.engine.diagnostics import SAMPLE_EVERY, Observer, StepStats, ValStats
 from lrtui.engine.events import (
     BatchLog,
     Emit,
@@ -64,7 +64,7 @@ from lrtui.engine.events import (
 )
 from lrtui.engine.loop import Callback, run_batches
 from lrtui.engine.model import ConvNet, seeded_model
-from lrtui.engine.model_factory import build_network, described, measures_inside, with_caveat
+from lrtui.engine.model_factory import build_network, described, with_caveat
 from lrtui.engine.probe import ProbeData, minibatch_gradients, probe_grid, steps_along
 from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
 from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
@@ -160,8 +160,7 @@ class Run:
         ``model_factory``: builds the run's model (under its seed); None: the reference CNN."""
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
         self.model_factory = model_factory
-        inside = measures_inside(config)  # the probe's dead units, too, read the reference CNN's layers
-        self.diagnostics, self.probes, self.stop_dead = diagnostics and inside, probes and inside, stop_dead
+        self.diagnostics, self.probes, self.stop_dead = diagnostics, probes, stop_dead
         self.traced = trace and self.diagnostics  #: keep the step trace (it reads the diagnostics' rows)
         self.tracer: Tracer | None = None
         self.stats: StepStats | None = None
@@ -194,13 +193,14 @@ class Run:
         self.log_every = cfg.log_every or nice_log_every(self.batches_per_epoch)
         self.total_steps = cfg.epochs * self.batches_per_epoch
         # typed as the reference CNN: a foreign network (any nn.Module) meets only what takes any module
-        # (the lone step, the probe), never the grouped stack or the diagnostics (see measures_inside)
+        # (the lone step, the probe, the diagnostics' observer), never the grouped stack
         self.model = cast(ConvNet, build_network(cfg, self.device) if self.model_factory is None
                           else seeded_model(self.model_factory, cfg.seed, self.device))
         if cfg.model or cfg.data:  # one batch through it; its name, size and classes go into the config
             self.config = cfg = described(cfg, self.model)
+        self.observer = Observer.for_model(self.model)
         rows = self.batches_per_epoch if self.traced else 0
-        self.stats = StepStats(self.device, every=SAMPLE_EVERY, rows=rows) if self.diagnostics else None
+        self.stats = self.observer.step_stats(self.device, every=SAMPLE_EVERY, rows=rows) if self.diagnostics else None
         if self.traced:
             self.tracer = Tracer(self.run_id, self.splits.val_x, self.total_steps, SAMPLE_EVERY)
         self.update: SGDStep | OptimizerStep = make_update(cfg, self.model.parameters(), self.stats)
@@ -301,14 +301,11 @@ class Run:
         loss_sum = torch.zeros((), device=self.device)
         preds = []
         step = EVAL_BATCH_CPU if self.device.type == "cpu" else EVAL_BATCH_GPU
-        with torch.inference_mode():
+        with torch.inference_mode(), self.observer.observing(observe) as forward:
             for i in range(0, x.shape[0], step):
-                if observe is None:
-                    logits = model(x[i : i + step])
-                else:
-                    assert isinstance(model, ConvNet)  # see measures_inside
-                    logits, acts = forward_observed(model, x[i : i + step])
-                    observe.observe(logits, acts)
+                logits = forward(x[i : i + step])
+                if observe is not None:
+                    observe.observe(logits)
                 loss_sum += F.cross_entropy(logits, y[i : i + step], reduction="sum")
                 preds.append(logits.argmax(1))
         return float(loss_sum.item()) / max(1, x.shape[0]), torch.cat(preds)

@@ -312,7 +312,10 @@ def _diagnostics(raw: Any, where: str) -> None:
                 raise Malformed(f"{here} has too many entries")
             for layer, v in value.items():
                 text(layer, f"{here} (a layer name)", 100)
-                number(v, f"{here}.{layer[:40]}", 0.0, hi, null=True)
+                if key == "dead_na":  # why a layer's dead units are not measured (a GELU's, ...)
+                    text(v, f"{here}.{layer[:40]}", 200)
+                else:
+                    number(v, f"{here}.{layer[:40]}", 0.0, hi, null=True)
         else:
             number(value, here, 0.0, hi, null=True)
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from lrtui.engine.model_factory import measures_inside
 from lrtui.sessions.listing import load_session
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -36,8 +35,7 @@ def test_each_example_network_trains_an_epoch_of_digits(cli, tmp_path, factory, 
         assert run.config.model == spec and run.config.model_name == name and run.config.model_params > 0
         assert run.config.classes == 10 and run.epochs and run.test is not None
         diagnostics = run.epochs[-1].get("diagnostics")
-        if measures_inside(run.config):  # foreign networks get diagnostics once they see any network
-            assert diagnostics, "diagnostics of every layer expected"
+        assert diagnostics and diagnostics["update_ratio"] and diagnostics["dead_fraction"], "diagnostics expected"
         assert "calibrated on the reference CNN" in run.verdict["reason"]
         assert f"lrtui find-lr --model {spec}" in run.verdict["hint"]
     assert runs[0].epochs[0]["train_loss"] != runs[1].epochs[0]["train_loss"]

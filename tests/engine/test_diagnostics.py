@@ -12,7 +12,7 @@ import torch
 from engine_helpers import TINY, Recorder, run_tiny
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.diagnostics import LAYERS, RELU_LAYERS, StepStats, forward_observed
+from lrtui.engine.diagnostics import LAYERS, RELU_LAYERS, LayerGroups, Observer, StepStats, ValStats
 from lrtui.engine.events import BatchLog, EpochEnd, ProbeResult, RunEnd, RunState
 from lrtui.engine.model import build_model
 from lrtui.engine.trainer import train
@@ -93,13 +93,15 @@ def test_diagnostics_change_nothing_in_the_run() -> None:
     assert all(log.update_ratio is None for log in off.of(BatchLog))
 
 
-def test_forward_observed_is_the_model_forward() -> None:
+def test_an_observed_forward_is_the_model_forward_and_names_the_reference_layers() -> None:
     model = build_model(0).eval()
     x = torch.rand(7, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    with torch.inference_mode():
-        logits, acts = forward_observed(model, x)
-        assert torch.equal(logits, model(x))
-    assert [tuple(a.shape[:2]) for a in acts.values()] == [(7, 16), (7, 32), (7, 128)]
+    observer, stats = Observer.for_model(model), ValStats(torch.device("cpu"))
+    with torch.inference_mode(), observer.observing(stats) as forward:
+        assert torch.equal(forward(x), model(x))
+    assert observer.groups.names == LAYERS
+    assert [(name, f.shape[0]) for name, f in stats.units.fired.items()] == [("conv1", 16), ("conv2", 32), ("fc1", 128)]
+    assert not model._forward_hooks and not model.conv1._forward_pre_hooks  # hooks only inside the block
 
 
 def test_any_optimizer_measures_the_update_it_applied() -> None:
@@ -113,7 +115,8 @@ def test_stats_from_a_delta_match_the_sgd_formula() -> None:
     gen = torch.Generator().manual_seed(0)
     params = [torch.randn(3, 2, generator=gen) + 1 for _ in range(8)]
     grads = [torch.randn(3, 2, generator=gen) for _ in range(8)]
-    a, b = StepStats(torch.device("cpu")), StepStats(torch.device("cpu"))
+    groups = LayerGroups([f"{layer}.{p}" for layer in LAYERS for p in ("weight", "bias")])
+    a, b = StepStats(torch.device("cpu"), groups), StepStats(torch.device("cpu"), groups)
     a.add_sgd(params, grads, grads, 0.1)
     b.add_delta(params, torch._foreach_add(params, grads, alpha=-0.1), grads)
     torch.testing.assert_close(a.ratio_sum, b.ratio_sum)

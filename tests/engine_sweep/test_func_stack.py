@@ -17,7 +17,7 @@ from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, RunState
 from lrtui.engine.func_stack import (
     NOTE_PREFIX,
     FuncStackedStep,
-    ModuleStats,
+    module_stats,
     plan_stack,
     stack_note,
     train_sweep,
@@ -96,7 +96,7 @@ def test_func_stack_equals_k_runs_one_by_one(factory, optimizer: str, momentum: 
     assert not run_batches(stack, order, batches, 0, [], threading.Event())
     for k, cfg in enumerate(configs):
         model = seeded_model(factory, 3)
-        stats = ModuleStats(names_of(model), CPU, every=SAMPLE_EVERY, rows=batches)
+        stats = module_stats(names_of(model), CPU, every=SAMPLE_EVERY, rows=batches)
         lone = LoneStep(model, SGDStep(model.parameters(), cfg, stats), x, y, 10)
         run_batches(lone, order, batches, 0, [], threading.Event())
         copy = seeded_model(factory, 0)  # other weights, overwritten
@@ -107,7 +107,7 @@ def test_func_stack_equals_k_runs_one_by_one(factory, optimizer: str, momentum: 
         a, b = lone.epoch_state(0, batches, 125), stack.epoch_state(k, batches, 125)
         assert int(a.correct) == int(b.correct)
         ours, theirs = b.update_ratio(), a.update_ratio()
-        assert ours is not None and theirs is not None and list(ours) == list(theirs) == list(stats.layers)
+        assert ours is not None and theirs is not None and list(ours) == list(theirs) == list(stats.groups.names)
         for layer, value in theirs.items():
             assert ours[layer] == pytest.approx(value, rel=1e-4), (k, layer)
         assert b.update_ratio_max() == pytest.approx(a.update_ratio_max(), rel=1e-4)

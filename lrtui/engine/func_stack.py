@@ -23,8 +23,8 @@ never wrong.
 Diagnostics: each step's update-to-weight ratio per member is kept per parameter-owning
 module path (``"0"``, ``"block.conv1"``, ...; :func:`module_stats`), over the same steps a lone
 run measures, and reaches each run's ``BatchLog.update_ratio``. Validation diagnostics (dead units,
-collapse) are the reference CNN's only for now (:func:`lrtui.engine.diagnostics.forward_observed`),
-so runs of another model leave ``EpochEnd.diagnostics`` empty and keep no step trace.
+collapse) and the step trace come from each run's own model (:class:`lrtui.engine.diagnostics.Observer`),
+as for a lone run.
 """
 
 from __future__ import annotations
@@ -240,8 +240,7 @@ def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Se
         reference = is_reference_net(seeded_model(factory, configs[0].seed))
     except Exception:  # noqa: BLE001 — each run's setup calls the factory again and ends failed with its error
         reference = False
-    own = diagnostics and reference  # validation diagnostics and the step trace: the reference CNN's only, for now
-    runs = [Run(config, emit, cancel, run_id, diagnostics=own, probes=probes, trace=trace and own,
+    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace,
                 model_factory=factory) for config, run_id in zip(configs, run_ids, strict=True)]
     plan = StackPlan("grouped" if reference else "func")
     with run_threads():

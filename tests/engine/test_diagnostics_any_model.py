@@ -185,14 +185,9 @@ DEEP_LAYERS = ("stem.1", "stem.2", *(f"blocks.{i}.{ab}" for i in range(4) for ab
 DEEP_RELUS = ("stem.3", *(f"blocks.{i}.{ab}" for i in range(4) for ab in "ab"))
 
 
-def test_a_deep_network_trains_with_every_layer_measured(monkeypatch: pytest.MonkeyPatch) -> None:
-    def build(seed: int, device: Any = "cpu") -> nn.Module:
-        torch.manual_seed(seed)
-        return Deep().to(device)
-
-    monkeypatch.setattr("lrtui.engine.trainer.build_model", build)
+def test_a_deep_network_trains_with_every_layer_measured() -> None:
     rec = Recorder()
-    end = train(replace(TINY, epochs=1, lr=0.05, log_every=10), rec)
+    end = train(replace(TINY, epochs=1, lr=0.05, log_every=10), rec, model_factory=Deep)
     assert end.status == "finished", end.error
     d = rec.of(EpochEnd)[0].diagnostics
     assert tuple(d["update_ratio"]) == tuple(d["update_ratio_max"]) == DEEP_LAYERS

@@ -18,11 +18,12 @@ know, so new ones can be added.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from lrtui.engine.config import RunConfig
+from lrtui.engine.records import Diagnostics, TestResult  # RunEnd's test: defined with the other records
 from lrtui.engine.step_trace import TracePoint
 
 
@@ -161,15 +162,7 @@ class EpochEnd:
     val_acc: float
     seconds: float  #: wall time of this epoch's training and validation
     batch_losses: tuple[float, ...] = ()  #: every training batch loss of this epoch, in order
-    #: what happened inside the network this epoch (None when not measured)::
-    #:
-    #:   {"update_ratio": {"conv1", "conv2", "fc1", "fc2": mean ||Δw||/||w|| per step},
-    #:    "update_ratio_max": {the same layers: the largest measured step} (only with the step trace),
-    #:    "grad_norm": mean global gradient norm per step,
-    #:    "dead_fraction": {"conv1", "conv2", "fc1": share of channels/units never > 0 on validation},
-    #:    "top_class_share": share of validation predictions in the most common class,
-    #:    "pred_entropy": mean predictive entropy on validation, nats (ln 10 = 2.303 = uniform)}
-    diagnostics: dict[str, Any] | None = None
+    diagnostics: Diagnostics | None = None  #: what happened inside the network this epoch (None when not measured)
 
 
 @dataclass(frozen=True)
@@ -190,28 +183,6 @@ class ProbeResult:
     def to_dict(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "lrs": list(self.lrs), "losses": list(self.losses),
                 "current_lr": self.current_lr, "base_loss": self.base_loss}
-
-
-@dataclass(frozen=True)
-class TestResult:
-    """The held-out test set's score, computed once at the end of a run."""
-
-    accuracy: float
-    loss: float
-    confusion_matrix: list[list[int]]  #: rows = true class, columns = predicted
-    report: dict[str, Any]  #: scikit-learn ``classification_report(output_dict=True)``
-    #: a few test digits for display: ``{"images": [[28*28 uint8]], "true": [...], "pred": [...]}``,
-    #: misclassified ones first
-    samples: dict[str, list[Any]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "accuracy": self.accuracy,
-            "loss": self.loss,
-            "confusion_matrix": self.confusion_matrix,
-            "report": self.report,
-            "samples": self.samples,
-        }
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,214 @@
+"""What a run measured, as typed records: its epochs (with what happened inside the network), its step
+probes, its test score and its provisional verdict.
+
+The engine builds them (:class:`lrtui.engine.events.EpochEnd` carries :class:`Diagnostics`, the verdict
+judges :class:`EpochRecord` and :class:`ProbeRecord`), :class:`lrtui.sessions.record.RunRecord` keeps
+them, and :mod:`lrtui.sessions.schema` validates a session file into them: every reader uses attributes
+(``e.val_acc``), never string keys. A number that was NaN or ±inf is None here (JSON has neither), so a
+record always turns into strict JSON (``to_dict``) with the keys the session files have always held.
+Pure Python: no torch, no validation library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from lrtui.engine.numbers import as_float
+
+if TYPE_CHECKING:
+    from lrtui.engine.events import Verdict
+
+def layers(values: Mapping[str, Any] | None) -> dict[str, float | None]:
+    """Per-layer numbers with every non-finite one (NaN, inf, a bool, None) as None. Layer names are data: any
+    network has its own."""
+    return {str(k): as_float(v) for k, v in (values or {}).items()}
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """What happened inside the network in one epoch; None (or no layers) where it was not measured."""
+
+    #: per layer: mean ‖Δw‖/‖w‖ of the epoch's measured steps
+    update_ratio: dict[str, float | None] = field(default_factory=dict)
+    #: per layer: the largest ‖Δw‖/‖w‖ of one measured step (only with the step trace; None: not kept)
+    update_ratio_max: dict[str, float | None] | None = None
+    grad_norm: float | None = None  #: mean global gradient norm per step
+    #: per ReLU layer: share of channels/units never > 0 on the validation set
+    dead_fraction: dict[str, float | None] = field(default_factory=dict)
+    top_class_share: float | None = None  #: share of validation predictions in the most common class
+    pred_entropy: float | None = None  #: mean predictive entropy on validation, nats (ln 10 = uniform)
+
+    @classmethod
+    def of(cls, update_ratio: Mapping[str, Any] | None = None, update_ratio_max: Mapping[str, Any] | None = None,
+           grad_norm: Any = None, dead_fraction: Mapping[str, Any] | None = None, top_class_share: Any = None,
+           pred_entropy: Any = None) -> Diagnostics:
+        """From measured numbers: non-finite ones as None; an empty ``update_ratio_max`` as not kept."""
+        return cls(layers(update_ratio), layers(update_ratio_max) if update_ratio_max else None, as_float(grad_norm),
+                   layers(dead_fraction), as_float(top_class_share), as_float(pred_entropy))
+
+    def to_dict(self) -> dict[str, Any]:
+        largest = {} if self.update_ratio_max is None else {"update_ratio_max": dict(self.update_ratio_max)}
+        return {"update_ratio": dict(self.update_ratio), **largest, "grad_norm": self.grad_norm,
+                "dead_fraction": dict(self.dead_fraction), "top_class_share": self.top_class_share,
+                "pred_entropy": self.pred_entropy}
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch's averaged metrics after validation. Accuracies are fractions in [0, 1]."""
+
+    epoch: int  #: 1-based
+    train_loss: float | None = None
+    train_acc: float | None = None
+    val_loss: float | None = None
+    val_acc: float | None = None
+    seconds: float | None = None  #: wall time of the epoch's training and validation
+    diagnostics: Diagnostics | None = None  #: None when not measured (or saved before diagnostics existed)
+
+    @classmethod
+    def of(cls, epoch: int, train_loss: Any = None, train_acc: Any = None, val_loss: Any = None, val_acc: Any = None,
+           seconds: Any = None, diagnostics: Diagnostics | None = None) -> EpochRecord:
+        """From measured numbers: non-finite ones as None."""
+        return cls(int(epoch), as_float(train_loss), as_float(train_acc), as_float(val_loss), as_float(val_acc),
+                   as_float(seconds), diagnostics)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "train_loss": self.train_loss, "train_acc": self.train_acc,
+                "val_loss": self.val_loss, "val_acc": self.val_acc, "seconds": self.seconds,
+                "diagnostics": None if self.diagnostics is None else self.diagnostics.to_dict()}
+
+
+#: The fields every saved probe holds; later ones are written only where measured (not None).
+_PROBE_ALWAYS = ("epoch", "lrs", "losses", "current_lr", "base_loss")
+
+
+@dataclass(frozen=True)
+class ProbeRecord:
+    """A step probe (:class:`lrtui.engine.events.ProbeResult` without its run id): the probe-set loss after one
+    step of each size in ``lrs`` from the weights at the end of ``epoch`` (0 = the initial weights).
+
+    A field added here with a default of None is read from the event by name (:meth:`of`), saved where it is
+    not None and validated by the schema once it lists it: older files simply lack it.
+    """
+
+    epoch: int  #: 0 = before the first step
+    lrs: tuple[float, ...] = ()  #: step sizes, ascending
+    losses: tuple[float | None, ...] = ()  #: loss after one step of each size (None: not finite)
+    current_lr: float | None = None
+    base_loss: float | None = None  #: loss of the weights themselves (step 0)
+
+    @classmethod
+    def of(cls, result: Any) -> ProbeRecord:
+        """From a ProbeResult (or anything with these attributes): non-finite numbers as None."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            value = getattr(result, f.name, None)
+            if f.name == "epoch":
+                values[f.name] = int(value)
+            elif f.name == "lrs":
+                values[f.name] = tuple(float(x) for x in value or ())
+            elif f.name == "losses":
+                values[f.name] = tuple(as_float(x) for x in value or ())
+            else:
+                values[f.name] = _finite_tree(value)
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _PROBE_ALWAYS or value is not None:
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def _finite_tree(x: Any) -> Any:
+    """A number, or a dict/list of them, with every non-finite float as None."""
+    if isinstance(x, float):
+        return as_float(x)
+    if isinstance(x, Mapping):
+        return {k: _finite_tree(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite_tree(v) for v in x]
+    return x
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    """One row of scikit-learn's classification report: a class, or an average over them."""
+
+    precision: float
+    recall: float
+    f1: float  #: saved as ``f1-score``, scikit-learn's key
+    support: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"precision": self.precision, "recall": self.recall, "f1-score": self.f1, "support": self.support}
+
+
+@dataclass(frozen=True)
+class Samples:
+    """A few test digits for display, misclassified ones first: 784 pixels (0..255) each, true and predicted class."""
+
+    images: tuple[tuple[float, ...], ...] = ()
+    true: tuple[int, ...] = ()
+    pred: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        return {"images": [list(i) for i in self.images], "true": list(self.true), "pred": list(self.pred)}
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The held-out test set's score, computed once at the end of a run."""
+
+    accuracy: float
+    loss: float | None  #: None: not finite
+    confusion_matrix: tuple[tuple[int, ...], ...] = ()  #: rows = true class, columns = predicted
+    #: per class (``"0"``..``"9"``) and the averages (``"macro avg"``, ``"weighted avg"``), in report order
+    scores: dict[str, ClassScores] = field(default_factory=dict)
+    report_accuracy: float | None = None  #: the report's ``accuracy`` row (None: the report had none)
+    samples: Samples = field(default_factory=Samples)
+
+    @classmethod
+    def of(cls, accuracy: float, loss: Any, confusion_matrix: Sequence[Sequence[int]], report: Mapping[str, Any],
+           samples: Mapping[str, Sequence[Any]] | None = None) -> TestResult:
+        """From scikit-learn's ``classification_report(output_dict=True)`` and plain lists."""
+        scores = {str(name): ClassScores(float(row["precision"]), float(row["recall"]), float(row["f1-score"]),
+                                         float(row["support"]))
+                  for name, row in report.items() if isinstance(row, Mapping)}
+        s = samples or {}
+        return cls(float(accuracy), as_float(loss), tuple(tuple(int(v) for v in row) for row in confusion_matrix),
+                   scores, as_float(report.get("accuracy")),
+                   Samples(tuple(tuple(image) for image in s.get("images", ())), tuple(int(t) for t in s.get("true", ())),
+                           tuple(int(p) for p in s.get("pred", ()))))
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The classification report as scikit-learn writes it (the saved form): classes, accuracy, averages."""
+        rows: dict[str, Any] = {}
+        for name, scores in self.scores.items():
+            if self.report_accuracy is not None and name == "macro avg":
+                rows["accuracy"] = self.report_accuracy
+            rows[name] = scores.to_dict()
+        if self.report_accuracy is not None and "accuracy" not in rows:
+            rows["accuracy"] = self.report_accuracy
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"accuracy": self.accuracy, "loss": self.loss,
+                "confusion_matrix": [list(row) for row in self.confusion_matrix], "report": self.report,
+                "samples": self.samples.to_dict()}
+
+
+@dataclass(frozen=True)
+class Provisional:
+    """The latest provisional verdict of a run still training, and the optimizer step it was judged at."""
+
+    step: int
+    verdict: Verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, **self.verdict.to_dict()}

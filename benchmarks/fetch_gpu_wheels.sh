@@ -2,7 +2,7 @@
 # Fetch, where there is network, the wheels that benchmarks/gpu_check.sh installs on a GPU box without one:
 #
 #     bash benchmarks/fetch_gpu_wheels.sh            # into .whl/ (git-ignored), ~48 MiB: for a box with only torch
-#     bash benchmarks/fetch_gpu_wheels.sh --minimal  # ~3.5 MiB: for a box that has the scientific stack and pytest
+#     bash benchmarks/fetch_gpu_wheels.sh --minimal  # ~3.7 MiB: for a box that has the scientific stack and pytest
 #
 # A GPU box typically has Python 3.12 with a CUDA build of torch + torchvision (and numpy) and no network, so
 # every other import of lrtui (and pytest, for the CUDA tests) travels as a wheel for CPython 3.12 on manylinux
@@ -19,7 +19,7 @@ dest=.whl
 APP=(
   textual==8.2.8 rich==15.0.0 pygments==2.20.0 markdown-it-py==4.3.0 mdurl==0.1.2 mdit-py-plugins==0.7.0
   linkify-it-py==2.2.0 uc-micro-py==1.0.3 typing-extensions==4.15.0 platformdirs==4.14.9
-  plotext==5.3.2 textual-plotext==1.0.1 mlxtend==0.25.0
+  plotext==5.3.2 textual-plotext==1.0.1 mlxtend==0.25.0 msgspec==0.23.0
 )
 # scikit-learn (the split and the test report) and pytest (tests/engine_sweep needs no other test dependency)
 STACK=(

@@ -48,6 +48,11 @@ class Diagnostics:
         return cls(layers(update_ratio), layers(update_ratio_max) if update_ratio_max else None, as_float(grad_norm),
                    layers(dead_fraction), as_float(top_class_share), as_float(pred_entropy))
 
+    def finite(self) -> Diagnostics:
+        """The same with every non-finite number as None (for one built without :meth:`of`)."""
+        return Diagnostics.of(self.update_ratio, self.update_ratio_max, self.grad_norm, self.dead_fraction,
+                              self.top_class_share, self.pred_entropy)
+
     def to_dict(self) -> dict[str, Any]:
         largest = {} if self.update_ratio_max is None else {"update_ratio_max": dict(self.update_ratio_max)}
         return {"update_ratio": dict(self.update_ratio), **largest, "grad_norm": self.grad_norm,
@@ -72,7 +77,7 @@ class EpochRecord:
            seconds: Any = None, diagnostics: Diagnostics | None = None) -> EpochRecord:
         """From measured numbers: non-finite ones as None."""
         return cls(int(epoch), as_float(train_loss), as_float(train_acc), as_float(val_loss), as_float(val_acc),
-                   as_float(seconds), diagnostics)
+                   as_float(seconds), None if diagnostics is None else diagnostics.finite())
 
     def to_dict(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "train_loss": self.train_loss, "train_acc": self.train_acc,
@@ -102,18 +107,9 @@ class ProbeRecord:
     @classmethod
     def of(cls, result: Any) -> ProbeRecord:
         """From a ProbeResult (or anything with these attributes): non-finite numbers as None."""
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            value = getattr(result, f.name, None)
-            if f.name == "epoch":
-                values[f.name] = int(value)
-            elif f.name == "lrs":
-                values[f.name] = tuple(float(x) for x in value or ())
-            elif f.name == "losses":
-                values[f.name] = tuple(as_float(x) for x in value or ())
-            else:
-                values[f.name] = _finite_tree(value)
-        return cls(**values)
+        rest = {f.name: _finite_tree(getattr(result, f.name, None)) for f in fields(cls)[3:]}
+        return cls(int(result.epoch), tuple(float(x) for x in result.lrs), tuple(as_float(x) for x in result.losses),
+                   **rest)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

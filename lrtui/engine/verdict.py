@@ -235,10 +235,10 @@ def _judge(epochs: Sequence[EpochRecord], status: str, best_val_acc: float | Non
     if not epochs:
         return Verdict(VerdictLabel.TOO_EARLY, "no epoch finished, so there is nothing to judge yet",
                        "run at least one epoch")
-    train = [e.train_loss for e in epochs]
-    val_loss = [e.val_loss for e in epochs]
-    if not all(finite(t) and finite(v) for t, v in zip(train, val_loss)):
+    if not all(finite(e.train_loss) and finite(e.val_loss) for e in epochs):
         return Verdict(VerdictLabel.DIVERGED, "the loss became infinite or NaN", SMALLER_LR)
+    train = [float(e.train_loss or 0.0) for e in epochs]  # all finite, as just checked
+    val_loss = [float(e.val_loss or 0.0) for e in epochs]
     n = len(epochs)
 
     worst = max(train + val_loss)

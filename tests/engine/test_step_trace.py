@@ -53,7 +53,7 @@ def test_the_trace_keeps_every_measured_step_early_with_dead_units_on_the_fixed_
 def test_the_largest_step_is_beside_the_mean_and_never_below_it(dying) -> None:
     _, rec = dying
     (epoch,) = rec.of(EpochEnd)
-    mean, top = epoch.diagnostics["update_ratio"], epoch.diagnostics["update_ratio_max"]
+    mean, top = epoch.diagnostics.update_ratio, epoch.diagnostics.update_ratio_max
     assert set(top) == set(LAYERS) and all(top[k] >= mean[k] > 0 for k in LAYERS)
     traced = max(p.update_ratio["conv2"] for p in points(rec) if p.update_ratio)
     assert top["conv2"] == pytest.approx(traced, rel=1e-3)  # every measured step is in this trace

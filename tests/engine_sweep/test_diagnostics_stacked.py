@@ -30,7 +30,7 @@ def of(events: list[Event], kind: type, run_id: str) -> list:
 
 def test_every_model_of_the_stack_has_its_own_diagnostics(both) -> None:
     _, events = both[True]
-    fc1 = [of(events, EpochEnd, run_id)[0].diagnostics["update_ratio"]["fc1"] for run_id in IDS]
+    fc1 = [of(events, EpochEnd, run_id)[0].diagnostics.update_ratio["fc1"] for run_id in IDS]
     assert fc1[0] > 10 * fc1[1] > 100 * fc1[2] > 0  # lr 0.5, 0.01, 1e-4: steps ordered like the lrs
 
 

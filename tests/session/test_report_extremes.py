@@ -124,7 +124,7 @@ def test_a_probe_table_of_10000_step_sizes_is_linear_and_bounded(trained, monkey
     assert table.headers[1] == "before training" and table.headers[-1] == f"after epoch {N_PROBES - 1}"
     assert PROBE_ROWS <= len(table.rows) <= PROBE_ROWS + 2 * PROBE_COLUMNS
     marked = [row for row in table.rows if row[0].text.endswith("◀")]
-    assert len(marked) == 1 and marked[0][0].text == f"{run.probes[0]['lrs'][4000]:.3g} ◀"
+    assert len(marked) == 1 and marked[0][0].text == f"{run.probes[0].lrs[4000]:.3g} ◀"
     assert f"of {N_LRS:,} step sizes" in note and f"{PROBE_COLUMNS} of {N_PROBES} probes" in note
 
 

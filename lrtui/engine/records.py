@@ -160,6 +160,8 @@ class Samples:
 class TestResult:
     """The held-out test set's score, computed once at the end of a run."""
 
+    __test__ = False  # a name pytest would otherwise try to collect
+
     accuracy: float
     loss: float | None  #: None: not finite
     confusion_matrix: tuple[tuple[int, ...], ...] = ()  #: rows = true class, columns = predicted

@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from html import escape as html_escape
 
 import pytest
@@ -179,7 +180,8 @@ def test_user_strings_are_escaped(trained, tmp_path):
     first, second = session.runs[0], session.runs[1]
     first.id = f"r1{evil}"
     second.error = f"disk <b>full</b> & {evil}"
-    second.verdict = {**(second.verdict or {}), "reason": "a | pipe\nand a newline"}
+    assert second.verdict is not None
+    second.verdict = replace(second.verdict, reason="a | pipe\nand a newline")
     md, html = (p.read_text() for p in write_reports(session, tmp_path / "out", ("md", "html")))
     assert "<script" not in html and "<b>full" not in html
     assert html_escape(f"r1{evil}") in html and "Disk &lt;b&gt;full&lt;/b&gt; &amp;" in html

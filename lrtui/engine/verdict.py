@@ -208,8 +208,7 @@ def judge(
     n_train: int | None = None,
     n_val: int | None = None,
 ) -> Verdict:
-    """Label a run from its epochs (their losses, accuracies and diagnostics when measured) and its step
-    ``probes`` (RunRecord.probes; optional).
+    """Label a run from its epochs (losses, accuracies, diagnostics when measured) and ``probes`` (optional).
 
     ``status`` is the run's (``diverged`` always wins); ``best_val_acc`` is the best validation
     accuracy of the runs it is compared with, if any; ``lr`` the run's configured lr (a schedule
@@ -237,8 +236,7 @@ def _judge(epochs: Sequence[EpochRecord], status: str, best_val_acc: float | Non
                        "run at least one epoch")
     if not all(finite(e.train_loss) and finite(e.val_loss) for e in epochs):
         return Verdict(VerdictLabel.DIVERGED, "the loss became infinite or NaN", SMALLER_LR)
-    train = [float(e.train_loss or 0.0) for e in epochs]  # all finite, as just checked
-    val_loss = [float(e.val_loss or 0.0) for e in epochs]
+    train, val_loss = [float(e.train_loss or 0.0) for e in epochs], [float(e.val_loss or 0.0) for e in epochs]
     n = len(epochs)
 
     worst = max(train + val_loss)
@@ -251,12 +249,11 @@ def _judge(epochs: Sequence[EpochRecord], status: str, best_val_acc: float | Non
 
     if epochs[-1].diagnostics is not None:
         return _Measured(epochs, probes, best_val_acc, setting).verdict()
-    return _judge_curves(train, val_loss, [_acc(e) for e in epochs], best_val_acc, setting)
+    return _judge_curves(train, val_loss, _accs(epochs), best_val_acc, setting)
 
 
-def _acc(epoch: EpochRecord) -> float:
-    """An epoch's validation accuracy (one the session saved as null: NaN, which every comparison refuses)."""
-    return math.nan if epoch.val_acc is None else epoch.val_acc
+def _accs(epochs: Sequence[EpochRecord]) -> list[float]:  # one saved as null: NaN, which every comparison refuses
+    return [math.nan if e.val_acc is None else e.val_acc for e in epochs]
 
 
 def last_probe(probes: Sequence[ProbeRecord]) -> tuple[tuple[float, float] | None, float | None, bool]:
@@ -291,7 +288,7 @@ class _Measured:
         self.s, self.b = setting, setting.bands
         self.train = [float(e.train_loss or 0.0) for e in epochs]  # finite: checked by _judge
         self.val_loss = [float(e.val_loss or 0.0) for e in epochs]
-        self.acc = [_acc(e) for e in epochs]
+        self.acc = _accs(epochs)
         self.train_acc = [e.train_acc for e in epochs]
         diags = [e.diagnostics or Diagnostics() for e in epochs]
         self.n, self.last, diag = len(epochs), self.acc[-1], diags[-1]

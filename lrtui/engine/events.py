@@ -23,7 +23,8 @@ from enum import Enum
 from typing import Any
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.records import Diagnostics, TestResult  # RunEnd's test: defined with the other records
+from lrtui.engine.records import Diagnostics, TestResult, Verdict
+from lrtui.engine.records import VerdictLabel as VerdictLabel  # the events' vocabulary, kept with the other records
 from lrtui.engine.step_trace import TracePoint
 
 
@@ -48,34 +49,6 @@ class RunState(str, Enum):
 
 #: The old name of a run's status type, kept for code that imports it.
 RunStatus = RunState
-
-
-class VerdictLabel(str, Enum):
-    """The one word on how a run went (see :mod:`lrtui.engine.verdict` for what each means)."""
-
-    CONVERGED = "converged"
-    STILL_LEARNING = "still learning"  #: healthy steps, still improving: more epochs will help
-    TOO_SLOW = "too slow"  #: steps far too small for this model
-    NOT_LEARNING = "not learning"  #: stuck (dead units, one-class answers, a uniform guess)
-    DIVERGED = "diverged"  #: the loss blew up
-    OVERFITTING = "overfitting"
-    UNSTABLE = "unstable"  #: learning, but steps so large that the accuracy falls or units die
-    TOO_EARLY = "too early"  #: too little was measured to judge
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A one-word judgement of a run, with the reason in plain words and what to try next."""
-
-    label: VerdictLabel
-    reason: str
-    hint: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"label": str(self.label), "reason": self.reason, "hint": self.hint}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """What a run measured, as typed records: its epochs (with what happened inside the network), its step
-probes, its test score and its provisional verdict.
+probes, its test score and its verdicts (final and provisional).
 
 The engine builds them (:class:`lrtui.engine.events.EpochEnd` carries :class:`Diagnostics`, the verdict
 judges :class:`EpochRecord` and :class:`ProbeRecord`), :class:`lrtui.sessions.record.RunRecord` keeps
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import Any
 
 from lrtui.engine.numbers import as_float
 
-if TYPE_CHECKING:
-    from lrtui.engine.events import Verdict
 
 def layers(values: Mapping[str, Any] | None) -> dict[str, float | None]:
     """Per-layer numbers with every non-finite one (NaN, inf, a bool, None) as None. Layer names are data: any
@@ -199,6 +198,34 @@ class TestResult:
         return {"accuracy": self.accuracy, "loss": self.loss,
                 "confusion_matrix": [list(row) for row in self.confusion_matrix], "report": self.report,
                 "samples": self.samples.to_dict()}
+
+
+class VerdictLabel(str, Enum):
+    """The one word on how a run went (see :mod:`lrtui.engine.verdict` for what each means)."""
+
+    CONVERGED = "converged"
+    STILL_LEARNING = "still learning"  #: healthy steps, still improving: more epochs will help
+    TOO_SLOW = "too slow"  #: steps far too small for this model
+    NOT_LEARNING = "not learning"  #: stuck (dead units, one-class answers, a uniform guess)
+    DIVERGED = "diverged"  #: the loss blew up
+    OVERFITTING = "overfitting"
+    UNSTABLE = "unstable"  #: learning, but steps so large that the accuracy falls or units die
+    TOO_EARLY = "too early"  #: too little was measured to judge
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A one-word judgement of a run, with the reason in plain words and what to try next."""
+
+    label: VerdictLabel
+    reason: str
+    hint: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"label": str(self.label), "reason": self.reason, "hint": self.hint}
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ import torch
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event, ProbeResult, RunStarted, Verdict
+from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
 from lrtui.engine.sweep import run_many
 from lrtui.engine.trainer import train
 from lrtui.engine.verdict import judge, probe_gain
@@ -60,11 +61,10 @@ def keep(run: dict[str, Any], event: Event) -> None:
     if isinstance(event, RunStarted):
         run.update(config=event.config.to_dict(), n_train=event.n_train, n_val=event.n_val)
     elif isinstance(event, EpochEnd):
-        run["epochs"].append({"epoch": event.epoch, "train_loss": event.train_loss, "train_acc": event.train_acc,
-                              "val_loss": event.val_loss, "val_acc": event.val_acc,
-                              "diagnostics": event.diagnostics})
+        run["epochs"].append(EpochRecord.of(event.epoch, event.train_loss, event.train_acc, event.val_loss,
+                                            event.val_acc, diagnostics=event.diagnostics))
     elif isinstance(event, ProbeResult):
-        run["probes"].append(event.to_dict())
+        run["probes"].append(ProbeRecord.of(event))
 
 
 def evidence(run: dict[str, Any], n: int) -> str:
@@ -73,22 +73,22 @@ def evidence(run: dict[str, Any], n: int) -> str:
     if not epochs:
         return "diverged in epoch 1" if run["status"] == "diverged" else "-"
     last = epochs[-1]
-    diag = last.get("diagnostics") or {}
-    ratios = [r for r in (diag.get("update_ratio") or {}).values() if r is not None]
+    diag = last.diagnostics or Diagnostics()
+    ratios = [r for r in diag.update_ratio.values() if r is not None]
     ratio = f"{statistics.median(ratios):.0e}" if ratios else "?"
-    dead = max((diag.get("dead_fraction") or {"-": 0.0}).values())
-    probes = [p for p in run["probes"] if p["epoch"] <= n]
+    dead = max(v or 0.0 for v in (diag.dead_fraction or {"-": 0.0}).values())
+    probes = [p for p in run["probes"] if p.epoch <= n]
     gain = probe_gain(probes[-1]) if probes else None
     best = f"{gain[0] / run['lr']:.0e}x" if gain else "?"
-    return (f"acc {100 * last['val_acc']:.0f}% r {ratio} dead {100 * dead:.0f}% "
-            f"top {100 * diag.get('top_class_share', 0):.0f}% best {best}")
+    return (f"acc {100 * (last.val_acc or 0):.0f}% r {ratio} dead {100 * dead:.0f}% "
+            f"top {100 * (diag.top_class_share or 0):.0f}% best {best}")
 
 
 def label(run: dict[str, Any], n: int) -> Verdict:
     """The verdict the first ``n`` epochs of ``run`` get (its probes up to epoch ``n``), in its setting."""
     status = run["status"] if n >= len(run["epochs"]) else "finished"
     config = RunConfig.from_dict(run["config"]) if run.get("config") else None
-    return judge(run["epochs"][:n], status, probes=[p for p in run["probes"] if p["epoch"] <= n], config=config,
+    return judge(run["epochs"][:n], status, probes=[p for p in run["probes"] if p.epoch <= n], config=config,
                  n_train=run.get("n_train"), n_val=run.get("n_val"))
 
 
@@ -104,10 +104,10 @@ def summary(grid: dict[str, dict[str, dict[str, Any]]], epochs: int) -> None:
                     cells.append(f"{str(label(run, n)):14s} (stopped)".ljust(33))
                     continue
                 e = run["epochs"][n - 1]
-                d = e.get("diagnostics") or {}
-                ratio = statistics.median((d.get("update_ratio") or {"-": math.nan}).values())
-                dead = max((d.get("dead_fraction") or {"-": math.nan}).values())
-                cells.append(f"{str(label(run, n).label):14s} {100 * e['val_acc']:3.0f}% {ratio:7.1e} {100 * dead:3.0f}%")
+                d = e.diagnostics or Diagnostics()
+                ratio = statistics.median([r for r in d.update_ratio.values() if r is not None] or [math.nan])
+                dead = max([f for f in d.dead_fraction.values() if f is not None] or [math.nan])
+                cells.append(f"{str(label(run, n).label):14s} {100 * (e.val_acc or 0):3.0f}% {ratio:7.1e} {100 * dead:3.0f}%")
             print(f"{run['lr']:<7g} | " + " | ".join(cells))
 
 
@@ -183,9 +183,9 @@ def show_cases(runs: dict[str, dict[str, Any]]) -> None:
 
 
 def evidence_short(run: dict[str, Any]) -> str:
-    diag = (run["epochs"][-1].get("diagnostics") or {}) if run["epochs"] else {}
-    ratios = [r for r in (diag.get("update_ratio") or {}).values() if r is not None]
-    dead = max((diag.get("dead_fraction") or {"-": 0.0}).items(), key=lambda kv: kv[1])
+    diag = (run["epochs"][-1].diagnostics if run["epochs"] else None) or Diagnostics()
+    ratios = [r for r in diag.update_ratio.values() if r is not None]
+    dead = max(((k, v or 0.0) for k, v in (diag.dead_fraction or {"-": 0.0}).items()), key=lambda kv: kv[1])
     ratio = f"{statistics.median(ratios):.1e}" if ratios else "?"
     return f"{ratio}, {100 * dead[1]:.0f}% of {dead[0]}"
 

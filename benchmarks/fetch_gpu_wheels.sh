@@ -21,7 +21,7 @@ dest=.whl
 APP=(
   textual==8.2.8 rich==15.0.0 pygments==2.20.0 markdown-it-py==4.3.0 mdurl==0.1.2 mdit-py-plugins==0.7.0
   linkify-it-py==2.2.0 uc-micro-py==1.0.3 typing-extensions==4.15.0 platformdirs==4.14.9
-  plotext==5.3.2 textual-plotext==1.0.1 mlxtend==0.25.0 psutil==7.2.2 nvidia-ml-py==13.615.71
+  plotext==5.3.2 textual-plotext==1.0.1 mlxtend==0.25.0 psutil==7.2.2 nvidia-ml-py==13.615.71 msgspec==0.23.0
 )
 # scikit-learn (the split and the test report) and pytest (tests/engine_sweep needs no other test dependency)
 STACK=(

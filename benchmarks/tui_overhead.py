@@ -120,6 +120,7 @@ from collections import Counter
 from pathlib import Path
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState
+from lrtui.engine.records import EpochRecord
 from lrtui.sessions.store import Session
 from lrtui.tui.app import LRTuiApp
 from lrtui.tui.widgets.charts import RunChart
@@ -139,9 +140,8 @@ def saved_session(n):
         record = session.add(RunConfig(lr=lr, seed=i // 40 % 3, batch_size=(10, 32)[i // 120 % 2]))
         good = max(0.1, 0.95 - abs(math.log10(lr) + 2) / 3)
         record.status = RunState.FINISHED
-        record.epochs = [{"epoch": e, "val_acc": good * e / 3, "train_acc": good * e / 3,
-                          "val_loss": 2.3 * (1 - good * e / 3), "train_loss": 2.3 * (1 - good * e / 3),
-                          "seconds": 1.0, "diagnostics": None} for e in (1, 2, 3)]
+        record.epochs = [EpochRecord(e, val_acc=good * e / 3, train_acc=good * e / 3, val_loss=2.3 * (1 - good * e / 3),
+                                     train_loss=2.3 * (1 - good * e / 3), seconds=1.0) for e in (1, 2, 3)]
         record.batch_losses = [2.3 * (1 - good * b / 300) for b in range(300)]
         record.duration_s, record.started_at = 3.0, 1000.0 + 10 * (i // 4)
         record.ended_at = record.started_at + 5

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from lrtui.engine.config import RunConfig
+from lrtui.engine.events import RunState
+from lrtui.engine.records import EpochRecord
 from lrtui.plots.confidence import (
     acc_text,
     comparison_sentence,
@@ -27,9 +29,9 @@ _ids = iter(range(1, 10_000))
 
 def run(best: float | None, n_val: int = 800, **config: Any) -> RunRecord:
     """A finished one-epoch run whose validation accuracy (its best and last) is ``best``."""
-    epochs = [] if best is None else [{"epoch": 1, "val_acc": best, "train_acc": best, "val_loss": 1 - best,
-                                       "train_loss": 1 - best}]
-    return RunRecord(id=f"r{next(_ids)}", config=RunConfig(**config), status="finished",  # type: ignore[arg-type]
+    epochs = [] if best is None else [EpochRecord(1, val_acc=best, train_acc=best, val_loss=1 - best,
+                                                  train_loss=1 - best)]
+    return RunRecord(id=f"r{next(_ids)}", config=RunConfig(**config), status=RunState.FINISHED,
                      epochs=epochs, n_train=3200, n_val=n_val, n_test=1000)
 
 

@@ -9,6 +9,7 @@ import pytest
 import lrtui.plots
 import lrtui.reports
 from lrtui.engine.config import RunConfig
+from lrtui.engine.records import EpochRecord
 from lrtui.plots import terminal_charts as charts
 from lrtui.sessions.record import RunRecord
 
@@ -23,7 +24,7 @@ def test_no_module_is_over_600_lines(package: Path) -> None:
 
 
 def _run() -> RunRecord:
-    epochs = [{"epoch": e, "val_acc": a, "train_acc": a, "val_loss": 1 - a, "train_loss": 1 - a}
+    epochs = [EpochRecord(e, val_acc=a, train_acc=a, val_loss=1 - a, train_loss=1 - a)
               for e, a in ((1, 0.4), (2, 0.7), (3, 0.9))]
     return RunRecord(id="r1", config=RunConfig(lr=0.1, epochs=3), status="finished", epochs=epochs)
 

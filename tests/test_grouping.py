@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from lrtui.engine.config import RunConfig
+from lrtui.engine.events import RunState
+from lrtui.engine.records import EpochRecord
 from lrtui.plots.grouping import (
     best_setting,
     column_settings,
@@ -34,9 +36,9 @@ _ids = iter(range(1, 10_000))
 
 def run(val: list[float | None], **config: Any) -> RunRecord:
     """A finished run whose epochs have these validation accuracies (losses = 1 − accuracy)."""
-    epochs = [{"epoch": i + 1, "val_acc": v, "train_acc": v, "val_loss": None if v is None else 1 - v,
-               "train_loss": None if v is None else 1 - v} for i, v in enumerate(val)]
-    return RunRecord(id=f"r{next(_ids)}", config=RunConfig(**config), status="finished", epochs=epochs)  # type: ignore[arg-type]
+    epochs = [EpochRecord(i + 1, val_acc=v, train_acc=v, val_loss=None if v is None else 1 - v,
+                          train_loss=None if v is None else 1 - v) for i, v in enumerate(val)]
+    return RunRecord(id=f"r{next(_ids)}", config=RunConfig(**config), status=RunState.FINISHED, epochs=epochs)
 
 
 # -- groups ------------------------------------------------------------------------------------------

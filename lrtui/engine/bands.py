@@ -40,9 +40,9 @@ import math
 import statistics
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from lrtui.engine.numbers import finite
+from lrtui.engine.records import Diagnostics
 
 #: The statistic names every band is on, with what each measures (shared wording for help and reports).
 UPDATE_RATIO = "update_ratio"
@@ -151,18 +151,18 @@ def bands_for(optimizer: str | None) -> FamilyBands:
 
 
 
-def median_update_ratio(diagnostics: Mapping[str, Any]) -> float | None:
-    """:data:`UPDATE_RATIO` of one epoch's ``diagnostics`` (None when not measured)."""
-    ratios = [r for r in (diagnostics.get("update_ratio") or {}).values() if finite(r)]
+def median_update_ratio(update_ratio: Mapping[str, float | None]) -> float | None:
+    """:data:`UPDATE_RATIO` of one epoch's (or step's) per-layer update ratios (None when not measured)."""
+    ratios = [r for r in update_ratio.values() if finite(r)]
     return statistics.median(ratios) if ratios else None
 
 
-def largest_update(diagnostics: Iterable[Mapping[str, Any]],
+def largest_update(diagnostics: Iterable[Diagnostics],
                    layers: Collection[str] | None = None) -> tuple[str, float] | None:
     """(layer, ratio) of the largest single measured step over these epochs' ``update_ratio_max``, among
     ``layers`` (None: all); None when none was kept (runs saved before it). Not a band's statistic: it is the
     evidence an epoch mean hides (full MNIST, lr 0.5: means of 1e-3, single steps of half a layer)."""
-    found = [(float(v), str(k)) for d in diagnostics for k, v in (d.get("update_ratio_max") or {}).items()
+    found = [(float(v), str(k)) for d in diagnostics for k, v in (d.update_ratio_max or {}).items()
              if finite(v) and (layers is None or k in layers)]
     if not found:
         return None
@@ -170,14 +170,14 @@ def largest_update(diagnostics: Iterable[Mapping[str, Any]],
     return layer, ratio
 
 
-def dead_layers(diagnostics: Mapping[str, Any]) -> list[tuple[str, float]]:
+def dead_layers(diagnostics: Diagnostics) -> list[tuple[str, float]]:
     """ReLU layers with their dead share, largest first."""
-    dead = [(k, float(v)) for k, v in (diagnostics.get("dead_fraction") or {}).items() if finite(v)]
+    dead = [(k, float(v)) for k, v in diagnostics.dead_fraction.items() if finite(v)]
     return sorted(dead, key=lambda kv: -kv[1])
 
 
-def largest_dead(diagnostics: Mapping[str, Any]) -> float | None:
-    """:data:`DEAD_FRACTION` of one epoch's ``diagnostics`` (None when not measured)."""
+def largest_dead(diagnostics: Diagnostics) -> float | None:
+    """:data:`DEAD_FRACTION` of one epoch's diagnostics (None when not measured)."""
     dead = dead_layers(diagnostics)
     return dead[0][1] if dead else None
 

@@ -17,13 +17,14 @@ know, so new ones can be added.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from lrtui.engine.config import RunConfig
+from lrtui.engine.records import Diagnostics, TestResult, Verdict
+from lrtui.engine.records import VerdictLabel as VerdictLabel  # the events' vocabulary, kept with the other records
 from lrtui.engine.step_trace import TracePoint
 
 
@@ -48,34 +49,6 @@ class RunState(str, Enum):
 
 #: The old name of a run's status type, kept for code that imports it.
 RunStatus = RunState
-
-
-class VerdictLabel(str, Enum):
-    """The one word on how a run went (see :mod:`lrtui.engine.verdict` for what each means)."""
-
-    CONVERGED = "converged"
-    STILL_LEARNING = "still learning"  #: healthy steps, still improving: more epochs will help
-    TOO_SLOW = "too slow"  #: steps far too small for this model
-    NOT_LEARNING = "not learning"  #: stuck (dead units, one-class answers, a uniform guess)
-    DIVERGED = "diverged"  #: the loss blew up
-    OVERFITTING = "overfitting"
-    UNSTABLE = "unstable"  #: learning, but steps so large that the accuracy falls or units die
-    TOO_EARLY = "too early"  #: too little was measured to judge
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A one-word judgement of a run, with the reason in plain words and what to try next."""
-
-    label: VerdictLabel
-    reason: str
-    hint: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"label": str(self.label), "reason": self.reason, "hint": self.hint}
 
 
 @dataclass(frozen=True)
@@ -162,15 +135,7 @@ class EpochEnd:
     val_acc: float
     seconds: float  #: wall time of this epoch's training and validation
     batch_losses: tuple[float, ...] = ()  #: every training batch loss of this epoch, in order
-    #: what happened inside the network this epoch (None when not measured)::
-    #:
-    #:   {"update_ratio": {"conv1", "conv2", "fc1", "fc2": mean ||Δw||/||w|| per step},
-    #:    "update_ratio_max": {the same layers: the largest measured step} (only with the step trace),
-    #:    "grad_norm": mean global gradient norm per step,
-    #:    "dead_fraction": {"conv1", "conv2", "fc1": share of channels/units never > 0 on validation},
-    #:    "top_class_share": share of validation predictions in the most common class,
-    #:    "pred_entropy": mean predictive entropy on validation, nats (ln 10 = 2.303 = uniform)}
-    diagnostics: dict[str, Any] | None = None
+    diagnostics: Diagnostics | None = None  #: what happened inside the network this epoch (None when not measured)
 
 
 @dataclass(frozen=True)
@@ -206,47 +171,6 @@ class ProbeResult:
                 "raised_fraction": list(self.raised_fraction), "dead_after": [dict(d) for d in self.dead_after],
                 "minibatches": self.minibatches}
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], run_id: str = "") -> ProbeResult:
-        """A saved probe back, whatever the file holds: older probes lack the real-step fields (empty), a value
-        that is no number reads as NaN (±inf stays: a step that blew up)."""
-        def number(x: Any) -> float:
-            return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else math.nan
-
-        def numbers(key: str) -> tuple[float, ...]:
-            values = d.get(key)
-            return tuple(number(x) for x in values) if isinstance(values, list) else ()
-
-        dead = d.get("dead_after")
-        epoch, steps = d.get("epoch"), d.get("minibatches")
-        return cls(run_id=run_id, epoch=epoch if type(epoch) is int else 0, lrs=numbers("lrs"), losses=numbers("losses"),
-                   current_lr=number(d.get("current_lr")), base_loss=number(d.get("base_loss")),
-                   raised_fraction=numbers("raised_fraction"),
-                   dead_after=tuple({str(k): number(v) for k, v in x.items()} if isinstance(x, dict) else {}
-                                    for x in dead) if isinstance(dead, list) else (),
-                   minibatches=steps if type(steps) is int else 0)
-
-
-@dataclass(frozen=True)
-class TestResult:
-    """The held-out test set's score, computed once at the end of a run."""
-
-    accuracy: float
-    loss: float
-    confusion_matrix: list[list[int]]  #: rows = true class, columns = predicted
-    report: dict[str, Any]  #: scikit-learn ``classification_report(output_dict=True)``
-    #: a few test digits for display: ``{"images": [[28*28 uint8]], "true": [...], "pred": [...]}``,
-    #: misclassified ones first
-    samples: dict[str, list[Any]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "accuracy": self.accuracy,
-            "loss": self.loss,
-            "confusion_matrix": self.confusion_matrix,
-            "report": self.report,
-            "samples": self.samples,
-        }
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lrtui.engine.events import ProbeResult
 from lrtui.engine.probe_reading import raised_at_lr, safe_at_lr, step_text
+from lrtui.engine.records import ProbeRecord
 from lrtui.engine.verdict import CHANCE_ACC, GOOD_ACC
 from lrtui.engine.verdict_words import share
 
@@ -37,12 +37,12 @@ class Belief:
     why: str
 
 
-def whom_to_believe(probe: ProbeResult, outcome: RunOutcome) -> Belief:
+def whom_to_believe(probe: ProbeRecord, outcome: RunOutcome) -> Belief:
     """Settle a disagreement between the probe's reading of the run's lr and what the run did."""
     raised, safe = raised_at_lr(probe), safe_at_lr(probe)
     if raised is None or safe is None:
         return Belief("run", "the probe measured no real step of the run's lr; the run's outcome is the evidence.")
-    lr = step_text(probe.current_lr)
+    lr = step_text(probe.current_lr or 0)  # measured at the lr: current_lr is known
     unsafe = not safe
     failed = outcome.diverged or (outcome.best_val_acc is not None and outcome.best_val_acc <= CHANCE_ACC)
     trained = not outcome.diverged and outcome.best_val_acc is not None and outcome.best_val_acc >= GOOD_ACC

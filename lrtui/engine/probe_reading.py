@@ -1,7 +1,7 @@
 """What a step probe says: which steps are safe, in one honest sentence (whom to believe when the probe and
 the run disagree: :mod:`lrtui.engine.probe_belief`).
 
-Pure functions on a :class:`~lrtui.engine.events.ProbeResult` (no torch), for the verdict, the report and
+Pure functions on a :class:`~lrtui.engine.events.ProbeRecord` (no torch), for the verdict, the report and
 the screen.
 
 The probe (:mod:`lrtui.engine.probe`) takes m real optimizer steps of each size from one set of
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from lrtui.engine.events import ProbeResult
+from lrtui.engine.records import ProbeRecord
 from lrtui.engine.verdict_words import share
 
 #: A step size is safe when it raises the loss on at most this share of the minibatches (and not the median).
@@ -30,18 +30,19 @@ def step_text(eta: float) -> str:
     return f"{eta:.3g}"
 
 
-def _is_safe(probe: ProbeResult, i: int) -> bool:
-    loss, before = probe.losses[i], probe.base_loss
-    not_higher = math.isfinite(loss) and (not math.isfinite(before) or loss <= before)
-    return probe.raised_fraction[i] <= SAFE_SHARE and not_higher
+def _is_safe(probe: ProbeRecord, i: int) -> bool:
+    loss, before, raised = probe.losses[i], probe.base_loss, probe.raised_fraction
+    not_higher = loss is not None and (before is None or loss <= before)  # None: a step that blew up
+    return raised is not None and raised[i] <= SAFE_SHARE and not_higher
 
 
-def measured(probe: ProbeResult) -> bool:
+def measured(probe: ProbeRecord) -> bool:
     """Whether the probe took real minibatch steps (older probes stepped along one mean gradient)."""
-    return bool(probe.raised_fraction) and len(probe.raised_fraction) == len(probe.lrs) == len(probe.losses)
+    raised = probe.raised_fraction
+    return bool(raised) and raised is not None and len(raised) == len(probe.lrs) == len(probe.losses)
 
 
-def largest_safe_step(probe: ProbeResult) -> float | None:
+def largest_safe_step(probe: ProbeRecord) -> float | None:
     """The largest η of the grid up to which every measured step size was safe; None if even the smallest was not
     (or the probe took no real steps)."""
     safe = None
@@ -54,46 +55,50 @@ def largest_safe_step(probe: ProbeResult) -> float | None:
     return safe
 
 
-def _lr_index(probe: ProbeResult) -> int | None:
-    return next((i for i, eta in enumerate(probe.lrs) if math.isclose(eta, probe.current_lr, rel_tol=1e-6)), None)
+def _lr_index(probe: ProbeRecord) -> int | None:
+    lr = probe.current_lr
+    return None if lr is None else next((i for i, eta in enumerate(probe.lrs) if math.isclose(eta, lr, rel_tol=1e-6)),
+                                        None)
 
 
-def raised_at_lr(probe: ProbeResult) -> float | None:
+def raised_at_lr(probe: ProbeRecord) -> float | None:
     """Share of the minibatches whose step of the run's own lr raised the loss (None: not measured)."""
-    i = _lr_index(probe)
-    return probe.raised_fraction[i] if measured(probe) and i is not None else None
+    i, raised = _lr_index(probe), probe.raised_fraction
+    return raised[i] if measured(probe) and raised is not None and i is not None else None
 
 
-def larger_step_safe(probe: ProbeResult, factor: float) -> bool | None:
+def larger_step_safe(probe: ProbeRecord, factor: float) -> bool | None:
     """Whether a real step ``factor`` times the lr or more was safe and left the loss below the lr's own step's:
     the probe's "steps too small". None for a probe without real steps (the caller reads its curve instead)."""
-    i = _lr_index(probe)
-    if not measured(probe) or i is None:
+    i, lr = _lr_index(probe), probe.current_lr
+    if not measured(probe) or i is None or lr is None:
         return None
-    return any(eta >= factor * probe.current_lr * (1 - 1e-9) and _is_safe(probe, j) and probe.losses[j] < probe.losses[i]
+    own = probe.losses[i]
+    return any(eta >= factor * lr * (1 - 1e-9) and _is_safe(probe, j) and (own is None or (probe.losses[j] or 0) < own)
                for j, eta in enumerate(probe.lrs))
 
 
-def safe_at_lr(probe: ProbeResult) -> bool | None:
+def safe_at_lr(probe: ProbeRecord) -> bool | None:
     """Whether a real step of the run's own lr was safe (None: not measured)."""
     i = _lr_index(probe)
     return _is_safe(probe, i) if measured(probe) and i is not None else None
 
 
-def _dead_note(probe: ProbeResult, i: int) -> str:
+def _dead_note(probe: ProbeRecord, i: int) -> str:
     """", leaving fc1 43% dead (17% after the smallest step)" where a step of lrs[i] kills a layer's units."""
-    if len(probe.dead_after) != len(probe.lrs) or i == 0:
+    dead = probe.dead_after
+    if dead is None or len(dead) != len(probe.lrs) or i == 0:
         return ""
-    after, small = probe.dead_after[i], probe.dead_after[0]
-    grown = [(after[k] - small[k], k) for k in after  # a layer's name from a file is shown only if it is a plain word
-             if k in small and k.isalnum() and after[k] - small[k] >= DEAD_GROWTH]
+    after, small = dead[i], dead[0]
+    grown = [(a - b, k) for k in after  # a layer's name from a file is shown only if it is a plain word
+             if k.isalnum() and (a := after[k]) is not None and (b := small.get(k)) is not None and a - b >= DEAD_GROWTH]
     if not grown:
         return ""
     _, layer = max(grown)
-    return f", leaving {layer} {share(after[layer])} dead ({share(small[layer])} after a step of {step_text(probe.lrs[0])})"
+    return f", leaving {layer} {share(after[layer] or 0)} dead ({share(small[layer] or 0)} after a step of {step_text(probe.lrs[0])})"
 
 
-def read_probe(probe: ProbeResult) -> str:
+def read_probe(probe: ProbeRecord) -> str:
     """One sentence: what a step of the run's lr does, and the largest safe step measured.
 
     E.g. "Before training, a step of 1 (the run's lr) raises the loss on 88% of 16 minibatches, leaving
@@ -106,10 +111,10 @@ def read_probe(probe: ProbeResult) -> str:
     i = _lr_index(probe)
     n = probe.minibatches
     if i is None:
-        head = f"{when}, the run's lr {step_text(probe.current_lr)} was not among the step sizes measured"
+        head = f"{when}, the run's lr {step_text(probe.current_lr or 0)} was not among the step sizes measured"
     else:
-        head = (f"{when}, a step of {step_text(probe.current_lr)} (the run's lr) raises the loss on "
-                f"{share(probe.raised_fraction[i])} of {n} minibatches{_dead_note(probe, i)}")
+        head = (f"{when}, a step of {step_text(probe.current_lr or 0)} (the run's lr) raises the loss on "
+                f"{share(raised_at_lr(probe) or 0)} of {n} minibatches{_dead_note(probe, i)}")
     safe = largest_safe_step(probe)
     if safe is None:
         tail = f"no step size measured here is safe, not even {step_text(probe.lrs[0])}"

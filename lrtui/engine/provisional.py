@@ -24,11 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from lrtui.engine.bands import median_update_ratio
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import Verdict, VerdictLabel
+from lrtui.engine.records import ProbeRecord
 from lrtui.engine.step_trace import StepTrace
 from lrtui.engine.verdict import (
     CHANCE_ACC,
@@ -65,7 +65,7 @@ def largest(points: Sequence[LogPoint], layers: Collection[str]) -> tuple[str, f
 
 
 def judge_provisional(points: Sequence[LogPoint], trace: StepTrace | None, *,
-                      probes: Sequence[Mapping[str, Any]] = (), config: RunConfig | None = None,
+                      probes: Sequence[ProbeRecord] = (), config: RunConfig | None = None,
                       n_train: int | None = None, n_val: int | None = None) -> Verdict:
     """The run as it looks at its last log point (``points[-1]``); see the module docstring for the rules."""
     s = Setting.of(config, None, n_train, n_val)
@@ -84,7 +84,7 @@ def judge_provisional(points: Sequence[LogPoint], trace: StepTrace | None, *,
                  f"{accuracy}, loss {last.train_loss:.3f} (ln 10 = {UNIFORM_LOSS:.3f} is a uniform guess)", tail]
         hint = f"steps too large: {SMALLER_LR}" + (" (or less momentum)" if s.momentum else "")
         return Verdict(VerdictLabel.NOT_LEARNING, "; ".join(p for p in parts if p), hint)
-    ratio = median_update_ratio({"update_ratio": last.update_ratio}) if last.update_ratio else None
+    ratio = median_update_ratio(last.update_ratio) if last.update_ratio else None
     band = s.bands.update_ratio
     if ratio is not None and ratio > 0 and band.below(ratio) and last.train_acc < GOOD_ACC and last_probe(probes)[2]:
         floor = band.low or 0.0

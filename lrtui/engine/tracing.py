@@ -21,8 +21,7 @@ the log points so far.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -31,6 +30,7 @@ from lrtui.engine.activations import UnitsFired, watching
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import BatchLog, ProvisionalVerdict, TracePoints
 from lrtui.engine.provisional import LogPoint, judge_provisional
+from lrtui.engine.records import ProbeRecord
 from lrtui.engine.step_trace import DEAD_EVERY, DEAD_STEPS, DENSE_STEPS, PROBE_IMAGES, StepTrace, TracePoint, stride
 from lrtui.engine.steps import EpochState
 
@@ -116,7 +116,7 @@ class Tracer:
         self.trace.extend(points)
         return points
 
-    def log_point(self, log: BatchLog, state: EpochState, *, probes: Sequence[Mapping[str, Any]],
+    def log_point(self, log: BatchLog, state: EpochState, *, probes: Sequence[ProbeRecord],
                   config: RunConfig, n_train: int, n_val: int) -> tuple[TracePoints | None, ProvisionalVerdict]:
         """At a log point: the new trace points and the provisional verdict, for the run to emit."""
         points = self.flush(state)

@@ -66,6 +66,7 @@ from lrtui.engine.loop import Callback, run_batches
 from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.model_factory import build_network, described, with_caveat
 from lrtui.engine.probe import ProbeData, minibatch_gradients, probe_grid, steps_along
+from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
 from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
 from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
 from lrtui.engine.tracing import Tracer
@@ -165,9 +166,9 @@ class Run:
         self.tracer: Tracer | None = None
         self.stats: StepStats | None = None
         self.val_diagnostics: dict[str, Any] | None = None  #: from the last validation pass
-        self.probe_log: list[dict[str, Any]] = []  #: every ProbeResult so far, as dicts (for the verdict)
+        self.probe_log: list[ProbeRecord] = []  #: every ProbeResult so far, as records (for the verdict)
         self.probe_model: ConvNet | None = None  #: scratch copy the probe overwrites (never the run's model)
-        self.epochs: list[dict[str, Any]] = []
+        self.epochs: list[EpochRecord] = []
         self.train_seconds = 0.0
         self.epoch_started = 0.0  #: when the current epoch's training started (time.monotonic())
         self.samples_done = 0
@@ -317,13 +318,12 @@ class Run:
         self.val_diagnostics = observe.result() if observe is not None else None
         return loss, float((pred == self.splits.val_y).float().mean().item())
 
-    def epoch_diagnostics(self, state: EpochState) -> dict[str, Any] | None:
-        """The epoch's ``diagnostics`` dict (see :class:`EpochEnd`), or None when not measured."""
+    def epoch_diagnostics(self, state: EpochState) -> Diagnostics | None:
+        """The epoch's diagnostics (see :class:`EpochEnd`), or None when not measured."""
         if state.stats is None or self.val_diagnostics is None:
             return None
-        largest = state.update_ratio_max()
-        return {"update_ratio": state.update_ratio(), **({"update_ratio_max": largest} if largest else {}),
-                "grad_norm": state.grad_norm(), **self.val_diagnostics}
+        return Diagnostics.of(update_ratio=state.update_ratio(), update_ratio_max=state.update_ratio_max(),
+                              grad_norm=state.grad_norm(), **self.val_diagnostics)
 
     # -- the step probe -------------------------------------------------------------------
     def probe(self, epoch: int) -> None:
@@ -345,7 +345,7 @@ class Run:
         result = ProbeResult(run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=curves.losses, current_lr=lr,
                              base_loss=curves.loss_before, raised_fraction=curves.raised_fraction,
                              dead_after=curves.dead_after, minibatches=len(directions))
-        self.probe_log.append(result.to_dict())
+        self.probe_log.append(ProbeRecord.of(result))
         self.emit(result)
 
     def test(self) -> TestResult:
@@ -364,7 +364,7 @@ class Run:
         pictures = self.splits.test_images
         picked = (wrong + right)[:N_SAMPLES] if pictures is not None else []  # inputs that are no images: none
         images = pictures[picked].reshape(len(picked), -1) if pictures is not None else torch.empty(0)
-        return TestResult(
+        return TestResult.of(
             accuracy=sum(t == p for t, p in zip(true, pred)) / max(1, len(true)),
             loss=loss,
             confusion_matrix=matrix.cpu().tolist(),
@@ -402,10 +402,7 @@ class Run:
         if self.config.epochs > epoch:  # the last epoch's weights are the model itself
             self.last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         diagnostics = self.epoch_diagnostics(state)
-        self.epochs.append(
-            {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
-             "diagnostics": diagnostics}
-        )
+        self.epochs.append(EpochRecord.of(epoch, train_loss, train_acc, val_loss, val_acc, diagnostics=diagnostics))
         self.emit(
             EpochEnd(
                 run_id=self.run_id,

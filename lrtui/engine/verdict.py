@@ -1,6 +1,6 @@
 """One word on how a run went, with the mechanism in numbers and what to try next.
 
-Pure Python on the per-epoch dicts a RunRecord keeps (and its step probes), so a saved
+Pure Python on the epoch records a RunRecord keeps (and its step probes), so a saved
 session can be re-judged without torch. Runs saved before diagnostics existed are judged
 on their curves alone (the older rules, which need 3+ epochs to tell stuck from slow).
 What is healthy depends on the optimizer: the bands live in :mod:`lrtui.engine.bands`, one
@@ -48,9 +48,8 @@ the verdicts are calibrated"); rerun ``benchmarks/calibrate_verdicts.py`` after 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from lrtui.engine.bands import (
     SGD,
@@ -64,9 +63,10 @@ from lrtui.engine.bands import (
     median_update_ratio,
 )
 from lrtui.engine.config import RunConfig, at_chance, uniform_loss
-from lrtui.engine.events import ProbeResult, RunState, Verdict, VerdictLabel
+from lrtui.engine.events import RunState, Verdict, VerdictLabel
 from lrtui.engine.numbers import as_float, finite
 from lrtui.engine.probe_reading import larger_step_safe
+from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
 from lrtui.engine.stats import binomial_interval, proportions_differ
 from lrtui.engine.verdict_words import falling, largest_step, lr_text, pct, probe_gain, rel_fall, times, trend
 
@@ -190,18 +190,17 @@ class Setting:
 
 
 def judge(
-    epochs: Sequence[Mapping[str, Any]],
+    epochs: Sequence[EpochRecord],
     status: str,
     *,
     best_val_acc: float | None = None,
-    probes: Sequence[Mapping[str, Any]] | None = None,
+    probes: Sequence[ProbeRecord] | None = None,
     lr: float | None = None,
     config: RunConfig | None = None,
     n_train: int | None = None,
     n_val: int | None = None,
 ) -> Verdict:
-    """Label a run from its epochs (``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``, and
-    ``diagnostics`` when measured) and its step ``probes`` (RunRecord.probes; optional).
+    """Label a run from its epochs (losses, accuracies, diagnostics when measured) and ``probes`` (optional).
 
     ``status`` is the run's (``diverged`` always wins); ``best_val_acc`` is the best validation
     accuracy of the runs it is compared with, if any; ``lr`` the run's configured lr (a schedule
@@ -219,19 +218,17 @@ def judge(
     return verdict
 
 
-def _judge(epochs: Sequence[Mapping[str, Any]], status: str, best_val_acc: float | None,
-           probes: Sequence[Mapping[str, Any]], setting: Setting) -> Verdict:
+def _judge(epochs: Sequence[EpochRecord], status: str, best_val_acc: float | None,
+           probes: Sequence[ProbeRecord], setting: Setting) -> Verdict:
     if status == RunState.DIVERGED:
         done = f" after {len(epochs)} full epoch{'s' if len(epochs) != 1 else ''}" if epochs else " in the first epoch"
         return Verdict(VerdictLabel.DIVERGED, f"the loss became infinite or NaN{done}", SMALLER_LR)
     if not epochs:
         return Verdict(VerdictLabel.TOO_EARLY, "no epoch finished, so there is nothing to judge yet",
                        "run at least one epoch")
-    losses = [(e.get("train_loss"), e.get("val_loss")) for e in epochs]
-    if not all(finite(t) and finite(v) for t, v in losses):
+    if not all(finite(e.train_loss) and finite(e.val_loss) for e in epochs):
         return Verdict(VerdictLabel.DIVERGED, "the loss became infinite or NaN", SMALLER_LR)
-    train = [float(e["train_loss"]) for e in epochs]
-    val_loss = [float(e["val_loss"]) for e in epochs]
+    train, val_loss = [float(e.train_loss or 0.0) for e in epochs], [float(e.val_loss or 0.0) for e in epochs]
     n = len(epochs)
 
     worst = max(train + val_loss)
@@ -242,19 +239,21 @@ def _judge(epochs: Sequence[Mapping[str, Any]], status: str, best_val_acc: float
         return Verdict(VerdictLabel.DIVERGED, f"the training loss grew from {train[0]:.3f} to {train[-1]:.3f}",
                        SMALLER_LR)
 
-    diags = [e.get("diagnostics") for e in epochs]
-    if isinstance(diags[-1], Mapping):
-        return _Measured(epochs, [d if isinstance(d, Mapping) else {} for d in diags], probes, best_val_acc,
-                         setting).verdict()
-    return _judge_curves(train, val_loss, [float(e["val_acc"]) for e in epochs], best_val_acc, setting)
+    if epochs[-1].diagnostics is not None:
+        return _Measured(epochs, probes, best_val_acc, setting).verdict()
+    return _judge_curves(train, val_loss, _accs(epochs), best_val_acc, setting)
 
 
-def last_probe(probes: Sequence[Mapping[str, Any]]) -> tuple[tuple[float, float] | None, float | None, bool]:
+def _accs(epochs: Sequence[EpochRecord]) -> list[float]:  # one saved as null: NaN, which every comparison refuses
+    return [math.nan if e.val_acc is None else e.val_acc for e in epochs]
+
+
+def last_probe(probes: Sequence[ProbeRecord]) -> tuple[tuple[float, float] | None, float | None, bool]:
     """(the last probe's gain, the lr it saw, whether it agrees that larger steps would do better)."""
     gain = probe_gain(probes[-1]) if probes else None
-    lr = as_float(probes[-1].get("current_lr")) if probes else None
+    lr = as_float(probes[-1].current_lr) if probes else None
     current = lr if lr is not None and lr > 0 else None
-    real = larger_step_safe(ProbeResult.from_dict(probes[-1]), PROBE_FACTOR) if probes else None  # real steps decide
+    real = larger_step_safe(probes[-1], PROBE_FACTOR) if probes else None  # real steps decide
     agrees = gain is None or (real if real is not None else (
         current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN))
     return gain, current, agrees
@@ -277,19 +276,20 @@ def _unstable_fall(acc: list[float], train: list[float], val_loss: list[float], 
 class _Measured:
     """The rules with diagnostics (see the module docstring): the mechanism first, then the curve."""
 
-    def __init__(self, epochs: Sequence[Mapping[str, Any]], diags: list[Mapping[str, Any]],
-                 probes: Sequence[Mapping[str, Any]], best_val_acc: float | None, setting: Setting) -> None:
+    def __init__(self, epochs: Sequence[EpochRecord], probes: Sequence[ProbeRecord], best_val_acc: float | None,
+                 setting: Setting) -> None:
         self.s, self.b = setting, setting.bands
-        self.train = [float(e["train_loss"]) for e in epochs]
-        self.val_loss = [float(e["val_loss"]) for e in epochs]
-        self.acc = [float(e["val_acc"]) for e in epochs]
-        self.train_acc = [as_float(e.get("train_acc")) for e in epochs]
+        self.train = [float(e.train_loss or 0.0) for e in epochs]  # finite: checked by _judge
+        self.val_loss = [float(e.val_loss or 0.0) for e in epochs]
+        self.acc = _accs(epochs)
+        self.train_acc = [e.train_acc for e in epochs]
+        diags = [e.diagnostics or Diagnostics() for e in epochs]
         self.n, self.last, diag = len(epochs), self.acc[-1], diags[-1]
-        self.ratio = median_update_ratio(diag)
-        self.step_ratios = [r for d in diags if (r := median_update_ratio(d)) is not None]
+        self.ratio = median_update_ratio(diag.update_ratio)
+        self.step_ratios = [r for d in diags if (r := median_update_ratio(d.update_ratio)) is not None]
         self.diags = diags
         self.dead = dead_layers(diag)
-        self.top = as_float(diag.get("top_class_share"))
+        self.top = diag.top_class_share
         self.at_chance = self.last <= setting.chance
         self.probes, self.best_val_acc = probes, best_val_acc
         decay = setting.decay_step()

@@ -7,10 +7,10 @@ place: a trend never shows two equal numbers, an lr never reads "1" where "1.0" 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from lrtui.engine.numbers import finite
+from lrtui.engine.records import ProbeRecord
 
 
 def pct(x: float) -> str:
@@ -43,10 +43,10 @@ def trend(a: float, b: float, digits: int = 4) -> str:
     return f"flat at {a:.{digits}f}"
 
 
-def probe_gain(probe: Mapping[str, Any]) -> tuple[float, float] | None:
+def probe_gain(probe: ProbeRecord) -> tuple[float, float] | None:
     """(best η, how much lower its loss is than at the current lr) of one probe, or None if unusable."""
-    pairs = [(lr, loss) for lr, loss in zip(probe.get("lrs") or [], probe.get("losses") or []) if finite(loss)]
-    current = probe.get("current_lr")
+    pairs = [(lr, loss) for lr, loss in zip(probe.lrs, probe.losses) if finite(loss)]
+    current = probe.current_lr
     at_lr = [loss for lr, loss in pairs if current and math.isclose(lr, current, rel_tol=1e-6)]
     if not pairs or not at_lr:
         return None

@@ -93,7 +93,6 @@ def model_text(config: RunConfig) -> str:
 
 def run_cells(run: RunRecord) -> dict[str, str]:
     """Every table column of a run as display text; each table picks the columns it shows."""
-    test = run.test or {}
     c = run.config
     return {
         "run": run.id,
@@ -112,7 +111,7 @@ def run_cells(run: RunRecord) -> dict[str, str]:
         "best val acc": pct(run.best_val_acc),
         "last val acc": pct(run.last_val_acc),
         "test acc": pct(run.test_acc),
-        "test loss": num(test.get("loss")),
+        "test loss": num(run.test.loss if run.test else None),
         "verdict": verdict_text(run),
         "status": run.status,
         "duration": seconds(run.duration_s),

@@ -167,7 +167,7 @@ def _curve(runs: Sequence[RunRecord], key: str, epochs: Sequence[int]) -> Curve:
     lo: list[float | None] = []
     hi: list[float | None] = []
     for i in range(len(epochs)):
-        values = [as_float(r.epochs[i].get(key)) for r in runs]
+        values: list[float | None] = [getattr(r.epochs[i], key) for r in runs]  # key: a field of EpochRecord
         ok = [v for v in values if v is not None]
         if len(ok) < len(values) or not ok:
             mean.append(None)
@@ -184,10 +184,10 @@ def _common_epochs(runs: Sequence[RunRecord]) -> tuple[int, ...]:
     """Epoch numbers of the common prefix: the i-th entry of every run, when all agree on its number."""
     out: list[int] = []
     for i in range(min(len(r.epochs) for r in runs)):
-        numbers = {as_float(r.epochs[i].get("epoch")) for r in runs}
-        if len(numbers) != 1 or None in numbers:
+        numbers = {r.epochs[i].epoch for r in runs}
+        if len(numbers) != 1:
             break
-        out.append(int(numbers.pop()))  # type: ignore[arg-type]
+        out.append(numbers.pop())
     return tuple(out)
 
 

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lrtui.engine.numbers import finite
+from lrtui.engine.records import ProbeRecord
 from lrtui.plots.axes import (
     NICE_TICKS,
     apply_linear,
@@ -75,9 +75,8 @@ def _draw(plt: Any, xs: Sequence[float], ys: Sequence[float], label: str | None,
 
 # -- per-epoch charts ----------------------------------------------------------------------
 def _series(run: RunRecord, key: str, scale: float = 1.0) -> tuple[list[int], list[float]]:
-    """(epochs, values) of one per-epoch metric, skipping missing (non-finite) values."""
-    points = [(e["epoch"], e[key] * scale) for e in run.epochs
-              if isinstance(e.get(key), (int, float)) and math.isfinite(e[key])]
+    """(epochs, values) of one per-epoch metric (``key`` a field of EpochRecord), skipping missing (non-finite) ones."""
+    points = [(e.epoch, value * scale) for e in run.epochs if (value := getattr(e, key)) is not None]
     return [p[0] for p in points], [p[1] for p in points]
 
 
@@ -90,7 +89,7 @@ def _labels(plt: Any, title: str, xlabel: str, short: bool) -> None:
 def _epoch_axis(plt: Any, runs: Sequence[RunRecord], title: str, short: bool) -> int:
     """Title and integer ticks on the epoch axis; returns the last epoch drawn (at least 1)."""
     _labels(plt, title, "epoch", short)
-    last = max((e["epoch"] for r in runs for e in r.epochs), default=1)
+    last = max((e.epoch for r in runs for e in r.epochs), default=1)
     if last <= 20:
         plt.xticks(list(range(1, last + 1)))
     plt.xlim(1 - 0.05 * max(last - 1, 1), last + 0.05 * max(last - 1, 1))
@@ -277,16 +276,18 @@ def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False,
 
 # -- inside the network --------------------------------------------------------------------
 def _diag_series(run: RunRecord, group: str, layer: str, scale: float = 1.0) -> tuple[list[int], list[float]]:
-    """(epochs, values) of ``diagnostics[group][layer]`` (or ``diagnostics[group]`` when layer is empty)."""
+    """(epochs, values) of the diagnostics' ``group`` (a field of Diagnostics) at ``layer`` (or the whole field
+    when layer is empty), skipping epochs that did not measure it."""
     xs: list[int] = []
     ys: list[float] = []
     for e in run.epochs:
-        diag = e.get("diagnostics") or {}
-        value = diag.get(group)
+        if e.diagnostics is None:
+            continue
+        value = getattr(e.diagnostics, group)
         if layer:
-            value = value.get(layer) if isinstance(value, dict) else None
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            xs.append(e["epoch"])
+            value = (value or {}).get(layer)
+        if value is not None:
+            xs.append(e.epoch)
             ys.append(value * scale)
     return xs, ys
 
@@ -349,9 +350,9 @@ def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fal
         apply_percent(plt, rows)
 
 
-def latest_probe(run: RunRecord) -> dict[str, Any] | None:
+def latest_probe(run: RunRecord) -> ProbeRecord | None:
     """The run's most recent step probe, if it has one with data."""
-    probes = [p for p in (getattr(run, "probes", None) or []) if isinstance(p, dict) and p.get("lrs")]
+    probes = [p for p in run.probes if p.lrs]
     return probes[-1] if probes else None
 
 
@@ -374,8 +375,7 @@ def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, lege
         probe = latest_probe(run)
         if probe is None:
             continue
-        pairs = [(lr, drawable(loss) if finite(loss) else None)
-                 for lr, loss in zip(probe.get("lrs") or [], probe.get("losses") or []) if finite(lr) and lr > 0]
+        pairs = [(lr, None if loss is None else drawable(loss)) for lr, loss in zip(probe.lrs, probe.losses)]
         pairs = pairs[:: max(1, math.ceil(len(pairs) / _MAX_POINTS))]  # 10,000 step sizes: ~100 columns
         kept = [loss for _, loss in pairs if loss is not None]
         if not pairs or not kept:
@@ -385,12 +385,12 @@ def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, lege
         ys = [cap if loss is None else min(loss, cap) for _, loss in pairs]
         if log:
             ys = [math.log10(max(y, 1e-6)) for y in ys]
-        label = f"{run.config.label} (epoch {probe.get('epoch', '?')})" if legend else None
+        label = f"{run.config.label} (epoch {probe.epoch})" if legend else None
         _draw(plt, xs, ys, label, _style(run, plain, False))
         drawn_x += xs
         drawn_y += ys
-        current = probe.get("current_lr")
-        if finite(current) and current > 0:
+        current = probe.current_lr
+        if current is not None:
             marks.append((log10_drawable(current), run))
     if not drawn_x:
         return

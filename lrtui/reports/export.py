@@ -48,12 +48,6 @@ class ExportError(Exception):
 
 
 # -- values ---------------------------------------------------------------------------------------
-def _number(x: Any) -> float | int | None:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return None
-    return x if math.isfinite(x) else None
-
-
 def _cell(value: Any) -> Any:
     """A CSV cell: numbers as they are, None/NaN empty, text safe from spreadsheet formulas."""
     if value is None or isinstance(value, bool):
@@ -85,20 +79,19 @@ def _union(rows: Iterable[Mapping[str, Any]]) -> list[str]:
 def run_row(run: RunRecord) -> dict[str, Any]:
     """One line of ``runs.csv``."""
     config = run.config.to_dict()
-    verdict = run.verdict or {}
-    test = run.test or {}
+    verdict, test = run.verdict, run.test
     return {
         "run": run.id,
         **config,
         "status": run.status,
-        "verdict": verdict.get("label"),
-        "verdict_reason": verdict.get("reason"),
-        "verdict_hint": verdict.get("hint"),
+        "verdict": verdict and str(verdict.label),
+        "verdict_reason": verdict and verdict.reason,
+        "verdict_hint": verdict and verdict.hint,
         "epochs_done": len(run.epochs),
         "best_val_acc": run.best_val_acc,
         "last_val_acc": run.last_val_acc,
-        "test_acc": test.get("accuracy"),
-        "test_loss": test.get("loss"),
+        "test_acc": test and test.accuracy,
+        "test_loss": test and test.loss,
         "duration_s": run.duration_s,
         "samples_per_s": run.samples_per_s,
         "n_train": run.n_train,
@@ -115,11 +108,10 @@ def epoch_rows(run: RunRecord) -> list[dict[str, Any]]:
     """The lines of ``epochs.csv`` for one run, diagnostics flattened where present."""
     rows = []
     for e in run.epochs:
-        row: dict[str, Any] = {"run": run.id, "epoch": e.get("epoch")}
-        row.update({k: e.get(k) for k in EPOCH_KEYS})
-        diag = e.get("diagnostics")
-        if isinstance(diag, Mapping):
-            row.update(flatten(diag))
+        saved = e.to_dict()
+        row: dict[str, Any] = {"run": run.id, "epoch": e.epoch, **{k: saved[k] for k in EPOCH_KEYS}}
+        if e.diagnostics is not None:
+            row.update(flatten(e.diagnostics.to_dict()))
         rows.append(row)
     return rows
 
@@ -173,23 +165,18 @@ def hparams_of(run: RunRecord) -> dict[str, float | int | str | bool]:
 def _scalars(run: RunRecord) -> list[tuple[str, float, int]]:
     """(tag, value, step) of everything charted: per-epoch metrics and diagnostics, per-batch loss."""
     out: list[tuple[str, float, int]] = []
-    names = {"train_loss": "loss/train", "val_loss": "loss/val", "train_acc": "accuracy/train",
-             "val_acc": "accuracy/val"}
     for e in run.epochs:
-        step = _number(e.get("epoch"))
-        if step is None:
-            continue
-        for key, tag in names.items():
-            if (v := _number(e.get(key))) is not None:
-                out.append((tag, float(v), int(step)))
-        diag = e.get("diagnostics")
-        if isinstance(diag, Mapping):
-            for key, value in flatten(diag).items():
-                if (v := _number(value)) is not None:
-                    out.append((f"diagnostics/{key}", float(v), int(step)))
+        for tag, value in (("loss/train", e.train_loss), ("loss/val", e.val_loss), ("accuracy/train", e.train_acc),
+                           ("accuracy/val", e.val_acc)):
+            if value is not None:
+                out.append((tag, float(value), e.epoch))
+        if e.diagnostics is not None:
+            for key, value in flatten(e.diagnostics.to_dict()).items():
+                if value is not None:
+                    out.append((f"diagnostics/{key}", float(value), e.epoch))
     for i, loss in enumerate(run.batch_losses):
-        if (v := _number(loss)) is not None:
-            out.append(("loss/batch", float(v), i + 1))
+        if loss is not None:
+            out.append(("loss/batch", float(loss), i + 1))
     return out
 
 
@@ -218,8 +205,8 @@ def export_tensorboard(runs: Iterable[RunRecord], out: Path) -> list[Path]:
         try:
             for tag, value, step in _scalars(run):
                 writer.add_scalar(tag, value, step)
-            scores = {"best_val_acc": _number(run.best_val_acc), "last_val_acc": _number(run.last_val_acc),
-                      "test_acc": _number(run.test_acc)}
+            scores = {"best_val_acc": run.best_val_acc, "last_val_acc": run.last_val_acc,
+                      "test_acc": run.test_acc}
             metrics = {f"hparam/{k}": float(v) for k, v in scores.items() if v is not None}
             file_writer = writer._get_file_writer()  # add_hparams would open a subfolder: write in this one
             for summary in hparams(hparams_of(run), metrics):

@@ -9,11 +9,11 @@ anywhere. Each run keeps its colour (:func:`run_hex`, by run number) in every fi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from lrtui.engine.config import format_lr
 from lrtui.engine.numbers import as_float
+from lrtui.engine.records import Diagnostics, ProbeRecord
 from lrtui.plots.drawable import LOG_LIMIT, log10_drawable, log_drawable
 from lrtui.plots.grouping import SeedGroup
 from lrtui.plots.palette import CHANCE_PERCENT, HEALTHY_UPDATE
@@ -69,7 +69,7 @@ def _label(run: RunRecord) -> str:
 
 
 def _epochs(run: RunRecord) -> list[float | None]:
-    return [as_float(e.get("epoch")) for e in run.epochs]
+    return [float(e.epoch) for e in run.epochs]
 
 
 def _run_legend(runs: Iterable[RunRecord]) -> list[LegendItem]:
@@ -111,8 +111,8 @@ def accuracy_svg(runs: Sequence[RunRecord]) -> str | None:
     lines = []
     for run in runs:
         xs = _epochs(run)
-        for key, dash in (("train_acc", TRAIN_DASH), ("val_acc", VAL_DASH)):
-            ys = [None if (v := as_float(e.get(key))) is None else 100 * v for e in run.epochs]
+        for accs, dash in (([e.train_acc for e in run.epochs], TRAIN_DASH), ([e.val_acc for e in run.epochs], VAL_DASH)):
+            ys = [None if v is None else 100 * v for v in accs]
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
         return None
@@ -128,8 +128,7 @@ def loss_svg(runs: Sequence[RunRecord]) -> str | None:
     lines, values = [], []
     for run in runs:
         xs = _epochs(run)
-        for key, dash in (("train_loss", TRAIN_DASH), ("val_loss", VAL_DASH)):
-            ys = [as_float(e.get(key)) for e in run.epochs]
+        for ys, dash in (([e.train_loss for e in run.epochs], TRAIN_DASH), ([e.val_loss for e in run.epochs], VAL_DASH)):
             values += ys
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
@@ -249,22 +248,16 @@ def seed_loss_svg(groups: Sequence[SeedGroup]) -> str | None:
 
 
 # -- diagnostics ---------------------------------------------------------------------------------
-def diagnostics(run: RunRecord) -> list[tuple[int, Mapping[str, Any]]]:
+def diagnostics(run: RunRecord) -> list[tuple[int, Diagnostics]]:
     """(epoch, diagnostics) of each epoch that has them."""
-    out = []
-    for e in run.epochs:
-        d, epoch = e.get("diagnostics"), as_float(e.get("epoch"))
-        if isinstance(d, Mapping) and epoch is not None:
-            out.append((int(epoch), d))
-    return out
+    return [(e.epoch, e.diagnostics) for e in run.epochs if e.diagnostics is not None]
 
 
-def diag_value(d: Mapping[str, Any], key: str, layer: str | None = None) -> float | None:
-    """One number of an epoch's diagnostics (``layer`` for the per-layer dicts), None when absent or malformed."""
-    v = d.get(key)
-    if layer is not None:
-        v = v.get(layer) if isinstance(v, Mapping) else None
-    return as_float(v)
+def diag_value(d: Diagnostics, key: str, layer: str | None = None) -> float | None:
+    """One number of an epoch's diagnostics (``key`` a field of it; ``layer`` for the per-layer ones), None when
+    not measured."""
+    value = getattr(d, key)
+    return (value or {}).get(layer) if layer is not None else value
 
 
 def _diag_lines(runs: Sequence[RunRecord], key: str, layer: str | None, scale: float = 1.0,
@@ -319,19 +312,9 @@ def dead_fraction_svg(runs: Sequence[RunRecord]) -> str | None:
 
 
 # -- step probe ----------------------------------------------------------------------------------
-def probes(run: RunRecord) -> list[dict[str, Any]]:
-    """The run's well-formed probes: ``epoch``, ``lrs``, ``losses`` (same length), ``current_lr``."""
-    out = []
-    for p in getattr(run, "probes", None) or []:
-        if not isinstance(p, Mapping):
-            continue
-        lrs, losses = p.get("lrs"), p.get("losses")
-        epoch = as_float(p.get("epoch"))
-        if not isinstance(lrs, list) or not isinstance(losses, list) or len(lrs) != len(losses) or epoch is None:
-            continue
-        out.append({"epoch": int(epoch), "lrs": [as_float(v) for v in lrs], "losses": [as_float(v) for v in losses],
-                    "current_lr": as_float(p.get("current_lr"))})
-    return out
+def probes(run: RunRecord) -> list[ProbeRecord]:
+    """The run's probes that probed at least one step size."""
+    return [p for p in run.probes if p.lrs]
 
 
 def _probe_opacity(i: int, n: int) -> float:
@@ -344,21 +327,21 @@ def probe_svg(runs: Sequence[RunRecord]) -> str | None:
     with_probes = [(r, probes(r)) for r in runs if probes(r)]
     if not with_probes:
         return None
-    losses = [v for _, ps in with_probes for p in ps for v in p["losses"] if v is not None and v > 0]
+    losses = [v for _, ps in with_probes for p in ps for v in p.losses if v is not None and v > 0]
     lo = log10_drawable(min(losses, default=0.1))
     hi = log10_drawable(min(max(losses, default=10.0), 1e3))
     bottom = min(math.floor(lo), LOG_LIMIT - 1)  # decades: at least one, within what an axis draws
     top = min(max(math.ceil(hi), math.ceil(lo + 1)), LOG_LIMIT)
     y_range = (10.0**bottom, 10.0**top)
-    epochs = sorted({p["epoch"] for _, ps in with_probes for p in ps})
+    epochs = sorted({p.epoch for _, ps in with_probes for p in ps})
     panels = []
     for run, ps in with_probes:
         lines = []
         for p in ps:
-            step = max(1, math.ceil(len(p["lrs"]) / _MAX_POINTS))  # 10,000 step sizes: a point per pixel at most
-            lines.append(Line(p["lrs"][::step], p["losses"][::step], run_hex(run), markers=len(p["lrs"]) <= _MARKERS,
-                              width=1.8, opacity=_probe_opacity(epochs.index(p["epoch"]), len(epochs))))
-        current = sorted({p["current_lr"] for p in ps if p["current_lr"] is not None})
+            step = max(1, math.ceil(len(p.lrs) / _MAX_POINTS))  # 10,000 step sizes: a point per pixel at most
+            lines.append(Line(list(p.lrs[::step]), list(p.losses[::step]), run_hex(run), markers=len(p.lrs) <= _MARKERS,
+                              width=1.8, opacity=_probe_opacity(epochs.index(p.epoch), len(epochs))))
+        current = sorted({p.current_lr for p in ps if p.current_lr is not None})
         refs = [Ref(lr, INK, "5 3", f"lr {format_lr(lr)}" if len(current) == 1 else "") for lr in current]
         panels.append(Panel(lines, title=_label(run), x_label="step size η", y_label="loss after one step",
                             x_log=True, y_log=True, y_range=y_range, vrefs=refs))

@@ -128,11 +128,10 @@ def _verdict_items(runs: Sequence[RunRecord]) -> Bullets:
                          "judged on the epochs done.")
         elif run.status in ("cancelled", "interrupted", "failed", "running"):
             parts.append(f"{run.status.capitalize()} after {len(run.epochs)} of {run.config.epochs} epochs.")
-        verdict = run.verdict or {}
-        if verdict.get("reason"):
-            parts.append(_sentence(verdict["reason"]))
-        if verdict.get("hint"):
-            parts.append(f"Hint: {_sentence(verdict['hint'])}")
+        if run.verdict and run.verdict.reason:
+            parts.append(_sentence(run.verdict.reason))
+        if run.verdict and run.verdict.hint:
+            parts.append(f"Hint: {_sentence(run.verdict.hint)}")
         if run.diverged_at:
             parts.append(f"The loss became non-finite at epoch {run.diverged_at[0]}, batch {run.diverged_at[1]}.")
         if run.error:

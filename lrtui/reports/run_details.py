@@ -3,13 +3,11 @@ and the best run's test set in full."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from lrtui.engine.events import ProbeResult
 from lrtui.engine.probe_reading import measured, read_probe
+from lrtui.engine.records import ProbeRecord
 from lrtui.engine.trace_story import trace_sentence
 from lrtui.plots.confidence import acc_text
-from lrtui.plots.formatting import DASH, num, pct, sci, seconds
+from lrtui.plots.formatting import num, pct, sci, seconds
 from lrtui.reports import figures
 from lrtui.reports.blocks import Block, Heading, Para, Table, table_of
 from lrtui.sessions.record import RunRecord
@@ -22,8 +20,8 @@ PROBE_ROWS, PROBE_COLUMNS = 40, 8
 
 
 def _epoch_table(run: RunRecord) -> Table:
-    rows = [(e.get("epoch", DASH), num(e.get("train_loss")), pct(e.get("train_acc")), num(e.get("val_loss")),
-             acc_text(e.get("val_acc"), run.n_val), seconds(e.get("seconds"))) for e in run.epochs]
+    rows = [(e.epoch, num(e.train_loss), pct(e.train_acc), num(e.val_loss), acc_text(e.val_acc, run.n_val),
+             seconds(e.seconds)) for e in run.epochs]
     return table_of(("epoch", "train loss", "train acc", "val loss", "val acc", "time"), rows)
 
 
@@ -49,7 +47,7 @@ def _spread(n: int, most: int) -> list[int]:
     return sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
 
 
-def _shown_probes(run: RunRecord) -> list[dict[str, Any]]:
+def _shown_probes(run: RunRecord) -> list[ProbeRecord]:
     """The probes the table has a column for: all, or :data:`PROBE_COLUMNS` of them evenly spaced."""
     ps = figures.probes(run)
     return [ps[i] for i in _spread(len(ps), PROBE_COLUMNS)]
@@ -80,14 +78,13 @@ def _probe_table(run: RunRecord) -> tuple[Table, str] | None:
     losses: list[dict[str, float | None]] = []
     for p in ps:
         by_lr: dict[str, float | None] = {}
-        for eta, x in zip(p["lrs"], p["losses"]):
-            if eta is not None:
-                key = _lr_key(eta)
-                grid.setdefault(key, eta)
-                by_lr.setdefault(key, x)
+        for eta, x in zip(p.lrs, p.losses):
+            key = _lr_key(eta)
+            grid.setdefault(key, eta)
+            by_lr.setdefault(key, x)
         losses.append(by_lr)
     order = sorted(grid, key=grid.__getitem__)
-    currents = {_lr_key(p["current_lr"]) for p in ps if p["current_lr"] is not None}
+    currents = {_lr_key(p.current_lr) for p in ps if p.current_lr is not None}
     lowest: set[str] = set()
     for d in losses:
         measured = {k: x for k, x in d.items() if x is not None}
@@ -96,7 +93,7 @@ def _probe_table(run: RunRecord) -> tuple[Table, str] | None:
     keep = {order[i] for i in _spread(len(order), PROBE_ROWS)} | (set(order) & (currents | lowest))
     rows = [(f"{_eta(grid[key])}{' ◀' if key in currents else ''}", *(_loss(d.get(key)) for d in losses))
             for key in order if key in keep]
-    headers = ("η", *("before training" if p["epoch"] == 0 else f"after epoch {p['epoch']}" for p in ps))
+    headers = ("η", *("before training" if p.epoch == 0 else f"after epoch {p.epoch}" for p in ps))
     left_out = []
     if len(rows) < len(order):
         left_out.append(f"{len(rows)} of {len(order):,} step sizes (evenly spaced, with the run's lr and each "
@@ -111,34 +108,35 @@ def _probe_summary(run: RunRecord) -> str:
     """Where the lowest loss of each probe in the table sits, in one line (the table has the values)."""
     parts = []
     for p in _shown_probes(run):
-        pairs = [(eta, x) for eta, x in zip(p["lrs"], p["losses"]) if eta is not None and x is not None]
+        pairs = [(eta, x) for eta, x in zip(p.lrs, p.losses) if x is not None]
         if pairs:
             best_eta, best = min(pairs, key=lambda t: t[1])
-            when = "before training" if p["epoch"] == 0 else f"after epoch {p['epoch']}"
+            when = "before training" if p.epoch == 0 else f"after epoch {p.epoch}"
             parts.append(f"{when} {_loss(best)} at η={_eta(best_eta)}")
-    saved = [ProbeResult.from_dict(p) for p in run.probes or [] if isinstance(p, dict)]
-    real = [q for q in saved if measured(q)]  # what real steps said, before training and from the last weights
+    real = [q for q in run.probes if measured(q)]  # what real steps said, before training and from the last weights
     said = " ".join(read_probe(q) for q in real[:1] + real[1:][-1:])
     return " ".join(x for x in (f"Lowest loss: {'; '.join(parts)}." if parts else "", said) if x)
 
 
 def best_run_blocks(best: RunRecord) -> list[Block]:
     """Confusion matrix and per-class report of the best run on the test set."""
-    test = best.test or {}
+    test = best.test
     blocks: list[Block] = [Heading(f"Best run: {best.id} {best.config.label}"),
-                           Para(f"Test accuracy {pct(test.get('accuracy'))}, test loss {num(test.get('loss'))}.")]
-    matrix = test.get("confusion_matrix") or []
+                           Para(f"Test accuracy {pct(test.accuracy if test else None)}, "
+                                f"test loss {num(test.loss if test else None)}.")]
+    if test is None:
+        return blocks
+    matrix = test.confusion_matrix
     if matrix:
         blocks.append(Heading("Confusion matrix (test set; rows = true digit, columns = predicted)", 3))
         blocks.append(table_of(("true \\ pred", *map(str, range(len(matrix)))),
                              ([i, *row] for i, row in enumerate(matrix))))
-    report = test.get("report") or {}
-    if report:
+    if test.scores or test.report_accuracy is not None:
         blocks.append(Heading("Classification report (test set)", 3))
-        rows = [(name, num(v.get("precision"), 3), num(v.get("recall"), 3), num(v.get("f1-score"), 3),
-                 f"{v.get('support', 0):.0f}") for name, v in report.items() if isinstance(v, dict)]
-        if isinstance(report.get("accuracy"), (int, float)):
-            rows.append(("accuracy", "", "", num(report["accuracy"], 3), ""))
+        rows = [(name, num(v.precision, 3), num(v.recall, 3), num(v.f1, 3), f"{v.support:.0f}")
+                for name, v in test.scores.items()]
+        if test.report_accuracy is not None:
+            rows.append(("accuracy", "", "", num(test.report_accuracy, 3), ""))
         blocks.append(table_of(("class", "precision", "recall", "f1-score", "support"), rows))
     return blocks
 

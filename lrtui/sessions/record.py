@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,9 @@ from lrtui.engine.events import (
     RunStarted,
     RunState,
     TracePoints,
+    Verdict,
 )
+from lrtui.engine.records import EpochRecord, ProbeRecord, Provisional, TestResult
 from lrtui.engine.step_trace import StepTrace
 from lrtui.system_load import SystemSample
 
@@ -54,17 +56,6 @@ from lrtui.system_load import SystemSample
 def _finite_or_none(x: float | None) -> float | None:
     """JSON has no NaN/inf: store them as null."""
     return x if x is not None and math.isfinite(x) else None
-
-
-def _finite_tree(x: Any) -> Any:
-    """A nested dict/list of numbers with every NaN/inf as None (for JSON)."""
-    if isinstance(x, float):
-        return _finite_or_none(x)
-    if isinstance(x, Mapping):
-        return {k: _finite_tree(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite_tree(v) for v in x]
-    return x
 
 
 @dataclass
@@ -79,11 +70,11 @@ class RunRecord:
     n_train: int = 0
     n_val: int = 0
     n_test: int = 0
-    epochs: list[dict[str, Any]] = field(default_factory=list)
+    epochs: list[EpochRecord] = field(default_factory=list)
     batch_losses: list[float | None] = field(default_factory=list)
-    probes: list[dict[str, Any]] = field(default_factory=list)  #: step probes, in order (epoch 0 first)
-    test: dict[str, Any] | None = None
-    verdict: dict[str, str] | None = None
+    probes: list[ProbeRecord] = field(default_factory=list)  #: step probes, in order (epoch 0 first)
+    test: TestResult | None = None
+    verdict: Verdict | None = None
     duration_s: float = 0.0
     samples_per_s: float = 0.0
     diverged_at: list[int] | None = None
@@ -91,8 +82,7 @@ class RunRecord:
     #: ``[[step, lr], ...]``: the lr at the first, every logged and the last step (None: saved before schedules)
     lr_trace: list[list[float]] | None = None
     step_trace: StepTrace | None = None  #: single steps, dense early (None: saved before it, or not kept)
-    #: ``{"step", "label", "reason", "hint"}``: the latest provisional verdict while running (None once ended)
-    provisional: dict[str, Any] | None = None
+    provisional: Provisional | None = None  #: the latest provisional verdict while running (None once ended)
     started_at: float | None = None
     ended_at: float | None = None
     #: the machine during each epoch, by epoch number (:mod:`lrtui.system_load`; the runner notes them)
@@ -107,30 +97,20 @@ class RunRecord:
             self.n_train, self.n_val, self.n_test = event.n_train, event.n_val, event.n_test
             self.started_at = time.time()
         elif isinstance(event, EpochEnd):
-            self.epochs.append(
-                {
-                    "epoch": event.epoch,
-                    "train_loss": _finite_or_none(event.train_loss),
-                    "train_acc": event.train_acc,
-                    "val_loss": _finite_or_none(event.val_loss),
-                    "val_acc": event.val_acc,
-                    "seconds": event.seconds,
-                    "diagnostics": _finite_tree(event.diagnostics),
-                }
-            )
+            self.epochs.append(EpochRecord.of(event.epoch, event.train_loss, event.train_acc, event.val_loss,
+                                              event.val_acc, event.seconds, event.diagnostics))
             self.batch_losses.extend(_finite_or_none(x) for x in event.batch_losses)
         elif isinstance(event, ProbeResult):
-            self.probes.append(_finite_tree(event.to_dict()))
+            self.probes.append(ProbeRecord.of(event))
         elif isinstance(event, TracePoints):
             if self.step_trace is None:
                 self.step_trace = StepTrace(dead_on=event.dead_on)
             self.step_trace.extend(event.points)
         elif isinstance(event, ProvisionalVerdict):
-            self.provisional = {"step": event.step, **event.verdict.to_dict()}
+            self.provisional = Provisional(event.step, event.verdict)
         elif isinstance(event, RunEnd):
             self.status = RunState(event.status)
-            self.verdict = event.verdict.to_dict() if event.verdict else None
-            self.test = event.test.to_dict() if event.test else None
+            self.verdict, self.test = event.verdict, event.test
             self.duration_s, self.samples_per_s = event.duration_s, event.samples_per_s
             self.diverged_at = list(event.diverged_at) if event.diverged_at else None
             self.error = event.error
@@ -151,20 +131,20 @@ class RunRecord:
 
     @property
     def best_val_acc(self) -> float | None:
-        accs = [e["val_acc"] for e in self.epochs if e.get("val_acc") is not None]
+        accs = [e.val_acc for e in self.epochs if e.val_acc is not None]
         return max(accs) if accs else None
 
     @property
     def last_val_acc(self) -> float | None:
-        return self.epochs[-1]["val_acc"] if self.epochs else None
+        return self.epochs[-1].val_acc if self.epochs else None
 
     @property
     def test_acc(self) -> float | None:
-        return self.test["accuracy"] if self.test else None
+        return self.test.accuracy if self.test else None
 
     @property
     def verdict_label(self) -> str | None:
-        return self.verdict["label"] if self.verdict else None
+        return str(self.verdict.label) if self.verdict else None
 
     # -- JSON ---------------------------------------------------------------------------
     def to_dict(self, compact: bool = False) -> dict[str, Any]:
@@ -177,52 +157,30 @@ class RunRecord:
             "device": self.device,
             "device_name": self.device_name,
             "sizes": {"train": self.n_train, "val": self.n_val, "test": self.n_test},
-            "epochs": self.epochs,
+            "epochs": [e.to_dict() for e in self.epochs],
             "batch_losses": self.batch_losses,
-            "probes": self.probes,
-            "test": self.test,
-            "verdict": self.verdict,
+            "probes": [p.to_dict() for p in self.probes],
+            "test": None if self.test is None else self.test.to_dict(),
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "duration_s": self.duration_s,
             "samples_per_s": self.samples_per_s,
             "diverged_at": self.diverged_at,
             "error": self.error,
             "lr_trace": self.lr_trace,
             "step_trace": None if trace is None else trace.columns() if compact else trace.rows(),
-            "provisional_verdict": self.provisional,
+            "provisional_verdict": None if self.provisional is None else self.provisional.to_dict(),
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "system": [{"epoch": epoch, **sample.to_dict()} for epoch, sample in sorted(self.system.items())],
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
-        """Inverse of :meth:`to_dict`. Raises KeyError/TypeError/ValueError on malformed input."""
-        sizes = data.get("sizes") or {}
-        return cls(
-            id=str(data["id"]),
-            config=RunConfig.from_dict(data["config"]),
-            status=RunState(str(data["status"])),
-            device=str(data.get("device", "")),
-            device_name=str(data.get("device_name", "")),
-            n_train=int(sizes.get("train", 0)),
-            n_val=int(sizes.get("val", 0)),
-            n_test=int(sizes.get("test", 0)),
-            epochs=[dict(e) for e in data.get("epochs", [])],
-            batch_losses=list(data.get("batch_losses", [])),
-            probes=[dict(p) for p in data.get("probes") or []],
-            test=data.get("test"),
-            verdict=data.get("verdict"),
-            duration_s=float(data.get("duration_s") or 0.0),
-            samples_per_s=float(data.get("samples_per_s") or 0.0),
-            diverged_at=data.get("diverged_at"),
-            error=data.get("error"),
-            lr_trace=[[int(s), float(lr)] for s, lr in data["lr_trace"]] if data.get("lr_trace") else None,
-            step_trace=StepTrace.from_json(data["step_trace"]) if data.get("step_trace") is not None else None,
-            provisional=dict(data["provisional_verdict"]) if data.get("provisional_verdict") else None,
-            started_at=data.get("started_at"),
-            ended_at=data.get("ended_at"),
-            system={int(s["epoch"]): SystemSample.from_dict(s) for s in data.get("system") or []},
-        )
+    def from_dict(cls, data: Any) -> RunRecord:
+        """Inverse of :meth:`to_dict`, validated as a session file's run is (:func:`lrtui.sessions.schema.run_record`).
+        Raises ValueError (:class:`lrtui.sessions.schema.Malformed`, one line) on malformed input."""
+        from lrtui.sessions.schema import run_record  # the schema builds records: it imports this module
+
+        return run_record(data)
 
 
 #: Verdicts of runs that never count as a session's best while another run is left.

@@ -1,9 +1,12 @@
 """Reading session files of any shape: a clean load or one :class:`SessionError` line, nothing else.
 
 Everything a reader later uses (reports, the sessions listing, the app's tables and
-charts) is checked here once, so those never meet a malformed value: types, finite
-numbers, ranges (accuracies in [0, 1], lr > 0, whole epochs), times a clock can show,
-and each run's config is validated again by :func:`lrtui.engine.config.parse_configs`.
+charts) is checked here once, so those never meet a malformed value: types (a bool is no
+number), finite numbers, ranges (accuracies in [0, 1], lr > 0, whole epochs), times a clock
+can show, and each run's config is validated again by :func:`lrtui.engine.config.parse_configs`.
+A run is validated by msgspec into the shape below (``_Run``: chosen over pydantic by
+``benchmarks/session_load.py``, twice as fast at the same checks) and built into the typed
+records of :mod:`lrtui.engine.records`; the first wrong field is named in one line.
 
 The file itself is opened defensively: only regular files (a FIFO, a device or a link
 to one is refused before it is read, and the open is non-blocking in case the file is
@@ -25,16 +28,23 @@ import math
 import os
 import re
 import stat
+import sys
 import typing
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType, ValidationError
 
 from lrtui.engine import events as _events
 from lrtui.engine.config import ConfigError, RunConfig, parse_configs
+from lrtui.engine.events import RunState, Verdict, VerdictLabel
+from lrtui.engine.records import ClassScores, Diagnostics, EpochRecord, ProbeRecord, Provisional, Samples, TestResult
+from lrtui.engine.step_trace import StepTrace
 from lrtui.sessions.record import RunRecord
-from lrtui.system_load import FIGURES as SYSTEM_FIGURES
+from lrtui.system_load import SystemSample
 
 #: Largest session or run file read; a bigger one is refused, not loaded into memory.
 MAX_BYTES = 256 * 1024 * 1024
@@ -161,112 +171,245 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split())[:300] or e.__class__.__name__
 
 
-# -- checking values -----------------------------------------------------------------------
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+# -- the shape of a run, as msgspec types --------------------------------------------------------------
+# Every number is checked for its type (a bool is no number, text is no number), its range and, by the
+# range, finiteness (NaN fails every comparison). Unknown keys are ignored: a newer lrtui's fields.
+_BIG = sys.float_info.max
+Number = Annotated[float, Meta(ge=-_BIG, le=_BIG)]  #: any finite number
+NonNeg = Annotated[float, Meta(ge=0.0, le=_BIG)]  #: a loss, a time span, a ratio
+Share = Annotated[float, Meta(ge=0.0, le=1.0)]  #: an accuracy or a share
+Positive = Annotated[float, Meta(gt=0.0, le=_BIG)]  #: a step size
+Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
+EpochNumber = Annotated[int, Meta(ge=0, le=10**6)]
+DeadOn = Annotated[int, Meta(ge=1, le=10**9)]
+Time = Annotated[float, Meta(ge=0.0, le=MAX_TIME)]  #: seconds since 1970, that a clock can show
+Text = Annotated[str, Meta(max_length=MAX_TEXT)]
+Layer = Annotated[str, Meta(max_length=100)]  #: a layer's name (any network's: names are data)
+Pixel = Annotated[int, Meta(ge=0, le=255)] | Annotated[float, Meta(ge=0.0, le=255.0)]
+ClassNumber = Annotated[int, Meta(ge=0, lt=1000)]
+#: at most this many layers in a per-layer figure (a ResNet-50 has ~160 parameterised modules)
+MAX_LAYERS = 1_000
+RatioLayers = Annotated[dict[Layer, NonNeg | None], Meta(max_length=MAX_LAYERS)]
+ShareLayers = Annotated[dict[Layer, Share | None], Meta(max_length=MAX_LAYERS)]
+#: why an activation's dead units are not measured (a GELU's, ...)
+ReasonLayers = Annotated[dict[Layer, Annotated[str, Meta(max_length=200)]], Meta(max_length=MAX_LAYERS)]
+#: Most points of a trace column (the ``step`` column sets the length of the others).
+TraceColumn = Annotated[list[NonNeg | None], Meta(max_length=MAX_TRACE_POINTS)]
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+class _Diagnostics(Struct):
+    update_ratio: RatioLayers | None = None
+    update_ratio_max: RatioLayers | None = None
+    grad_norm: NonNeg | None = None
+    dead_fraction: ShareLayers | None = None
+    top_class_share: Share | None = None
+    pred_entropy: NonNeg | None = None
+    dead_na: ReasonLayers | None = None
 
 
-def number(x: Any, where: str, lo: float = -math.inf, hi: float = math.inf, *, null: bool = False) -> Any:
-    if x is None and null:
-        return None
-    if not _is_number(x):
-        raise Malformed(f"{where} must be a number, not {_shown(x)}")
-    if not lo <= x <= hi:
-        raise Malformed(f"{where} = {x!r} is out of range [{lo:g}, {hi:g}]")
-    return x
+class _Epoch(Struct):
+    epoch: EpochNumber
+    train_loss: NonNeg | None = None
+    train_acc: Share | None = None
+    val_loss: NonNeg | None = None
+    val_acc: Share | None = None
+    seconds: NonNeg | None = None
+    diagnostics: _Diagnostics | None = None
 
 
-def integer(x: Any, where: str, lo: int = 0, hi: int = MAX_COUNT, *, null: bool = False) -> Any:
-    if x is None and null:
-        return None
-    if not _is_int(x):
-        raise Malformed(f"{where} must be a whole number, not {_shown(x)}")
-    if not lo <= x <= hi:
-        raise Malformed(f"{where} = {x} is out of range [{lo}, {hi}]")
-    return x
+class _Probe(Struct):
+    epoch: EpochNumber
+    lrs: Annotated[list[Positive], Meta(max_length=10_000)]
+    losses: Annotated[list[Number | None], Meta(max_length=10_000)]
+    current_lr: Positive | None = None
+    base_loss: Number | None = None
+    raised_fraction: Annotated[list[Share], Meta(max_length=10_000)] | None = None
+    dead_after: Annotated[list[ShareLayers], Meta(max_length=10_000)] | None = None
+    minibatches: Annotated[int, Meta(ge=0, le=10**9)] | None = None
 
 
-def text(x: Any, where: str, limit: int = MAX_TEXT, *, null: bool = False) -> Any:
-    if x is None and null:
-        return None
-    if not isinstance(x, str):
-        raise Malformed(f"{where} must be text, not {_shown(x)}")
-    if len(x) > limit:
-        raise Malformed(f"{where} is too long ({len(x):,} characters; at most {limit:,})")
-    return x
+class _Scores(Struct, rename={"f1": "f1-score"}):
+    precision: Share
+    recall: Share
+    f1: Share
+    support: NonNeg
 
 
-def mapping(x: Any, where: str, *, null: bool = False) -> Any:
-    if x is None and null:
-        return None
-    if not isinstance(x, dict):
-        raise Malformed(f"{where} must be an object, not {_shown(x)}")
-    return x
+class _Samples(Struct):
+    images: Annotated[list[Annotated[list[Pixel | list[Pixel]], Meta(max_length=784)]], Meta(max_length=10_000)] = []
+    true: Annotated[list[ClassNumber], Meta(max_length=10_000)] = []
+    pred: Annotated[list[ClassNumber], Meta(max_length=10_000)] = []
 
 
-def array(x: Any, where: str, limit: int = 50_000_000) -> list[Any]:
-    if not isinstance(x, list):
-        raise Malformed(f"{where} must be a list, not {_shown(x)}")
-    if len(x) > limit:
-        raise Malformed(f"{where} has too many items ({len(x):,})")
-    return x
+class _Test(Struct):
+    accuracy: Share
+    loss: NonNeg | None = None
+    confusion_matrix: Annotated[list[Annotated[list[Count], Meta(max_length=1000)]], Meta(max_length=1000)] | None = None
+    #: scikit-learn's report: a row per class and average, and ``accuracy`` as a bare number
+    report: Annotated[dict[Annotated[str, Meta(max_length=200)], _Scores | Share], Meta(max_length=10_000)] | None = None
+    samples: _Samples | None = None
 
 
-def timestamp(x: Any, where: str, *, null: bool = True) -> Any:
-    return number(x, where, 0.0, MAX_TIME, null=null)
+if typing.TYPE_CHECKING:
+    VerdictText = str
+    StatusText = str
+else:
+    VerdictText = Literal[tuple(sorted(VERDICT_LABELS))]  # the labels and statuses the engine defines
+    StatusText = Literal[tuple(sorted(STATUSES))]
 
 
-def _shown(x: Any) -> str:
-    if x is None:
-        return "null"
-    kind = {dict: "an object", list: "a list", str: "text", bool: "true/false"}.get(type(x))
-    return kind or f"{type(x).__name__}"
+class _Verdict(Struct):
+    label: VerdictText
+    reason: Text = ""
+    hint: Text = ""
 
 
-def run_id(x: Any, where: str = "id") -> str:
-    if not isinstance(x, str) or not RUN_ID.fullmatch(x):
-        raise Malformed(f"{where} must be a run id like r3, not {_shown(x) if not isinstance(x, str) else repr(x[:20])}")
-    return x
+class _Provisional(Struct):
+    step: Count
+    label: VerdictText
+    reason: Text = ""
+    hint: Text = ""
 
 
-_CONFIG_KIND: dict[str, tuple[str, bool]] = {}
+class _Point(Struct):
+    step: Count
+    loss: NonNeg | None = None
+    update_ratio: RatioLayers | None = None
+    dead_fraction: ShareLayers | None = None
+    dead_on: DeadOn | None = None
 
 
-def _config_kinds() -> dict[str, tuple[str, bool]]:
-    """(JSON kind, may be null) of each RunConfig field, from its annotation: new settings need no edit here."""
-    if not _CONFIG_KIND:
+class _Columns(Struct):
+    step: Annotated[list[Count], Meta(max_length=MAX_TRACE_POINTS)]
+    loss: TraceColumn
+    update_ratio: Annotated[dict[Layer, TraceColumn], Meta(max_length=100)] | None = None
+    dead_fraction: Annotated[dict[Layer, Annotated[list[Share | None], Meta(max_length=MAX_TRACE_POINTS)]],
+                             Meta(max_length=100)] | None = None
+    dead_on: DeadOn | None = None
+
+
+class _Sizes(Struct):
+    train: Count = 0
+    val: Count = 0
+    test: Count = 0
+
+
+class _System(Struct):  # the machine during one epoch (lrtui.system_load.SystemSample)
+    epoch: EpochNumber
+    cpu_percent: NonNeg | None = None
+    rss_mb: NonNeg | None = None
+    load1: NonNeg | None = None
+    gpu_util: NonNeg | None = None
+    gpu_mem_mb: NonNeg | None = None
+    gpu_temp_c: NonNeg | None = None
+
+
+class _Run(Struct):
+    """A run as :meth:`RunRecord.to_dict` writes it (``config`` is checked by :func:`config`)."""
+
+    id: Annotated[str, Meta(pattern=f"^{RUN_ID.pattern}$")]
+    status: StatusText
+    config: dict[str, Any]
+    device: Annotated[str, Meta(max_length=200)] = ""
+    device_name: Annotated[str, Meta(max_length=1000)] = ""
+    sizes: _Sizes | None = None
+    epochs: list[_Epoch] = []
+    batch_losses: list[NonNeg | None] = []
+    probes: Annotated[list[_Probe], Meta(max_length=100_000)] | None = None
+    test: _Test | None = None
+    verdict: _Verdict | None = None
+    duration_s: NonNeg | None = None
+    samples_per_s: NonNeg | None = None
+    diverged_at: tuple[Count, Count] | None = None  #: [epoch, batch]
+    error: Text | None = None
+    lr_trace: Annotated[list[tuple[Count, NonNeg]], Meta(max_length=10_000_000)] | None = None
+    step_trace: Annotated[list[_Point], Meta(max_length=MAX_TRACE_POINTS)] | _Columns | None = None
+    provisional_verdict: _Provisional | None = None
+    started_at: Time | None = None
+    ended_at: Time | None = None
+    system: Annotated[list[_System], Meta(max_length=100_000)] | None = None  #: newer files only
+
+
+class _Writer(Struct):
+    host: Annotated[str, Meta(max_length=255)]
+    pid: Annotated[int, Meta(ge=1, le=2**31)]
+    token: Annotated[str, Meta(max_length=64)]
+    proc_start: Count | None = None
+    started: Time | None = None
+    heartbeat: Time | None = None
+
+
+class _Top(Struct):
+    created: Time | None = None
+    updated: Time | None = None
+    environment: dict[str, Annotated[str, Meta(max_length=1000)] | bool | int | Number | None] | None = None
+
+
+# -- messages ----------------------------------------------------------------------------------------
+_KINDS = {"object": "an object", "array": "a list", "float": "a number", "int": "a whole number", "str": "text",
+          "bool": "true or false", "null": "null"}
+_EXPECTED = re.compile(r"Expected `([^`]+)`, got `([^`]+)`")
+_RANGE = re.compile(r"Expected `(\w+)` ([<>]=?) (\S+)")
+_LENGTH = re.compile(r"Expected `(\w+)` of length ([<>]=?) (\d+)")
+
+
+def _said(message: str) -> str:
+    """msgspec's message in the words the readers have always printed (``must be a number, not text``)."""
+    if m := _EXPECTED.fullmatch(message):
+        wanted = " or ".join(dict.fromkeys(_KINDS.get(k, k) for k in m.group(1).split(" | ")))
+        return f"must be {wanted}, not {_KINDS.get(m.group(2), m.group(2))}"
+    if m := _LENGTH.fullmatch(message):
+        return f"is too long (at most {m.group(3)} {'characters' if m.group(1) == 'str' else 'items'})"
+    if m := _RANGE.fullmatch(message):
+        return f"is out of range (must be {m.group(2)} {m.group(3)})"
+    if message.startswith("Object missing required field"):
+        return f"lacks {message.removeprefix('Object missing required field ')}"
+    if message.startswith("Expected `str` matching regex"):
+        return "must be a run id like r3"
+    if message.startswith("Invalid enum value"):
+        return f"is unknown ({message.removeprefix('Invalid enum value ')[:60]})"
+    return message[:1].lower() + message[1:]
+
+
+def _where(e: ValidationError, prefix: str) -> Malformed:
+    """One line: where in the object (``epochs[3].val_acc``) and what is wrong there."""
+    message, _, path = str(e).partition(" - at `$")
+    path = path.rstrip("`").lstrip(".")
+    return Malformed(" ".join(p for p in (f"{prefix}{path}" if path else prefix.rstrip(": .") , _said(message)) if p))
+
+
+def _convert(raw: Any, kind: Any, where: str) -> Any:
+    try:
+        return msgspec.convert(raw, kind)
+    except ValidationError as e:
+        raise _where(e, where) from None
+
+
+# -- config, whose fields RunConfig defines ----------------------------------------------------------
+_CONFIG: list[Any] = []
+
+
+def _config_type() -> Any:
+    """A struct of RunConfig's fields, typed from their annotations (new settings need no edit here); a field
+    absent from the file stays UNSET, so RunConfig's own default applies."""
+    if not _CONFIG:
+        kinds: dict[str, Any] = {"bool": bool, "float": Number, "int": Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)],
+                                 "str": Annotated[str, Meta(max_length=4096)]}
+        specs = []
         for f in fields(RunConfig):
             words = set(re.findall(r"[A-Za-z_]+", str(f.type)))
-            kind = next((k for k in ("bool", "float", "int", "str") if k in words), "any")
-            _CONFIG_KIND[f.name] = (kind, "None" in words or "Optional" in words)
-    return _CONFIG_KIND
+            kind = next((kinds[k] for k in ("bool", "float", "int", "str") if k in words), Any)
+            if "None" in words or "Optional" in words:
+                kind = kind | None
+            specs.append((f.name, kind | UnsetType, UNSET))
+        _CONFIG.append(msgspec.defstruct("RunConfigFields", specs))
+    return _CONFIG[0]
 
 
 def config(raw: Any, where: str) -> RunConfig:
     """A saved config, type-checked field by field and validated as the form and the CLI validate it."""
-    mapping(raw, where)
-    kinds = _config_kinds()
-    known: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in kinds:
-            continue  # a newer lrtui's setting: ignored, as RunConfig.from_dict does
-        here = f"{where}.{key}"
-        kind, nullable = kinds[key]
-        if value is None and nullable:
-            pass
-        elif kind == "float":
-            number(value, here)
-        elif kind == "int":
-            integer(value, here, -(2**63), 2**63)
-        elif kind == "str":
-            text(value, here, 4096)
-        elif kind == "bool" and not isinstance(value, bool):
-            raise Malformed(f"{here} must be true or false")
-        known[key] = value
+    checked = _convert(raw, _config_type(), f"{where}.")
+    known = {k: v for k, v in msgspec.structs.asdict(checked).items() if v is not UNSET}
     device = str(known.get("device", "auto")).strip().lower() or "auto"
     if not DEVICE.fullmatch(device):  # the engine's own check takes "cuda:²" (str.isdigit), which torch refuses
         raise Malformed(f"{where}.device {device[:40]!r} is not a device (auto, cpu, cuda, cuda:N or mps)")
@@ -280,242 +423,113 @@ def config(raw: Any, where: str) -> RunConfig:
     return RunConfig.from_dict(known)
 
 
-def _epoch(raw: Any, where: str) -> dict[str, Any]:
-    mapping(raw, where)
-    e = dict(raw)
-    integer(e.get("epoch"), f"{where}.epoch", 0, 10**6)
-    for key in ("train_acc", "val_acc"):
-        number(e.get(key), f"{where}.{key}", 0.0, 1.0, null=True)
-    for key in ("train_loss", "val_loss"):
-        number(e.get(key), f"{where}.{key}", 0.0, null=True)
-    number(e.get("seconds"), f"{where}.seconds", 0.0, null=True)
-    _diagnostics(e.get("diagnostics"), f"{where}.diagnostics")
-    return e
+# -- the records -------------------------------------------------------------------------------------
+def _diagnostics(d: _Diagnostics | None) -> Diagnostics | None:
+    if d is None:
+        return None
+    return Diagnostics(d.update_ratio or {}, d.update_ratio_max, d.grad_norm, d.dead_fraction or {},
+                       d.top_class_share, d.pred_entropy, d.dead_na)
 
 
-#: Diagnostics that are shares (of channels, of predictions): in [0, 1]. The others are >= 0.
-_SHARES = frozenset({"dead_fraction", "top_class_share"})
-
-
-def _diagnostics(raw: Any, where: str) -> None:
-    """An epoch's diagnostics: numbers (or null), or one level of per-layer numbers."""
-    if raw is None:
-        return
-    mapping(raw, where)
-    if len(raw) > 100:
-        raise Malformed(f"{where} has too many entries")
-    for key, value in raw.items():
-        here = f"{where}.{key[:40]}"
-        hi = 1.0 if key in _SHARES else math.inf
-        if isinstance(value, dict):
-            if len(value) > 100:
-                raise Malformed(f"{here} has too many entries")
-            for layer, v in value.items():
-                text(layer, f"{here} (a layer name)", 100)
-                if key == "dead_na":  # why a layer's dead units are not measured (a GELU's, ...)
-                    text(v, f"{here}.{layer[:40]}", 200)
-                else:
-                    number(v, f"{here}.{layer[:40]}", 0.0, hi, null=True)
-        else:
-            number(value, here, 0.0, hi, null=True)
-
-
-def _probe(raw: Any, where: str) -> None:
-    """A step probe: losses after one step of each size in ``lrs`` (sizes > 0; losses may be null)."""
-    mapping(raw, where)
-    integer(raw.get("epoch"), f"{where}.epoch", 0, 10**6)
-    lrs = array(raw.get("lrs"), f"{where}.lrs", 10_000)
-    losses = array(raw.get("losses"), f"{where}.losses", 10_000)
-    if len(lrs) != len(losses):
+def _probe(p: _Probe, where: str) -> ProbeRecord:
+    if len(p.lrs) != len(p.losses):
         raise Malformed(f"{where}: lrs and losses differ in length")
-    if not all(_is_number(x) and x > 0 for x in lrs):
-        raise Malformed(f"{where}.lrs must hold step sizes > 0")
-    if not all(x is None or _is_number(x) for x in losses):
-        raise Malformed(f"{where}.losses must hold numbers or null")
-    current = number(raw.get("current_lr"), f"{where}.current_lr", null=True)
-    if current is not None and current <= 0:
-        raise Malformed(f"{where}.current_lr must be > 0")
-    number(raw.get("base_loss"), f"{where}.base_loss", null=True)
+    for name in ("raised_fraction", "dead_after"):
+        values = getattr(p, name)
+        if values is not None and len(values) != len(p.lrs):
+            raise Malformed(f"{where}: {name} has {len(values):,} values for {len(p.lrs):,} step sizes")
+    return ProbeRecord(p.epoch, tuple(p.lrs), tuple(p.losses), p.current_lr, p.base_loss,
+                       None if p.raised_fraction is None else tuple(p.raised_fraction),
+                       None if p.dead_after is None else tuple(p.dead_after), p.minibatches)
 
 
-def _lr_trace(raw: Any, where: str) -> None:
-    """``[[step, lr], ...]`` (optional: sessions saved before schedules lack it): whole steps >= 0, finite lrs >= 0."""
-    if raw is None:
-        return
-    for i, pair in enumerate(array(raw, where, 10_000_000)):
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise Malformed(f"{where}[{i}] must be [step, lr]")
-        integer(pair[0], f"{where}[{i}] step")
-        number(pair[1], f"{where}[{i}] lr", 0.0)
-
-
-def _layer_values(raw: Any, where: str, hi: float, column: int | None = None) -> None:
-    """Per layer a number in [0, ``hi``] or null; with ``column``, per layer a list of that many of them."""
-    if raw is None:
-        return
-    mapping(raw, where)
-    if len(raw) > 100:
-        raise Malformed(f"{where} has too many layers")
-    for layer, value in raw.items():
-        here = f"{where}.{text(layer, f'{where} (a layer name)', 100)[:40]}"
-        values = [value] if column is None else array(value, here, column)
-        if column is not None and len(values) != column:
-            raise Malformed(f"{here} has {len(values):,} values for {column:,} steps")
-        for v in values:
-            number(v, here, 0.0, hi, null=True)
-
-
-def _step_trace(raw: Any, where: str) -> None:
-    """A run's step trace (optional: older files lack it): a list of points (documents) or columns (run files)."""
-    if raw is None:
-        return
-    if isinstance(raw, dict):
-        steps = array(raw.get("step"), f"{where}.step", MAX_TRACE_POINTS)
-        n = len(steps)
-        for step in steps:
-            integer(step, f"{where}.step")
-        losses = array(raw.get("loss"), f"{where}.loss", MAX_TRACE_POINTS)
-        if len(losses) != n:
-            raise Malformed(f"{where}: step and loss differ in length")
-        for loss in losses:
-            number(loss, f"{where}.loss", 0.0, null=True)
-        _layer_values(raw.get("update_ratio"), f"{where}.update_ratio", math.inf, n)
-        _layer_values(raw.get("dead_fraction"), f"{where}.dead_fraction", 1.0, n)
-        integer(raw.get("dead_on"), f"{where}.dead_on", 1, 10**9, null=True)
-        return
-    for i, point in enumerate(array(raw, where, MAX_TRACE_POINTS)):
-        here = f"{where}[{i}]"
-        mapping(point, here)
-        integer(point.get("step"), f"{here}.step")
-        number(point.get("loss"), f"{here}.loss", 0.0, null=True)
-        _layer_values(point.get("update_ratio"), f"{here}.update_ratio", math.inf)
-        _layer_values(point.get("dead_fraction"), f"{here}.dead_fraction", 1.0)
-        integer(point.get("dead_on"), f"{here}.dead_on", 1, 10**9, null=True)
-
-
-def _test(raw: Any, where: str) -> dict[str, Any] | None:
-    if raw is None:
+def _test(t: _Test | None, where: str) -> TestResult | None:
+    if t is None:
         return None
-    mapping(raw, where)
-    number(raw.get("accuracy"), f"{where}.accuracy", 0.0, 1.0)
-    number(raw.get("loss"), f"{where}.loss", 0.0, null=True)
-    matrix = array(raw.get("confusion_matrix", []) or [], f"{where}.confusion_matrix", 1000)
-    for i, row in enumerate(matrix):
-        array(row, f"{where}.confusion_matrix[{i}]", 1000)
-        if len(row) != len(matrix):
-            raise Malformed(f"{where}.confusion_matrix is not square")
-        if not all(_is_int(v) and 0 <= v <= MAX_COUNT for v in row):
-            raise Malformed(f"{where}.confusion_matrix[{i}] must hold counts")
-    report = mapping(raw.get("report") or {}, f"{where}.report")
-    if len(report) > 10_000:
-        raise Malformed(f"{where}.report has too many rows")
-    for name, row in report.items():
-        here = f"{where}.report[{name[:20]!r}]"
-        text(name, here, 200)
-        if isinstance(row, dict):
-            for key in ("precision", "recall", "f1-score"):
-                number(row.get(key), f"{here}.{key}", 0.0, 1.0)
-            number(row.get("support"), f"{here}.support", 0.0)
-        else:
-            number(row, here, 0.0, 1.0)
-    samples = mapping(raw.get("samples") or {}, f"{where}.samples")
-    images = array(samples.get("images", []), f"{where}.samples.images", 10_000)
-    true = array(samples.get("true", []), f"{where}.samples.true", 10_000)
-    pred = array(samples.get("pred", []), f"{where}.samples.pred", 10_000)
-    if not len(images) == len(true) == len(pred):
+    matrix = t.confusion_matrix or []
+    if any(len(row) != len(matrix) for row in matrix):
+        raise Malformed(f"{where}.confusion_matrix is not square")
+    samples = t.samples or _Samples()
+    if not len(samples.images) == len(samples.true) == len(samples.pred):
         raise Malformed(f"{where}.samples: images, true and pred differ in length")
-    for i, image in enumerate(images):
-        array(image, f"{where}.samples.images[{i}]", 784)
-        flat = [v for row in image for v in row] if image and isinstance(image[0], list) else image
-        if len(flat) != 784 or not all(_is_number(v) and 0 <= v <= 255 for v in flat):
+    images: list[tuple[float, ...]] = []
+    for i, image in enumerate(samples.images):  # 784 pixels, or 28 rows of 28
+        flat = [v for row in image for v in (row if isinstance(row, list) else [row])]
+        if len(flat) != 784 or len(image) not in (28, 784):
             raise Malformed(f"{where}.samples.images[{i}] must be 784 pixels from 0 to 255")
-    for name, labels in (("true", true), ("pred", pred)):
-        if not all(_is_int(v) and 0 <= v < 1000 for v in labels):
-            raise Malformed(f"{where}.samples.{name} must hold class numbers")
-    return dict(raw)
+        images.append(tuple(flat))
+    report = t.report or {}
+    accuracy = report.get("accuracy")
+    scores = {name: ClassScores(row.precision, row.recall, row.f1, row.support)
+              for name, row in report.items() if isinstance(row, _Scores)}
+    return TestResult(t.accuracy, t.loss, tuple(tuple(row) for row in matrix), scores,
+                      accuracy if isinstance(accuracy, float) else None,
+                      Samples(tuple(images), tuple(samples.true), tuple(samples.pred)))
 
 
-def _verdict(raw: Any, where: str) -> dict[str, str] | None:
-    if raw is None:
+def _verdict(v: _Verdict | _Provisional) -> Verdict:
+    return Verdict(VerdictLabel(v.label), v.reason, v.hint)
+
+
+def _step_trace(trace: list[_Point] | _Columns | None, raw: Any, where: str) -> StepTrace | None:
+    """A run's step trace (optional: older files lack it), from its points (documents) or columns (run files)."""
+    if trace is None:
         return None
-    mapping(raw, where)
-    label = text(raw.get("label"), f"{where}.label", 100)
-    if label not in VERDICT_LABELS:
-        raise Malformed(f"{where}.label {label!r} is not a verdict")
-    text(raw.get("reason", ""), f"{where}.reason")
-    text(raw.get("hint", ""), f"{where}.hint")
-    return dict(raw)
+    if isinstance(trace, _Columns):
+        n = len(trace.step)
+        if len(trace.loss) != n:
+            raise Malformed(f"{where}: step and loss differ in length")
+        for key in ("update_ratio", "dead_fraction"):
+            for layer, column in (getattr(trace, key) or {}).items():
+                if len(column) != n:
+                    raise Malformed(f"{where}.{key}.{layer[:40]} has {len(column):,} values for {n:,} steps")
+    return StepTrace.from_json(raw)
 
 
-def run_row(raw: Any, where: str) -> RunRecord:
-    """One run as the session file holds it (:meth:`RunRecord.to_dict`), checked and rebuilt."""
-    mapping(raw, where)
-    rid = run_id(raw.get("id"), f"{where}.id")
-    where = f"run {rid}"
-    status = text(raw.get("status"), f"{where}: status", 100)
-    if status not in STATUSES:
-        raise Malformed(f"{where}: status {status!r} is unknown")
-    cfg = config(raw.get("config"), f"{where}: config")
-    text(raw.get("device", ""), f"{where}: device", 200)
-    text(raw.get("device_name", ""), f"{where}: device_name", 1000)
-    sizes = mapping(raw.get("sizes") or {}, f"{where}: sizes")
-    for key in ("train", "val", "test"):
-        integer(sizes.get(key, 0), f"{where}: sizes.{key}")
-    epochs = [_epoch(e, f"{where}: epochs[{i}]") for i, e in enumerate(array(raw.get("epochs", []), f"{where}: epochs"))]
-    losses = array(raw.get("batch_losses", []), f"{where}: batch_losses")
-    if not all(x is None or (_is_number(x) and x >= 0) for x in losses):
-        raise Malformed(f"{where}: batch_losses must hold losses (numbers >= 0 or null)")
-    probes = raw.get("probes")
-    if probes is not None:
-        for i, probe in enumerate(array(probes, f"{where}: probes", 100_000)):
-            _probe(probe, f"{where}: probes[{i}]")
-    _test(raw.get("test"), f"{where}: test")
-    _verdict(raw.get("verdict"), f"{where}: verdict")
-    number(raw.get("duration_s") or 0, f"{where}: duration_s", 0.0)
-    number(raw.get("samples_per_s") or 0, f"{where}: samples_per_s", 0.0)
-    diverged = raw.get("diverged_at")
-    if diverged is not None:
-        array(diverged, f"{where}: diverged_at", 2)
-        if len(diverged) != 2:
-            raise Malformed(f"{where}: diverged_at must be [epoch, batch]")
-        integer(diverged[0], f"{where}: diverged_at[0]")
-        integer(diverged[1], f"{where}: diverged_at[1]")
-    text(raw.get("error"), f"{where}: error", null=True)
-    _lr_trace(raw.get("lr_trace"), f"{where}: lr_trace")
-    _step_trace(raw.get("step_trace"), f"{where}: step_trace")
-    provisional = raw.get("provisional_verdict")
-    if provisional is not None:
-        _verdict(provisional, f"{where}: provisional_verdict")
-        integer(provisional.get("step"), f"{where}: provisional_verdict.step")
-    timestamp(raw.get("started_at"), f"{where}: started_at")
-    timestamp(raw.get("ended_at"), f"{where}: ended_at")
-    for i, sample in enumerate(array(raw.get("system") or [], f"{where}: system", 100_000)):  # optional: newer files
-        integer(mapping(sample, f"{where}: system[{i}]").get("epoch"), f"{where}: system[{i}].epoch", 1, 10**9)
-        for name in SYSTEM_FIGURES:
-            number(sample.get(name), f"{where}: system[{i}].{name}", 0.0, null=True)
-    try:
-        record = RunRecord.from_dict({**raw, "epochs": epochs})
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
-        raise Malformed(f"{where} is malformed ({e.__class__.__name__}: {_one_line(e)})") from None
-    record.config = cfg
-    return record
+def run_record(raw: Any, where: str = "the run") -> RunRecord:
+    """One run as the session file holds it (:meth:`RunRecord.to_dict`), checked and rebuilt; Malformed names
+    the first wrong field in one line (``run r2: epochs[3].val_acc must be a number, not text``)."""
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and RUN_ID.fullmatch(raw["id"]):
+        where = f"run {raw['id']}"
+    run: _Run = _convert(raw, _Run, f"{where}: ")
+    cfg = config(run.config, f"{where}: config")
+    sizes = run.sizes or _Sizes()
+    provisional = run.provisional_verdict
+    return RunRecord(
+        id=run.id, config=cfg, status=RunState(run.status), device=run.device, device_name=run.device_name,
+        n_train=sizes.train, n_val=sizes.val, n_test=sizes.test,
+        epochs=[EpochRecord(e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.seconds,
+                            _diagnostics(e.diagnostics)) for e in run.epochs],
+        batch_losses=run.batch_losses,
+        probes=[_probe(p, f"{where}: probes[{i}]") for i, p in enumerate(run.probes or [])],
+        test=_test(run.test, f"{where}: test"),
+        verdict=None if run.verdict is None else _verdict(run.verdict),
+        duration_s=run.duration_s or 0.0, samples_per_s=run.samples_per_s or 0.0,
+        diverged_at=None if run.diverged_at is None else list(run.diverged_at),
+        error=run.error,
+        lr_trace=None if not run.lr_trace else [[s, lr] for s, lr in run.lr_trace],
+        step_trace=_step_trace(run.step_trace, raw.get("step_trace"), f"{where}: step_trace"),
+        provisional=None if provisional is None else Provisional(provisional.step, _verdict(provisional)),
+        started_at=run.started_at, ended_at=run.ended_at,
+        system={s.epoch: SystemSample(s.cpu_percent, s.rss_mb, s.load1, s.gpu_util, s.gpu_mem_mb, s.gpu_temp_c)
+                for s in run.system or []},
+    )
 
 
-def environment(raw: Any, where: str = "environment") -> dict[str, Any] | None:
-    """The session's versions and device: plain values only (reports print them)."""
-    if raw is None:
-        return None
-    mapping(raw, where)
-    for key, value in raw.items():
-        if value is not None and not isinstance(value, (str, bool)) and not _is_number(value):
-            raise Malformed(f"{where}.{key[:40]} must be text or a number")
-        if isinstance(value, str):
-            text(value, f"{where}.{key[:40]}", 1000)
-    return dict(raw)
+# -- documents and files -----------------------------------------------------------------------------
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _shown(x: Any) -> str:
+    if x is None:
+        return "null"
+    kind = {dict: "an object", list: "a list", str: "text", bool: "true/false"}.get(type(x))
+    return kind or f"{type(x).__name__}"
 
 
 def document(data: Any, file: Path, schema_max: int) -> dict[str, Any]:
-    """The checked top level of a session document (``runs`` still raw: see :func:`run_row`)."""
+    """The checked top level of a session document (``runs`` still raw: see :func:`rows`)."""
     if not isinstance(data, dict) or "schema" not in data:
         raise SessionError(f"{file}: not an lrtui session (no \"schema\" field)")
     schema = data["schema"]
@@ -529,9 +543,7 @@ def document(data: Any, file: Path, schema_max: int) -> dict[str, Any]:
     if not isinstance(data.get("runs", []), list):
         raise SessionError(f"{file}: wrong schema (\"runs\" must be a list)")
     try:
-        timestamp(data.get("created"), "created")
-        timestamp(data.get("updated"), "updated")
-        environment(data.get("environment"))
+        _convert({k: data[k] for k in ("created", "updated", "environment") if k in data}, _Top, "")
     except Malformed as e:
         raise SessionError(f"{file}: wrong schema ({e})") from None
     return data
@@ -551,9 +563,9 @@ def rows(raws: list[Any], file: Path) -> list[RunRecord]:
 
 def checked_run(raw: Any, file: Path, label: str) -> RunRecord:
     try:
-        return run_row(raw, label)
+        return run_record(raw, label)
     except Malformed as e:
-        raise SessionError(f"{file}: {label} is malformed ({e})") from None
+        raise SessionError(f"{file}: {label} is malformed ({_one_line(e)})") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError) as e:
         raise SessionError(f"{file}: {label} is malformed ({e.__class__.__name__}: {_one_line(e)})") from None
 
@@ -583,11 +595,5 @@ def envelope(data: Any, file: Path, schema_max: int) -> tuple[RunRecord, Mapping
 
 def writer_fields(raw: Any, where: str = "writer") -> dict[str, Any]:
     """Who wrote a run or holds a writer file: host, pid, a token for this Session, times."""
-    mapping(raw, where)
-    text(raw.get("host"), f"{where}.host", 255)
-    integer(raw.get("pid"), f"{where}.pid", 1, 2**31)
-    text(raw.get("token"), f"{where}.token", 64)
-    integer(raw.get("proc_start"), f"{where}.proc_start", null=True)
-    timestamp(raw.get("started"), f"{where}.started")
-    timestamp(raw.get("heartbeat"), f"{where}.heartbeat")
+    _convert(raw, _Writer, f"{where}.")
     return dict(raw)

@@ -41,7 +41,7 @@ def test_sigkill_after_first_epoch_keeps_that_epoch(lrtui_process, tmp_path):
     assert raw["status"] == "running" and raw["epochs"][0]["epoch"] == 1
     run = load_session(file.parent).runs[0]
     assert run.status == "interrupted", "a run whose process died is shown as interrupted"
-    assert run.epochs[0]["val_acc"] is not None
+    assert run.epochs[0].val_acc is not None
 
 
 @pytest.mark.parametrize("sig, code, status", [

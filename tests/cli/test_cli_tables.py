@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState
+from lrtui.engine.records import EpochRecord, TestResult
 from lrtui.plots.confidence import acc_text, edge_sentences
 from lrtui.plots.grouping import best_setting
 from lrtui.sessions.listing import load_session
@@ -43,8 +44,8 @@ def _saved(root: Path, runs: list[tuple[RunConfig, float]]) -> Session:
     for config, acc in runs:
         record = session.add(config)
         record.status = RunState.FINISHED
-        record.epochs = [{"epoch": 1, "val_acc": acc, "train_acc": acc, "val_loss": 1 - acc, "train_loss": 1 - acc}]
-        record.test = {"accuracy": acc, "loss": 1 - acc}
+        record.epochs = [EpochRecord(1, val_acc=acc, train_acc=acc, val_loss=1 - acc, train_loss=1 - acc)]
+        record.test = TestResult(acc, 1 - acc)
     session.save()
     session.close()
     return session
@@ -75,7 +76,7 @@ def test_the_run_table_says_what_best_val_acc_is_and_where_the_grid_ends() -> No
     runs = []
     for i, (lr, acc) in enumerate(((0.001, 0.5), (0.01, 0.7), (0.1, 0.9))):
         record = RunRecord(id=f"r{i + 1}", config=RunConfig(lr=lr), status="finished",
-                           epochs=[{"epoch": 1, "val_acc": acc, "val_loss": 1 - acc}])
+                           epochs=[EpochRecord(1, val_acc=acc, val_loss=1 - acc)])
         runs.append(record)
     console = Console(width=200, record=True)
     console.print(runs_table(runs))
@@ -83,7 +84,7 @@ def test_the_run_table_says_what_best_val_acc_is_and_where_the_grid_ends() -> No
     assert "The best lr, 0.1, is the largest the grid tried: extend the grid to larger lr." in out
     assert "Best val acc is the best epoch's validation accuracy, an optimistic pick" in out
     console = Console(width=200, record=True)
-    console.print(runs_table(runs[:2] + [replace(runs[2], epochs=[{"epoch": 1, "val_acc": 0.6}])]))
+    console.print(runs_table(runs[:2] + [replace(runs[2], epochs=[EpochRecord(1, val_acc=0.6)])]))
     assert "extend the grid" not in console.export_text(), "the best lr, 0.01, lies inside the grid"
 
 

@@ -15,6 +15,7 @@ from lrtui.engine.config import RunConfig
 from lrtui.engine.diagnostics import LAYERS, RELU_LAYERS, LayerGroups, Observer, StepStats, ValStats
 from lrtui.engine.events import BatchLog, EpochEnd, ProbeResult, RunEnd, RunState
 from lrtui.engine.model import build_model
+from lrtui.engine.records import Diagnostics
 from lrtui.engine.trainer import train
 from lrtui.sessions.record import RunRecord
 
@@ -31,32 +32,32 @@ def runs() -> dict[float, tuple[RunEnd, Recorder]]:
     return out
 
 
-def diags(rec: Recorder) -> list[dict]:
+def diags(rec: Recorder) -> list[Diagnostics]:
     return [e.diagnostics for e in rec.of(EpochEnd)]
 
 
-def median_ratio(diag: dict) -> float:
-    return statistics.median(diag["update_ratio"].values())
+def median_ratio(diag: Diagnostics) -> float:
+    return statistics.median(v for v in diag.update_ratio.values() if v is not None)
 
 
 def test_every_epoch_carries_the_documented_keys(runs) -> None:
     for _, rec in runs.values():
         for d in diags(rec):
-            assert set(d) == {"update_ratio", "update_ratio_max", "grad_norm", "dead_fraction", "top_class_share",
-                              "pred_entropy"}
-            assert set(d["update_ratio"]) == set(d["update_ratio_max"]) == set(LAYERS)
-            assert set(d["dead_fraction"]) == set(RELU_LAYERS)
-            assert all(0.0 <= f <= 1.0 for f in d["dead_fraction"].values())
-            assert 0.1 <= d["top_class_share"] <= 1.0  # 10 classes: at least a tenth in the top one
-            assert 0.0 <= d["pred_entropy"] <= math.log(10) + 1e-4
+            assert set(d.to_dict()) == {"update_ratio", "update_ratio_max", "grad_norm", "dead_fraction",
+                                        "top_class_share", "pred_entropy"}
+            assert d.update_ratio_max is not None and set(d.update_ratio) == set(d.update_ratio_max) == set(LAYERS)
+            assert set(d.dead_fraction) == set(RELU_LAYERS)
+            assert all(f is not None and 0.0 <= f <= 1.0 for f in d.dead_fraction.values())
+            assert d.top_class_share is not None and 0.1 <= d.top_class_share <= 1.0  # at least a tenth in the top
+            assert d.pred_entropy is not None and 0.0 <= d.pred_entropy <= math.log(10) + 1e-4
 
 
 def test_lr_05_kills_relus_and_answers_one_class(runs) -> None:
     last = diags(runs[0.5][1])[-1]
-    assert max(last["dead_fraction"].values()) >= 0.6
-    assert last["top_class_share"] >= 0.9
+    assert max(v or 0.0 for v in last.dead_fraction.values()) >= 0.6
+    assert (last.top_class_share or 0.0) >= 0.9
     healthy = diags(runs[0.01][1])[-1]
-    assert max(healthy["dead_fraction"].values()) < 0.4
+    assert max(v or 0.0 for v in healthy.dead_fraction.values()) < 0.4
 
 
 def test_lr_1e4_steps_are_about_100x_smaller_than_lr_001(runs) -> None:
@@ -65,7 +66,7 @@ def test_lr_1e4_steps_are_about_100x_smaller_than_lr_001(runs) -> None:
     assert 50 < ratio < 200
     assert 1e-4 < median_ratio(good) < 1e-2  # the healthy band
     assert median_ratio(slow) < 2e-5
-    assert slow["grad_norm"] > 0 and good["grad_norm"] > 0
+    assert (slow.grad_norm or 0) > 0 and (good.grad_norm or 0) > 0
 
 
 def test_verdicts_name_the_mechanism(runs) -> None:
@@ -108,7 +109,7 @@ def test_any_optimizer_measures_the_update_it_applied() -> None:
     """Adam: the ratio comes from the weights before and after the step (no SGD formula)."""
     _, rec = run_tiny(optimizer="adam", lr=1e-3, epochs=1)
     d = rec.of(EpochEnd)[0].diagnostics
-    assert d is not None and all(1e-5 < r < 1 for r in d["update_ratio"].values())
+    assert d is not None and all(r is not None and 1e-5 < r < 1 for r in d.update_ratio.values())
 
 
 def test_stats_from_a_delta_match_the_sgd_formula() -> None:
@@ -129,8 +130,9 @@ def test_the_record_keeps_diagnostics_and_probes_as_json() -> None:
     for event in rec.events:
         record.apply(event)
     assert record.status == RunState.FINISHED and record.status == "finished"
-    assert record.epochs[0]["diagnostics"]["update_ratio"]["fc1"] > 0
-    assert [p["epoch"] for p in record.probes] == [0, 1] and len(rec.of(ProbeResult)) == 2
+    diag = record.epochs[0].diagnostics
+    assert diag is not None and (diag.update_ratio["fc1"] or 0) > 0
+    assert [p.epoch for p in record.probes] == [0, 1] and len(rec.of(ProbeResult)) == 2
     back = RunRecord.from_dict(json.loads(json.dumps(record.to_dict(), allow_nan=False)))
     assert back.epochs == record.epochs and back.probes == record.probes and back.status is RunState.FINISHED
     old = record.to_dict()
@@ -142,9 +144,9 @@ def test_the_record_keeps_diagnostics_and_probes_as_json() -> None:
 
 def test_non_finite_diagnostics_are_stored_as_null() -> None:
     record = RunRecord("r1", TINY)
-    record.apply(EpochEnd("r1", 1, 2.3, 0.1, 2.3, 0.1, 1.0, diagnostics={"grad_norm": math.nan,
-                                                                    "update_ratio": {"fc1": math.inf}}))
-    assert record.epochs[0]["diagnostics"] == {"grad_norm": None, "update_ratio": {"fc1": None}}
+    record.apply(EpochEnd("r1", 1, 2.3, 0.1, 2.3, 0.1, 1.0, diagnostics=Diagnostics(grad_norm=math.nan,
+                                                                               update_ratio={"fc1": math.inf})))
+    assert record.epochs[0].diagnostics == Diagnostics(grad_norm=None, update_ratio={"fc1": None})
     json.dumps(record.to_dict(), allow_nan=False)
 
 

@@ -11,6 +11,7 @@ from engine_helpers import Recorder
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, RunEnd
+from lrtui.engine.records import EpochRecord
 from lrtui.engine.trainer import train
 from lrtui.engine.verdict import judge
 
@@ -61,9 +62,6 @@ def test_lr_1e4_is_far_too_slow(lessons) -> None:
 def test_too_slow_also_when_compared_with_the_best_run(lessons) -> None:
     """What a front end does with a session's runs: judge again against the best of them."""
     best = max(val_accs(lessons[0.01][1]))
-    records = [
-        {"train_loss": e.train_loss, "train_acc": e.train_acc, "val_loss": e.val_loss, "val_acc": e.val_acc}
-        for e in lessons[1e-4][1]
-    ]
+    records = [EpochRecord.of(e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc) for e in lessons[1e-4][1]]
     verdict = judge(records, "finished", best_val_acc=best)
     assert verdict.label == "too slow" and "below the best run" in verdict.reason

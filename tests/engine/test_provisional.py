@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.provisional import LogPoint, judge_provisional
+from lrtui.engine.records import ProbeRecord
 from lrtui.engine.step_trace import StepTrace, TracePoint
 
 RATIOS = {"conv1": 1e-3, "conv2": 1e-3, "fc1": 1e-3, "fc2": 2e-3}
@@ -34,7 +35,7 @@ def test_small_steps_are_too_slow_unless_the_probe_disagrees() -> None:
     slow = judge_provisional([point(0.11, ratio=7e-6)], trace(0.2), config=RunConfig(lr=1e-4))
     assert slow.label == "too slow" and "7.0e-06 of the weights per step, 29x below" in slow.reason
     assert "100x larger" in slow.hint and "0.01" in slow.hint
-    smaller_is_better = {"epoch": 0, "lrs": [1e-6, 1e-4, 1e-2], "losses": [2.2, 2.3, 2.4], "current_lr": 1e-4}
+    smaller_is_better = ProbeRecord(0, (1e-6, 1e-4, 1e-2), (2.2, 2.3, 2.4), current_lr=1e-4)
     assert judge_provisional([point(0.11, ratio=7e-6)], trace(0.2), probes=[smaller_is_better]).label == "too early"
 
 

@@ -12,11 +12,12 @@ import pytest
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, RunEnd, RunStarted
+from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
 from lrtui.engine.schedule import lr_at
 from lrtui.engine.sweep import run_many
 from lrtui.engine.trainer import Run, run_threads
 from lrtui.sessions.record import RunRecord
-from lrtui.sessions.schema import Malformed, run_row
+from lrtui.sessions.schema import Malformed, run_record
 
 #: 30 batches of 10 per epoch, 2 epochs: 60 steps, a BatchLog every 5.
 TINY = RunConfig(lr=0.05, epochs=2, batch_size=10, train_limit=300, device="cpu", seed=0)
@@ -129,8 +130,8 @@ def test_a_scheduled_sweep_stacks_and_equals_sequential_runs() -> None:
                 assert getattr(y, field) == pytest.approx(getattr(x, field), abs=1e-4), (run_id, x.epoch, field)
             assert y.batch_losses == pytest.approx(x.batch_losses, abs=1e-4)
             assert x.diagnostics is not None and y.diagnostics is not None
-            for layer, value in x.diagnostics["update_ratio"].items():
-                assert y.diagnostics["update_ratio"][layer] == pytest.approx(value, rel=1e-3)
+            for layer, value in x.diagnostics.update_ratio.items():
+                assert y.diagnostics.update_ratio[layer] == pytest.approx(value, rel=1e-3)
         pa, pb = ([e for e in events[k] if isinstance(e, ProbeResult) and e.run_id == run_id] for k in (False, True))
         assert [p.current_lr for p in pa] == [p.current_lr for p in pb]
         assert a.verdict == b.verdict
@@ -157,7 +158,7 @@ def test_the_probe_tries_around_the_next_steps_scheduled_lr(batched: bool) -> No
 def test_diagnostics_see_the_applied_lr() -> None:
     """``exp`` ends at lr/100: the second epoch's steps are far smaller relative to the weights than the first's."""
     _, events, _ = run_watched(replace(TINY, schedule="exp", lr=0.1))
-    ratios = [e.diagnostics["update_ratio"]["fc1"] for e in events if isinstance(e, EpochEnd) and e.diagnostics]
+    ratios = [e.diagnostics.update_ratio["fc1"] for e in events if isinstance(e, EpochEnd) and e.diagnostics]
     assert len(ratios) == 2 and ratios[1] < ratios[0] / 3
     end = next(e for e in events if isinstance(e, RunEnd))
     assert end.verdict is not None and end.verdict.label
@@ -171,14 +172,14 @@ def test_the_trace_is_saved_validated_and_read_back() -> None:
         record.apply(event)
     assert record.lr_trace == end.lr_trace and record.lr_trace
     raw = json.loads(json.dumps(record.to_dict()))
-    back = run_row(raw, "run")
+    back = run_record(raw, "run")
     assert back.lr_trace == record.lr_trace
     assert RunRecord.from_dict(raw).lr_trace == record.lr_trace
     old = {k: v for k, v in raw.items() if k != "lr_trace"}  # a session saved before schedules
-    assert run_row(old, "run").lr_trace is None
+    assert run_record(old, "run").lr_trace is None
     for bad in ([[0]], [[-1, 0.1]], [[0.5, 0.1]], [[0, -0.1]], [[0, "fast"]], [[0, math.inf]], {"0": 0.1}, [0.1]):
         with pytest.raises(Malformed, match="lr_trace"):
-            run_row({**raw, "lr_trace": bad}, "run")
+            run_record({**raw, "lr_trace": bad}, "run")
 
 
 def test_a_diverged_runs_trace_ends_at_the_bad_step() -> None:
@@ -215,13 +216,12 @@ def test_a_too_slow_hint_after_a_decayed_schedule_scales_the_configured_lr() -> 
     """The last probe sees the decayed lr; the hint must still point from the lr the user chose."""
     from lrtui.engine.verdict import judge
 
-    diagnostics = {"update_ratio": {"conv1": 1e-6, "conv2": 1e-6, "fc1": 1e-6, "fc2": 1e-6}, "grad_norm": 1.0,
-                   "dead_fraction": {"conv1": 0.0, "conv2": 0.0, "fc1": 0.0}, "top_class_share": 0.3,
-                   "pred_entropy": 2.3}
-    epochs = [{"epoch": e, "train_loss": 2.30 - 0.001 * e, "train_acc": 0.12, "val_loss": 2.30 - 0.001 * e,
-               "val_acc": 0.12, "diagnostics": diagnostics} for e in (1, 2, 3)]
-    probes = [{"epoch": 3, "lrs": [1e-4, 1e-3, 1e-2, 1e-1], "losses": [2.297, 2.297, 2.29, 2.2],
-               "current_lr": 5e-4}]
+    diagnostics = Diagnostics(update_ratio={"conv1": 1e-6, "conv2": 1e-6, "fc1": 1e-6, "fc2": 1e-6}, grad_norm=1.0,
+                              dead_fraction={"conv1": 0.0, "conv2": 0.0, "fc1": 0.0}, top_class_share=0.3,
+                              pred_entropy=2.3)
+    epochs = [EpochRecord(e, train_loss=2.30 - 0.001 * e, train_acc=0.12, val_loss=2.30 - 0.001 * e, val_acc=0.12,
+                          diagnostics=diagnostics) for e in (1, 2, 3)]
+    probes = [ProbeRecord(3, (1e-4, 1e-3, 1e-2, 1e-1), (2.297, 2.297, 2.29, 2.2), current_lr=5e-4)]
     verdict = judge(epochs, "finished", probes=probes, lr=0.05)
     assert verdict.label == "too slow"
     assert "the schedule has lowered the lr to 0.0005" in verdict.reason

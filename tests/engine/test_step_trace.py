@@ -53,7 +53,7 @@ def test_the_trace_keeps_every_measured_step_early_with_dead_units_on_the_fixed_
 def test_the_largest_step_is_beside_the_mean_and_never_below_it(dying) -> None:
     _, rec = dying
     (epoch,) = rec.of(EpochEnd)
-    mean, top = epoch.diagnostics["update_ratio"], epoch.diagnostics["update_ratio_max"]
+    mean, top = epoch.diagnostics.update_ratio, epoch.diagnostics.update_ratio_max
     assert set(top) == set(LAYERS) and all(top[k] >= mean[k] > 0 for k in LAYERS)
     traced = max(p.update_ratio["conv2"] for p in points(rec) if p.update_ratio)
     assert top["conv2"] == pytest.approx(traced, rel=1e-3)  # every measured step is in this trace
@@ -142,4 +142,4 @@ def test_the_trace_changes_nothing_in_the_run(dying) -> None:
     assert [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in rec.of(EpochEnd)] == \
            [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in traced.of(EpochEnd)]
     assert not rec.of(TracePoints) and not rec.of(ProvisionalVerdict)
-    assert "update_ratio_max" not in rec.of(EpochEnd)[0].diagnostics
+    assert rec.of(EpochEnd)[0].diagnostics.update_ratio_max is None

@@ -78,12 +78,12 @@ def test_test_result() -> None:
     assert len(matrix) == 10 and all(len(row) == 10 for row in matrix)
     assert sum(map(sum, matrix)) == 1000
     assert test.accuracy == pytest.approx(sum(matrix[i][i] for i in range(10)) / 1000)
-    assert test.report["accuracy"] == pytest.approx(test.accuracy)
-    assert test.report["3"]["support"] == sum(matrix[3])
+    assert test.report_accuracy == pytest.approx(test.accuracy)
+    assert test.scores["3"].support == sum(matrix[3])
     samples = test.samples
-    assert len(samples["images"]) == len(samples["true"]) == len(samples["pred"]) == 16
-    assert all(len(img) == 784 and 0 <= min(img) and max(img) <= 255 for img in samples["images"])
-    wrong = [t != p for t, p in zip(samples["true"], samples["pred"])]
+    assert len(samples.images) == len(samples.true) == len(samples.pred) == 16
+    assert all(len(img) == 784 and 0 <= min(img) and max(img) <= 255 for img in samples.images)
+    wrong = [t != p for t, p in zip(samples.true, samples.pred)]
     n_wrong = 1000 - sum(matrix[i][i] for i in range(10))
     assert wrong == [True] * min(16, n_wrong) + [False] * (16 - min(16, n_wrong))  # misclassified first
     assert end.verdict is not None and end.verdict.reason

@@ -11,17 +11,16 @@ import math
 
 import pytest
 
+from lrtui.engine.records import EpochRecord
 from lrtui.engine.verdict import judge
 
 
 def epochs(train_loss, val_acc, val_loss=None, train_acc=None):
-    """Epoch dicts like a RunRecord's, from per-epoch lists."""
+    """Epoch records like a RunRecord's, from per-epoch lists."""
     val_loss = val_loss or train_loss
     train_acc = train_acc or val_acc
-    return [
-        {"epoch": i + 1, "train_loss": t, "train_acc": ta, "val_loss": vl, "val_acc": va}
-        for i, (t, ta, vl, va) in enumerate(zip(train_loss, train_acc, val_loss, val_acc))
-    ]
+    return [EpochRecord.of(i + 1, t, ta, vl, va)
+            for i, (t, ta, vl, va) in enumerate(zip(train_loss, train_acc, val_loss, val_acc))]
 
 
 #: lr 0.01, seed 0: climbs to ~92%.

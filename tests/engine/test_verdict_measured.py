@@ -10,22 +10,22 @@ from engine_helpers import Recorder
 
 from lrtui.engine.config import TRAIN_POOL, RunConfig, split_sizes
 from lrtui.engine.events import EpochEnd, ProbeResult, RunEnd
+from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
 from lrtui.engine.sweep import run_many
 from lrtui.engine.verdict import RATIO_LOW, judge
 
 
-def epoch(acc: float, loss: float, ratio: float, dead: float = 0.13, top: float = 0.5, n: int = 1) -> dict:
-    """An epoch dict with diagnostics, as a RunRecord keeps it (numbers as measured, see verdict.py)."""
-    return {"epoch": n, "train_loss": loss, "train_acc": acc, "val_loss": loss, "val_acc": acc,
-            "diagnostics": {"update_ratio": {"conv1": ratio / 5, "conv2": ratio, "fc1": ratio, "fc2": ratio * 3},
-                            "grad_norm": 0.7, "dead_fraction": {"conv1": 0.0, "conv2": dead / 2, "fc1": dead},
-                            "top_class_share": top, "pred_entropy": 2.3}}
+def epoch(acc: float, loss: float, ratio: float, dead: float = 0.13, top: float = 0.5, n: int = 1) -> EpochRecord:
+    """An epoch with diagnostics, as a RunRecord keeps it (numbers as measured, see verdict.py)."""
+    return EpochRecord(n, loss, acc, loss, acc, diagnostics=Diagnostics(
+        update_ratio={"conv1": ratio / 5, "conv2": ratio, "fc1": ratio, "fc2": ratio * 3}, grad_norm=0.7,
+        dead_fraction={"conv1": 0.0, "conv2": dead / 2, "fc1": dead}, top_class_share=top, pred_entropy=2.3))
 
 
-def probe(lr: float, best: float, gain: float, n: int = 1) -> dict:
-    lrs = [lr / 100, lr, best] if best > lr else [best, lr, lr * 100]
-    losses = [2.30, 2.30, 2.30 - gain] if best > lr else [2.30 - gain, 2.30, 9.0]
-    return {"epoch": n, "lrs": lrs, "losses": losses, "current_lr": lr, "base_loss": 2.30}
+def probe(lr: float, best: float, gain: float, n: int = 1) -> ProbeRecord:
+    lrs = (lr / 100, lr, best) if best > lr else (best, lr, lr * 100)
+    losses = (2.30, 2.30, 2.30 - gain) if best > lr else (2.30 - gain, 2.30, 9.0)
+    return ProbeRecord(n, lrs, losses, lr, 2.30)
 
 
 def test_a_dead_network_is_not_learning_even_though_its_steps_are_zero() -> None:
@@ -137,13 +137,13 @@ def test_no_reason_quotes_two_equal_numbers_as_a_trend(tiny_lrs, two_epochs) -> 
 def test_rejudging_a_saved_prefix_gives_the_shorter_runs_verdict(tiny_lrs) -> None:
     """What the calibration grid relies on: the first n epochs of a run are an n-epoch run."""
     end, epochs, probes = tiny_lrs[1e-5]
-    records = [{"train_loss": e.train_loss, "train_acc": e.train_acc, "val_loss": e.val_loss,
-                "val_acc": e.val_acc, "diagnostics": e.diagnostics} for e in epochs]
+    records = [EpochRecord.of(e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, diagnostics=e.diagnostics)
+               for e in epochs]
     # the run's setting, as the trainer passes it: the optimizer's bands, steps per epoch, the validation set's size
     config = RunConfig(lr=1e-5, batch_size=10, device="cpu", seed=0, epochs=3, train_limit=500)
     n_train, n_val = split_sizes(TRAIN_POOL[config.dataset], config.val_fraction, config.train_limit)
     setting = {"config": config, "n_train": n_train, "n_val": n_val}
-    full = judge(records, "finished", probes=[p.to_dict() for p in probes], **setting)
+    full = judge(records, "finished", probes=[ProbeRecord.of(p) for p in probes], **setting)
     assert end.verdict == full
-    one = judge(records[:1], "finished", probes=[p.to_dict() for p in probes[:2]], **setting)
+    one = judge(records[:1], "finished", probes=[ProbeRecord.of(p) for p in probes[:2]], **setting)
     assert one.label == "too slow"

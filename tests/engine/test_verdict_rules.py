@@ -3,24 +3,26 @@ synthetic epochs shaped like the measured ones. Real runs of each case: test_ver
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from lrtui.engine.config import RunConfig
+from lrtui.engine.records import Diagnostics, EpochRecord
 from lrtui.engine.verdict import judge
 
 SGD_CFG = RunConfig(lr=0.01, batch_size=10)
 
 
 def epoch(acc: float, loss: float, ratio: float, *, dead: float = 0.13, train_acc: float | None = None,
-          train_loss: float | None = None, n: int = 1) -> dict[str, Any]:
-    return {"epoch": n, "train_loss": loss if train_loss is None else train_loss,
-            "train_acc": acc if train_acc is None else train_acc, "val_loss": loss, "val_acc": acc,
-            "diagnostics": {"update_ratio": {"conv1": ratio / 5, "conv2": ratio, "fc1": ratio, "fc2": ratio * 3},
-                            "grad_norm": 0.7, "dead_fraction": {"conv1": 0.0, "conv2": dead / 2, "fc1": dead},
-                            "top_class_share": 0.3, "pred_entropy": 1.0}}
+          train_loss: float | None = None, n: int = 1) -> EpochRecord:
+    return EpochRecord(n, loss if train_loss is None else train_loss, acc if train_acc is None else train_acc, loss,
+                       acc, diagnostics=Diagnostics(
+                           update_ratio={"conv1": ratio / 5, "conv2": ratio, "fc1": ratio, "fc2": ratio * 3},
+                           grad_norm=0.7, dead_fraction={"conv1": 0.0, "conv2": dead / 2, "fc1": dead},
+                           top_class_share=0.3, pred_entropy=1.0))
 
 
-def run_of(*rows: tuple[float, float, float], **kw: Any) -> list[dict[str, Any]]:
+def run_of(*rows: tuple[float, float, float], **kw: Any) -> list[EpochRecord]:
     return [epoch(a, loss, r, n=i + 1, **kw) for i, (a, loss, r) in enumerate(rows)]
 
 
@@ -105,11 +107,11 @@ def test_overfitting_from_the_minimum_and_the_gap() -> None:
     rows = [(0.60, 1.0, 0.6), (0.84, 0.482, 0.88), (0.88, 0.526, 0.98), (0.88, 0.565, 1.0)]
     run = [epoch(a, vl, 5e-3, train_acc=ta, train_loss=tl, n=i + 1)
            for i, ((a, vl, ta), tl) in enumerate(zip(rows, (1.9, 0.5, 0.05, 0.02)))]
-    run[2]["val_loss"] = 0.470  # the validation loss's minimum, then up 20%; not two rises in a row
+    run[2] = replace(run[2], val_loss=0.470)  # the validation loss's minimum, then up 20%; not two rises in a row
     verdict = judge(run, "finished", n_val=25)
     assert verdict.label == "overfitting" and "above its minimum 0.470 (epoch 3)" in verdict.reason
     assert "88.0% (95% interval 70–96%)" in verdict.reason and "too few validation images" in verdict.reason
-    same_acc = [dict(e, train_acc=e["val_acc"]) for e in run]  # no train/validation gap: not overfitting
+    same_acc = [replace(e, train_acc=e.val_acc) for e in run]  # no train/validation gap: not overfitting
     assert judge(same_acc, "finished", n_val=25).label != "overfitting"
 
 

@@ -33,12 +33,12 @@ def run(**changes: Any) -> tuple[RunEnd, list[EpochEnd], RunStarted]:
 
 def ratio(epoch: EpochEnd) -> float:
     assert epoch.diagnostics is not None
-    return statistics.median(epoch.diagnostics["update_ratio"].values())
+    return statistics.median(epoch.diagnostics.update_ratio.values())
 
 
 def dead(epoch: EpochEnd) -> dict[str, float]:
     assert epoch.diagnostics is not None
-    return epoch.diagnostics["dead_fraction"]
+    return epoch.diagnostics.dead_fraction
 
 
 def test_weight_decay_that_is_the_whole_step_is_named_as_the_cause() -> None:

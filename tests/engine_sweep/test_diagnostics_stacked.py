@@ -30,7 +30,7 @@ def of(events: list[Event], kind: type, run_id: str) -> list:
 
 def test_every_model_of_the_stack_has_its_own_diagnostics(both) -> None:
     _, events = both[True]
-    fc1 = [of(events, EpochEnd, run_id)[0].diagnostics["update_ratio"]["fc1"] for run_id in IDS]
+    fc1 = [of(events, EpochEnd, run_id)[0].diagnostics.update_ratio["fc1"] for run_id in IDS]
     assert fc1[0] > 10 * fc1[1] > 100 * fc1[2] > 0  # lr 0.5, 0.01, 1e-4: steps ordered like the lrs
 
 
@@ -39,14 +39,15 @@ def test_stacked_diagnostics_equal_sequential_ones(both) -> None:
     for run_id in IDS:
         for a, b in zip(of(seq, EpochEnd, run_id), of(bat, EpochEnd, run_id), strict=True):
             da, db = a.diagnostics, b.diagnostics
-            assert da is not None and db is not None
-            for key in ("update_ratio", "update_ratio_max"):
-                for layer, value in da[key].items():
-                    assert db[key][layer] == pytest.approx(value, rel=1e-3), (run_id, a.epoch, key, layer)
-            assert db["grad_norm"] == pytest.approx(da["grad_norm"], rel=1e-3)
-            assert db["dead_fraction"] == da["dead_fraction"]
-            assert db["top_class_share"] == da["top_class_share"]
-            assert db["pred_entropy"] == pytest.approx(da["pred_entropy"], abs=1e-4)
+            assert da is not None and db is not None and da.update_ratio_max and db.update_ratio_max
+            for key, ra, rb in (("update_ratio", da.update_ratio, db.update_ratio),
+                                ("update_ratio_max", da.update_ratio_max, db.update_ratio_max)):
+                for layer, value in ra.items():
+                    assert rb[layer] == pytest.approx(value, rel=1e-3), (run_id, a.epoch, key, layer)
+            assert db.grad_norm == pytest.approx(da.grad_norm, rel=1e-3)
+            assert db.dead_fraction == da.dead_fraction
+            assert db.top_class_share == da.top_class_share
+            assert db.pred_entropy == pytest.approx(da.pred_entropy, abs=1e-4)
 
 
 def test_stacked_step_traces_and_provisional_verdicts_equal_sequential_ones(both) -> None:

@@ -35,7 +35,7 @@ def test_csv_runs_has_every_config_field_and_the_scores(session, tmp_path):
         for key, value in run.config.to_dict().items():
             assert row[key] == ("" if value is None else str(value)), key
         assert row["status"] == run.status and row["verdict"] == run.verdict_label
-        assert row["verdict_reason"] == run.verdict["reason"] and row["verdict_hint"] == run.verdict["hint"]
+        assert row["verdict_reason"] == run.verdict.reason and row["verdict_hint"] == run.verdict.hint
         assert float(row["best_val_acc"]) == run.best_val_acc and float(row["last_val_acc"]) == run.last_val_acc
         assert float(row["test_acc"]) == run.test_acc and float(row["duration_s"]) == run.duration_s
         assert int(row["epochs_done"]) == len(run.epochs) and int(row["n_train"]) == run.n_train
@@ -51,12 +51,12 @@ def test_csv_epochs_has_metrics_and_flattened_diagnostics(session, tmp_path):
     by_key = {(r["run"], int(r["epoch"])): r for r in rows}
     for run in session.runs:
         for e in run.epochs:
-            row = by_key[(run.id, e["epoch"])]
-            assert float(row["val_acc"]) == e["val_acc"] and float(row["train_loss"]) == e["train_loss"]
-            d = e["diagnostics"]
-            assert float(row["update_ratio_fc1"]) == d["update_ratio"]["fc1"]
-            assert float(row["dead_fraction_conv2"]) == d["dead_fraction"]["conv2"]
-            assert float(row["top_class_share"]) == d["top_class_share"]
+            row = by_key[(run.id, e.epoch)]
+            assert float(row["val_acc"]) == e.val_acc and float(row["train_loss"]) == e.train_loss
+            d = e.diagnostics
+            assert d is not None and float(row["update_ratio_fc1"]) == d.update_ratio["fc1"]
+            assert float(row["dead_fraction_conv2"]) == d.dead_fraction["conv2"]
+            assert float(row["top_class_share"]) == d.top_class_share
 
 
 def test_csv_text_cannot_become_a_spreadsheet_formula(session, tmp_path):
@@ -89,9 +89,9 @@ def test_tensorboard_events_read_back(session, tmp_path):
         acc = EventAccumulator(str(folder))
         acc.Reload()
         val = acc.Scalars("accuracy/val")
-        assert [(s.step, pytest.approx(s.value)) for s in val] == [(e["epoch"], e["val_acc"]) for e in run.epochs]
+        assert [(s.step, pytest.approx(s.value)) for s in val] == [(e.epoch, e.val_acc) for e in run.epochs]
         ratio = acc.Scalars("diagnostics/update_ratio_fc1")
-        assert ratio[-1].value == pytest.approx(run.epochs[-1]["diagnostics"]["update_ratio"]["fc1"])
+        assert ratio[-1].value == pytest.approx(run.epochs[-1].diagnostics.update_ratio["fc1"])
         assert len(acc.Scalars("loss/batch")) == sum(v is not None for v in run.batch_losses)
         content = acc.PluginTagToContent("hparams")["_hparams_/session_start_info"]
         info = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info

@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from html import escape as html_escape
 
 import pytest
@@ -54,14 +55,14 @@ def test_markdown_has_results_setup_verdicts_and_charts(reports):
         rows = [line for line in md.splitlines() if line.startswith(f"| {run.id} |")]
         results, setup = rows[0], rows[1]
         assert f"| {run.id} | {format_lr(run.config.lr)} | {run.config.epochs} |" in results
-        assert f"| {run.verdict['label']} | {run.status} |" in results
+        assert f"| {run.verdict.label} | {run.status} |" in results
         c = run.config
         assert (f"| {c.dataset} (first {c.train_limit}) | {run.n_train} / {run.n_val} / {run.n_test} | "
                 f"{c.val_fraction:g} | {c.seed} | sgd | {format_lr(c.lr)} | 0 | 0 | constant | 0 | {c.batch_size} | "
                 f"{c.epochs} | "
                 f"{run.device}") in setup
-        assert f"{run.id} {run.config.label}: {run.verdict['label']}." in md
-        assert f"{cap(run.verdict['reason'])}. Hint: {cap(run.verdict['hint'])}" in md
+        assert f"{run.id} {run.config.label}: {run.verdict.label}." in md
+        assert f"{cap(run.verdict.reason)}. Hint: {cap(run.verdict.hint)}" in md
     charts_text = re.findall(r"```text\n(.*?)```", md, flags=re.S)
     assert len(charts_text) == 3
     accuracy = charts_text[0]
@@ -99,7 +100,7 @@ def test_html_is_one_self_contained_file_with_vector_charts(trained, tmp_path):
     assert len({run_hex(r) for r in session.runs}) == len(session.runs)
     assert "chance (10%)" in accuracy and 'stroke-dasharray="7 4"' in accuracy, "training dashed, chance dotted"
     for run in session.runs:
-        assert f"<td>{run.config.optimizer}</td>" in html and html_escape(cap(run.verdict["reason"])) in html
+        assert f"<td>{run.config.optimizer}</td>" in html and html_escape(cap(run.verdict.reason)) in html
 
 
 def svg_elements(html: str) -> list[str]:
@@ -117,9 +118,10 @@ def test_diagnostics_and_probe_sections_when_the_runs_have_them(reports):
     assert md.count("| epoch | ratio conv1 | ratio conv2 | ratio fc1 | ratio fc2 | grad norm | dead conv1 |") == 3
     assert md.count("| η | before training | after epoch 1 | after epoch 2 |") == 3
     for run in session.runs:
-        last = run.epochs[-1]["diagnostics"]
+        last = run.epochs[-1].diagnostics
         row = [line for line in md.split(f"### {run.id} ")[1].splitlines() if line.startswith("| 2 | ")][1]
-        assert f"| {sci(last['update_ratio']['fc1'])} |" in row and f"| {pct(last['top_class_share'])} |" in row
+        assert last is not None
+        assert f"| {sci(last.update_ratio['fc1'])} |" in row and f"| {pct(last.top_class_share)} |" in row
         assert f"{format_lr(run.config.lr)} ◀" in md.split(f"### {run.id} ")[1], "the run's lr is marked"
     for title in ("Update-to-weight ratio per step", "Dead ReLU units", "Loss after one step of size η"):
         assert title in html
@@ -178,7 +180,8 @@ def test_user_strings_are_escaped(trained, tmp_path):
     first, second = session.runs[0], session.runs[1]
     first.id = f"r1{evil}"
     second.error = f"disk <b>full</b> & {evil}"
-    second.verdict = {**(second.verdict or {}), "reason": "a | pipe\nand a newline"}
+    assert second.verdict is not None
+    second.verdict = replace(second.verdict, reason="a | pipe\nand a newline")
     md, html = (p.read_text() for p in write_reports(session, tmp_path / "out", ("md", "html")))
     assert "<script" not in html and "<b>full" not in html
     assert html_escape(f"r1{evil}") in html and "Disk &lt;b&gt;full&lt;/b&gt; &amp;" in html
@@ -232,6 +235,6 @@ def test_report_of_a_diverged_run_says_where(tmp_path):
     run_many([record.config], [record.id], session.observe, batched=False)
     epoch, batch = session.runs[0].diverged_at  # (a loaded file refuses lr 1e6: report the live session)
     md = write_reports(session, tmp_path / "out", ("md",))[0].read_text()
-    assert f"r1 lr=1e+06 sgd: diverged. {cap(record.verdict['reason'])}" in md
+    assert f"r1 lr=1e+06 sgd: diverged. {cap(record.verdict.reason)}" in md
     assert f"The loss became non-finite at epoch {epoch}, batch {batch}." in md
     assert "No epoch finished (diverged)." in md and "Best run" not in md

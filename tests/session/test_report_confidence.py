@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState
+from lrtui.engine.records import EpochRecord, TestResult
 from lrtui.reports.report import write_reports
 from lrtui.sessions.store import Session
 
@@ -21,9 +22,9 @@ def saved(root: Path, runs: list[tuple[RunConfig, list[float]]], n_val: int = 80
         record = session.add(config)
         record.status = RunState.FINISHED
         record.n_train, record.n_val, record.n_test = 3200, n_val, 1000
-        record.epochs = [{"epoch": i + 1, "val_acc": a, "train_acc": a, "val_loss": 1 - a, "train_loss": 1 - a}
+        record.epochs = [EpochRecord(i + 1, val_acc=a, train_acc=a, val_loss=1 - a, train_loss=1 - a)
                          for i, a in enumerate(accs)]
-        record.test = {"accuracy": accs[-1], "loss": 1 - accs[-1]}
+        record.test = TestResult(accs[-1], 1 - accs[-1])
     session.save()
     session.close()
     return session

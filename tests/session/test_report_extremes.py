@@ -17,6 +17,7 @@ import pytest
 from hostile_values import VARIANTS, extreme_session
 from svg_helpers import assert_inside
 
+from lrtui.engine.records import ProbeRecord
 from lrtui.plots import axes
 from lrtui.plots import terminal_charts as charts
 from lrtui.reports import figures, run_details
@@ -97,11 +98,11 @@ def test_axes_of_extreme_values_stay_finite() -> None:
 N_LRS, N_PROBES = 10_000, 20
 
 
-def _big_probes(lr: float) -> list[dict[str, object]]:
+def _big_probes(lr: float) -> list[ProbeRecord]:
     """Probes as the engine writes them, on a grid of 10,000 step sizes around ``lr`` (a valley at ``lr``)."""
-    lrs = [lr * 10 ** (-4 + 6 * i / (N_LRS - 1)) for i in range(N_LRS)]
-    return [{"epoch": e, "lrs": lrs, "losses": [2.3 + math.log10(x / lr) ** 2 / (e + 1) for x in lrs],
-             "current_lr": lrs[4000], "base_loss": 2.3} for e in range(N_PROBES)]
+    lrs = tuple(lr * 10 ** (-4 + 6 * i / (N_LRS - 1)) for i in range(N_LRS))
+    return [ProbeRecord(e, lrs, tuple(2.3 + math.log10(x / lr) ** 2 / (e + 1) for x in lrs), current_lr=lrs[4000],
+                        base_loss=2.3) for e in range(N_PROBES)]
 
 
 def test_a_probe_table_of_10000_step_sizes_is_linear_and_bounded(trained, monkeypatch) -> None:
@@ -124,7 +125,7 @@ def test_a_probe_table_of_10000_step_sizes_is_linear_and_bounded(trained, monkey
     assert table.headers[1] == "before training" and table.headers[-1] == f"after epoch {N_PROBES - 1}"
     assert PROBE_ROWS <= len(table.rows) <= PROBE_ROWS + 2 * PROBE_COLUMNS
     marked = [row for row in table.rows if row[0].text.endswith("◀")]
-    assert len(marked) == 1 and marked[0][0].text == f"{run.probes[0]['lrs'][4000]:.3g} ◀"
+    assert len(marked) == 1 and marked[0][0].text == f"{run.probes[0].lrs[4000]:.3g} ◀"
     assert f"of {N_LRS:,} step sizes" in note and f"{PROBE_COLUMNS} of {N_PROBES} probes" in note
 
 

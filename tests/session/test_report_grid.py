@@ -85,7 +85,7 @@ def test_group_curves_are_the_mean_and_min_max_of_the_runs(grid: Session) -> Non
         for metric in ("val_acc", "train_acc", "val_loss", "train_loss"):
             curve = g.curves[metric]
             for i in range(2):
-                values = [r.epochs[i][metric] for r in g.runs]
+                values = [getattr(r.epochs[i], metric) for r in g.runs]
                 assert curve.mean[i] == pytest.approx(mean(values), abs=1e-12)
                 assert (curve.lo[i], curve.hi[i]) == (min(values), max(values))
         best = [r.best_val_acc for r in g.runs]

@@ -8,6 +8,8 @@ import shutil
 import pytest
 
 from lrtui.engine.config import parse_configs
+from lrtui.engine.events import Verdict, VerdictLabel
+from lrtui.engine.records import EpochRecord
 from lrtui.engine.step_trace import StepTrace
 from lrtui.sessions.files import SCHEMA, write_json_atomic
 from lrtui.sessions.listing import list_sessions, load_session
@@ -188,8 +190,8 @@ def test_the_best_run_is_never_one_that_blew_up_while_another_is_left():
 
     def run(run_id, val_accs, label):
         config = parse_configs({"lr": "0.01", "device": "cpu"})[0]
-        return RunRecord(id=run_id, config=config, epochs=[{"epoch": i + 1, "val_acc": a} for i, a in enumerate(val_accs)],
-                         verdict={"label": label, "reason": "", "hint": ""})
+        return RunRecord(id=run_id, config=config, epochs=[EpochRecord(i + 1, val_acc=a) for i, a in enumerate(val_accs)],
+                         verdict=Verdict(VerdictLabel(label), "", ""))
 
     peaked = run("r1", [0.59, 0.11], "diverged")  # lr 0.5 on a small subset: a lucky first epoch
     steady = run("r2", [0.30, 0.41], "too slow")

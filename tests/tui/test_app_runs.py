@@ -51,7 +51,7 @@ def test_a_run_shows_log_lines_charts_table_row_and_details() -> None:
             details = app.query_one("#details", RunDetails)
             assert details.run_id == "r1"
             shown = str(details.query_one("#details-verdict").render())
-            assert run.verdict is not None and run.verdict["reason"] in shown
+            assert run.verdict is not None and run.verdict.reason in shown
             digits = details.query_one(DigitStrip)
             assert digits.images and len(digits.images) == len(digits.true) == len(digits.pred)
 

@@ -29,7 +29,7 @@ def _close(a: list[float], b: list[float]) -> bool:
 
 def _val(runs: tuple[RunRecord, ...], how: Any) -> list[float]:
     """Per epoch, ``how`` of the runs' validation accuracies, in percent (as the chart draws them)."""
-    return [100.0 * how(r.epochs[i]["val_acc"] for r in runs) for i in range(len(runs[0].epochs))]
+    return [100.0 * how(r.epochs[i].val_acc for r in runs) for i in range(len(runs[0].epochs))]
 
 
 def test_seed_groups_draw_as_bands_and_fold_in_the_table() -> None:

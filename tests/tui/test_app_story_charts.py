@@ -101,7 +101,7 @@ def test_zoom_log_full_screen_and_hiding_change_what_is_drawn(lessons: Path) -> 
             assert {"0", "100"} <= set(ticks())
             await pilot.press("z")
             accuracy.picture()
-            best = max(100 * e["val_acc"] for r in app.session.runs for e in r.epochs)
+            best = max(100 * e.val_acc for r in app.session.runs for e in r.epochs)
             assert accuracy.zoomed and max(map(float, ticks())) <= best + 10 and "100" not in ticks()
             await pilot.press("z", "l")
             picture = accuracy.picture().plain

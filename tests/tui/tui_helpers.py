@@ -13,7 +13,8 @@ from typing import Any
 from textual.pilot import Pilot
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.events import RunState
+from lrtui.engine.events import RunState, Verdict, VerdictLabel
+from lrtui.engine.records import EpochRecord, TestResult
 from lrtui.sessions.store import Session
 from lrtui.tui.app import LRTuiApp
 
@@ -67,13 +68,13 @@ def hand_made_session(root: Path, runs: Sequence[Mapping[str, Any]]) -> Path:
     for spec in runs:
         record = session.add(RunConfig(**{k: v for k, v in spec.items() if k not in special}))
         record.status = RunState(spec.get("status", "finished"))
-        record.epochs = [{"epoch": i + 1, "val_acc": v, "train_acc": v, "val_loss": 1 - v, "train_loss": 1 - v,
-                          "seconds": 1.0, "diagnostics": None} for i, v in enumerate(spec["val"])]
+        record.epochs = [EpochRecord(i + 1, val_acc=v, train_acc=v, val_loss=1 - v, train_loss=1 - v, seconds=1.0)
+                         for i, v in enumerate(spec["val"])]
         record.batch_losses = [0.5] * (10 * len(spec["val"]))
         if "test" in spec:
-            record.test = {"accuracy": spec["test"], "loss": 1 - spec["test"]}
+            record.test = TestResult(spec["test"], 1 - spec["test"])
         if record.epochs:
-            record.verdict = {"label": "converged", "reason": "made up", "hint": "none"}
+            record.verdict = Verdict(VerdictLabel.CONVERGED, "made up", "none")
         record.duration_s = spec.get("duration", 2.0 * len(spec["val"]))
         record.started_at, record.ended_at = spec.get("span", (None, None))
     session.save()

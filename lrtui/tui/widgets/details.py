@@ -3,7 +3,7 @@ per-class report and a row of sample test digits (misclassified first)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lrtui.engine.config import format_lr
+from lrtui.engine.records import TestResult
 from lrtui.plots.formatting import num, pct, seconds
 from lrtui.plots.palette import VERDICT_COLORS
 from lrtui.sessions.record import RunRecord
@@ -43,14 +44,14 @@ def summary(run: RunRecord) -> Text:
 def verdict_block(run: RunRecord) -> Text:
     if not run.verdict:
         return Text("no verdict yet" if not run.done else "no verdict (no epoch finished)", style="dim")
-    label = run.verdict["label"]
+    label = str(run.verdict.label)
     text = Text(label, style=f"bold {VERDICT_COLORS.get(label, '')}")
-    text.append(f": {run.verdict['reason']}\n")
-    text.append(f"hint: {run.verdict['hint']}", style="italic")
+    text.append(f": {run.verdict.reason}\n")
+    text.append(f"hint: {run.verdict.hint}", style="italic")
     return text
 
 
-def confusion_table(matrix: list[list[int]]) -> Table:
+def confusion_table(matrix: Sequence[Sequence[int]]) -> Table:
     """Rows are true classes, columns predicted ones; the diagonal (correct) in green."""
     table = Table(title="confusion matrix (rows true, columns predicted)", title_justify="left",
                   box=None, padding=(0, 1), pad_edge=False)
@@ -63,18 +64,15 @@ def confusion_table(matrix: list[list[int]]) -> Table:
     return table
 
 
-def class_report_table(report: dict[str, Any]) -> Table:
+def class_report_table(test: TestResult) -> Table:
     """scikit-learn's per-class precision / recall / F1 / support, then the averages."""
     table = Table(title="per-class report", title_justify="left", box=None, padding=(0, 1), pad_edge=False)
     for header in ("class", "precision", "recall", "f1", "support"):
         table.add_column(header, justify="right", header_style="bold")
-    for name, row in report.items():
-        if not isinstance(row, dict):
-            continue  # "accuracy" is a bare number
-        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1-score']:.3f}",
-                      f"{row['support']:.0f}")
-    if isinstance(report.get("accuracy"), (int, float)):
-        table.add_row("accuracy", "", "", f"{report['accuracy']:.3f}", "")
+    for name, row in test.scores.items():
+        table.add_row(name, f"{row.precision:.3f}", f"{row.recall:.3f}", f"{row.f1:.3f}", f"{row.support:.0f}")
+    if test.report_accuracy is not None:
+        table.add_row("accuracy", "", "", f"{test.report_accuracy:.3f}", "")
     return table
 
 
@@ -83,12 +81,12 @@ def evaluation_block(run: RunRecord) -> RenderableType:
     if not run.test:
         return Text("no test result yet" if not run.done else "no test result", style="dim")
     # a saved NaN/inf loss comes back as null
-    head = Text(f"test accuracy {pct(run.test.get('accuracy'))} · test loss {num(run.test.get('loss'))}", style="bold")
+    head = Text(f"test accuracy {pct(run.test.accuracy)} · test loss {num(run.test.loss)}", style="bold")
     parts: list[RenderableType] = [head]
-    if run.test.get("confusion_matrix"):
-        parts += [Text(""), confusion_table(run.test["confusion_matrix"])]
-    if run.test.get("report"):
-        parts += [Text(""), class_report_table(run.test["report"])]
+    if run.test.confusion_matrix:
+        parts += [Text(""), confusion_table(run.test.confusion_matrix)]
+    if run.test.scores or run.test.report_accuracy is not None:
+        parts += [Text(""), class_report_table(run.test)]
     return Group(*parts)
 
 
@@ -119,6 +117,6 @@ class RunDetails(VerticalScroll):
             summary(run) if run else "Select a run in the table to see its details."
         )
         self.query_one("#details-verdict", Static).update(verdict_block(run) if run else "")
-        self.query_one(DigitStrip).show(run.test.get("samples") if run and run.test else None)
+        self.query_one(DigitStrip).show(run.test.samples if run and run.test else None)
         self.query_one(DigitStrip).display = bool(run and run.test)
         self.query_one("#details-test", RenderedBlock).update(evaluation_block(run) if run else "")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
+
+from lrtui.engine.records import Samples
 
 SIDE = 28
 SCALE = 2  #: 28×28 pixels pooled 2×2 → 14 columns × 7 rows: small enough for a row of digits at 80 columns
@@ -45,11 +46,9 @@ class DigitStrip(Widget):
         self.true: list[int] = []
         self.pred: list[int] = []
 
-    def show(self, samples: dict[str, Sequence[Any]] | None) -> None:
-        samples = samples or {}
-        self.images = list(samples.get("images", []))
-        self.true = [int(t) for t in samples.get("true", [])]
-        self.pred = [int(p) for p in samples.get("pred", [])]
+    def show(self, samples: Samples | None) -> None:
+        samples = samples or Samples()
+        self.images, self.true, self.pred = list(samples.images), list(samples.true), list(samples.pred)
         self.refresh(layout=True)
 
     def _per_line(self, width: int) -> int:

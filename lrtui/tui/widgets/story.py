@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 
 from lrtui.engine.numbers import as_float
+from lrtui.engine.records import Diagnostics
 from lrtui.engine.trace_story import trace_facts
 from lrtui.plots.palette import HEALTHY_UPDATE, VERDICT_COLORS, run_color
 from lrtui.plots.terminal_charts import KEY_LAYER
@@ -42,32 +42,23 @@ def step_size(ratio: float | None) -> tuple[str, str]:
     return f"{KEY_LAYER} steps {ratio:.1e}: healthy ({low:.0e}–{high:.0e})", "green"
 
 
-def latest_diagnostics(run: RunRecord) -> Mapping[str, Any]:
-    """The last epoch's diagnostics, if any epoch measured them."""
-    for epoch in reversed(run.epochs):
-        diag = epoch.get("diagnostics")
-        if isinstance(diag, Mapping):
-            return diag
-    return {}
+def latest_diagnostics(run: RunRecord) -> Diagnostics:
+    """The last epoch's diagnostics, if any epoch measured them (else an empty one)."""
+    return next((e.diagnostics for e in reversed(run.epochs) if e.diagnostics is not None), Diagnostics())
 
 
-def _key_ratios(run: RunRecord) -> list[Any]:
+def _key_ratios(run: RunRecord) -> list[float | None]:
     """fc1's update ratio of every epoch that measured it."""
-    out = []
-    for epoch in run.epochs:
-        ratios = (epoch.get("diagnostics") or {}).get("update_ratio")
-        if isinstance(ratios, Mapping):
-            out.append(ratios.get(KEY_LAYER))
-    return out
+    return [e.diagnostics.update_ratio.get(KEY_LAYER) for e in run.epochs if e.diagnostics is not None]
 
 
 def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = None) -> Text:
     """``fc1 steps 1.5e-03: healthy · dead fc1 10% conv2 0% · top class 28% · entropy 2.29 of 2.30``."""
     diag = latest_diagnostics(run)
-    ratios = live_ratio or diag.get("update_ratio") or {}
+    ratios = live_ratio or diag.update_ratio
     parts: list[tuple[str, str]] = []
-    ratio = as_float(ratios.get(KEY_LAYER)) if isinstance(ratios, Mapping) else None
-    largest = max((r for r in map(as_float, _key_ratios(run)) if r is not None), default=None)
+    ratio = as_float(ratios.get(KEY_LAYER))
+    largest = max((r for r in _key_ratios(run) if r is not None), default=None)
     if ratio is not None and largest is not None and largest > HEALTHY_UPDATE[1] >= ratio:
         ratio = largest  # steps too large killed the units, and dead units take small steps: say the cause
         step, style = step_size(ratio)
@@ -76,18 +67,18 @@ def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = No
         step, style = step_size(ratio)
     if step:
         parts.append((step, style))
-    dead = diag.get("dead_fraction")
-    if isinstance(dead, Mapping):
-        shares = [(layer, as_float(dead.get(layer))) for layer in ("fc1", "conv2", "conv1")]
+    dead = diag.dead_fraction
+    if dead:
+        shares = [(layer, dead.get(layer)) for layer in ("fc1", "conv2", "conv1")]
         shown = " ".join(f"{layer} {share:.0%}" for layer, share in shares if share is not None)
         worst = max((s for _, s in shares if s is not None), default=0.0)
         if shown:
             parts.append((f"dead {shown}", "red" if worst >= 0.5 else ""))
-    top = as_float(diag.get("top_class_share"))
+    top = diag.top_class_share
     if top is not None:
         parts.append((f"top class {top:.0%}" + (" (one answer for all)" if top >= 0.95 else ""),
                       "red" if top >= 0.95 else ""))
-    entropy = as_float(diag.get("pred_entropy"))
+    entropy = diag.pred_entropy
     if entropy is not None:
         parts.append((f"entropy {entropy:.2f} of ln 10 = {LN10:.2f}", "dim"))
     # first: what single steps did, from the step trace (when a layer died, the largest step)
@@ -110,32 +101,30 @@ def headline(run: RunRecord) -> Text:
     text.append("■ ", style=f"color({run_color(run)})")
     text.append(f"{run.id} {run.config.label}", style="bold")
     text.append(" · ")
-    verdict = run.verdict or {}
-    label = verdict.get("label")
-    if isinstance(label, str) and label:
+    if run.verdict is not None:
+        label = str(run.verdict.label)
         text.append(label, style=f"bold {VERDICT_COLORS.get(label, '')}".strip())
-        reason = verdict.get("reason")
-        if isinstance(reason, str) and reason:
-            text.append(f": {reason}")
+        if run.verdict.reason:
+            text.append(f": {run.verdict.reason}")
     else:
         done = len(run.epochs)
         status = f"{run.status}" + (f", epoch {done}/{run.config.epochs}" if done else "")
-        provisional = run.provisional or {}
-        label = provisional.get("label")
-        if isinstance(label, str) and label:  # judged again at each log point while it trains
-            text.append(f"{status} · provisional at step {provisional.get('step', 0):,}: ", style="dim")
+        provisional = run.provisional
+        if provisional is not None:  # judged again at each log point while it trains
+            label = str(provisional.verdict.label)
+            text.append(f"{status} · provisional at step {provisional.step:,}: ", style="dim")
             text.append(label, style=VERDICT_COLORS.get(label, ""))
-            reason = provisional.get("reason")
-            if isinstance(reason, str) and reason:
-                text.append(f": {reason}")
+            if provisional.verdict.reason:
+                text.append(f": {provisional.verdict.reason}")
         else:
             text.append(f"{status} · no verdict yet", style="dim")
     return text
 
 
 def hint_line(run: RunRecord) -> Text:
-    hint = (run.verdict or run.provisional or {}).get("hint")
-    return Text(f"hint: {hint}" if isinstance(hint, str) and hint else "", style="italic", no_wrap=True,
+    verdict = run.verdict or (run.provisional.verdict if run.provisional else None)
+    hint = verdict.hint if verdict else ""
+    return Text(f"hint: {hint}" if hint else "", style="italic", no_wrap=True,
                 overflow="ellipsis")
 
 

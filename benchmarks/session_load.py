@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lrtui.engine.step_trace import StepTrace  # noqa: E402
-from lrtui.sessions import schema  # noqa: E402
+from lrtui.sessions import file_format, schema  # noqa: E402
 
 LAYERS = ("conv1", "conv2", "fc1", "fc2")
 RELU = ("conv1", "conv2", "fc1")
@@ -119,11 +119,11 @@ def pydantic_runs() -> Callable[[list[Any]], Any]:
     strict = ConfigDict(strict=True, extra="ignore", allow_inf_nan=False)
     NonNeg = Annotated[float, Field(ge=0)]
     Share = Annotated[float, Field(ge=0, le=1)]
-    Count = Annotated[int, Field(ge=0, le=schema.MAX_COUNT)]
+    Count = Annotated[int, Field(ge=0, le=file_format.MAX_COUNT)]
     Layers = Annotated[dict[Annotated[str, Field(max_length=100)], NonNeg | None], Field(max_length=100)]
     Shares = Annotated[dict[Annotated[str, Field(max_length=100)], Share | None], Field(max_length=100)]
     Pixel = Annotated[int, Field(ge=0, le=255)] | Annotated[float, Field(ge=0, le=255)]
-    StrictCount = Annotated[int, Field(ge=0, le=schema.MAX_COUNT, strict=True)]
+    StrictCount = Annotated[int, Field(ge=0, le=file_format.MAX_COUNT, strict=True)]
 
     def pair(first: Any, second: Any) -> Any:
         """A JSON list of two: a tuple, lax only about being a list (its items stay strict)."""
@@ -174,12 +174,12 @@ def pydantic_runs() -> Callable[[list[Any]], Any]:
         report: dict[Annotated[str, Field(max_length=200)], Scores | Share] | None = None
         samples: SamplesM | None = None
 
-    Labels = Literal[tuple(sorted(schema.VERDICT_LABELS))]  # type: ignore[valid-type]
+    Labels = Literal[tuple(sorted(file_format.VERDICT_LABELS))]  # type: ignore[valid-type]
 
     class VerdictM(M):
         label: Labels  # type: ignore[valid-type]
-        reason: Annotated[str, Field(max_length=schema.MAX_TEXT)] = ""
-        hint: Annotated[str, Field(max_length=schema.MAX_TEXT)] = ""
+        reason: Annotated[str, Field(max_length=file_format.MAX_TEXT)] = ""
+        hint: Annotated[str, Field(max_length=file_format.MAX_TEXT)] = ""
 
     class ProvisionalM(VerdictM):
         step: Count
@@ -204,8 +204,8 @@ def pydantic_runs() -> Callable[[list[Any]], Any]:
         test: Count = 0
 
     class Run(M):
-        id: Annotated[str, Field(pattern=f"^{schema.RUN_ID.pattern}$")]
-        status: Literal[tuple(sorted(schema.STATUSES))]  # type: ignore[valid-type]
+        id: Annotated[str, Field(pattern=f"^{file_format.RUN_ID.pattern}$")]
+        status: Literal[tuple(sorted(file_format.STATUSES))]  # type: ignore[valid-type]
         config: dict[str, Any]
         device: Annotated[str, Field(max_length=200)] = ""
         device_name: Annotated[str, Field(max_length=1000)] = ""
@@ -218,12 +218,12 @@ def pydantic_runs() -> Callable[[list[Any]], Any]:
         duration_s: NonNeg | None = None
         samples_per_s: NonNeg | None = None
         diverged_at: pair(StrictCount, StrictCount) | None = None  # type: ignore[valid-type]
-        error: Annotated[str, Field(max_length=schema.MAX_TEXT)] | None = None
+        error: Annotated[str, Field(max_length=file_format.MAX_TEXT)] | None = None
         lr_trace: list[pair(StrictCount, Annotated[float, Field(ge=0, strict=True)])] | None = None  # type: ignore[valid-type]
         step_trace: list[Point] | Columns | None = None
         provisional_verdict: ProvisionalM | None = None
-        started_at: Annotated[float, Field(ge=0, le=schema.MAX_TIME)] | None = None
-        ended_at: Annotated[float, Field(ge=0, le=schema.MAX_TIME)] | None = None
+        started_at: Annotated[float, Field(ge=0, le=file_format.MAX_TIME)] | None = None
+        ended_at: Annotated[float, Field(ge=0, le=file_format.MAX_TIME)] | None = None
 
     return TypeAdapter(list[Run]).validate_python
 
@@ -255,7 +255,7 @@ def main() -> None:
             **({"hand (before: checks + step traces rebuilt)": hand} if old is not None else {}),
             "msgspec (now: parse, validate, typed records)": lambda: schema.rows(
                 schema.document(schema.read_json(file), file, 2)["runs"], file),
-            "msgspec types alone (after the parse)": lambda: msgspec.convert(parsed["runs"], list[schema._Run]),
+            "msgspec types alone (after the parse)": lambda: msgspec.convert(parsed["runs"], list[file_format.RunDoc]),
             "pydantic types alone (after the parse)": lambda: validate_pydantic(parsed["runs"]),
             "step traces rebuilt alone (both pay it)": lambda: [StepTrace.from_json(r["step_trace"])
                                                                for r in parsed["runs"]],

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lrtui.engine.events import RunState
-from lrtui.sessions import schema
+from lrtui.sessions import file_format, schema
 from lrtui.sessions.files import FILENAME, RUNS, SCHEMA, sessions_root
 from lrtui.sessions.record import RunBook, run_number
 from lrtui.sessions.schema import SessionError
@@ -99,7 +99,7 @@ def load_session(spec: str | os.PathLike[str]) -> Session:
 
 def _stat_time(path: Path) -> float:
     try:
-        return max(0.0, min(path.stat().st_mtime, schema.MAX_TIME))
+        return max(0.0, min(path.stat().st_mtime, file_format.MAX_TIME))
     except OSError:
         return time.time()
 

@@ -4,7 +4,7 @@ Everything a reader later uses (reports, the sessions listing, the app's tables 
 charts) is checked here once, so those never meet a malformed value: types (a bool is no
 number), finite numbers, ranges (accuracies in [0, 1], lr > 0, whole epochs), times a clock
 can show, and each run's config is validated again by :func:`lrtui.engine.config.parse_configs`.
-A run is validated by msgspec into the shape below (``_Run``: chosen over pydantic by
+A run is validated by msgspec into the shape below (``RunDoc``: chosen over pydantic by
 ``benchmarks/session_load.py``, twice as fast at the same checks) and built into the typed
 records of :mod:`lrtui.engine.records`; the first wrong field is named in one line.
 
@@ -28,21 +28,35 @@ import math
 import os
 import re
 import stat
-import sys
-import typing
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import UNSET, Meta, Struct, UnsetType, ValidationError
+from msgspec import UNSET, Meta, UnsetType, ValidationError
 
-from lrtui.engine import events as _events
 from lrtui.engine.config import ConfigError, RunConfig, parse_configs
 from lrtui.engine.events import RunState, Verdict, VerdictLabel
 from lrtui.engine.records import ClassScores, Diagnostics, EpochRecord, ProbeRecord, Provisional, Samples, TestResult
 from lrtui.engine.step_trace import StepTrace
+from lrtui.sessions.file_format import (
+    RUN_ID,
+    ColumnsDoc,
+    DiagnosticsDoc,
+    Number,
+    PointDoc,
+    ProbeDoc,
+    ProvisionalDoc,
+    RunDoc,
+    SamplesDoc,
+    ScoresDoc,
+    SizesDoc,
+    TestDoc,
+    TopDoc,
+    VerdictDoc,
+    WriterDoc,
+)
 from lrtui.sessions.record import RunRecord
 from lrtui.system_load import SystemSample
 
@@ -50,18 +64,8 @@ from lrtui.system_load import SystemSample
 MAX_BYTES = 256 * 1024 * 1024
 #: Longest integer literal accepted (a 5,000-digit number would otherwise stop Python's int()).
 MAX_INT_DIGITS = 20
-#: Times must be within what ``time.localtime`` can show everywhere: 1970 to 9999.
-MAX_TIME = 253_402_300_799.0
-#: Longest free text kept (a verdict's reason, an error line, a device name).
-MAX_TEXT = 10_000
-#: Run ids are ``r<N>``: they name files (``runs/r3.json``), so nothing else may pass.
-RUN_ID = re.compile(r"r[1-9][0-9]{0,8}")
 #: A saved run's device: ASCII only (any well-formed one: the session may come from another machine).
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]{1,4})?")
-#: The largest integer a count may hold.
-MAX_COUNT = 2**53
-#: Most points of a run's step trace read (a run keeps at most 2,000: lrtui.engine.step_trace.MAX_POINTS).
-MAX_TRACE_POINTS = 100_000
 
 
 class SessionError(Exception):
@@ -76,21 +80,6 @@ class Malformed(ValueError):
     """A value of the wrong shape; the message names where (``run r2: epochs[3].val_acc ...``)."""
 
 
-def _enum_values(kind: Any, fallback: tuple[str, ...]) -> frozenset[str]:
-    """String values of an Enum or a Literal, whichever the engine defines."""
-    if isinstance(kind, type) and hasattr(kind, "__members__"):
-        return frozenset(str(m.value) for m in kind.__members__.values())
-    args = typing.get_args(kind)
-    return frozenset(str(a) for a in args) if args else frozenset(fallback)
-
-
-STATUSES = _enum_values(
-    getattr(_events, "RunState", None) or getattr(_events, "RunStatus", None),
-    ("finished", "cancelled", "diverged", "failed", "interrupted"),
-) | {"queued", "running", "finished", "cancelled", "diverged", "failed", "interrupted"}
-VERDICT_LABELS = _enum_values(
-    getattr(_events, "VerdictLabel", None), ("converged", "diverged", "not learning", "too slow", "overfitting")
-)
 
 
 # -- reading a file ------------------------------------------------------------------------
@@ -169,180 +158,6 @@ def read_json(file: Path, what: str = "session file", limit: int = MAX_BYTES) ->
 
 def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split())[:300] or e.__class__.__name__
-
-
-# -- the shape of a run, as msgspec types --------------------------------------------------------------
-# Every number is checked for its type (a bool is no number, text is no number), its range and, by the
-# range, finiteness (NaN fails every comparison). Unknown keys are ignored: a newer lrtui's fields.
-_BIG = sys.float_info.max
-Number = Annotated[float, Meta(ge=-_BIG, le=_BIG)]  #: any finite number
-NonNeg = Annotated[float, Meta(ge=0.0, le=_BIG)]  #: a loss, a time span, a ratio
-Share = Annotated[float, Meta(ge=0.0, le=1.0)]  #: an accuracy or a share
-Positive = Annotated[float, Meta(gt=0.0, le=_BIG)]  #: a step size
-Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
-EpochNumber = Annotated[int, Meta(ge=0, le=10**6)]
-DeadOn = Annotated[int, Meta(ge=1, le=10**9)]
-Time = Annotated[float, Meta(ge=0.0, le=MAX_TIME)]  #: seconds since 1970, that a clock can show
-Text = Annotated[str, Meta(max_length=MAX_TEXT)]
-Layer = Annotated[str, Meta(max_length=100)]  #: a layer's name (any network's: names are data)
-Pixel = Annotated[int, Meta(ge=0, le=255)] | Annotated[float, Meta(ge=0.0, le=255.0)]
-ClassNumber = Annotated[int, Meta(ge=0, lt=1000)]
-#: at most this many layers in a per-layer figure (a ResNet-50 has ~160 parameterised modules)
-MAX_LAYERS = 1_000
-RatioLayers = Annotated[dict[Layer, NonNeg | None], Meta(max_length=MAX_LAYERS)]
-ShareLayers = Annotated[dict[Layer, Share | None], Meta(max_length=MAX_LAYERS)]
-#: why an activation's dead units are not measured (a GELU's, ...)
-ReasonLayers = Annotated[dict[Layer, Annotated[str, Meta(max_length=200)]], Meta(max_length=MAX_LAYERS)]
-#: Most points of a trace column (the ``step`` column sets the length of the others).
-TraceColumn = Annotated[list[NonNeg | None], Meta(max_length=MAX_TRACE_POINTS)]
-
-
-class _Diagnostics(Struct):
-    update_ratio: RatioLayers | None = None
-    update_ratio_max: RatioLayers | None = None
-    grad_norm: NonNeg | None = None
-    dead_fraction: ShareLayers | None = None
-    top_class_share: Share | None = None
-    pred_entropy: NonNeg | None = None
-    dead_na: ReasonLayers | None = None
-
-
-class _Epoch(Struct):
-    epoch: EpochNumber
-    train_loss: NonNeg | None = None
-    train_acc: Share | None = None
-    val_loss: NonNeg | None = None
-    val_acc: Share | None = None
-    seconds: NonNeg | None = None
-    diagnostics: _Diagnostics | None = None
-
-
-class _Probe(Struct):
-    epoch: EpochNumber
-    lrs: Annotated[list[Positive], Meta(max_length=10_000)]
-    losses: Annotated[list[Number | None], Meta(max_length=10_000)]
-    current_lr: Positive | None = None
-    base_loss: Number | None = None
-    raised_fraction: Annotated[list[Share], Meta(max_length=10_000)] | None = None
-    dead_after: Annotated[list[ShareLayers], Meta(max_length=10_000)] | None = None
-    minibatches: Annotated[int, Meta(ge=0, le=10**9)] | None = None
-
-
-class _Scores(Struct, rename={"f1": "f1-score"}):
-    precision: Share
-    recall: Share
-    f1: Share
-    support: NonNeg
-
-
-class _Samples(Struct):
-    images: Annotated[list[Annotated[list[Pixel | list[Pixel]], Meta(max_length=784)]], Meta(max_length=10_000)] = []
-    true: Annotated[list[ClassNumber], Meta(max_length=10_000)] = []
-    pred: Annotated[list[ClassNumber], Meta(max_length=10_000)] = []
-
-
-class _Test(Struct):
-    accuracy: Share
-    loss: NonNeg | None = None
-    confusion_matrix: Annotated[list[Annotated[list[Count], Meta(max_length=1000)]], Meta(max_length=1000)] | None = None
-    #: scikit-learn's report: a row per class and average, and ``accuracy`` as a bare number
-    report: Annotated[dict[Annotated[str, Meta(max_length=200)], _Scores | Share], Meta(max_length=10_000)] | None = None
-    samples: _Samples | None = None
-
-
-if typing.TYPE_CHECKING:
-    VerdictText = str
-    StatusText = str
-else:
-    VerdictText = Literal[tuple(sorted(VERDICT_LABELS))]  # the labels and statuses the engine defines
-    StatusText = Literal[tuple(sorted(STATUSES))]
-
-
-class _Verdict(Struct):
-    label: VerdictText
-    reason: Text = ""
-    hint: Text = ""
-
-
-class _Provisional(Struct):
-    step: Count
-    label: VerdictText
-    reason: Text = ""
-    hint: Text = ""
-
-
-class _Point(Struct):
-    step: Count
-    loss: NonNeg | None = None
-    update_ratio: RatioLayers | None = None
-    dead_fraction: ShareLayers | None = None
-    dead_on: DeadOn | None = None
-
-
-class _Columns(Struct):
-    step: Annotated[list[Count], Meta(max_length=MAX_TRACE_POINTS)]
-    loss: TraceColumn
-    update_ratio: Annotated[dict[Layer, TraceColumn], Meta(max_length=100)] | None = None
-    dead_fraction: Annotated[dict[Layer, Annotated[list[Share | None], Meta(max_length=MAX_TRACE_POINTS)]],
-                             Meta(max_length=100)] | None = None
-    dead_on: DeadOn | None = None
-
-
-class _Sizes(Struct):
-    train: Count = 0
-    val: Count = 0
-    test: Count = 0
-
-
-class _System(Struct):  # the machine during one epoch (lrtui.system_load.SystemSample)
-    epoch: EpochNumber
-    cpu_percent: NonNeg | None = None
-    rss_mb: NonNeg | None = None
-    load1: NonNeg | None = None
-    gpu_util: NonNeg | None = None
-    gpu_mem_mb: NonNeg | None = None
-    gpu_temp_c: NonNeg | None = None
-
-
-class _Run(Struct):
-    """A run as :meth:`RunRecord.to_dict` writes it (``config`` is checked by :func:`config`)."""
-
-    id: Annotated[str, Meta(pattern=f"^{RUN_ID.pattern}$")]
-    status: StatusText
-    config: dict[str, Any]
-    device: Annotated[str, Meta(max_length=200)] = ""
-    device_name: Annotated[str, Meta(max_length=1000)] = ""
-    sizes: _Sizes | None = None
-    epochs: list[_Epoch] = []
-    batch_losses: list[NonNeg | None] = []
-    probes: Annotated[list[_Probe], Meta(max_length=100_000)] | None = None
-    test: _Test | None = None
-    verdict: _Verdict | None = None
-    duration_s: NonNeg | None = None
-    samples_per_s: NonNeg | None = None
-    diverged_at: tuple[Count, Count] | None = None  #: [epoch, batch]
-    error: Text | None = None
-    lr_trace: Annotated[list[tuple[Count, NonNeg]], Meta(max_length=10_000_000)] | None = None
-    step_trace: Annotated[list[_Point], Meta(max_length=MAX_TRACE_POINTS)] | _Columns | None = None
-    provisional_verdict: _Provisional | None = None
-    started_at: Time | None = None
-    ended_at: Time | None = None
-    system: Annotated[list[_System], Meta(max_length=100_000)] | None = None  #: newer files only
-
-
-class _Writer(Struct):
-    host: Annotated[str, Meta(max_length=255)]
-    pid: Annotated[int, Meta(ge=1, le=2**31)]
-    token: Annotated[str, Meta(max_length=64)]
-    proc_start: Count | None = None
-    started: Time | None = None
-    heartbeat: Time | None = None
-
-
-class _Top(Struct):
-    created: Time | None = None
-    updated: Time | None = None
-    environment: dict[str, Annotated[str, Meta(max_length=1000)] | bool | int | Number | None] | None = None
 
 
 # -- messages ----------------------------------------------------------------------------------------
@@ -424,14 +239,14 @@ def config(raw: Any, where: str) -> RunConfig:
 
 
 # -- the records -------------------------------------------------------------------------------------
-def _diagnostics(d: _Diagnostics | None) -> Diagnostics | None:
+def _diagnostics(d: DiagnosticsDoc | None) -> Diagnostics | None:
     if d is None:
         return None
     return Diagnostics(d.update_ratio or {}, d.update_ratio_max, d.grad_norm, d.dead_fraction or {},
                        d.top_class_share, d.pred_entropy, d.dead_na)
 
 
-def _probe(p: _Probe, where: str) -> ProbeRecord:
+def _probe(p: ProbeDoc, where: str) -> ProbeRecord:
     if len(p.lrs) != len(p.losses):
         raise Malformed(f"{where}: lrs and losses differ in length")
     for name in ("raised_fraction", "dead_after"):
@@ -443,13 +258,13 @@ def _probe(p: _Probe, where: str) -> ProbeRecord:
                        None if p.dead_after is None else tuple(p.dead_after), p.minibatches)
 
 
-def _test(t: _Test | None, where: str) -> TestResult | None:
+def _test(t: TestDoc | None, where: str) -> TestResult | None:
     if t is None:
         return None
     matrix = t.confusion_matrix or []
     if any(len(row) != len(matrix) for row in matrix):
         raise Malformed(f"{where}.confusion_matrix is not square")
-    samples = t.samples or _Samples()
+    samples = t.samples or SamplesDoc()
     if not len(samples.images) == len(samples.true) == len(samples.pred):
         raise Malformed(f"{where}.samples: images, true and pred differ in length")
     images: list[tuple[float, ...]] = []
@@ -461,21 +276,21 @@ def _test(t: _Test | None, where: str) -> TestResult | None:
     report = t.report or {}
     accuracy = report.get("accuracy")
     scores = {name: ClassScores(row.precision, row.recall, row.f1, row.support)
-              for name, row in report.items() if isinstance(row, _Scores)}
+              for name, row in report.items() if isinstance(row, ScoresDoc)}
     return TestResult(t.accuracy, t.loss, tuple(tuple(row) for row in matrix), scores,
                       accuracy if isinstance(accuracy, float) else None,
                       Samples(tuple(images), tuple(samples.true), tuple(samples.pred)))
 
 
-def _verdict(v: _Verdict | _Provisional) -> Verdict:
+def _verdict(v: VerdictDoc | ProvisionalDoc) -> Verdict:
     return Verdict(VerdictLabel(v.label), v.reason, v.hint)
 
 
-def _step_trace(trace: list[_Point] | _Columns | None, raw: Any, where: str) -> StepTrace | None:
+def _step_trace(trace: list[PointDoc] | ColumnsDoc | None, raw: Any, where: str) -> StepTrace | None:
     """A run's step trace (optional: older files lack it), from its points (documents) or columns (run files)."""
     if trace is None:
         return None
-    if isinstance(trace, _Columns):
+    if isinstance(trace, ColumnsDoc):
         n = len(trace.step)
         if len(trace.loss) != n:
             raise Malformed(f"{where}: step and loss differ in length")
@@ -491,9 +306,9 @@ def run_record(raw: Any, where: str = "the run") -> RunRecord:
     the first wrong field in one line (``run r2: epochs[3].val_acc must be a number, not text``)."""
     if isinstance(raw, dict) and isinstance(raw.get("id"), str) and RUN_ID.fullmatch(raw["id"]):
         where = f"run {raw['id']}"
-    run: _Run = _convert(raw, _Run, f"{where}: ")
+    run: RunDoc = _convert(raw, RunDoc, f"{where}: ")
     cfg = config(run.config, f"{where}: config")
-    sizes = run.sizes or _Sizes()
+    sizes = run.sizes or SizesDoc()
     provisional = run.provisional_verdict
     return RunRecord(
         id=run.id, config=cfg, status=RunState(run.status), device=run.device, device_name=run.device_name,
@@ -543,7 +358,7 @@ def document(data: Any, file: Path, schema_max: int) -> dict[str, Any]:
     if not isinstance(data.get("runs", []), list):
         raise SessionError(f"{file}: wrong schema (\"runs\" must be a list)")
     try:
-        _convert({k: data[k] for k in ("created", "updated", "environment") if k in data}, _Top, "")
+        _convert({k: data[k] for k in ("created", "updated", "environment") if k in data}, TopDoc, "")
     except Malformed as e:
         raise SessionError(f"{file}: wrong schema ({e})") from None
     return data
@@ -595,5 +410,5 @@ def envelope(data: Any, file: Path, schema_max: int) -> tuple[RunRecord, Mapping
 
 def writer_fields(raw: Any, where: str = "writer") -> dict[str, Any]:
     """Who wrote a run or holds a writer file: host, pid, a token for this Session, times."""
-    _convert(raw, _Writer, f"{where}.")
+    _convert(raw, WriterDoc, f"{where}.")
     return dict(raw)

@@ -3,11 +3,11 @@ and the best run's test set in full."""
 
 from __future__ import annotations
 
-from lrtui.engine.probe_reading import measured, read_probe
 from lrtui.engine.records import ProbeRecord
 from lrtui.engine.trace_story import trace_sentence
 from lrtui.plots.confidence import acc_text
 from lrtui.plots.formatting import num, pct, sci, seconds
+from lrtui.plots.probe_text import disagreement, probe_sentences
 from lrtui.reports import figures
 from lrtui.reports.blocks import Block, Heading, Para, Table, table_of
 from lrtui.sessions.record import RunRecord
@@ -105,7 +105,8 @@ def _probe_table(run: RunRecord) -> tuple[Table, str] | None:
 
 
 def _probe_summary(run: RunRecord) -> str:
-    """Where the lowest loss of each probe in the table sits, in one line (the table has the values)."""
+    """Where the lowest loss of each probe in the table sits (the table has the values), what its real steps said,
+    and, where the ended run disagrees with the probe, which to believe and why."""
     parts = []
     for p in _shown_probes(run):
         pairs = [(eta, x) for eta, x in zip(p.lrs, p.losses) if x is not None]
@@ -113,9 +114,9 @@ def _probe_summary(run: RunRecord) -> str:
             best_eta, best = min(pairs, key=lambda t: t[1])
             when = "before training" if p.epoch == 0 else f"after epoch {p.epoch}"
             parts.append(f"{when} {_loss(best)} at η={_eta(best_eta)}")
-    real = [q for q in run.probes if measured(q)]  # what real steps said, before training and from the last weights
-    said = " ".join(read_probe(q) for q in real[:1] + real[1:][-1:])
-    return " ".join(x for x in (f"Lowest loss: {'; '.join(parts)}." if parts else "", said) if x)
+    said = " ".join(probe_sentences(run))  # what real steps said, before training and from the last weights
+    lowest = f"Lowest loss: {'; '.join(parts)}." if parts else ""
+    return " ".join(x for x in (lowest, said, disagreement(run) or "") if x)
 
 
 def best_run_blocks(best: RunRecord) -> list[Block]:

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from lrtui.engine.config import format_lr
 from lrtui.engine.records import TestResult
+from lrtui.plots.confidence import acc_text
 from lrtui.plots.formatting import num, pct, seconds
 from lrtui.plots.palette import VERDICT_COLORS
 from lrtui.plots.probe_text import disagreement, probe_sentences
@@ -36,7 +37,10 @@ def summary(run: RunRecord) -> Text:
         text.append(f" · {run.device} ({run.device_name})")
     text.append("\n")
     if run.epochs:
-        text.append(f"best val {pct(run.best_val_acc)} · test {pct(run.test_acc)} · {seconds(run.duration_s)}")
+        # the best epoch's and the last epoch's validation accuracy, each named, as the report writes them
+        last = "" if run.last_val_acc == run.best_val_acc else f" · last val {acc_text(run.last_val_acc, run.n_val)}"
+        text.append(f"best val {acc_text(run.best_val_acc, run.n_val)}{last} · test {pct(run.test_acc)} · "
+                    f"{seconds(run.duration_s)}")
         text.append(f" · {run.samples_per_s:,.0f} samples/s\n" if run.samples_per_s else "\n")
     if run.error:
         text.append(f"error: {run.error}\n", style="red")

@@ -74,10 +74,11 @@ def rich_color(plotext_color: str | int) -> str:
 
 
 #: A provisional verdict (judged while the run trains, :mod:`lrtui.engine.provisional`) reads ``not learning?`` in
-#: italics; the run's end replaces it with the final word. The table's tooltip says so.
+#: italics; the run's end replaces it with the final word. The table's tooltip says so, and which val acc "val" is.
 PROVISIONAL_MARK = "?"
-PROVISIONAL_NOTE = (f"verdict in italics ending in {PROVISIONAL_MARK}: provisional, judged while the run trains; "
-                    "the final verdict replaces it when the run ends")
+TABLE_NOTE = ("val: the best epoch's validation accuracy (an optimistic pick; the details say the last epoch's) · "
+              f"a verdict in italics ending in {PROVISIONAL_MARK}: provisional, judged while the run trains; "
+              "the final verdict replaces it when the run ends")
 
 
 def verdict_cell(run: RunRecord) -> tuple[str, str]:
@@ -171,7 +172,7 @@ class RunsTable(DataTable[Text]):
     def __init__(self, *, runs: Callable[[], Sequence[RunRecord]] = _no_runs,
                  hidden: Callable[[], Collection[str]] = _none_hidden, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.tooltip = PROVISIONAL_NOTE
+        self.tooltip = TABLE_NOTE
         self.runs, self.hidden = runs, hidden
         self.folded = False  #: one row per seed group (``s``)
         self.stale = False  #: folded, and a run changed since the last :meth:`rebuild`

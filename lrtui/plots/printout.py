@@ -28,7 +28,7 @@ from lrtui.engine.config import format_lr
 from lrtui.engine.events import BatchLog, EpochEnd, Event, ProvisionalVerdict, RunEnd, RunStarted
 from lrtui.engine.events import Progress as ProgressEvent
 from lrtui.plots.confidence import BEST_NOTE, edge_sentences
-from lrtui.plots.formatting import run_cells, seconds
+from lrtui.plots.formatting import pct, run_cells, seconds
 from lrtui.plots.grouping import (
     best_setting,
     column_settings,
@@ -79,7 +79,7 @@ def end_lines(ev: RunEnd) -> list[str]:
     if ev.diverged_at:
         parts.append(f"non-finite loss at epoch {ev.diverged_at[0]}, batch {ev.diverged_at[1]}")
     if ev.test:
-        parts.append(f"test acc {100 * ev.test.accuracy:.2f}%")
+        parts.append(f"test acc {pct(ev.test.accuracy)}")  # as the table under it writes it
     lines = [" | ".join(parts)]
     if ev.verdict:
         lines += [f"  {ev.verdict.label}: {ev.verdict.reason}", f"  hint: {ev.verdict.hint}"]

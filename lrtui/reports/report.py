@@ -22,7 +22,7 @@ from pathlib import Path
 from lrtui.engine.bands import ADAM, SGD
 from lrtui.plots import terminal_charts as charts
 from lrtui.plots.confidence import BEST_NOTE, acc_text, edge_sentences, small_val_note
-from lrtui.plots.formatting import DASH, run_cells, verdict_text
+from lrtui.plots.formatting import DASH, run_cells, sci, verdict_text
 from lrtui.plots.grouping import (
     SETTINGS,
     column_settings,
@@ -60,8 +60,9 @@ SHARED_TIME_NOTE = ("~: a share of time: runs trained side by side (a stacked lr
 #: The setup table: everything that decided a run, so a report can be reproduced.
 SETUP_COLUMNS = ("run", "model", "dataset", "train / val / test", "val split", "seed", "optimizer", "lr", "momentum",
                  "weight decay", "schedule", "warmup", "batch", "epochs", "device")
-DIAG_NOTE = (f"ratio: mean ‖Δw‖/‖w‖ per step (healthy {SGD.update_ratio.low:g} to {SGD.update_ratio.high:g} "
-             f"for SGD, {ADAM.update_ratio.low:g} to {ADAM.update_ratio.high:g} for Adam-like optimizers); grad norm: gradient norm; dead: share of "
+DIAG_NOTE = (f"ratio: mean ‖Δw‖/‖w‖ per step (healthy {sci(SGD.update_ratio.low, 0)} to {sci(SGD.update_ratio.high, 0)} "
+             f"for SGD, {sci(ADAM.update_ratio.low, 0)} to {sci(ADAM.update_ratio.high, 0)} for Adam-like optimizers); "
+             "grad norm: gradient norm; dead: share of "
              "ReLU units never active on any validation image; top class: share of validation predictions in the "
              "most common class (10% = balanced, 100% = one answer for everything); entropy: mean predictive "
              "entropy (ln 10 = 2.30 = a uniform guess).")

@@ -3,11 +3,12 @@ and the best run's test set in full."""
 
 from __future__ import annotations
 
-from lrtui.engine.probe_reading import measured, read_probe
+from lrtui.engine.probe_reading import step_text
 from lrtui.engine.records import ProbeRecord
 from lrtui.engine.trace_story import trace_sentence
 from lrtui.plots.confidence import acc_text
 from lrtui.plots.formatting import num, pct, sci, seconds
+from lrtui.plots.probe_text import disagreement, probe_sentences
 from lrtui.reports import figures
 from lrtui.reports.blocks import Block, Heading, Para, Table, table_of
 from lrtui.sessions.record import RunRecord
@@ -53,11 +54,6 @@ def _shown_probes(run: RunRecord) -> list[ProbeRecord]:
     return [ps[i] for i in _spread(len(ps), PROBE_COLUMNS)]
 
 
-def _eta(lr: float) -> str:
-    """A step size of the probe's log grid, to three significant digits."""
-    return f"{lr:.3g}"
-
-
 def _loss(x: float | None) -> str:
     """A probed loss: three decimals near the valley, three significant digits up the wall."""
     return num(x, 3) if x is None or abs(x) < 1000 else f"{x:.3g}"
@@ -91,7 +87,7 @@ def _probe_table(run: RunRecord) -> tuple[Table, str] | None:
         if measured:
             lowest.add(min(measured, key=measured.__getitem__))
     keep = {order[i] for i in _spread(len(order), PROBE_ROWS)} | (set(order) & (currents | lowest))
-    rows = [(f"{_eta(grid[key])}{' ◀' if key in currents else ''}", *(_loss(d.get(key)) for d in losses))
+    rows = [(f"{step_text(grid[key])}{' ◀' if key in currents else ''}", *(_loss(d.get(key)) for d in losses))
             for key in order if key in keep]
     headers = ("η", *("before training" if p.epoch == 0 else f"after epoch {p.epoch}" for p in ps))
     left_out = []
@@ -105,17 +101,18 @@ def _probe_table(run: RunRecord) -> tuple[Table, str] | None:
 
 
 def _probe_summary(run: RunRecord) -> str:
-    """Where the lowest loss of each probe in the table sits, in one line (the table has the values)."""
+    """Where the lowest loss of each probe in the table sits (the table has the values), what its real steps said,
+    and, where the ended run disagrees with the probe, which to believe and why."""
     parts = []
     for p in _shown_probes(run):
         pairs = [(eta, x) for eta, x in zip(p.lrs, p.losses) if x is not None]
         if pairs:
             best_eta, best = min(pairs, key=lambda t: t[1])
             when = "before training" if p.epoch == 0 else f"after epoch {p.epoch}"
-            parts.append(f"{when} {_loss(best)} at η={_eta(best_eta)}")
-    real = [q for q in run.probes if measured(q)]  # what real steps said, before training and from the last weights
-    said = " ".join(read_probe(q) for q in real[:1] + real[1:][-1:])
-    return " ".join(x for x in (f"Lowest loss: {'; '.join(parts)}." if parts else "", said) if x)
+            parts.append(f"{when} {_loss(best)} at η={step_text(best_eta)}")
+    said = " ".join(probe_sentences(run))  # what real steps said, before training and from the last weights
+    lowest = f"Lowest loss: {'; '.join(parts)}." if parts else ""
+    return " ".join(x for x in (lowest, said, disagreement(run) or "") if x)
 
 
 def best_run_blocks(best: RunRecord) -> list[Block]:

@@ -65,8 +65,9 @@ class Redraw:
                 self.story = True
             self.batch = True
             return
-        if isinstance(event, ProvisionalVerdict):  # the story says it; no chart or row shows it
+        if isinstance(event, ProvisionalVerdict):  # the story and the run's row (its verdict) say it; no chart
             self.story = True
+            self.rows.add(event.run_id)
             return
         if isinstance(event, TracePoints):  # the Steps and Dead charts draw them, the story tells them
             self.steps = self.story = True

@@ -54,7 +54,7 @@ def test_the_story_line_says_the_provisional_verdict_of_a_running_run() -> None:
     assert "no verdict yet" not in line and hint_line(run).plain == "hint: hint"
 
 
-def test_a_provisional_verdict_or_trace_points_redraw_the_story_not_the_charts() -> None:
+def test_a_provisional_verdict_or_trace_points_redraw_the_story_and_row_not_the_charts() -> None:
     """Each log point sends both: marking the charts made every chart rebuild at every log point."""
     from lrtui.engine.events import TracePoints
     from lrtui.tui.redraw import Redraw
@@ -62,4 +62,5 @@ def test_a_provisional_verdict_or_trace_points_redraw_the_story_not_the_charts()
     redraw = Redraw(screen=None)  # type: ignore[arg-type]
     redraw.note(verdict("r1", 10, VerdictLabel.TOO_EARLY, "at chance"))
     redraw.note(TracePoints("r1", (), 32))
-    assert redraw.story and not redraw.charts and not redraw.rows and not redraw.batch
+    assert redraw.story and not redraw.charts and not redraw.batch
+    assert redraw.rows == {"r1"}  # the runs table shows the provisional verdict in its row

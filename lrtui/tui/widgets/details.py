@@ -1,5 +1,6 @@
-"""Details of one run: its config, verdict with reason and hint, test confusion matrix,
-per-class report and a row of sample test digits (misclassified first)."""
+"""Details of one run: its config, verdict with reason and hint, what the step probe said (and which to believe
+where the run disagrees with it), test confusion matrix, per-class report and a row of sample test digits
+(misclassified first)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from textual.widgets import Static
 
 from lrtui.engine.config import format_lr
 from lrtui.engine.records import TestResult
+from lrtui.plots.confidence import acc_text
 from lrtui.plots.formatting import num, pct, seconds
 from lrtui.plots.palette import VERDICT_COLORS
+from lrtui.plots.probe_text import disagreement, probe_sentences
 from lrtui.sessions.record import RunRecord
 from lrtui.tui.widgets.digits import DigitStrip
 from lrtui.tui.widgets.rendered import RenderedBlock
@@ -34,7 +37,10 @@ def summary(run: RunRecord) -> Text:
         text.append(f" · {run.device} ({run.device_name})")
     text.append("\n")
     if run.epochs:
-        text.append(f"best val {pct(run.best_val_acc)} · test {pct(run.test_acc)} · {seconds(run.duration_s)}")
+        # the best epoch's and the last epoch's validation accuracy, each named, as the report writes them
+        last = "" if run.last_val_acc == run.best_val_acc else f" · last val {acc_text(run.last_val_acc, run.n_val)}"
+        text.append(f"best val {acc_text(run.best_val_acc, run.n_val)}{last} · test {pct(run.test_acc)} · "
+                    f"{seconds(run.duration_s)}")
         text.append(f" · {run.samples_per_s:,.0f} samples/s\n" if run.samples_per_s else "\n")
     if run.error:
         text.append(f"error: {run.error}\n", style="red")
@@ -48,6 +54,21 @@ def verdict_block(run: RunRecord) -> Text:
     text = Text(label, style=f"bold {VERDICT_COLORS.get(label, '')}")
     text.append(f": {run.verdict.reason}\n")
     text.append(f"hint: {run.verdict.hint}", style="italic")
+    return text
+
+
+def probe_block(run: RunRecord) -> Text:
+    """The step probe's sentences and, once the run ended, which to believe where it disagrees with the probe
+    (the report's words: :mod:`lrtui.plots.probe_text`); empty when no probe took real steps."""
+    text = Text()
+    said = probe_sentences(run)
+    if said:
+        text.append("step probe: ", style="bold")
+        text.append(" ".join(said))
+    belief = disagreement(run)
+    if belief:
+        text.append("\n" if said else "")
+        text.append(belief, style="italic")
     return text
 
 
@@ -100,6 +121,7 @@ class RunDetails(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("Select a run in the table to see its details.", id="details-summary")
         yield Static("", id="details-verdict")
+        yield Static("", id="details-probe")
         yield DigitStrip(id="details-digits")
         yield RenderedBlock("", id="details-test")
 
@@ -117,6 +139,9 @@ class RunDetails(VerticalScroll):
             summary(run) if run else "Select a run in the table to see its details."
         )
         self.query_one("#details-verdict", Static).update(verdict_block(run) if run else "")
+        probe = probe_block(run) if run else Text()
+        self.query_one("#details-probe", Static).update(probe)
+        self.query_one("#details-probe", Static).display = bool(probe.plain)
         self.query_one(DigitStrip).show(run.test.samples if run and run.test else None)
         self.query_one(DigitStrip).display = bool(run and run.test)
         self.query_one("#details-test", RenderedBlock).update(evaluation_block(run) if run else "")

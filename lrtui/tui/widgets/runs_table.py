@@ -73,6 +73,25 @@ def rich_color(plotext_color: str | int) -> str:
         return ""
 
 
+#: A provisional verdict (judged while the run trains, :mod:`lrtui.engine.provisional`) reads ``not learning?`` in
+#: italics; the run's end replaces it with the final word. The table's tooltip says so, and which val acc "val" is.
+PROVISIONAL_MARK = "?"
+TABLE_NOTE = ("val: the best epoch's validation accuracy (an optimistic pick; the details say the last epoch's) · "
+              f"a verdict in italics ending in {PROVISIONAL_MARK}: provisional, judged while the run trains; "
+              "the final verdict replaces it when the run ends")
+
+
+def verdict_cell(run: RunRecord) -> tuple[str, str]:
+    """(text, style) of a run's verdict: the final one in its colour; while the run trains, its latest provisional
+    one, marked; else a dash."""
+    if run.verdict_label:
+        return run.verdict_label, VERDICT_COLORS.get(run.verdict_label, "")
+    if run.provisional is not None and not run.done:
+        label = str(run.provisional.verdict.label)
+        return f"{label}{PROVISIONAL_MARK}", f"italic {VERDICT_COLORS.get(label, '')}".strip()
+    return "—", ""
+
+
 def _row(cells: dict[str, str], keys: Sequence[str], styles: dict[str, str], swatch: RunRecord,
          hidden: bool) -> list[Text]:
     row = [Text(cells[key], style=styles.get(key, ""), justify="right" if key in _RIGHT else "left")
@@ -90,8 +109,8 @@ def row_cells(run: RunRecord, hidden: bool = False, settings: Sequence[Setting] 
     """
     cells = {**run_cells(run), **setting_cells(run.config, settings), "duration": time_text(run, shares or {})}
     cells["status"] = _STATUS.get(run.status, run.status)
-    cells["verdict"] = run.verdict_label or "—"
-    styles = {"verdict": VERDICT_COLORS.get(cells["verdict"], ""), "status": _STATUS_STYLE.get(run.status, "")}
+    cells["verdict"], verdict_style = verdict_cell(run)
+    styles = {"verdict": verdict_style, "status": _STATUS_STYLE.get(run.status, "")}
     return _row(cells, [key for key, _ in columns(settings)], styles, run, hidden)
 
 
@@ -126,9 +145,10 @@ def group_cells(group: SeedGroup, hidden: bool = False, settings: Sequence[Setti
         cells["test acc"] = pct(test.mean if test else None)
         total = seconds(sum(shares.get(r.id, r.duration_s or 0.0) for r in runs))
         cells["duration"] = f"~{total}" if any(r.id in shares for r in runs) else total
-    verdict = _majority([r.verdict_label or "—" for r in runs])
+    verdicts = dict(verdict_cell(r) for r in runs)
+    verdict = _majority([verdict_cell(r)[0] for r in runs])
     status = _group_status(runs)
-    styles = {"verdict": VERDICT_COLORS.get(verdict, ""), "status": _STATUS_STYLE.get(status, "")}
+    styles = {"verdict": verdicts[verdict], "status": _STATUS_STYLE.get(status, "")}
     cells["verdict"] = verdict
     cells["status"] = _STATUS.get(status, status)
     return _row(cells, [key for key, _ in columns(settings)], styles, first, hidden)
@@ -152,6 +172,7 @@ class RunsTable(DataTable[Text]):
     def __init__(self, *, runs: Callable[[], Sequence[RunRecord]] = _no_runs,
                  hidden: Callable[[], Collection[str]] = _none_hidden, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.tooltip = TABLE_NOTE
         self.runs, self.hidden = runs, hidden
         self.folded = False  #: one row per seed group (``s``)
         self.stale = False  #: folded, and a run changed since the last :meth:`rebuild`

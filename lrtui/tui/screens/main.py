@@ -40,7 +40,7 @@ from lrtui.tui.screens.details import DetailsScreen
 from lrtui.tui.screens.find_lr import FindLRScreen
 from lrtui.tui.screens.grid import NOT_A_GRID, GridScreen
 from lrtui.tui.screens.help import HelpScreen
-from lrtui.tui.widgets.charts import CHART_IDS, Charts, chart_panes
+from lrtui.tui.widgets.charts import CHART_IDS, Charts, RunChart, chart_panes
 from lrtui.tui.widgets.details import RunDetails
 from lrtui.tui.widgets.footer import KeysFooter
 from lrtui.tui.widgets.params import ParamsForm
@@ -528,6 +528,15 @@ class MainScreen(Screen[None]):
         """l: log axis on the shown chart (accuracy: the error rate, 100% − accuracy, on a log axis)."""
         chart = self.charts.active_chart
         chart.set_view(log=not chart.log_scale)
+
+    def action_all_layers(self) -> None:
+        """a: every layer of a deep network in the per-layer charts and the story; again: the furthest from the band."""
+        on = not self.query_one(Story).all_layers
+        for chart in self.charts.query(RunChart):
+            chart.set_view(all_layers=on)
+        self.query_one(Story).all_layers = on
+        self.redraw.show_story()
+        self.notify("every layer" if on else "the layers furthest from the healthy band", timeout=2)
 
     def action_full_screen(self) -> None:
         """f (or enter on a chart): the charts fill the screen, tabs, legend and live points included; escape: back.

@@ -125,6 +125,12 @@ class MainScreen(Screen[None]):
         self.query_one("#f-lr", Input).focus()
         if self._detect_devices:
             self.set_timer(0.3, self._detect)  # after the first frame: importing torch takes seconds
+        if self.form.factories:
+            try:
+                config = self.form.configs()[0]
+            except ConfigError:
+                return  # the form says what is wrong; a run checks the network when it starts
+            self.set_timer(0.3, partial(self._check_model, config))  # after the first frame too: it imports torch
 
     def _open(self, spec: str | os.PathLike[str]) -> None:
         """Load a saved session: its runs fill the table and charts, and new runs append to it."""
@@ -170,6 +176,22 @@ class MainScreen(Screen[None]):
         with quiet_collector():  # the collector would walk torch's objects four times while it loads
             self.post_message(DevicesFound(*find_devices()))
             preload_training()
+
+    @work(thread=True, exit_on_error=False, group="model")
+    def _check_model(self, config: RunConfig) -> None:
+        """Build the --model network and try one batch of the data through it (as a run will), off the UI
+        thread: the form then shows its name and size, or why it does not fit, in one line."""
+        from lrtui.engine.model_factory import checked
+        from lrtui.engine.user_code import one_line
+
+        try:
+            with quiet_collector():
+                found, error = checked([config])[0], ""
+        except ConfigError as e:
+            found, error = None, "; ".join(e.errors.values())
+        except Exception as e:  # noqa: BLE001 - the user's code may raise anything: one line, the app goes on
+            found, error = None, one_line(e)
+        self.app.call_from_thread(self.form.show_model, found, error)
 
     def on_devices_found(self, message: DevicesFound) -> None:
         self.form.set_devices(message.devices, message.names)

@@ -26,6 +26,7 @@ from lrtui.engine.config import (
     parse_configs,
     resolve_device,
 )
+from lrtui.plots.formatting import model_text
 from lrtui.printable import printable
 
 
@@ -145,6 +146,27 @@ class ParamsForm(VerticalScroll):
         ``model``/``data`` name files whose code would run, so the app never loads them on a session's word."""
         return all(getattr(config, name) == self.extra.get(name, "").strip() or not getattr(config, name)
                    for name, _ in FACTORIES)
+
+    @property
+    def factories(self) -> bool:
+        """Whether the command line gave a network or data of the user's own (``--model``/``--data``)."""
+        return any(self.extra.get(name, "").strip() for name, _ in FACTORIES)
+
+    def show_model(self, config: RunConfig | None, error: str = "") -> None:
+        """What checking the factories found (see the main screen's ``_check_model``): the network's name and size
+        beside ``--model``, the data's classes beside ``--data``; or why the network does not fit, in red."""
+        for name, _ in FACTORIES:
+            spec = self.extra.get(name, "").strip()
+            if not spec:
+                continue
+            text = Text(printable(spec[:MAX_LENGTH_LR], newlines=False) + " (from the command line)")
+            if error:  # said once: beside the network when there is one
+                if name == "model" or not self.extra.get("model", "").strip():
+                    text.append(" · " + printable(error, newlines=False), style="red")
+            elif config is not None:
+                found = model_text(config) if name == "model" else f"{config.classes} classes"
+                text.append(" → " + printable(found, newlines=False), style="bold")  # names from the user's code
+            self.query_one(f"#f-{name}", Static).update(text)
 
     def set_value(self, name: str, value: str) -> None:
         """Put a value into a field (the rerun keys and the LR finder write the lr field)."""

@@ -9,6 +9,7 @@ This module must not import torch: the first frame appears before it loads.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -43,7 +44,7 @@ from lrtui.tui.screens.help import HelpScreen
 from lrtui.tui.widgets.charts import CHART_IDS, Charts, RunChart, chart_panes
 from lrtui.tui.widgets.details import RunDetails
 from lrtui.tui.widgets.footer import KeysFooter
-from lrtui.tui.widgets.params import ParamsForm
+from lrtui.tui.widgets.params import ParamsForm, check_factories
 from lrtui.tui.widgets.runlog import RunLog
 from lrtui.tui.widgets.runs_table import RunsTable
 from lrtui.tui.widgets.status import RunStatus, outcome, sweep_outcome
@@ -125,12 +126,9 @@ class MainScreen(Screen[None]):
         self.query_one("#f-lr", Input).focus()
         if self._detect_devices:
             self.set_timer(0.3, self._detect)  # after the first frame: importing torch takes seconds
-        if self.form.factories:
-            try:
-                config = self.form.configs()[0]
-            except ConfigError:
-                return  # the form says what is wrong; a run checks the network when it starts
-            self.set_timer(0.3, partial(self._check_model, config))  # after the first frame too: it imports torch
+        with contextlib.suppress(ConfigError):  # an invalid form says why; a run checks its network when it starts
+            if self.form.factories:  # after the first frame too: it imports torch
+                self.set_timer(0.3, partial(self._check_model, self.form.configs()[0]))
 
     def _open(self, spec: str | os.PathLike[str]) -> None:
         """Load a saved session: its runs fill the table and charts, and new runs append to it."""
@@ -179,19 +177,9 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="model")
     def _check_model(self, config: RunConfig) -> None:
-        """Build the --model network and try one batch of the data through it (as a run will), off the UI
-        thread: the form then shows its name and size, or why it does not fit, in one line."""
-        from lrtui.engine.model_factory import checked
-        from lrtui.engine.user_code import one_line
-
-        try:
-            with quiet_collector():
-                found, error = checked([config])[0], ""
-        except ConfigError as e:
-            found, error = None, "; ".join(e.errors.values())
-        except Exception as e:  # noqa: BLE001 - the user's code may raise anything: one line, the app goes on
-            found, error = None, one_line(e)
-        self.app.call_from_thread(self.form.show_model, found, error)
+        """The --model network's name and size (or why it does not fit) into the form, found off the UI thread."""
+        with quiet_collector():
+            self.app.call_from_thread(self.form.show_model, *check_factories(config))
 
     def on_devices_found(self, message: DevicesFound) -> None:
         self.form.set_devices(message.devices, message.names)

@@ -16,6 +16,10 @@ Drives the real app headless (``run_test``) with real training on the embedded
   within its first few hundred steps (dead shares on the trace's fixed probe batch).
 - ``probe-160x48.svg``: the step probe tab (loss after one step of size η, each run's lr marked).
 - ``zoom-full-screen-160x48.svg``: the accuracy chart zoomed (``z``) and full screen (``f``).
+- ``own-model-steps-160x48.svg``: your own network (``--model examples/resnet.py:tiny_resnet``, six layers
+  named by module path) at lr 0.5 and 0.1, 3 epochs on 3,200 digits: the Steps tab shows its four layers furthest
+  from the healthy band and says how many more ``a`` shows; the form names the checked network and its size,
+  the story line the lr 0.5 run's layers in their own names.
 
 Takes a few minutes on 2 CPU cores (the comparison trains 3 × 5 epochs).
 """
@@ -120,6 +124,25 @@ async def comparison() -> None:
         save(app, "zoom-full-screen-160x48.svg")
 
 
+async def own_model() -> None:
+    resnet = Path(__file__).resolve().parents[1] / "examples" / "resnet.py"
+    app = LRTuiApp(initial={"device": "cpu", "model": f"{resnet}:tiny_resnet", "lr": "0.5, 0.1", "epochs": "3"}, detect_devices=False, cursor_blink=False)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: "parameters" in str(app.query_one("#f-model").render()))  # the checked network
+        await pilot.press("ctrl+r")
+        while app.runner.busy or not app.runner.wait(0):
+            await pilot.pause(0.05)
+        await pilot.pause()
+        for run in app.session.runs:
+            print(f"  {run.id} {run.config.label}: best val {run.best_val_acc:.3f}, verdict {run.verdict_label}")
+        table = app.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=0)  # lr 0.5
+        await pilot.press("4")
+        await pilot.pause()
+        save(app, "own-model-steps-160x48.svg")
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         os.environ["LRTUI_HOME"] = home  # the sessions these pictures make are thrown away
@@ -127,6 +150,7 @@ async def main() -> None:
         await idle(WIDE)
         await mid_run()
         await comparison()
+        await own_model()
 
 
 if __name__ == "__main__":

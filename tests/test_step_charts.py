@@ -4,6 +4,7 @@ labelled as the probe batch's, and the per-epoch charts for runs saved without a
 from __future__ import annotations
 
 from lrtui.engine.config import RunConfig
+from lrtui.engine.records import Diagnostics, EpochRecord
 from lrtui.engine.step_trace import StepTrace, TracePoint
 from lrtui.plots import step_charts
 from lrtui.plots import terminal_charts as charts
@@ -25,7 +26,7 @@ def dying_trace() -> StepTrace:
 
 def run(rid: str, trace: StepTrace | None) -> RunRecord:
     record = RunRecord(rid, RunConfig(lr=0.5, epochs=1))
-    record.epochs = [{"epoch": 1, "val_acc": 0.1, "val_loss": 2.3, "diagnostics": DIAG}]
+    record.epochs = [EpochRecord.of(1, val_acc=0.1, val_loss=2.3, diagnostics=Diagnostics.of(**DIAG))]
     record.step_trace = trace
     return record
 

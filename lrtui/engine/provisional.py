@@ -9,6 +9,10 @@ the initial weights. That is enough for the lessons within the first epoch; anyt
 
 The rules, in order (the final verdict's bands, constants and words):
 
+Chance and a uniform guess are the run's own (``RunConfig.classes``: three classes are at chance below
+43%, a uniform guess loses ln 3), and layers are whatever the network names them, so a ``--model``
+network is judged by the same rules.
+
 1. *Dying ReLUs* (not learning): training accuracy at chance since the previous log point and at
    least :data:`~lrtui.engine.verdict.DEAD_HIGH` of a layer dead on the fixed batch (full MNIST,
    lr 0.5, step 1,250: fc1 100%). The reason quotes the largest single step so far.
@@ -30,15 +34,7 @@ from lrtui.engine.config import RunConfig
 from lrtui.engine.events import Verdict, VerdictLabel
 from lrtui.engine.records import ProbeRecord
 from lrtui.engine.step_trace import StepTrace
-from lrtui.engine.verdict import (
-    CHANCE_ACC,
-    DEAD_HIGH,
-    GOOD_ACC,
-    SMALLER_LR,
-    UNIFORM_LOSS,
-    Setting,
-    last_probe,
-)
+from lrtui.engine.verdict import DEAD_HIGH, GOOD_ACC, SMALLER_LR, Setting, last_probe
 from lrtui.engine.verdict_words import largest_step, pct, times
 
 
@@ -70,7 +66,7 @@ def judge_provisional(points: Sequence[LogPoint], trace: StepTrace | None, *,
     """The run as it looks at its last log point (``points[-1]``); see the module docstring for the rules."""
     s = Setting.of(config, None, n_train, n_val)
     last = points[-1]
-    at_chance = last.train_acc <= CHANCE_ACC
+    at_chance = last.train_acc <= s.chance  # 1/C + 10 points for the run's C classes
     accuracy = f"training accuracy {pct(last.train_acc)} over {last.span}"
     dead_point = trace.latest_dead() if trace is not None else None
     dead = sorted(((v, k) for k, v in (dead_point.dead_fraction or {}).items() if v is not None),
@@ -81,7 +77,7 @@ def judge_provisional(points: Sequence[LogPoint], trace: StepTrace | None, *,
         big = largest(points, [k for f, k in dead if f >= DEAD_HIGH])
         parts = [f"dying ReLUs: {killed} never fire on a fixed batch of {trace.dead_on} validation images "
                  f"(step {dead_point.step:,})", largest_step(*big) if big else "",
-                 f"{accuracy}, loss {last.train_loss:.3f} (ln 10 = {UNIFORM_LOSS:.3f} is a uniform guess)", tail]
+                 f"{accuracy}, loss {last.train_loss:.3f} (ln {s.classes} = {s.uniform:.3f} is a uniform guess)", tail]
         hint = f"steps too large: {SMALLER_LR}" + (" (or less momentum)" if s.momentum else "")
         return Verdict(VerdictLabel.NOT_LEARNING, "; ".join(p for p in parts if p), hint)
     ratio = median_update_ratio(last.update_ratio) if last.update_ratio else None

@@ -7,8 +7,9 @@ imports torch, textual or rich.
 
 from __future__ import annotations
 
-from lrtui.engine.config import RunConfig, format_lr
+from lrtui.engine.config import REFERENCE_MODEL, RunConfig, format_lr
 from lrtui.engine.numbers import finite
+from lrtui.engine.user_code import shown
 from lrtui.sessions.record import RunRecord
 
 DASH = "—"  #: a value that was not measured (or not yet)
@@ -87,7 +88,10 @@ def dataset_text(config: RunConfig) -> str:
 
 
 def model_text(config: RunConfig) -> str:
-    """``ConvNet (206,922 parameters)``: the network a run trained, as its config recorded it."""
+    """``ConvNet (206,922 parameters)``: the network a run trained, as its config recorded it; a ``--model`` run
+    not built yet (queued) by its factory, ``resnet.py:tiny_resnet``."""
+    if config.model and config.model_name == REFERENCE_MODEL:  # a factory's name is ``func() → Class``
+        return shown(config.model)
     return f"{config.model_name} ({config.model_params:,} parameters)"
 
 

@@ -41,7 +41,7 @@ from typing import Any
 
 from lrtui.engine.config import GRID_FIELDS, RunConfig, format_lr, varying_fields
 from lrtui.engine.numbers import as_float
-from lrtui.plots.formatting import dataset_text, seconds
+from lrtui.plots.formatting import dataset_text, model_text, seconds
 from lrtui.sessions.record import RunRecord
 
 #: Per-epoch metrics a group averages (keys of a run's ``epochs`` entries).
@@ -260,12 +260,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("schedule", "sched", ("schedule",), lambda c: c.schedule),
     Setting("warmup", "warm", ("warmup",), lambda c: str(c.warmup)),
     Setting("batch", "batch", ("batch_size",), lambda c: str(c.batch_size)),
+    Setting("model", "model", ("model",), model_text),  # by its factory: a queued run is not built (named) yet
     Setting("dataset", "data", ("dataset", "train_limit"), dataset_text),
     Setting("val split", "split", ("val_fraction",), lambda c: f"{c.val_fraction:g}"),
     Setting("seed", "seed", ("seed",), lambda c: str(c.seed)),
 )
 #: Said of the common settings only when not at these defaults (sgd, batch and seed are always said).
-_UNSAID = {"momentum": "0", "weight decay": "0", "schedule": "constant", "warmup": "0", "val split": "0.2"}
+_UNSAID = {"momentum": "0", "weight decay": "0", "schedule": "constant", "warmup": "0", "val split": "0.2",
+           "model": model_text(RunConfig())}
 
 
 def column_settings(configs: Iterable[RunConfig]) -> tuple[Setting, ...]:
@@ -296,7 +298,7 @@ def common_settings_text(configs: Sequence[RunConfig]) -> str:
         value = s.text(configs[0])
         if _UNSAID.get(s.key) == value:
             continue
-        parts.append(value if s.key in ("optimizer", "schedule", "dataset") else f"{s.key} {value}")
+        parts.append(value if s.key in ("optimizer", "schedule", "dataset", "model") else f"{s.key} {value}")
     return " · ".join(parts)
 
 

@@ -25,6 +25,7 @@ from lrtui.engine.step_trace import StepTrace
 from lrtui.plots import terminal_charts as charts
 from lrtui.plots.axes import apply_linear, apply_log, apply_percent, chart_rows, percent_axis, plot_rows
 from lrtui.plots.drawable import drawable, log10_drawable
+from lrtui.plots.layers import KEY_LAYER, chart_pick, draw_order, key_layer
 from lrtui.plots.palette import HEALTHY_UPDATE
 from lrtui.sessions.record import RunRecord
 
@@ -53,7 +54,7 @@ def layer_points(trace: StepTrace | None, key: str, layer: str) -> Points:
 def layers_of(trace: StepTrace | None, key: str) -> list[str]:
     """The layers the trace measured ``key`` of, in its order, the key layer (fc1) last: drawn on top."""
     found = dict.fromkeys(k for p in (trace.points if trace is not None else ()) for k in (getattr(p, key) or {}))
-    return sorted(found, key=lambda name: name == charts.KEY_LAYER)
+    return sorted(found, key=lambda name: name == KEY_LAYER)
 
 
 def has_points(run: RunRecord, key: str) -> bool:
@@ -105,39 +106,35 @@ def _missing(runs: Sequence[RunRecord], key: str) -> str:
     return f" · no step trace: {', '.join(missing)}" if missing else ""
 
 
-def _layer_style(run: RunRecord, layer: str, plain: bool) -> dict[str, Any]:
-    """fc1 as the run's line, the other layers as light dots in its colour (as the per-epoch charts)."""
-    style = charts._style(run, plain, layer != charts.KEY_LAYER)
-    if not plain and layer != charts.KEY_LAYER:
-        style["marker"] = "·"
-    return style
-
-
 def plot_update_ratio_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-                            zoom: bool = False, log: bool = True, short: bool = False) -> None:
-    """‖Δw‖/‖w‖ of single steps against the step (log), with the healthy band: fc1 as each run's line, the
-    other layers as dots. lr 0.5's first hundred steps move layers by half their weights; lr 1e-4's, by 1e-5.
+                            zoom: bool = False, log: bool = True, short: bool = False,
+                            all_layers: bool = False) -> None:
+    """‖Δw‖/‖w‖ of single steps against the step (log), with the healthy band: the key layer (fc1) as each
+    run's line, the other layers as dots; of many layers the ones furthest from the band (``all_layers``: all). lr 0.5's first hundred steps move layers by half their weights; lr 1e-4's, by 1e-5.
 
     Falls back to :func:`lrtui.plots.terminal_charts.plot_update_ratio` (per epoch) without a traced run.
     ``log`` is accepted for symmetry: the axis is always logarithmic.
     """
     traced = [r for r in runs if has_points(r, "update_ratio")]
     if not traced:
-        charts.plot_update_ratio(plt, runs, plain=plain, legend=legend, zoom=zoom, log=log, short=short)
+        charts.plot_update_ratio(plt, runs, plain=plain, legend=legend, zoom=zoom, log=log, short=short,
+                                 all_layers=all_layers)
         return
     plt.clear_data()
     charts._labels(plt, "Update ratio of single steps (log)" + _missing(runs, "update_ratio"), "step (log)", short)
     last = max(p.step for r in traced for p in (trace_of(r) or StepTrace()).points)
     drawn: list[float] = []
+    shown = chart_pick(traced, "update_ratio", steps=True, all_layers=all_layers)
+    key = key_layer(shown)
     for run in traced:
         trace = trace_of(run)
-        for layer in layers_of(trace, "update_ratio"):
+        for layer in draw_order(shown):
             points = [(s, v) for s, v in thin(layer_points(trace, "update_ratio", layer), last=last) if v > 0]
             if not points:
                 continue
             ys = [log10_drawable(v) for _, v in points]
-            label = f"{run.config.label} {layer}" if legend and layer == charts.KEY_LAYER else None
-            charts._draw(plt, [x_of(s) for s, _ in points], ys, label, _layer_style(run, layer, plain))
+            label = f"{run.config.label} {layer}" if legend and layer == key else None
+            charts._draw(plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key))
             drawn += ys
     low, high = (math.log10(v) for v in HEALTHY_UPDATE)
     for i, edge in enumerate((low, high)):
@@ -172,9 +169,10 @@ def dead_title(runs: Sequence[RunRecord], short: bool = False) -> str:
 
 
 def plot_dead_fraction_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-                             zoom: bool = False, log: bool = False, short: bool = False) -> None:
-    """Share (%) of ReLU units that never fire on the trace's probe batch, against the step (log): fc1 as each
-    run's line, conv1 and conv2 as dots. Watch lr 0.5 kill a layer within its first few hundred steps.
+                             zoom: bool = False, log: bool = False, short: bool = False,
+                             all_layers: bool = False) -> None:
+    """Share (%) of ReLU units that never fire on the trace's probe batch, against the step (log): the key layer (fc1) as
+    each run's line, the others as dots; of many layers the ones furthest from the band (``all_layers``: all). Watch lr 0.5 kill a layer within its first few hundred steps.
 
     The title says the shares are on the probe batch even on a ``short`` chart (there it is all the chart
     says): a few dozen images find more units silent than the validation set does. Falls back to
@@ -182,7 +180,8 @@ def plot_dead_fraction_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool
     """
     traced = [r for r in runs if has_points(r, "dead_fraction")]
     if not traced:
-        charts.plot_dead_fraction(plt, runs, plain=plain, legend=legend, zoom=zoom, log=log, short=short)
+        charts.plot_dead_fraction(plt, runs, plain=plain, legend=legend, zoom=zoom, log=log, short=short,
+                                  all_layers=all_layers)
         return
     plt.clear_data()
     title, width = dead_title(traced, short) + _missing(runs, "dead_fraction"), plt.plot_size()[0]
@@ -192,15 +191,17 @@ def plot_dead_fraction_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool
     rows = _titled_rows(plt, short, percent=not zoom)
     last = max(p.step for r in traced for p in (trace_of(r) or StepTrace()).points)
     drawn: list[float] = []
+    shown = chart_pick(traced, "dead_fraction", steps=True, all_layers=all_layers)
+    key = key_layer(shown)
     for run in traced:
         trace = trace_of(run)
-        for layer in layers_of(trace, "dead_fraction"):
+        for layer in draw_order(shown):
             points = layer_points(trace, "dead_fraction", layer)
             if not points:
                 continue
             ys = [drawable(100.0 * v) for _, v in points]
-            label = f"{run.config.label} {layer}" if legend and layer == charts.KEY_LAYER else None
-            charts._draw(plt, [x_of(s) for s, _ in points], ys, label, _layer_style(run, layer, plain))
+            label = f"{run.config.label} {layer}" if legend and layer == key else None
+            charts._draw(plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key))
             drawn += ys
     step_axis(plt, last)
     if zoom and drawn:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lrtui.engine.records import ProbeRecord
+from lrtui.engine.verdict import CLASSES
 from lrtui.plots.axes import (
     NICE_TICKS,
     apply_linear,
@@ -35,8 +36,8 @@ from lrtui.plots.axes import (
 )
 from lrtui.plots.drawable import LINEAR_LIMIT, drawable, log10_drawable
 from lrtui.plots.grouping import SeedGroup, has_seed_groups, seed_groups
+from lrtui.plots.layers import chart_pick, draw_order, key_layer
 from lrtui.plots.palette import (
-    CHANCE_PERCENT,
     HEALTHY_UPDATE,
     REFERENCE_COLOR,
     run_color,
@@ -44,8 +45,7 @@ from lrtui.plots.palette import (
 )
 from lrtui.sessions.record import RunRecord
 
-LAYERS = ("conv1", "conv2", "fc1", "fc2")
-KEY_LAYER = "fc1"  #: drawn as the line; the other layers as dots
+LAYERS = ("conv1", "conv2", "fc1", "fc2")  #: the reference CNN's
 _MAX_POINTS = 600  #: per-batch curves are thinned to this many points: a chart is ~100 columns wide
 _MAX_TICKS = 8  #: labels on a log x axis (the probe's step sizes may span 600 decades)
 
@@ -178,10 +178,15 @@ def _plot_group(plt: Any, group: SeedGroup, key: str, transform: Callable[[float
     return drawn
 
 
+def chance_percents(runs: Sequence[RunRecord]) -> list[float]:
+    """Chance accuracy (%) of the runs' data, 100 / C for C classes: one level per class count (ten: 10%)."""
+    return [100.0 / c for c in sorted({r.config.classes for r in runs} or {CLASSES}, reverse=True)]
+
+
 def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
                   legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False,
                   short: bool = False) -> None:
-    """Accuracy (%) per epoch of every run, with the 10% chance level as a reference line.
+    """Accuracy (%) per epoch of every run, with chance (1/C of C classes: 10% on digits) as a reference line.
 
     ``log=True``: the error rate (100% − accuracy) on a log axis, where 1.5% vs 3% is as far
     apart as 15% vs 30%. ``zoom=True``: the y axis fits the data instead of 0–100.
@@ -196,16 +201,18 @@ def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, t
             e = 100.0 - 100.0 * acc
             return math.log10(max(e, 0.01))
 
-        chance = math.log10(100.0 - CHANCE_PERCENT)
-        plt.plot([1, max(last, 2)], [chance, chance], label="chance 90% wrong" if legend else None,
-                 **_reference(plain))
+        for percent in chance_percents(runs):
+            chance = math.log10(100.0 - percent)
+            plt.plot([1, max(last, 2)], [chance, chance], label=f"chance {100 - percent:.0f}% wrong" if legend
+                     else None, **_reference(plain))
         drawn = _plot_metric(plt, runs, "acc", error, plain, train, legend, seeds)
         values = [10**v for v in drawn] or [1.0, 100.0]
         lo, hi = (min(values), max(values)) if zoom else (min(min(values), 1.0), 100.0)
         apply_log(plt, lo, max(hi, lo * 1.5), rows)
         return
-    plt.plot([1, max(last, 2)], [CHANCE_PERCENT, CHANCE_PERCENT], label="chance 10%" if legend else None,
-             **_reference(plain))  # first: under the runs
+    for percent in chance_percents(runs):  # first: under the runs
+        plt.plot([1, max(last, 2)], [percent, percent], label=f"chance {percent:.0f}%" if legend else None,
+                 **_reference(plain))
     drawn = _plot_metric(plt, runs, "acc", lambda a: drawable(100.0 * a), plain, train, legend, seeds)
     if zoom and drawn:
         apply_linear(plt, max(0.0, min(drawn)), min(100.0, max(drawn)), rows)
@@ -292,10 +299,19 @@ def _diag_series(run: RunRecord, group: str, layer: str, scale: float = 1.0) -> 
     return xs, ys
 
 
+def layer_style(run: RunRecord, plain: bool, key: bool) -> dict[str, Any]:
+    """The key layer as the run's line, the other layers as light dots in its colour: they must not bury it."""
+    style = _style(run, plain, not key)
+    if not plain and not key:
+        style["marker"] = "·"
+    return style
+
+
 def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-                      zoom: bool = False, log: bool = True, short: bool = False) -> None:
+                      zoom: bool = False, log: bool = True, short: bool = False, all_layers: bool = False) -> None:
     """‖Δw‖/‖w‖ per step, per epoch, on a log axis with the healthy band (SGD's, lrtui.engine.bands) marked:
-    fc1 as each run's line, the other layers as dots in the run's colour.
+    the key layer (fc1; another network's furthest from the band) as each run's line, the other layers as dots
+    in the run's colour. Of a network with many layers, the ones furthest from the band (``all_layers``: all).
 
     Steps far above the band kill ReLUs (lr 0.5); far below it, nothing moves (lr 1e-4).
     ``log`` is accepted for symmetry: the axis is always logarithmic.
@@ -303,17 +319,16 @@ def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fals
     plt.clear_data()
     last = _epoch_axis(plt, runs, "Update ratio per step (log)", short)
     drawn: list[float] = []
+    shown = chart_pick(runs, "update_ratio", steps=False, all_layers=all_layers)
+    key = key_layer(shown)
     for run in runs:
-        for layer in sorted(LAYERS, key=lambda name: name == KEY_LAYER):  # fc1 last: on top
+        for layer in draw_order(shown):  # the key layer last: on top
             xs, ys = _diag_series(run, "update_ratio", layer)
             points = [(x, log10_drawable(y)) for x, y in zip(xs, ys) if y > 0]
             if not points:
                 continue
-            style = _style(run, plain, layer != KEY_LAYER)
-            if not plain and layer != KEY_LAYER:
-                style["marker"] = "·"  # light: the other layers must not bury the fc1 lines
-            label = f"{run.config.label} {layer}" if legend and layer == KEY_LAYER else None
-            _draw(plt, [p[0] for p in points], [p[1] for p in points], label, style)
+            label = f"{run.config.label} {layer}" if legend and layer == key else None
+            _draw(plt, [p[0] for p in points], [p[1] for p in points], label, layer_style(run, plain, layer == key))
             drawn += [p[1] for p in points]
     low, high = (math.log10(v) for v in HEALTHY_UPDATE)
     for i, edge in enumerate((low, high)):
@@ -326,23 +341,23 @@ def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fals
 
 
 def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-                       zoom: bool = False, log: bool = False, short: bool = False) -> None:
-    """Share (%) of ReLU units that never fire on the validation set, per epoch: fc1 as each run's line,
-    conv1 and conv2 as dots. A dead unit passes no gradient: at 100% the network is a constant."""
+                       zoom: bool = False, log: bool = False, short: bool = False, all_layers: bool = False) -> None:
+    """Share (%) of ReLU units that never fire on the validation set, per epoch: the key layer (fc1) as each
+    run's line, the others (conv1, conv2) as dots; of many layers the ones furthest from the band
+    (``all_layers``: all). A dead unit passes no gradient: at 100% the network is a constant."""
     plt.clear_data()
     _epoch_axis(plt, runs, "Dead ReLU units (%)", short)
     rows = fit_percent_rows(plt, short) if not zoom else chart_rows(plt, short)
     drawn: list[float] = []
+    shown = chart_pick(runs, "dead_fraction", steps=False, all_layers=all_layers)
+    key = key_layer(shown)
     for run in runs:
-        for layer in ("conv1", "conv2", "fc1"):
+        for layer in draw_order(shown):
             xs, ys = _diag_series(run, "dead_fraction", layer, 100.0)
             ys = [drawable(y) for y in ys]
             if xs:
-                label = f"{run.config.label} {layer}" if legend and layer == KEY_LAYER else None
-                style = _style(run, plain, layer != KEY_LAYER)
-                if not plain and layer != KEY_LAYER:
-                    style["marker"] = "·"
-                _draw(plt, xs, ys, label, style)
+                label = f"{run.config.label} {layer}" if legend and layer == key else None
+                _draw(plt, xs, ys, label, layer_style(run, plain, layer == key))
                 drawn += ys
     if zoom and drawn:
         apply_linear(plt, min(drawn), max(drawn), rows)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from lrtui.engine.config import format_lr
+from lrtui.engine.config import format_lr, uniform_loss
 from lrtui.engine.numbers import as_float
 from lrtui.engine.records import Diagnostics, ProbeRecord
 from lrtui.plots.drawable import LOG_LIMIT, log10_drawable, log_drawable
 from lrtui.plots.grouping import SeedGroup
-from lrtui.plots.palette import CHANCE_PERCENT, HEALTHY_UPDATE
-from lrtui.plots.terminal_charts import smooth
+from lrtui.plots.layers import chart_pick
+from lrtui.plots.palette import HEALTHY_UPDATE
+from lrtui.plots.terminal_charts import chance_percents, smooth
 from lrtui.reports.colors import RUN_HEX
 from lrtui.reports.svg_charts import (
     INK,
@@ -34,7 +35,7 @@ from lrtui.reports.svg_charts import (
 from lrtui.sessions.record import RunRecord, run_number
 
 LN10 = math.log(10)
-UPDATE_LAYERS = ("conv1", "conv2", "fc1", "fc2")
+UPDATE_LAYERS = ("conv1", "conv2", "fc1", "fc2")  #: the reference CNN's; a figure draws the run's own (layer_pick)
 RELU_LAYERS = ("conv1", "conv2", "fc1")
 #: Losses above this are off the chart (a blown-up run would flatten every other curve): 4 × ln 10.
 LOSS_CAP = 4 * LN10
@@ -98,6 +99,22 @@ def _pct_tick(v: float) -> str:
     return f"{v:g}%"
 
 
+def chance_refs(runs: Sequence[RunRecord], label: str = "chance") -> tuple[list[Ref], LegendItem]:
+    """The chance level of the runs' data (1/C: 10% on digits, 33% on three classes) as lines and their legend."""
+    levels = chance_percents(runs)
+    text = " / ".join(f"{p:.0f}%" for p in levels)
+    return [Ref(p, MUTED, CHANCE_DASH) for p in levels], LegendItem(f"{label} ({text})", MUTED, CHANCE_DASH, width=1.3)
+
+
+def uniform_refs(runs: Sequence[RunRecord]) -> tuple[list[float], list[Ref], LegendItem]:
+    """ln C, the loss of a uniform guess over the runs' C classes (ln 10 = 2.30 on digits): levels, lines, legend."""
+    classes = sorted({r.config.classes for r in runs} or {10})
+    text = " / ".join(f"ln {c} = {uniform_loss(c):.2f}" for c in classes)
+    levels = [uniform_loss(c) for c in classes]
+    return levels, [Ref(v, MUTED, CHANCE_DASH) for v in levels], LegendItem(f"{text} (uniform guess)", MUTED,
+                                                                            CHANCE_DASH, width=1.3)
+
+
 def _epoch_range(runs: Sequence[RunRecord]) -> tuple[float, float]:
     """Epoch 1 to the last, with a little room so the first and last markers are not cut by the frame."""
     last = max(max((int(e) for r in runs for e in _epochs(r) if e is not None), default=1), 2)
@@ -116,10 +133,11 @@ def accuracy_svg(runs: Sequence[RunRecord]) -> str | None:
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
         return None
+    refs, chance = chance_refs(runs)
     panel = Panel(lines, x_label="epoch", y_label="accuracy (%)", y_range=(0, 100), x_range=_epoch_range(runs),
-                  x_integer=True, y_format=_pct_tick, hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)])
+                  x_integer=True, y_format=_pct_tick, hrefs=refs)
     legend = [*_run_legend(runs), LegendItem("validation", INK, VAL_DASH), LegendItem("training", INK, TRAIN_DASH, width=1.6),
-              LegendItem("chance (10%)", MUTED, CHANCE_DASH, width=1.3)]
+              chance]
     return _wide([panel], legend, "Accuracy per epoch")
 
 
@@ -133,11 +151,11 @@ def loss_svg(runs: Sequence[RunRecord]) -> str | None:
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
         return None
-    panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, LN10]),
-                  x_range=_epoch_range(runs), x_integer=True,
-                  hrefs=[Ref(LN10, MUTED, CHANCE_DASH)], note=_off_chart(values))
+    levels, refs, uniform = uniform_refs(runs)
+    panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, *levels]),
+                  x_range=_epoch_range(runs), x_integer=True, hrefs=refs, note=_off_chart(values))
     legend = [*_run_legend(runs), LegendItem("validation", INK, VAL_DASH), LegendItem("training", INK, TRAIN_DASH, width=1.6),
-              LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
+              uniform]
     return _wide([panel], legend, "Loss per epoch")
 
 
@@ -165,10 +183,10 @@ def batch_loss_svg(runs: Sequence[RunRecord], beta: float = 0.9) -> str | None:
         lines.append(Line(xs, ys, run_hex(run), width=1.8))
     if not lines:
         return None
-    panel = Panel(lines, x_label="epoch", y_label="training loss (smoothed)", y_range=_capped_range([*values, LN10]),
-                  hrefs=[Ref(LN10, MUTED, CHANCE_DASH)], note=_off_chart(values))
-    legend = [*_run_legend(r for r in runs if r.batch_losses),
-              LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
+    levels, refs, uniform = uniform_refs(runs)
+    panel = Panel(lines, x_label="epoch", y_label="training loss (smoothed)", y_range=_capped_range([*values, *levels]),
+                  hrefs=refs, note=_off_chart(values))
+    legend = [*_run_legend(r for r in runs if r.batch_losses), uniform]
     return _wide([panel], legend, "Training loss per batch")
 
 
@@ -225,11 +243,11 @@ def seed_accuracy_svg(groups: Sequence[SeedGroup]) -> str | None:
     lines, areas, _ = _group_panel_parts(groups, "val_acc", "train_acc", 100.0)
     if not lines:
         return None
+    refs, chance = chance_refs([r for g in groups for r in g.runs])
     panel = Panel(lines, x_label="epoch", y_label="accuracy (%)", y_range=(0, 100), x_range=_group_epoch_range(groups),
-                  x_integer=True, y_format=_pct_tick, hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)], areas=areas)
+                  x_integer=True, y_format=_pct_tick, hrefs=refs, areas=areas)
     legend = [*_group_legend(groups), *_band_legend(groups), LegendItem("validation (mean)", INK, VAL_DASH),
-              LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
-              LegendItem("chance (10%)", MUTED, CHANCE_DASH, width=1.3)]
+              LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6), chance]
     return _wide([panel], legend, "Accuracy per epoch, mean over seeds")
 
 
@@ -238,12 +256,11 @@ def seed_loss_svg(groups: Sequence[SeedGroup]) -> str | None:
     lines, areas, values = _group_panel_parts(groups, "val_loss", "train_loss", 1.0)
     if not lines:
         return None
-    panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, LN10]),
-                  x_range=_group_epoch_range(groups), x_integer=True, hrefs=[Ref(LN10, MUTED, CHANCE_DASH)],
-                  areas=areas, note=_off_chart(values))
+    levels, refs, uniform = uniform_refs([r for g in groups for r in g.runs])
+    panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, *levels]),
+                  x_range=_group_epoch_range(groups), x_integer=True, hrefs=refs, areas=areas, note=_off_chart(values))
     legend = [*_group_legend(groups), *_band_legend(groups), LegendItem("validation (mean)", INK, VAL_DASH),
-              LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
-              LegendItem("ln 10 = 2.30 (uniform guess)", MUTED, CHANCE_DASH, width=1.3)]
+              LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6), uniform]
     return _wide([panel], legend, "Loss per epoch, mean over seeds")
 
 
@@ -277,17 +294,18 @@ def update_ratio_svg(runs: Sequence[RunRecord]) -> str | None:
     if not with_diag:
         return None
     x_range = _epoch_range(with_diag)
-    values = [v for r in with_diag for _, d in diagnostics(r) for layer in UPDATE_LAYERS
+    layers = chart_pick(with_diag, "update_ratio", steps=False).shown  # of many layers, the furthest from the band
+    values = [v for r in with_diag for _, d in diagnostics(r) for layer in layers
               if (v := diag_value(d, "update_ratio", layer)) is not None and v > 0]
     lo = log_drawable(min([*values, HEALTHY_UPDATE[0]]))  # 1e-320 and 1e308 at the ends of what an axis draws
     hi = log_drawable(max([*values, HEALTHY_UPDATE[1]]))
     zeros = any(diag_value(d, "update_ratio", layer) == 0 for r in with_diag for _, d in diagnostics(r)
-                for layer in UPDATE_LAYERS)
+                for layer in layers)
     # a decade of room under the lowest value for the "no update" markers, so they do not sit on a curve
     y_range = (10.0 ** (math.floor(math.log10(lo)) - zeros), 10.0 ** math.ceil(math.log10(hi)))
     panels = [Panel(_diag_lines(with_diag, "update_ratio", layer, zeros=True), title=layer, x_label="epoch",
                     y_label="‖Δw‖ / ‖w‖ per step", y_log=True, y_range=y_range, x_range=x_range, x_integer=True,
-                    band=Band(*HEALTHY_UPDATE)) for layer in UPDATE_LAYERS]
+                    band=Band(*HEALTHY_UPDATE)) for layer in layers]
     band = f"healthy band {HEALTHY_UPDATE[0]:.0e}…{HEALTHY_UPDATE[1]:.0e}"
     legend = [*_run_legend(with_diag), LegendItem(band, "#2da44e", kind="band", opacity=0.25),
               LegendItem("0: no update at all", MUTED, kind="floor")]
@@ -302,12 +320,12 @@ def dead_fraction_svg(runs: Sequence[RunRecord]) -> str | None:
     x_range = _epoch_range(with_diag)
     panels = [Panel(_diag_lines(with_diag, "dead_fraction", layer, 100.0), title=f"dead units, {layer}",
                     x_label="epoch", y_label="never active (%)", y_range=(0, 100), x_range=x_range, x_integer=True,
-                    y_format=_pct_tick) for layer in RELU_LAYERS]
+                    y_format=_pct_tick) for layer in chart_pick(with_diag, "dead_fraction", steps=False).shown]
     panels.append(Panel(_diag_lines(with_diag, "top_class_share", None, 100.0),
                         title="predictions in the most common class", x_label="epoch", y_label="share (%)",
                         y_range=(0, 100), x_range=x_range, x_integer=True, y_format=_pct_tick,
-                        hrefs=[Ref(CHANCE_PERCENT, MUTED, CHANCE_DASH)]))
-    legend = [*_run_legend(with_diag), LegendItem("balanced (10%)", MUTED, CHANCE_DASH, width=1.3)]
+                        hrefs=chance_refs(with_diag)[0]))
+    legend = [*_run_legend(with_diag), chance_refs(with_diag, "balanced")[1]]
     return _grid(panels, legend, "Dead ReLU units and prediction collapse")
 
 

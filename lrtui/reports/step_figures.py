@@ -15,10 +15,11 @@ from typing import Any
 
 from lrtui.plots import step_charts
 from lrtui.plots.drawable import log_drawable
-from lrtui.plots.palette import CHANCE_PERCENT, HEALTHY_UPDATE
+from lrtui.plots.layers import chart_pick
+from lrtui.plots.palette import HEALTHY_UPDATE
 from lrtui.reports import figures
 from lrtui.reports.blocks import Chart
-from lrtui.reports.svg_charts import MUTED, Band, LegendItem, Line, Panel, Ref
+from lrtui.reports.svg_charts import MUTED, Band, LegendItem, Line, Panel
 from lrtui.sessions.record import RunRecord
 
 #: Points per line at most (each log-axis bin keeps its lowest and highest step): ~1 per pixel of a panel.
@@ -26,7 +27,7 @@ SVG_BINS = 300
 UPDATE_CAPTION = ("Steps far below the band barely move the weights (too slow); far above it they overshoot and can "
                   "kill ReLUs for good.")
 DEAD_CAPTION = ("A layer whose units never fire passes no gradient back: the network answers one class for "
-                "everything and its loss sits at ln 10.")
+                "everything and its loss sits at ln C, a uniform guess over its C classes (ln 10 = 2.30 on digits).")
 STEP_NOTE = " Every measured step of a run's first 512 and a sample after, on a log step axis."
 
 
@@ -66,8 +67,9 @@ def _lines(runs: Sequence[RunRecord], key: str, layer: str, scale: float = 1.0, 
 
 
 def _layers(runs: Sequence[RunRecord], key: str, known: Sequence[str]) -> list[str]:
-    """``known`` layers first, in order, then any other layer a trace measured (a network of its own)."""
-    found = dict.fromkeys(k for r in runs for k in step_charts.layers_of(step_charts.trace_of(r), key))
+    """The layers a trace measured, ``known`` ones first in their order; of a network with many, the ones
+    furthest from the band (:mod:`lrtui.plots.layers`)."""
+    found = chart_pick(runs, key, steps=True).shown
     return [k for k in known if k in found] + [k for k in found if k not in known]
 
 
@@ -119,8 +121,8 @@ def dead_fraction_steps_svg(runs: Sequence[RunRecord]) -> str | None:
     if top:
         panels.append(_panel(top, last, title="predictions in the most common class (validation set, epoch ends)",
                              y_label="share (%)", y_range=(0, 100), y_format=figures._pct_tick,
-                             hrefs=[Ref(CHANCE_PERCENT, MUTED, figures.CHANCE_DASH)]))
-    legend = [*figures._run_legend(traced), LegendItem("balanced (10%)", MUTED, figures.CHANCE_DASH, width=1.3)]
+                             hrefs=figures.chance_refs(traced)[0]))
+    legend = [*figures._run_legend(traced), figures.chance_refs(traced, "balanced")[1]]
     return figures._grid(panels, legend, f"Dead ReLU units on a probe batch of {images} images, per step")
 
 

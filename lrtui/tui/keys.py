@@ -78,6 +78,8 @@ KEYS: tuple[Key, ...] = (
         "compare"),
     Key("z", "zoom", "Zoom", "Zoom the chart: fit its y axis to the data", "zoom", "zoom"),
     Key("l", "log_axis", "Log axis", "Log axis on the chart (accuracy: error rate on a log axis)", "log", "log"),
+    Key("a", "all_layers", "All layers", "Show every layer of the network in the step and dead-unit charts and the "
+        "story (again: the ones furthest from the healthy band)", "all-layers", "all-layers"),
     Key("f", "full_screen", "Full screen", "Show the chart full screen (escape: back)", "full-screen",
         "full-screen"),
     Key("enter", "", "", "", "full-screen", "chart-enter", where="on a chart"),
@@ -105,6 +107,8 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("zoom", "zoom: fit the y axis to the data (again: the full axis)"),
     ("log", "log axis (accuracy: the error rate, 100% − accuracy, on a log axis — 1.5% vs 3% as visible as 50% "
             "vs 90%)"),
+    ("all-layers", "a network with more than four layers: every layer in the steps and dead units charts and the "
+                   "story, not only the four furthest from the healthy band (again: those four)"),
     ("full-screen", "the charts full screen, legend and live points included; `escape`: back (the focus returns "
                     "where it was)"),
     ("hide", "hide / show that run in the charts (it stays in the session)"),

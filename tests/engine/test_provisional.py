@@ -51,3 +51,15 @@ def test_momentum_is_named() -> None:
     verdict = judge_provisional([point(0.1)], trace(1.0), config=RunConfig(lr=0.1, optimizer="sgd-momentum",
                                                                          momentum=0.9))
     assert "effective step lr/(1−0.9) = 1.0 under momentum 0.9" in verdict.reason and "momentum" in verdict.hint
+
+
+def test_three_classes_are_judged_at_their_own_chance_and_uniform_loss_with_module_path_layers() -> None:
+    """An own model on 3-class data: 40% training accuracy is chance (1/3 + 10 points), not learning; the reason
+    quotes ln 3 and the network's own layer names. On ten classes the same 40% is above chance."""
+    names = {"features.0": 1e-3, "blocks.1.conv2": 1e-3, "head": 1e-3}
+    points = [LogPoint(100, 0, 1.1, 0.40, names, {k: 0.6 for k in names})]
+    dead = StepTrace(32, [TracePoint.of(64, 1.1, names, {"features.0": 0.2, "blocks.1.conv2": 1.0})])
+    three = judge_provisional(points, dead, config=RunConfig(model="examples/mlp.py:mlp", classes=3))
+    assert three.label == "not learning", three.reason
+    assert "100% of blocks.1.conv2 never fire" in three.reason and "(ln 3 = 1.099 is a uniform guess)" in three.reason
+    assert judge_provisional(points, dead, config=RunConfig(classes=10)).label == "still learning"

@@ -9,6 +9,7 @@ This module must not import torch: the first frame appears before it loads.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -40,10 +41,10 @@ from lrtui.tui.screens.details import DetailsScreen
 from lrtui.tui.screens.find_lr import FindLRScreen
 from lrtui.tui.screens.grid import NOT_A_GRID, GridScreen
 from lrtui.tui.screens.help import HelpScreen
-from lrtui.tui.widgets.charts import CHART_IDS, Charts, chart_panes
+from lrtui.tui.widgets.charts import CHART_IDS, Charts, RunChart, chart_panes
 from lrtui.tui.widgets.details import RunDetails
 from lrtui.tui.widgets.footer import KeysFooter
-from lrtui.tui.widgets.params import ParamsForm
+from lrtui.tui.widgets.params import ParamsForm, check_factories
 from lrtui.tui.widgets.runlog import RunLog
 from lrtui.tui.widgets.runs_table import RunsTable
 from lrtui.tui.widgets.status import RunStatus, outcome, sweep_outcome
@@ -125,6 +126,9 @@ class MainScreen(Screen[None]):
         self.query_one("#f-lr", Input).focus()
         if self._detect_devices:
             self.set_timer(0.3, self._detect)  # after the first frame: importing torch takes seconds
+        with contextlib.suppress(ConfigError):  # an invalid form says why; a run checks its network when it starts
+            if self.form.factories:  # after the first frame too: it imports torch
+                self.set_timer(0.3, partial(self._check_model, self.form.configs()[0]))
 
     def _open(self, spec: str | os.PathLike[str]) -> None:
         """Load a saved session: its runs fill the table and charts, and new runs append to it."""
@@ -170,6 +174,12 @@ class MainScreen(Screen[None]):
         with quiet_collector():  # the collector would walk torch's objects four times while it loads
             self.post_message(DevicesFound(*find_devices()))
             preload_training()
+
+    @work(thread=True, exit_on_error=False, group="model")
+    def _check_model(self, config: RunConfig) -> None:
+        """The --model network's name and size (or why it does not fit) into the form, found off the UI thread."""
+        with quiet_collector():
+            self.app.call_from_thread(self.form.show_model, *check_factories(config))
 
     def on_devices_found(self, message: DevicesFound) -> None:
         self.form.set_devices(message.devices, message.names)
@@ -528,6 +538,15 @@ class MainScreen(Screen[None]):
         """l: log axis on the shown chart (accuracy: the error rate, 100% − accuracy, on a log axis)."""
         chart = self.charts.active_chart
         chart.set_view(log=not chart.log_scale)
+
+    def action_all_layers(self) -> None:
+        """a: every layer of a deep network in the per-layer charts and the story; again: the furthest from the band."""
+        on = not self.query_one(Story).all_layers
+        for chart in self.charts.query(RunChart):
+            chart.set_view(all_layers=on)
+        self.query_one(Story).all_layers = on
+        self.redraw.show_story()
+        self.notify("every layer" if on else "the layers furthest from the healthy band", timeout=2)
 
     def action_full_screen(self) -> None:
         """f (or enter on a chart): the charts fill the screen, tabs, legend and live points included; escape: back.

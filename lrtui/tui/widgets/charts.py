@@ -30,12 +30,17 @@ from textual_plotext import PlotextPlot
 
 from lrtui.plots import step_charts
 from lrtui.plots import terminal_charts as charts
+from lrtui.plots.layers import chart_pick, hidden_note
 from lrtui.sessions.record import RunRecord
 
 Draw = Callable[..., None]
 SHORT = 16  #: charts shorter than this many rows (80x24) drop their title, axis label, legend line and training curves
 #: charts that can also draw the training curves, and draw runs that differ only in seed as one mean line and band
 _WITH_TRAINING = (charts.plot_accuracy, charts.plot_loss)
+#: charts of one statistic per layer, which show a network's layers furthest from the band (``a``: all of them)
+_PER_LAYER: dict[Draw, str] = {charts.plot_update_ratio: "update_ratio", charts.plot_dead_fraction: "dead_fraction",
+                               step_charts.plot_update_ratio_steps: "update_ratio",
+                               step_charts.plot_dead_fraction_steps: "dead_fraction"}
 
 
 class ChartBuilder:
@@ -91,8 +96,8 @@ class _Job:
     style: Style
 
     @property
-    def view(self) -> tuple[bool, bool, int]:
-        return self.zoom, self.log, self.hidden_count
+    def view(self) -> tuple[bool, bool, int, bool]:
+        return self.zoom, self.log, self.hidden_count, bool(self.options.get("all_layers"))
 
     def strips(self, picture: Text) -> list[Strip]:
         """The picture as the widget's lines: turning ~2,000 coloured cells into segments, once per build."""
@@ -130,6 +135,7 @@ class RunChart(PlotextPlot):
         self.zoomed = False  #: y axis fitted to the data shown
         self.log_scale = False  #: log y axis (accuracy: error rate); always on for the update ratio
         self.log_name = log_name  #: what ``log`` means here, for the legend line
+        self.all_layers = False  #: every layer of the network, not only the ones furthest from the band (a)
         self.draws = {charts.plot_probe: "probes", charts.plot_batch_loss: "batches", charts.plot_lr: "lr",
                       step_charts.plot_update_ratio_steps: "steps", step_charts.plot_dead_fraction_steps: "steps"}.get(
             draw, "epochs")
@@ -159,10 +165,11 @@ class RunChart(PlotextPlot):
         self._signature = signature
         self._changed()
 
-    def set_view(self, *, zoom: bool | None = None, log: bool | None = None) -> None:
+    def set_view(self, *, zoom: bool | None = None, log: bool | None = None, all_layers: bool | None = None) -> None:
         """Change the view (``None`` keeps a setting) and redraw."""
         self.zoomed = self.zoomed if zoom is None else zoom
         self.log_scale = self.log_scale if log is None else log
+        self.all_layers = self.all_layers if all_layers is None else all_layers
         self._changed()
 
     def _changed(self) -> None:
@@ -194,11 +201,22 @@ class RunChart(PlotextPlot):
             line.append(label + "  ")
         if self.hidden_count:
             line.append(f"+{self.hidden_count} hidden  ", style="dim")
+        note = self.layers_note()
+        if note:
+            line.append(note + "  ", style="bold")
         if self.shows_training:
             line.append("━ validation  • training  ", style="dim")
         if not view:
             line.append("z zoom · l log · f full screen · space hides a run", style="dim")
         return line
+
+    def layers_note(self) -> str:
+        """``+11 layers nearer the band (a: all)`` on a per-layer chart of a network with many layers, else ""."""
+        statistic = _PER_LAYER.get(self.draw)
+        if statistic is None:
+            return ""
+        steps = self.draws == "steps"
+        return hidden_note(chart_pick(self.runs, statistic, steps=steps, all_layers=self.all_layers), self.all_layers)
 
     def _job(self) -> _Job:
         """Everything a build reads from the widget and the app, taken now (on the UI thread)."""
@@ -209,6 +227,8 @@ class RunChart(PlotextPlot):
             legend = self.legend()
             legend.truncate(width, overflow="ellipsis")
         options = {"train": self.shows_training, "seeds": True} if self.draw in _WITH_TRAINING else {}
+        if self.draw in _PER_LAYER:
+            options["all_layers"] = self.all_layers
         console = self.app.console
         console_options = console.options.update(width=width, height=height, no_wrap=True, overflow="crop")
         return _Job(self._generation, (width, height), tuple(self.runs), legend, short, self.app.no_color,
@@ -298,9 +318,9 @@ class RunChart(PlotextPlot):
         return shown is not None and shown.size == tuple(self.size) and shown.view == self._view
 
     @property
-    def _view(self) -> tuple[bool, bool, int]:
-        """What keys change: zoom, log axis, how many runs are hidden."""
-        return self.zoomed, self.log_scale, self.hidden_count
+    def _view(self) -> tuple[bool, bool, int, bool]:
+        """What keys change: zoom, log axis, how many runs are hidden, every layer or the furthest."""
+        return self.zoomed, self.log_scale, self.hidden_count, self.draw in _PER_LAYER and self.all_layers
 
     def render_line(self, y: int) -> Strip:
         """Lines of the cached picture: a repaint (after a layout, a frame that crosses the chart) costs

@@ -15,10 +15,12 @@ from textual.widgets import Static
 
 from lrtui.engine.config import format_lr
 from lrtui.engine.records import TestResult
+from lrtui.engine.user_code import shown
 from lrtui.plots.confidence import acc_text
-from lrtui.plots.formatting import num, pct, seconds
+from lrtui.plots.formatting import model_text, num, pct, seconds
 from lrtui.plots.palette import VERDICT_COLORS
 from lrtui.plots.probe_text import disagreement, probe_sentences
+from lrtui.printable import plain_text
 from lrtui.sessions.record import RunRecord
 from lrtui.tui.widgets.digits import DigitStrip
 from lrtui.tui.widgets.rendered import RenderedBlock
@@ -32,7 +34,10 @@ def summary(run: RunRecord) -> Text:
     text.append(f"  ({run.status})\n")
     text.append(f"momentum {c.momentum:g} · weight decay {c.weight_decay:g} · {c.epochs} epochs · batch {c.batch_size}\n")
     sizes = f": {run.n_train} train / {run.n_val} val / {run.n_test} test" if run.n_train else ""
-    text.append(f"{c.dataset}{sizes} · seed {c.seed}")
+    # a --model network and --data by name (their code names them: plain text, never markup); the reference CNN
+    # on the digits goes without saying
+    model = f"{model_text(c)} · " if c.model else ""
+    text.append(plain_text(f"{model}{shown(c.data) if c.data else c.dataset}{sizes} · seed {c.seed}"))
     if run.device:
         text.append(f" · {run.device} ({run.device_name})")
     text.append("\n")

@@ -26,6 +26,7 @@ from lrtui.engine.config import (
     parse_configs,
     resolve_device,
 )
+from lrtui.engine.user_code import one_line, shown
 from lrtui.printable import printable
 
 
@@ -69,6 +70,20 @@ def default_values() -> dict[str, str]:
     values = {name: "" if getattr(config, name) is None else str(getattr(config, name)) for name in FIELD_NAMES}
     values["momentum"] = ""
     return values
+
+
+def check_factories(config: RunConfig) -> tuple[RunConfig | None, str]:
+    """Build the run's --model network and try one batch of its data through it, as a run will (call it off the
+    UI thread: it imports torch and runs the user's code): the config with the network's name, size and classes,
+    or why it does not fit in one line."""
+    from lrtui.engine.model_factory import checked
+
+    try:
+        return checked([config])[0], ""
+    except ConfigError as e:
+        return None, "; ".join(e.errors.values())
+    except Exception as e:  # noqa: BLE001 - the user's code may raise anything: one line, the app goes on
+        return None, one_line(e)
 
 
 class ParamsForm(VerticalScroll):
@@ -145,6 +160,29 @@ class ParamsForm(VerticalScroll):
         ``model``/``data`` name files whose code would run, so the app never loads them on a session's word."""
         return all(getattr(config, name) == self.extra.get(name, "").strip() or not getattr(config, name)
                    for name, _ in FACTORIES)
+
+    @property
+    def factories(self) -> bool:
+        """Whether the command line gave a network or data of the user's own (``--model``/``--data``)."""
+        return any(self.extra.get(name, "").strip() for name, _ in FACTORIES)
+
+    def show_model(self, config: RunConfig | None, error: str = "") -> None:
+        """What checking the factories found (see the main screen's ``_check_model``): the network's name and size
+        beside ``--model``, the data's classes beside ``--data``; or why the network does not fit, in red."""
+        for name, _ in FACTORIES:
+            spec = self.extra.get(name, "").strip()
+            if not spec:
+                continue
+            file = printable(shown(spec)[:MAX_LENGTH_LR], newlines=False)
+            text = Text(printable(spec[:MAX_LENGTH_LR], newlines=False) + " (from the command line)")
+            if error:  # said once: beside the network when there is one
+                if name == "model" or not self.extra.get("model", "").strip():
+                    text.append(" · " + printable(error, newlines=False), style="red")
+            elif config is not None:  # what was found first (the field is narrow), then the file; names from user code
+                found = (f"{config.model_name.rpartition('→ ')[2]} · {config.model_params:,} parameters"
+                         if name == "model" else f"{config.classes} classes")
+                text = Text.assemble((printable(found, newlines=False), "bold"), f" · {file}")
+            self.query_one(f"#f-{name}", Static).update(text)
 
     def set_value(self, name: str, value: str) -> None:
         """Put a value into a field (the rerun keys and the LR finder write the lr field)."""

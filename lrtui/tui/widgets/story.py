@@ -1,45 +1,44 @@
 """The story line: why the selected (or latest) run went the way it did, on the main screen.
 
 The verdict and its reason, then what was measured inside the network that explains
-it: the size of fc1's steps against the healthy band, the share of dead ReLUs, how
-much of the validation set gets the same answer. All of it is text from the run
-record (a file may hold anything), so it is built as rich ``Text``, never markup.
+it: the size of fc1's steps against the healthy band (another network's: the layer furthest
+from it), the share of dead ReLUs (of many layers, the ones furthest from their band and how
+many more there are), how much of the validation set gets the same answer, against a uniform
+guess over the run's classes. All of it is text from the run record (a file, a user's model
+names the layers), so it is built as rich ``Text`` from plain text, never markup.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 
+from lrtui.engine.config import uniform_loss
 from lrtui.engine.numbers import as_float
 from lrtui.engine.records import Diagnostics
 from lrtui.engine.trace_story import trace_facts
+from lrtui.plots.layers import KEY_LAYER, epoch_values, hidden_note, key_layer, pick
 from lrtui.plots.palette import HEALTHY_UPDATE, VERDICT_COLORS, run_color
-from lrtui.plots.terminal_charts import KEY_LAYER
 from lrtui.printable import plain_text
 from lrtui.sessions.record import RunRecord
 
-LN10 = math.log(10)  #: the entropy of a uniform guess over ten classes
 
-
-
-
-def step_size(ratio: float | None) -> tuple[str, str]:
+def step_size(ratio: float | None, layer: str = KEY_LAYER) -> tuple[str, str]:
     """(``fc1 steps 1.5e-03``, where that is against the healthy band) and the style to show it in."""
     if ratio is None:
         return "", ""
     low, high = HEALTHY_UPDATE
+    layer = plain_text(layer)  # a user's model names it
     if ratio <= 0:
-        return f"{KEY_LAYER} steps 0 (frozen)", "red"
+        return f"{layer} steps 0 (frozen)", "red"
     if ratio < low:
-        return f"{KEY_LAYER} steps {ratio:.1e}: {low / ratio:.0f}× below the healthy {low:.0e}–{high:.0e}", "yellow"
+        return f"{layer} steps {ratio:.1e}: {low / ratio:.0f}× below the healthy {low:.0e}–{high:.0e}", "yellow"
     if ratio > high:
-        return f"{KEY_LAYER} steps {ratio:.1e}: {ratio / high:.0f}× above the healthy {low:.0e}–{high:.0e}", "red"
-    return f"{KEY_LAYER} steps {ratio:.1e}: healthy ({low:.0e}–{high:.0e})", "green"
+        return f"{layer} steps {ratio:.1e}: {ratio / high:.0f}× above the healthy {low:.0e}–{high:.0e}", "red"
+    return f"{layer} steps {ratio:.1e}: healthy ({low:.0e}–{high:.0e})", "green"
 
 
 def latest_diagnostics(run: RunRecord) -> Diagnostics:
@@ -47,40 +46,47 @@ def latest_diagnostics(run: RunRecord) -> Diagnostics:
     return next((e.diagnostics for e in reversed(run.epochs) if e.diagnostics is not None), Diagnostics())
 
 
-def _key_ratios(run: RunRecord) -> list[float | None]:
-    """fc1's update ratio of every epoch that measured it."""
-    return [e.diagnostics.update_ratio.get(KEY_LAYER) for e in run.epochs if e.diagnostics is not None]
+def _key_ratios(run: RunRecord, layer: str) -> list[float | None]:
+    """The key layer's update ratio of every epoch that measured it."""
+    return [e.diagnostics.update_ratio.get(layer) for e in run.epochs if e.diagnostics is not None]
 
 
-def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = None) -> Text:
-    """``fc1 steps 1.5e-03: healthy · dead fc1 10% conv2 0% · top class 28% · entropy 2.29 of 2.30``."""
+def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = None, all_layers: bool = False) -> Text:
+    """``fc1 steps 1.5e-03: healthy · dead fc1 10% conv2 0% · top class 28% · entropy 2.29 of ln 10 = 2.30``;
+    of a network with many layers, the dead shares of those furthest from the band (``all_layers``: all) and how
+    many are left out."""
     diag = latest_diagnostics(run)
     ratios = live_ratio or diag.update_ratio
     parts: list[tuple[str, str]] = []
-    ratio = as_float(ratios.get(KEY_LAYER))
-    largest = max((r for r in _key_ratios(run) if r is not None), default=None)
+    key = key_layer(pick(epoch_values([run], "update_ratio"), "update_ratio"))
+    ratio = as_float(ratios.get(key))
+    largest = max((r for r in _key_ratios(run, key) if r is not None), default=None)
     if ratio is not None and largest is not None and largest > HEALTHY_UPDATE[1] >= ratio:
         ratio = largest  # steps too large killed the units, and dead units take small steps: say the cause
-        step, style = step_size(ratio)
+        step, style = step_size(ratio, key)
         step = step.replace(" steps ", " steps up to ", 1)
     else:
-        step, style = step_size(ratio)
+        step, style = step_size(ratio, key)
     if step:
         parts.append((step, style))
     dead = diag.dead_fraction
     if dead:
-        shares = [(layer, dead.get(layer)) for layer in ("fc1", "conv2", "conv1")]
-        shown = " ".join(f"{layer} {share:.0%}" for layer, share in shares if share is not None)
+        layers = pick(epoch_values([run], "dead_fraction"), "dead_fraction", all_layers)
+        # the later layers first: the gradient reaches them first (fc1, conv2, conv1)
+        shares = [(layer, dead.get(layer)) for layer in reversed(layers.shown)]
+        shown = " ".join(f"{plain_text(layer)} {share:.0%}" for layer, share in shares if share is not None)
         worst = max((s for _, s in shares if s is not None), default=0.0)
+        note = hidden_note(layers, all_layers)
         if shown:
-            parts.append((f"dead {shown}", "red" if worst >= 0.5 else ""))
+            parts.append((f"dead {shown}" + (f" ({note})" if note else ""), "red" if worst >= 0.5 else ""))
     top = diag.top_class_share
     if top is not None:
         parts.append((f"top class {top:.0%}" + (" (one answer for all)" if top >= 0.95 else ""),
                       "red" if top >= 0.95 else ""))
     entropy = diag.pred_entropy
     if entropy is not None:
-        parts.append((f"entropy {entropy:.2f} of ln 10 = {LN10:.2f}", "dim"))
+        classes = run.config.classes
+        parts.append((f"entropy {entropy:.2f} of ln {classes} = {uniform_loss(classes):.2f}", "dim"))
     # first: what single steps did, from the step trace (when a layer died, the largest step)
     parts[:0] = [(plain_text(f.text), "red" if f.alarming else "")  # (a file names the layers)
                  for f in trace_facts(run.step_trace, run.config.optimizer)]
@@ -139,6 +145,7 @@ class Story(Widget):
         super().__init__(id=id)
         self.run: RunRecord | None = None
         self.live_ratio: Mapping[str, float] | None = None  #: update ratios of the epoch in progress
+        self.all_layers = False  #: every layer's dead share, not only the ones furthest from the band (a)
 
     def show(self, run: RunRecord | None, live_ratio: Mapping[str, float] | None = None) -> None:
         self.run, self.live_ratio = run, live_ratio
@@ -150,7 +157,7 @@ class Story(Widget):
         if run is None:
             return [Text("No runs yet: ctrl+r trains; the verdict and what happened inside the network show here.",
                          style="dim")]
-        diag = diagnostics_line(run, self.live_ratio if run.status == "running" else None)
+        diag = diagnostics_line(run, self.live_ratio if run.status == "running" else None, self.all_layers)
         hint = hint_line(run)
         room = max(height - 1 - (1 if hint.plain and height >= 4 else 0), 1)
         head = headline(run).wrap(self.app.console, max(width, 10))

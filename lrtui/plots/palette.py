@@ -7,7 +7,9 @@ from the engine (the verdicts' own numbers), never written down twice.
 
 from __future__ import annotations
 
-from lrtui.engine.bands import SGD
+from collections.abc import Iterable
+
+from lrtui.engine.bands import SGD, FamilyBands, bands_for
 from lrtui.engine.verdict import CLASSES
 from lrtui.sessions.record import RunRecord, run_number
 
@@ -32,6 +34,24 @@ REFERENCE_COLOR = 244  #: chance line, healthy band, base loss: a grey no run us
 CHANCE_PERCENT = 100.0 / CLASSES
 #: The healthy band of ‖Δw‖/‖w‖ per step, plain SGD's (:mod:`lrtui.engine.bands`), as the verdicts use it.
 HEALTHY_UPDATE: tuple[float, float] = (SGD.update_ratio.low or 0.0, SGD.update_ratio.high or float("inf"))
+
+
+def family_of(runs: Iterable[RunRecord]) -> FamilyBands:
+    """The bands the runs are judged by: their optimizer family's when they share one, else plain SGD's."""
+    families = {bands_for(r.config.optimizer).family: bands_for(r.config.optimizer) for r in runs}
+    return next(iter(families.values())) if len(families) == 1 else SGD
+
+
+def healthy_update(runs: Iterable[RunRecord]) -> tuple[float, float]:
+    """:data:`HEALTHY_UPDATE` of the runs' family (Adam's band for Adam runs: a chart draws what the verdicts use)."""
+    band = family_of(runs).update_ratio
+    return band.low or 0.0, band.high or float("inf")
+
+
+def band_label(runs: Iterable[RunRecord]) -> str:
+    """"healthy band", naming the family when it is not plain SGD's ("healthy band (Adam)")."""
+    family = family_of(runs)
+    return "healthy band" if family is SGD else f"healthy band ({family.name})"
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 

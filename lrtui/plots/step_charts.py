@@ -26,7 +26,7 @@ from lrtui.plots import terminal_charts as charts
 from lrtui.plots.axes import apply_linear, apply_log, apply_percent, chart_rows, percent_axis, plot_rows
 from lrtui.plots.drawable import drawable, log10_drawable
 from lrtui.plots.layers import KEY_LAYER, chart_pick, draw_order, key_layer
-from lrtui.plots.palette import HEALTHY_UPDATE
+from lrtui.plots.palette import band_label, healthy_update
 from lrtui.sessions.record import RunRecord
 
 Points = list[tuple[int, float]]
@@ -136,14 +136,15 @@ def plot_update_ratio_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool 
             label = f"{run.config.label} {layer}" if legend and layer == key else None
             charts._draw(plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key))
             drawn += ys
-    low, high = (math.log10(v) for v in HEALTHY_UPDATE)
+    band = healthy_update(runs)
+    low, high = (math.log10(v) for v in band)
     for i, edge in enumerate((low, high)):
-        plt.plot([x_of(0), x_of(max(last, 1))], [edge, edge], label=("healthy band" if legend and i == 0 else None),
+        plt.plot([x_of(0), x_of(max(last, 1))], [edge, edge], label=(band_label(runs) if legend and i == 0 else None),
                  **charts._reference(plain))
     step_axis(plt, last)
     values = [10**v for v in drawn]
-    lo = min([*values, HEALTHY_UPDATE[0]]) if not zoom or not values else min(values)
-    hi = max([*values, HEALTHY_UPDATE[1]]) if not zoom or not values else max(values)
+    lo = min([*values, band[0]]) if not zoom or not values else min(values)
+    hi = max([*values, band[1]]) if not zoom or not values else max(values)
     apply_log(plt, lo, max(hi, lo * 1.5), chart_rows(plt, short))
 
 

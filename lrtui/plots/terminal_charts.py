@@ -38,8 +38,9 @@ from lrtui.plots.drawable import LINEAR_LIMIT, drawable, log10_drawable
 from lrtui.plots.grouping import SeedGroup, has_seed_groups, seed_groups
 from lrtui.plots.layers import chart_pick, draw_order, key_layer
 from lrtui.plots.palette import (
-    HEALTHY_UPDATE,
     REFERENCE_COLOR,
+    band_label,
+    healthy_update,
     run_color,
     run_letter,
 )
@@ -330,13 +331,14 @@ def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fals
             label = f"{run.config.label} {layer}" if legend and layer == key else None
             _draw(plt, [p[0] for p in points], [p[1] for p in points], label, layer_style(run, plain, layer == key))
             drawn += [p[1] for p in points]
-    low, high = (math.log10(v) for v in HEALTHY_UPDATE)
+    band = healthy_update(runs)
+    low, high = (math.log10(v) for v in band)
     for i, edge in enumerate((low, high)):
-        plt.plot([1, max(last, 2)], [edge, edge], label=("healthy band" if legend and i == 0 else None),
+        plt.plot([1, max(last, 2)], [edge, edge], label=(band_label(runs) if legend and i == 0 else None),
                  **_reference(plain))
     values = [10**v for v in drawn]
-    lo = min([*values, HEALTHY_UPDATE[0]]) if not zoom or not values else min(values)
-    hi = max([*values, HEALTHY_UPDATE[1]]) if not zoom or not values else max(values)
+    lo = min([*values, band[0]]) if not zoom or not values else min(values)
+    hi = max([*values, band[1]]) if not zoom or not values else max(values)
     apply_log(plt, lo, max(hi, lo * 1.5), chart_rows(plt, short))
 
 

@@ -32,11 +32,11 @@ def outcome(run: RunRecord) -> str:
 
 
 def sweep_outcome(runs: Sequence[RunRecord]) -> str:
-    """``r1–r3 done · best r2 lr=0.01 sgd 91.5%``: the status line after several runs."""
+    """``r1–r3 done · best r2 lr=0.01 sgd val 91.5%``: the status line after several runs."""
     best = best_run(runs)
     if len(runs) < 2 or best is None:
         return outcome(runs[-1]) if runs else IDLE
-    return f"{runs[0].id}–{runs[-1].id} done · best {best.id} {best.config.label} {pct(best.best_val_acc)}"
+    return f"{runs[0].id}–{runs[-1].id} done · best {best.id} {best.config.label} val {pct(best.best_val_acc)}"
 
 
 def clock(seconds: float) -> str:

@@ -16,29 +16,34 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 
+from lrtui.engine.bands import SGD
 from lrtui.engine.config import uniform_loss
 from lrtui.engine.numbers import as_float
 from lrtui.engine.records import Diagnostics
 from lrtui.engine.trace_story import trace_facts
+from lrtui.engine.verdict_words import share
 from lrtui.plots.layers import KEY_LAYER, epoch_values, hidden_note, key_layer, pick
-from lrtui.plots.palette import HEALTHY_UPDATE, VERDICT_COLORS, run_color
+from lrtui.plots.palette import HEALTHY_UPDATE, VERDICT_COLORS, family_of, healthy_update, run_color
 from lrtui.printable import plain_text
 from lrtui.sessions.record import RunRecord
 
 
-def step_size(ratio: float | None, layer: str = KEY_LAYER) -> tuple[str, str]:
-    """(``fc1 steps 1.5e-03``, where that is against the healthy band) and the style to show it in."""
+def step_size(ratio: float | None, layer: str = KEY_LAYER, band: tuple[float, float] = HEALTHY_UPDATE,
+              family: str = "") -> tuple[str, str]:
+    """(``fc1 steps 1.5e-03``, where that is against the healthy band of the run's optimizer family: ``family``
+    names it where it is not plain SGD's) and the style to show it in."""
     if ratio is None:
         return "", ""
-    low, high = HEALTHY_UPDATE
+    low, high = band
+    healthy = f"healthy for {family}" if family else "healthy"
     layer = plain_text(layer)  # a user's model names it
     if ratio <= 0:
         return f"{layer} steps 0 (frozen)", "red"
     if ratio < low:
-        return f"{layer} steps {ratio:.1e}: {low / ratio:.0f}× below the healthy {low:.0e}–{high:.0e}", "yellow"
+        return f"{layer} steps {ratio:.1e}: {low / ratio:.0f}× below the {healthy} {low:.0e}–{high:.0e}", "yellow"
     if ratio > high:
-        return f"{layer} steps {ratio:.1e}: {ratio / high:.0f}× above the healthy {low:.0e}–{high:.0e}", "red"
-    return f"{layer} steps {ratio:.1e}: healthy ({low:.0e}–{high:.0e})", "green"
+        return f"{layer} steps {ratio:.1e}: {ratio / high:.0f}× above the {healthy} {low:.0e}–{high:.0e}", "red"
+    return f"{layer} steps {ratio:.1e}: {healthy} ({low:.0e}–{high:.0e})", "green"
 
 
 def latest_diagnostics(run: RunRecord) -> Diagnostics:
@@ -61,12 +66,14 @@ def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = No
     key = key_layer(pick(epoch_values([run], "update_ratio"), "update_ratio"))
     ratio = as_float(ratios.get(key))
     largest = max((r for r in _key_ratios(run, key) if r is not None), default=None)
-    if ratio is not None and largest is not None and largest > HEALTHY_UPDATE[1] >= ratio:
+    family = family_of([run])  # the band the verdict judges this run's steps by
+    band, name = healthy_update([run]), ("" if family is SGD else family.name)
+    if ratio is not None and largest is not None and largest > band[1] >= ratio:
         ratio = largest  # steps too large killed the units, and dead units take small steps: say the cause
-        step, style = step_size(ratio, key)
+        step, style = step_size(ratio, key, band, name)
         step = step.replace(" steps ", " steps up to ", 1)
     else:
-        step, style = step_size(ratio, key)
+        step, style = step_size(ratio, key, band, name)
     if step:
         parts.append((step, style))
     dead = diag.dead_fraction
@@ -74,8 +81,8 @@ def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = No
         layers = pick(epoch_values([run], "dead_fraction"), "dead_fraction", all_layers)
         # the later layers first: the gradient reaches them first (fc1, conv2, conv1)
         shares = [(layer, dead.get(layer)) for layer in reversed(layers.shown)]
-        shown = " ".join(f"{plain_text(layer)} {share:.0%}" for layer, share in shares if share is not None)
-        worst = max((s for _, s in shares if s is not None), default=0.0)
+        shown = " ".join(f"{plain_text(layer)} {share(x)}" for layer, x in shares if x is not None)
+        worst = max((x for _, x in shares if x is not None), default=0.0)
         note = hidden_note(layers, all_layers)
         if shown:
             parts.append((f"dead {shown}" + (f" ({note})" if note else ""), "red" if worst >= 0.5 else ""))

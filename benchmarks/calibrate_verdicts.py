@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
+from expected_verdicts import Curve, expected  # beside this script: the criterion apart from lrtui's
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event, ProbeResult, RunStarted, Verdict
@@ -40,8 +41,6 @@ from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
 from lrtui.engine.sweep import BATCHABLE_OPTIMIZERS, run_many
 from lrtui.engine.trainer import train
 from lrtui.engine.verdict import judge, probe_gain
-
-from expected_verdicts import Curve, expected  # beside this script: the criterion apart from lrtui's
 
 DEFAULT_LRS = "1e-7,1e-5,1e-4,1e-3,0.01,0.05,0.1,0.3,0.5,1"
 
@@ -249,7 +248,8 @@ def loaded(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         return EpochRecord.of(e["epoch"], **fields, diagnostics=None if d is None else Diagnostics.of(**d))
 
     def probe(p: dict[str, Any]) -> ProbeRecord:
-        tup = (lambda x: None if x is None else tuple(x))
+        def tup(x: Any) -> Any:
+            return None if x is None else tuple(x)
         return ProbeRecord(p["epoch"], tuple(p["lrs"]), tuple(p["losses"]), p.get("current_lr"), p.get("base_loss"),
                            tup(p.get("raised_fraction")), tup(p.get("dead_after")), p.get("minibatches"))
     return {k: {**run, "epochs": [epoch(e) for e in run["epochs"]],
@@ -325,6 +325,43 @@ def show_cells(found: list[Cell]) -> None:
     print(f"\n{len(found)} cells: {len(found) - len(off)} agree, {len(off)} disagree")
 
 
+def setting_key(optimizer: str, momentum: float, lr: float, batch: int, wd: float, limit: int | None) -> tuple[Any, ...]:
+    """What two runs must share to be the same cell (SGD with momentum is sgd-momentum)."""
+    name = "sgd-momentum" if optimizer == "sgd" and momentum else optimizer
+    return name, float(momentum), round(float(lr), 12), int(batch), float(wd), limit
+
+
+def show_indep(file: str, groups: dict[str, dict[str, dict[str, Any]]], cases: dict[str, dict[str, Any]]) -> None:
+    """An independent re-implementation's labels (a JSON list of cells: optimizer, lr, batch, weight_decay,
+    momentum, train_limit, epochs, seed, label) next to the criterion's and lrtui's for the same setting here
+    (seed 0 here; the other implementation splits the 5k digits its own way)."""
+    with open(file, encoding="utf-8") as f:
+        theirs = json.load(f)
+    mine: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
+    for name, run in [(k, r) for runs in groups.values() for k, r in runs.items()] + list(cases.items()):
+        c = run.get("config") or {}
+        if c.get("dataset", "mnist-5k") == "mnist-5k":
+            key = setting_key(c["optimizer"], c["momentum"], c["lr"], c["batch_size"], c["weight_decay"],
+                              c.get("train_limit"))
+            if key not in mine or len(run["epochs"]) > len(mine[key][1]["epochs"]):
+                mine[key] = (name, run)
+    print(f"\n{'independent cell':18s} | {'their label':14s} | {'here (3,200 digits)':26s} | {'expected':14s} | "
+          f"{'lrtui':14s} | they = expected?")
+    same = compared = 0
+    for t in theirs:
+        key = setting_key(t["optimizer"], t["momentum"], t["lr"], t["batch"], t["weight_decay"], t["train_limit"])
+        if key not in mine or len(mine[key][1]["epochs"]) < t["epochs"]:
+            print(f"{t['cell']:18s} | {t['label']:14s} | (no such run here)")
+            continue
+        name, run = mine[key]
+        cell = cells(name, run, [t["epochs"]])[0]
+        compared += 1
+        same += cell.expected == t["label"]
+        print(f"{t['cell']:18s} | {t['label']:14s} | {name + ' ' + str(t['epochs']) + 'ep':26s} | "
+              f"{cell.expected:14s} | {cell.lrtui:14s} | {'yes' if cell.expected == t['label'] else 'NO'}")
+    print(f"{compared} compared: {same} the same label as the criterion here")
+
+
 def choices(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``--choices``: the groups (``--only``: these keys, case keys too), then with ``--cases`` the cases."""
     known = [g.key for g in GROUPS if g.key != "mnist" or args.mnist] + ([c.key for c in CASES] if args.cases else [])
@@ -368,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="with --cases: these case keys only (comma list)")
     parser.add_argument("--choices", action="store_true",
                         help="run the groups around the reference (and, with --cases, the cases) and judge every cell")
+    parser.add_argument("--indep", default=None, help="with --load: an independent re-implementation's results JSON")
     args = parser.parse_args(argv)
     if args.load:
         groups: dict[str, dict[str, dict[str, Any]]] = {}
@@ -379,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
             cases.update(loaded(data.get("cases", {})))
         if groups or args.choices:
             show_cells(all_cells(groups, cases))
+            if args.indep:
+                show_indep(args.indep, groups, cases)
             return 0
         if cases:
             show_cases(cases)

@@ -5,6 +5,8 @@
                                             [--mnist /work/shared/data] [--save grid.json] [--load grid.json]
                                             [--details]
     python benchmarks/calibrate_verdicts.py --cases [--only wd0.5,b256] [--save cases.json | --load cases.json]
+    python benchmarks/calibrate_verdicts.py --choices [--cases] [--mnist DIR] [--only sgd,adam] [--save runs.json]
+    python benchmarks/calibrate_verdicts.py --load runs.json[,more.json] [--indep results.json]
 
 For each training-set size, one stacked sweep trains every lr for ``--epochs`` epochs (SGD,
 batch 10, the 5k digits; ``--mnist DIR`` adds full MNIST from a torchvision folder). Because a
@@ -15,6 +17,13 @@ largest dead fraction, the top-class share, and the probe's best step relative t
 ``--save`` keeps the raw runs (JSON) so ``--load`` can re-judge them after a rule changes;
 ``--details`` adds every cell's reason and hint. Cost here (one CPU core): ~2 min for the
 three 5k-digit sets at 4 epochs, ~6 min for full MNIST at 3 epochs and 6 lrs.
+
+``--choices`` moves one factor at a time around SGD lr 0.01, batch 10, 1,000 digits, 3 epochs (:data:`GROUPS`:
+optimizer × lr, epochs 1-5, batch, weight decay, training-set size, full MNIST with ``--mnist``; with
+``--cases`` the cases too), judges every run after each epoch by lrtui and by the stated criterion of
+``expected_verdicts.py`` (apart from lrtui's verdict), and prints setting | measured | expected | lrtui |
+agree?; ``--load a.json,b.json --indep results.json`` re-judges saved runs and sets an independent
+re-implementation's labels beside them (~35 min of one core for all 58 runs).
 
 ``--cases`` runs the settings outside that grid, where the first verdicts misled (:data:`CASES`:
 weight decay, batch 256, momentum, Adam, 100 digits, lrs at the edge), one run each, and prints
@@ -201,7 +210,7 @@ class Group:
     lrs: tuple[float, ...]
 
 
-#: The reference of ``--choices``: SGD, batch 10, no weight decay, 3 epochs, 1,000 of the 5k digits (800 validation).
+#: The reference of ``--choices``: SGD, batch 10, no weight decay, 3 epochs, 1,000 training digits (250 validation).
 CHOICE_BASE = replace(CASE_BASE, train_limit=1000)
 GROUPS: tuple[Group, ...] = (
     Group("sgd", "SGD, epochs 1-5", {"epochs": 5}, (1e-4, 1e-3, 0.01, 0.05, 0.1, 0.3, 0.5, 1.0)),
@@ -345,9 +354,9 @@ def show_indep(file: str, groups: dict[str, dict[str, dict[str, Any]]], cases: d
                               c.get("train_limit"))
             if key not in mine or len(run["epochs"]) > len(mine[key][1]["epochs"]):
                 mine[key] = (name, run)
-    print(f"\n{'independent cell':18s} | {'their label':14s} | {'here (3,200 digits)':26s} | {'expected':14s} | "
-          f"{'lrtui':14s} | they = expected?")
-    same = compared = 0
+    print(f"\n{'independent cell':18s} | {'their label':14s} | {'here':30s} | {'expected':14s} | "
+          f"{'lrtui':14s} | they = expected? | they = lrtui?")
+    same = same_lrtui = compared = 0
     for t in theirs:
         key = setting_key(t["optimizer"], t["momentum"], t["lr"], t["batch"], t["weight_decay"], t["train_limit"])
         if key not in mine or len(mine[key][1]["epochs"]) < t["epochs"]:
@@ -357,9 +366,12 @@ def show_indep(file: str, groups: dict[str, dict[str, dict[str, Any]]], cases: d
         cell = cells(name, run, [t["epochs"]])[0]
         compared += 1
         same += cell.expected == t["label"]
-        print(f"{t['cell']:18s} | {t['label']:14s} | {name + ' ' + str(t['epochs']) + 'ep':26s} | "
-              f"{cell.expected:14s} | {cell.lrtui:14s} | {'yes' if cell.expected == t['label'] else 'NO'}")
-    print(f"{compared} compared: {same} the same label as the criterion here")
+        same_lrtui += cell.lrtui == t["label"]
+        seed = (run.get("config") or {}).get("seed")
+        print(f"{t['cell']:18s} | {t['label']:14s} | {name + ' ' + str(t['epochs']) + 'ep seed ' + str(seed):30s} | "
+              f"{cell.expected:14s} | {cell.lrtui:14s} | {'yes' if cell.expected == t['label'] else 'NO':16s} | "
+              f"{'yes' if cell.lrtui == t['label'] else 'NO'}")
+    print(f"{compared} compared: {same} the criterion's label here, {same_lrtui} lrtui's")
 
 
 def choices(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -423,10 +435,10 @@ def main(argv: list[str] | None = None) -> int:
         if cases:
             show_cases(cases)
             return 0
-        saved_grid = data
-        summary(saved_grid["grid"], saved_grid["epochs"])
+        grid = {k: loaded(v) for k, v in data["grid"].items()}
+        summary(grid, data["epochs"])
         if args.details:
-            table(saved_grid["grid"], saved_grid["epochs"])
+            table(grid, data["epochs"])
         return 0
     torch.set_num_threads(1)
     if args.choices:
@@ -466,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         table(grid, args.epochs)
     if args.save:
         with open(args.save, "w", encoding="utf-8") as f:
-            json.dump({"epochs": args.epochs, "grid": grid}, f, default=lambda x: None if x is None else str(x))
+            json.dump({"epochs": args.epochs, "grid": {k: saved(v) for k, v in grid.items()}}, f)
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Each cell is one the calibration labelled the same by lrtui's verdict and by the stated criterion of
 ``benchmarks/expected_verdicts.py`` (README, "How the verdicts are calibrated"); the test trains it again
-(1,000 of the 5k digits, seed 0), checks the measured numbers that criterion rests on, then lrtui's label.
+(1,000 training digits of the 5k, 250 validation, seed 0), checks the measured numbers that criterion rests on, then lrtui's label.
 The numbers in comments were measured here.
 """
 
@@ -63,3 +63,9 @@ def test_lr_0_4_on_800_digits_is_unstable() -> None:
     accs = [e.val_acc for e in epochs]
     assert max(accs[:-1]) - accs[-1] >= 0.05 and epochs[-1].train_loss > min(e.train_loss for e in epochs[:-1])
     assert end.verdict is not None and end.verdict.label == "unstable"
+
+
+def test_weight_decay_0_5_is_not_learning() -> None:
+    end, epochs = run(weight_decay=0.5, epochs=2)  # 12% flat, the training loss flat at ~ln 10
+    assert epochs[-1].val_acc <= 0.2 and abs(epochs[-1].train_loss - epochs[-2].train_loss) < 0.01
+    assert end.verdict is not None and end.verdict.label == "not learning"

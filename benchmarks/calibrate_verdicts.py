@@ -5,6 +5,8 @@
                                             [--mnist /work/shared/data] [--save grid.json] [--load grid.json]
                                             [--details]
     python benchmarks/calibrate_verdicts.py --cases [--only wd0.5,b256] [--save cases.json | --load cases.json]
+    python benchmarks/calibrate_verdicts.py --choices [--cases] [--mnist DIR] [--only sgd,adam] [--save runs.json]
+    python benchmarks/calibrate_verdicts.py --load runs.json[,more.json] [--indep results.json]
 
 For each training-set size, one stacked sweep trains every lr for ``--epochs`` epochs (SGD,
 batch 10, the 5k digits; ``--mnist DIR`` adds full MNIST from a torchvision folder). Because a
@@ -15,6 +17,13 @@ largest dead fraction, the top-class share, and the probe's best step relative t
 ``--save`` keeps the raw runs (JSON) so ``--load`` can re-judge them after a rule changes;
 ``--details`` adds every cell's reason and hint. Cost here (one CPU core): ~2 min for the
 three 5k-digit sets at 4 epochs, ~6 min for full MNIST at 3 epochs and 6 lrs.
+
+``--choices`` moves one factor at a time around SGD lr 0.01, batch 10, 1,000 digits, 3 epochs (:data:`GROUPS`:
+optimizer × lr, epochs 1-5, batch, weight decay, training-set size, full MNIST with ``--mnist``; with
+``--cases`` the cases too), judges every run after each epoch by lrtui and by the stated criterion of
+``expected_verdicts.py`` (apart from lrtui's verdict), and prints setting | measured | expected | lrtui |
+agree?; ``--load a.json,b.json --indep results.json`` re-judges saved runs and sets an independent
+re-implementation's labels beside them (~35 min of one core for all 58 runs).
 
 ``--cases`` runs the settings outside that grid, where the first verdicts misled (:data:`CASES`:
 weight decay, batch 256, momentum, Adam, 100 digits, lrs at the edge), one run each, and prints
@@ -33,11 +42,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
+from expected_verdicts import Curve, expected  # beside this script: the criterion apart from lrtui's
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event, ProbeResult, RunStarted, Verdict
 from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
-from lrtui.engine.sweep import run_many
+from lrtui.engine.sweep import BATCHABLE_OPTIMIZERS, run_many
 from lrtui.engine.trainer import train
 from lrtui.engine.verdict import judge, probe_gain
 
@@ -173,7 +183,7 @@ def show_cases(runs: dict[str, dict[str, Any]]) -> None:
           "most dead)")
     for key, run in runs.items():
         case, n = cases[key], len(run["epochs"])
-        accs = " ".join(f"{100 * e['val_acc']:.1f}" for e in run["epochs"])
+        accs = " ".join(f"{100 * (e.val_acc or 0):.1f}" for e in run["epochs"])
         print(f"{key:9s} | {case.setting:47s} | {str(label(run, n).label):14s} | {case.expected:50s} | "
               f"{accs} ({evidence_short(run)})")
     print()
@@ -190,6 +200,207 @@ def evidence_short(run: dict[str, Any]) -> str:
     return f"{ratio}, {100 * dead[1]:.0f}% of {dead[0]}"
 
 
+@dataclass(frozen=True)
+class Group:
+    """One factor moved away from :data:`CHOICE_BASE` (``changes``), over a few lrs: one sweep (stacked for SGD)."""
+
+    key: str  #: for ``--only``
+    setting: str
+    changes: dict[str, Any]
+    lrs: tuple[float, ...]
+
+
+#: The reference of ``--choices``: SGD, batch 10, no weight decay, 3 epochs, 1,000 training digits (250 validation).
+CHOICE_BASE = replace(CASE_BASE, train_limit=1000)
+GROUPS: tuple[Group, ...] = (
+    Group("sgd", "SGD, epochs 1-5", {"epochs": 5}, (1e-4, 1e-3, 0.01, 0.05, 0.1, 0.3, 0.5, 1.0)),
+    Group("momentum", "SGD momentum 0.9", {"optimizer": "sgd-momentum", "momentum": 0.9}, (1e-4, 1e-3, 0.01, 0.1)),
+    Group("nesterov", "Nesterov 0.9", {"optimizer": "nesterov", "momentum": 0.9}, (1e-4, 1e-3, 0.01, 0.1)),
+    Group("adam", "Adam", {"optimizer": "adam"}, (1e-5, 1e-4, 1e-3, 1e-2, 0.1)),
+    Group("rmsprop", "RMSprop", {"optimizer": "rmsprop"}, (1e-5, 1e-4, 1e-3, 1e-2)),
+    Group("batch64", "batch 64", {"batch_size": 64}, (0.01, 0.1, 0.5)),
+    Group("batch256", "batch 256", {"batch_size": 256}, (0.01, 0.1, 0.5)),
+    Group("decay1e-3", "weight decay 1e-3", {"weight_decay": 1e-3}, (0.01, 0.1)),
+    Group("decay0.1", "weight decay 0.1", {"weight_decay": 0.1}, (0.01, 0.1)),
+    Group("decay0.5", "weight decay 0.5", {"weight_decay": 0.5}, (0.01, 0.1)),
+    Group("n100", "100 training digits", {"train_limit": 100}, (0.01, 0.1)),
+    Group("n300", "300 training digits", {"train_limit": 300}, (0.01, 0.1)),
+    Group("n3200", "3,200 training digits (all)", {"train_limit": None}, (0.01, 0.1)),
+    Group("mnist", "full MNIST (48k), 2 epochs", {"dataset": "mnist", "train_limit": None, "epochs": 2}, (0.01, 0.1)),
+)
+
+
+def run_group(group: Group, device: str, mnist: str | None) -> dict[str, dict[str, Any]]:
+    """A group's runs (stacked where the engine stacks), stored as :func:`keep` stores a grid cell's."""
+    changes = {**group.changes, **({"data_dir": mnist} if group.key == "mnist" and mnist else {})}
+    config = replace(CHOICE_BASE, device=device, **changes)
+    runs: dict[str, dict[str, Any]] = {f"{group.key} lr {lr:g}": {"lr": lr, "epochs": [], "probes": [], "status": ""}
+                                       for lr in group.lrs}
+    ends = run_many([config.with_lr(lr) for lr in group.lrs], list(runs), lambda e: keep(runs[e.run_id], e),
+                    batched=True if config.optimizer in BATCHABLE_OPTIMIZERS else None)
+    for end in ends:
+        runs[end.run_id].update(status=str(end.status), diverged_at=end.diverged_at)
+    return runs
+
+
+def saved(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Runs as plain JSON: the records by their ``to_dict``."""
+    return {k: {**run, "epochs": [e.to_dict() for e in run["epochs"]], "probes": [p.to_dict() for p in run["probes"]]}
+            for k, run in runs.items()}
+
+
+def loaded(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """:func:`saved`'s runs with their records back (older files kept epochs as dicts without probes: judged so)."""
+    def epoch(e: Any) -> EpochRecord:
+        d = e.get("diagnostics") if isinstance(e, dict) else None
+        fields = {k: e.get(k) for k in ("train_loss", "train_acc", "val_loss", "val_acc", "seconds")}
+        return EpochRecord.of(e["epoch"], **fields, diagnostics=None if d is None else Diagnostics.of(**d))
+
+    def probe(p: dict[str, Any]) -> ProbeRecord:
+        def tup(x: Any) -> Any:
+            return None if x is None else tuple(x)
+        return ProbeRecord(p["epoch"], tuple(p["lrs"]), tuple(p["losses"]), p.get("current_lr"), p.get("base_loss"),
+                           tup(p.get("raised_fraction")), tup(p.get("dead_after")), p.get("minibatches"))
+    return {k: {**run, "epochs": [epoch(e) for e in run["epochs"]],
+                "probes": [probe(p) for p in run["probes"] if isinstance(p, dict)]} for k, run in runs.items()}
+
+
+def curves(run: dict[str, Any]) -> list[Curve]:
+    """The plain numbers per epoch that :func:`expected_verdicts.expected` reads."""
+    out = []
+    for e in run["epochs"]:
+        d = e.diagnostics or Diagnostics()
+        ratios = [r for r in d.update_ratio.values() if r is not None]
+        largest = [r for r in (d.update_ratio_max or d.update_ratio).values() if r is not None]
+        dead = [f for f in d.dead_fraction.values() if f is not None]
+        out.append(Curve(e.train_loss, e.train_acc, e.val_loss, e.val_acc,
+                         statistics.median(ratios) if ratios else None, max(largest, default=None),
+                         max(dead, default=None)))
+    return out
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One judged cell: a run's first ``n`` epochs, what its curves call for and what lrtui says."""
+
+    group: str
+    lr: float
+    n: int
+    measured: str
+    expected: str
+    lrtui: str
+
+    @property
+    def agree(self) -> bool:
+        return self.expected == self.lrtui
+
+
+def cells(group: str, run: dict[str, Any], ns: list[int]) -> list[Cell]:
+    """``run`` judged at each of ``ns`` epochs, by the stated criterion and by lrtui."""
+    out, all_curves = [], curves(run)
+    n_val = int(run.get("n_val") or 800)
+    for n in ns:
+        status = run["status"] if n >= len(run["epochs"]) else "finished"
+        c = all_curves[:n]
+        accs = " ".join(f"{100 * (x.val_acc or 0):.0f}" for x in c) or "-"
+        fall = f"{100 * (c[-1].train_loss - c[-2].train_loss) / c[-2].train_loss:+.0f}%" if (
+            len(c) >= 2 and c[-2].train_loss and c[-1].train_loss is not None) else "-"
+        step = f"{c[-1].largest_step:.0e}" if c and c[-1].largest_step is not None else "?"
+        dead = f"{100 * c[-1].dead:.0f}%" if c and c[-1].dead is not None else "?"
+        measured = f"acc {accs}; loss {fall}; step {step}; dead {dead}" + ("" if status == "finished" else f"; {status}")
+        out.append(Cell(group, run["lr"], n, measured, expected(c, status, n_val), str(label(run, n).label)))
+    return out
+
+
+def all_cells(groups: dict[str, dict[str, dict[str, Any]]], cases: dict[str, dict[str, Any]]) -> list[Cell]:
+    """Every group run at each of its epochs, every case at its last."""
+    out = []
+    for runs in groups.values():
+        for key, run in runs.items():
+            out.extend(cells(key.rsplit(" lr ", 1)[0], run, list(range(1, max(len(run["epochs"]), 1) + 1))))
+    for key, run in cases.items():
+        out.extend(cells(f"case {key}", run, [max(len(run["epochs"]), 1)]))
+    return out
+
+
+def show_cells(found: list[Cell]) -> None:
+    """setting | measured | expected | lrtui | agree?, then the counts and every disagreement."""
+    print(f"\n{'setting':24s} | {'measured (val acc %/epoch; last train-loss fall; largest step; most dead)':62s} | "
+          f"{'expected':14s} | {'lrtui':14s} | agree?")
+    for c in found:
+        print(f"{c.group + f' lr {c.lr:g} {c.n}ep':24s} | {c.measured:62s} | {c.expected:14s} | {c.lrtui:14s} | "
+              f"{'yes' if c.agree else 'NO'}")
+    off = [c for c in found if not c.agree]
+    print(f"\n{len(found)} cells: {len(found) - len(off)} agree, {len(off)} disagree")
+
+
+def setting_key(optimizer: str, momentum: float, lr: float, batch: int, wd: float, limit: int | None) -> tuple[Any, ...]:
+    """What two runs must share to be the same cell (SGD with momentum is sgd-momentum)."""
+    name = "sgd-momentum" if optimizer == "sgd" and momentum else optimizer
+    return name, float(momentum), round(float(lr), 12), int(batch), float(wd), limit
+
+
+def show_indep(file: str, groups: dict[str, dict[str, dict[str, Any]]], cases: dict[str, dict[str, Any]]) -> None:
+    """An independent re-implementation's labels (a JSON list of cells: optimizer, lr, batch, weight_decay,
+    momentum, train_limit, epochs, seed, label) next to the criterion's and lrtui's for the same setting here
+    (seed 0 here; the other implementation splits the 5k digits its own way)."""
+    with open(file, encoding="utf-8") as f:
+        theirs = json.load(f)
+    mine: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
+    for name, run in [(k, r) for runs in groups.values() for k, r in runs.items()] + list(cases.items()):
+        c = run.get("config") or {}
+        if c.get("dataset", "mnist-5k") == "mnist-5k":
+            key = setting_key(c["optimizer"], c["momentum"], c["lr"], c["batch_size"], c["weight_decay"],
+                              c.get("train_limit"))
+            if key not in mine or len(run["epochs"]) > len(mine[key][1]["epochs"]):
+                mine[key] = (name, run)
+    print(f"\n{'independent cell':18s} | {'their label':14s} | {'here':30s} | {'expected':14s} | "
+          f"{'lrtui':14s} | they = expected? | they = lrtui?")
+    same = same_lrtui = compared = 0
+    for t in theirs:
+        key = setting_key(t["optimizer"], t["momentum"], t["lr"], t["batch"], t["weight_decay"], t["train_limit"])
+        if key not in mine or len(mine[key][1]["epochs"]) < t["epochs"]:
+            print(f"{t['cell']:18s} | {t['label']:14s} | (no such run here)")
+            continue
+        name, run = mine[key]
+        cell = cells(name, run, [t["epochs"]])[0]
+        compared += 1
+        same += cell.expected == t["label"]
+        same_lrtui += cell.lrtui == t["label"]
+        seed = (run.get("config") or {}).get("seed")
+        print(f"{t['cell']:18s} | {t['label']:14s} | {name + ' ' + str(t['epochs']) + 'ep seed ' + str(seed):30s} | "
+              f"{cell.expected:14s} | {cell.lrtui:14s} | {'yes' if cell.expected == t['label'] else 'NO':16s} | "
+              f"{'yes' if cell.lrtui == t['label'] else 'NO'}")
+    print(f"{compared} compared: {same} the criterion's label here, {same_lrtui} lrtui's")
+
+
+def choices(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``--choices``: the groups (``--only``: these keys, case keys too), then with ``--cases`` the cases."""
+    known = [g.key for g in GROUPS if g.key != "mnist" or args.mnist] + ([c.key for c in CASES] if args.cases else [])
+    keys = args.only.split(",") if args.only else known
+    if set(keys) - set(known):
+        parser.error(f"unknown group {', '.join(sorted(set(keys) - set(known)))} (known: {', '.join(known)})")
+    groups, cases, out = {}, {}, {}
+    for group in (g for g in GROUPS if g.key in keys):
+        start = time.perf_counter()
+        groups[group.key] = run_group(group, args.device, args.mnist)
+        print(f"{group.key}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        out["groups"] = {k: saved(v) for k, v in groups.items()}
+        if args.save:  # after every group: a stopped run keeps what it measured
+            with open(args.save, "w", encoding="utf-8") as f:
+                json.dump(out, f)
+    for case in (c for c in CASES if c.key in keys):
+        start = time.perf_counter()
+        cases[case.key] = run_case(case, args.device)
+        print(f"{case.key}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        out["cases"] = saved(cases)
+        if args.save:
+            with open(args.save, "w", encoding="utf-8") as f:
+                json.dump(out, f)
+    show_cells(all_cells(groups, cases))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lrs", default=DEFAULT_LRS)
@@ -204,18 +415,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--details", action="store_true", help="also print every cell's reason and hint")
     parser.add_argument("--cases", action="store_true", help="run the settings outside the grid instead")
     parser.add_argument("--only", default=None, help="with --cases: these case keys only (comma list)")
+    parser.add_argument("--choices", action="store_true",
+                        help="run the groups around the reference (and, with --cases, the cases) and judge every cell")
+    parser.add_argument("--indep", default=None, help="with --load: an independent re-implementation's results JSON")
     args = parser.parse_args(argv)
     if args.load:
-        with open(args.load, encoding="utf-8") as f:
-            saved = json.load(f)
-        if "cases" in saved:
-            show_cases(saved["cases"])
+        groups: dict[str, dict[str, dict[str, Any]]] = {}
+        cases: dict[str, dict[str, Any]] = {}
+        for name in args.load.split(","):
+            with open(name, encoding="utf-8") as f:
+                data = json.load(f)
+            groups.update({k: loaded(v) for k, v in data.get("groups", {}).items()})
+            cases.update(loaded(data.get("cases", {})))
+        if groups or args.choices:
+            show_cells(all_cells(groups, cases))
+            if args.indep:
+                show_indep(args.indep, groups, cases)
             return 0
-        summary(saved["grid"], saved["epochs"])
+        if cases:
+            show_cases(cases)
+            return 0
+        grid = {k: loaded(v) for k, v in data["grid"].items()}
+        summary(grid, data["epochs"])
         if args.details:
-            table(saved["grid"], saved["epochs"])
+            table(grid, data["epochs"])
         return 0
     torch.set_num_threads(1)
+    if args.choices:
+        return choices(args, parser)
     if args.cases:
         keys = args.only.split(",") if args.only else [c.key for c in CASES]
         unknown = sorted(set(keys) - {c.key for c in CASES})
@@ -229,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         show_cases(runs)
         if args.save:
             with open(args.save, "w", encoding="utf-8") as f:
-                json.dump({"cases": runs}, f, default=lambda x: None if x is None else str(x))
+                json.dump({"cases": saved(runs)}, f)
         return 0
     lrs = [float(x) for x in args.lrs.split(",")]
     base = RunConfig(batch_size=10, epochs=args.epochs, device=args.device, seed=args.seed, log_every=10**9)
@@ -251,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         table(grid, args.epochs)
     if args.save:
         with open(args.save, "w", encoding="utf-8") as f:
-            json.dump({"epochs": args.epochs, "grid": grid}, f, default=lambda x: None if x is None else str(x))
+            json.dump({"epochs": args.epochs, "grid": {k: saved(v) for k, v in grid.items()}}, f)
     return 0
 
 

@@ -271,7 +271,7 @@ else
   runs_row "lrtui run, stacked sweep" "$out/run-stacked"
   TAIL=0 part "--model sweep: examples/mlp.py stacked through torch.func vs one by one ($dev)" 90 \
     "$L/model-sweep.txt" "$PY" benchmarks/gpu_func_stack.py --device "$dev" "${model_size[@]}" --out "$out"
-  grep -E "^(step:|plans:|figure:|ok:|FAILED:)" "$L/model-sweep.txt" | sed 's/^/   /'
+  grep -E "^(step:|plan of|plans:|figure:|ok:|FAILED:)" "$L/model-sweep.txt" | sed 's/^/   /'
   fig="see logs.txt"
   [ "$rc" = 0 ] && fig=$(sed -n 's/^figure: //p' "$L/model-sweep.txt")
   [ "$rc" != 0 ] && grep -q "^FAILED: " "$L/model-sweep.txt" && fig=$(grep -m 1 "^FAILED: " "$L/model-sweep.txt")

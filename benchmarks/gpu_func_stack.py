@@ -17,6 +17,7 @@ Run by benchmarks/gpu_check.sh (one process: torch and CUDA start once). Two che
    losses (the last batch, the epoch's train and validation loss, the test loss) must agree within
    :data:`RTOL` (cuBLAS's batched and plain matmuls round differently in the last bits).
 
+Between them, how the other examples (a residual CNN, a BatchNorm CNN) would stack here: a figure, not a check.
 Prints one line per finding and ``ok`` or ``FAILED: <why>`` last; exit 1 on any failure.
 """
 
@@ -84,6 +85,20 @@ def step_check(device: torch.device, lrs: list[float]) -> list[str]:
     print(f"step: K={len(lrs)} MLP copies, {batches} steps {how}; vs eager: batch losses within {loss_diff:.2g}, "
           f"weights within {weight_diff:.2g}")
     return problems
+
+
+def plans_of_examples(device: torch.device) -> None:
+    """How the other examples would train as a sweep here (a figure, not a check): the trial batch decides, and on
+    CUDA cuDNN's TF32 convolutions round the stacked (grouped) and the plain ones differently, which the trial may
+    take for copies that do not compute what the model does (then such a sweep trains one by one)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(10, 1, 28, 28, generator=gen).to(device)
+    y = torch.randint(0, 10, (10,), generator=gen).to(device)
+    for spec in ("examples/resnet.py:tiny_resnet", "examples/normed_cnn.py:normed_cnn"):
+        factory = factory_of(RunConfig(model=spec))
+        assert factory is not None
+        plan = func_stack.plan_stack(seeded_model(factory, 0, device), x, y)
+        print(f"plan of {spec}: {plan.kind}" + (f" ({plan.note})" if plan.note else ""))
 
 
 def final_losses(run: dict) -> dict[str, float]:
@@ -170,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
           f"torch {torch.__version__}, model {MODEL}, K={len(lrs)}")
     t0 = time.perf_counter()
     problems = step_check(device, lrs)
+    plans_of_examples(device)
     print(f"step check: {time.perf_counter() - t0:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out) if args.out else Path(tmp)

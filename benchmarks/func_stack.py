@@ -29,7 +29,7 @@ from torch import nn
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.diagnostics import SAMPLE_EVERY
-from lrtui.engine.func_stack import FuncStackedStep, ModuleStats
+from lrtui.engine.func_stack import FuncStackedStep, module_stats
 from lrtui.engine.loop import run_batches
 from lrtui.engine.model import ConvNet, build_model, seeded_model
 from lrtui.engine.steps import LoneStep, SGDStep, StackedStep, Step
@@ -81,7 +81,7 @@ def main() -> None:
 
     def lone(factory: Callable[[], nn.Module], cfg: RunConfig) -> Step:
         model = seeded_model(factory, 0) if factory is not ConvNet else build_model(0)
-        stats = ModuleStats([n for n, _ in model.named_parameters()], cpu, every=SAMPLE_EVERY)
+        stats = module_stats([n for n, _ in model.named_parameters()], cpu, every=SAMPLE_EVERY)
         return LoneStep(model, SGDStep(model.parameters(), cfg, stats), x, y, args.batch)
 
     rows = {"mlp": ("small MLP", small_mlp), "cnn": ("small CNN", SmallCNN), "reference": ("reference CNN", ConvNet)}

@@ -160,12 +160,16 @@ def _loops(config: RunConfig, k: int, device: torch.device,
             fit.train_epoch(1)
         return epoch
 
+    return epoch_of(lone_fit(runs(1)[0], device)), epoch_of(stacked_fit(runs(k), diagnostics=False)), steps
+
+
+def lone_fit(run: Run, device: torch.device) -> Fit:
+    """One set-up run trained as training trains it alone: on CUDA a stack of one replayed as a CUDA graph
+    (the grouped stack for the reference CNN, torch.func's for another model, as :func:`stacked_fit` picks),
+    elsewhere its own lone step."""
     if device.type == "cuda":
-        single = Fit.stacked(runs(1))  # a lone run on CUDA: a stack of one, replayed as a CUDA graph
-    else:
-        (run,) = runs(1)
-        single = Fit([run], run.step)
-    return epoch_of(single), epoch_of(stacked_fit(runs(k), diagnostics=False)), steps
+        return stacked_fit([run], diagnostics=False)
+    return Fit([run], run.step)
 
 
 def _as_after_loading_data() -> None:

@@ -12,6 +12,7 @@ from torch import nn
 
 from lrtui.engine import stack_choice
 from lrtui.engine.config import RunConfig
+from lrtui.engine.data import Splits
 from lrtui.engine.diagnostics import SAMPLE_EVERY
 from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, RunState
 from lrtui.engine.func_stack import (
@@ -26,7 +27,7 @@ from lrtui.engine.loop import run_batches
 from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.steps import LoneStep, SGDStep
 from lrtui.engine.sweep import run_many
-from lrtui.engine.trainer import run_threads
+from lrtui.engine.trainer import Run, run_threads
 
 BASE = RunConfig(device="cpu", batch_size=10, seed=3)
 LRS = (0.3, 0.05, 1e-3)
@@ -229,6 +230,23 @@ def test_auto_mode_times_the_models_own_stack_and_caches_it_under_the_model(tmp_
     (key,) = stack_choice.read_choices(path)  # the model that cannot stack left no entry
     assert key == reference_key + "|model Sequential 25450"
     assert stack_choice.model_label(ConvNet) == stack_choice.model_label(None) == ""  # the reference's keys stay
+
+
+def test_the_cuda_calibration_times_a_lone_run_of_any_model_as_a_stack_of_one() -> None:
+    """On CUDA a lone run trains as a stack of one (its graph); for a --model network that is torch.func's stack,
+    not the reference CNN's grouped one (which cannot hold an MLP: the calibration then always failed and said
+    "stacked" unmeasured). Built here for the CPU: the same fit, graphs off."""
+    config = replace(TINY, epochs=1)
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 1, 28, 28, generator=gen), torch.randint(0, 10, (40,), generator=gen)
+    run = Run(config, lambda event: None, threading.Event(), "lone", probes=False, model_factory=mlp,
+              diagnostics=False)
+    run.setup(Splits(x, y, x[:10], y[:10], x[:10], y[:10], None))
+    fit = stack_choice.lone_fit(run, torch.device("cuda"))
+    assert isinstance(fit.step, FuncStackedStep) and fit.step.net.k == 1
+    fit.train_epoch(1)
+    assert int(fit.step.counter) == 4 and bool(torch.isfinite(fit.step.batch_losses).all())
+    assert not isinstance(stack_choice.lone_fit(run, CPU).step, FuncStackedStep)  # elsewhere: its own lone step
 
 
 def test_a_factory_that_raises_ends_every_run_failed_in_one_line() -> None:

@@ -1,9 +1,9 @@
 """An independent re-implementation of the verdict experiments, in plain PyTorch (no lrtui import).
 
-    python benchmarks/independent_check.py [--out results.json] [--only CELL,...]
-    python benchmarks/independent_check.py --relabel results.json   # re-judge stored curves
-    python benchmarks/independent_check.py --vs-lrtui lrtui_results.json   # lrtui's CLI on the same cells
-    python benchmarks/independent_check.py --out results.json --compare lrtui_results.json  # the table
+    python benchmarks/independent_check.py [--out benchmarks/results/independent_check.json] [--only CELL,...]
+    python benchmarks/independent_check.py --relabel benchmarks/results/independent_check.json   # re-judge stored curves
+    python benchmarks/independent_check.py --vs-lrtui benchmarks/results/independent_check_lrtui.json   # lrtui's CLI on the same cells
+    python benchmarks/independent_check.py --out benchmarks/results/independent_check.json --compare benchmarks/results/independent_check_lrtui.json  # the table
 
 Why: lrtui labels each run (converged, still learning, too slow, unstable, overfitting, not
 learning, diverged) from its curves. This file trains the same reference CNN on the 5k MNIST
@@ -446,7 +446,7 @@ def compare(results: str, theirs: str, runs_dir: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="results.json")
+    ap.add_argument("--out", default="benchmarks/results/independent_check.json")
     ap.add_argument("--only", default="")
     ap.add_argument("--relabel", default="", help="re-judge the curves in this results file, write it back")
     ap.add_argument("--vs-lrtui", default="", help="run lrtui's CLI on every cell, its verdicts into this file")

@@ -179,7 +179,7 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
     """Train the runs through a :class:`Runner`, printing as events arrive; returns the signals seen and the runs."""
     from lrtui.engine.events import Event
     from lrtui.plots.printout import RunPrinter
-    from lrtui.runner import Notice, Runner, RunsDone, SaveProblem, hangup_keeps_training
+    from lrtui.runner import Notice, Runner, RunsDone, SaveProblem, SweepNote, hangup_keeps_training
 
     printer = RunPrinter(console, quiet=args.quiet, prefix_runs=len(configs) > 1)
     with Signals(keep_on_hangup=hangup_keeps_training()) as stop:
@@ -193,6 +193,9 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
                 if item.error:
                     with contextlib.suppress(OSError):
                         tell("error", f"training stopped: {item.error}")
+            elif isinstance(item, SweepNote):
+                with contextlib.suppress(OSError):
+                    tell("note", item.text)
             elif not (stop.hangup or console.reader_gone or console.write_failed):  # keep saving, stop printing
                 try:
                     printer(item)

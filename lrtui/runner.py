@@ -113,6 +113,13 @@ class SaveProblem:
 
 
 @dataclass(frozen=True)
+class SweepNote:
+    """One line about how a group of runs trains (a network that cannot be stacked trains one by one: why)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class RunsDone:
     """The training thread finished a group of runs it trained together (each has its final status now).
 
@@ -124,7 +131,7 @@ class RunsDone:
     idle: bool  #: nothing is queued after it: the runner is idle now
 
 
-Notice = SaveProblem | RunsDone
+Notice = SaveProblem | RunsDone | SweepNote
 
 #: the longest error text a run keeps (a traceback's message can be megabytes: a 100k-digit number, say)
 ERROR_CHARS = 300
@@ -297,7 +304,8 @@ class Runner:
                     from lrtui.engine.sweep import run_many
 
                     run_many([r.config for r in records], [r.id for r in records], self._emit, cancel,
-                             batched=self.batched, stop_dead=self.stops_dead(records))
+                             batched=self.batched, stop_dead=self.stops_dead(records),
+                             note=lambda text: self.listener(SweepNote(text)))
                 except BaseException as e:  # noqa: BLE001 — the engine reports its failures as events; a last resort
                     error = one_line(e)
             try:

@@ -227,7 +227,8 @@ class SweepOutcome:
 
 def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
                 cancel: threading.Event | None = None, *, stacked: bool = True, graphs: bool = True,
-                diagnostics: bool = True, probes: bool = True, trace: bool = True) -> SweepOutcome:
+                diagnostics: bool = True, probes: bool = True, trace: bool = True,
+                stop_dead: bool = False) -> SweepOutcome:
     """Train K configs (equal but for lr, schedule and warmup; SGD family) of the model ``factory`` builds.
 
     Every run builds its model with ``factory`` under its seed, so all start from the same weights
@@ -240,7 +241,7 @@ def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Se
         reference = is_reference_net(seeded_model(factory, configs[0].seed))
     except Exception:  # noqa: BLE001 — each run's setup calls the factory again and ends failed with its error
         reference = False
-    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace,
+    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace, stop_dead=stop_dead,
                 model_factory=factory) for config, run_id in zip(configs, run_ids, strict=True)]
     plan = StackPlan("grouped" if reference else "func")
     with run_threads():

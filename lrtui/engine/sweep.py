@@ -130,7 +130,7 @@ def run_many(
         stack = use_batched(configs, batched, resolve_device(configs[0].device, detect_devices()),
                             model_factory=model_factory)
         outcome = train_sweep(model_factory, configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes,
-                              trace=trace, stacked=stack)
+                              trace=trace, stacked=stack, stop_dead=stop_dead)
         if outcome.note is not None and note is not None:
             note(outcome.note)
         return outcome.ends

@@ -24,7 +24,7 @@ from textual.screen import Screen
 
 from lrtui.engine.events import Event, Progress
 from lrtui.printable import printable
-from lrtui.runner import Runner, RunsDone, SaveProblem, hangup_keeps_training
+from lrtui.runner import Runner, RunsDone, SaveProblem, SweepNote, hangup_keeps_training
 from lrtui.sessions.listing import load_session
 from lrtui.sessions.store import Session
 from lrtui.tui.keys import palette_entries
@@ -64,7 +64,7 @@ class LRTuiApp(App[None]):
     def _new_runner(self, session: Session) -> Runner:
         return Runner(session, self._relay, thread_setup=limit_torch_threads)
 
-    def _relay(self, item: Event | SaveProblem | RunsDone) -> None:
+    def _relay(self, item: Event | SaveProblem | RunsDone | SweepNote) -> None:
         """The runner's listener, on the training thread: hand over to the UI thread (a no-op once closing)."""
         self.post_message(RunnerUpdate(item))
 
@@ -90,6 +90,8 @@ class LRTuiApp(App[None]):
             self.main.batch_done(item)
         elif isinstance(item, SaveProblem):
             self._save_problem(item)
+        elif isinstance(item, SweepNote):
+            self.main.log_view.note(item.text)
         elif isinstance(item, Progress):
             self.main.redraw.progress = item  # drawn by the next redraw
         else:

@@ -186,3 +186,14 @@ def test_find_lr_with_an_own_network(cli, tmp_path):
     result = cli(["find-lr", "--model", str(EXAMPLES / "mlp.py:mlp"), "--steps", "40", "--device", "cpu"], tmp_path)
     assert result.code == 0, result.err
     assert "suggested lr" in result.out or "no suggestion" in result.out
+
+
+def test_a_network_that_cannot_stack_trains_one_by_one_and_says_why(cli, tmp_path):
+    """Batch norm's running statistics cannot be kept per stacked copy: the sweep trains one by one, one line says so."""
+    result = cli(["run", "--model", f"{EXAMPLES / 'normed_cnn.py:normed_cnn'}", "--lr", "0.05,0.01", "--epochs", "1",
+                  "--train-limit", "100", "--device", "cpu", "--quiet", "--batched"], tmp_path)
+    assert result.code == 0, result.err
+    notes = [line for line in result.err.splitlines() if line.startswith("lrtui: note: ")]
+    assert len(notes) == 1 and "trained one by one, not stacked" in notes[0] and "BatchNorm" in notes[0], result.err
+    runs = load_session(str(next((tmp_path / "sessions").iterdir()))).book.runs
+    assert [r.status for r in runs] == ["finished", "finished"]

@@ -10,8 +10,8 @@ from lrtui.plots import step_charts
 from lrtui.plots import terminal_charts as charts
 from lrtui.sessions.record import RunRecord
 
-DIAG = {"update_ratio": {"conv1": 1e-3, "conv2": 1e-3, "fc1": 2e-3, "fc2": 3e-3},
-        "dead_fraction": {"conv1": 0.1, "conv2": 0.9, "fc1": 0.5}}
+DIAG = Diagnostics.of(update_ratio={"conv1": 1e-3, "conv2": 1e-3, "fc1": 2e-3, "fc2": 3e-3},
+                      dead_fraction={"conv1": 0.1, "conv2": 0.9, "fc1": 0.5})
 
 
 def dying_trace() -> StepTrace:
@@ -26,7 +26,7 @@ def dying_trace() -> StepTrace:
 
 def run(rid: str, trace: StepTrace | None) -> RunRecord:
     record = RunRecord(rid, RunConfig(lr=0.5, epochs=1))
-    record.epochs = [EpochRecord.of(1, val_acc=0.1, val_loss=2.3, diagnostics=Diagnostics.of(**DIAG))]
+    record.epochs = [EpochRecord.of(1, val_acc=0.1, val_loss=2.3, diagnostics=DIAG)]
     record.step_trace = trace
     return record
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from lrtui.engine.bands import DEAD_FRACTION, EPOCH_TRAVEL, UPDATE_RATIO, Band, FamilyBands
 from lrtui.engine.numbers import finite
+from lrtui.engine.records import Diagnostics
 
 #: Layers shown at once (the reference CNN's four layers all are).
 SHOWN = 4
@@ -64,9 +65,9 @@ def furthest_layers(values: Iterable[Mapping[str, Any] | None], band: Band, show
     return LayerPick(tuple(k for k in order if k in keep), tuple(k for k in order if k not in keep), distance)
 
 
-def chart_layers(diagnostics: Iterable[Mapping[str, Any] | None], bands: FamilyBands,
+def chart_layers(diagnostics: Iterable[Diagnostics | None], bands: FamilyBands,
                  shown: int = SHOWN) -> dict[str, LayerPick]:
     """For epochs' ``diagnostics``: the layers to chart for the update ratio and for dead units."""
-    epochs = [d for d in diagnostics if d]
-    return {statistic: furthest_layers((d.get(statistic) for d in epochs), bands.band(statistic), shown)
+    epochs = [d for d in diagnostics if d is not None]
+    return {statistic: furthest_layers((getattr(d, statistic) for d in epochs), bands.band(statistic), shown)
             for statistic in (UPDATE_RATIO, DEAD_FRACTION)}

@@ -24,9 +24,9 @@ def test_a_sweep_stops_its_dead_run_at_the_epoch_end_and_trains_the_other(cli, t
     runs = runs_of(tmp_path)
     dead, alive = runs[1.0], runs[0.01]
     assert (dead.status, len(dead.epochs)) == ("finished", 1)
-    assert dead.verdict is not None and "stopped early at epoch 1 of 2: fc1 100% dead" in dead.verdict["reason"]
+    assert dead.verdict is not None and "stopped early at epoch 1 of 2: fc1 100% dead" in dead.verdict.reason
     assert (alive.status, len(alive.epochs)) == ("finished", 2)
-    assert "stopped early" not in alive.verdict["reason"]
+    assert "stopped early" not in alive.verdict.reason
 
 
 @pytest.mark.parametrize("lrs, flags, env", [
@@ -43,5 +43,5 @@ def test_kept_dead_runs_and_a_single_run_train_every_epoch(cli, tmp_path, monkey
     assert res.code == 0, res.err
     runs = runs_of(tmp_path)
     assert [(r.status, len(r.epochs)) for r in runs.values()] == [("finished", 2)] * len(lrs.split(","))
-    assert "stopped early" not in runs[1.0].verdict["reason"]
-    assert "fc1" in runs[1.0].verdict["reason"], "it did die: the opt-out, not the rule, kept it training"
+    assert "stopped early" not in runs[1.0].verdict.reason
+    assert "fc1" in runs[1.0].verdict.reason, "it did die: the opt-out, not the rule, kept it training"

@@ -34,11 +34,11 @@ def test_each_example_network_trains_an_epoch_of_digits(cli, tmp_path, factory, 
     for run in runs:
         assert run.config.model == spec and run.config.model_name == name and run.config.model_params > 0
         assert run.config.classes == 10 and run.epochs and run.test is not None
-        diagnostics = run.epochs[-1].get("diagnostics")
-        assert diagnostics and diagnostics["update_ratio"] and diagnostics["dead_fraction"], "diagnostics expected"
-        assert "calibrated on the reference CNN" in run.verdict["reason"]
-        assert f"lrtui find-lr --model {spec}" in run.verdict["hint"]
-    assert runs[0].epochs[0]["train_loss"] != runs[1].epochs[0]["train_loss"]
+        diagnostics = run.epochs[-1].diagnostics
+        assert diagnostics and diagnostics.update_ratio and diagnostics.dead_fraction, "diagnostics expected"
+        assert run.verdict is not None and "calibrated on the reference CNN" in run.verdict.reason
+        assert f"lrtui find-lr --model {spec}" in run.verdict.hint
+    assert runs[0].epochs[0].train_loss != runs[1].epochs[0].train_loss
 
 
 def test_a_seed_gives_every_run_of_a_sweep_the_same_initial_weights(tmp_path):

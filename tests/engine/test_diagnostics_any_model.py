@@ -21,6 +21,7 @@ from lrtui.engine.activations import NOTHING_SEEN, UnitsFired
 from lrtui.engine.diagnostics import LAYERS, RELU_LAYERS, LayerGroups, Observer, StepStats, ValStats, layer_groups
 from lrtui.engine.events import EpochEnd, TracePoints
 from lrtui.engine.model import ConvNet, build_model
+from lrtui.engine.records import Diagnostics
 from lrtui.engine.step_trace import PROBE_IMAGES
 from lrtui.engine.trainer import train
 
@@ -190,9 +191,10 @@ def test_a_deep_network_trains_with_every_layer_measured() -> None:
     end = train(replace(TINY, epochs=1, lr=0.05, log_every=10), rec, model_factory=Deep)
     assert end.status == "finished", end.error
     d = rec.of(EpochEnd)[0].diagnostics
-    assert tuple(d["update_ratio"]) == tuple(d["update_ratio_max"]) == DEEP_LAYERS
-    assert all(0 < r < 1 for r in d["update_ratio"].values())
-    assert tuple(d["dead_fraction"]) == DEEP_RELUS and "dead_na" not in d
+    assert d is not None and d.update_ratio_max is not None
+    assert tuple(d.update_ratio) == tuple(d.update_ratio_max) == DEEP_LAYERS
+    assert all(r is not None and 0 < r < 1 for r in d.update_ratio.values())
+    assert tuple(d.dead_fraction) == DEEP_RELUS and d.dead_na is None
     points = [p for t in rec.of(TracePoints) for p in t.points]
     assert any(p.update_ratio and tuple(p.update_ratio) == DEEP_LAYERS for p in points)
     assert any(p.dead_fraction and tuple(p.dead_fraction) == DEEP_RELUS for p in points)
@@ -240,10 +242,12 @@ def _old_watching(model: ConvNet, units: UnitsFired | None) -> Iterator[Any]:
     yield forward
 
 
-def _tiny_reference_run() -> tuple[list[dict[str, Any]], list[Any]]:
+def _tiny_reference_run() -> tuple[list[Diagnostics], list[Any]]:
     rec = Recorder()
     train(replace(TINY, lr=0.3), rec)  # large enough steps that units die
-    return [e.diagnostics for e in rec.of(EpochEnd)], [p for t in rec.of(TracePoints) for p in t.points]
+    diags = [e.diagnostics for e in rec.of(EpochEnd)]
+    assert all(d is not None for d in diags)
+    return [d for d in diags if d is not None], [p for t in rec.of(TracePoints) for p in t.points]
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -260,8 +264,8 @@ def test_the_reference_cnn_is_one_case_and_agrees_with_the_old_path(monkeypatch:
     monkeypatch.setattr(diagnostics, "watching", _old_watching)
     monkeypatch.setattr(tracing, "watching", _old_watching)
     old_epochs, old_points = _tiny_reference_run()
-    assert all(tuple(d["update_ratio"]) == LAYERS and tuple(d["dead_fraction"]) == RELU_LAYERS for d in new_epochs)
-    assert max(d["dead_fraction"]["fc1"] for d in new_epochs) > 0  # something to compare
+    assert all(tuple(d.update_ratio) == LAYERS and tuple(d.dead_fraction) == RELU_LAYERS for d in new_epochs)
+    assert max(d.dead_fraction["fc1"] or 0.0 for d in new_epochs) > 0  # something to compare
     assert _close(new_epochs, old_epochs)
     assert len(new_points) == len(old_points) and all(
         _close(a.update_ratio, b.update_ratio) and _close(a.dead_fraction, b.dead_fraction)
@@ -288,9 +292,10 @@ def test_a_record_with_na_activations_reads_back_from_its_session_row() -> None:
 
     _, d = observe(Smooth(), x_batch())
     record = RunRecord("r1", TINY)
-    record.apply(EpochEnd("r1", 1, 2.3, 0.1, 2.3, 0.1, 1.0, diagnostics={"update_ratio": {"fc1": 1e-3}, **d}))
-    back = schema.run_row(record.to_dict(), "run r1")
-    assert back.epochs[0]["diagnostics"]["dead_na"] == d["dead_na"]
+    record.apply(EpochEnd("r1", 1, 2.3, 0.1, 2.3, 0.1, 1.0, diagnostics=Diagnostics.of(update_ratio={"fc1": 1e-3}, **d)))
+    back = schema.run_record(record.to_dict(), "run r1")
+    diagnostics = back.epochs[0].diagnostics
+    assert diagnostics is not None and diagnostics.dead_na == d["dead_na"]
 
 
 class Nested(nn.Module):

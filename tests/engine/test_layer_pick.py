@@ -8,6 +8,7 @@ import pytest
 
 from lrtui.engine.bands import ADAM, SGD, Band
 from lrtui.engine.layer_pick import band_distance, chart_layers, furthest_layers
+from lrtui.engine.records import Diagnostics
 
 
 def test_distance_is_in_decades_for_ratios_and_in_share_points_for_shares() -> None:
@@ -37,7 +38,7 @@ def test_a_small_network_shows_every_layer_and_missing_values_rank_last() -> Non
 
 
 def test_chart_layers_picks_for_update_ratio_and_dead_units_by_the_family_bands() -> None:
-    diags = [{"update_ratio": {"a": 1e-3, "b": 5e-2, "c": 1e-3}, "dead_fraction": {"a": 0.6, "b": 0.1}}, None]
+    diags = [Diagnostics.of(update_ratio={"a": 1e-3, "b": 5e-2, "c": 1e-3}, dead_fraction={"a": 0.6, "b": 0.1}), None]
     sgd, adam = chart_layers(diags, SGD, shown=1), chart_layers(diags, ADAM, shown=1)
     assert sgd["update_ratio"].shown == ("b",) and sgd["dead_fraction"].shown == ("a",)
     assert sgd["dead_fraction"].distance["a"] > 0 > adam["dead_fraction"].distance["a"]  # Adam's band is wider

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
+from engine_helpers import TINY
 
 from lrtui.engine.events import ProbeResult
 from lrtui.engine.probe_belief import RunOutcome, whom_to_believe
 from lrtui.engine.probe_reading import larger_step_safe, largest_safe_step, read_probe, safe_at_lr
+from lrtui.engine.records import ProbeRecord
 from lrtui.engine.verdict import last_probe
+from lrtui.sessions import schema
+from lrtui.sessions.record import RunRecord
 
 LRS = (0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1.0, 3.16)
 #: measured on the 5k digits from the initial weights (batch 10, 16 minibatches)
@@ -73,22 +78,38 @@ def test_the_verdict_reads_larger_steps_from_real_steps() -> None:
     """Steps too small, the probe agreeing: a step 10x the lr or more is still safe and lower than the lr's own."""
     assert larger_step_safe(probe(0.001), 10) is True  # 0.0316 is safe and lower (2.2934 < 2.2940)
     assert larger_step_safe(probe(0.1), 10) is False  # 1 and 3.16 raise the loss on most minibatches
-    small_gain = probe(0.001).to_dict()  # lowers the median by 6e-4 nats only: the old rule asked for 1e-3
+    small_gain = ProbeRecord.of(probe(0.001))  # lowers the median by 6e-4 nats only: the old rule asked for 1e-3
     assert last_probe([small_gain])[2] is True
-    assert last_probe([probe(0.1).to_dict()])[2] is False
+    assert last_probe([ProbeRecord.of(probe(0.1))])[2] is False
+
+
+def _saved_run(p: ProbeResult) -> dict[str, Any]:
+    """A session row of run r1 holding this probe, as the session file saves it."""
+    record = RunRecord("r1", TINY)
+    record.apply(p)
+    return record.to_dict()
+
+
+#: a field of a saved probe and junk in it; the schema refuses each (the row is not read), naming the field
+JUNK = [("epoch", True), ("lrs", "x"), ("losses", ["a"] * 8), ("losses", [math.inf] * 8), ("current_lr", "1"),
+        ("dead_after", [7] * 8), ("dead_after", [{"fc1": "z"}] * 8), ("minibatches", 2.5)]
 
 
 def test_a_saved_probe_reads_back_and_junk_reads_as_nothing() -> None:
+    """Through the session schema: the probe as saved, a null loss as None, junk refused, an older probe."""
     p = probe(1.0, epoch=2)
-    assert ProbeResult.from_dict(p.to_dict(), "r1") == p
-    junk = ProbeResult.from_dict({"epoch": True, "lrs": "x", "losses": [None, "a", math.inf], "current_lr": "1",
-                                  "dead_after": [7, {"fc1": "z"}], "minibatches": 2.5})
-    assert junk.epoch == 0 and junk.lrs == () and junk.minibatches == 0 and math.isnan(junk.current_lr)
-    assert math.isnan(junk.losses[0]) and math.isnan(junk.losses[1]) and junk.losses[2] == math.inf
-    assert junk.dead_after[0] == {} and math.isnan(junk.dead_after[1]["fc1"])
-    assert "cannot say" in read_probe(junk) and largest_safe_step(junk) is None
-    old = {k: v for k, v in p.to_dict().items() if k in ("epoch", "lrs", "losses", "current_lr", "base_loss")}
-    assert ProbeResult.from_dict(old).raised_fraction == () and "cannot say" in read_probe(ProbeResult.from_dict(old))
+    raw = _saved_run(p)
+    back = schema.run_record(raw).probes
+    assert back == [ProbeRecord.of(p)] and read_probe(back[0]) == read_probe(p)
+    saved = raw["probes"][0]
+    unmeasured = schema.run_record({**raw, "probes": [{**saved, "losses": [None] * 8}]}).probes[0]
+    assert unmeasured.losses == (None,) * 8  # a loss that was not finite is saved as null and reads as None
+    for field, junk in JUNK:
+        with pytest.raises(schema.Malformed, match=f"probes\\[0\\].{field}"):
+            schema.run_record({**raw, "probes": [{**saved, field: junk}]})
+    old = {k: v for k, v in saved.items() if k in ("epoch", "lrs", "losses", "current_lr", "base_loss")}
+    older = schema.run_record({**raw, "probes": [old]}).probes[0]
+    assert older.raised_fraction is None and "cannot say" in read_probe(older)
 
 
 def test_the_reports_probe_text_says_what_real_steps_did_before_training_and_last() -> None:
@@ -96,13 +117,13 @@ def test_the_reports_probe_text_says_what_real_steps_did_before_training_and_las
 
     from lrtui.reports.run_details import _probe_summary
 
-    probes = [probe(1.0, epoch=0).to_dict(), probe(1.0, epoch=1).to_dict(), probe(1.0, epoch=2).to_dict()]
+    probes = [ProbeRecord.of(probe(1.0, epoch=epoch)) for epoch in (0, 1, 2)]
     text = _probe_summary(SimpleNamespace(probes=probes))
     assert text.startswith("Lowest loss: before training 2.293 at η=0.0316")
     assert "Before training, a step of 1 (the run's lr) raises the loss on 88% of 16 minibatches" in text
     assert "After epoch 2, a step of 1" in text and "After epoch 1," not in text
-    old = [{k: v for k, v in p.items() if k in ("epoch", "lrs", "losses", "current_lr")} for p in probes]
+    old = [ProbeRecord(p.epoch, p.lrs, p.losses, p.current_lr) for p in probes]
     said = _probe_summary(SimpleNamespace(probes=old))  # older probes: the lowest losses only, as before
     assert said.startswith("Lowest loss:") and "minibatches" not in said and "safe" not in said
-    hostile = probe(1.0, dead_after=tuple({"[b]x": 0.9 if i else 0.0} for i in range(8))).to_dict()
+    hostile = ProbeRecord.of(probe(1.0, dead_after=tuple({"[b]x": 0.9 if i else 0.0} for i in range(8))))
     assert "[b]" not in _probe_summary(SimpleNamespace(probes=[hostile]))

@@ -9,6 +9,7 @@ from svg_helpers import assert_inside, svg_points
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState
+from lrtui.engine.records import EpochRecord
 from lrtui.reports.machine import system_svg
 from lrtui.reports.report import write_reports
 from lrtui.sessions.listing import load_session
@@ -22,8 +23,8 @@ def session_of(root: Path, samples: list[list[SystemSample | None]]) -> Session:
     for i, per_epoch in enumerate(samples):
         record = session.add(RunConfig(lr=0.01 * (i + 1), epochs=len(per_epoch)))
         record.status = RunState.FINISHED
-        record.epochs = [{"epoch": e + 1, "val_acc": 0.9, "train_acc": 0.9, "val_loss": 0.3, "train_loss": 0.3,
-                          "seconds": 1.0, "diagnostics": None} for e in range(len(per_epoch))]
+        record.epochs = [EpochRecord(e + 1, train_loss=0.3, train_acc=0.9, val_loss=0.3, val_acc=0.9, seconds=1.0)
+                         for e in range(len(per_epoch))]
         for e, sample in enumerate(per_epoch):
             if sample is not None:
                 record.note_system(e + 1, sample)

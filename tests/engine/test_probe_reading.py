@@ -113,17 +113,22 @@ def test_a_saved_probe_reads_back_and_junk_reads_as_nothing() -> None:
 
 
 def test_the_reports_probe_text_says_what_real_steps_did_before_training_and_last() -> None:
-    from types import SimpleNamespace
-
+    from lrtui.engine.config import RunConfig
     from lrtui.reports.run_details import _probe_summary
+    from lrtui.sessions.record import RunRecord
+
+    def run_with(probes: list[ProbeRecord]) -> RunRecord:  # a run still training: its probes only
+        record = RunRecord("r1", RunConfig(lr=1.0))
+        record.probes = probes
+        return record
 
     probes = [ProbeRecord.of(probe(1.0, epoch=epoch)) for epoch in (0, 1, 2)]
-    text = _probe_summary(SimpleNamespace(probes=probes))
+    text = _probe_summary(run_with(probes=probes))
     assert text.startswith("Lowest loss: before training 2.293 at η=0.0316")
     assert "Before training, a step of 1 (the run's lr) raises the loss on 88% of 16 minibatches" in text
     assert "After epoch 2, a step of 1" in text and "After epoch 1," not in text
     old = [ProbeRecord(p.epoch, p.lrs, p.losses, p.current_lr) for p in probes]
-    said = _probe_summary(SimpleNamespace(probes=old))  # older probes: the lowest losses only, as before
+    said = _probe_summary(run_with(probes=old))  # older probes: the lowest losses only, as before
     assert said.startswith("Lowest loss:") and "minibatches" not in said and "safe" not in said
     hostile = ProbeRecord.of(probe(1.0, dead_after=tuple({"[b]x": 0.9 if i else 0.0} for i in range(8))))
-    assert "[b]" not in _probe_summary(SimpleNamespace(probes=[hostile]))
+    assert "[b]" not in _probe_summary(run_with(probes=[hostile]))

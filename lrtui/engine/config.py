@@ -65,6 +65,10 @@ def default_data_dir() -> str:
     return os.path.join(user_data_dir("lrtui"), "data")
 
 
+#: Fields that say how a run was measured, not what it trained: never a varying setting, never splits repeats.
+HOW_MEASURED = ("sample_every",)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that decides one training run. Frozen: a run's config never changes under it."""
@@ -89,6 +93,7 @@ class RunConfig:
     model_name: str = REFERENCE_MODEL  #: what built the network (``factory() → Class``), recorded once it is built
     model_params: int = REFERENCE_PARAMS  #: its trainable parameters, recorded with the name
     classes: int = 10  #: outputs of the network = classes of the data: chance is 1/classes, a uniform guess ln classes
+    sample_every: int = 4  #: diagnostics measured every this many steps, recorded at setup (engine/sample_rate.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,7 +181,7 @@ def varying_fields(configs: Sequence[RunConfig]) -> tuple[str, ...]:
 
     What a table or legend of a grid must show besides the label (``seed``, ``batch_size``, ...).
     """
-    names = [*GRID_FIELDS, *(f for f in RunConfig.__dataclass_fields__ if f not in GRID_FIELDS)]
+    names = [*GRID_FIELDS, *(f for f in RunConfig.__dataclass_fields__ if f not in (*GRID_FIELDS, *HOW_MEASURED))]
     return tuple(n for n in names if len({getattr(c, n) for c in configs}) > 1)
 
 
@@ -443,6 +448,7 @@ _FIELD_PARSERS: dict[str, FieldParser] = {
     "model_name": _recorded(lambda v: isinstance(v, str), "is not a name"),
     "model_params": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "is not a count"),
     "classes": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "is not >= 2 classes"),
+    "sample_every": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "is not >= 1"),
 }
 
 
@@ -514,7 +520,7 @@ def parse_configs(
                 device=v["device"],
                 log_every=v["log_every"],
                 train_limit=v["train_limit"],
-                **{k: v[k] for k in ("model", "data", "model_name", "model_params", "classes")},
+                **{k: v[k] for k in ("model", "data", "model_name", "model_params", "classes", "sample_every")},
             ))
     return configs
 

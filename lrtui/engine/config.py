@@ -65,8 +65,9 @@ def default_data_dir() -> str:
     return os.path.join(user_data_dir("lrtui"), "data")
 
 
-#: Fields that say how a run was measured, not what it trained: never a varying setting, never splits repeats.
-HOW_MEASURED = ("sample_every",)
+#: Fields recorded with a run that are not what it trained (how it was measured, what its session knew): never
+#: a varying setting, never splits repeats.
+NOT_SETTINGS = ("sample_every", "range_test_lr")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ class RunConfig:
     model_params: int = REFERENCE_PARAMS  #: its trainable parameters, recorded with the name
     classes: int = 10  #: outputs of the network = classes of the data: chance is 1/classes, a uniform guess ln classes
     sample_every: int = 4  #: diagnostics measured every this many steps, recorded at setup (engine/sample_rate.py)
+    #: the lr a range test in the run's session suggests for its network, data, optimizer and batch (None: none)
+    range_test_lr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,7 +184,7 @@ def varying_fields(configs: Sequence[RunConfig]) -> tuple[str, ...]:
 
     What a table or legend of a grid must show besides the label (``seed``, ``batch_size``, ...).
     """
-    names = [*GRID_FIELDS, *(f for f in RunConfig.__dataclass_fields__ if f not in (*GRID_FIELDS, *HOW_MEASURED))]
+    names = [*GRID_FIELDS, *(f for f in RunConfig.__dataclass_fields__ if f not in (*GRID_FIELDS, *NOT_SETTINGS))]
     return tuple(n for n in names if len({getattr(c, n) for c in configs}) > 1)
 
 
@@ -449,6 +452,8 @@ _FIELD_PARSERS: dict[str, FieldParser] = {
     "model_params": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "is not a count"),
     "classes": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "is not >= 2 classes"),
     "sample_every": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "is not >= 1"),
+    "range_test_lr": _recorded(lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                       and 0 < v < math.inf), "is not a learning rate"),
 }
 
 
@@ -520,7 +525,8 @@ def parse_configs(
                 device=v["device"],
                 log_every=v["log_every"],
                 train_limit=v["train_limit"],
-                **{k: v[k] for k in ("model", "data", "model_name", "model_params", "classes", "sample_every")},
+                **{k: v[k] for k in ("model", "data", "model_name", "model_params", "classes", "sample_every",
+                                       "range_test_lr")},
             ))
     return configs
 

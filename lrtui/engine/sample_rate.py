@@ -77,7 +77,7 @@ def step_times(model: nn.Module, config: RunConfig, x: torch.Tensor, y: torch.Te
     fastest of :data:`ROUNDS` (after one untimed) counts."""
     device = x.device
     wait, now = sync(device), clock(device)
-    params = list(model.parameters())
+    params: list[torch.Tensor] = list(model.parameters())
     stats = StepStats(device, groups, every=1, rows=ROUNDS + 1 if traced else 0)
     sgd = config.optimizer in SGD_OPTIMIZERS
     plain_sgd = sgd and not config.momentum and not config.weight_decay

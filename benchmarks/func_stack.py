@@ -124,7 +124,7 @@ def main() -> None:
         med = {name: statistics.median(t) for name, t in times.items()}
         one = med["one by one"]
         if note is not None:
-            print(f"{label:<16}{one:>12.2f}{'—':>12}{'':>8}  not stacked: {note}", flush=True)
+            print(f"{label:<16}{one:>12.2f}{'—':>12}{'':>8}  {note}", flush=True)
             continue
         func = med["torch.func"]
         grouped = (f"{med['grouped']:>10.2f}{one / med['grouped']:>7.2f}x" if "grouped" in med else "")

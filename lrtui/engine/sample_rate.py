@@ -34,9 +34,9 @@ from lrtui.engine.steps import SGD_OPTIMIZERS
 INTERVALS = (SAMPLE_EVERY, 8, 16, 32)
 #: The most the measured steps may add to a run's steps (their extra time over all steps' time).
 MEASURED_SHARE = 0.015
-#: Runs with fewer steps keep :data:`SAMPLE_EVERY`: the timing costs ~5 steps, more than it saves there.
+#: Runs with fewer steps keep :data:`SAMPLE_EVERY`: the timing costs ~4 steps, more than it saves there.
 TIME_FROM_STEPS = 200
-#: Timed steps after one untimed one; the fastest of each figure counts (load only adds time).
+#: Timed steps; the fastest of each figure counts (load, and the first call's allocations, only add time).
 ROUNDS = 3
 
 _CHOSEN: dict[tuple[object, ...], int] = {}  #: (network, data, batch, optimizer, device, trace) → interval
@@ -74,11 +74,11 @@ def step_times(model: nn.Module, config: RunConfig, x: torch.Tensor, y: torch.Te
     what :class:`StepStats` does on it (with the optimizer's copy of the weights where it is not SGD),
     timed on its own: a difference of two step times would be as noisy as a shared machine. No copy of
     the network: a deep copy's many small objects cost a short run more than the timing itself. The
-    fastest of :data:`ROUNDS` (after one untimed) counts."""
+    fastest of :data:`ROUNDS` counts (the first, with its allocations, is the slowest)."""
     device = x.device
     wait, now = sync(device), clock(device)
     params: list[torch.Tensor] = list(model.parameters())
-    stats = StepStats(device, groups, every=1, rows=ROUNDS + 1 if traced else 0)
+    stats = StepStats(device, groups, every=1, rows=ROUNDS if traced else 0)
     sgd = config.optimizer in SGD_OPTIMIZERS
     plain_sgd = sgd and not config.momentum and not config.weight_decay
     saved = [b.detach().clone() for b in model.buffers()]
@@ -87,7 +87,7 @@ def step_times(model: nn.Module, config: RunConfig, x: torch.Tensor, y: torch.Te
     try:
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             model.train()
-            for _ in range(ROUNDS + 1):
+            for _ in range(ROUNDS):
                 wait()
                 began = now()
                 grads = list(torch.autograd.grad(F.cross_entropy(model(x), y), params))
@@ -107,7 +107,7 @@ def step_times(model: nn.Module, config: RunConfig, x: torch.Tensor, y: torch.Te
             for buffer, value in zip(model.buffers(), saved):
                 buffer.copy_(value)
         model.train(was_training)
-    plain, extra = min(p for p, _ in times[1:]), min(e for _, e in times[1:])
+    plain, extra = min(p for p, _ in times), min(e for _, e in times)
     return plain, plain + extra
 
 
@@ -116,8 +116,9 @@ def sample_interval(model: nn.Module, config: RunConfig, x: torch.Tensor, y: tor
     """Every how many steps a lone run of ``model`` (a batch of its data: ``x``, ``y``) measures its step."""
     if isinstance(model, ConvNet) or total_steps < TIME_FROM_STEPS:
         return SAMPLE_EVERY
-    key = (config.model, config.data, config.dataset, config.batch_size, config.optimizer, bool(config.momentum),
-           bool(config.weight_decay), str(x.device), traced)
+    shapes = tuple((name, tuple(p.shape)) for name, p in model.named_parameters())  # a factory's too (no spec)
+    key = (config.model, shapes, config.data, config.dataset, config.batch_size, config.optimizer,
+           bool(config.momentum), bool(config.weight_decay), str(x.device), traced)
     with _LOCK:
         if key not in _CHOSEN:
             groups = LayerGroups([name for name, _ in model.named_parameters()])

@@ -17,10 +17,13 @@ the step trace against the same run without it (its reads and verdicts happen at
 at batch 10, the step trace <= 3% more.
 
 ``--model mlp`` / ``--model resnet`` train a deeper network than the reference CNN (:data:`MODELS`: 12 and
-15 layers with parameters), measured as any network is (:meth:`lrtui.engine.diagnostics.Observer.for_model`):
-the same goal holds however many layers there are. Measured (one thread, the 5k digits, batch 10,
-9 rounds, on a shared 2-core machine; paired samples/CPU-s, diagnostics vs off): reference 0.985,
-resnet 0.975, mlp 0.926 (its measured steps add two passes over 267k weights to a ~1 ms step).
+15 layers with parameters) through ``--model`` (:func:`model_spec`), measured as any network is
+(:meth:`lrtui.engine.diagnostics.Observer.for_model`): the same goal holds however many layers there are.
+A foreign network measures every Nth step, N timed at each run's setup (:mod:`lrtui.engine.sample_rate`;
+each call here times it again, its cost counted); the header names the N the runs chose.
+Measured (one thread, the 5k digits, batch 10, 1 epoch, 11 rounds, on a shared 2-core machine; paired
+samples/CPU-s, diagnostics vs off): reference 0.981 (N = 4, 9 rounds), resnet 0.960 (N = 4 or 8), mlp 0.962
+(N = 16). Every 4th step, as before, the mlp paid 0.926-0.937: its measured step adds ~20% to a ~1 ms step.
 """
 
 from __future__ import annotations

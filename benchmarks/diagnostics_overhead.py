@@ -17,10 +17,13 @@ the step trace against the same run without it (its reads and verdicts happen at
 at batch 10, the step trace <= 3% more.
 
 ``--model mlp`` / ``--model resnet`` train a deeper network than the reference CNN (:data:`MODELS`: 12 and
-15 layers with parameters), measured as any network is (:meth:`lrtui.engine.diagnostics.Observer.for_model`):
-the same goal holds however many layers there are. Measured (one thread, the 5k digits, batch 10,
-9 rounds, on a shared 2-core machine; paired samples/CPU-s, diagnostics vs off): reference 0.985,
-resnet 0.975, mlp 0.926 (its measured steps add two passes over 267k weights to a ~1 ms step).
+15 layers with parameters) through ``--model`` (:func:`model_spec`), measured as any network is
+(:meth:`lrtui.engine.diagnostics.Observer.for_model`): the same goal holds however many layers there are.
+A foreign network measures every Nth step, N timed at each run's setup (:mod:`lrtui.engine.sample_rate`;
+each call here times it again, its cost counted); the header names the N the runs chose.
+Measured (one thread, the 5k digits, batch 10, 1 epoch, 11 rounds, on a shared 2-core machine; paired
+samples/CPU-s, diagnostics vs off): reference 0.981 (N = 4, 9 rounds), resnet 0.960 (N = 4 or 8), mlp 0.962
+(N = 16). Every 4th step, as before, the mlp paid 0.926-0.937: its measured step adds ~20% to a ~1 ms step.
 """
 
 from __future__ import annotations
@@ -28,18 +31,21 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.events import Event, ProbeResult
+from lrtui.engine.events import Event, ProbeResult, RunStarted
+from lrtui.engine.sample_rate import forget
 from lrtui.engine.sweep import run_many
 
 #: name: (diagnostics, probes, step trace)
 ROWS = {"off": (False, False, False), "diagnostics": (True, False, False), "probes": (True, True, False),
         "trace": (True, True, True)}
+INTERVALS_USED: set[int] = set()  #: every ``sample_every`` the runs with diagnostics chose
 LABELS = {"off": "off", "diagnostics": "diagnostics", "probes": "diagnostics + probes", "trace": "+ step trace"}
 
 
@@ -78,33 +84,31 @@ class SmallResNet(nn.Module):
         return self.head(self.blocks(x).mean((2, 3)))
 
 
-#: Deeper networks than the reference CNN (None: the reference CNN itself).
-MODELS = {"reference": None, "mlp": deep_mlp, "resnet": SmallResNet}
+def small_resnet() -> nn.Module:
+    return SmallResNet()
 
 
-def use_model(name: str) -> None:
-    """Make runs train ``name`` (seeded as the reference CNN is, on the run's device)."""
+#: Deeper networks than the reference CNN, as ``--model`` factories of this file (None: the reference CNN).
+MODELS = {"reference": None, "mlp": "deep_mlp", "resnet": "small_resnet"}
+
+
+def model_spec(name: str) -> str:
+    """The ``FILE.py:FUNC`` spec that makes a run train ``name`` as ``--model`` does (empty: the reference CNN)."""
     factory = MODELS[name]
-    if factory is None:
-        return
-    import lrtui.engine.trainer as trainer
-
-    def build(seed: int, device: torch.device | str = "cpu") -> nn.Module:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            return factory().to(device)
-
-    trainer.build_model = build  # type: ignore[assignment]
+    return f"{Path(__file__).resolve()}:{factory}" if factory else ""
 
 
 def measure(configs: list[RunConfig], diagnostics: bool, probes: bool, trace: bool) -> tuple[float, float, float]:
     """(samples/s of training+validation, samples per CPU-second of the whole call, probe seconds)."""
     probe_s = 0.0
     last = time.perf_counter()
+    forget()  # each run times its own sampling interval, as a lone command does (its cost is in the CPU time)
 
     def emit(event: Event) -> None:
         nonlocal probe_s, last
         now = time.perf_counter()
+        if isinstance(event, RunStarted) and diagnostics:
+            INTERVALS_USED.add(event.config.sample_every)
         if isinstance(event, ProbeResult):
             probe_s += now - last  # the probe ran since the previous event
         last = now
@@ -139,12 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--stacked stacks the reference CNN only")
     if args.threads:
         torch.set_num_threads(args.threads)
-    use_model(args.model)
     rows = [r.strip() for r in args.rows.split(",")]
     if not rows or any(r not in ROWS for r in rows):
         parser.error(f"--rows: choose from {', '.join(ROWS)}")
     base = RunConfig(lr=0.01, batch_size=args.batch, epochs=args.epochs, device=args.device, dataset=args.dataset,
                      train_limit=args.train_limit, log_every=args.log_every or None, seed=0,
+                     model=model_spec(args.model),
                      **({"data_dir": args.data_dir} if args.data_dir else {}))
     configs = [base.with_lr(0.01 * 2.0**i) for i in range(args.stacked)]
     measure(configs, *ROWS["trace"])  # warm-up: imports, caches, allocator
@@ -156,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     ref_cpu = statistics.median(r[1] for r in results[rows[0]])
     print(f"device {args.device}, {args.dataset}, model {args.model}, batch {args.batch}, {len(configs)} model(s), {args.epochs} "
           f"epoch(s), log every {args.log_every or 'auto'}, {args.repeats} rounds, torch threads "
-          f"{torch.get_num_threads()}")
+          f"{torch.get_num_threads()}; diagnostics over every Nth step, N = "
+          f"{', '.join(map(str, sorted(INTERVALS_USED)))}")
     vs = f"vs {rows[0]}"
     print(f"{'row':22s} {'samples/s':>10s} {vs:>13s} {'samples/CPU-s':>14s} {vs:>13s} {'paired':>17s} "
           f"{'probe s':>8s}")

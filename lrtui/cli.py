@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--end", default="10", help="last learning rate (default 10)")
     find.add_argument("--steps", default="320", help="number of steps (default 320, lrfind.DEFAULT_STEPS; at most one epoch)")
     find.add_argument("--json", metavar="PATH", help="write the curve and the suggestions to PATH")
+    find.add_argument("--open", metavar="SESSION", help="keep the test in a saved session (folder, session.json or "
+                      "'last'): that session's verdicts for this --model, optimizer and batch lead with its lr")
     return parser
 
 
@@ -354,6 +356,7 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
     from lrtui.plots.lrfind_chart import render_chart
 
     config = _checked([config])[0]
+    session = _open_or_create(args.open) if getattr(args, "open", None) is not None else None
     with Signals() as stop:
         try:
             result = find_lr(config, start=start, end=end, steps=steps, cancel=stop.cancel)
@@ -376,6 +379,11 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
     if args.json:
         write_json_safely(args.json, result.to_dict(), flag="--json")
         print(f"result: {printable(args.json, newlines=False)}")
+    if session is not None:
+        from lrtui.sessions.range_tests import save_range_test
+
+        save_range_test(session.path, config, result.to_dict())
+        print(f"kept in session: {printable(str(session.path), newlines=False)}")
     return 0
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event, RunEnd, RunStarted, RunState
+from lrtui.sessions.range_tests import with_range_tests
 from lrtui.sessions.record import RunRecord
 from lrtui.sessions.schema import SessionError
 from lrtui.sessions.store import Session
@@ -244,7 +245,7 @@ class Runner:
         if not configs:
             return []
         with self._lock:
-            records = [self.session.add(config) for config in configs]
+            records = [self.session.add(config) for config in with_range_tests(self.session.path, configs)]
             if len(records) > 1:
                 self._in_several.update(r.id for r in records)
             for batch in stackable_batches(records):

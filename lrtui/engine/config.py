@@ -65,6 +65,11 @@ def default_data_dir() -> str:
     return os.path.join(user_data_dir("lrtui"), "data")
 
 
+#: Fields recorded with a run that are not what it trained (how it was measured, what its session knew): never
+#: a varying setting, never splits repeats.
+NOT_SETTINGS = ("sample_every", "range_test_lr")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that decides one training run. Frozen: a run's config never changes under it."""
@@ -89,6 +94,9 @@ class RunConfig:
     model_name: str = REFERENCE_MODEL  #: what built the network (``factory() → Class``), recorded once it is built
     model_params: int = REFERENCE_PARAMS  #: its trainable parameters, recorded with the name
     classes: int = 10  #: outputs of the network = classes of the data: chance is 1/classes, a uniform guess ln classes
+    sample_every: int = 4  #: diagnostics measured every this many steps, recorded at setup (engine/sample_rate.py)
+    #: the lr a range test in the run's session suggests for its network, data, optimizer and batch (None: none)
+    range_test_lr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,7 +184,7 @@ def varying_fields(configs: Sequence[RunConfig]) -> tuple[str, ...]:
 
     What a table or legend of a grid must show besides the label (``seed``, ``batch_size``, ...).
     """
-    names = [*GRID_FIELDS, *(f for f in RunConfig.__dataclass_fields__ if f not in GRID_FIELDS)]
+    names = [*GRID_FIELDS, *(f for f in RunConfig.__dataclass_fields__ if f not in (*GRID_FIELDS, *NOT_SETTINGS))]
     return tuple(n for n in names if len({getattr(c, n) for c in configs}) > 1)
 
 
@@ -443,6 +451,9 @@ _FIELD_PARSERS: dict[str, FieldParser] = {
     "model_name": _recorded(lambda v: isinstance(v, str), "is not a name"),
     "model_params": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "is not a count"),
     "classes": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "is not >= 2 classes"),
+    "sample_every": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "is not >= 1"),
+    "range_test_lr": _recorded(lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                       and 0 < v < math.inf), "is not a learning rate"),
 }
 
 
@@ -514,7 +525,8 @@ def parse_configs(
                 device=v["device"],
                 log_every=v["log_every"],
                 train_limit=v["train_limit"],
-                **{k: v[k] for k in ("model", "data", "model_name", "model_params", "classes")},
+                **{k: v[k] for k in ("model", "data", "model_name", "model_params", "classes", "sample_every",
+                                       "range_test_lr")},
             ))
     return configs
 

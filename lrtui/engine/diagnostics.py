@@ -14,13 +14,14 @@ How they are measured without slowing training:
   on the CPU the norms cost ~70-100 µs against a ~1.1 ms step, so measuring every
   step cost ~9% of the throughput, every 4th ~1-2% (measured,
   benchmarks/diagnostics_overhead.py). The epoch's "mean over steps" is the mean
-  over that fixed quarter of them. The stacked sweep computes every step with pure
+  over that fixed share of them. The stacked sweep computes every step with pure
   tensor ops (captured in its CUDA graph) and weights the same steps in, so a stack
   reports what K lone runs would.
-  Deeper networks (one thread, batch 10, the 5k digits, paired samples/CPU-s): a 15-layer
-  ResNet pays ~2.5%, the reference CNN ~1.5%; a 12-layer 128-wide MLP ~7%: its step is
-  a few passes over 267k weights, and a measured step adds two more (‖w‖ and ‖g‖, ~160 µs of
-  ~1 ms), which no grouping can avoid.
+  Deeper networks: a 12-layer 128-wide MLP's step is a few passes over 267k weights, and a
+  measured step adds two more (‖w‖ and ‖g‖, ~20% of its step), which no grouping can avoid:
+  every 4th cost it ~6%. So a foreign network measures every Nth step, N (4, 8, 16 or 32) timed
+  once at setup (:mod:`lrtui.engine.sample_rate`) and recorded in the run's config
+  (``sample_every``); the reference CNN keeps 4.
 * With ``rows`` (the step trace, :mod:`lrtui.engine.step_trace`), each measured step's ratios
   are also written to their own row of a per-epoch device buffer (one copy, no read): the
   epoch's largest step per layer (``update_ratio_max``) is an ``amax`` over it at the epoch's
@@ -52,7 +53,8 @@ from lrtui.engine.activations import ROOT, UnitsFired, watching
 LAYERS = ("conv1", "conv2", "fc1", "fc2")
 #: The reference CNN's layers followed by a ReLU (what its dead units are named).
 RELU_LAYERS = ("conv1", "conv2", "fc1")
-#: A lone run measures every this many steps (see the module docstring).
+#: A lone run of the reference CNN measures every this many steps; another network at least this many apart
+#: (see the module docstring).
 SAMPLE_EVERY = 4
 
 

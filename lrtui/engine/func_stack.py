@@ -108,7 +108,8 @@ class FuncStackedStep(StackedStep):
         super().__init__(net, opt, x_all, y_all, batch_size, batches, graphs=graphs, diagnostics=False,
                          schedules=schedules, total_steps=total_steps)
         if diagnostics:
-            self.stats = module_stats(net.names, x_all.device, net.k, every=SAMPLE_EVERY, rows=batches if trace else 0)
+            every = schedules[0].sample_every if schedules else SAMPLE_EVERY  # as each run's own setup chose
+            self.stats = module_stats(net.names, x_all.device, net.k, every=every, rows=batches if trace else 0)
 
     @classmethod
     def of(cls, model: nn.Module, configs: Sequence[RunConfig], x: torch.Tensor,
@@ -258,7 +259,7 @@ def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Se
                 for run in runs:  # update ratios per module, as the stack would have kept them
                     if diagnostics and run.update.stats is None and run.model is not None:
                         names = [name for name, _ in run.model.named_parameters()]
-                        run.update.stats = module_stats(names, device, every=SAMPLE_EVERY)
+                        run.update.stats = module_stats(names, device, every=run.config.sample_every)
                     Fit([run], run.step).run()
             else:
                 stacked_fit(runs, graphs, diagnostics).run()

@@ -16,7 +16,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from lrtui.engine.config import REFERENCE_MODEL, ConfigError, RunConfig
+from lrtui.engine.config import REFERENCE_MODEL, ConfigError, RunConfig, format_lr
 from lrtui.engine.data import classes_of, first_inputs
 from lrtui.engine.events import Verdict
 from lrtui.engine.model import build_model, seeded_model
@@ -92,10 +92,18 @@ def checked(configs: Sequence[RunConfig]) -> list[RunConfig]:
 
 
 def with_caveat(verdict: Verdict | None, config: RunConfig) -> Verdict | None:
-    """A foreign network's verdict says whose calibration it used, and how to find this network's own lr."""
+    """A foreign network's verdict says whose calibration it used, and how to find this network's own lr: the
+    suggestion of a range test in its session for the same network, data, optimizer and batch first
+    (:attr:`~lrtui.engine.config.RunConfig.range_test_lr`, looked up by the front end), else the command
+    that runs one and keeps it in the session."""
     if verdict is None or is_reference(config):
         return verdict
-    data = f" --data {config.data}" if config.data else ""
-    return Verdict(verdict.label, f"{verdict.reason} (the step-size bands are calibrated on the reference CNN, "
-                                  f"not on {config.model_name})",
-                   f"{verdict.hint}; a range test finds this network's own: lrtui find-lr --model {config.model}{data}")
+    reason = f"{verdict.reason} (the step-size bands are calibrated on the reference CNN, not on {config.model_name})"
+    if config.range_test_lr is not None:
+        hint = (f"the range test in this session suggests lr {format_lr(config.range_test_lr)} for this network "
+                f"({config.optimizer}, batch {config.batch_size}); {verdict.hint}")
+    else:
+        data = f" --data {config.data}" if config.data else ""
+        hint = (f"{verdict.hint}; a range test finds this network's own: lrtui find-lr --model {config.model}{data} "
+                f"--optimizer {config.optimizer} --batch-size {config.batch_size} --open SESSION")
+    return Verdict(verdict.label, reason, hint)

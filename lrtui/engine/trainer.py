@@ -49,7 +49,7 @@ from torch import nn
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import DataUnavailable, Splits, load_splits
 from lrtui.engine.dead_stop import provably_dead
-from lrtui.engine.diagnostics import SAMPLE_EVERY, Observer, StepStats, ValStats
+from lrtui.engine.diagnostics import Observer, StepStats, ValStats
 from lrtui.engine.events import (
     BatchLog,
     Emit,
@@ -67,6 +67,7 @@ from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.model_factory import build_network, described, with_caveat
 from lrtui.engine.probe import ProbeData, minibatch_gradients, probe_grid, steps_along
 from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
+from lrtui.engine.sample_rate import sample_interval
 from lrtui.engine.schedule import is_scheduled, lr_at, lr_trace_at
 from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, StackedStep, Step, make_update
 from lrtui.engine.tracing import Tracer
@@ -200,10 +201,15 @@ class Run:
         if cfg.model or cfg.data:  # one batch through it; its name, size and classes go into the config
             self.config = cfg = described(cfg, self.model)
         self.observer = Observer.for_model(self.model)
+        if self.diagnostics:  # every 4th step, or fewer where measuring costs this network more (timed here)
+            every = sample_interval(self.model, cfg, self.splits.train_x[: cfg.batch_size],
+                                    self.splits.train_y[: cfg.batch_size], self.total_steps, self.traced)
+            self.config = cfg = replace(cfg, sample_every=every)
         rows = self.batches_per_epoch if self.traced else 0
-        self.stats = self.observer.step_stats(self.device, every=SAMPLE_EVERY, rows=rows) if self.diagnostics else None
+        self.stats = (self.observer.step_stats(self.device, every=cfg.sample_every, rows=rows) if self.diagnostics
+                      else None)
         if self.traced:
-            self.tracer = Tracer(self.run_id, self.splits.val_x, self.total_steps, SAMPLE_EVERY)
+            self.tracer = Tracer(self.run_id, self.splits.val_x, self.total_steps, cfg.sample_every)
         self.update: SGDStep | OptimizerStep = make_update(cfg, self.model.parameters(), self.stats)
         #: how the run trains alone (a stacked sweep trains its model in the stack instead)
         self.step = LoneStep(self.model, self.update, self.splits.train_x, self.splits.train_y, cfg.batch_size,

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from lrtui.engine.config import GRID_FIELDS, RunConfig, format_lr, varying_fields
+from lrtui.engine.config import GRID_FIELDS, NOT_SETTINGS, RunConfig, format_lr, varying_fields
 from lrtui.engine.numbers import as_float
 from lrtui.plots.formatting import dataset_text, model_text, seconds
 from lrtui.sessions.record import RunRecord
@@ -112,7 +112,7 @@ class Curve:
 # -- seed groups ---------------------------------------------------------------------------------
 def group_key(config: RunConfig) -> tuple[tuple[str, Any], ...]:
     """Every setting of a config except the seed: runs with equal keys are repeats of one setting."""
-    return tuple((f.name, getattr(config, f.name)) for f in fields(RunConfig) if f.name != "seed")
+    return tuple((f.name, getattr(config, f.name)) for f in fields(RunConfig) if f.name not in ("seed", *NOT_SETTINGS))
 
 
 def _setting_text(name: str, value: Any) -> str:

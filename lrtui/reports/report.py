@@ -71,6 +71,17 @@ PROBE_NOTE = ("Loss on a fixed probe set after one step of size η along the run
               "of it the loss climbs the wall. ◀ marks the run's learning rate.")
 
 
+def sampled_note(runs: Sequence[RunRecord]) -> str:
+    """Which steps an epoch's mean ratio is over: every 4th, or every Nth where a network's setup chose N."""
+    by_every: dict[int, list[str]] = {}
+    for run in runs:
+        by_every.setdefault(run.config.sample_every, []).append(run.id)
+    if len(by_every) == 1:
+        return f" Each epoch's means are over every {next(iter(by_every))}th step."
+    return " Each epoch's means are over every Nth step: " + "; ".join(
+        f"N = {n} ({', '.join(ids)})" for n, ids in sorted(by_every.items())) + "."
+
+
 def result_columns(runs: Sequence[RunRecord]) -> tuple[str, ...]:
     """The results table's columns: a setting is one only when it varies between the runs."""
     return (*RESULT_HEAD, *(s.key for s in column_settings(r.config for r in runs)), *RESULT_TAIL)
@@ -197,7 +208,7 @@ def build_blocks(session: Session) -> list[Block]:
     if has_diag:
         blocks += [
             Heading("Inside the network"),
-            Para(DIAG_NOTE, small=True),
+            Para(DIAG_NOTE + sampled_note(runs), small=True),
             *inside_charts(runs),  # per step where a run has a step trace, else per epoch
         ]
     if has_probe:

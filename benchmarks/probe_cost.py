@@ -24,8 +24,9 @@ import torch
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event, ProbeResult
+from lrtui.engine.machine import run_threads
 from lrtui.engine.probe import probe_grid
-from lrtui.engine.trainer import Run, run_threads, train
+from lrtui.engine.trainer import Run, train
 
 
 def sync() -> None:

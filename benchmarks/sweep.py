@@ -35,9 +35,9 @@ from vs_reference import BATCH, LR, reference  # noqa: E402 — the reference lo
 
 from lrtui.engine.config import RunConfig, detect_devices, resolve_device, split_sizes  # noqa: E402
 from lrtui.engine.data import export_mnist_5k  # noqa: E402
+from lrtui.engine.machine import device_name, run_threads  # noqa: E402
 from lrtui.engine.stack_choice import cache_key, read_choices, stacked_is_faster  # noqa: E402
 from lrtui.engine.sweep import run_many  # noqa: E402
-from lrtui.engine.trainer import device_name, run_threads  # noqa: E402
 
 Case = Callable[[], tuple[float, float, int, str]]  #: () -> (wall s, CPU s, training samples, note)
 

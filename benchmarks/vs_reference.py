@@ -49,8 +49,9 @@ from torchvision import datasets, transforms
 from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import export_mnist_5k, split_indices
 from lrtui.engine.events import EpochEnd, RunStarted
+from lrtui.engine.machine import cpu_threads, device_name
 from lrtui.engine.model import build_model
-from lrtui.engine.trainer import cpu_threads, device_name, train
+from lrtui.engine.trainer import train
 
 LR = 0.01
 BATCH = 10

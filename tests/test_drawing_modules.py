@@ -10,6 +10,7 @@ import lrtui.plots
 import lrtui.reports
 from lrtui.engine.config import RunConfig
 from lrtui.engine.records import EpochRecord
+from lrtui.plots import probe_lr_charts
 from lrtui.plots import terminal_charts as charts
 from lrtui.sessions.record import RunRecord
 
@@ -45,6 +46,6 @@ def test_a_short_chart_drops_its_title_and_x_label_and_gives_their_rows_to_the_a
     assert _y_labels(titled) == ["100", "80", "60", "40", "20", "0"]
     assert _y_labels(short) == ["100", "75", "50", "25", "0"]
     for draw in (charts.plot_loss, charts.plot_batch_loss, charts.plot_update_ratio, charts.plot_dead_fraction,
-                 charts.plot_probe, charts.plot_lr):
+                 probe_lr_charts.plot_probe, probe_lr_charts.plot_lr):
         title = charts.render(draw, [run], width=60, height=12).splitlines()[0].strip()
         assert title and title not in charts.render(draw, [run], width=60, height=12, short=True), draw.__name__

@@ -42,10 +42,11 @@ from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.diagnostics import SAMPLE_EVERY, LayerGroups, StepStats
 from lrtui.engine.events import Emit, RunEnd, RunState
+from lrtui.engine.machine import run_threads
 from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.stacked_model import StackedNet
 from lrtui.engine.steps import StackedSGD, StackedStep
-from lrtui.engine.trainer import Fit, Run, one_line, run_threads
+from lrtui.engine.trainer import Fit, Run, one_line
 
 #: What builds a model: called once per run, under the run's seed (:func:`lrtui.engine.model.seeded_model`).
 ModelFactory = Callable[[], nn.Module]

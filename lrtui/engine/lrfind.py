@@ -50,10 +50,10 @@ import torch
 from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.loop import Callback, run_batches
+from lrtui.engine.machine import run_threads
 from lrtui.engine.model import ConvNet
 from lrtui.engine.model_factory import build_network
 from lrtui.engine.steps import LoneStep, OptimizerStep, SGDStep, make_update
-from lrtui.engine.trainer import run_threads
 
 BETA = 0.98
 DIVERGE_FACTOR = 4.0

@@ -49,8 +49,9 @@ import torch
 from lrtui.engine.config import RunConfig
 from lrtui.engine.data import Splits, _cache_dir
 from lrtui.engine.func_stack import ModelFactory, is_reference_net, stacked_fit
+from lrtui.engine.machine import device_name
 from lrtui.engine.model import seeded_model
-from lrtui.engine.trainer import Fit, Run, device_name
+from lrtui.engine.trainer import Fit, Run
 
 VERSION = 1
 FILENAME = "stack-choice.json"

@@ -53,10 +53,11 @@ from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
 from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.func_stack import ModelFactory, train_sweep
+from lrtui.engine.machine import run_threads
 from lrtui.engine.model_factory import factory_of
 from lrtui.engine.stack_choice import stacked_is_faster
 from lrtui.engine.steps import SGD_OPTIMIZERS
-from lrtui.engine.trainer import Fit, Run, one_line, run_threads, train
+from lrtui.engine.trainer import Fit, Run, one_line, train
 
 #: Optimizers whose update the stacked step implements (torch.optim.SGD's exact arithmetic).
 BATCHABLE_OPTIMIZERS = SGD_OPTIMIZERS

@@ -33,23 +33,20 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import platform
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, cast
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import DataUnavailable, Splits, load_splits
 from lrtui.engine.dead_stop import provably_dead
 from lrtui.engine.diagnostics import Observer, StepStats, ValStats
+from lrtui.engine.evaluation import predict, scored
 from lrtui.engine.events import (
     BatchLog,
     Emit,
@@ -63,6 +60,7 @@ from lrtui.engine.events import (
     TracePoints,
 )
 from lrtui.engine.loop import Callback, run_batches
+from lrtui.engine.machine import device_name, run_threads, syncs_each_batch
 from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.model_factory import build_network, described, with_caveat
 from lrtui.engine.probe import ProbeData, minibatch_gradients, probe_grid, steps_along
@@ -73,14 +71,8 @@ from lrtui.engine.steps import EpochState, LoneStep, OptimizerStep, SGDStep, Sta
 from lrtui.engine.tracing import Tracer
 from lrtui.engine.verdict import judge
 
-#: Batch size of validation and test on the CPU, and on a GPU. Larger than training batches
-#: (fewer steps, same numbers), but on the CPU not too large: at 1000 the activations fall
-#: out of cache and a validation pass takes 2.3x as long as at 200 (measured).
-EVAL_BATCH_CPU, EVAL_BATCH_GPU = 200, 4096
 #: Minimum seconds between two Progress events (~10 per second).
 PROGRESS_EVERY_S = 0.1
-#: Test digits kept for display.
-N_SAMPLES = 16
 
 
 def nice_log_every(batches_per_epoch: int) -> int:
@@ -88,53 +80,6 @@ def nice_log_every(batches_per_epoch: int) -> int:
     target = batches_per_epoch / 4
     candidates = [int(c) for k in range(8) for m in (1, 1.25, 2, 2.5, 5) if (c := m * 10.0**k).is_integer()]
     return min(candidates, key=lambda c: (abs(c - target), c))
-
-
-def cpu_threads() -> int:
-    """Torch threads for a run: one fewer than the usable cores (at least 1, never more than torch's).
-
-    Why: at batch 10 a second thread bought ~20% on an idle 2-core machine, but as soon as
-    anything else wanted a core (the app's UI, a test worker, another process) OpenMP's
-    spinning threads made the same loop 10-30x slower (measured here). Leaving a core free
-    costs a little at best and avoids that cliff at worst.
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(torch.get_num_threads(), cores - 1))
-
-
-@contextmanager
-def run_threads() -> Iterator[None]:
-    """Torch at :func:`cpu_threads` for the ``with`` block, then back to what it was (the cap is per run)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(cpu_threads())
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def syncs_each_batch(device: torch.device) -> bool:
-    """Whether to read the divergence flag every batch: free on the CPU, a stall on a GPU."""
-    return device.type == "cpu"
-
-
-def device_name(device: torch.device) -> str:
-    """A human name for the device: the GPU's name, or the CPU model."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "mps":
-        return "Apple GPU (mps)"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "CPU"
 
 
 def one_line(error: BaseException) -> str:
@@ -300,22 +245,9 @@ class Run:
 
     # -- evaluation -------------------------------------------------------------------------
     def predict(self, x: torch.Tensor, y: torch.Tensor, observe: ValStats | None = None) -> tuple[float, torch.Tensor]:
-        """Mean loss and predicted classes over a whole split, in large batches; ``observe`` also
-        collects dead units and prediction collapse on the way (same logits)."""
-        model = self.model
-        assert model is not None
-        model.eval()
-        loss_sum = torch.zeros((), device=self.device)
-        preds = []
-        step = EVAL_BATCH_CPU if self.device.type == "cpu" else EVAL_BATCH_GPU
-        with torch.inference_mode(), self.observer.observing(observe) as forward:
-            for i in range(0, x.shape[0], step):
-                logits = forward(x[i : i + step])
-                if observe is not None:
-                    observe.observe(logits)
-                loss_sum += F.cross_entropy(logits, y[i : i + step], reduction="sum")
-                preds.append(logits.argmax(1))
-        return float(loss_sum.item()) / max(1, x.shape[0]), torch.cat(preds)
+        """Mean loss and predicted classes over a whole split (:func:`lrtui.engine.evaluation.predict`)."""
+        assert self.model is not None
+        return predict(self.model, x, y, self.observer, observe)
 
     def validate(self) -> tuple[float, float]:
         """Validation loss and accuracy; with diagnostics on, also sets :attr:`val_diagnostics`."""
@@ -355,32 +287,8 @@ class Run:
         self.emit(result)
 
     def test(self) -> TestResult:
-        from sklearn.metrics import classification_report
-
-        loss, pred_t = self.predict(self.splits.test_x, self.splits.test_y)
-        true_t = self.splits.test_y
-        classes = self.splits.classes
-        matrix = torch.bincount(true_t * classes + pred_t, minlength=classes * classes).view(classes, classes)
-        true, pred = true_t.tolist(), pred_t.tolist()
-        report = classification_report(
-            true, pred, labels=list(range(classes)), output_dict=True, zero_division=0
-        )
-        wrong = [i for i, (t, p) in enumerate(zip(true, pred)) if t != p]
-        right = [i for i, (t, p) in enumerate(zip(true, pred)) if t == p]
-        pictures = self.splits.test_images
-        picked = (wrong + right)[:N_SAMPLES] if pictures is not None else []  # inputs that are no images: none
-        images = pictures[picked].reshape(len(picked), -1) if pictures is not None else torch.empty(0)
-        return TestResult.of(
-            accuracy=sum(t == p for t, p in zip(true, pred)) / max(1, len(true)),
-            loss=loss,
-            confusion_matrix=matrix.cpu().tolist(),
-            report=report,
-            samples={
-                "images": images.tolist(),
-                "true": [true[i] for i in picked],
-                "pred": [pred[i] for i in picked],
-            },
-        )
+        loss, pred = self.predict(self.splits.test_x, self.splits.test_y)
+        return scored(loss, pred, self.splits.test_y, self.splits.classes, self.splits.test_images)
 
     # -- the whole run ----------------------------------------------------------------------
     def run(self) -> RunEnd:

@@ -121,7 +121,7 @@ def plot_update_ratio_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool 
                                  all_layers=all_layers)
         return
     plt.clear_data()
-    charts._labels(plt, "Update ratio of single steps (log)" + _missing(runs, "update_ratio"), "step (log)", short)
+    charts.set_labels(plt, "Update ratio of single steps (log)" + _missing(runs, "update_ratio"), "step (log)", short)
     last = max(p.step for r in traced for p in (trace_of(r) or StepTrace()).points)
     drawn: list[float] = []
     shown = chart_pick(traced, "update_ratio", steps=True, all_layers=all_layers)
@@ -134,13 +134,13 @@ def plot_update_ratio_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool 
                 continue
             ys = [log10_drawable(v) for _, v in points]
             label = f"{run.config.label} {layer}" if legend and layer == key else None
-            charts._draw(plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key))
+            charts.draw_series(plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key))
             drawn += ys
     band = healthy_update(runs)
     low, high = (math.log10(v) for v in band)
     for i, edge in enumerate((low, high)):
         plt.plot([x_of(0), x_of(max(last, 1))], [edge, edge], label=(band_label(runs) if legend and i == 0 else None),
-                 **charts._reference(plain))
+                 **charts.reference_style(plain))
     step_axis(plt, last)
     values = [10**v for v in drawn]
     lo = min([*values, band[0]]) if not zoom or not values else min(values)
@@ -202,7 +202,7 @@ def plot_dead_fraction_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool
                 continue
             ys = [drawable(100.0 * v) for _, v in points]
             label = f"{run.config.label} {layer}" if legend and layer == key else None
-            charts._draw(plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key))
+            charts.draw_series(plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key))
             drawn += ys
     step_axis(plt, last)
     if zoom and drawn:

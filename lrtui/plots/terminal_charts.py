@@ -22,17 +22,13 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lrtui.engine.records import ProbeRecord
 from lrtui.engine.verdict import CLASSES
 from lrtui.plots.axes import (
-    NICE_TICKS,
     apply_linear,
     apply_log,
     apply_percent,
     chart_rows,
-    decade_label,
     fit_percent_rows,
-    nice_at_least,
 )
 from lrtui.plots.drawable import LINEAR_LIMIT, drawable, log10_drawable
 from lrtui.plots.grouping import SeedGroup, has_seed_groups, seed_groups
@@ -47,11 +43,11 @@ from lrtui.plots.palette import (
 from lrtui.sessions.record import RunRecord
 
 LAYERS = ("conv1", "conv2", "fc1", "fc2")  #: the reference CNN's
-_MAX_POINTS = 600  #: per-batch curves are thinned to this many points: a chart is ~100 columns wide
-_MAX_TICKS = 8  #: labels on a log x axis (the probe's step sizes may span 600 decades)
+MAX_POINTS = 600  #: per-batch curves are thinned to this many points: a chart is ~100 columns wide
+MAX_TICKS = 8  #: labels on a log x axis (the probe's step sizes may span 600 decades)
 
 
-def _style(run: RunRecord, plain: bool, train: bool) -> dict[str, Any]:
+def run_style(run: RunRecord, plain: bool, train: bool) -> dict[str, Any]:
     """Marker and colour of one series: braille lines in colour, or the run's letter when plain."""
     if plain:
         letter = run_letter(run)
@@ -59,11 +55,11 @@ def _style(run: RunRecord, plain: bool, train: bool) -> dict[str, Any]:
     return {"marker": "dot" if train else "braille", "color": run_color(run)}
 
 
-def _reference(plain: bool, marker: str = "braille") -> dict[str, Any]:
+def reference_style(plain: bool, marker: str = "braille") -> dict[str, Any]:
     return {"marker": "-" if plain else marker, **({} if plain else {"color": REFERENCE_COLOR})}
 
 
-def _draw(plt: Any, xs: Sequence[float], ys: Sequence[float], label: str | None, style: dict[str, Any]) -> None:
+def draw_series(plt: Any, xs: Sequence[float], ys: Sequence[float], label: str | None, style: dict[str, Any]) -> None:
     """A line, or a visible point when the series has only one (a one-epoch run)."""
     if len(xs) == 1:
         point = dict(style)
@@ -81,7 +77,7 @@ def _series(run: RunRecord, key: str, scale: float = 1.0) -> tuple[list[int], li
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def _labels(plt: Any, title: str, xlabel: str, short: bool) -> None:
+def set_labels(plt: Any, title: str, xlabel: str, short: bool) -> None:
     """The title and x label, or neither on a ``short`` chart: its tab names it, the rows go to the curves."""
     plt.title("" if short else title)
     plt.xlabel("" if short else xlabel)
@@ -89,7 +85,7 @@ def _labels(plt: Any, title: str, xlabel: str, short: bool) -> None:
 
 def _epoch_axis(plt: Any, runs: Sequence[RunRecord], title: str, short: bool) -> int:
     """Title and integer ticks on the epoch axis; returns the last epoch drawn (at least 1)."""
-    _labels(plt, title, "epoch", short)
+    set_labels(plt, title, "epoch", short)
     last = max((e.epoch for r in runs for e in r.epochs), default=1)
     if last <= 20:
         plt.xticks(list(range(1, last + 1)))
@@ -128,7 +124,7 @@ def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, transform: Calla
             points = [(x, y) for x, y in mapped if y is not None]
             if points:
                 label = (f"{run.config.label} {split}" if train else run.config.label) if legend else None
-                _draw(plt, [p[0] for p in points], [p[1] for p in points], label, _style(run, plain, split == "train"))
+                draw_series(plt, [p[0] for p in points], [p[1] for p in points], label, run_style(run, plain, split == "train"))
                 drawn += [p[1] for p in points]
     for group in folded:
         drawn += _plot_group(plt, group, key, transform, plain, train, legend)
@@ -174,7 +170,7 @@ def _plot_group(plt: Any, group: SeedGroup, key: str, transform: Callable[[float
         points = _curve_points(curve.epochs, curve.mean, transform)
         if points:
             label = (f"{group_label(group)} {split}" if train else group_label(group)) if legend else None
-            _draw(plt, [p[0] for p in points], [p[1] for p in points], label, _style(first, plain, split == "train"))
+            draw_series(plt, [p[0] for p in points], [p[1] for p in points], label, run_style(first, plain, split == "train"))
             drawn += [p[1] for p in points]
     return drawn
 
@@ -205,7 +201,7 @@ def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, t
         for percent in chance_percents(runs):
             chance = math.log10(100.0 - percent)
             plt.plot([1, max(last, 2)], [chance, chance], label=f"chance {100 - percent:.0f}% wrong" if legend
-                     else None, **_reference(plain))
+                     else None, **reference_style(plain))
         drawn = _plot_metric(plt, runs, "acc", error, plain, train, legend, seeds)
         values = [10**v for v in drawn] or [1.0, 100.0]
         lo, hi = (min(values), max(values)) if zoom else (min(min(values), 1.0), 100.0)
@@ -213,7 +209,7 @@ def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, t
         return
     for percent in chance_percents(runs):  # first: under the runs
         plt.plot([1, max(last, 2)], [percent, percent], label=f"chance {percent:.0f}%" if legend else None,
-                 **_reference(plain))
+                 **reference_style(plain))
     drawn = _plot_metric(plt, runs, "acc", lambda a: drawable(100.0 * a), plain, train, legend, seeds)
     if zoom and drawn:
         apply_linear(plt, max(0.0, min(drawn)), min(100.0, max(drawn)), rows)
@@ -221,7 +217,7 @@ def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, t
         apply_percent(plt, rows)
 
 
-def _loss_like(plt: Any, drawn: list[float], rows: int, zoom: bool, log: bool) -> None:
+def loss_like(plt: Any, drawn: list[float], rows: int, zoom: bool, log: bool) -> None:
     """y axis of a loss chart: from 0 (or fitted with ``zoom``), or log10 (values already in log10)."""
     if not drawn:
         return
@@ -243,7 +239,7 @@ def plot_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train
     transform: Callable[[float], float | None] = (
         (lambda v: log10_drawable(v) if v > 0 else None) if log else drawable)
     drawn = _plot_metric(plt, runs, "loss", transform, plain, train, legend, seeds)
-    _loss_like(plt, drawn, chart_rows(plt, short), zoom, log)
+    loss_like(plt, drawn, chart_rows(plt, short), zoom, log)
 
 
 def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int, float]]:
@@ -264,7 +260,7 @@ def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False,
                     legend: bool = True, zoom: bool = False, log: bool = False, short: bool = False) -> None:
     """Smoothed per-batch training loss against epochs: a diverging run shows within its first epoch."""
     plt.clear_data()
-    _labels(plt, "Training loss per batch (smoothed, log)" if log else "Training loss per batch (smoothed)", "epoch",
+    set_labels(plt, "Training loss per batch (smoothed, log)" if log else "Training loss per batch (smoothed)", "epoch",
             short)
     drawn: list[float] = []
     for run in runs:
@@ -273,13 +269,13 @@ def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False,
         if not points:
             continue
         per_epoch = max(1, math.ceil(run.n_train / run.config.batch_size)) if run.n_train else 1
-        step = max(1, len(points) // _MAX_POINTS)
+        step = max(1, len(points) // MAX_POINTS)
         points = points[::step]
         ys = [v for _, v in points]
-        _draw(plt, [(i + 1) / per_epoch for i, _ in points], ys, run.config.label if legend else None,
-              _style(run, plain, False))
+        draw_series(plt, [(i + 1) / per_epoch for i, _ in points], ys, run.config.label if legend else None,
+              run_style(run, plain, False))
         drawn += ys
-    _loss_like(plt, drawn, chart_rows(plt, short), zoom, log)
+    loss_like(plt, drawn, chart_rows(plt, short), zoom, log)
 
 
 # -- inside the network --------------------------------------------------------------------
@@ -302,7 +298,7 @@ def _diag_series(run: RunRecord, group: str, layer: str, scale: float = 1.0) -> 
 
 def layer_style(run: RunRecord, plain: bool, key: bool) -> dict[str, Any]:
     """The key layer as the run's line, the other layers as light dots in its colour: they must not bury it."""
-    style = _style(run, plain, not key)
+    style = run_style(run, plain, not key)
     if not plain and not key:
         style["marker"] = "·"
     return style
@@ -329,13 +325,13 @@ def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fals
             if not points:
                 continue
             label = f"{run.config.label} {layer}" if legend and layer == key else None
-            _draw(plt, [p[0] for p in points], [p[1] for p in points], label, layer_style(run, plain, layer == key))
+            draw_series(plt, [p[0] for p in points], [p[1] for p in points], label, layer_style(run, plain, layer == key))
             drawn += [p[1] for p in points]
     band = healthy_update(runs)
     low, high = (math.log10(v) for v in band)
     for i, edge in enumerate((low, high)):
         plt.plot([1, max(last, 2)], [edge, edge], label=(band_label(runs) if legend and i == 0 else None),
-                 **_reference(plain))
+                 **reference_style(plain))
     values = [10**v for v in drawn]
     lo = min([*values, band[0]]) if not zoom or not values else min(values)
     hi = max([*values, band[1]]) if not zoom or not values else max(values)
@@ -359,7 +355,7 @@ def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fal
             ys = [drawable(y) for y in ys]
             if xs:
                 label = f"{run.config.label} {layer}" if legend and layer == key else None
-                _draw(plt, xs, ys, label, layer_style(run, plain, layer == key))
+                draw_series(plt, xs, ys, label, layer_style(run, plain, layer == key))
                 drawn += ys
     if zoom and drawn:
         apply_linear(plt, min(drawn), max(drawn), rows)
@@ -367,118 +363,6 @@ def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fal
         apply_percent(plt, rows)
 
 
-def latest_probe(run: RunRecord) -> ProbeRecord | None:
-    """The run's most recent step probe, if it has one with data."""
-    probes = [p for p in run.probes if p.lrs]
-    return probes[-1] if probes else None
-
-
-def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-               zoom: bool = False, log: bool = False, short: bool = False) -> None:
-    """The step probe: loss after one step of size η along each run's next update, against η on a log
-    axis, from the run's latest weights, with its current lr marked by a vertical line.
-
-    Left of the valley the step is too short, right of it the step lands on the wall.
-    Losses that blew up are drawn at the top of the axis (capped at 4 × the lowest loss + 1); step sizes
-    and losses beyond what an axis can draw are clamped (:func:`drawable`), and at most
-    :data:`_MAX_TICKS` decades are labelled.
-    """
-    plt.clear_data()
-    _labels(plt, "Step probe: loss after one step of size η", "η (step size)", short)
-    drawn_x: list[float] = []
-    drawn_y: list[float] = []
-    marks: list[tuple[float, RunRecord]] = []
-    for run in runs:
-        probe = latest_probe(run)
-        if probe is None:
-            continue
-        pairs = [(lr, None if loss is None else drawable(loss)) for lr, loss in zip(probe.lrs, probe.losses)]
-        pairs = pairs[:: max(1, math.ceil(len(pairs) / _MAX_POINTS))]  # 10,000 step sizes: ~100 columns
-        kept = [loss for _, loss in pairs if loss is not None]
-        if not pairs or not kept:
-            continue
-        cap = 4 * abs(min(kept)) + 1
-        xs = [log10_drawable(lr) for lr, _ in pairs]
-        ys = [cap if loss is None else min(loss, cap) for _, loss in pairs]
-        if log:
-            ys = [math.log10(max(y, 1e-6)) for y in ys]
-        label = f"{run.config.label} (epoch {probe.epoch})" if legend else None
-        _draw(plt, xs, ys, label, _style(run, plain, False))
-        drawn_x += xs
-        drawn_y += ys
-        current = probe.current_lr
-        if current is not None:
-            marks.append((log10_drawable(current), run))
-    if not drawn_x:
-        return
-    for x, run in marks:
-        plt.vline(x, **({} if plain else {"color": run_color(run)}))
-    left, right = min(drawn_x), max(drawn_x)
-    if right - left < 1e-9:  # one step size (or all clamped to the same end): half a decade either side
-        left, right = left - 0.5, right + 0.5
-    lo_x, hi_x = math.floor(left), math.ceil(right)
-    every = math.ceil((hi_x - lo_x + 1) / _MAX_TICKS)
-    decades = [d for d in range(lo_x, hi_x + 1) if d % every == 0]
-    plt.xlim(left, right)
-    plt.xticks(decades, [decade_label(d) for d in decades])
-    _loss_like(plt, drawn_y, chart_rows(plt, short), True, log) if log else apply_linear(
-        plt, min(drawn_y) if zoom else min(0.0, min(drawn_y)), max(drawn_y), chart_rows(plt, short))
-
-
-NO_LR_TRACE = "no lr trace: recorded when a run ends (older runs have none)"
-
-
-def lr_points(run: RunRecord) -> list[tuple[int, float]]:
-    """(step, lr) of a run's ``lr_trace`` with a positive, finite lr (a log axis needs them); [] without one."""
-    trace = getattr(run, "lr_trace", None) or []
-    return [(int(p[0]), float(p[1])) for p in trace
-            if len(p) >= 2 and isinstance(p[1], (int, float)) and math.isfinite(p[1]) and p[1] > 0]
-
-
-def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-            zoom: bool = False, log: bool = True, short: bool = False) -> None:
-    """The learning rate each run used against the optimizer step (its ``lr_trace``), on a log axis:
-    a schedule's warmup, steps and decay side by side, constant runs as flat lines a decade apart.
-
-    Runs without a trace (trained before schedules were recorded, or still running) are left out;
-    with none at all, the title says so. ``log`` is accepted for symmetry: the axis is always logarithmic.
-    ``zoom`` fits the axis to the data (otherwise it spans whole decades).
-    """
-    plt.clear_data()
-    traced = [(run, lr_points(run)) for run in runs]
-    traced = [(run, points) for run, points in traced if points]
-    if not traced:
-        _labels(plt, "Learning rate per step (log)", "step", short)
-        plt.xlim(0.0, 1.0)
-        plt.ylim(0.0, 1.0)
-        plt.xticks([], [])
-        plt.yticks([], [])
-        plt.text(NO_LR_TRACE, 0.5, 0.5, alignment="center", **({} if plain else {"color": REFERENCE_COLOR}))
-        return
-    missing = [run.id for run in runs if not lr_points(run)]
-    _labels(plt, "Learning rate per step (log)" + (f" · no lr trace: {', '.join(missing)}" if missing else ""), "step",
-            short)
-    logs: list[float] = []
-    last = 1
-    for run, points in traced:
-        step = max(1, len(points) // _MAX_POINTS)
-        points = points[::step] if points[-1] in points[::step] else [*points[::step], points[-1]]
-        ys = [log10_drawable(p[1]) for p in points]
-        _draw(plt, [p[0] for p in points], ys, run.config.label if legend else None, _style(run, plain, False))
-        logs += ys
-        last = max(last, points[-1][0])
-    plt.xlim(0, last)
-    every = max(1, int(nice_at_least(last / 5, NICE_TICKS)))  # whole steps: 0, 50, 100 rather than 4.8, 9.5
-    plt.xticks(list(range(0, last + 1, every)))
-    lo, hi = 10.0 ** min(logs), 10.0 ** max(logs)
-    if not zoom:  # whole decades, at least one: a constant lr is a flat line between two labels
-        lo, hi = 10.0 ** math.floor(math.log10(lo) + 1e-9), 10.0 ** math.ceil(math.log10(hi) - 1e-9)
-        if hi < lo * 10:
-            lo, hi = lo / math.sqrt(10), hi * math.sqrt(10)
-    apply_log(plt, lo, max(hi, lo * 1.5), chart_rows(plt, short))
-
-
-# -- legends and figures ---------------------------------------------------------------------
 def legend_entries(runs: Sequence[RunRecord], *, plain: bool = False,
                    seeds: bool = False) -> list[tuple[str, int | None, str]]:
     """(marker, colour or None, label) per run, for a legend drawn outside the plot;

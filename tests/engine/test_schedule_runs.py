@@ -12,10 +12,11 @@ import pytest
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, RunEnd, RunStarted
+from lrtui.engine.machine import run_threads
 from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
 from lrtui.engine.schedule import lr_at
 from lrtui.engine.sweep import run_many
-from lrtui.engine.trainer import Run, run_threads
+from lrtui.engine.trainer import Run
 from lrtui.sessions.record import RunRecord
 from lrtui.sessions.schema import Malformed, run_record
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from engine_helpers import Recorder, run_tiny
 
-from lrtui.engine import trainer
+from lrtui.engine import machine, trainer
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import BatchLog, EpochEnd, Progress, RunEnd, RunStarted
 from lrtui.engine.model import build_model
@@ -234,20 +234,20 @@ def test_train_never_raises_on_a_bad_optimizer_name() -> None:
 
 
 def test_a_run_leaves_a_core_free_and_restores_the_thread_count(monkeypatch) -> None:
-    monkeypatch.setattr(trainer.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(machine.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     before = torch.get_num_threads()
     torch.set_num_threads(8)
     try:
-        assert trainer.cpu_threads() == 3
+        assert machine.cpu_threads() == 3
         during = []
         run_tiny(lambda e: during.append(torch.get_num_threads()), epochs=1, train_limit=50)
         assert set(during) == {3} and torch.get_num_threads() == 8
         torch.set_num_threads(2)
-        assert trainer.cpu_threads() == 2  # never more than it was given
+        assert machine.cpu_threads() == 2  # never more than it was given
     finally:
         torch.set_num_threads(before)
-    monkeypatch.setattr(trainer.os, "sched_getaffinity", lambda pid: {0})
-    assert trainer.cpu_threads() == 1
+    monkeypatch.setattr(machine.os, "sched_getaffinity", lambda pid: {0})
+    assert machine.cpu_threads() == 1
 
 
 @pytest.mark.parametrize("name,momentum,weight_decay", [("sgd", 0.0, 0.0), ("sgd", 0.0, 1e-3),

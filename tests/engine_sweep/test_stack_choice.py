@@ -11,9 +11,9 @@ import torch
 from lrtui.engine import stack_choice
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import Event, RunEnd, RunStarted
+from lrtui.engine.machine import cpu_threads
 from lrtui.engine.stack_choice import bucket, cache_key, read_choices, stacked_is_faster, write_choice
 from lrtui.engine.sweep import run_many, use_batched
-from lrtui.engine.trainer import cpu_threads
 
 CPU = torch.device("cpu")
 TINY = RunConfig(lr=0.05, epochs=1, batch_size=10, train_limit=100, device="cpu", seed=0)

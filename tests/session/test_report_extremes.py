@@ -18,7 +18,7 @@ from hostile_values import VARIANTS, extreme_session
 from svg_helpers import assert_inside
 
 from lrtui.engine.records import ProbeRecord
-from lrtui.plots import axes
+from lrtui.plots import axes, probe_lr_charts
 from lrtui.plots import terminal_charts as charts
 from lrtui.reports import figures, run_details
 from lrtui.reports.markdown import to_markdown
@@ -28,7 +28,7 @@ from lrtui.sessions.listing import load_session
 from lrtui.sessions.store import Session
 
 DRAWINGS = (charts.plot_accuracy, charts.plot_loss, charts.plot_batch_loss, charts.plot_update_ratio,
-            charts.plot_dead_fraction, charts.plot_probe, charts.plot_lr)
+            charts.plot_dead_fraction, probe_lr_charts.plot_probe, probe_lr_charts.plot_lr)
 FIGURES = (figures.accuracy_svg, figures.loss_svg, figures.batch_loss_svg, figures.update_ratio_svg,
            figures.dead_fraction_svg, figures.probe_svg)
 #: How the tables write the extremes: a loss (4 decimals' worth), a duration, a rate.

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, cast
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select
 from textual.worker import Worker, WorkerState
@@ -36,12 +35,12 @@ from lrtui.tui.keys import bindings
 from lrtui.tui.messages import DevicesFound
 from lrtui.tui.process import find_devices, preload_training
 from lrtui.tui.redraw import REFRESH_S, Redraw
+from lrtui.tui.screens.chart_keys import ChartKeys
 from lrtui.tui.screens.confirm import ConfirmScreen
 from lrtui.tui.screens.details import DetailsScreen
 from lrtui.tui.screens.find_lr import FindLRScreen
-from lrtui.tui.screens.grid import NOT_A_GRID, GridScreen
 from lrtui.tui.screens.help import HelpScreen
-from lrtui.tui.widgets.charts import CHART_IDS, Charts, RunChart, chart_panes
+from lrtui.tui.widgets.charts import Charts, chart_panes
 from lrtui.tui.widgets.details import RunDetails
 from lrtui.tui.widgets.footer import KeysFooter
 from lrtui.tui.widgets.params import ParamsForm, check_factories
@@ -62,7 +61,7 @@ def _scaled_lr(lr: float, factor: float) -> float:
     return float(f"{lr * factor:.12g}")
 
 
-class MainScreen(Screen[None]):
+class MainScreen(ChartKeys):
     """One screen to train the MNIST CNN and see what the learning rate does."""
 
     BINDINGS = bindings()
@@ -512,41 +511,6 @@ class MainScreen(Screen[None]):
                 lr, what = peak, " as the onecycle peak"
         self.form.set_value("lr", format_lr(lr))
         self.notify(f"lr set to {format_lr(lr)}{what}: ctrl+r trains with it", title="LR range test", markup=False)
-
-    def action_show_chart(self, name: str) -> None:
-        """1–7 outside a text field: accuracy, loss, per-batch loss, update ratio, dead units, step probe, lr."""
-        if name in CHART_IDS:
-            self.charts.active = f"tab-{name}"
-
-    def action_compare(self) -> None:
-        """g: the grid's comparison (best validation accuracy by the two settings that vary); one line if not a grid."""
-        from lrtui.plots.grouping import grid_table
-
-        try:
-            table = grid_table(self.session.runs)
-        except ValueError:
-            self.notify(NOT_A_GRID, severity="warning", markup=False)
-            return
-        self.app.push_screen(GridScreen(table))
-
-    def action_zoom(self) -> None:
-        """z: fit the shown chart's y axis to its data (again: back to the full axis)."""
-        chart = self.charts.active_chart
-        chart.set_view(zoom=not chart.zoomed)
-
-    def action_log_axis(self) -> None:
-        """l: log axis on the shown chart (accuracy: the error rate, 100% − accuracy, on a log axis)."""
-        chart = self.charts.active_chart
-        chart.set_view(log=not chart.log_scale)
-
-    def action_all_layers(self) -> None:
-        """a: every layer of a deep network in the per-layer charts and the story; again: the furthest from the band."""
-        on = not self.query_one(Story).all_layers
-        for chart in self.charts.query(RunChart):
-            chart.set_view(all_layers=on)
-        self.query_one(Story).all_layers = on
-        self.redraw.show_story()
-        self.notify("every layer" if on else "the layers furthest from the healthy band", timeout=2)
 
     def action_full_screen(self) -> None:
         """f (or enter on a chart): the charts fill the screen, tabs, legend and live points included; escape: back.

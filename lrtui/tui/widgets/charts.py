@@ -28,7 +28,7 @@ from textual.strip import Strip
 from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from lrtui.plots import step_charts
+from lrtui.plots import probe_lr_charts, step_charts
 from lrtui.plots import terminal_charts as charts
 from lrtui.plots.layers import chart_pick, hidden_note
 from lrtui.sessions.record import RunRecord
@@ -136,7 +136,7 @@ class RunChart(PlotextPlot):
         self.log_scale = False  #: log y axis (accuracy: error rate); always on for the update ratio
         self.log_name = log_name  #: what ``log`` means here, for the legend line
         self.all_layers = False  #: every layer of the network, not only the ones furthest from the band (a)
-        self.draws = {charts.plot_probe: "probes", charts.plot_batch_loss: "batches", charts.plot_lr: "lr",
+        self.draws = {probe_lr_charts.plot_probe: "probes", charts.plot_batch_loss: "batches", probe_lr_charts.plot_lr: "lr",
                       step_charts.plot_update_ratio_steps: "steps", step_charts.plot_dead_fraction_steps: "steps"}.get(
             draw, "epochs")
         self.builder: ChartBuilder | None = None  #: builds off the UI thread (set by :class:`Charts` while training)
@@ -369,8 +369,8 @@ CHARTS: tuple[tuple[str, str, Draw, str], ...] = (
     ("Batch", "batch-loss", charts.plot_batch_loss, "log"),
     ("Steps", "steps", step_charts.plot_update_ratio_steps, "log"),
     ("Dead", "dead", step_charts.plot_dead_fraction_steps, "log"),
-    ("Probe", "probe", charts.plot_probe, "log loss"),
-    ("LR", "lr", charts.plot_lr, "log"),
+    ("Probe", "probe", probe_lr_charts.plot_probe, "log loss"),
+    ("LR", "lr", probe_lr_charts.plot_lr, "log"),
 )
 CHART_IDS = tuple(pane_id for _, pane_id, _, _ in CHARTS)
 STEP_PANES = ("steps", "dead")  #: the charts of single steps (the step trace, which grows between epochs)

@@ -56,8 +56,9 @@ DEFAULT_LRS = "1e-7,1e-5,1e-4,1e-3,0.01,0.05,0.1,0.3,0.5,1"
 
 def collect(config: RunConfig, lrs: list[float]) -> dict[str, dict[str, Any]]:
     """Train every lr (one stacked sweep); per lr: status, epoch dicts (with diagnostics), probes."""
-    runs: dict[str, dict[str, Any]] = {f"r{i}": {"lr": lr, "epochs": [], "probes": [], "status": ""}
-                                       for i, lr in enumerate(lrs)}
+    runs: dict[str, dict[str, Any]] = {
+        f"r{i}": {"lr": lr, "epochs": [], "probes": [], "status": ""} for i, lr in enumerate(lrs)
+    }
 
     ends = run_many([config.with_lr(lr) for lr in lrs], list(runs), lambda event: keep(runs[event.run_id], event))
     for end in ends:
@@ -71,8 +72,16 @@ def keep(run: dict[str, Any], event: Event) -> None:
     if isinstance(event, RunStarted):
         run.update(config=event.config.to_dict(), n_train=event.n_train, n_val=event.n_val)
     elif isinstance(event, EpochEnd):
-        run["epochs"].append(EpochRecord.of(event.epoch, event.train_loss, event.train_acc, event.val_loss,
-                                            event.val_acc, diagnostics=event.diagnostics))
+        run["epochs"].append(
+            EpochRecord.of(
+                event.epoch,
+                event.train_loss,
+                event.train_acc,
+                event.val_loss,
+                event.val_acc,
+                diagnostics=event.diagnostics,
+            )
+        )
     elif isinstance(event, ProbeResult):
         run["probes"].append(ProbeRecord.of(event))
 
@@ -90,16 +99,24 @@ def evidence(run: dict[str, Any], n: int) -> str:
     probes = [p for p in run["probes"] if p.epoch <= n]
     gain = probe_gain(probes[-1]) if probes else None
     best = f"{gain[0] / run['lr']:.0e}x" if gain else "?"
-    return (f"acc {100 * (last.val_acc or 0):.0f}% r {ratio} dead {100 * dead:.0f}% "
-            f"top {100 * (diag.top_class_share or 0):.0f}% best {best}")
+    return (
+        f"acc {100 * (last.val_acc or 0):.0f}% r {ratio} dead {100 * dead:.0f}% "
+        f"top {100 * (diag.top_class_share or 0):.0f}% best {best}"
+    )
 
 
 def label(run: dict[str, Any], n: int) -> Verdict:
     """The verdict the first ``n`` epochs of ``run`` get (its probes up to epoch ``n``), in its setting."""
     status = run["status"] if n >= len(run["epochs"]) else "finished"
     config = RunConfig.from_dict(run["config"]) if run.get("config") else None
-    return judge(run["epochs"][:n], status, probes=[p for p in run["probes"] if p.epoch <= n], config=config,
-                 n_train=run.get("n_train"), n_val=run.get("n_val"))
+    return judge(
+        run["epochs"][:n],
+        status,
+        probes=[p for p in run["probes"] if p.epoch <= n],
+        config=config,
+        n_train=run.get("n_train"),
+        n_val=run.get("n_val"),
+    )
 
 
 def summary(grid: dict[str, dict[str, dict[str, Any]]], epochs: int) -> None:
@@ -117,7 +134,9 @@ def summary(grid: dict[str, dict[str, dict[str, Any]]], epochs: int) -> None:
                 d = e.diagnostics or Diagnostics()
                 ratio = statistics.median([r for r in d.update_ratio.values() if r is not None] or [math.nan])
                 dead = max([f for f in d.dead_fraction.values() if f is not None] or [math.nan])
-                cells.append(f"{str(label(run, n).label):14s} {100 * (e.val_acc or 0):3.0f}% {ratio:7.1e} {100 * dead:3.0f}%")
+                cells.append(
+                    f"{str(label(run, n).label):14s} {100 * (e.val_acc or 0):3.0f}% {ratio:7.1e} {100 * dead:3.0f}%"
+                )
             print(f"{run['lr']:<7g} | " + " | ".join(cells))
 
 
@@ -145,23 +164,47 @@ class Case:
 #: The 5k digits (3,200 training / 800 validation images), SGD lr 0.01, batch 10, 3 epochs, seed 0.
 CASE_BASE = RunConfig(lr=0.01, batch_size=10, epochs=3, seed=0, device="cpu", log_every=10**9)
 CASES: tuple[Case, ...] = (
-    Case("wd0.5", "SGD lr 0.01, weight decay 0.5", "not learning: weight decay named, a smaller wd",
-         {"weight_decay": 0.5}),
+    Case(
+        "wd0.5",
+        "SGD lr 0.01, weight decay 0.5",
+        "not learning: weight decay named, a smaller wd",
+        {"weight_decay": 0.5},
+    ),
     Case("wd0.1", "SGD lr 0.01, weight decay 0.1", "may stay; most of the step is decay", {"weight_decay": 0.1}),
     Case("b256", "SGD lr 0.01, batch 256", "too slow: 13 steps per epoch, lr with the batch", {"batch_size": 256}),
     Case("mom0.9", "SGD lr 0.1, momentum 0.9", "not learning: effective step named", {"lr": 0.1, "momentum": 0.9}),
-    Case("lr0.3s1", "lr 0.3, seed 1, 800 digits", "unstable if its accuracy falls",
-         {"lr": 0.3, "seed": 1, "train_limit": 800}),
-    Case("lr0.4s0", "lr 0.4, seed 0, 800 digits", "unstable: accuracy fell, a smaller lr",
-         {"lr": 0.4, "train_limit": 800}),
+    Case(
+        "lr0.3s1",
+        "lr 0.3, seed 1, 800 digits",
+        "unstable if its accuracy falls",
+        {"lr": 0.3, "seed": 1, "train_limit": 800},
+    ),
+    Case(
+        "lr0.4s0",
+        "lr 0.4, seed 0, 800 digits",
+        "unstable: accuracy fell, a smaller lr",
+        {"lr": 0.4, "train_limit": 800},
+    ),
     Case("adam1e-4", "Adam 1e-4", "still learning: the loss still falling", {"optimizer": "adam", "lr": 1e-4}),
-    Case("tiny100", "100 digits, lr 0.1, 20 epochs (25 validation)", "overfitting, with the interval",
-         {"lr": 0.1, "train_limit": 100, "epochs": 20}),
-    Case("lr0.5_1k", "lr 0.5, 1 epoch, 1,000 digits", "unstable or not learning: dead share, a smaller lr",
-         {"lr": 0.5, "train_limit": 1000, "epochs": 1}),
+    Case(
+        "tiny100",
+        "100 digits, lr 0.1, 20 epochs (25 validation)",
+        "overfitting, with the interval",
+        {"lr": 0.1, "train_limit": 100, "epochs": 20},
+    ),
+    Case(
+        "lr0.5_1k",
+        "lr 0.5, 1 epoch, 1,000 digits",
+        "unstable or not learning: dead share, a smaller lr",
+        {"lr": 0.5, "train_limit": 1000, "epochs": 1},
+    ),
     Case("adam1e-2", "Adam 1e-2", "may stay; the dead share named", {"optimizer": "adam", "lr": 1e-2}),
-    Case("adam1e-3", "Adam 1e-3 (the best region)", "learning; fc1 ~50% dead is no failure",
-         {"optimizer": "adam", "lr": 1e-3}),
+    Case(
+        "adam1e-3",
+        "Adam 1e-3 (the best region)",
+        "learning; fc1 ~50% dead is no failure",
+        {"optimizer": "adam", "lr": 1e-3},
+    ),
     Case("lr0.1", "lr 0.1, 5 epochs (the best SGD run)", "not called large", {"lr": 0.1, "epochs": 5}),
     Case("lr0.01", "lr 0.01, 5 epochs (the lesson)", "converged", {"epochs": 5}),
 )
@@ -179,13 +222,17 @@ def show_cases(runs: dict[str, dict[str, Any]]) -> None:
     """Each case's label against what it should be, its validation accuracy by epoch, then every reason and hint."""
     cases = {c.key: c for c in CASES}
     print("\n## settings outside the reference grid (the 5k digits, seed 0, 3 epochs unless named)")
-    print(f"{'case':9s} | {'setting':47s} | {'label':14s} | {'should be':50s} | val acc by epoch (median ratio, "
-          "most dead)")
+    print(
+        f"{'case':9s} | {'setting':47s} | {'label':14s} | {'should be':50s} | val acc by epoch (median ratio, "
+        "most dead)"
+    )
     for key, run in runs.items():
         case, n = cases[key], len(run["epochs"])
         accs = " ".join(f"{100 * (e.val_acc or 0):.1f}" for e in run["epochs"])
-        print(f"{key:9s} | {case.setting:47s} | {str(label(run, n).label):14s} | {case.expected:50s} | "
-              f"{accs} ({evidence_short(run)})")
+        print(
+            f"{key:9s} | {case.setting:47s} | {str(label(run, n).label):14s} | {case.expected:50s} | "
+            f"{accs} ({evidence_short(run)})"
+        )
     print()
     for key, run in runs.items():
         v = label(run, len(run["epochs"]))
@@ -234,10 +281,15 @@ def run_group(group: Group, device: str, mnist: str | None) -> dict[str, dict[st
     """A group's runs (stacked where the engine stacks), stored as :func:`keep` stores a grid cell's."""
     changes = {**group.changes, **({"data_dir": mnist} if group.key == "mnist" and mnist else {})}
     config = replace(CHOICE_BASE, device=device, **changes)
-    runs: dict[str, dict[str, Any]] = {f"{group.key} lr {lr:g}": {"lr": lr, "epochs": [], "probes": [], "status": ""}
-                                       for lr in group.lrs}
-    ends = run_many([config.with_lr(lr) for lr in group.lrs], list(runs), lambda e: keep(runs[e.run_id], e),
-                    batched=True if config.optimizer in BATCHABLE_OPTIMIZERS else None)
+    runs: dict[str, dict[str, Any]] = {
+        f"{group.key} lr {lr:g}": {"lr": lr, "epochs": [], "probes": [], "status": ""} for lr in group.lrs
+    }
+    ends = run_many(
+        [config.with_lr(lr) for lr in group.lrs],
+        list(runs),
+        lambda e: keep(runs[e.run_id], e),
+        batched=True if config.optimizer in BATCHABLE_OPTIMIZERS else None,
+    )
     for end in ends:
         runs[end.run_id].update(status=str(end.status), diverged_at=end.diverged_at)
     return runs
@@ -245,12 +297,15 @@ def run_group(group: Group, device: str, mnist: str | None) -> dict[str, dict[st
 
 def saved(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Runs as plain JSON: the records by their ``to_dict``."""
-    return {k: {**run, "epochs": [e.to_dict() for e in run["epochs"]], "probes": [p.to_dict() for p in run["probes"]]}
-            for k, run in runs.items()}
+    return {
+        k: {**run, "epochs": [e.to_dict() for e in run["epochs"]], "probes": [p.to_dict() for p in run["probes"]]}
+        for k, run in runs.items()
+    }
 
 
 def loaded(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """:func:`saved`'s runs with their records back (older files kept epochs as dicts without probes: judged so)."""
+
     def epoch(e: Any) -> EpochRecord:
         d = e.get("diagnostics") if isinstance(e, dict) else None
         fields = {k: e.get(k) for k in ("train_loss", "train_acc", "val_loss", "val_acc", "seconds")}
@@ -259,10 +314,26 @@ def loaded(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     def probe(p: dict[str, Any]) -> ProbeRecord:
         def tup(x: Any) -> Any:
             return None if x is None else tuple(x)
-        return ProbeRecord(p["epoch"], tuple(p["lrs"]), tuple(p["losses"]), p.get("current_lr"), p.get("base_loss"),
-                           tup(p.get("raised_fraction")), tup(p.get("dead_after")), p.get("minibatches"))
-    return {k: {**run, "epochs": [epoch(e) for e in run["epochs"]],
-                "probes": [probe(p) for p in run["probes"] if isinstance(p, dict)]} for k, run in runs.items()}
+
+        return ProbeRecord(
+            p["epoch"],
+            tuple(p["lrs"]),
+            tuple(p["losses"]),
+            p.get("current_lr"),
+            p.get("base_loss"),
+            tup(p.get("raised_fraction")),
+            tup(p.get("dead_after")),
+            p.get("minibatches"),
+        )
+
+    return {
+        k: {
+            **run,
+            "epochs": [epoch(e) for e in run["epochs"]],
+            "probes": [probe(p) for p in run["probes"] if isinstance(p, dict)],
+        }
+        for k, run in runs.items()
+    }
 
 
 def curves(run: dict[str, Any]) -> list[Curve]:
@@ -273,9 +344,17 @@ def curves(run: dict[str, Any]) -> list[Curve]:
         ratios = [r for r in d.update_ratio.values() if r is not None]
         largest = [r for r in (d.update_ratio_max or d.update_ratio).values() if r is not None]
         dead = [f for f in d.dead_fraction.values() if f is not None]
-        out.append(Curve(e.train_loss, e.train_acc, e.val_loss, e.val_acc,
-                         statistics.median(ratios) if ratios else None, max(largest, default=None),
-                         max(dead, default=None)))
+        out.append(
+            Curve(
+                e.train_loss,
+                e.train_acc,
+                e.val_loss,
+                e.val_acc,
+                statistics.median(ratios) if ratios else None,
+                max(largest, default=None),
+                max(dead, default=None),
+            )
+        )
     return out
 
 
@@ -303,11 +382,16 @@ def cells(group: str, run: dict[str, Any], ns: list[int]) -> list[Cell]:
         status = run["status"] if n >= len(run["epochs"]) else "finished"
         c = all_curves[:n]
         accs = " ".join(f"{100 * (x.val_acc or 0):.0f}" for x in c) or "-"
-        fall = f"{100 * (c[-1].train_loss - c[-2].train_loss) / c[-2].train_loss:+.0f}%" if (
-            len(c) >= 2 and c[-2].train_loss and c[-1].train_loss is not None) else "-"
+        fall = (
+            f"{100 * (c[-1].train_loss - c[-2].train_loss) / c[-2].train_loss:+.0f}%"
+            if (len(c) >= 2 and c[-2].train_loss and c[-1].train_loss is not None)
+            else "-"
+        )
         step = f"{c[-1].largest_step:.0e}" if c and c[-1].largest_step is not None else "?"
         dead = f"{100 * c[-1].dead:.0f}%" if c and c[-1].dead is not None else "?"
-        measured = f"acc {accs}; loss {fall}; step {step}; dead {dead}" + ("" if status == "finished" else f"; {status}")
+        measured = f"acc {accs}; loss {fall}; step {step}; dead {dead}" + (
+            "" if status == "finished" else f"; {status}"
+        )
         out.append(Cell(group, run["lr"], n, measured, expected(c, status, n_val), str(label(run, n).label)))
     return out
 
@@ -325,16 +409,22 @@ def all_cells(groups: dict[str, dict[str, dict[str, Any]]], cases: dict[str, dic
 
 def show_cells(found: list[Cell]) -> None:
     """setting | measured | expected | lrtui | agree?, then the counts and every disagreement."""
-    print(f"\n{'setting':24s} | {'measured (val acc %/epoch; last train-loss fall; largest step; most dead)':62s} | "
-          f"{'expected':14s} | {'lrtui':14s} | agree?")
+    print(
+        f"\n{'setting':24s} | {'measured (val acc %/epoch; last train-loss fall; largest step; most dead)':62s} | "
+        f"{'expected':14s} | {'lrtui':14s} | agree?"
+    )
     for c in found:
-        print(f"{c.group + f' lr {c.lr:g} {c.n}ep':24s} | {c.measured:62s} | {c.expected:14s} | {c.lrtui:14s} | "
-              f"{'yes' if c.agree else 'NO'}")
+        print(
+            f"{c.group + f' lr {c.lr:g} {c.n}ep':24s} | {c.measured:62s} | {c.expected:14s} | {c.lrtui:14s} | "
+            f"{'yes' if c.agree else 'NO'}"
+        )
     off = [c for c in found if not c.agree]
     print(f"\n{len(found)} cells: {len(found) - len(off)} agree, {len(off)} disagree")
 
 
-def setting_key(optimizer: str, momentum: float, lr: float, batch: int, wd: float, limit: int | None) -> tuple[Any, ...]:
+def setting_key(
+    optimizer: str, momentum: float, lr: float, batch: int, wd: float, limit: int | None
+) -> tuple[Any, ...]:
     """What two runs must share to be the same cell (SGD with momentum is sgd-momentum)."""
     name = "sgd-momentum" if optimizer == "sgd" and momentum else optimizer
     return name, float(momentum), round(float(lr), 12), int(batch), float(wd), limit
@@ -350,12 +440,15 @@ def show_indep(file: str, groups: dict[str, dict[str, dict[str, Any]]], cases: d
     for name, run in [(k, r) for runs in groups.values() for k, r in runs.items()] + list(cases.items()):
         c = run.get("config") or {}
         if c.get("dataset", "mnist-5k") == "mnist-5k":
-            key = setting_key(c["optimizer"], c["momentum"], c["lr"], c["batch_size"], c["weight_decay"],
-                              c.get("train_limit"))
+            key = setting_key(
+                c["optimizer"], c["momentum"], c["lr"], c["batch_size"], c["weight_decay"], c.get("train_limit")
+            )
             if key not in mine or len(run["epochs"]) > len(mine[key][1]["epochs"]):
                 mine[key] = (name, run)
-    print(f"\n{'independent cell':18s} | {'their label':14s} | {'here':30s} | {'expected':14s} | "
-          f"{'lrtui':14s} | they = expected? | they = lrtui?")
+    print(
+        f"\n{'independent cell':18s} | {'their label':14s} | {'here':30s} | {'expected':14s} | "
+        f"{'lrtui':14s} | they = expected? | they = lrtui?"
+    )
     same = same_lrtui = compared = 0
     for t in theirs:
         key = setting_key(t["optimizer"], t["momentum"], t["lr"], t["batch"], t["weight_decay"], t["train_limit"])
@@ -368,9 +461,11 @@ def show_indep(file: str, groups: dict[str, dict[str, dict[str, Any]]], cases: d
         same += cell.expected == t["label"]
         same_lrtui += cell.lrtui == t["label"]
         seed = (run.get("config") or {}).get("seed")
-        print(f"{t['cell']:18s} | {t['label']:14s} | {name + ' ' + str(t['epochs']) + 'ep seed ' + str(seed):30s} | "
-              f"{cell.expected:14s} | {cell.lrtui:14s} | {'yes' if cell.expected == t['label'] else 'NO':16s} | "
-              f"{'yes' if cell.lrtui == t['label'] else 'NO'}")
+        print(
+            f"{t['cell']:18s} | {t['label']:14s} | {name + ' ' + str(t['epochs']) + 'ep seed ' + str(seed):30s} | "
+            f"{cell.expected:14s} | {cell.lrtui:14s} | {'yes' if cell.expected == t['label'] else 'NO':16s} | "
+            f"{'yes' if cell.lrtui == t['label'] else 'NO'}"
+        )
     print(f"{compared} compared: {same} the criterion's label here, {same_lrtui} lrtui's")
 
 
@@ -415,8 +510,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--details", action="store_true", help="also print every cell's reason and hint")
     parser.add_argument("--cases", action="store_true", help="run the settings outside the grid instead")
     parser.add_argument("--only", default=None, help="with --cases: these case keys only (comma list)")
-    parser.add_argument("--choices", action="store_true",
-                        help="run the groups around the reference (and, with --cases, the cases) and judge every cell")
+    parser.add_argument(
+        "--choices",
+        action="store_true",
+        help="run the groups around the reference (and, with --cases, the cases) and judge every cell",
+    )
     parser.add_argument("--indep", default=None, help="with --load: an independent re-implementation's results JSON")
     args = parser.parse_args(argv)
     if args.load:
@@ -466,8 +564,12 @@ def main(argv: list[str] | None = None) -> int:
         sets.append((f"mnist-5k, train_limit {limit}", replace(base, train_limit=tl)))
     if args.mnist:
         tl = None if args.mnist_limit == "all" else int(args.mnist_limit)
-        sets.append((f"mnist, train_limit {args.mnist_limit}",
-                     replace(base, dataset="mnist", data_dir=args.mnist, train_limit=tl)))
+        sets.append(
+            (
+                f"mnist, train_limit {args.mnist_limit}",
+                replace(base, dataset="mnist", data_dir=args.mnist, train_limit=tl),
+            )
+        )
     grid = {}
     for name, config in sets:
         start = time.perf_counter()

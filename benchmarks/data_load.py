@@ -56,9 +56,11 @@ def main() -> None:
         gz.mkdir(parents=True)
         for name in IDX_FILES:
             (gz / f"{name}.gz").write_bytes(gzip.compress((raw_folder("mnist", args.data_dir) / name).read_bytes(), 6))
-        rows = [("torchvision MNIST (before)", torchvision_reader, args.data_dir),
-                ("lrtui IDX reader, plain", lrtui_reader, args.data_dir),
-                ("lrtui IDX reader, .gz only", lrtui_reader, tmp)]
+        rows = [
+            ("torchvision MNIST (before)", torchvision_reader, args.data_dir),
+            ("lrtui IDX reader, plain", lrtui_reader, args.data_dir),
+            ("lrtui IDX reader, .gz only", lrtui_reader, tmp),
+        ]
         results = [(label, *median_s(fn, where, args.repeats)) for label, fn, where in rows]
     base, reference = results[0][1], results[0][2]
     print(f"{'reader':<30} {'median s':>9} {'vs before':>10}")

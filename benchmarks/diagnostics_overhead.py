@@ -43,8 +43,12 @@ from lrtui.engine.sample_rate import forget
 from lrtui.engine.sweep import run_many
 
 #: name: (diagnostics, probes, step trace)
-ROWS = {"off": (False, False, False), "diagnostics": (True, False, False), "probes": (True, True, False),
-        "trace": (True, True, True)}
+ROWS = {
+    "off": (False, False, False),
+    "diagnostics": (True, False, False),
+    "probes": (True, True, False),
+    "trace": (True, True, True),
+}
 INTERVALS_USED: set[int] = set()  #: every ``sample_every`` the runs with diagnostics chose
 LABELS = {"off": "off", "diagnostics": "diagnostics", "probes": "diagnostics + probes", "trace": "+ step trace"}
 
@@ -114,8 +118,15 @@ def measure(configs: list[RunConfig], diagnostics: bool, probes: bool, trace: bo
         last = now
 
     cpu = time.process_time()
-    ends = run_many(configs, [f"r{i + 1}" for i in range(len(configs))], emit, batched=len(configs) > 1,
-                    diagnostics=diagnostics, probes=probes, trace=trace)
+    ends = run_many(
+        configs,
+        [f"r{i + 1}" for i in range(len(configs))],
+        emit,
+        batched=len(configs) > 1,
+        diagnostics=diagnostics,
+        probes=probes,
+        trace=trace,
+    )
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     cpu = time.process_time() - cpu
@@ -146,10 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r.strip() for r in args.rows.split(",")]
     if not rows or any(r not in ROWS for r in rows):
         parser.error(f"--rows: choose from {', '.join(ROWS)}")
-    base = RunConfig(lr=0.01, batch_size=args.batch, epochs=args.epochs, device=args.device, dataset=args.dataset,
-                     train_limit=args.train_limit, log_every=args.log_every or None, seed=0,
-                     model=model_spec(args.model),
-                     **({"data_dir": args.data_dir} if args.data_dir else {}))
+    base = RunConfig(
+        lr=0.01,
+        batch_size=args.batch,
+        epochs=args.epochs,
+        device=args.device,
+        dataset=args.dataset,
+        train_limit=args.train_limit,
+        log_every=args.log_every or None,
+        seed=0,
+        model=model_spec(args.model),
+        **({"data_dir": args.data_dir} if args.data_dir else {}),
+    )
     configs = [base.with_lr(0.01 * 2.0**i) for i in range(args.stacked)]
     measure(configs, *ROWS["trace"])  # warm-up: imports, caches, allocator
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in rows}
@@ -158,21 +177,24 @@ def main(argv: list[str] | None = None) -> int:
             results[name].append(measure(configs, *ROWS[name]))
     ref_wall = statistics.median(r[0] for r in results[rows[0]])
     ref_cpu = statistics.median(r[1] for r in results[rows[0]])
-    print(f"device {args.device}, {args.dataset}, model {args.model}, batch {args.batch}, {len(configs)} model(s), {args.epochs} "
-          f"epoch(s), log every {args.log_every or 'auto'}, {args.repeats} rounds, torch threads "
-          f"{torch.get_num_threads()}; diagnostics over every Nth step, N = "
-          f"{', '.join(map(str, sorted(INTERVALS_USED)))}")
+    print(
+        f"device {args.device}, {args.dataset}, model {args.model}, batch {args.batch}, {len(configs)} model(s), {args.epochs} "
+        f"epoch(s), log every {args.log_every or 'auto'}, {args.repeats} rounds, torch threads "
+        f"{torch.get_num_threads()}; diagnostics over every Nth step, N = "
+        f"{', '.join(map(str, sorted(INTERVALS_USED)))}"
+    )
     vs = f"vs {rows[0]}"
-    print(f"{'row':22s} {'samples/s':>10s} {vs:>13s} {'samples/CPU-s':>14s} {vs:>13s} {'paired':>17s} "
-          f"{'probe s':>8s}")
+    print(f"{'row':22s} {'samples/s':>10s} {vs:>13s} {'samples/CPU-s':>14s} {vs:>13s} {'paired':>17s} {'probe s':>8s}")
     for name in rows:
         wall = statistics.median(r[0] for r in results[name])
         cpu = statistics.median(r[1] for r in results[name])
         probe = statistics.median(r[2] for r in results[name])
         pairs = sorted(r[1] / b[1] for r, b in zip(results[name], results[rows[0]]))
         paired = f"{statistics.median(pairs):.3f} [{pairs[len(pairs) // 4]:.3f}, {pairs[-1 - len(pairs) // 4]:.3f}]"
-        print(f"{LABELS[name]:22s} {wall:10.0f} {wall / ref_wall:13.3f} {cpu:14.0f} {cpu / ref_cpu:13.3f} "
-              f"{paired:>17s} {probe:8.3f}")
+        print(
+            f"{LABELS[name]:22s} {wall:10.0f} {wall / ref_wall:13.3f} {cpu:14.0f} {cpu / ref_cpu:13.3f} "
+            f"{paired:>17s} {probe:8.3f}"
+        )
     return 0
 
 

@@ -40,8 +40,11 @@ from lrtui.engine.user_code import load_factory
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 #: The example networks: row label → ``--model`` spec.
-EXAMPLE_SPECS = {"example mlp": "mlp.py:mlp", "example normed": "normed_cnn.py:normed_cnn",
-                 "example resnet": "resnet.py:tiny_resnet"}
+EXAMPLE_SPECS = {
+    "example mlp": "mlp.py:mlp",
+    "example normed": "normed_cnn.py:normed_cnn",
+    "example resnet": "resnet.py:tiny_resnet",
+}
 
 
 def small_mlp() -> nn.Module:
@@ -66,6 +69,7 @@ class SmallCNN(nn.Module):
 def epoch_of(step: Step, order: torch.Tensor, batches: int) -> Callable[[], None]:
     def epoch() -> None:
         run_batches(step, order, batches, 0, [], threading.Event())
+
     return epoch
 
 
@@ -76,8 +80,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--models", default="mlp,cnn,reference,examples",
-                        help="which rows: mlp, cnn, reference, examples")
+    parser.add_argument(
+        "--models", default="mlp,cnn,reference,examples", help="which rows: mlp, cnn, reference, examples"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(0)
@@ -95,24 +100,32 @@ def main() -> None:
         return LoneStep(model, SGDStep(model.parameters(), cfg, stats), x, y, args.batch)
 
     rows: dict[str, list[tuple[str, Callable[[], nn.Module]]]] = {
-        "mlp": [("small MLP", small_mlp)], "cnn": [("small CNN", SmallCNN)], "reference": [("reference CNN", ConvNet)],
-        "examples": [(label, load_factory(f"{EXAMPLES / spec}", "model")) for label, spec in EXAMPLE_SPECS.items()]}
+        "mlp": [("small MLP", small_mlp)],
+        "cnn": [("small CNN", SmallCNN)],
+        "reference": [("reference CNN", ConvNet)],
+        "examples": [(label, load_factory(f"{EXAMPLES / spec}", "model")) for label, spec in EXAMPLE_SPECS.items()],
+    }
     models = [row for name in args.models.split(",") for row in rows[name]]
-    print(f"K={args.k}, {args.samples} samples at batch {args.batch} ({batches} steps), {args.threads} torch "
-          f"thread(s), SGD momentum, diagnostics on; CPU seconds per epoch of all K runs (median of {args.repeats})")
+    print(
+        f"K={args.k}, {args.samples} samples at batch {args.batch} ({batches} steps), {args.threads} torch "
+        f"thread(s), SGD momentum, diagnostics on; CPU seconds per epoch of all K runs (median of {args.repeats})"
+    )
     print(f"{'model':<16}{'one by one':>12}{'torch.func':>12}{'ratio':>8}{'grouped':>10}{'ratio':>8}")
     for label, factory in models:
         start = build_model(0) if factory is ConvNet else seeded_model(factory, 0)
         sides: dict[str, list[Callable[[], None]]] = {
-            "one by one": [epoch_of(lone(factory, cfg), order, batches) for cfg in configs]}
+            "one by one": [epoch_of(lone(factory, cfg), order, batches) for cfg in configs]
+        }
         note = None if factory is ConvNet else stack_note(start, x[: args.batch], y[: args.batch])
         if note is None:
-            sides["torch.func"] = [epoch_of(FuncStackedStep.of(start, configs, x, y, batches, batches, graphs=False),
-                                            order, batches)]
+            sides["torch.func"] = [
+                epoch_of(FuncStackedStep.of(start, configs, x, y, batches, batches, graphs=False), order, batches)
+            ]
         if factory is ConvNet:
             assert isinstance(start, ConvNet)
-            sides["grouped"] = [epoch_of(StackedStep.of(start, configs, x, y, batches, batches, graphs=False),
-                                         order, batches)]
+            sides["grouped"] = [
+                epoch_of(StackedStep.of(start, configs, x, y, batches, batches, graphs=False), order, batches)
+            ]
         times: dict[str, list[float]] = {name: [] for name in sides}
         for round_ in range(args.repeats + 1):  # round 0 warms up
             for name, epochs in sides.items():
@@ -127,7 +140,7 @@ def main() -> None:
             print(f"{label:<16}{one:>12.2f}{'—':>12}{'':>8}  {note}", flush=True)
             continue
         func = med["torch.func"]
-        grouped = (f"{med['grouped']:>10.2f}{one / med['grouped']:>7.2f}x" if "grouped" in med else "")
+        grouped = f"{med['grouped']:>10.2f}{one / med['grouped']:>7.2f}x" if "grouped" in med else ""
         print(f"{label:<16}{one:>12.2f}{func:>12.2f}{one / func:>7.2f}x{grouped}", flush=True)
 
 

@@ -78,12 +78,19 @@ def step_check(device: torch.device, lrs: list[float]) -> list[str]:
     if not torch.allclose(graphed.batch_losses, eager.batch_losses, rtol=STEP_RTOL, atol=STEP_ATOL):
         problems.append(f"graph and eager batch losses differ by up to {loss_diff:.3g}")
     weight_diff = max((p - q).abs().max().item() for p, q in zip(graphed.net.params, eager.net.params))
-    if not all(torch.allclose(p, q, rtol=STEP_RTOL, atol=STEP_ATOL) for p, q in zip(graphed.net.params, eager.net.params)):
+    if not all(
+        torch.allclose(p, q, rtol=STEP_RTOL, atol=STEP_ATOL) for p, q in zip(graphed.net.params, eager.net.params)
+    ):
         problems.append(f"graph and eager weights differ by up to {weight_diff:.3g}")
-    how = (f"captured after {GRAPH_WARMUP} eager steps, replayed" if graphed.graph is not None
-           else "eager (no CUDA: graphs are CUDA's)")
-    print(f"step: K={len(lrs)} MLP copies, {batches} steps {how}; vs eager: batch losses within {loss_diff:.2g}, "
-          f"weights within {weight_diff:.2g}")
+    how = (
+        f"captured after {GRAPH_WARMUP} eager steps, replayed"
+        if graphed.graph is not None
+        else "eager (no CUDA: graphs are CUDA's)"
+    )
+    print(
+        f"step: K={len(lrs)} MLP copies, {batches} steps {how}; vs eager: batch losses within {loss_diff:.2g}, "
+        f"weights within {weight_diff:.2g}"
+    )
     return problems
 
 
@@ -104,9 +111,12 @@ def plans_of_examples(device: torch.device) -> None:
 def final_losses(run: dict) -> dict[str, float]:
     """A run's final losses from its --json record (NaN where it has none)."""
     last = run["epochs"][-1] if run.get("epochs") else {}
-    return {"last batch": float(run["batch_losses"][-1]) if run.get("batch_losses") else math.nan,
-            "train": float(last.get("train_loss", math.nan)), "val": float(last.get("val_loss", math.nan)),
-            "test": float(run["test"]["loss"]) if run.get("test") else math.nan}
+    return {
+        "last batch": float(run["batch_losses"][-1]) if run.get("batch_losses") else math.nan,
+        "train": float(last.get("train_loss", math.nan)),
+        "val": float(last.get("val_loss", math.nan)),
+        "test": float(run["test"]["loss"]) if run.get("test") else math.nan,
+    }
 
 
 def sweep_check(device: torch.device, lrs: list[float], epochs: int, train_limit: int, out: Path) -> list[str]:
@@ -130,8 +140,25 @@ def sweep_check(device: torch.device, lrs: list[float], epochs: int, train_limit
     try:
         for flag in ("--batched", "--no-batched"):
             path = out / f"model-sweep{flag[1:].replace('-', '_')}.json"
-            argv = ["run", "--model", MODEL, "--optimizer", "sgd-momentum", "--lr", ",".join(map(str, lrs)), "--epochs", str(epochs),
-                    "--train-limit", str(train_limit), "--device", str(device), flag, "--quiet", "--json", str(path)]
+            argv = [
+                "run",
+                "--model",
+                MODEL,
+                "--optimizer",
+                "sgd-momentum",
+                "--lr",
+                ",".join(map(str, lrs)),
+                "--epochs",
+                str(epochs),
+                "--train-limit",
+                str(train_limit),
+                "--device",
+                str(device),
+                flag,
+                "--quiet",
+                "--json",
+                str(path),
+            ]
             t0 = time.perf_counter()
             rc = cli.main(argv)
             print(f"lrtui {' '.join(argv)}: exit {rc} in {time.perf_counter() - t0:.1f} s")
@@ -159,15 +186,19 @@ def sweep_check(device: torch.device, lrs: list[float], epochs: int, train_limit
             problems.append(f"lr {lr}: {s['status']} stacked, {a['status']} one by one")
         for (what, sv), av in zip(final_losses(s).items(), final_losses(a).values()):
             same = (math.isnan(sv) and math.isnan(av)) or math.isclose(sv, av, rel_tol=RTOL, abs_tol=ATOL)
-            print(f"{lr:8g} {s['status']:>9s}  {what:10s} {sv:10.6f} {av:10.6f} {abs(sv - av):9.2g}"
-                  f"{'' if same else '  DIFFERENT'}")
+            print(
+                f"{lr:8g} {s['status']:>9s}  {what:10s} {sv:10.6f} {av:10.6f} {abs(sv - av):9.2g}"
+                f"{'' if same else '  DIFFERENT'}"
+            )
             if not same:
                 problems.append(f"lr {lr}: {what} loss {sv:.6g} stacked, {av:.6g} one by one")
             elif math.isfinite(sv - av):
                 largest = max(largest, abs(sv - av))
     graphs = f"graph captured {sum(captures)}x" if device.type == "cuda" else "eager (no CUDA)"
-    print(f"figure: K={len(lrs)} {plans[0] if plans else '-'} stack, {graphs}; final losses = one by one's "
-          f"within {largest:.1g} (tolerance {RTOL:g} relative)")
+    print(
+        f"figure: K={len(lrs)} {plans[0] if plans else '-'} stack, {graphs}; final losses = one by one's "
+        f"within {largest:.1g} (tolerance {RTOL:g} relative)"
+    )
     return problems
 
 
@@ -181,8 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     device = torch.device(resolve_device(args.device, detect_devices()))
     lrs = [float(v) for v in args.lrs.split(",")]
-    print(f"device {device}{' (' + torch.cuda.get_device_name(device) + ')' if device.type == 'cuda' else ''}, "
-          f"torch {torch.__version__}, model {MODEL}, K={len(lrs)}")
+    print(
+        f"device {device}{' (' + torch.cuda.get_device_name(device) + ')' if device.type == 'cuda' else ''}, "
+        f"torch {torch.__version__}, model {MODEL}, K={len(lrs)}"
+    )
     t0 = time.perf_counter()
     problems = step_check(device, lrs)
     plans_of_examples(device)
@@ -194,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     for p in problems:
         print(f"FAILED: {p}")
     if not problems:
-        print(f"ok: the --model sweep stacked through torch.func on {device} equals one by one "
-              f"(final losses within {RTOL:g} relative)")
+        print(
+            f"ok: the --model sweep stacked through torch.func on {device} equals one by one "
+            f"(final losses within {RTOL:g} relative)"
+        )
     return 1 if problems else 0
 
 

@@ -118,13 +118,20 @@ class Cell:
 def _grid() -> list[Cell]:
     """The cells: 14 settings on the whole 4,000 at seeds 0 and 1, and the three small-set cases."""
     base = [
-        Cell("sgd-1e-4", lr=1e-4), Cell("sgd-0.01", lr=0.01), Cell("sgd-0.1", lr=0.1), Cell("sgd-0.5", lr=0.5),
+        Cell("sgd-1e-4", lr=1e-4),
+        Cell("sgd-0.01", lr=0.01),
+        Cell("sgd-0.1", lr=0.1),
+        Cell("sgd-0.5", lr=0.5),
         Cell("mom-0.01", "sgd-momentum", 0.01, momentum=0.9),
         Cell("mom-0.1", "sgd-momentum", 0.1, momentum=0.9, expect="not learning"),
-        Cell("adam-1e-4", "adam", 1e-4, expect="still learning"), Cell("adam-1e-3", "adam", 1e-3),
-        Cell("adam-1e-2", "adam", 1e-2, expect="converged"), Cell("rmsprop-1e-3", "rmsprop", 1e-3),
-        Cell("b256-0.01", lr=0.01, batch=256, expect="too slow"), Cell("b256-0.3", lr=0.3, batch=256),
-        Cell("wd0.1", lr=0.01, weight_decay=0.1), Cell("wd0.5", lr=0.01, weight_decay=0.5, expect="not learning"),
+        Cell("adam-1e-4", "adam", 1e-4, expect="still learning"),
+        Cell("adam-1e-3", "adam", 1e-3),
+        Cell("adam-1e-2", "adam", 1e-2, expect="converged"),
+        Cell("rmsprop-1e-3", "rmsprop", 1e-3),
+        Cell("b256-0.01", lr=0.01, batch=256, expect="too slow"),
+        Cell("b256-0.3", lr=0.3, batch=256),
+        Cell("wd0.1", lr=0.01, weight_decay=0.1),
+        Cell("wd0.5", lr=0.01, weight_decay=0.5, expect="not learning"),
     ]
     cells = [Cell(**{**asdict(c), "cell": f"{c.cell}-s{s}", "seed": s}) for c in base for s in (0, 1)]
     cells += [
@@ -170,7 +177,7 @@ def load_data(train_limit: int | None) -> tuple[torch.Tensor, ...]:
     vx, vy, tx, ty = x[:n_val], y[:n_val], x[n_val:], y[n_val:]
     if train_limit:
         tx, ty = tx[:train_limit], ty[:train_limit]
-        vx, vy = vx[:max(1, round(train_limit / 4))], vy[:max(1, round(train_limit / 4))]
+        vx, vy = vx[: max(1, round(train_limit / 4))], vy[: max(1, round(train_limit / 4))]
     return tx, ty, vx, vy
 
 
@@ -187,8 +194,7 @@ def make_optimizer(cell: Cell, params: Any) -> torch.optim.Optimizer:
 
 def layer_vectors(net: Net) -> dict[str, torch.Tensor]:
     """Each layer's weight and bias as one flat vector (a copy)."""
-    return {name: torch.cat([p.detach().flatten() for p in getattr(net, name).parameters()]).clone()
-            for name in LAYERS}
+    return {name: torch.cat([p.detach().flatten() for p in getattr(net, name).parameters()]).clone() for name in LAYERS}
 
 
 @torch.no_grad()
@@ -203,8 +209,12 @@ def evaluate(net: Net, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
         if alive.dim() == 3:  # conv: a channel is alive if any position is
             alive = alive.flatten(1).any(1)
         dead[name] = 1.0 - alive.float().mean().item()
-    return {"loss": F.cross_entropy(logits, y).item(), "acc": (pred == y).float().mean().item(),
-            "dead": dead, "top_share": torch.bincount(pred, minlength=10).max().item() / len(y)}
+    return {
+        "loss": F.cross_entropy(logits, y).item(),
+        "acc": (pred == y).float().mean().item(),
+        "dead": dead,
+        "top_share": torch.bincount(pred, minlength=10).max().item() / len(y),
+    }
 
 
 def weight_norm(net: Net) -> float:
@@ -220,15 +230,25 @@ def train_cell(cell: Cell) -> dict[str, Any]:
     opt = make_optimizer(cell, net.parameters())
     order_rng = torch.Generator().manual_seed(cell.seed)
     first = evaluate(net, vx, vy)
-    c: dict[str, Any] = {"n_train": len(ty), "n_val": len(vy), "train_loss": [], "train_acc": [],
-                         "quarter_train_loss": [], "val_loss": [first["loss"]], "val_acc": [first["acc"]],
-                         "dead": {r: [first["dead"][r]] for r in RELUS}, "top_share": [first["top_share"]],
-                         "weight_norm": [weight_norm(net)], "update_mean": {n: [] for n in LAYERS},
-                         "update_max": {n: [] for n in LAYERS}, "nonfinite": False}
+    c: dict[str, Any] = {
+        "n_train": len(ty),
+        "n_val": len(vy),
+        "train_loss": [],
+        "train_acc": [],
+        "quarter_train_loss": [],
+        "val_loss": [first["loss"]],
+        "val_acc": [first["acc"]],
+        "dead": {r: [first["dead"][r]] for r in RELUS},
+        "top_share": [first["top_share"]],
+        "weight_norm": [weight_norm(net)],
+        "update_mean": {n: [] for n in LAYERS},
+        "update_max": {n: [] for n in LAYERS},
+        "nonfinite": False,
+    }
     step = 0
     for _ in range(cell.epochs):
         perm = torch.randperm(len(ty), generator=order_rng)
-        batches = [perm[i:i + cell.batch] for i in range(0, len(ty), cell.batch)]
+        batches = [perm[i : i + cell.batch] for i in range(0, len(ty), cell.batch)]
         losses: list[float] = []
         correct = 0
         ratios: dict[str, list[float]] = {n: [] for n in LAYERS}
@@ -250,8 +270,9 @@ def train_cell(cell: Cell) -> dict[str, Any]:
                 c["nonfinite"] = True
                 break
         q = max(1, len(losses) // 4)
-        c["quarter_train_loss"].append([float(np.mean(losses[i:i + q])) for i in range(0, q * 4, q)
-                                        if losses[i:i + q]])
+        c["quarter_train_loss"].append(
+            [float(np.mean(losses[i : i + q])) for i in range(0, q * 4, q) if losses[i : i + q]]
+        )
         c["train_loss"].append(float(np.mean(losses)))
         c["train_acc"].append(correct / len(ty))
         for n in LAYERS:
@@ -292,8 +313,10 @@ def judge(c: dict[str, Any], batch: int) -> tuple[str, str]:
     dead0 = max(c["dead"][r][0] for r in RELUS)
     top = c["top_share"][-1]
     shrink = c["weight_norm"][-1] / c["weight_norm"][0]
-    facts = (f"val acc {va[0]:.2f}->{aE:.2f}, val loss {l0:.3f}->{lE:.3f}, U {u:.1e}, dead {dead:.2f}, "
-             f"top {top:.2f}, n_val {n}")
+    facts = (
+        f"val acc {va[0]:.2f}->{aE:.2f}, val loss {l0:.3f}->{lE:.3f}, U {u:.1e}, dead {dead:.2f}, "
+        f"top {top:.2f}, n_val {n}"
+    )
     if c["nonfinite"] or not all(math.isfinite(v) for v in vl + tl) or lE > 3 * CHANCE:
         return "diverged", f"loss non-finite or > 3 x chance ({facts})"
     if aE < 0.25 and lE > 0.9 * CHANCE:
@@ -326,14 +349,16 @@ def judge(c: dict[str, Any], batch: int) -> tuple[str, str]:
         return "unstable", f"units died ({dead0:.0%} -> {dead:.0%}) before it learned ({facts})"
     gap = ta[-1] - aE
     if gap >= 0.15 and gap > 2 * noise(aE, n) and (ta[-1] >= 0.95 or (lE >= 1.1 * min(vl) and tl[-1] < tl[0])):
-        return "overfitting", (f"train acc {ta[-1]:.2f} vs val {aE:.2f}; train loss {tl[-1]:.3f} vs val {lE:.3f} "
-                               f"({facts})")
+        return "overfitting", (
+            f"train acc {ta[-1]:.2f} vs val {aE:.2f}; train loss {tl[-1]:.3f} vs val {lE:.3f} ({facts})"
+        )
     if len(va) > 2:
         loss_gain = 1 - lE / min(vl[:-1])
         err_gain = 1 - (1 - aE) / max(1e-9, 1 - max(va[:-1]))
         if (loss_gain >= 0.10 and err_gain >= 0.10) or (aE < 0.9 and max(loss_gain, err_gain) >= 0.10):
-            return "still learning", (f"last epoch: val loss {loss_gain:.0%}, error {err_gain:.0%} below "
-                                      f"their earlier best ({facts})")
+            return "still learning", (
+                f"last epoch: val loss {loss_gain:.0%}, error {err_gain:.0%} below their earlier best ({facts})"
+            )
     else:
         q = c["quarter_train_loss"][0]
         if len(q) > 1 and q[-1] <= 0.9 * q[0]:
@@ -348,10 +373,31 @@ LRTUI_OPTIMIZER = {"sgd": "sgd", "sgd-momentum": "sgd-momentum", "adam": "adam",
 def lrtui_run(row: dict[str, Any], folder: str) -> dict[str, Any]:
     """lrtui's own CLI (a subprocess, one thread) on a cell's setting: its verdict and its epoch numbers."""
     out = Path(folder) / f"{row['cell']}.json"
-    cmd = [sys.executable, "-m", "lrtui", "run", "--lr", repr(row["lr"]), "--optimizer", LRTUI_OPTIMIZER[row["optimizer"]],
-           "--momentum", repr(row["momentum"]), "--weight-decay", repr(row["weight_decay"]),
-           "--batch-size", str(row["batch"]), "--epochs", str(row["epochs"]), "--seed", str(row["seed"]),
-           "--device", "cpu", "--json", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lrtui",
+        "run",
+        "--lr",
+        repr(row["lr"]),
+        "--optimizer",
+        LRTUI_OPTIMIZER[row["optimizer"]],
+        "--momentum",
+        repr(row["momentum"]),
+        "--weight-decay",
+        repr(row["weight_decay"]),
+        "--batch-size",
+        str(row["batch"]),
+        "--epochs",
+        str(row["epochs"]),
+        "--seed",
+        str(row["seed"]),
+        "--device",
+        "cpu",
+        "--json",
+        str(out),
+        "--quiet",
+    ]
     if row["train_limit"]:
         cmd += ["--train-limit", str(row["train_limit"])]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LRTUI_HOME": str(Path(folder) / "home")}
@@ -360,13 +406,20 @@ def lrtui_run(row: dict[str, Any], folder: str) -> dict[str, Any]:
         return {"label": "error", "reason": done.stderr.strip()[-300:], "command": " ".join(cmd[1:])}
     run = json.loads(out.read_text())["runs"][0]
     epochs = run["epochs"]
-    return {"label": run["verdict"]["label"], "reason": run["verdict"]["reason"], "status": run["status"],
-            "command": " ".join(cmd[1:]), "sizes": run["sizes"],
-            "val_acc": [e["val_acc"] for e in epochs], "val_loss": [e["val_loss"] for e in epochs],
-            "train_loss": [e["train_loss"] for e in epochs], "train_acc": [e["train_acc"] for e in epochs],
-            "dead": [e["diagnostics"]["dead_fraction"] for e in epochs if e.get("diagnostics")],
-            "update_ratio": [e["diagnostics"]["update_ratio"] for e in epochs if e.get("diagnostics")],
-            "top_share": [e["diagnostics"]["top_class_share"] for e in epochs if e.get("diagnostics")]}
+    return {
+        "label": run["verdict"]["label"],
+        "reason": run["verdict"]["reason"],
+        "status": run["status"],
+        "command": " ".join(cmd[1:]),
+        "sizes": run["sizes"],
+        "val_acc": [e["val_acc"] for e in epochs],
+        "val_loss": [e["val_loss"] for e in epochs],
+        "train_loss": [e["train_loss"] for e in epochs],
+        "train_acc": [e["train_acc"] for e in epochs],
+        "dead": [e["diagnostics"]["dead_fraction"] for e in epochs if e.get("diagnostics")],
+        "update_ratio": [e["diagnostics"]["update_ratio"] for e in epochs if e.get("diagnostics")],
+        "top_share": [e["diagnostics"]["top_class_share"] for e in epochs if e.get("diagnostics")],
+    }
 
 
 def vs_lrtui(out: str, only: set[str], keep: str = "") -> None:
@@ -396,22 +449,28 @@ def curves_from_lrtui(run: dict[str, Any]) -> dict[str, Any]:
     losses = run["batch_losses"]
     quarters = []
     for i in range(len(epochs)):
-        part = losses[i * per_epoch:(i + 1) * per_epoch]
+        part = losses[i * per_epoch : (i + 1) * per_epoch]
         q = max(1, len(part) // 4)
-        quarters.append([float(np.mean(part[j:j + q])) for j in range(0, q * 4, q) if part[j:j + q]])
+        quarters.append([float(np.mean(part[j : j + q])) for j in range(0, q * 4, q) if part[j : j + q]])
     dead0 = run["step_trace"][0]["dead_fraction"] if run["step_trace"] else None
     relu_of = dict(zip(("conv1", "conv2", "fc1"), RELUS))
-    return {"n_train": run["sizes"]["train"], "n_val": run["sizes"]["val"],
-            "train_loss": [e["train_loss"] for e in epochs], "train_acc": [e["train_acc"] for e in epochs],
-            "quarter_train_loss": quarters,
-            "val_loss": [run["step_trace"][0]["loss"] if run["step_trace"] else CHANCE] + [e["val_loss"] for e in epochs],
-            "val_acc": [0.1] + [e["val_acc"] for e in epochs],
-            "dead": {relu_of[k]: [(dead0 or {}).get(k, 0.0)] + [e["diagnostics"]["dead_fraction"][k] for e in epochs]
-                     for k in relu_of},
-            "top_share": [0.1] + [e["diagnostics"]["top_class_share"] for e in epochs],
-            "weight_norm": [1.0] * (len(epochs) + 1),
-            "update_mean": {k: [e["diagnostics"]["update_ratio"][k] for e in epochs] for k in LAYERS},
-            "nonfinite": run["status"] == "diverged" or run.get("diverged_at") is not None}
+    return {
+        "n_train": run["sizes"]["train"],
+        "n_val": run["sizes"]["val"],
+        "train_loss": [e["train_loss"] for e in epochs],
+        "train_acc": [e["train_acc"] for e in epochs],
+        "quarter_train_loss": quarters,
+        "val_loss": [run["step_trace"][0]["loss"] if run["step_trace"] else CHANCE] + [e["val_loss"] for e in epochs],
+        "val_acc": [0.1] + [e["val_acc"] for e in epochs],
+        "dead": {
+            relu_of[k]: [(dead0 or {}).get(k, 0.0)] + [e["diagnostics"]["dead_fraction"][k] for e in epochs]
+            for k in relu_of
+        },
+        "top_share": [0.1] + [e["diagnostics"]["top_class_share"] for e in epochs],
+        "weight_norm": [1.0] * (len(epochs) + 1),
+        "update_mean": {k: [e["diagnostics"]["update_ratio"][k] for e in epochs] for k in LAYERS},
+        "nonfinite": run["status"] == "diverged" or run.get("diverged_at") is not None,
+    }
 
 
 def compare(results: str, theirs: str, runs_dir: str) -> None:
@@ -438,8 +497,10 @@ def compare(results: str, theirs: str, runs_dir: str) -> None:
             judged += 1
             same_curves += lr["independent_label"] == label
         row["lrtui"] = lr
-        print(f"| {row['cell']} | {row['label']} ({row['why']}) | {label} | {'yes' if label == row['label'] else 'NO'} "
-              f"| {on_theirs}{'' if on_theirs in ('-', label) else ' (differs)'} |")
+        print(
+            f"| {row['cell']} | {row['label']} ({row['why']}) | {label} | {'yes' if label == row['label'] else 'NO'} "
+            f"| {on_theirs}{'' if on_theirs in ('-', label) else ' (differs)'} |"
+        )
     print(f"agree {agree}/{len(rows)}; these rules on lrtui's own curves agree with lrtui {same_curves}/{judged}")
     Path(results).write_text(json.dumps(rows, indent=1))
 
@@ -476,8 +537,15 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         curves = train_cell(cell)
         label, why = judge(curves, cell.batch)
-        rows.append({**asdict(cell), "label": label, "why": why, "seconds": round(time.perf_counter() - t0, 1),
-                     "curves": curves})
+        rows.append(
+            {
+                **asdict(cell),
+                "label": label,
+                "why": why,
+                "seconds": round(time.perf_counter() - t0, 1),
+                "curves": curves,
+            }
+        )
         print(f"{cell.cell:<22} {label:<15} {why}", flush=True)
         Path(args.out).write_text(json.dumps(rows, indent=1))
     return 0

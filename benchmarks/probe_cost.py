@@ -74,21 +74,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-limit", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    config = RunConfig(lr=args.lr, batch_size=args.batch, epochs=1, device=args.device, dataset=args.dataset,
-                       optimizer=args.optimizer, train_limit=args.train_limit, seed=0,
-                       **({"data_dir": args.data_dir} if args.data_dir else {}))
+    config = RunConfig(
+        lr=args.lr,
+        batch_size=args.batch,
+        epochs=1,
+        device=args.device,
+        dataset=args.dataset,
+        optimizer=args.optimizer,
+        train_limit=args.train_limit,
+        seed=0,
+        **({"data_dir": args.data_dir} if args.data_dir else {}),
+    )
     with run_threads():  # the thread count a run trains with
         first = time_probes(config, (args.repeats + 1) // 2)
         epoch_wall, epoch_cpu = time_epoch(config)
         second = time_probes(config, args.repeats // 2)
     walls, cpus, probe = first[0] + second[0], first[1] + second[1], second[2] if args.repeats > 1 else first[2]
     wall, cpu = statistics.median(walls), statistics.median(cpus)
-    print(f"{args.dataset}, {args.device} ({torch.get_num_threads()} threads), batch {args.batch}, {args.optimizer}, "
-          f"lr {args.lr:g}: {probe.minibatches} minibatches x {len(probe_grid(args.lr))} step sizes")
+    print(
+        f"{args.dataset}, {args.device} ({torch.get_num_threads()} threads), batch {args.batch}, {args.optimizer}, "
+        f"lr {args.lr:g}: {probe.minibatches} minibatches x {len(probe_grid(args.lr))} step sizes"
+    )
     print(f"probe:  {wall:.3f} s wall (median of {len(walls)}, min {min(walls):.3f}), {cpu:.3f} CPU-s")
     print(f"epoch:  {epoch_wall:.2f} s wall (training + validation), {epoch_cpu:.2f} CPU-s (the whole call)")
-    print(f"share:  {wall / epoch_wall:.1%} of the epoch's wall time, {cpu / epoch_cpu:.1%} of its CPU time; "
-          f"a run probes epochs + 1 times")
+    print(
+        f"share:  {wall / epoch_wall:.1%} of the epoch's wall time, {cpu / epoch_cpu:.1%} of its CPU time; "
+        f"a run probes epochs + 1 times"
+    )
     return 0
 
 

@@ -44,48 +44,115 @@ RELU = ("conv1", "conv2", "fc1")
 
 def run_doc(i: int, rng: random.Random, points: int = 1000) -> dict[str, Any]:
     """One finished run as a session file holds it (RunRecord.to_dict(compact=True))."""
+
     def num(lo: float, hi: float) -> float:
         return rng.uniform(lo, hi)
 
-    epochs = [{"epoch": e, "train_loss": num(0.1, 2.3), "train_acc": num(0.1, 1), "val_loss": num(0.1, 2.3),
-               "val_acc": num(0.1, 1), "seconds": num(1, 9),
-               "diagnostics": {"update_ratio": {k: num(1e-4, 1e-1) for k in LAYERS},
-                               "update_ratio_max": {k: num(1e-4, 1e-1) for k in LAYERS}, "grad_norm": num(0.1, 3),
-                               "dead_fraction": {k: num(0, 1) for k in RELU}, "top_class_share": num(0.1, 1),
-                               "pred_entropy": num(0, 2.3)}} for e in range(1, 6)]
-    probes = [{"epoch": e, "lrs": [1e-4 * 2**k for k in range(13)], "losses": [num(0.1, 9) for _ in range(13)],
-               "current_lr": 1e-4 * 2**6, "base_loss": num(0.1, 2.3)} for e in range(6)]
+    epochs = [
+        {
+            "epoch": e,
+            "train_loss": num(0.1, 2.3),
+            "train_acc": num(0.1, 1),
+            "val_loss": num(0.1, 2.3),
+            "val_acc": num(0.1, 1),
+            "seconds": num(1, 9),
+            "diagnostics": {
+                "update_ratio": {k: num(1e-4, 1e-1) for k in LAYERS},
+                "update_ratio_max": {k: num(1e-4, 1e-1) for k in LAYERS},
+                "grad_norm": num(0.1, 3),
+                "dead_fraction": {k: num(0, 1) for k in RELU},
+                "top_class_share": num(0.1, 1),
+                "pred_entropy": num(0, 2.3),
+            },
+        }
+        for e in range(1, 6)
+    ]
+    probes = [
+        {
+            "epoch": e,
+            "lrs": [1e-4 * 2**k for k in range(13)],
+            "losses": [num(0.1, 9) for _ in range(13)],
+            "current_lr": 1e-4 * 2**6,
+            "base_loss": num(0.1, 2.3),
+        }
+        for e in range(6)
+    ]
     dead_every = 8
-    trace = {"step": list(range(0, 4 * points, 4)), "loss": [num(0.1, 2.3) for _ in range(points)],
-             "update_ratio": {k: [num(1e-4, 1e-1) for _ in range(points)] for k in LAYERS},
-             "dead_fraction": {k: [num(0, 1) if j % dead_every == 0 else None for j in range(points)] for k in RELU},
-             "dead_on": 32}
-    report: dict[str, Any] = {str(c): {"precision": num(0, 1), "recall": num(0, 1), "f1-score": num(0, 1),
-                                       "support": 100.0} for c in range(10)}
+    trace = {
+        "step": list(range(0, 4 * points, 4)),
+        "loss": [num(0.1, 2.3) for _ in range(points)],
+        "update_ratio": {k: [num(1e-4, 1e-1) for _ in range(points)] for k in LAYERS},
+        "dead_fraction": {k: [num(0, 1) if j % dead_every == 0 else None for j in range(points)] for k in RELU},
+        "dead_on": 32,
+    }
+    report: dict[str, Any] = {
+        str(c): {"precision": num(0, 1), "recall": num(0, 1), "f1-score": num(0, 1), "support": 100.0}
+        for c in range(10)
+    }
     report["accuracy"] = num(0, 1)
     for avg in ("macro avg", "weighted avg"):
         report[avg] = {"precision": num(0, 1), "recall": num(0, 1), "f1-score": num(0, 1), "support": 1000.0}
-    test = {"accuracy": num(0, 1), "loss": num(0.1, 2), "report": report,
-            "confusion_matrix": [[rng.randrange(100) for _ in range(10)] for _ in range(10)],
-            "samples": {"images": [[rng.randrange(256) for _ in range(784)] for _ in range(16)],
-                        "true": [rng.randrange(10) for _ in range(16)], "pred": [rng.randrange(10) for _ in range(16)]}}
+    test = {
+        "accuracy": num(0, 1),
+        "loss": num(0.1, 2),
+        "report": report,
+        "confusion_matrix": [[rng.randrange(100) for _ in range(10)] for _ in range(10)],
+        "samples": {
+            "images": [[rng.randrange(256) for _ in range(784)] for _ in range(16)],
+            "true": [rng.randrange(10) for _ in range(16)],
+            "pred": [rng.randrange(10) for _ in range(16)],
+        },
+    }
     verdict = {"label": "converged", "reason": "validation accuracy 97.1% " * 4, "hint": "none needed"}
-    return {"id": f"r{i}", "status": "finished",
-            "config": {"lr": 10 ** num(-4, 0), "optimizer": "sgd", "momentum": 0.0, "weight_decay": 0.0, "epochs": 5,
-                       "batch_size": 10, "val_fraction": 0.2, "seed": i % 5, "device": "cpu", "dataset": "mnist-5k",
-                       "train_limit": None, "log_every": None, "schedule": "constant", "warmup": 0},
-            "device": "cpu", "device_name": "a CPU", "sizes": {"train": 3200, "val": 800, "test": 1000},
-            "epochs": epochs, "batch_losses": [num(0.01, 2.3) for _ in range(2000)], "probes": probes, "test": test,
-            "verdict": verdict, "duration_s": num(5, 50), "samples_per_s": num(100, 9000), "diverged_at": None,
-            "error": None, "lr_trace": [[s, 0.01] for s in range(0, 2000, 100)], "step_trace": trace,
-            "provisional_verdict": None, "started_at": 1.7e9 + i, "ended_at": 1.7e9 + i + 30}
+    return {
+        "id": f"r{i}",
+        "status": "finished",
+        "config": {
+            "lr": 10 ** num(-4, 0),
+            "optimizer": "sgd",
+            "momentum": 0.0,
+            "weight_decay": 0.0,
+            "epochs": 5,
+            "batch_size": 10,
+            "val_fraction": 0.2,
+            "seed": i % 5,
+            "device": "cpu",
+            "dataset": "mnist-5k",
+            "train_limit": None,
+            "log_every": None,
+            "schedule": "constant",
+            "warmup": 0,
+        },
+        "device": "cpu",
+        "device_name": "a CPU",
+        "sizes": {"train": 3200, "val": 800, "test": 1000},
+        "epochs": epochs,
+        "batch_losses": [num(0.01, 2.3) for _ in range(2000)],
+        "probes": probes,
+        "test": test,
+        "verdict": verdict,
+        "duration_s": num(5, 50),
+        "samples_per_s": num(100, 9000),
+        "diverged_at": None,
+        "error": None,
+        "lr_trace": [[s, 0.01] for s in range(0, 2000, 100)],
+        "step_trace": trace,
+        "provisional_verdict": None,
+        "started_at": 1.7e9 + i,
+        "ended_at": 1.7e9 + i + 30,
+    }
 
 
 def session_file(folder: Path, n: int) -> Path:
     rng = random.Random(0)
     file = folder / "session.json"
-    doc = {"schema": 2, "created": 1.7e9, "updated": 1.7e9, "environment": {"python": "3.12", "torch": "2.5"},
-           "runs": [run_doc(i + 1, rng) for i in range(n)]}
+    doc = {
+        "schema": 2,
+        "created": 1.7e9,
+        "updated": 1.7e9,
+        "environment": {"python": "3.12", "torch": "2.5"},
+        "runs": [run_doc(i + 1, rng) for i in range(n)],
+    }
     file.write_text(json.dumps(doc, allow_nan=False))
     return file
 
@@ -95,8 +162,12 @@ def old_schema(commit: str) -> types.ModuleType | None:
     """The hand validator as it was at ``commit``, its final RunRecord.from_dict replaced by the step trace rebuild
     (the costly part of that from_dict; the rest copied dicts)."""
     try:
-        source = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:lrtui/sessions/schema.py"],
-                                capture_output=True, text=True, check=True).stdout
+        source = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{commit}:lrtui/sessions/schema.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     module = types.ModuleType("old_schema")
@@ -254,14 +325,18 @@ def main() -> None:
             "json (the parse every candidate pays)": lambda: schema.read_json(file),
             **({"hand (before: checks + step traces rebuilt)": hand} if old is not None else {}),
             "msgspec (now: parse, validate, typed records)": lambda: schema.rows(
-                schema.document(schema.read_json(file), file, 2)["runs"], file),
+                schema.document(schema.read_json(file), file, 2)["runs"], file
+            ),
             "msgspec types alone (after the parse)": lambda: msgspec.convert(parsed["runs"], list[file_format.RunDoc]),
             "pydantic types alone (after the parse)": lambda: validate_pydantic(parsed["runs"]),
-            "step traces rebuilt alone (both pay it)": lambda: [StepTrace.from_json(r["step_trace"])
-                                                               for r in parsed["runs"]],
+            "step traces rebuilt alone (both pay it)": lambda: [
+                StepTrace.from_json(r["step_trace"]) for r in parsed["runs"]
+            ],
         }
-        print(f"session.json: {args.runs} runs, {size / 2**20:.1f} MiB; best of {args.repeat}; "
-              f"python {sys.version.split()[0]}, msgspec {msgspec.__version__}, pydantic {pydantic.VERSION}")
+        print(
+            f"session.json: {args.runs} runs, {size / 2**20:.1f} MiB; best of {args.repeat}; "
+            f"python {sys.version.split()[0]}, msgspec {msgspec.__version__}, pydantic {pydantic.VERSION}"
+        )
         if old is None:
             print(f"(hand validator: not run, commit {args.before} is not in this repository)")
         for name, load in candidates.items():

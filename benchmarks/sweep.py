@@ -50,8 +50,12 @@ def timed(configs: list[RunConfig], batched: bool | None, samples: int) -> tuple
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     statuses = {e.status for e in ends}
-    return time.perf_counter() - start, time.process_time() - cpu_start, samples, (
-        "" if statuses == {"finished"} else f"statuses {sorted(statuses)}")
+    return (
+        time.perf_counter() - start,
+        time.process_time() - cpu_start,
+        samples,
+        ("" if statuses == {"finished"} else f"statuses {sorted(statuses)}"),
+    )
 
 
 def lrs(k: int) -> list[float]:
@@ -61,8 +65,17 @@ def lrs(k: int) -> list[float]:
 
 def cases(root: str, device: torch.device, args: argparse.Namespace) -> dict[str, Case]:
     """Every row of the table, as a function that measures it once."""
-    base = RunConfig(lr=LR, batch_size=BATCH, epochs=args.epochs, dataset="mnist", data_dir=root,
-                     device=str(device), seed=args.seed, train_limit=args.train_limit, log_every=10**9)
+    base = RunConfig(
+        lr=LR,
+        batch_size=BATCH,
+        epochs=args.epochs,
+        dataset="mnist",
+        data_dir=root,
+        device=str(device),
+        seed=args.seed,
+        train_limit=args.train_limit,
+        log_every=10**9,
+    )
     per_run = split_sizes(4000, base.val_fraction, args.train_limit)[0] * args.epochs
 
     def ref() -> tuple[float, float, int, str]:
@@ -70,8 +83,7 @@ def cases(root: str, device: torch.device, args: argparse.Namespace) -> dict[str
         samples = 3200 * args.epochs
         return samples / r.samples_per_s, samples / r.samples_per_cpu_s, samples, ""
 
-    table: dict[str, Case] = {"reference notebook loop": ref,
-                              "one run (train)": lambda: timed([base], False, per_run)}
+    table: dict[str, Case] = {"reference notebook loop": ref, "one run (train)": lambda: timed([base], False, per_run)}
     if device.type == "cuda":
         table["one run (stacked, K=1)"] = lambda: timed([base], True, per_run)
     for k in [int(k) for k in args.ks.split(",")]:
@@ -88,9 +100,11 @@ def calibrate(device: torch.device, args: argparse.Namespace) -> None:
         with run_threads():  # the thread count training uses: part of the cache key
             stacked = stacked_is_faster(config, k, device, remeasure=True)
             entry = read_choices().get(cache_key(device, k, BATCH, torch.get_num_threads()), {})
-        print(f"auto picks for K={k}: {'stacked' if stacked else 'one by one'} (calibration: stack step "
-              f"{1e3 * entry.get('stack_step_s', 0):.2f} ms vs one run's {1e3 * entry.get('single_step_s', 0):.2f} ms "
-              f"x K={entry.get('k')}: stack speed-up {entry.get('speedup', 0):.2f}x)")
+        print(
+            f"auto picks for K={k}: {'stacked' if stacked else 'one by one'} (calibration: stack step "
+            f"{1e3 * entry.get('stack_step_s', 0):.2f} ms vs one run's {1e3 * entry.get('single_step_s', 0):.2f} ms "
+            f"x K={entry.get('k')}: stack speed-up {entry.get('speedup', 0):.2f}x)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,24 +122,37 @@ def main(argv: list[str] | None = None) -> int:
         export_mnist_5k(root)
         table = cases(root, device, args)
         calibrate(device, args)
-        print(f"device {device} ({device_name(device)}), torch {torch.__version__}, {torch.get_num_threads()} threads; "
-              f"batch {BATCH}, {args.epochs} epoch(s), train limit {args.train_limit or 'none'}, "
-              f"median of {args.repeats} alternating rounds")
+        print(
+            f"device {device} ({device_name(device)}), torch {torch.__version__}, {torch.get_num_threads()} threads; "
+            f"batch {BATCH}, {args.epochs} epoch(s), train limit {args.train_limit or 'none'}, "
+            f"median of {args.repeats} alternating rounds"
+        )
         for measure in table.values():  # warm-up round, not counted: kernels, caches, lazy imports, graphs
             measure()
         for _ in range(args.repeats):
             for name, measure in table.items():
                 results.setdefault(name, []).append(measure())
-    rows = {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs), rs[0][2],
-                   "; ".join(sorted({r[3] for r in rs if r[3]}))) for name, rs in results.items()}
+    rows = {
+        name: (
+            statistics.median(r[0] for r in rs),
+            statistics.median(r[1] for r in rs),
+            rs[0][2],
+            "; ".join(sorted({r[3] for r in rs if r[3]})),
+        )
+        for name, rs in results.items()
+    }
     ref_wall, ref_cpu, ref_samples, _ = rows["reference notebook loop"]
     one_wall = rows["one run (train)"][0]
-    print(f"{'':26s} {'wall s':>8s} {'samples/s':>10s} {'x reference':>12s} {'wall / one run':>15s} "
-          f"{'samples/CPU-s':>14s} {'x reference':>12s}")
+    print(
+        f"{'':26s} {'wall s':>8s} {'samples/s':>10s} {'x reference':>12s} {'wall / one run':>15s} "
+        f"{'samples/CPU-s':>14s} {'x reference':>12s}"
+    )
     for name, (wall, cpu, samples, note) in rows.items():
         vs_one = f"{wall / one_wall:15.2f}" if name != "reference notebook loop" else f"{'':15s}"
-        print(f"{name:26s} {wall:8.2f} {samples / wall:10.0f} {samples / wall / (ref_samples / ref_wall):12.2f} "
-              f"{vs_one} {samples / cpu:14.0f} {samples / cpu / (ref_samples / ref_cpu):12.2f}  {note}")
+        print(
+            f"{name:26s} {wall:8.2f} {samples / wall:10.0f} {samples / wall / (ref_samples / ref_wall):12.2f} "
+            f"{vs_one} {samples / cpu:14.0f} {samples / cpu / (ref_samples / ref_cpu):12.2f}  {note}"
+        )
     return 0
 
 

@@ -90,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipped: {args.dataset} is not in {folder} (give --data-dir, or --dataset mnist-5k)")
             return 0
     trained = 1 if args.estimate else args.epochs
-    base = RunConfig(epochs=trained, batch_size=10, dataset=args.dataset, data_dir=args.data_dir,
-                     device=args.device, seed=args.seed)
+    base = RunConfig(
+        epochs=trained, batch_size=10, dataset=args.dataset, data_dir=args.data_dir, device=args.device, seed=args.seed
+    )
     lines = {run_id: Timeline(lr) for run_id, lr in LRS.items()}
     marks: dict[str, float] = {}
     start = time.perf_counter()
@@ -112,12 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     if any(end.status != "finished" for end in ends):
         print("a run did not finish: " + "; ".join(f"{e.run_id} {e.status} {e.error or ''}" for e in ends))
         return 1
-    print(f"{args.dataset}, {ends[0].samples_per_s:,.0f} samples/s per run, device {args.device}, "
-          f"lrs {', '.join(f'{lr:g}' for lr in LRS.values())} stacked side by side, {trained} epoch(s) trained")
+    print(
+        f"{args.dataset}, {ends[0].samples_per_s:,.0f} samples/s per run, device {args.device}, "
+        f"lrs {', '.join(f'{lr:g}' for lr in LRS.values())} stacked side by side, {trained} epoch(s) trained"
+    )
     for run_id, line in lines.items():
         final = line.final
-        print(f"{run_id} lr {line.lr:g}: final {final.label if final else None} "
-              f"({'tells' if final and tells_lesson(line.lr, final) else 'does NOT tell'} the lesson); provisional:")
+        print(
+            f"{run_id} lr {line.lr:g}: final {final.label if final else None} "
+            f"({'tells' if final and tells_lesson(line.lr, final) else 'does NOT tell'} the lesson); provisional:"
+        )
         for change in line.changes():
             print(f"    {change}")
         if line.provisional:
@@ -133,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.estimate:
         epoch = marks["epoch 1"] - marks["training"]
         whole = marks["training"] + epoch * args.epochs
-        how = (f"estimated: {marks['training']:.1f} s to start + first epoch {epoch:.1f} s x {args.epochs} "
-               f"(only 1 epoch trained)")
+        how = (
+            f"estimated: {marks['training']:.1f} s to start + first epoch {epoch:.1f} s x {args.epochs} "
+            f"(only 1 epoch trained)"
+        )
     else:
         whole, how = marks["end"], f"measured: {args.epochs} epochs trained"
     print(f"lesson told at {lesson:.1f} s; the whole sweep {whole:.1f} s ({how})")

@@ -196,19 +196,27 @@ asyncio.run(main())
 def keys(env: dict[str, str]) -> None:
     """Part 2: how long each key takes on a saved session of 25 and of 256 runs, and what work it did."""
     for n in (25, 256):
-        out = subprocess.run([sys.executable, "-c", KEYS, str(n)], capture_output=True, text=True, check=True,
-                             env={**env, "TEXTUAL_ANIMATIONS": "none"})  # the tab underline's glide is no work
+        out = subprocess.run(
+            [sys.executable, "-c", KEYS, str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**env, "TEXTUAL_ANIMATIONS": "none"},
+        )  # the tab underline's glide is no work
         result = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"keys at 200x60, {n} runs (median of 3, from the key until the last frame it caused):")
         for name, r in result.items():
             work = ", ".join(f"{v} {k}" for k, v in r["work"].items()) or "no chart or table rebuilt"
-            print(f"  {name:12} {r['wall_median_ms']:5.0f} ms (max {r['wall_max_ms']:4.0f}), "
-                  f"{r['cpu_median_ms']:5.0f} ms CPU; {work}")
+            print(
+                f"  {name:12} {r['wall_median_ms']:5.0f} ms (max {r['wall_max_ms']:4.0f}), "
+                f"{r['cpu_median_ms']:5.0f} ms CPU; {work}"
+            )
 
 
 def measure(script: str, raw: dict[str, str], env: dict[str, str], *extra: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", script, json.dumps(raw), *extra], capture_output=True, text=True,
-                         env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(raw), *extra], capture_output=True, text=True, env=env, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -223,19 +231,25 @@ def throughput(raw: dict[str, str], repeats: int, env: dict[str, str]) -> None:
         a = measure(IN_APP, raw, env)
         for name, m in zip(runs, (h, t, a)):
             runs[name].append(m["samples_per_s"])
-        print(f"  round {i + 1}: headless {h['samples_per_s']:6.0f} samples/s ({h['threads']} threads) | "
-              f"headless {t['samples_per_s']:6.0f} ({t['threads']} threads) | "
-              f"app {a['samples_per_s']:6.0f} ({a['threads']} threads, {a['status']})")
+        print(
+            f"  round {i + 1}: headless {h['samples_per_s']:6.0f} samples/s ({h['threads']} threads) | "
+            f"headless {t['samples_per_s']:6.0f} ({t['threads']} threads) | "
+            f"app {a['samples_per_s']:6.0f} ({a['threads']} threads, {a['status']})"
+        )
     med = {name: statistics.median(values) for name, values in runs.items()}
     print("throughput (median samples/s): " + ", ".join(f"{name} {value:.0f}" for name, value in med.items()))
-    print(f"ratio app / headless lrtui run: {med['app'] / med['headless']:.3f} (goal >= 0.95); "
-          f"app / headless with the same threads: {med['app'] / med['headless, app threads']:.3f}")
+    print(
+        f"ratio app / headless lrtui run: {med['app'] / med['headless']:.3f} (goal >= 0.95); "
+        f"app / headless with the same threads: {med['app'] / med['headless, app threads']:.3f}"
+    )
     k = measure(IN_APP, raw, env, "keys")
     print(f"latency run: app {k['samples_per_s']:.0f} samples/s with the instruments below")
-    print(f"keys while training (1 / 2 every 0.7 s, a run of its own): {k['keys']} keys handled in "
-          f"{k['key_median_ms']:.0f} ms median, {k['key_max_ms']:.0f} ms max; the new tab's chart on the "
-          f"screen {k['drawn_median_ms']:.0f} ms median, {k['drawn_max_ms']:.0f} ms max (goal < 100 ms); "
-          f"UI timer lag p95 {k['lag_p95_ms']:.0f} ms, max {k['lag_max_ms']:.0f} ms")
+    print(
+        f"keys while training (1 / 2 every 0.7 s, a run of its own): {k['keys']} keys handled in "
+        f"{k['key_median_ms']:.0f} ms median, {k['key_max_ms']:.0f} ms max; the new tab's chart on the "
+        f"screen {k['drawn_median_ms']:.0f} ms median, {k['drawn_max_ms']:.0f} ms max (goal < 100 ms); "
+        f"UI timer lag p95 {k['lag_p95_ms']:.0f} ms, max {k['lag_max_ms']:.0f} ms"
+    )
 
 
 def _read_while(fd: int, proc: subprocess.Popen[bytes], done: Callable[[bytes], bool], timeout: float) -> float | None:
@@ -269,20 +283,36 @@ def first_frame_and_quit(raw: dict[str, str], env: dict[str, str]) -> None:
     sessions = Path(env["LRTUI_HOME"]) / "sessions"
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    proc = subprocess.Popen([*cmd, *flags], stdin=slave, stdout=slave, stderr=slave,
-                            env={**env, "TERM": "xterm-256color"}, close_fds=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [*cmd, *flags],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**env, "TERM": "xterm-256color"},
+        close_fds=True,
+        start_new_session=True,
+    )
     os.close(slave)
     try:
         first = _read_while(master, proc, lambda out: b"parameters" in out, timeout=20)
-        print(f"first frame: {first:.2f} s after start (goal < 1.5 s)" if first is not None else "first frame: never seen")
+        print(
+            f"first frame: {first:.2f} s after start (goal < 1.5 s)" if first is not None else "first frame: never seen"
+        )
         os.write(master, b"\x12")  # ctrl+r: start a run; the session file says when it is running
-        _read_while(master, proc, lambda out: any('"running"' in f.read_text() for f in sessions.glob("*/session.json")),
-                    timeout=60)
+        _read_while(
+            master,
+            proc,
+            lambda out: any('"running"' in f.read_text() for f in sessions.glob("*/session.json")),
+            timeout=60,
+        )
         _read_while(master, proc, lambda out: False, timeout=1.0)  # a second into the run
         os.write(master, b"\x11")  # ctrl+q
         took = _read_while(master, proc, lambda out: proc.poll() is not None, timeout=15)
-        print(f"quit during a run: process gone {took:.2f} s after ctrl+q (goal < 2 s), exit code {proc.returncode}"
-              if took is not None else "quit during a run: still running after 15 s")
+        print(
+            f"quit during a run: process gone {took:.2f} s after ctrl+q (goal < 2 s), exit code {proc.returncode}"
+            if took is not None
+            else "quit during a run: still running after 15 s"
+        )
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -297,8 +327,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--only", choices=("keys",), help="run one part alone")
     args = parser.parse_args()
-    raw = {"lr": "0.01", "epochs": args.epochs, "batch_size": args.batch_size, "device": "cpu",
-           "train_limit": args.train_limit}
+    raw = {
+        "lr": "0.01",
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "device": "cpu",
+        "train_limit": args.train_limit,
+    }
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "LRTUI_HOME": home}
         print(f"config: {raw}, {os.cpu_count()} cores")

@@ -105,8 +105,9 @@ def reference(root: str, device: torch.device, epochs: int, seed: int) -> Result
     """The notebook loop, timed over its training and validation epochs."""
     train_data = datasets.MNIST(root=root, train=True, download=False, transform=transforms.ToTensor())
     train_idx, val_idx = split_indices(len(train_data), 0.2)
-    train_loader = DataLoader(Subset(train_data, train_idx.tolist()), batch_size=BATCH,
-                              sampler=EngineOrder(len(train_idx), seed, device))
+    train_loader = DataLoader(
+        Subset(train_data, train_idx.tolist()), batch_size=BATCH, sampler=EngineOrder(len(train_idx), seed, device)
+    )
     val_loader = DataLoader(Subset(train_data, val_idx.tolist()), batch_size=BATCH, shuffle=False)
     model = NotebookCNN()
     model.load_state_dict(build_model(seed).state_dict())
@@ -156,8 +157,16 @@ def engine(root: str, device: torch.device, epochs: int, seed: int) -> Result:
             marks["end"] = time.process_time()
             accs.append(event.val_acc)
 
-    config = RunConfig(lr=LR, batch_size=BATCH, epochs=epochs, dataset="mnist", data_dir=root,
-                       device=str(device), seed=seed, log_every=10**9)
+    config = RunConfig(
+        lr=LR,
+        batch_size=BATCH,
+        epochs=epochs,
+        dataset="mnist",
+        data_dir=root,
+        device=str(device),
+        seed=seed,
+        log_every=10**9,
+    )
     end = train(config, emit, diagnostics=MEASURE, probes=MEASURE)
     if end.status != "finished":
         sys.exit(f"engine run {end.status}: {end.error}")
@@ -198,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as root:
         export_mnist_5k(root)
         n_train, n_val = (len(i) for i in split_indices(4000, 0.2))
-        print(f"device {device} ({device_name(device)}), torch {torch.__version__}, {threads}; "
-              f"{n_train} train / {n_val} val digits as IDX; batch {BATCH}, SGD lr {LR}, {args.epochs} epochs")
+        print(
+            f"device {device} ({device_name(device)}), torch {torch.__version__}, {threads}; "
+            f"{n_train} train / {n_val} val digits as IDX; batch {BATCH}, SGD lr {LR}, {args.epochs} epochs"
+        )
         if args.profile:
             profile(root, device, args.seed)
         # warm-up (kernels, caches, lazy imports), not timed
@@ -210,20 +221,29 @@ def main(argv: list[str] | None = None) -> int:
             for name, fn in (("reference", reference), ("engine", engine)):
                 r = fn(root, device, args.epochs, args.seed)
                 results[name].append(r)
-                print(f"run {rep}  {name:9s}  {r.samples_per_s:8.0f} samples/s  "
-                      f"{r.samples_per_cpu_s:8.0f} samples/CPU-s  val acc {100 * r.val_acc:5.1f}%", flush=True)
+                print(
+                    f"run {rep}  {name:9s}  {r.samples_per_s:8.0f} samples/s  "
+                    f"{r.samples_per_cpu_s:8.0f} samples/CPU-s  val acc {100 * r.val_acc:5.1f}%",
+                    flush=True,
+                )
     med = {k: statistics.median(r.samples_per_s for r in v) for k, v in results.items()}
     med_cpu = {k: statistics.median(r.samples_per_cpu_s for r in v) for k, v in results.items()}
     acc = {k: statistics.mean(r.val_acc for r in v) for k, v in results.items()}
     goal = 10 if device.type == "cuda" else 2
     ratio = med["engine"] / med["reference"]
-    print(f"median samples/s: reference {med['reference']:.0f}, engine {med['engine']:.0f} -> "
-          f"{ratio:.2f}x (goal >= {goal}x: {'met' if ratio >= goal else 'NOT met'})")
-    print(f"median samples/CPU-s: reference {med_cpu['reference']:.0f}, engine {med_cpu['engine']:.0f} -> "
-          f"{med_cpu['engine'] / med_cpu['reference']:.2f}x")
+    print(
+        f"median samples/s: reference {med['reference']:.0f}, engine {med['engine']:.0f} -> "
+        f"{ratio:.2f}x (goal >= {goal}x: {'met' if ratio >= goal else 'NOT met'})"
+    )
+    print(
+        f"median samples/CPU-s: reference {med_cpu['reference']:.0f}, engine {med_cpu['engine']:.0f} -> "
+        f"{med_cpu['engine'] / med_cpu['reference']:.2f}x"
+    )
     gap = 100 * abs(acc["engine"] - acc["reference"])
-    print(f"mean val acc after {args.epochs} epochs: reference {100 * acc['reference']:.1f}%, "
-          f"engine {100 * acc['engine']:.1f}% (gap {gap:.1f} points: {'equal' if gap <= 1 else 'DIFFERENT'} within 1 point)")
+    print(
+        f"mean val acc after {args.epochs} epochs: reference {100 * acc['reference']:.1f}%, "
+        f"engine {100 * acc['engine']:.1f}% (gap {gap:.1f} points: {'equal' if gap <= 1 else 'DIFFERENT'} within 1 point)"
+    )
     return 0
 
 

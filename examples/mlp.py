@@ -7,7 +7,9 @@ def mlp() -> nn.Module:
     """784 → 256 → 128 → 10 with ReLUs: no convolutions, no normalisation."""
     return nn.Sequential(
         nn.Flatten(),
-        nn.Linear(28 * 28, 256), nn.ReLU(),
-        nn.Linear(256, 128), nn.ReLU(),
+        nn.Linear(28 * 28, 256),
+        nn.ReLU(),
+        nn.Linear(256, 128),
+        nn.ReLU(),
         nn.Linear(128, 10),
     )

@@ -42,19 +42,31 @@ RUN_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("--optimizer", "optimizer", "NAME[,NAME...]", f"one or more of {', '.join(OPTIMIZERS)}"),
     ("--momentum", "momentum", "M[,M...]", "momentum in [0, 1) (default: 0.9 for sgd-momentum and nesterov, else 0)"),
     ("--weight-decay", "weight_decay", "W[,W...]", "L2 weight decay in [0, 1]"),
-    ("--schedule", "schedule", "NAME[,NAME...]",
-     "lr schedule: constant, step (x0.1 at 50%% and 75%% of the run), exp (down to lr/100), cosine (down to 0) "
-     "or onecycle (from lr/25 up to --lr at 30%%, then down to lr/2.5e5)"),
+    (
+        "--schedule",
+        "schedule",
+        "NAME[,NAME...]",
+        "lr schedule: constant, step (x0.1 at 50%% and 75%% of the run), exp (down to lr/100), cosine (down to 0) "
+        "or onecycle (from lr/25 up to --lr at 30%%, then down to lr/2.5e5)",
+    ),
     ("--warmup", "warmup", "N[,N...]", "steps of linear lr warmup at the start, for any schedule"),
     ("--epochs", "epochs", "N[,N...]", "number of epochs"),
     ("--batch-size", "batch_size", "N[,N...]", "mini-batch size"),
     ("--dataset", "dataset", "NAME", f"one of {', '.join(DATASETS)}"),
-    ("--data", "data", "FILE.py:FUNC",
-     "your own data instead of --dataset: FUNC() returns (train_x, train_y, test_x, test_y) tensors or "
-     "(train_dataset, test_dataset); FILE.py or package.module. Loading it runs its code"),
-    ("--model", "model", "FILE.py:FUNC",
-     "your own network instead of the reference CNN: FUNC() returns a torch.nn.Module giving one score per class; "
-     "FILE.py or package.module. Loading it runs its code"),
+    (
+        "--data",
+        "data",
+        "FILE.py:FUNC",
+        "your own data instead of --dataset: FUNC() returns (train_x, train_y, test_x, test_y) tensors or "
+        "(train_dataset, test_dataset); FILE.py or package.module. Loading it runs its code",
+    ),
+    (
+        "--model",
+        "model",
+        "FILE.py:FUNC",
+        "your own network instead of the reference CNN: FUNC() returns a torch.nn.Module giving one score per class; "
+        "FILE.py or package.module. Loading it runs its code",
+    ),
     ("--data-dir", "data_dir", "DIR", "where torchvision datasets live (default: $LRTUI_DATA or the user data dir)"),
     ("--device", "device", "D", "auto, cpu, cuda, cuda:N or mps"),
     ("--seed", "seed", "N[,N...]", "seed of the model's initial weights and the batch order"),
@@ -69,8 +81,11 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("run settings")
     for flag, dest, metavar, text in RUN_FLAGS:
         default = RunConfig.__dataclass_fields__[dest].default
-        shown = (f" (default {default})" if isinstance(default, (int, float, str)) and default != ""
-                 and "default" not in text else "")
+        shown = (
+            f" (default {default})"
+            if isinstance(default, (int, float, str)) and default != "" and "default" not in text
+            else ""
+        )
         group.add_argument(flag, dest=dest, metavar=metavar, default=argparse.SUPPRESS, help=text + shown)
 
 
@@ -81,55 +96,96 @@ def config_fields(args: argparse.Namespace) -> dict[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lrtui", allow_abbrev=False,  # --data is a flag of its own, not short for --data-dir
+        prog="lrtui",
+        allow_abbrev=False,  # --data is a flag of its own, not short for --data-dir
         description="See what the learning rate does: train the classic MNIST CNN live. "
         "Without a command, starts the terminal app (the run flags pre-fill its form).",
     )
     parser.add_argument("--version", action="version", version=f"lrtui {__version__}")
-    parser.add_argument("--open", metavar="SESSION", help="open a saved session in the app (folder, session.json or 'last')")
+    parser.add_argument(
+        "--open", metavar="SESSION", help="open a saved session in the app (folder, session.json or 'last')"
+    )
     add_run_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", allow_abbrev=False, help="train headless: classic printout, then a table of runs",
-                         description="Train without the app; every run is saved in a session. Every setting marked [,...] takes a "
-                         "comma list: the runs are the grid of all combinations (optimizer outermost, seed innermost).")
+    run = sub.add_parser(
+        "run",
+        allow_abbrev=False,
+        help="train headless: classic printout, then a table of runs",
+        description="Train without the app; every run is saved in a session. Every setting marked [,...] takes a "
+        "comma list: the runs are the grid of all combinations (optimizer outermost, seed innermost).",
+    )
     add_run_flags(run)
-    run.add_argument("--open", metavar="SESSION",
-                     help="add the runs to a saved session (folder, session.json or 'last') instead of a new one")
+    run.add_argument(
+        "--open",
+        metavar="SESSION",
+        help="add the runs to a saved session (folder, session.json or 'last') instead of a new one",
+    )
     run.add_argument("--json", metavar="PATH", help="also write the whole result (the session document) to PATH")
     run.add_argument("--report", metavar="DIR", help="write the md/html/json reports into DIR at the end")
     run.add_argument("--quiet", action="store_true", help="print only the final table")
-    run.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
-                     help="train a sweep's models as one stacked model (default: where it measures faster)")
-    run.add_argument("--keep-dead", action="store_true",
-                     help="let every run of a sweep train all its epochs: by default a run whose ReLU layer is "
-                     "100%% dead, at chance and at a uniform guess's loss for 3 log points stops at its next "
-                     "epoch's end, finished (a single run always trains on)")
+    run.add_argument(
+        "--batched",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train a sweep's models as one stacked model (default: where it measures faster)",
+    )
+    run.add_argument(
+        "--keep-dead",
+        action="store_true",
+        help="let every run of a sweep train all its epochs: by default a run whose ReLU layer is "
+        "100%% dead, at chance and at a uniform guess's loss for 3 log points stops at its next "
+        "epoch's end, finished (a single run always trains on)",
+    )
 
-    sub.add_parser("sessions", allow_abbrev=False, help="list saved sessions", description="List saved sessions, unreadable ones too.")
+    sub.add_parser(
+        "sessions",
+        allow_abbrev=False,
+        help="list saved sessions",
+        description="List saved sessions, unreadable ones too.",
+    )
 
-    report = sub.add_parser("report", allow_abbrev=False, help="write a saved session's reports",
-                            description="Write report.md, report.html and session.json for a saved session.")
+    report = sub.add_parser(
+        "report",
+        allow_abbrev=False,
+        help="write a saved session's reports",
+        description="Write report.md, report.html and session.json for a saved session.",
+    )
     report.add_argument("session", metavar="SESSION", help="a session folder, its session.json, or 'last'")
-    report.add_argument("--format", action="append", choices=("md", "html", "json"),
-                        help="format to write (repeatable; default: all)")
+    report.add_argument(
+        "--format", action="append", choices=("md", "html", "json"), help="format to write (repeatable; default: all)"
+    )
     report.add_argument("--out", metavar="DIR", help="folder to write into (default: the session folder)")
 
-    export = sub.add_parser("export", allow_abbrev=False, help="export a saved session as CSV or TensorBoard event files",
-                            description="Write runs.csv and epochs.csv, or one TensorBoard event folder per run.")
+    export = sub.add_parser(
+        "export",
+        allow_abbrev=False,
+        help="export a saved session as CSV or TensorBoard event files",
+        description="Write runs.csv and epochs.csv, or one TensorBoard event folder per run.",
+    )
     export.add_argument("session", metavar="SESSION", help="a session folder, its session.json, or 'last'")
     export.add_argument("--format", choices=("csv", "tensorboard"), default="csv", help="default: csv")
     export.add_argument("--out", metavar="DIR", help="folder to write into (default: SESSION/export)")
 
-    find = sub.add_parser("find-lr", allow_abbrev=False, help="learning-rate range test: suggest a learning rate",
-                          description="Raise the lr exponentially over one short pass and suggest one that trains well.")
+    find = sub.add_parser(
+        "find-lr",
+        allow_abbrev=False,
+        help="learning-rate range test: suggest a learning rate",
+        description="Raise the lr exponentially over one short pass and suggest one that trains well.",
+    )
     add_run_flags(find)
     find.add_argument("--start", default="1e-6", help="first learning rate (default 1e-6)")
     find.add_argument("--end", default="10", help="last learning rate (default 10)")
-    find.add_argument("--steps", default="320", help="number of steps (default 320, lrfind.DEFAULT_STEPS; at most one epoch)")
+    find.add_argument(
+        "--steps", default="320", help="number of steps (default 320, lrfind.DEFAULT_STEPS; at most one epoch)"
+    )
     find.add_argument("--json", metavar="PATH", help="write the curve and the suggestions to PATH")
-    find.add_argument("--open", metavar="SESSION", help="keep the test in a saved session (folder, session.json or "
-                      "'last'): that session's verdicts for this --model, optimizer and batch lead with its lr")
+    find.add_argument(
+        "--open",
+        metavar="SESSION",
+        help="keep the test in a saved session (folder, session.json or "
+        "'last'): that session's verdicts for this --model, optimizer and batch lead with its lr",
+    )
     return parser
 
 
@@ -176,8 +232,9 @@ def _check_report_dir(flag: str, out: str | None, session: Session | None = None
     check_writable_dir(out, flag, REPORT_FILES, sessions_root=root, replaceable=document)
 
 
-def _train(session: Session, configs: list[RunConfig], console: Any,
-           args: argparse.Namespace) -> tuple[Signals, list[RunRecord]]:
+def _train(
+    session: Session, configs: list[RunConfig], console: Any, args: argparse.Namespace
+) -> tuple[Signals, list[RunRecord]]:
     """Train the runs through a :class:`Runner`, printing as events arrive; returns the signals seen and the runs."""
     from lrtui.engine.events import Event
     from lrtui.plots.printout import RunPrinter
@@ -204,8 +261,9 @@ def _train(session: Session, configs: list[RunConfig], console: Any,
                 except OSError as e:  # stdout on a full disk, a dead terminal: printing stops, training never
                     console.write_failed = console.quiet = True
                     with contextlib.suppress(OSError):
-                        tell("warning", f"cannot write the output ({e.strerror or e}); printing stops, "
-                             "training goes on")
+                        tell(
+                            "warning", f"cannot write the output ({e.strerror or e}); printing stops, training goes on"
+                        )
 
         runner = Runner(session, listen, batched=args.batched, keep_dead=True if args.keep_dead else None)
         stop.on_stop = runner.stop
@@ -254,8 +312,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for line in failed_outputs:
         with contextlib.suppress(OSError):
             tell("error", line)
-    written = ([("result", args.json)] if args.json and not any(e.startswith("--json") for e in failed_outputs)
-               else []) + [("report", p) for p in reports]
+    written = (
+        [("result", args.json)] if args.json and not any(e.startswith("--json") for e in failed_outputs) else []
+    ) + [("report", p) for p in reports]
     try:
         if not stop.hangup:
             console.print(runs_table(started))
@@ -265,8 +324,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             if session.save_error and session.snapshot_behind:
                 say(console, f"session: {session.path} (runs saved; {session.save_error})")
             else:
-                say(console, f"session: NOT saved ({session.save_error})" if session.save_error
-                    else f"session: {session.path}")
+                say(
+                    console,
+                    f"session: NOT saved ({session.save_error})" if session.save_error else f"session: {session.path}",
+                )
     except OSError:
         console.write_failed = True  # the terminal went away, or stdout's disk is full; everything is saved
     if stop.exit_code:
@@ -441,13 +502,20 @@ def _import_problem(error: ImportError) -> str:
     module = (error.name or "").split(".")[0] or "a package"
     detail = " ".join(str(error).split())[:300]
     if module == "torch" or "torch" in detail or ".so" in detail:
-        return (f"PyTorch cannot be loaded ({detail}); reinstall a torch build that matches this machine, "
-                "e.g. pip install --force-reinstall torch")
+        return (
+            f"PyTorch cannot be loaded ({detail}); reinstall a torch build that matches this machine, "
+            "e.g. pip install --force-reinstall torch"
+        )
     return f"{module} cannot be imported ({detail}); reinstall lrtui's dependencies: pip install -e ."
 
 
-COMMANDS = {"run": cmd_run, "sessions": cmd_sessions, "report": cmd_report, "export": cmd_export,
-            "find-lr": cmd_find_lr}
+COMMANDS = {
+    "run": cmd_run,
+    "sessions": cmd_sessions,
+    "report": cmd_report,
+    "export": cmd_export,
+    "find-lr": cmd_find_lr,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -142,6 +142,8 @@ def one_line(error: BaseException) -> str:
     """``Type: message`` on one line of bounded length, whatever the exception holds."""
     text = " ".join(f"{type(error).__name__}: {error}".split())
     return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
+
+
 Listener = Callable[[Event | Notice], None]
 
 
@@ -304,9 +306,15 @@ class Runner:
                 try:
                     from lrtui.engine.sweep import run_many
 
-                    run_many([r.config for r in records], [r.id for r in records], self._emit, cancel,
-                             batched=self.batched, stop_dead=self.stops_dead(records),
-                             note=lambda text: self.listener(SweepNote(text)))
+                    run_many(
+                        [r.config for r in records],
+                        [r.id for r in records],
+                        self._emit,
+                        cancel,
+                        batched=self.batched,
+                        stop_dead=self.stops_dead(records),
+                        note=lambda text: self.listener(SweepNote(text)),
+                    )
                 except BaseException as e:  # noqa: BLE001 — the engine reports its failures as events; a last resort
                     error = one_line(e)
             try:

@@ -57,8 +57,9 @@ class SystemSample:
         values: dict[str, float | None] = {}
         for f in fields(cls):
             v = raw.get(f.name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
-                                  or v < 0):
+            if v is not None and (
+                isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0
+            ):
                 raise ValueError(f"system.{f.name} must be a number >= 0 or null, not {str(v)[:40]!r}")
             values[f.name] = None if v is None else float(v)
         return cls(**values)
@@ -184,8 +185,9 @@ class SystemSampler:
             if self._stop is not None:
                 return
             self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._loop, args=(self._stop,), name="lrtui-system-load",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop, args=(self._stop,), name="lrtui-system-load", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:

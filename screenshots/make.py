@@ -126,7 +126,11 @@ async def comparison() -> None:
 
 async def own_model() -> None:
     resnet = Path(__file__).resolve().parents[1] / "examples" / "resnet.py"
-    app = LRTuiApp(initial={"device": "cpu", "model": f"{resnet}:tiny_resnet", "lr": "0.5, 0.1", "epochs": "3"}, detect_devices=False, cursor_blink=False)
+    app = LRTuiApp(
+        initial={"device": "cpu", "model": f"{resnet}:tiny_resnet", "lr": "0.5, 0.1", "epochs": "3"},
+        detect_devices=False,
+        cursor_blink=False,
+    )
     async with app.run_test(size=WIDE) as pilot:
         await wait_for(pilot, lambda: "parameters" in str(app.query_one("#f-model").render()))  # the checked network
         await pilot.press("ctrl+r")

@@ -43,8 +43,13 @@ def extreme_run(run: dict[str, Any], variant: str, index: int) -> None:
     share = 1.0 if variant == "huge" else TINY  # accuracies and shares lie in [0, 1]
     for i, e in enumerate(run["epochs"]):
         v = _pick(variant, i, BIG, TINY)
-        e.update(train_loss=v, val_loss=_pick(variant, i + 1, BIG, TINY), seconds=v,
-                 train_acc=_pick(variant, i, 1.0, TINY), val_acc=share)
+        e.update(
+            train_loss=v,
+            val_loss=_pick(variant, i + 1, BIG, TINY),
+            seconds=v,
+            train_acc=_pick(variant, i, 1.0, TINY),
+            val_acc=share,
+        )
         d = e["diagnostics"]
         d["update_ratio"] = {layer: _pick(variant, i + j, BIG, TINY) for j, layer in enumerate(d["update_ratio"])}
         d["dead_fraction"] = {layer: _pick(variant, i + j, 1.0, TINY) for j, layer in enumerate(d["dead_fraction"])}
@@ -96,7 +101,15 @@ def extreme_session(source: Path, folder: Path, variant: str) -> Path:
 def write_writer(folder: Path, host: str, pid: int, token: str) -> None:
     """A writer file of a live process on another host (a fresh heartbeat), as a window sees it."""
     now = time.time()
-    doc = {"host": host, "pid": pid, "token": token, "proc_start": None, "started": now, "heartbeat": now,
-           "argv": f"lrtui run [b]{host}[/b]", "runs": []}
+    doc = {
+        "host": host,
+        "pid": pid,
+        "token": token,
+        "proc_start": None,
+        "started": now,
+        "heartbeat": now,
+        "argv": f"lrtui run [b]{host}[/b]",
+        "runs": [],
+    }
     (folder / "writers").mkdir(exist_ok=True)
     (folder / "writers" / f"hostile-{pid}-{token}.json").write_text(json.dumps(doc))

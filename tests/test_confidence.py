@@ -29,10 +29,18 @@ _ids = iter(range(1, 10_000))
 
 def run(best: float | None, n_val: int = 800, **config: Any) -> RunRecord:
     """A finished one-epoch run whose validation accuracy (its best and last) is ``best``."""
-    epochs = [] if best is None else [EpochRecord(1, val_acc=best, train_acc=best, val_loss=1 - best,
-                                                  train_loss=1 - best)]
-    return RunRecord(id=f"r{next(_ids)}", config=RunConfig(**config), status=RunState.FINISHED,
-                     epochs=epochs, n_train=3200, n_val=n_val, n_test=1000)
+    epochs = (
+        [] if best is None else [EpochRecord(1, val_acc=best, train_acc=best, val_loss=1 - best, train_loss=1 - best)]
+    )
+    return RunRecord(
+        id=f"r{next(_ids)}",
+        config=RunConfig(**config),
+        status=RunState.FINISHED,
+        epochs=epochs,
+        n_train=3200,
+        n_val=n_val,
+        n_test=1000,
+    )
 
 
 def group(values: list[float | None], seeds: tuple[int, ...] = (0, 1, 2), **config: Any):
@@ -49,8 +57,10 @@ def test_three_agreeing_seeds_are_not_resolved() -> None:
     paired = seed_comparison(fast, slow)
     assert paired is not None and (round(paired.lo, 1), round(paired.hi, 1)) == (-1.5, 39.4)
     assert resolved(fast, slow) is False
-    expected = ("lr=0.1 sgd better than lr=0.03 sgd on all 3 paired seeds by 18.9 points on average, "
-                "95% interval −1.5 … +39.4: not resolved — run more seeds.")
+    expected = (
+        "lr=0.1 sgd better than lr=0.03 sgd on all 3 paired seeds by 18.9 points on average, "
+        "95% interval −1.5 … +39.4: not resolved — run more seeds."
+    )
     assert comparison_sentence(fast, slow) == comparison_sentence(slow, fast) == expected
 
 
@@ -77,17 +87,21 @@ def test_too_few_seeds_say_so() -> None:
     assert comparison_sentence(one, group([0.5], (0,))).endswith("one seed gives no interval — run more seeds.")
     apart = group([0.5, 0.6], (3, 4))
     assert seed_comparison(one, apart) is None and resolved(one, apart) is None
-    assert comparison_sentence(one, apart) == ("lr=0.1 sgd (seed 0) and lr=0.01 sgd (seed 3, 4) share no seed: "
-                                               "nothing to pair — run both on the same seeds.")
+    assert comparison_sentence(one, apart) == (
+        "lr=0.1 sgd (seed 0) and lr=0.01 sgd (seed 3, 4) share no seed: nothing to pair — run both on the same seeds."
+    )
     nothing = group([None], (0,))
     assert comparison_sentence(nothing, one) == "lr=0.01 sgd has no validation accuracy yet: nothing to compare."
-    assert comparison_sentence(group([0.5, 0.6], lr=0.1), group([0.5, 0.6])) == \
-        "lr=0.1 sgd ties with lr=0.01 sgd on 2 paired seeds."
+    assert (
+        comparison_sentence(group([0.5, 0.6], lr=0.1), group([0.5, 0.6]))
+        == "lr=0.1 sgd ties with lr=0.01 sgd on 2 paired seeds."
+    )
 
 
 def test_the_best_setting_is_compared_with_the_next_few() -> None:
-    groups = [group([v, v + 0.01], (0, 1), lr=lr) for lr, v in ((0.001, 0.5), (0.01, 0.9), (0.1, 0.7), (0.5, 0.1),
-                                                                 (1.0, 0.6))]
+    groups = [
+        group([v, v + 0.01], (0, 1), lr=lr) for lr, v in ((0.001, 0.5), (0.01, 0.9), (0.1, 0.7), (0.5, 0.1), (1.0, 0.6))
+    ]
     pairs = comparison_sentences(groups, k=3)
     assert [g.config.lr for g, _ in pairs] == [0.1, 1.0, 0.001]
     assert all(text.startswith("lr=0.01 sgd better than ") for _, text in pairs)
@@ -97,14 +111,22 @@ def test_the_best_setting_is_compared_with_the_next_few() -> None:
 # -- the edges of a grid -----------------------------------------------------------------------------------------
 def test_a_best_lr_at_the_edge_of_the_grid_says_extend_it() -> None:
     """sgd, adam × lr 1e-4, 1e-3, 1e-2: adam is best at 0.01, the top of the grid; sgd at 1e-3, inside it."""
-    scores = {("sgd", 1e-4): 0.3, ("sgd", 1e-3): 0.9, ("sgd", 1e-2): 0.8,
-              ("adam", 1e-4): 0.5, ("adam", 1e-3): 0.7, ("adam", 1e-2): 0.95}
+    scores = {
+        ("sgd", 1e-4): 0.3,
+        ("sgd", 1e-3): 0.9,
+        ("sgd", 1e-2): 0.8,
+        ("adam", 1e-4): 0.5,
+        ("adam", 1e-3): 0.7,
+        ("adam", 1e-2): 0.95,
+    }
     runs = [run(v, optimizer=opt, lr=lr, seed=s) for (opt, lr), v in scores.items() for s in (0, 1)]
-    assert edge_sentences(runs) == ["The best lr for adam, 0.01, is the largest the grid tried: "
-                                    "extend the grid to larger lr."]
+    assert edge_sentences(runs) == [
+        "The best lr for adam, 0.01, is the largest the grid tried: extend the grid to larger lr."
+    ]
     sweep = [run(v, lr=lr) for lr, v in ((0.01, 0.9), (0.1, 0.7), (0.3, 0.2))]
-    assert edge_sentences(sweep) == ["The best lr, 0.01, is the smallest the grid tried: extend the grid to "
-                                     "smaller lr."]
+    assert edge_sentences(sweep) == [
+        "The best lr, 0.01, is the smallest the grid tried: extend the grid to smaller lr."
+    ]
     inside = [run(v, lr=lr, seed=s) for lr, v in ((0.01, 0.7), (0.1, 0.9), (0.3, 0.2)) for s in (0, 1)]
     assert edge_sentences(inside) == []
 
@@ -113,11 +135,21 @@ def test_edges_that_cannot_be_extended_or_are_no_search_say_nothing() -> None:
     decay = [run(v, weight_decay=wd) for wd, v in ((0.0, 0.9), (1e-4, 0.8), (1e-3, 0.7))]
     assert edge_sentences(decay) == [], "no weight decay smaller than none"
     assert edge_sentences([run(0.9, epochs=3), run(0.8, epochs=1)]) == [], "epochs are no search"
-    assert edge_sentences([run(0.9, optimizer="adam", schedule="cosine"), run(0.8, schedule="cosine"),
-                           run(0.7, optimizer="adam"), run(0.6)]) == [], "no order among optimizers and schedules"
+    assert (
+        edge_sentences(
+            [
+                run(0.9, optimizer="adam", schedule="cosine"),
+                run(0.8, schedule="cosine"),
+                run(0.7, optimizer="adam"),
+                run(0.6),
+            ]
+        )
+        == []
+    ), "no order among optimizers and schedules"
     assert edge_sentences([run(0.9)]) == [] and edge_sentences([]) == []
     assert edge_sentences([run(0.9, batch_size=64), run(0.8, batch_size=32)]) == [
-        "The best batch size, 64, is the largest the grid tried: extend the grid to larger batch size."]
+        "The best batch size, 64, is the largest the grid tried: extend the grid to larger batch size."
+    ]
 
 
 # -- one accuracy on a small validation set ----------------------------------------------------------------------
@@ -136,7 +168,10 @@ def test_the_small_validation_note_names_the_sizes() -> None:
 
 
 def test_groups_from_seed_groups_pair_the_same_way() -> None:
-    runs = [run(v, lr=lr, seed=s) for lr, vs in ((0.1, (0.776, 0.680, 0.612)), (0.03, (0.5, 0.5, 0.5)))
-            for s, v in enumerate(vs)]
+    runs = [
+        run(v, lr=lr, seed=s)
+        for lr, vs in ((0.1, (0.776, 0.680, 0.612)), (0.03, (0.5, 0.5, 0.5)))
+        for s, v in enumerate(vs)
+    ]
     fast, slow = seed_groups(runs)
     assert "95% interval −1.5 … +39.4: not resolved" in comparison_sentence(fast, slow)

@@ -45,7 +45,11 @@ def errors_of(raw: dict, devices: tuple[str, ...] = CPU_ONLY) -> dict[str, str]:
         ({"lr": "0.1, x"}, "lr", "'x' is not a number"),
         ({"lr": ",".join(["0.1"] * (MAX_SWEEP + 1))}, "lr", f"at most {MAX_SWEEP}"),
         ({"lr": True}, "lr", "not a number"),
-        ({"optimizer": "lion"}, "optimizer", "choose one of sgd, sgd-momentum, nesterov, adam, adamw, rmsprop, adagrad"),
+        (
+            {"optimizer": "lion"},
+            "optimizer",
+            "choose one of sgd, sgd-momentum, nesterov, adam, adamw, rmsprop, adagrad",
+        ),
         ({"dataset": "cifar10"}, "dataset", "choose one of mnist-5k, mnist, fashion-mnist, kmnist"),
         ({"device": "tpu"}, "device", "use auto, cpu, cuda, cuda:N or mps"),
         ({"device": "cuda:x"}, "device", "not a device"),
@@ -107,8 +111,18 @@ def test_unicode_digits_make_no_device_number() -> None:
 
 def test_good_input_becomes_one_config_per_lr() -> None:
     configs = parse_configs(
-        {"lr": "0.5, 0.01, 1e-4", "optimizer": " SGD ", "epochs": "5", "batch_size": "10", "seed": "3",
-         "train_limit": "", "log_every": "", "device": "CPU", "momentum": "", "weight_decay": "0"},
+        {
+            "lr": "0.5, 0.01, 1e-4",
+            "optimizer": " SGD ",
+            "epochs": "5",
+            "batch_size": "10",
+            "seed": "3",
+            "train_limit": "",
+            "log_every": "",
+            "device": "CPU",
+            "momentum": "",
+            "weight_decay": "0",
+        },
         devices=CPU_ONLY,
     )
     assert [c.lr for c in configs] == [0.5, 0.01, 1e-4]
@@ -182,7 +196,13 @@ def test_configs_saved_before_schedules_load_as_constant_without_warmup() -> Non
     old = RunConfig(lr=0.1, optimizer="adam", epochs=3).to_dict()
     del old["schedule"], old["warmup"]
     config = RunConfig.from_dict(old | {"added_by_a_newer_lrtui": 1})
-    assert (config.schedule, config.warmup, config.lr, config.optimizer, config.epochs) == ("constant", 0, 0.1, "adam", 3)
+    assert (config.schedule, config.warmup, config.lr, config.optimizer, config.epochs) == (
+        "constant",
+        0,
+        0.1,
+        "adam",
+        3,
+    )
     scheduled = RunConfig(schedule="onecycle", warmup=20)
     assert RunConfig.from_dict(scheduled.to_dict()) == scheduled
 
@@ -190,7 +210,10 @@ def test_configs_saved_before_schedules_load_as_constant_without_warmup() -> Non
 def test_the_label_names_a_schedule_and_warmup_only_when_set() -> None:
     assert RunConfig(lr=0.01).label == "lr=0.01 sgd"
     assert RunConfig(lr=0.01, schedule="cosine").label == "lr=0.01 sgd cosine"
-    assert RunConfig(lr=1e-4, optimizer="adam", schedule="onecycle", warmup=100).label == "lr=0.0001 adam onecycle warmup=100"
+    assert (
+        RunConfig(lr=1e-4, optimizer="adam", schedule="onecycle", warmup=100).label
+        == "lr=0.0001 adam onecycle warmup=100"
+    )
     assert RunConfig(warmup=5).label == "lr=0.01 sgd warmup=5"
 
 

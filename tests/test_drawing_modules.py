@@ -25,8 +25,10 @@ def test_no_module_is_over_600_lines(package: Path) -> None:
 
 
 def _run() -> RunRecord:
-    epochs = [EpochRecord(e, val_acc=a, train_acc=a, val_loss=1 - a, train_loss=1 - a)
-              for e, a in ((1, 0.4), (2, 0.7), (3, 0.9))]
+    epochs = [
+        EpochRecord(e, val_acc=a, train_acc=a, val_loss=1 - a, train_loss=1 - a)
+        for e, a in ((1, 0.4), (2, 0.7), (3, 0.9))
+    ]
     return RunRecord(id="r1", config=RunConfig(lr=0.1, epochs=3), status="finished", epochs=epochs)
 
 
@@ -45,7 +47,13 @@ def test_a_short_chart_drops_its_title_and_x_label_and_gives_their_rows_to_the_a
     assert "Accuracy per epoch" not in short and "epoch" not in short
     assert _y_labels(titled) == ["100", "80", "60", "40", "20", "0"]
     assert _y_labels(short) == ["100", "75", "50", "25", "0"]
-    for draw in (charts.plot_loss, charts.plot_batch_loss, charts.plot_update_ratio, charts.plot_dead_fraction,
-                 probe_lr_charts.plot_probe, probe_lr_charts.plot_lr):
+    for draw in (
+        charts.plot_loss,
+        charts.plot_batch_loss,
+        charts.plot_update_ratio,
+        charts.plot_dead_fraction,
+        probe_lr_charts.plot_probe,
+        probe_lr_charts.plot_lr,
+    ):
         title = charts.render(draw, [run], width=60, height=12).splitlines()[0].strip()
         assert title and title not in charts.render(draw, [run], width=60, height=12, short=True), draw.__name__

@@ -33,20 +33,32 @@ def errors_of(raw: dict[str, Any]) -> dict[str, str]:
 
 
 def test_the_runs_are_the_product_outer_to_inner_in_grid_order() -> None:
-    raw = {"optimizer": "sgd,adam", "batch_size": "10,32", "epochs": "1,2", "weight_decay": "0,1e-4",
-           "schedule": "constant,cosine", "warmup": "0,5", "lr": "0.1,0.01", "seed": "0,1"}
+    raw = {
+        "optimizer": "sgd,adam",
+        "batch_size": "10,32",
+        "epochs": "1,2",
+        "weight_decay": "0,1e-4",
+        "schedule": "constant,cosine",
+        "warmup": "0,5",
+        "lr": "0.1,0.01",
+        "seed": "0,1",
+    }
     configs = parse(raw)
     assert GRID_FIELDS[-2:] == ("lr", "seed")  # seeds side by side, each block of rows one lr sweep
     got = [tuple(getattr(c, f) for f in GRID_FIELDS) for c in configs]
-    expected = list(itertools.product(
-        ["sgd", "adam"], [10, 32], [1, 2], [0.0], [0.0, 1e-4], ["constant", "cosine"], [0, 5], [0.1, 0.01], [0, 1]))
+    expected = list(
+        itertools.product(
+            ["sgd", "adam"], [10, 32], [1, 2], [0.0], [0.0, 1e-4], ["constant", "cosine"], [0, 5], [0.1, 0.01], [0, 1]
+        )
+    )
     assert got == expected
     assert len(configs) == len(set(configs)) == 2**8 == grid_size(raw)
 
 
 def test_every_run_of_a_grid_is_the_run_its_own_values_make() -> None:
-    configs = parse({"optimizer": "nesterov,rmsprop", "momentum": "0.5,0.8", "lr": "0.1,3e-3", "seed": "4,5",
-                     "train_limit": "300"})
+    configs = parse(
+        {"optimizer": "nesterov,rmsprop", "momentum": "0.5,0.8", "lr": "0.1,3e-3", "seed": "4,5", "train_limit": "300"}
+    )
     assert len(configs) == 16
     for config in configs:
         single = {f: str(getattr(config, f)) for f in GRID_FIELDS} | {"train_limit": "300"}
@@ -78,18 +90,29 @@ def test_repeated_values_are_dropped_keeping_the_first() -> None:
 def test_an_empty_momentum_is_each_optimizers_usual_one() -> None:
     configs = parse({"optimizer": "sgd, sgd-momentum, nesterov, adam, rmsprop", "momentum": ""})
     assert [(c.optimizer, c.momentum) for c in configs] == [
-        ("sgd", 0.0), ("sgd-momentum", 0.9), ("nesterov", 0.9), ("adam", 0.0), ("rmsprop", 0.0)]
+        ("sgd", 0.0),
+        ("sgd-momentum", 0.9),
+        ("nesterov", 0.9),
+        ("adam", 0.0),
+        ("rmsprop", 0.0),
+    ]
     base = RunConfig(optimizer="sgd", momentum=0.5)  # absent: the base's momentum, for the base's optimizer only
     assert [c.momentum for c in parse({"optimizer": "sgd,nesterov,adam"}, base)] == [0.5, 0.9, 0.0]
 
 
 def test_a_momentum_list_multiplies_the_optimizers_that_take_one() -> None:
     configs = parse({"optimizer": "sgd,rmsprop", "momentum": "0.5,0.9"})
-    assert [(c.optimizer, c.momentum) for c in configs] == [("sgd", 0.5), ("sgd", 0.9), ("rmsprop", 0.5),
-                                                             ("rmsprop", 0.9)]
+    assert [(c.optimizer, c.momentum) for c in configs] == [
+        ("sgd", 0.5),
+        ("sgd", 0.9),
+        ("rmsprop", 0.5),
+        ("rmsprop", 0.9),
+    ]
     assert "adam takes no momentum (got 0.9)" in errors_of({"optimizer": "sgd,adam", "momentum": "0,0.9"})["momentum"]
-    assert "sgd-momentum needs momentum > 0" in errors_of({"optimizer": "sgd,sgd-momentum", "momentum": "0,0.9"})[
-        "momentum"]
+    assert (
+        "sgd-momentum needs momentum > 0"
+        in errors_of({"optimizer": "sgd,sgd-momentum", "momentum": "0,0.9"})["momentum"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,11 +128,17 @@ def test_a_momentum_list_multiplies_the_optimizers_that_take_one() -> None:
         ({"batch_size": "10, 5000"}, "batch_size", "5000 is larger than the training set (3200 samples)"),
         ({"seed": "0, -1"}, "seed", "-1 is out of range: must be >= 0"),
         ({"seed": "0, x"}, "seed", "'x' is not a number"),
-        ({"schedule": "cosine, linear"}, "schedule", "'linear' is unknown: choose one of constant, step, exp, cosine,"
-                                                     " onecycle"),
+        (
+            {"schedule": "cosine, linear"},
+            "schedule",
+            "'linear' is unknown: choose one of constant, step, exp, cosine, onecycle",
+        ),
         ({"warmup": "0, -5"}, "warmup", "-5 is out of range: must be >= 0"),
-        ({"warmup": "10, 500", "train_limit": "200", "epochs": "2"}, "warmup",
-         "500 is longer than the run: 2 epoch(s) at batch 10 is 40 steps"),
+        (
+            {"warmup": "10, 500", "train_limit": "200", "epochs": "2"},
+            "warmup",
+            "500 is longer than the run: 2 epoch(s) at batch 10 is 40 steps",
+        ),
         ({"warmup": "30", "train_limit": "200", "epochs": "1,2"}, "warmup", "1 epoch(s) at batch 10 is 20 steps"),
         ({"seed": ",".join(map(str, range(MAX_SWEEP + 1)))}, "seed", f"at most {MAX_SWEEP} values"),
         ({"dataset": "mnist, kmnist"}, "dataset", "takes one value, not a list"),
@@ -140,8 +169,17 @@ def test_grid_size_counts_even_before_the_values_are_valid() -> None:
 
 
 def test_the_readme_grid_reads_as_cli_strings() -> None:
-    configs = parse({"optimizer": "sgd,adam", "lr": "0.1,0.001", "seed": "0,1,2", "epochs": "2",
-                     "schedule": "onecycle", "warmup": "10", "device": "cpu"})
+    configs = parse(
+        {
+            "optimizer": "sgd,adam",
+            "lr": "0.1,0.001",
+            "seed": "0,1,2",
+            "epochs": "2",
+            "schedule": "onecycle",
+            "warmup": "10",
+            "device": "cpu",
+        }
+    )
     assert len(configs) == 12
     assert [c.label for c in configs[:3]] == ["lr=0.1 sgd onecycle warmup=10"] * 3
     assert varying_fields(configs) == ("optimizer", "lr", "seed")
@@ -156,8 +194,16 @@ def test_a_grid_trains_as_ordinary_runs_in_its_order() -> None:
     from lrtui.engine.events import EpochEnd, RunStarted
     from lrtui.engine.sweep import run_many
 
-    configs = parse({"optimizer": "sgd,adam", "lr": "0.05,0.001", "seed": "0,1", "train_limit": "100",
-                     "epochs": "1", "device": "cpu"})
+    configs = parse(
+        {
+            "optimizer": "sgd,adam",
+            "lr": "0.05,0.001",
+            "seed": "0,1",
+            "train_limit": "100",
+            "epochs": "1",
+            "device": "cpu",
+        }
+    )
     assert len(configs) == 8
     events: list[Any] = []
     ids = [f"r{i}" for i in range(1, 9)]

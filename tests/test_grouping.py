@@ -36,8 +36,16 @@ _ids = iter(range(1, 10_000))
 
 def run(val: list[float | None], **config: Any) -> RunRecord:
     """A finished run whose epochs have these validation accuracies (losses = 1 − accuracy)."""
-    epochs = [EpochRecord(i + 1, val_acc=v, train_acc=v, val_loss=None if v is None else 1 - v,
-                          train_loss=None if v is None else 1 - v) for i, v in enumerate(val)]
+    epochs = [
+        EpochRecord(
+            i + 1,
+            val_acc=v,
+            train_acc=v,
+            val_loss=None if v is None else 1 - v,
+            train_loss=None if v is None else 1 - v,
+        )
+        for i, v in enumerate(val)
+    ]
     return RunRecord(id=f"r{next(_ids)}", config=RunConfig(**config), status=RunState.FINISHED, epochs=epochs)
 
 
@@ -51,12 +59,19 @@ def test_a_single_run_is_a_group_of_one() -> None:
 
 
 def test_only_the_seed_may_differ_within_a_group() -> None:
-    runs = [run([0.5], lr=0.1, seed=0), run([0.6], lr=0.1, seed=1), run([0.7], lr=0.1, seed=0, batch_size=32),
-            run([0.8], lr=0.1, seed=0, weight_decay=1e-4)]
+    runs = [
+        run([0.5], lr=0.1, seed=0),
+        run([0.6], lr=0.1, seed=1),
+        run([0.7], lr=0.1, seed=0, batch_size=32),
+        run([0.8], lr=0.1, seed=0, weight_decay=1e-4),
+    ]
     groups = seed_groups(runs)
     assert [len(g.runs) for g in groups] == [2, 1, 1]
-    assert [g.label for g in groups] == ["lr=0.1 sgd batch=10 wd=0", "lr=0.1 sgd batch=32 wd=0",
-                                         "lr=0.1 sgd batch=10 wd=0.0001"], "labels name what varies, never the seed"
+    assert [g.label for g in groups] == [
+        "lr=0.1 sgd batch=10 wd=0",
+        "lr=0.1 sgd batch=32 wd=0",
+        "lr=0.1 sgd batch=10 wd=0.0001",
+    ], "labels name what varies, never the seed"
 
 
 def test_repeats_of_a_seed_and_runs_without_an_epoch_are_not_seeds() -> None:
@@ -77,8 +92,10 @@ def test_repeats_of_a_seed_and_runs_without_an_epoch_are_not_seeds() -> None:
 
 def test_setting_label_skips_what_the_label_already_shows() -> None:
     config = RunConfig(lr=0.01, optimizer="adam", schedule="cosine", warmup=5, momentum=0.0, seed=3)
-    assert setting_label(config, ("optimizer", "momentum", "lr", "seed", "warmup")) == \
-        "lr=0.01 adam cosine warmup=5 momentum=0"
+    assert (
+        setting_label(config, ("optimizer", "momentum", "lr", "seed", "warmup"))
+        == "lr=0.01 adam cosine warmup=5 momentum=0"
+    )
 
 
 def test_ragged_runs_are_cut_to_the_epochs_every_seed_reached() -> None:
@@ -120,8 +137,10 @@ def test_summary_texts_read_mean_plus_minus_half_the_spread() -> None:
 
 # -- ranking ---------------------------------------------------------------------------------------------
 def test_settings_rank_by_their_mean_best_validation_accuracy() -> None:
-    groups = [make_group([run([v], lr=lr, seed=0), run([v + 0.01], lr=lr, seed=1)])
-              for lr, v in ((0.001, 0.5), (0.01, 0.9), (0.1, 0.7), (0.5, 0.1), (1.0, 0.6))]
+    groups = [
+        make_group([run([v], lr=lr, seed=0), run([v + 0.01], lr=lr, seed=1)])
+        for lr, v in ((0.001, 0.5), (0.01, 0.9), (0.1, 0.7), (0.5, 0.1), (1.0, 0.6))
+    ]
     assert [g.config.lr for g in ranked(groups)] == [0.01, 0.1, 1.0, 0.001, 0.5]
     assert ranked([make_group([run([], seed=0)])]) == []
 
@@ -141,8 +160,13 @@ def test_the_settings_that_vary_are_the_columns_and_the_rest_is_said_once() -> N
     configs = [RunConfig(lr=0.1, schedule=s, warmup=w) for s in ("onecycle", "cosine") for w in (0, 5)]
     assert [s.key for s in column_settings(configs)] == ["schedule", "warmup"]
     assert common_settings_text(configs) == "sgd · batch 10 · mnist-5k · seed 0"
-    grid = [RunConfig(optimizer=o, momentum=0.9, batch_size=32, dataset="mnist", train_limit=t, seed=s, epochs=e)
-            for o in ("sgd", "adam") for t in (None, 200) for s in (0, 1) for e in (1, 3)]
+    grid = [
+        RunConfig(optimizer=o, momentum=0.9, batch_size=32, dataset="mnist", train_limit=t, seed=s, epochs=e)
+        for o in ("sgd", "adam")
+        for t in (None, 200)
+        for s in (0, 1)
+        for e in (1, 3)
+    ]
     assert [s.key for s in column_settings(grid)] == ["optimizer", "dataset", "seed"]  # epochs: a column anyway
     assert common_settings_text(grid) == "momentum 0.9 · batch 32"
     assert column_settings([RunConfig(lr=0.1), RunConfig(lr=0.01)]) == ()
@@ -164,7 +188,11 @@ def test_runs_trained_side_by_side_split_their_time() -> None:
     assert sum(shares.values()) == pytest.approx(179.0)  # the stack's time: its longest clock
     assert time_text(stack[0], shares) == "~56.7 s" and time_text(alone, shares) == "55.0 s"
     chain = [run([0.5], lr=lr) for lr in (0.3, 0.4)]  # partly side by side (two processes): no one clock to split
-    (a, b), (chain[0].started_at, chain[0].ended_at), (chain[1].started_at, chain[1].ended_at) = chain, (0, 100), (50, 150)
+    (a, b), (chain[0].started_at, chain[0].ended_at), (chain[1].started_at, chain[1].ended_at) = (
+        chain,
+        (0, 100),
+        (50, 150),
+    )
     a.duration_s = b.duration_s = 100.0
     assert time_shares(chain) == {a.id: pytest.approx(75.0), b.id: pytest.approx(75.0)}
     running = run([0.5], lr=0.3)  # a run still training counts until now
@@ -179,8 +207,19 @@ def grid_runs() -> list[RunRecord]:
     for opt, lrs in (("adam", (0.1, 0.001)), ("sgd", (0.1, 0.001))):
         for lr in lrs:
             for seed in (0, 1):
-                out.append(run([0.1 + 0.5 * (opt == "sgd") * (lr == 0.1) + 0.6 * (opt == "adam") * (lr == 0.001)
-                                + 0.01 * seed], optimizer=opt, lr=lr, seed=seed))
+                out.append(
+                    run(
+                        [
+                            0.1
+                            + 0.5 * (opt == "sgd") * (lr == 0.1)
+                            + 0.6 * (opt == "adam") * (lr == 0.001)
+                            + 0.01 * seed
+                        ],
+                        optimizer=opt,
+                        lr=lr,
+                        seed=seed,
+                    )
+                )
     return out
 
 
@@ -188,11 +227,16 @@ def test_comparison_fields_prefer_lr_rows_and_never_pick_the_seed() -> None:
     runs = grid_runs()
     assert comparison_fields(runs) == ("lr", "optimizer")
     assert comparison_fields([r for r in runs if r.config.optimizer == "sgd"]) is None, "an lr sweep with seeds"
-    no_lr = [run([0.5], batch_size=b, optimizer=o, seed=s) for b in (10, 32, 64) for o in ("sgd", "adam")
-             for s in (0, 1)]
+    no_lr = [
+        run([0.5], batch_size=b, optimizer=o, seed=s) for b in (10, 32, 64) for o in ("sgd", "adam") for s in (0, 1)
+    ]
     assert comparison_fields(no_lr) == ("batch_size", "optimizer"), "the most-varying setting as rows"
-    three = [run([0.5], lr=lr, batch_size=b, optimizer=o) for lr in (0.1, 0.01) for b in (10, 32, 64)
-             for o in ("sgd", "adam")]
+    three = [
+        run([0.5], lr=lr, batch_size=b, optimizer=o)
+        for lr in (0.1, 0.01)
+        for b in (10, 32, 64)
+        for o in ("sgd", "adam")
+    ]
     assert comparison_fields(three) == ("lr", "batch_size")
 
 
@@ -240,6 +284,8 @@ def test_grid_table_any_two_fields_and_bad_requests() -> None:
 
 
 def test_grouping_imports_no_ui_or_torch() -> None:
-    code = ("import sys, lrtui.plots.grouping; "
-            "bad = [m for m in ('torch', 'textual', 'rich') if m in sys.modules]; assert not bad, bad")
+    code = (
+        "import sys, lrtui.plots.grouping; "
+        "bad = [m for m in ('torch', 'textual', 'rich') if m in sys.modules]; assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

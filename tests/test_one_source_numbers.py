@@ -14,10 +14,21 @@ from lrtui.sessions.record import RunRecord
 
 
 def ended_run(test_acc: float = 0.91256, n_val: int = 800) -> tuple[RunRecord, RunEnd]:
-    run = RunRecord(id="r1", config=RunConfig(lr=0.01, epochs=2), n_val=n_val,
-                    epochs=[EpochRecord.of(1, val_acc=0.9), EpochRecord.of(2, val_acc=0.8)])
-    end = RunEnd("r1", RunState.FINISHED, Verdict(VerdictLabel.OVERFITTING, "reason", "hint"),
-                 TestResult.of(test_acc, 0.3, [], {}), 12.0, 100.0, 2)
+    run = RunRecord(
+        id="r1",
+        config=RunConfig(lr=0.01, epochs=2),
+        n_val=n_val,
+        epochs=[EpochRecord.of(1, val_acc=0.9), EpochRecord.of(2, val_acc=0.8)],
+    )
+    end = RunEnd(
+        "r1",
+        RunState.FINISHED,
+        Verdict(VerdictLabel.OVERFITTING, "reason", "hint"),
+        TestResult.of(test_acc, 0.3, [], {}),
+        12.0,
+        100.0,
+        2,
+    )
     run.apply(end)
     return run, end
 

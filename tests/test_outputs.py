@@ -58,10 +58,14 @@ def _device(folder: Path, name: str, kind: int, major: int, minor: int) -> str:
 
 # -- check_writable: refused before any work, one line ------------------------------------------------------------
 
-@pytest.mark.parametrize("bad, fault", [
-    ("", "--json: empty path"),
-    ("   ", "--json: empty path"),
-])
+
+@pytest.mark.parametrize(
+    "bad, fault",
+    [
+        ("", "--json: empty path"),
+        ("   ", "--json: empty path"),
+    ],
+)
 def test_empty_paths_are_refused(bad: str, fault: str) -> None:
     with pytest.raises(OutputError) as info:
         check_writable(bad, "--json")
@@ -139,6 +143,7 @@ def test_check_writable_dir(tmp_path: Path) -> None:
 
 
 # -- writing: regular files atomically, links followed, devices and FIFOs in place -----------------------------------
+
 
 def test_regular_file_is_replaced_atomically_and_keeps_its_mode(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
@@ -260,8 +265,9 @@ def test_stdout_redirected_to_a_file_keeps_the_file_and_the_order(tmp_path: Path
 
 def test_stdout_into_a_pipe(tmp_path: Path) -> None:
     link = _stdout_link(tmp_path)
-    done = subprocess.run([sys.executable, "-c", _WRITE_TO_STDOUT, link], capture_output=True, text=True,
-                          check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", _WRITE_TO_STDOUT, link], capture_output=True, text=True, check=True, timeout=60
+    )
     assert done.stdout == 'printed before\n{"a":1}\nprinted after\n'
     assert os.path.islink(link)
 
@@ -286,6 +292,7 @@ def test_full_device_is_one_line(tmp_path: Path) -> None:
 
 
 # -- report folders never overwrite another session --------------------------------------------------------------------
+
 
 def _session_folder(path: Path, created: float, store: bool = True) -> Path:
     """A session folder as :mod:`lrtui.sessions.store` leaves it (``store``: schema 2, else schema 1: session.json only)."""
@@ -379,8 +386,21 @@ def test_a_stored_schema1_session_is_refused_even_with_reports(tmp_path: Path) -
 
 # -- nothing lands in a session's store: runs/, ids/, writers/, session.json, .lock; existing or not, links resolved --
 
-@pytest.mark.parametrize("inside", ["runs/r1.json", "runs/r9.json", "runs/new/x.json", "ids/r1", "ids/r2",
-                                    "writers/host-1-ab.json", "writers/x.json", "session.json", ".lock"])
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "runs/r1.json",
+        "runs/r9.json",
+        "runs/new/x.json",
+        "ids/r1",
+        "ids/r2",
+        "writers/host-1-ab.json",
+        "writers/x.json",
+        "session.json",
+        ".lock",
+    ],
+)
 def test_a_file_in_a_sessions_store_is_refused(tmp_path: Path, inside: str) -> None:
     other = _session_folder(tmp_path / "B", 2000.25)
     before = _tree(other)

@@ -144,7 +144,11 @@ def test_a_grid_trains_each_lr_sweep_as_one_batch_in_grid_order(session):
     runner = Runner(session, heard)
     records = runner.enqueue(configs(lr="0.01, 0.1", seed="0, 1"))
     assert [(r.id, r.config.seed, r.config.lr) for r in records] == [
-        ("r1", 0, 0.01), ("r2", 1, 0.01), ("r3", 0, 0.1), ("r4", 1, 0.1)]
+        ("r1", 0, 0.01),
+        ("r2", 1, 0.01),
+        ("r3", 0, 0.1),
+        ("r4", 1, 0.1),
+    ]
     assert runner.wait(120)
     assert [d.run_ids for d in heard.of(RunsDone)] == [("r1", "r3"), ("r2", "r4")]
     assert all(r.status == "finished" for r in session.runs)

@@ -54,9 +54,14 @@ def test_handlers_are_put_back_as_they_were() -> None:
     assert {s: signal.getsignal(s) for s in before} == before
 
 
-@pytest.mark.parametrize("sig, code, status", [
-    (signal.SIGTERM, 143, "interrupted"), (signal.SIGINT, 130, "cancelled"), (signal.SIGHUP, 129, "interrupted"),
-])
+@pytest.mark.parametrize(
+    "sig, code, status",
+    [
+        (signal.SIGTERM, 143, "interrupted"),
+        (signal.SIGINT, 130, "cancelled"),
+        (signal.SIGHUP, 129, "interrupted"),
+    ],
+)
 def test_a_signal_stops_the_runs_and_sets_the_exit_code(sig, code, status) -> None:
     runner = StuckRunner({2: sig}, stops=True)
     with Signals(runner.stop) as stop:

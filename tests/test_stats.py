@@ -44,7 +44,8 @@ def test_the_sentence_says_who_won_by_how_much_and_how_sure() -> None:
     paired = paired_difference([77.6, 68.0, 61.2], [50.0, 50.0, 50.0])
     assert paired_sentence("0.1", "0.03", paired) == (
         "0.1 better than 0.03 on all 3 paired seeds by 18.9 points on average, 95% interval −1.5 … +39.4: "
-        "not resolved — run more seeds")
+        "not resolved — run more seeds"
+    )
     flipped = paired_sentence("0.03", "0.1", paired_difference([50.0, 50.0, 50.0], [77.6, 68.0, 61.2]))
     assert flipped == paired_sentence("0.1", "0.03", paired)  # the same sentence, interval included, either way
     mixed = paired_sentence("a", "b", paired_difference([2.0, 3.0, 0.5], [1.0, 1.0, 1.0]))

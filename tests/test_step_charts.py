@@ -10,8 +10,10 @@ from lrtui.plots import step_charts
 from lrtui.plots import terminal_charts as charts
 from lrtui.sessions.record import RunRecord
 
-DIAG = Diagnostics.of(update_ratio={"conv1": 1e-3, "conv2": 1e-3, "fc1": 2e-3, "fc2": 3e-3},
-                      dead_fraction={"conv1": 0.1, "conv2": 0.9, "fc1": 0.5})
+DIAG = Diagnostics.of(
+    update_ratio={"conv1": 1e-3, "conv2": 1e-3, "fc1": 2e-3, "fc2": 3e-3},
+    dead_fraction={"conv1": 0.1, "conv2": 0.9, "fc1": 0.5},
+)
 
 
 def dying_trace() -> StepTrace:
@@ -54,18 +56,27 @@ def test_dead_chart_says_the_probe_batch_and_shows_the_death_per_step() -> None:
 
 def test_without_a_step_trace_the_charts_are_per_epoch() -> None:
     old = run("r1", None)
-    for draw, title in ((step_charts.plot_update_ratio_steps, "Update ratio per step (log)"),
-                        (step_charts.plot_dead_fraction_steps, "Dead ReLU units (%)")):
+    for draw, title in (
+        (step_charts.plot_update_ratio_steps, "Update ratio per step (log)"),
+        (step_charts.plot_dead_fraction_steps, "Dead ReLU units (%)"),
+    ):
         text = charts.render(draw, [old], width=80, height=20)
         assert text.splitlines()[0].strip() == title and text.splitlines()[-1].strip() == "epoch"
-        assert text == charts.render({step_charts.plot_update_ratio_steps: charts.plot_update_ratio,
-                                      step_charts.plot_dead_fraction_steps: charts.plot_dead_fraction}[draw],
-                                     [old], width=80, height=20)
+        assert text == charts.render(
+            {
+                step_charts.plot_update_ratio_steps: charts.plot_update_ratio,
+                step_charts.plot_dead_fraction_steps: charts.plot_dead_fraction,
+            }[draw],
+            [old],
+            width=80,
+            height=20,
+        )
 
 
 def test_runs_without_a_trace_beside_traced_ones_are_named() -> None:
-    text = charts.render(step_charts.plot_update_ratio_steps, [run("r1", dying_trace()), run("r2", None)],
-                         width=120, height=20)
+    text = charts.render(
+        step_charts.plot_update_ratio_steps, [run("r1", dying_trace()), run("r2", None)], width=120, height=20
+    )
     assert "no step trace: r2" in text.splitlines()[0]
 
 

@@ -133,8 +133,9 @@ def test_without_a_working_nvml_there_are_simply_no_gpu_figures(monkeypatch, how
     if how == "absent":
         monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml raises ImportError
     else:
-        monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml(fail_init=how == "failing init",
-                                                              fail_util=how == "failing read")[0])
+        monkeypatch.setitem(
+            sys.modules, "pynvml", _fake_nvml(fail_init=how == "failing init", fail_util=how == "failing read")[0]
+        )
     sample = _one_sample(0)
     assert sample.gpu_util is None
     assert sample.cpu_percent is not None and sample.rss_mb is not None

@@ -40,13 +40,40 @@ _NONNEG_MODULES: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6)
 #: Modules that pass a little of their negative side: "fired" is "ever positive".
 _SIGNED_MODULES: tuple[type[nn.Module], ...] = (nn.LeakyReLU, nn.PReLU, nn.RReLU)
 #: Activations with no exact zero: no unit can die, so n/a.
-_SMOOTH_MODULES: tuple[type[nn.Module], ...] = (nn.GELU, nn.SiLU, nn.Mish, nn.ELU, nn.CELU, nn.SELU, nn.Softplus,
-                                                nn.Hardswish, nn.Tanh, nn.Sigmoid)
+_SMOOTH_MODULES: tuple[type[nn.Module], ...] = (
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.ELU,
+    nn.CELU,
+    nn.SELU,
+    nn.Softplus,
+    nn.Hardswish,
+    nn.Tanh,
+    nn.Sigmoid,
+)
 _ACTIVATION_MODULES = (*_NONNEG_MODULES, *_SIGNED_MODULES, *_SMOOTH_MODULES)
 _NONNEG_CALLS = frozenset({"relu", "relu_", "relu6"})
 _SIGNED_CALLS = frozenset({"leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_"})
-_SMOOTH_CALLS = frozenset({"gelu", "silu", "mish", "elu", "elu_", "celu", "celu_", "selu", "selu_", "softplus",
-                           "hardswish", "tanh", "tanh_", "sigmoid", "sigmoid_"})
+_SMOOTH_CALLS = frozenset(
+    {
+        "gelu",
+        "silu",
+        "mish",
+        "elu",
+        "elu_",
+        "celu",
+        "celu_",
+        "selu",
+        "selu_",
+        "softplus",
+        "hardswish",
+        "tanh",
+        "tanh_",
+        "sigmoid",
+        "sigmoid_",
+    }
+)
 
 
 def smooth_reason(kind: str) -> str:
@@ -165,8 +192,11 @@ class _Watch(TorchFunctionMode):
             return
         nonneg = isinstance(module, _NONNEG_MODULES)
         # a signed activation's input, where not overwritten in place, says "positive" whatever its slope
-        x = inputs[0] if (not nonneg and not getattr(module, "inplace", False) and inputs
-                          and isinstance(inputs[0], torch.Tensor)) else output
+        x = (
+            inputs[0]
+            if (not nonneg and not getattr(module, "inplace", False) and inputs and isinstance(inputs[0], torch.Tensor))
+            else output
+        )
         with torch._C.DisableTorchFunction():  # our own reductions are not the model's calls
             self.sink.add(name, x, nonneg)
 

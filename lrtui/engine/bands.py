@@ -51,10 +51,9 @@ EPOCH_TRAVEL = "epoch_travel"
 DECAY_SHARE = "decay_share"
 STATISTICS: dict[str, str] = {
     UPDATE_RATIO: "‖Δw‖/‖w‖ per step: the median over layers of an epoch's mean (the step really taken, "
-                  "momentum and weight decay included)",
+    "momentum and weight decay included)",
     DEAD_FRACTION: "the largest share of one ReLU layer's units that never fire on any validation image",
-    EPOCH_TRAVEL: "steps per epoch × update ratio: how far, relative to their size, the weights can move in "
-                  "an epoch",
+    EPOCH_TRAVEL: "steps per epoch × update ratio: how far, relative to their size, the weights can move in an epoch",
     DECAY_SHARE: "the part of the update ratio that is weight decay alone (lr·wd, lr·wd/(1−β) with momentum)",
 }
 
@@ -136,8 +135,13 @@ ADAM = FamilyBands(
 FAMILIES: dict[str, FamilyBands] = {"sgd": SGD, "adam": ADAM}
 #: Each optimizer's family. RMSprop and Adagrad scale steps per parameter like Adam and borrow its bands.
 OPTIMIZER_FAMILY: dict[str, str] = {
-    "sgd": "sgd", "sgd-momentum": "sgd", "nesterov": "sgd",
-    "adam": "adam", "adamw": "adam", "rmsprop": "adam", "adagrad": "adam",
+    "sgd": "sgd",
+    "sgd-momentum": "sgd",
+    "nesterov": "sgd",
+    "adam": "adam",
+    "adamw": "adam",
+    "rmsprop": "adam",
+    "adagrad": "adam",
 }
 #: Optimizers whose weight decay shrinks the weights by exactly lr·wd (per step, before momentum) — the
 #: ones :func:`decay_ratio` can split off. Adam's and RMSprop's decay is folded into the gradient and rescaled.
@@ -149,21 +153,24 @@ def bands_for(optimizer: str | None) -> FamilyBands:
     return FAMILIES[OPTIMIZER_FAMILY.get(optimizer or "sgd", "sgd")]
 
 
-
-
 def median_update_ratio(update_ratio: Mapping[str, float | None]) -> float | None:
     """:data:`UPDATE_RATIO` of one epoch's (or step's) per-layer update ratios (None when not measured)."""
     ratios = [r for r in update_ratio.values() if finite(r)]
     return statistics.median(ratios) if ratios else None
 
 
-def largest_update(diagnostics: Iterable[Diagnostics],
-                   layers: Collection[str] | None = None) -> tuple[str, float] | None:
+def largest_update(
+    diagnostics: Iterable[Diagnostics], layers: Collection[str] | None = None
+) -> tuple[str, float] | None:
     """(layer, ratio) of the largest single measured step over these epochs' ``update_ratio_max``, among
     ``layers`` (None: all); None when none was kept (runs saved before it). Not a band's statistic: it is the
     evidence an epoch mean hides (full MNIST, lr 0.5: means of 1e-3, single steps of half a layer)."""
-    found = [(float(v), str(k)) for d in diagnostics for k, v in (d.update_ratio_max or {}).items()
-             if finite(v) and (layers is None or k in layers)]
+    found = [
+        (float(v), str(k))
+        for d in diagnostics
+        for k, v in (d.update_ratio_max or {}).items()
+        if finite(v) and (layers is None or k in layers)
+    ]
     if not found:
         return None
     ratio, layer = max(found)

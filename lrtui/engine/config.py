@@ -47,7 +47,15 @@ LR_MAX = 100.0
 EPOCHS_MAX = 1000
 #: Settings that take a comma list, outer to inner: the order of the grid's runs (see :func:`parse_configs`).
 GRID_FIELDS: tuple[str, ...] = (
-    "optimizer", "batch_size", "epochs", "momentum", "weight_decay", "schedule", "warmup", "lr", "seed",
+    "optimizer",
+    "batch_size",
+    "epochs",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "warmup",
+    "lr",
+    "seed",
 )
 #: Grids with more runs than this: front ends ask before queuing them (see :func:`grid_size`).
 GRID_CONFIRM = 24
@@ -192,7 +200,6 @@ def total_steps(config: RunConfig) -> int:
     """Optimizer steps of a whole run: ``epochs × ceil(train samples / batch_size)`` (what the trainer runs)."""
     n_train = train_size(config.dataset, config.val_fraction, config.train_limit)
     return config.epochs * math.ceil(n_train / config.batch_size)
-
 
 
 def detect_devices() -> tuple[str, ...]:
@@ -393,11 +400,16 @@ def _warmups(form: _Form, name: str) -> list[int]:
     warmups: list[int] = form.listed(name, _parse_warmup)
     n_train = form.n_train()
     if warmups and n_train is not None and "epochs" not in form.errors and "batch_size" not in form.errors:
-        shortest = min((n * math.ceil(n_train / size), n, size)
-                       for n in form.values["epochs"] for size in form.values["batch_size"])
+        shortest = min(
+            (n * math.ceil(n_train / size), n, size)
+            for n in form.values["epochs"]
+            for size in form.values["batch_size"]
+        )
         if max(warmups) > shortest[0]:
-            form.errors[name] = (f"{max(warmups)} is longer than the run: {shortest[1]} epoch(s) at batch "
-                                 f"{shortest[2]} is {shortest[0]} steps")
+            form.errors[name] = (
+                f"{max(warmups)} is longer than the run: {shortest[1]} epoch(s) at batch "
+                f"{shortest[2]} is {shortest[0]} steps"
+            )
     return warmups
 
 
@@ -437,8 +449,9 @@ _FIELD_PARSERS: dict[str, FieldParser] = {
     "momentum": _momenta,
     "weight_decay": _listed(_ranged("weight_decay", lambda v: 0 <= v <= 1, "must be between 0 and 1")),
     "schedule": _listed(_choice("schedule", SCHEDULES)),
-    "epochs": _listed(_ranged("epochs", lambda v: 1 <= v <= EPOCHS_MAX, f"must be between 1 and {EPOCHS_MAX}",
-                              integer=True)),
+    "epochs": _listed(
+        _ranged("epochs", lambda v: 1 <= v <= EPOCHS_MAX, f"must be between 1 and {EPOCHS_MAX}", integer=True)
+    ),
     "val_fraction": _val_fraction,
     "seed": _listed(_ranged("seed", lambda v: 0 <= v < 2**63, "must be >= 0", integer=True)),
     "train_limit": _optional_count("all"),
@@ -452,8 +465,10 @@ _FIELD_PARSERS: dict[str, FieldParser] = {
     "model_params": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "is not a count"),
     "classes": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "is not >= 2 classes"),
     "sample_every": _recorded(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "is not >= 1"),
-    "range_test_lr": _recorded(lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                       and 0 < v < math.inf), "is not a learning rate"),
+    "range_test_lr": _recorded(
+        lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < math.inf),
+        "is not a learning rate",
+    ),
 }
 
 
@@ -509,25 +524,37 @@ def parse_configs(
         for momentum, weight_decay, schedule, warmup, lr, seed in itertools.product(
             form.momenta_for(optimizer), v["weight_decay"], v["schedule"], v["warmup"], v["lr"], v["seed"]
         ):
-            configs.append(RunConfig(
-                lr=lr,
-                optimizer=optimizer,
-                momentum=float(momentum),
-                weight_decay=float(weight_decay),
-                schedule=schedule,
-                warmup=int(warmup),
-                epochs=int(epochs),
-                batch_size=int(batch_size),
-                dataset=v["dataset"],
-                data_dir=os.path.expanduser(v["data_dir"]),
-                val_fraction=float(v["val_fraction"]),
-                seed=int(seed),
-                device=v["device"],
-                log_every=v["log_every"],
-                train_limit=v["train_limit"],
-                **{k: v[k] for k in ("model", "data", "model_name", "model_params", "classes", "sample_every",
-                                       "range_test_lr")},
-            ))
+            configs.append(
+                RunConfig(
+                    lr=lr,
+                    optimizer=optimizer,
+                    momentum=float(momentum),
+                    weight_decay=float(weight_decay),
+                    schedule=schedule,
+                    warmup=int(warmup),
+                    epochs=int(epochs),
+                    batch_size=int(batch_size),
+                    dataset=v["dataset"],
+                    data_dir=os.path.expanduser(v["data_dir"]),
+                    val_fraction=float(v["val_fraction"]),
+                    seed=int(seed),
+                    device=v["device"],
+                    log_every=v["log_every"],
+                    train_limit=v["train_limit"],
+                    **{
+                        k: v[k]
+                        for k in (
+                            "model",
+                            "data",
+                            "model_name",
+                            "model_params",
+                            "classes",
+                            "sample_every",
+                            "range_test_lr",
+                        )
+                    },
+                )
+            )
     return configs
 
 

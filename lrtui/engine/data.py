@@ -173,8 +173,12 @@ def _idx_set(name: str, data_dir: str) -> Raw:
         raise DataUnavailable(f"{name}: {e}") from None
     _check_pair(name, paths[0], train_x, paths[1], train_y, minimum=2)
     _check_pair(name, paths[2], test_x, paths[3], test_y, minimum=1)
-    return Raw(torch.from_numpy(train_x), torch.from_numpy(train_y.astype(np.int64)),
-               torch.from_numpy(test_x), torch.from_numpy(test_y.astype(np.int64)))
+    return Raw(
+        torch.from_numpy(train_x),
+        torch.from_numpy(train_y.astype(np.int64)),
+        torch.from_numpy(test_x),
+        torch.from_numpy(test_y.astype(np.int64)),
+    )
 
 
 def _find(folder: Path, stem: str) -> Path | None:
@@ -193,8 +197,10 @@ def _check_pair(name: str, x_path: Path, x: np.ndarray, y_path: Path, y: np.ndar
         raise DataUnavailable(f"{name}: {x_path} holds {len(x)} image{'s' * (len(x) != 1)}; at least {minimum} needed")
     bad = np.flatnonzero(y >= CLASSES)
     if bad.size:
-        raise DataUnavailable(f"{name}: {y_path}: label {int(y[bad[0]])} at index {int(bad[0])} is outside 0-9"
-                              f" ({bad.size:,} such label{'s' * (bad.size != 1)})")
+        raise DataUnavailable(
+            f"{name}: {y_path}: label {int(y[bad[0]])} at index {int(bad[0])} is outside 0-9"
+            f" ({bad.size:,} such label{'s' * (bad.size != 1)})"
+        )
 
 
 def _legacy(name: str, root: Path) -> Raw | None:
@@ -230,8 +236,10 @@ def _download(name: str, root: Path, folder: Path) -> None:
         if root.exists() or os.path.lexists(root):
             raise DataUnavailable(f"{name}: data folder {root} is not a folder")
         if root != _platform_data_dir():
-            raise DataUnavailable(f"{name}: data folder {root} does not exist (it is not created: make it to download "
-                                  f"{name} into {folder}, put the four IDX files there yourself, or {offline})")
+            raise DataUnavailable(
+                f"{name}: data folder {root} does not exist (it is not created: make it to download "
+                f"{name} into {folder}, put the four IDX files there yourself, or {offline})"
+            )
     made = [p for p in (folder, folder.parent, root, *root.parents) if not p.exists()]
     before = set(os.listdir(folder)) if folder.is_dir() else set()
     import torchvision.datasets as tvd
@@ -325,12 +333,16 @@ def check_data(configs: Iterable[RunConfig]) -> None:
         pool = raw_of(config).train_x.shape[0]
         name = config.data or config.dataset
         if pool < 2:
-            raise DataUnavailable(f"{name}: the training set holds {pool} image(s); at least 2 are needed "
-                                  "(one to train on, one to validate)")
+            raise DataUnavailable(
+                f"{name}: the training set holds {pool} image(s); at least 2 are needed "
+                "(one to train on, one to validate)"
+            )
         n_train, _ = split_sizes(pool, config.val_fraction, config.train_limit)
         if config.batch_size > n_train:
-            raise DataUnavailable(f"batch size {config.batch_size} is larger than the training set "
-                                  f"({n_train} samples of {name} after the validation split)")
+            raise DataUnavailable(
+                f"batch size {config.batch_size} is larger than the training set "
+                f"({n_train} samples of {name} after the validation split)"
+            )
         classes_of(config)
 
 

@@ -38,8 +38,9 @@ def factory_tensors(spec: str, seed: int) -> tuple[torch.Tensor, torch.Tensor, t
     elif isinstance(out, (tuple, list)) and len(out) == 2 and all(_datasetlike(d) for d in out):
         parts = [*_read(out[0], "train"), *_read(out[1], "test")]
     else:
-        raise FactoryDataError(f"returned {_kind(out)}, not (train_x, train_y, test_x, test_y) tensors "
-                               "or (train_dataset, test_dataset)")
+        raise FactoryDataError(
+            f"returned {_kind(out)}, not (train_x, train_y, test_x, test_y) tensors or (train_dataset, test_dataset)"
+        )
     train_x, train_y, test_x, test_y = parts
     for part, x, y, minimum in (("train", train_x, train_y, 2), ("test", test_x, test_y, 1)):
         _check(part, x, y, minimum)
@@ -77,8 +78,9 @@ def _read(dataset: Any, part: str) -> tuple[torch.Tensor, torch.Tensor]:
     except (FactoryDataError, ConfigError):
         raise
     except Exception as e:  # noqa: BLE001 — the user's dataset may raise anything
-        raise FactoryDataError(f"reading the {part} dataset failed ({type(e).__name__}: "
-                               f"{' '.join(str(e).split())})") from None
+        raise FactoryDataError(
+            f"reading the {part} dataset failed ({type(e).__name__}: {' '.join(str(e).split())})"
+        ) from None
     if not xs:
         raise FactoryDataError(f"the {part} dataset is empty")
     return torch.cat(xs), torch.cat(ys)

@@ -50,9 +50,11 @@ class DeadRun:
     def note(self, epoch: int, epochs: int) -> str:
         """The words a stopped run's verdict ends with."""
         ln = "ln 10" if self.classes == 10 else f"ln {self.classes}"
-        return (f"stopped early at epoch {epoch} of {epochs}: {self.layer} 100% dead since step {self.since:,}, "
-                f"accuracy at chance ({pct(self.accuracy)}) and loss {self.loss:.3f} ≈ {ln} "
-                f"for {self.points} log points")
+        return (
+            f"stopped early at epoch {epoch} of {epochs}: {self.layer} 100% dead since step {self.since:,}, "
+            f"accuracy at chance ({pct(self.accuracy)}) and loss {self.loss:.3f} ≈ {ln} "
+            f"for {self.points} log points"
+        )
 
 
 def probe_before(trace: StepTrace, step: int) -> TracePoint | None:
@@ -75,15 +77,18 @@ def dead_since(trace: StepTrace, layer: str, until: int) -> int:
     return since
 
 
-def provably_dead(points: Sequence[LogPoint], trace: StepTrace | None, *, classes: int = CLASSES,
-                  need: int = DEAD_POINTS) -> DeadRun | None:
+def provably_dead(
+    points: Sequence[LogPoint], trace: StepTrace | None, *, classes: int = CLASSES, need: int = DEAD_POINTS
+) -> DeadRun | None:
     """The evidence that the run is dead at its last log point (see the module docstring), or None."""
     if trace is None or len(points) < max(1, need):
         return None
     chance, uniform = CHANCE_ACC * CLASSES / classes, math.log(classes)
     recent = points[-need:]
-    if not all(p.train_acc <= chance and math.isfinite(p.train_loss)
-               and abs(p.train_loss - uniform) <= UNIFORM_BAND * uniform for p in recent):
+    if not all(
+        p.train_acc <= chance and math.isfinite(p.train_loss) and abs(p.train_loss - uniform) <= UNIFORM_BAND * uniform
+        for p in recent
+    ):
         return None
     probes = [probe_before(trace, p.step) for p in recent]
     layers = [k for k in all_dead(probes[-1]) if all(k in all_dead(p) for p in probes)]

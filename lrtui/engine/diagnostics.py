@@ -109,8 +109,9 @@ class StepStats:
     ``rows``: the most steps of an epoch (0: no per-step rows, no ``update_ratio_max``).
     """
 
-    def __init__(self, device: torch.device, groups: LayerGroups, k: int | None = None, every: int = 1,
-                 rows: int = 0) -> None:
+    def __init__(
+        self, device: torch.device, groups: LayerGroups, k: int | None = None, every: int = 1, rows: int = 0
+    ) -> None:
         self.groups, self.k, self.every = groups, k, every
         groups.index(device)  # made now, not inside a step a CUDA graph captures
         tail = (k,) if k is not None else ()
@@ -140,8 +141,13 @@ class StepStats:
         return -(-steps // self.every)
 
     @torch.no_grad()
-    def add_sgd(self, params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
-                direction: Sequence[torch.Tensor], lr: float) -> None:
+    def add_sgd(
+        self,
+        params: Sequence[torch.Tensor],
+        grads: Sequence[torch.Tensor],
+        direction: Sequence[torch.Tensor],
+        lr: float,
+    ) -> None:
         """One SGD step about to apply ``params -= lr * direction`` (so ‖Δw‖ = lr·‖direction‖).
         Plain SGD passes its gradients as the direction: their norms are then taken once."""
         plain = direction is grads
@@ -154,8 +160,9 @@ class StepStats:
         self.grad_sum.add_(torch.linalg.vector_norm(g))
 
     @torch.no_grad()
-    def add_delta(self, before: Sequence[torch.Tensor], after: Sequence[torch.Tensor],
-                  grads: Sequence[torch.Tensor]) -> None:
+    def add_delta(
+        self, before: Sequence[torch.Tensor], after: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]
+    ) -> None:
         """Any optimizer: the update actually applied is ``after - before``."""
         delta = torch._foreach_sub(list(after), list(before))
         norms = [*torch._foreach_norm(delta), *torch._foreach_norm(list(before)), *torch._foreach_norm(list(grads))]
@@ -179,8 +186,14 @@ class StepStats:
         return [torch.linalg.vector_norm(t, dim=tuple(range(1, t.dim()))) for t in ts]
 
     @torch.no_grad()
-    def add_stacked(self, weight_norms: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
-                    direction: Sequence[torch.Tensor], lrs: torch.Tensor, step: torch.Tensor) -> None:
+    def add_stacked(
+        self,
+        weight_norms: Sequence[torch.Tensor],
+        grads: Sequence[torch.Tensor],
+        direction: Sequence[torch.Tensor],
+        lrs: torch.Tensor,
+        step: torch.Tensor,
+    ) -> None:
         """K stacked models: ``p -= lrs[k] * direction`` was applied to weights whose
         :meth:`per_model_norms` (taken before the step) are ``weight_norms``; ``step`` is the
         on-device index of the step in its epoch. Counted only on the steps a lone run measures
@@ -267,8 +280,9 @@ class Observer:
     def for_model(cls, model: nn.Module) -> Observer:
         return cls(model, layer_groups(model))
 
-    def step_stats(self, device: torch.device, k: int | None = None, every: int = SAMPLE_EVERY,
-                   rows: int = 0) -> StepStats:
+    def step_stats(
+        self, device: torch.device, k: int | None = None, every: int = SAMPLE_EVERY, rows: int = 0
+    ) -> StepStats:
         return StepStats(device, self.groups, k, every, rows)
 
     @contextmanager

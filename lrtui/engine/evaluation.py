@@ -21,8 +21,9 @@ EVAL_BATCH_CPU, EVAL_BATCH_GPU = 200, 4096
 N_SAMPLES = 16
 
 
-def predict(model: nn.Module, x: torch.Tensor, y: torch.Tensor, observer: Observer,
-            observe: ValStats | None = None) -> tuple[float, torch.Tensor]:
+def predict(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, observer: Observer, observe: ValStats | None = None
+) -> tuple[float, torch.Tensor]:
     """Mean loss and predicted classes over a whole split, in large batches; ``observe`` also
     collects dead units and prediction collapse on the way (same logits)."""
     model.eval()
@@ -39,8 +40,9 @@ def predict(model: nn.Module, x: torch.Tensor, y: torch.Tensor, observer: Observ
     return float(loss_sum.item()) / max(1, x.shape[0]), torch.cat(preds)
 
 
-def scored(loss: float, pred_t: torch.Tensor, true_t: torch.Tensor, classes: int,
-           pictures: torch.Tensor | None) -> TestResult:
+def scored(
+    loss: float, pred_t: torch.Tensor, true_t: torch.Tensor, classes: int, pictures: torch.Tensor | None
+) -> TestResult:
     """The test set's score: accuracy, loss, confusion matrix, per-class report and a few digits to show
     (misclassified ones first; none where the inputs are no images)."""
     from sklearn.metrics import classification_report

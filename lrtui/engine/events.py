@@ -166,11 +166,17 @@ class ProbeResult:
         return self.base_loss
 
     def to_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "lrs": list(self.lrs), "losses": list(self.losses),
-                "current_lr": self.current_lr, "base_loss": self.base_loss, "loss_before": self.base_loss,
-                "raised_fraction": list(self.raised_fraction), "dead_after": [dict(d) for d in self.dead_after],
-                "minibatches": self.minibatches}
-
+        return {
+            "epoch": self.epoch,
+            "lrs": list(self.lrs),
+            "losses": list(self.losses),
+            "current_lr": self.current_lr,
+            "base_loss": self.base_loss,
+            "loss_before": self.base_loss,
+            "raised_fraction": list(self.raised_fraction),
+            "dead_after": [dict(d) for d in self.dead_after],
+            "minibatches": self.minibatches,
+        }
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def _bounded(message: str) -> str:
         return message
     cut = len(message) - MESSAGE_CHARS + 1
     head = MESSAGE_CHARS // 3
-    return f"{message[:head]}…({cut:,} characters left out)…{message[head + cut:]}"
+    return f"{message[:head]}…({cut:,} characters left out)…{message[head + cut :]}"
 
 
 def _number(text: Any, name: str, errors: dict[str, str], *, integer: bool = False) -> float | int | None:

@@ -73,8 +73,9 @@ class FuncStackedNet(StackedNet):
         self.k = k
         self.memory_format = torch.contiguous_format
         self.names = [name for name, _ in model.named_parameters()]
-        self.params = [p.detach().unsqueeze(0).repeat(k, *[1] * p.dim()).requires_grad_()
-                       for _, p in model.named_parameters()]
+        self.params = [
+            p.detach().unsqueeze(0).repeat(k, *[1] * p.dim()).requires_grad_() for _, p in model.named_parameters()
+        ]
         self.buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
         self.skeleton = copy.deepcopy(model).to("meta")  # the module's code; its own tensors are never read
         self.forward = torch.func.vmap(self._one, in_dims=(0, None))
@@ -93,8 +94,9 @@ class FuncStackedNet(StackedNet):
                 model.get_parameter(name).copy_(p[i])
 
 
-def module_stats(names: Sequence[str], device: torch.device, k: int | None = None, every: int = 1,
-                 rows: int = 0) -> StepStats:
+def module_stats(
+    names: Sequence[str], device: torch.device, k: int | None = None, every: int = 1, rows: int = 0
+) -> StepStats:
     """:class:`StepStats` grouped by parameter-owning module path (``named_parameters()`` names), as a lone
     run of the same model groups them: a module's ratio is ‖Δ of all its parameters‖ / ‖all its parameters‖."""
     return StepStats(device, LayerGroups(names), k, every, rows)
@@ -103,24 +105,67 @@ def module_stats(names: Sequence[str], device: torch.device, k: int | None = Non
 class FuncStackedStep(StackedStep):
     """:class:`StackedStep` over a :class:`FuncStackedNet`, its diagnostics per module (:func:`module_stats`)."""
 
-    def __init__(self, net: FuncStackedNet, opt: StackedSGD, x_all: torch.Tensor, y_all: torch.Tensor,
-                 batch_size: int, batches: int, *, graphs: bool, diagnostics: bool = True,
-                 schedules: Sequence[RunConfig] = (), total_steps: int = 0, trace: bool = False) -> None:
-        super().__init__(net, opt, x_all, y_all, batch_size, batches, graphs=graphs, diagnostics=False,
-                         schedules=schedules, total_steps=total_steps)
+    def __init__(
+        self,
+        net: FuncStackedNet,
+        opt: StackedSGD,
+        x_all: torch.Tensor,
+        y_all: torch.Tensor,
+        batch_size: int,
+        batches: int,
+        *,
+        graphs: bool,
+        diagnostics: bool = True,
+        schedules: Sequence[RunConfig] = (),
+        total_steps: int = 0,
+        trace: bool = False,
+    ) -> None:
+        super().__init__(
+            net,
+            opt,
+            x_all,
+            y_all,
+            batch_size,
+            batches,
+            graphs=graphs,
+            diagnostics=False,
+            schedules=schedules,
+            total_steps=total_steps,
+        )
         if diagnostics:
             every = schedules[0].sample_every if schedules else SAMPLE_EVERY  # as each run's own setup chose
             self.stats = module_stats(net.names, x_all.device, net.k, every=every, rows=batches if trace else 0)
 
     @classmethod
-    def of(cls, model: nn.Module, configs: Sequence[RunConfig], x: torch.Tensor,
-           y: torch.Tensor, batches: int, total_steps: int, *, graphs: bool, diagnostics: bool = True,
-           trace: bool = False) -> FuncStackedStep:
+    def of(
+        cls,
+        model: nn.Module,
+        configs: Sequence[RunConfig],
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batches: int,
+        total_steps: int,
+        *,
+        graphs: bool,
+        diagnostics: bool = True,
+        trace: bool = False,
+    ) -> FuncStackedStep:
         """The step of K runs (equal but for lr, schedule and warmup) that all start from ``model``'s weights."""
         net = FuncStackedNet(model, len(configs))
         lrs = torch.tensor([c.lr for c in configs], dtype=torch.float32, device=x.device)
-        return cls(net, StackedSGD(net.params, lrs, configs[0]), x, y, configs[0].batch_size, batches, graphs=graphs,
-                   diagnostics=diagnostics, schedules=configs, total_steps=total_steps, trace=trace)
+        return cls(
+            net,
+            StackedSGD(net.params, lrs, configs[0]),
+            x,
+            y,
+            configs[0].batch_size,
+            batches,
+            graphs=graphs,
+            diagnostics=diagnostics,
+            schedules=configs,
+            total_steps=total_steps,
+            trace=trace,
+        )
 
 
 def is_reference_net(model: nn.Module) -> bool:
@@ -141,10 +186,15 @@ def _why(error: BaseException, model: nn.Module) -> str:
     """The one-line reason a stacked trial raised."""
     text = " ".join(str(error).split())
     if "random" in text:
-        drops = [f"{type(m).__name__} '{n}'" for n, m in model.named_modules()
-                 if isinstance(m, nn.modules.dropout._DropoutNd)]
+        drops = [
+            f"{type(m).__name__} '{n}'"
+            for n, m in model.named_modules()
+            if isinstance(m, nn.modules.dropout._DropoutNd)
+        ]
         where = f" ({', '.join(drops[:2])})" if drops else ""
-        return f"the model draws random numbers as it trains{where}, which stacked copies cannot draw as separate runs do"
+        return (
+            f"the model draws random numbers as it trains{where}, which stacked copies cannot draw as separate runs do"
+        )
     if "data-dependent control flow" in text:
         return "the model's forward branches on its data, which torch.func.vmap cannot stack"
     short = f"{type(error).__name__}: {text}" if text else type(error).__name__
@@ -169,8 +219,10 @@ def stack_note(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> str | None
             return NOTE_PREFIX + _why(e, model)
         changed = [name for name, b in trial.named_buffers() if not _same(b, before[name])]
         if changed:
-            return (f"{NOTE_PREFIX}{_owner_of(trial, changed[0])} updates its buffer "
-                    f"'{changed[0].rpartition('.')[2]}' as it trains (one per copy would be needed)")
+            return (
+                f"{NOTE_PREFIX}{_owner_of(trial, changed[0])} updates its buffer "
+                f"'{changed[0].rpartition('.')[2]}' as it trains (one per copy would be needed)"
+            )
         try:
             net = FuncStackedNet(model, TRIAL_K)
             logits = net(x)
@@ -179,9 +231,11 @@ def stack_note(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> str | None
         except Exception as e:  # noqa: BLE001 — whatever vmap refuses, one by one still trains
             return NOTE_PREFIX + _why(e, trial)
     with torch.no_grad():
-        close = all(torch.allclose(logits[i], plain_logits, rtol=TRIAL_RTOL, atol=TRIAL_ATOL)
-                    and all(torch.allclose(g[i], p, rtol=TRIAL_RTOL, atol=TRIAL_ATOL) for g, p in zip(grads, plain_grads))
-                    for i in range(TRIAL_K))
+        close = all(
+            torch.allclose(logits[i], plain_logits, rtol=TRIAL_RTOL, atol=TRIAL_ATOL)
+            and all(torch.allclose(g[i], p, rtol=TRIAL_RTOL, atol=TRIAL_ATOL) for g, p in zip(grads, plain_grads))
+            for i in range(TRIAL_K)
+        )
     return None if close else NOTE_PREFIX + "the stacked copies did not compute what the model does on a trial batch"
 
 
@@ -210,8 +264,16 @@ def stacked_fit(runs: Sequence[Run], graphs: bool = True, diagnostics: bool = Tr
     assert first.model is not None
     if is_reference_net(first.model):
         return Fit.stacked(runs, graphs)
-    step = FuncStackedStep.of(first.model, [run.config for run in runs], first.splits.train_x, first.splits.train_y,
-                              first.batches_per_epoch, first.total_steps, graphs=graphs, diagnostics=diagnostics)
+    step = FuncStackedStep.of(
+        first.model,
+        [run.config for run in runs],
+        first.splits.train_x,
+        first.splits.train_y,
+        first.batches_per_epoch,
+        first.total_steps,
+        graphs=graphs,
+        diagnostics=diagnostics,
+    )
     for i, run in enumerate(runs):
         assert run.model is not None
         run.use_update(step.update_of(i, run.model, run.config))
@@ -227,10 +289,20 @@ class SweepOutcome:
     note: str | None = None
 
 
-def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
-                cancel: threading.Event | None = None, *, stacked: bool = True, graphs: bool = True,
-                diagnostics: bool = True, probes: bool = True, trace: bool = True,
-                stop_dead: bool = False) -> SweepOutcome:
+def train_sweep(
+    factory: ModelFactory,
+    configs: Sequence[RunConfig],
+    run_ids: Sequence[str],
+    emit: Emit,
+    cancel: threading.Event | None = None,
+    *,
+    stacked: bool = True,
+    graphs: bool = True,
+    diagnostics: bool = True,
+    probes: bool = True,
+    trace: bool = True,
+    stop_dead: bool = False,
+) -> SweepOutcome:
     """Train K configs (equal but for lr, schedule and warmup; SGD family) of the model ``factory`` builds.
 
     Every run builds its model with ``factory`` under its seed, so all start from the same weights
@@ -243,8 +315,20 @@ def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Se
         reference = is_reference_net(seeded_model(factory, configs[0].seed))
     except Exception:  # noqa: BLE001 — each run's setup calls the factory again and ends failed with its error
         reference = False
-    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace, stop_dead=stop_dead,
-                model_factory=factory) for config, run_id in zip(configs, run_ids, strict=True)]
+    runs = [
+        Run(
+            config,
+            emit,
+            cancel,
+            run_id,
+            diagnostics=diagnostics,
+            probes=probes,
+            trace=trace,
+            stop_dead=stop_dead,
+            model_factory=factory,
+        )
+        for config, run_id in zip(configs, run_ids, strict=True)
+    ]
     plan = StackPlan("grouped" if reference else "func")
     with run_threads():
         try:
@@ -255,7 +339,9 @@ def train_sweep(factory: ModelFactory, configs: Sequence[RunConfig], run_ids: Se
             first = runs[0]
             assert first.model is not None
             b = configs[0].batch_size
-            plan = plan_stack(first.model, splits.train_x[:b], splits.train_y[:b]) if stacked else StackPlan("one-by-one")
+            plan = (
+                plan_stack(first.model, splits.train_x[:b], splits.train_y[:b]) if stacked else StackPlan("one-by-one")
+            )
             if plan.kind == "one-by-one":
                 for run in runs:  # update ratios per module, as the stack would have kept them
                     if diagnostics and run.update.stats is None and run.model is not None:

@@ -65,7 +65,9 @@ def read_idx(path: Path, shape_tail: tuple[int, ...], what: str) -> np.ndarray:
         raise IdxError(f"{path}: cannot read it ({getattr(e, 'strerror', None) or _short(e)})") from None
 
 
-def _decode(path: Path, f: io.BufferedIOBase, size: int, compressed: bool, shape_tail: tuple[int, ...], what: str) -> np.ndarray:
+def _decode(
+    path: Path, f: io.BufferedIOBase, size: int, compressed: bool, shape_tail: tuple[int, ...], what: str
+) -> np.ndarray:
     ndim = 1 + len(shape_tail)
     magic = _read(f, 4)
     if len(magic) < 4:
@@ -73,8 +75,9 @@ def _decode(path: Path, f: io.BufferedIOBase, size: int, compressed: bool, shape
     if magic[0] or magic[1] or magic[2] not in _TYPES:
         raise IdxError(f"{path}: bad magic number 0x{magic.hex().upper()} (not an IDX file)")
     if magic[2] != UBYTE:
-        raise IdxError(f"{path}: wrong data type 0x{magic[2]:02X} ({_TYPES[magic[2]]}); "
-                       f"expected 0x{UBYTE:02X} ({_TYPES[UBYTE]})")
+        raise IdxError(
+            f"{path}: wrong data type 0x{magic[2]:02X} ({_TYPES[magic[2]]}); expected 0x{UBYTE:02X} ({_TYPES[UBYTE]})"
+        )
     if magic[3] != ndim:
         raise IdxError(f"{path}: has {magic[3]} dimension{'s' * (magic[3] != 1)}, expected {ndim} for {what}")
     head = _read(f, 4 * ndim)
@@ -91,13 +94,16 @@ def _decode(path: Path, f: io.BufferedIOBase, size: int, compressed: bool, shape
         have = size - 4 - 4 * ndim
         if have != expected:
             fault = "truncated" if have < expected else "too long"
-            raise IdxError(f"{path}: {fault}: header says {dims[0]:,} {what} ({expected:,} bytes), "
-                           f"the file holds {have:,} bytes after the header")
+            raise IdxError(
+                f"{path}: {fault}: header says {dims[0]:,} {what} ({expected:,} bytes), "
+                f"the file holds {have:,} bytes after the header"
+            )
     buffer = _read_gz(f, expected) if compressed else bytearray(expected)
     got = len(buffer) if compressed else _read_into(f, buffer)
     if got < expected:
-        raise IdxError(f"{path}: truncated: header says {dims[0]:,} {what} ({expected:,} bytes), "
-                       f"the data holds {got:,}")
+        raise IdxError(
+            f"{path}: truncated: header says {dims[0]:,} {what} ({expected:,} bytes), the data holds {got:,}"
+        )
     if compressed and f.read(1):
         raise IdxError(f"{path}: too long: more data than the header's {dims[0]:,} {what}")
     return np.frombuffer(buffer, dtype=np.uint8).reshape(dims)

@@ -41,13 +41,17 @@ def band_distance(x: float, band: Band) -> float:
     if band.low is None and band.high is None:
         return 0.0
     if band.statistic in _LOG_SCALE:
+
         def scale(v: float) -> float:
             return math.log10(max(v, 1e-30))
     else:
+
         def scale(v: float) -> float:
             return v
-    sides = ([scale(band.low) - scale(x)] if band.low is not None else []) + \
-        ([scale(x) - scale(band.high)] if band.high is not None else [])
+
+    sides = ([scale(band.low) - scale(x)] if band.low is not None else []) + (
+        [scale(x) - scale(band.high)] if band.high is not None else []
+    )
     return max(sides)
 
 
@@ -65,9 +69,12 @@ def furthest_layers(values: Iterable[Mapping[str, Any] | None], band: Band, show
     return LayerPick(tuple(k for k in order if k in keep), tuple(k for k in order if k not in keep), distance)
 
 
-def chart_layers(diagnostics: Iterable[Diagnostics | None], bands: FamilyBands,
-                 shown: int = SHOWN) -> dict[str, LayerPick]:
+def chart_layers(
+    diagnostics: Iterable[Diagnostics | None], bands: FamilyBands, shown: int = SHOWN
+) -> dict[str, LayerPick]:
     """For epochs' ``diagnostics``: the layers to chart for the update ratio and for dead units."""
     epochs = [d for d in diagnostics if d is not None]
-    return {statistic: furthest_layers((getattr(d, statistic) for d in epochs), bands.band(statistic), shown)
-            for statistic in (UPDATE_RATIO, DEAD_FRACTION)}
+    return {
+        statistic: furthest_layers((getattr(d, statistic) for d in epochs), bands.band(statistic), shown)
+        for statistic in (UPDATE_RATIO, DEAD_FRACTION)
+    }

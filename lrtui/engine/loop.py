@@ -29,8 +29,14 @@ class Callback:
         return False
 
 
-def run_batches(step: Step, order: torch.Tensor, batches: int, first_step: int, callbacks: Sequence[Callback],
-                cancel: threading.Event) -> bool:
+def run_batches(
+    step: Step,
+    order: torch.Tensor,
+    batches: int,
+    first_step: int,
+    callbacks: Sequence[Callback],
+    cancel: threading.Event,
+) -> bool:
     """Train batches ``0 .. batches-1`` of the samples in ``order``; True when ``cancel`` stopped it first.
 
     ``first_step``: the run's step index of batch 0 (where a schedule's lrs for this epoch start).

@@ -135,9 +135,7 @@ def valley(lrs: Sequence[float], smoothed: Sequence[float]) -> float:
 
 def steepest(lrs: Sequence[float], smoothed: Sequence[float]) -> float:
     """The lr where the loss falls fastest against log lr."""
-    slopes = [
-        (smoothed[i + 1] - smoothed[i]) / (math.log(lrs[i + 1]) - math.log(lrs[i])) for i in range(len(lrs) - 1)
-    ]
+    slopes = [(smoothed[i + 1] - smoothed[i]) / (math.log(lrs[i + 1]) - math.log(lrs[i])) for i in range(len(lrs) - 1)]
     return lrs[min(range(len(slopes)), key=slopes.__getitem__)]
 
 
@@ -173,7 +171,7 @@ def onecycle_peak(suggestions: dict[str, float | None]) -> float | None:
 LABELS: dict[str, str] = {"valley": "valley", "steepest": "steepest", "max_stable": "max stable ÷ 10"}
 _WHY: dict[str, str] = {
     "valley": "two-thirds down the longest fall of the smoothed loss, the method measured to land among "
-              "the best rates of a real lr grid",
+    "the best rates of a real lr grid",
     "steepest": "where the smoothed loss falls fastest",
     "max_stable": "a tenth of the lr at the bottom of the smoothed loss",
 }
@@ -187,13 +185,19 @@ def suggest(
     xs, ys = list(lrs[lo:hi]), list(smoothed[lo:hi])
     none: dict[str, float | None] = {m: None for m in METHODS}
     if len(xs) < MIN_POINTS:
-        return none, None, (
-            f"no clear valley: only {len(xs)} usable points (need {MIN_POINTS}); use more steps or a wider range"
+        return (
+            none,
+            None,
+            (f"no clear valley: only {len(xs)} usable points (need {MIN_POINTS}); use more steps or a wider range"),
         )
     if min(ys) > (1 - MIN_DROP) * ys[0]:
-        return none, None, (
-            f"no clear valley: the smoothed loss never fell {MIN_DROP:.0%} below its start "
-            f"({ys[0]:.3g} → best {min(ys):.3g}); use more steps (--steps) or a wider range (--start/--end)"
+        return (
+            none,
+            None,
+            (
+                f"no clear valley: the smoothed loss never fell {MIN_DROP:.0%} below its start "
+                f"({ys[0]:.3g} → best {min(ys):.3g}); use more steps (--steps) or a wider range (--start/--end)"
+            ),
         )
     found: dict[str, float | None] = {m: _round(_SUGGESTERS[m](xs, ys)) for m in METHODS}
     lr = found[method]
@@ -211,8 +215,9 @@ class RangeTest(Callback):
     It ends the loop once the smoothed loss stops being finite or passes :data:`DIVERGE_FACTOR` × its best.
     """
 
-    def __init__(self, update: SGDStep | OptimizerStep, schedule: list[float],
-                 emit: Callable[[FindStep], object] | None) -> None:
+    def __init__(
+        self, update: SGDStep | OptimizerStep, schedule: list[float], emit: Callable[[FindStep], object] | None
+    ) -> None:
         self.update, self.schedule, self.emit = update, schedule, emit
         self.lrs: list[float] = []
         self.losses: list[float] = []

@@ -63,17 +63,26 @@ def described(config: RunConfig, network: nn.Module) -> RunConfig:
         with torch.no_grad():
             out = network(x)
     except Exception as e:  # noqa: BLE001 — the user's forward may raise anything
-        raise ConfigError({"model": f"{what} does not take the data's inputs of shape {tuple(x.shape[1:])} "
-                                    f"({one_line(e)})"}) from None
+        raise ConfigError(
+            {"model": f"{what} does not take the data's inputs of shape {tuple(x.shape[1:])} ({one_line(e)})"}
+        ) from None
     finally:
         network.train(was_training)
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != x.shape[0]:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ConfigError({"model": f"{what} returns {shape} for a batch of {x.shape[0]}: expected "
-                                    f"({x.shape[0]}, {classes}) class scores"})
+        raise ConfigError(
+            {
+                "model": f"{what} returns {shape} for a batch of {x.shape[0]}: expected "
+                f"({x.shape[0]}, {classes}) class scores"
+            }
+        )
     if out.shape[1] != classes:
-        raise ConfigError({"model": f"{what} gives {out.shape[1]} outputs per sample but the data have "
-                                    f"{classes} classes (labels 0-{classes - 1})"})
+        raise ConfigError(
+            {
+                "model": f"{what} gives {out.shape[1]} outputs per sample but the data have "
+                f"{classes} classes (labels 0-{classes - 1})"
+            }
+        )
     params = sum(p.numel() for p in network.parameters() if p.requires_grad)
     if not params:
         raise ConfigError({"model": f"{what} has no trainable parameters"})
@@ -87,8 +96,9 @@ def checked(configs: Sequence[RunConfig]) -> list[RunConfig]:
     if not configs or not (configs[0].model or configs[0].data):
         return list(configs)
     first = described(configs[0], build_network(configs[0]))
-    return [replace(c, model_name=first.model_name, model_params=first.model_params, classes=first.classes)
-            for c in configs]
+    return [
+        replace(c, model_name=first.model_name, model_params=first.model_params, classes=first.classes) for c in configs
+    ]
 
 
 def with_caveat(verdict: Verdict | None, config: RunConfig) -> Verdict | None:
@@ -100,10 +110,14 @@ def with_caveat(verdict: Verdict | None, config: RunConfig) -> Verdict | None:
         return verdict
     reason = f"{verdict.reason} (the step-size bands are calibrated on the reference CNN, not on {config.model_name})"
     if config.range_test_lr is not None:
-        hint = (f"the range test in this session suggests lr {format_lr(config.range_test_lr)} for this network "
-                f"({config.optimizer}, batch {config.batch_size}); {verdict.hint}")
+        hint = (
+            f"the range test in this session suggests lr {format_lr(config.range_test_lr)} for this network "
+            f"({config.optimizer}, batch {config.batch_size}); {verdict.hint}"
+        )
     else:
         data = f" --data {config.data}" if config.data else ""
-        hint = (f"{verdict.hint}; a range test finds this network's own: lrtui find-lr --model {config.model}{data} "
-                f"--optimizer {config.optimizer} --batch-size {config.batch_size} --open SESSION")
+        hint = (
+            f"{verdict.hint}; a range test finds this network's own: lrtui find-lr --model {config.model}{data} "
+            f"--optimizer {config.optimizer} --batch-size {config.batch_size} --open SESSION"
+        )
     return Verdict(verdict.label, reason, hint)

@@ -78,8 +78,9 @@ class ProbeData:
     y: torch.Tensor
 
     @classmethod
-    def take(cls, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor, val_y: torch.Tensor,
-             batch_size: int) -> ProbeData:
+    def take(
+        cls, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor, val_y: torch.Tensor, batch_size: int
+    ) -> ProbeData:
         """The first :data:`MINIBATCHES` training minibatches (fewer if the set is smaller) and validation images."""
         m = max(1, min(MINIBATCHES, train_x.shape[0] // batch_size))
         rows = [slice(j * batch_size, (j + 1) * batch_size) for j in range(m)]
@@ -93,8 +94,15 @@ def minibatch_gradients(model: nn.Module, data: ProbeData) -> list[list[torch.Te
 
 
 @torch.no_grad()
-def sgd_direction(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], *, momentum: float,
-                  weight_decay: float, nesterov: bool, buffers: Sequence[torch.Tensor] | None) -> list[torch.Tensor]:
+def sgd_direction(
+    params: Sequence[torch.Tensor],
+    grads: Sequence[torch.Tensor],
+    *,
+    momentum: float,
+    weight_decay: float,
+    nesterov: bool,
+    buffers: Sequence[torch.Tensor] | None,
+) -> list[torch.Tensor]:
     """torch.optim.SGD's next update direction (the step is ``-lr`` times it), computed out of place."""
     d = list(grads)
     if weight_decay:
@@ -105,8 +113,9 @@ def sgd_direction(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
     return d
 
 
-def optimizer_direction(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor],
-                        grads: Sequence[torch.Tensor], lr: float) -> list[torch.Tensor]:
+def optimizer_direction(
+    optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], lr: float
+) -> list[torch.Tensor]:
     """Any optimizer's next update direction: a trial step on a deep copy of it (and of its params)."""
     trial = copy.deepcopy(optimizer)
     copies = [p for group in trial.param_groups for p in group["params"]]
@@ -133,8 +142,13 @@ def _median(values: list[float]) -> float:
 
 
 @torch.no_grad()
-def steps_along(model: nn.Module, directions: Sequence[Sequence[torch.Tensor]], lrs: Sequence[float],
-                data: ProbeData, scratch: nn.Module | None = None) -> StepCurves:
+def steps_along(
+    model: nn.Module,
+    directions: Sequence[Sequence[torch.Tensor]],
+    lrs: Sequence[float],
+    data: ProbeData,
+    scratch: nn.Module | None = None,
+) -> StepCurves:
     """One step of each size in ``lrs`` along each direction (``w - η·d``), each measured on ``data.x``.
 
     ``scratch``: a model of the same shape whose weights may be overwritten (a deep copy is made
@@ -165,6 +179,7 @@ def steps_along(model: nn.Module, directions: Sequence[Sequence[torch.Tensor]], 
         losses=tuple(_median(c) for c in curves),
         # a NaN loss (a step that blew up) counts as raised: it is no lower than before
         raised_fraction=tuple(sum(not (x <= base) for x in c) / m for c in curves),
-        dead_after=tuple({name: statistics.median(row[k] for row in rows) for k, name in enumerate(names)}
-                         for rows in dead_per),
+        dead_after=tuple(
+            {name: statistics.median(row[k] for row in rows) for k, name in enumerate(names)} for rows in dead_per
+        ),
     )

@@ -47,18 +47,27 @@ def whom_to_believe(probe: ProbeRecord, outcome: RunOutcome) -> Belief:
     failed = outcome.diverged or (outcome.best_val_acc is not None and outcome.best_val_acc <= CHANCE_ACC)
     trained = not outcome.diverged and outcome.best_val_acc is not None and outcome.best_val_acc >= GOOD_ACC
     if outcome.epochs_done == 0 and not outcome.diverged:
-        return Belief("probe", f"the run stopped before it measured anything; the probe's steps of {lr} are the "
-                               "only evidence.")
+        return Belief(
+            "probe", f"the run stopped before it measured anything; the probe's steps of {lr} are the only evidence."
+        )
     if unsafe and trained:
-        return Belief("run", f"the run learned ({share(outcome.best_val_acc or 0.0)} validation accuracy) although "
-                             f"single steps of {lr} raised the loss on {share(raised)} of minibatches: steps that each "
-                             "overshoot a little still average to progress over thousands of steps, which one step "
-                             "cannot show; believe the run.")
+        return Belief(
+            "run",
+            f"the run learned ({share(outcome.best_val_acc or 0.0)} validation accuracy) although "
+            f"single steps of {lr} raised the loss on {share(raised)} of minibatches: steps that each "
+            "overshoot a little still average to progress over thousands of steps, which one step "
+            "cannot show; believe the run.",
+        )
     if not unsafe and failed:
         what = "diverged" if outcome.diverged else "ended at chance"
-        return Belief("run", f"the run {what} although single steps of {lr} were safe from these weights: instability "
-                             "builds as training moves the weights (the loss sharpens, momentum accumulates), which "
-                             "one step from here cannot show; believe the run.")
-    agree = "the run confirms it" if (unsafe and failed) or (not unsafe and trained) else "the run does not contradict it"
+        return Belief(
+            "run",
+            f"the run {what} although single steps of {lr} were safe from these weights: instability "
+            "builds as training moves the weights (the loss sharpens, momentum accumulates), which "
+            "one step from here cannot show; believe the run.",
+        )
+    agree = (
+        "the run confirms it" if (unsafe and failed) or (not unsafe and trained) else "the run does not contradict it"
+    )
     verdict = "unsafe" if unsafe else "safe"
     return Belief("both", f"the probe finds steps of {lr} {verdict} ({share(raised)} raised the loss) and {agree}.")

@@ -57,8 +57,11 @@ def largest_safe_step(probe: ProbeRecord) -> float | None:
 
 def _lr_index(probe: ProbeRecord) -> int | None:
     lr = probe.current_lr
-    return None if lr is None else next((i for i, eta in enumerate(probe.lrs) if math.isclose(eta, lr, rel_tol=1e-6)),
-                                        None)
+    return (
+        None
+        if lr is None
+        else next((i for i, eta in enumerate(probe.lrs) if math.isclose(eta, lr, rel_tol=1e-6)), None)
+    )
 
 
 def raised_at_lr(probe: ProbeRecord) -> float | None:
@@ -74,8 +77,10 @@ def larger_step_safe(probe: ProbeRecord, factor: float) -> bool | None:
     if not measured(probe) or i is None or lr is None:
         return None
     own = probe.losses[i]
-    return any(eta >= factor * lr * (1 - 1e-9) and _is_safe(probe, j) and (own is None or (probe.losses[j] or 0) < own)
-               for j, eta in enumerate(probe.lrs))
+    return any(
+        eta >= factor * lr * (1 - 1e-9) and _is_safe(probe, j) and (own is None or (probe.losses[j] or 0) < own)
+        for j, eta in enumerate(probe.lrs)
+    )
 
 
 def safe_at_lr(probe: ProbeRecord) -> bool | None:
@@ -85,13 +90,16 @@ def safe_at_lr(probe: ProbeRecord) -> bool | None:
 
 
 def _dead_note(probe: ProbeRecord, i: int) -> str:
-    """", leaving fc1 43% dead (17% after the smallest step)" where a step of lrs[i] kills a layer's units."""
+    """ ", leaving fc1 43% dead (17% after the smallest step)" where a step of lrs[i] kills a layer's units."""
     dead = probe.dead_after
     if dead is None or len(dead) != len(probe.lrs) or i == 0:
         return ""
     after, small = dead[i], dead[0]
-    grown = [(a - b, k) for k in after  # a layer's name from a file is shown only if it is a plain word
-             if k.isalnum() and (a := after[k]) is not None and (b := small.get(k)) is not None and a - b >= DEAD_GROWTH]
+    grown = [
+        (a - b, k)
+        for k in after  # a layer's name from a file is shown only if it is a plain word
+        if k.isalnum() and (a := after[k]) is not None and (b := small.get(k)) is not None and a - b >= DEAD_GROWTH
+    ]
     if not grown:
         return ""
     _, layer = max(grown)
@@ -106,15 +114,19 @@ def read_probe(probe: ProbeRecord) -> str:
     """
     when = "Before training" if probe.epoch == 0 else f"After epoch {probe.epoch}"
     if not measured(probe):
-        return (f"{when}, this probe stepped along one averaged gradient, not real minibatch steps: "
-                "it cannot say which steps are safe.")
+        return (
+            f"{when}, this probe stepped along one averaged gradient, not real minibatch steps: "
+            "it cannot say which steps are safe."
+        )
     i = _lr_index(probe)
     n = probe.minibatches
     if i is None:
         head = f"{when}, the run's lr {step_text(probe.current_lr or 0)} was not among the step sizes measured"
     else:
-        head = (f"{when}, a step of {step_text(probe.current_lr or 0)} (the run's lr) raises the loss on "
-                f"{share(raised_at_lr(probe) or 0)} of {n} minibatches{_dead_note(probe, i)}")
+        head = (
+            f"{when}, a step of {step_text(probe.current_lr or 0)} (the run's lr) raises the loss on "
+            f"{share(raised_at_lr(probe) or 0)} of {n} minibatches{_dead_note(probe, i)}"
+        )
     safe = largest_safe_step(probe)
     if safe is None:
         tail = f"no step size measured here is safe, not even {step_text(probe.lrs[0])}"

@@ -60,24 +60,37 @@ def largest(points: Sequence[LogPoint], layers: Collection[str]) -> tuple[str, f
     return (max(found)[1], max(found)[0]) if found else None
 
 
-def judge_provisional(points: Sequence[LogPoint], trace: StepTrace | None, *,
-                      probes: Sequence[ProbeRecord] = (), config: RunConfig | None = None,
-                      n_train: int | None = None, n_val: int | None = None) -> Verdict:
+def judge_provisional(
+    points: Sequence[LogPoint],
+    trace: StepTrace | None,
+    *,
+    probes: Sequence[ProbeRecord] = (),
+    config: RunConfig | None = None,
+    n_train: int | None = None,
+    n_val: int | None = None,
+) -> Verdict:
     """The run as it looks at its last log point (``points[-1]``); see the module docstring for the rules."""
     s = Setting.of(config, None, n_train, n_val)
     last = points[-1]
     at_chance = last.train_acc <= s.chance  # 1/C + 10 points for the run's C classes
     accuracy = f"training accuracy {pct(last.train_acc)} over {last.span}"
     dead_point = trace.latest_dead() if trace is not None else None
-    dead = sorted(((v, k) for k, v in (dead_point.dead_fraction or {}).items() if v is not None),
-                  reverse=True) if dead_point is not None else []
+    dead = (
+        sorted(((v, k) for k, v in (dead_point.dead_fraction or {}).items() if v is not None), reverse=True)
+        if dead_point is not None
+        else []
+    )
     tail = s.momentum_note()
     if at_chance and dead and dead[0][0] >= DEAD_HIGH and trace is not None and dead_point is not None:
         killed = ", ".join(f"{100 * f:.0f}% of {k}" for f, k in dead if f >= DEAD_HIGH)
         big = largest(points, [k for f, k in dead if f >= DEAD_HIGH])
-        parts = [f"dying ReLUs: {killed} never fire on a fixed batch of {trace.dead_on} validation images "
-                 f"(step {dead_point.step:,})", largest_step(*big) if big else "",
-                 f"{accuracy}, loss {last.train_loss:.3f} (ln {s.classes} = {s.uniform:.3f} is a uniform guess)", tail]
+        parts = [
+            f"dying ReLUs: {killed} never fire on a fixed batch of {trace.dead_on} validation images "
+            f"(step {dead_point.step:,})",
+            largest_step(*big) if big else "",
+            f"{accuracy}, loss {last.train_loss:.3f} (ln {s.classes} = {s.uniform:.3f} is a uniform guess)",
+            tail,
+        ]
         hint = f"steps too large: {SMALLER_LR}" + (" (or less momentum)" if s.momentum else "")
         return Verdict(VerdictLabel.NOT_LEARNING, "; ".join(p for p in parts if p), hint)
     ratio = median_update_ratio(last.update_ratio) if last.update_ratio else None
@@ -86,17 +99,28 @@ def judge_provisional(points: Sequence[LogPoint], trace: StepTrace | None, *,
         floor = band.low or 0.0
         factor = s.bands.larger_lr_factor(ratio)
         target = f" (≈ {s.lr * factor:.2g})" if s.lr else ""
-        reason = (f"steps too small: {ratio:.1e} of the weights per step, {times(floor / ratio)} below the healthy "
-                  f"floor {floor:.0e}; {accuracy}")
-        return Verdict(VerdictLabel.TOO_SLOW, "; ".join(p for p in (reason, tail) if p),
-                       f"try a {times(factor)} larger learning rate{target}")
+        reason = (
+            f"steps too small: {ratio:.1e} of the weights per step, {times(floor / ratio)} below the healthy "
+            f"floor {floor:.0e}; {accuracy}"
+        )
+        return Verdict(
+            VerdictLabel.TOO_SLOW,
+            "; ".join(p for p in (reason, tail) if p),
+            f"try a {times(factor)} larger learning rate{target}",
+        )
     size = "" if ratio is None else "large" if band.above(ratio) else "small" if band.below(ratio) else "healthy"
     steps = f"steps {ratio:.1e} of the weights ({size})" if ratio is not None else ""
-    alive = (f"at most {100 * dead[0][0]:.0f}% of {dead[0][1]} dead on the fixed batch" if dead else "")
+    alive = f"at most {100 * dead[0][0]:.0f}% of {dead[0][1]} dead on the fixed batch" if dead else ""
     if at_chance:
         reason = f"{accuracy}, at chance: too early to tell stuck from not yet taken off"
-        return Verdict(VerdictLabel.TOO_EARLY, "; ".join(p for p in (reason, steps, alive, tail) if p),
-                       "let it train: the verdict firms up at the next log points")
+        return Verdict(
+            VerdictLabel.TOO_EARLY,
+            "; ".join(p for p in (reason, steps, alive, tail) if p),
+            "let it train: the verdict firms up at the next log points",
+        )
     reason = f"{accuracy}, above chance"
-    return Verdict(VerdictLabel.STILL_LEARNING, "; ".join(p for p in (reason, steps, alive, tail) if p),
-                   "let it train: the final verdict comes at the run's end")
+    return Verdict(
+        VerdictLabel.STILL_LEARNING,
+        "; ".join(p for p in (reason, steps, alive, tail) if p),
+        "let it train: the final verdict comes at the run's end",
+    )

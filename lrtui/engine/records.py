@@ -42,25 +42,51 @@ class Diagnostics:
     dead_na: dict[str, str] | None = None
 
     @classmethod
-    def of(cls, update_ratio: Mapping[str, Any] | None = None, update_ratio_max: Mapping[str, Any] | None = None,
-           grad_norm: Any = None, dead_fraction: Mapping[str, Any] | None = None, top_class_share: Any = None,
-           pred_entropy: Any = None, dead_na: Mapping[str, str] | None = None) -> Diagnostics:
+    def of(
+        cls,
+        update_ratio: Mapping[str, Any] | None = None,
+        update_ratio_max: Mapping[str, Any] | None = None,
+        grad_norm: Any = None,
+        dead_fraction: Mapping[str, Any] | None = None,
+        top_class_share: Any = None,
+        pred_entropy: Any = None,
+        dead_na: Mapping[str, str] | None = None,
+    ) -> Diagnostics:
         """From measured numbers: non-finite ones as None; an empty ``update_ratio_max`` as not kept."""
-        return cls(layers(update_ratio), layers(update_ratio_max) if update_ratio_max else None, as_float(grad_norm),
-                   layers(dead_fraction), as_float(top_class_share), as_float(pred_entropy),
-                   dict(dead_na) if dead_na else None)
+        return cls(
+            layers(update_ratio),
+            layers(update_ratio_max) if update_ratio_max else None,
+            as_float(grad_norm),
+            layers(dead_fraction),
+            as_float(top_class_share),
+            as_float(pred_entropy),
+            dict(dead_na) if dead_na else None,
+        )
 
     def finite(self) -> Diagnostics:
         """The same with every non-finite number as None (for one built without :meth:`of`)."""
-        return Diagnostics.of(self.update_ratio, self.update_ratio_max, self.grad_norm, self.dead_fraction,
-                              self.top_class_share, self.pred_entropy, self.dead_na)
+        return Diagnostics.of(
+            self.update_ratio,
+            self.update_ratio_max,
+            self.grad_norm,
+            self.dead_fraction,
+            self.top_class_share,
+            self.pred_entropy,
+            self.dead_na,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         largest = {} if self.update_ratio_max is None else {"update_ratio_max": dict(self.update_ratio_max)}
         na = {} if self.dead_na is None else {"dead_na": dict(self.dead_na)}
-        return {"update_ratio": dict(self.update_ratio), **largest, "grad_norm": self.grad_norm,
-                "dead_fraction": dict(self.dead_fraction), "top_class_share": self.top_class_share,
-                "pred_entropy": self.pred_entropy, **na}
+        return {
+            "update_ratio": dict(self.update_ratio),
+            **largest,
+            "grad_norm": self.grad_norm,
+            "dead_fraction": dict(self.dead_fraction),
+            "top_class_share": self.top_class_share,
+            "pred_entropy": self.pred_entropy,
+            **na,
+        }
 
 
 @dataclass(frozen=True)
@@ -76,16 +102,37 @@ class EpochRecord:
     diagnostics: Diagnostics | None = None  #: None when not measured (or saved before diagnostics existed)
 
     @classmethod
-    def of(cls, epoch: int, train_loss: Any = None, train_acc: Any = None, val_loss: Any = None, val_acc: Any = None,
-           seconds: Any = None, diagnostics: Diagnostics | None = None) -> EpochRecord:
+    def of(
+        cls,
+        epoch: int,
+        train_loss: Any = None,
+        train_acc: Any = None,
+        val_loss: Any = None,
+        val_acc: Any = None,
+        seconds: Any = None,
+        diagnostics: Diagnostics | None = None,
+    ) -> EpochRecord:
         """From measured numbers: non-finite ones as None."""
-        return cls(int(epoch), as_float(train_loss), as_float(train_acc), as_float(val_loss), as_float(val_acc),
-                   as_float(seconds), None if diagnostics is None else diagnostics.finite())
+        return cls(
+            int(epoch),
+            as_float(train_loss),
+            as_float(train_acc),
+            as_float(val_loss),
+            as_float(val_acc),
+            as_float(seconds),
+            None if diagnostics is None else diagnostics.finite(),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "train_loss": self.train_loss, "train_acc": self.train_acc,
-                "val_loss": self.val_loss, "val_acc": self.val_acc, "seconds": self.seconds,
-                "diagnostics": None if self.diagnostics is None else self.diagnostics.to_dict()}
+        return {
+            "epoch": self.epoch,
+            "train_loss": self.train_loss,
+            "train_acc": self.train_acc,
+            "val_loss": self.val_loss,
+            "val_acc": self.val_acc,
+            "seconds": self.seconds,
+            "diagnostics": None if self.diagnostics is None else self.diagnostics.to_dict(),
+        }
 
 
 #: The fields every saved probe holds; later ones are written only where measured (not None).
@@ -121,8 +168,9 @@ class ProbeRecord:
     def of(cls, result: Any) -> ProbeRecord:
         """From a ProbeResult (or anything with these attributes): non-finite numbers as None."""
         rest = {f.name: _tuple(_finite_tree(getattr(result, f.name, None))) for f in fields(cls)[3:]}
-        return cls(int(result.epoch), tuple(float(x) for x in result.lrs), tuple(as_float(x) for x in result.losses),
-                   **rest)
+        return cls(
+            int(result.epoch), tuple(float(x) for x in result.lrs), tuple(as_float(x) for x in result.losses), **rest
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -191,17 +239,35 @@ class TestResult:
     samples: Samples = field(default_factory=Samples)
 
     @classmethod
-    def of(cls, accuracy: float, loss: Any, confusion_matrix: Sequence[Sequence[int]], report: Mapping[str, Any],
-           samples: Mapping[str, Sequence[Any]] | None = None) -> TestResult:
+    def of(
+        cls,
+        accuracy: float,
+        loss: Any,
+        confusion_matrix: Sequence[Sequence[int]],
+        report: Mapping[str, Any],
+        samples: Mapping[str, Sequence[Any]] | None = None,
+    ) -> TestResult:
         """From scikit-learn's ``classification_report(output_dict=True)`` and plain lists."""
-        scores = {str(name): ClassScores(float(row["precision"]), float(row["recall"]), float(row["f1-score"]),
-                                         float(row["support"]))
-                  for name, row in report.items() if isinstance(row, Mapping)}
+        scores = {
+            str(name): ClassScores(
+                float(row["precision"]), float(row["recall"]), float(row["f1-score"]), float(row["support"])
+            )
+            for name, row in report.items()
+            if isinstance(row, Mapping)
+        }
         s = samples or {}
-        return cls(float(accuracy), as_float(loss), tuple(tuple(int(v) for v in row) for row in confusion_matrix),
-                   scores, as_float(report.get("accuracy")),
-                   Samples(tuple(tuple(image) for image in s.get("images", ())), tuple(int(t) for t in s.get("true", ())),
-                           tuple(int(p) for p in s.get("pred", ()))))
+        return cls(
+            float(accuracy),
+            as_float(loss),
+            tuple(tuple(int(v) for v in row) for row in confusion_matrix),
+            scores,
+            as_float(report.get("accuracy")),
+            Samples(
+                tuple(tuple(image) for image in s.get("images", ())),
+                tuple(int(t) for t in s.get("true", ())),
+                tuple(int(p) for p in s.get("pred", ())),
+            ),
+        )
 
     @property
     def report(self) -> dict[str, Any]:
@@ -216,9 +282,13 @@ class TestResult:
         return rows
 
     def to_dict(self) -> dict[str, Any]:
-        return {"accuracy": self.accuracy, "loss": self.loss,
-                "confusion_matrix": [list(row) for row in self.confusion_matrix], "report": self.report,
-                "samples": self.samples.to_dict()}
+        return {
+            "accuracy": self.accuracy,
+            "loss": self.loss,
+            "confusion_matrix": [list(row) for row in self.confusion_matrix],
+            "report": self.report,
+            "samples": self.samples.to_dict(),
+        }
 
 
 class VerdictLabel(str, Enum):

@@ -65,8 +65,9 @@ def clock(device: torch.device) -> Callable[[], float]:
     return time.thread_time if device.type == "cpu" and torch.get_num_threads() == 1 else time.perf_counter
 
 
-def step_times(model: nn.Module, config: RunConfig, x: torch.Tensor, y: torch.Tensor, groups: LayerGroups,
-               traced: bool) -> tuple[float, float]:
+def step_times(
+    model: nn.Module, config: RunConfig, x: torch.Tensor, y: torch.Tensor, groups: LayerGroups, traced: bool
+) -> tuple[float, float]:
     """(plain, measured) seconds of one training step of ``model`` on the batch ``(x, y)``.
 
     A plain step is timed as forward, gradients and one update-sized pass over the weights (not applied:
@@ -111,14 +112,25 @@ def step_times(model: nn.Module, config: RunConfig, x: torch.Tensor, y: torch.Te
     return plain, plain + extra
 
 
-def sample_interval(model: nn.Module, config: RunConfig, x: torch.Tensor, y: torch.Tensor, total_steps: int,
-                    traced: bool = False) -> int:
+def sample_interval(
+    model: nn.Module, config: RunConfig, x: torch.Tensor, y: torch.Tensor, total_steps: int, traced: bool = False
+) -> int:
     """Every how many steps a lone run of ``model`` (a batch of its data: ``x``, ``y``) measures its step."""
     if isinstance(model, ConvNet) or total_steps < TIME_FROM_STEPS:
         return SAMPLE_EVERY
     shapes = tuple((name, tuple(p.shape)) for name, p in model.named_parameters())  # a factory's too (no spec)
-    key = (config.model, shapes, config.data, config.dataset, config.batch_size, config.optimizer,
-           bool(config.momentum), bool(config.weight_decay), str(x.device), traced)
+    key = (
+        config.model,
+        shapes,
+        config.data,
+        config.dataset,
+        config.batch_size,
+        config.optimizer,
+        bool(config.momentum),
+        bool(config.weight_decay),
+        str(x.device),
+        traced,
+    )
     with _LOCK:
         if key not in _CHOSEN:
             groups = LayerGroups([name for name, _ in model.named_parameters()])

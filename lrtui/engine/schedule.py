@@ -94,8 +94,11 @@ def lr_at(config: RunConfig | Any, step: int, total_steps: int) -> float:
     if not 0 <= step < total_steps:
         raise ValueError(f"step {step} is outside the run (0..{total_steps - 1})")
     lr, schedule, warmup = float(config.lr), str(config.schedule), int(config.warmup)
-    value = _onecycle(lr, step, total_steps) if schedule == "onecycle" else lr * schedule_factor(
-        schedule, step, total_steps)
+    value = (
+        _onecycle(lr, step, total_steps)
+        if schedule == "onecycle"
+        else lr * schedule_factor(schedule, step, total_steps)
+    )
     if step < warmup:
         value *= (step + 1) / warmup
     return value
@@ -126,8 +129,9 @@ def lr_trace(table: Sequence[float], log_points: Iterable[int]) -> list[list[flo
     return [[s, float(table[s])] for s in steps]
 
 
-def lr_trace_at(config: RunConfig | Any, total_steps: int, log_points: Iterable[int],
-                steps_done: int | None = None) -> list[list[float]]:
+def lr_trace_at(
+    config: RunConfig | Any, total_steps: int, log_points: Iterable[int], steps_done: int | None = None
+) -> list[list[float]]:
     """:func:`lr_trace` of the first ``steps_done`` steps (default: all), computed at the traced steps only.
 
     What a trainer calls at a run's end: no table of every step is kept (a long run has millions).
@@ -139,8 +143,9 @@ def lr_trace_at(config: RunConfig | Any, total_steps: int, log_points: Iterable[
     return [[s, lr_at(config, s, total_steps)] for s in steps]
 
 
-def device_table(configs: Sequence[RunConfig | Any], total_steps: int, device: Any,
-                 start: int = 0, stop: int | None = None) -> torch.Tensor:
+def device_table(
+    configs: Sequence[RunConfig | Any], total_steps: int, device: Any, start: int = 0, stop: int | None = None
+) -> torch.Tensor:
     """A ``[stop - start, K]`` float32 tensor on ``device``: row ``s - start`` holds the K configs' lrs at step ``s``.
 
     One host-to-device copy for the whole block; a stacked sweep copies a row into its lr tensor

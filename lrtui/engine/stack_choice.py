@@ -82,8 +82,10 @@ def device_label(device: torch.device) -> str:
 
 def cache_key(device: torch.device, k: int, batch_size: int, threads: int, model: str = "") -> str:
     """``<device>|torch <version>|threads <n>|K<bucket>|batch<bucket>`` (then ``|model <model>`` for another model)."""
-    return (f"{device_label(device)}|torch {torch.__version__}|threads {threads}|K{bucket(k)}"
-            f"|batch{bucket(batch_size)}" + (f"|model {model}" if model else ""))
+    return (
+        f"{device_label(device)}|torch {torch.__version__}|threads {threads}|K{bucket(k)}"
+        f"|batch{bucket(batch_size)}" + (f"|model {model}" if model else "")
+    )
 
 
 def model_label(factory: ModelFactory | None, seed: int = 0) -> str:
@@ -128,8 +130,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _loops(config: RunConfig, k: int, device: torch.device,
-           factory: ModelFactory | None = None) -> tuple[Callable[[], None], Callable[[], None], int]:
+def _loops(
+    config: RunConfig, k: int, device: torch.device, factory: ModelFactory | None = None
+) -> tuple[Callable[[], None], Callable[[], None], int]:
     """(one run's epoch, a K-stack's epoch, steps per epoch): the real training loop on random digits.
 
     Both are :meth:`lrtui.engine.trainer.Fit.train_epoch`, with everything a step does in training
@@ -150,8 +153,18 @@ def _loops(config: RunConfig, k: int, device: torch.device,
     cancel = threading.Event()
 
     def runs(size: int) -> list[Run]:
-        made = [Run(cfg, _ignore, cancel, f"calibration-{i}", probes=False, model_factory=factory,
-                    diagnostics=not model_label(factory)) for i in range(size)]  # another model: no diagnostics
+        made = [
+            Run(
+                cfg,
+                _ignore,
+                cancel,
+                f"calibration-{i}",
+                probes=False,
+                model_factory=factory,
+                diagnostics=not model_label(factory),
+            )
+            for i in range(size)
+        ]  # another model: no diagnostics
         for run in made:
             run.setup(splits)
         return made
@@ -159,6 +172,7 @@ def _loops(config: RunConfig, k: int, device: torch.device,
     def epoch_of(fit: Fit) -> Callable[[], None]:
         def epoch() -> None:
             fit.train_epoch(1)
+
         return epoch
 
     return epoch_of(lone_fit(runs(1)[0], device)), epoch_of(stacked_fit(runs(k), diagnostics=False)), steps
@@ -207,13 +221,26 @@ def measure(config: RunConfig, k: int, device: torch.device, factory: ModelFacto
         single_s = min(single_s, _per_epoch(single, device) / steps)
         stack_s = min(stack_s, _per_epoch(stacked, device) / steps)
     speedup = k * single_s / stack_s
-    return {"stacked": speedup > 1.0, "speedup": round(speedup, 4), "k": k, "steps": steps,
-            "stack_step_s": stack_s, "single_step_s": single_s,
-            "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {
+        "stacked": speedup > 1.0,
+        "speedup": round(speedup, 4),
+        "k": k,
+        "steps": steps,
+        "stack_step_s": stack_s,
+        "single_step_s": single_s,
+        "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
-def stacked_is_faster(config: RunConfig, k: int, device: torch.device, *, path: Path | None = None,
-                      remeasure: bool = False, factory: ModelFactory | None = None) -> bool:
+def stacked_is_faster(
+    config: RunConfig,
+    k: int,
+    device: torch.device,
+    *,
+    path: Path | None = None,
+    remeasure: bool = False,
+    factory: ModelFactory | None = None,
+) -> bool:
     """The cached answer for this device, K bucket and batch bucket; measured (and cached) when there is none.
 
     Call with torch's threads already at what training uses (the key holds the thread count).

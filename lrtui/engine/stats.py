@@ -85,8 +85,7 @@ def paired_sentence(a_name: str, b_name: str, paired: Paired, unit: str = "point
     on average, 95% interval −1.5 … +39.4: not resolved — run more seeds"."""
     better, worse, sign = (a_name, b_name, 1) if paired.mean >= 0 else (b_name, a_name, -1)
     wins = paired.wins if sign > 0 else paired.n - paired.wins  # ties count for neither side
-    on = (f"on all {paired.n} paired seeds" if wins == paired.n
-          else f"on {wins} of {paired.n} paired seeds")
+    on = f"on all {paired.n} paired seeds" if wins == paired.n else f"on {wins} of {paired.n} paired seeds"
     head = f"{better} better than {worse} {on} by {abs(paired.mean):.1f} {unit} on average"
     if paired.n < 2:
         return f"{head}: one seed gives no interval — run more seeds"
@@ -102,8 +101,10 @@ def grid_edge(best_value: float, values: Sequence[float]) -> bool:
     distinct = sorted(set(float(v) for v in values))
     if len(distinct) < 2:
         return False
-    return any(math.isclose(best_value, edge, rel_tol=1e-9, abs_tol=0.0) or best_value == edge
-               for edge in (distinct[0], distinct[-1]))
+    return any(
+        math.isclose(best_value, edge, rel_tol=1e-9, abs_tol=0.0) or best_value == edge
+        for edge in (distinct[0], distinct[-1])
+    )
 
 
 def proportions_differ(p1: float, n1: int, p2: float, n2: int) -> bool:

@@ -78,8 +78,13 @@ class TracePoint:
     dead_fraction: dict[str, float | None] | None = None  #: per ReLU layer, never > 0 on the fixed batch after it
 
     @classmethod
-    def of(cls, step: int, loss: Any, update_ratio: Mapping[str, Any] | None = None,
-           dead_fraction: Mapping[str, Any] | None = None) -> TracePoint:
+    def of(
+        cls,
+        step: int,
+        loss: Any,
+        update_ratio: Mapping[str, Any] | None = None,
+        dead_fraction: Mapping[str, Any] | None = None,
+    ) -> TracePoint:
         """A point with its numbers rounded (:data:`DIGITS`) and non-finite ones as None."""
         return cls(int(step), rounded(loss), _layers(update_ratio), _layers(dead_fraction))
 
@@ -114,8 +119,12 @@ class StepTrace:
         """One dict per point (documents: ``lrtui run --json``, session.json)."""
         out = []
         for p in self.points:
-            row: dict[str, Any] = {"step": p.step, "loss": p.loss, "update_ratio": p.update_ratio,
-                                   "dead_fraction": p.dead_fraction}
+            row: dict[str, Any] = {
+                "step": p.step,
+                "loss": p.loss,
+                "update_ratio": p.update_ratio,
+                "dead_fraction": p.dead_fraction,
+            }
             if p.dead_fraction is not None:
                 row["dead_on"] = self.dead_on
             out.append(row)
@@ -123,29 +132,40 @@ class StepTrace:
 
     def columns(self) -> dict[str, Any]:
         """The same as columns (run files: a few thousand points stay small): per layer a list with null gaps."""
+
         def table(key: str) -> dict[str, list[float | None]]:
             layers = dict.fromkeys(k for p in self.points for k in (getattr(p, key) or {}))
             return {k: [(getattr(p, key) or {}).get(k) for p in self.points] for k in layers}
 
-        return {"step": [p.step for p in self.points], "loss": [p.loss for p in self.points],
-                "update_ratio": table("update_ratio"), "dead_fraction": table("dead_fraction"),
-                "dead_on": self.dead_on}
+        return {
+            "step": [p.step for p in self.points],
+            "loss": [p.loss for p in self.points],
+            "update_ratio": table("update_ratio"),
+            "dead_fraction": table("dead_fraction"),
+            "dead_on": self.dead_on,
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> StepTrace:
         """Either form (:meth:`rows` or :meth:`columns`), as :mod:`lrtui.sessions.schema` checked it."""
         if isinstance(data, Mapping):
-            tables = {key: {str(k): list(v) for k, v in (data.get(key) or {}).items()}
-                      for key in ("update_ratio", "dead_fraction")}
+            tables = {
+                key: {str(k): list(v) for k, v in (data.get(key) or {}).items()}
+                for key in ("update_ratio", "dead_fraction")
+            }
 
             def at(key: str, i: int) -> dict[str, Any] | None:
                 values = {layer: column[i] for layer, column in tables[key].items()}
                 return values if any(v is not None for v in values.values()) else None
 
-            points = [TracePoint.of(s, loss, at("update_ratio", i), at("dead_fraction", i))
-                      for i, (s, loss) in enumerate(zip(data["step"], data["loss"], strict=True))]
+            points = [
+                TracePoint.of(s, loss, at("update_ratio", i), at("dead_fraction", i))
+                for i, (s, loss) in enumerate(zip(data["step"], data["loss"], strict=True))
+            ]
             return cls(int(data.get("dead_on") or PROBE_IMAGES), points)
         rows = list(data)
         dead_on = next((int(r["dead_on"]) for r in rows if r.get("dead_on") is not None), PROBE_IMAGES)
-        return cls(dead_on, [TracePoint.of(r["step"], r.get("loss"), r.get("update_ratio"), r.get("dead_fraction"))
-                             for r in rows])
+        return cls(
+            dead_on,
+            [TracePoint.of(r["step"], r.get("loss"), r.get("update_ratio"), r.get("dead_fraction")) for r in rows],
+        )

@@ -157,8 +157,14 @@ class SGDStep:
 
     def direction(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
         """The direction the next step would take for these gradients (for the probe; changes nothing)."""
-        return sgd_direction(self.params, grads, momentum=self.momentum, weight_decay=self.weight_decay,
-                             nesterov=self.nesterov, buffers=self.buffers)
+        return sgd_direction(
+            self.params,
+            grads,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            nesterov=self.nesterov,
+            buffers=self.buffers,
+        )
 
 
 class OptimizerStep:
@@ -194,8 +200,9 @@ class OptimizerStep:
         return optimizer_direction(self.optimizer, self.params, grads, self.lr)
 
 
-def make_update(config: RunConfig, params: Iterable[torch.Tensor],
-                stats: StepStats | None = None) -> SGDStep | OptimizerStep:
+def make_update(
+    config: RunConfig, params: Iterable[torch.Tensor], stats: StepStats | None = None
+) -> SGDStep | OptimizerStep:
     """``update(loss)``: one optimizer step from a batch's loss (:class:`SGDStep` for the SGD flavours)."""
     if config.optimizer in SGD_OPTIMIZERS:
         return SGDStep(params, config, stats)
@@ -209,8 +216,16 @@ class LoneStep:
     per step); the batch's loss and correct count are written on the device, nothing is read.
     """
 
-    def __init__(self, model: ConvNet, update: SGDStep | OptimizerStep, x: torch.Tensor, y: torch.Tensor,
-                 batch_size: int, schedule: RunConfig | None = None, total_steps: int = 0) -> None:
+    def __init__(
+        self,
+        model: ConvNet,
+        update: SGDStep | OptimizerStep,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        schedule: RunConfig | None = None,
+        total_steps: int = 0,
+    ) -> None:
         """``schedule``: the config whose lr schedule the step follows (None, or a constant one: ``update.lr`` stays)."""
         self.model, self.update, self.x, self.y, self.batch_size = model, update, x, y, batch_size
         self.batches = -(-x.shape[0] // batch_size)
@@ -229,8 +244,11 @@ class LoneStep:
         self.hits = torch.zeros(self.batches, dtype=torch.int64, device=self.x.device)  # correct of each batch
         if self.update.stats is not None:
             self.update.stats.reset()
-        self.lrs = (lr_table(self.schedule, self.total_steps, first_step, first_step + self.batches)
-                    if self.schedule is not None else None)
+        self.lrs = (
+            lr_table(self.schedule, self.total_steps, first_step, first_step + self.batches)
+            if self.schedule is not None
+            else None
+        )
         self.checked = self.done = 0
         self.model.train()
 
@@ -258,9 +276,14 @@ class LoneStep:
         return [-1 if bad is None else bad]
 
     def epoch_state(self, model: int, batches: int, samples: int) -> EpochState:
-        return EpochState(loss_sum=self.batch_losses[:batches] @ self.batch_sizes[:batches],
-                          correct=self.hits[:batches].sum(), batch_losses=self.batch_losses, batches=batches,
-                          samples=samples, stats=self.update.stats)
+        return EpochState(
+            loss_sum=self.batch_losses[:batches] @ self.batch_sizes[:batches],
+            correct=self.hits[:batches].sum(),
+            batch_losses=self.batch_losses,
+            batches=batches,
+            samples=samples,
+            stats=self.update.stats,
+        )
 
     def copy_into(self, model: int, target: ConvNet) -> None:
         """Nothing to copy: a lone step trains the run's own model."""
@@ -318,9 +341,21 @@ class StackedStep:
     an epoch's short last batch).
     """
 
-    def __init__(self, net: StackedNet, opt: StackedSGD, x_all: torch.Tensor, y_all: torch.Tensor,
-                 batch_size: int, batches: int, *, graphs: bool, diagnostics: bool = True,
-                 schedules: Sequence[RunConfig] = (), total_steps: int = 0, trace: bool = False) -> None:
+    def __init__(
+        self,
+        net: StackedNet,
+        opt: StackedSGD,
+        x_all: torch.Tensor,
+        y_all: torch.Tensor,
+        batch_size: int,
+        batches: int,
+        *,
+        graphs: bool,
+        diagnostics: bool = True,
+        schedules: Sequence[RunConfig] = (),
+        total_steps: int = 0,
+        trace: bool = False,
+    ) -> None:
         """``schedules``: the K runs' configs, whose lr schedules the step follows (none scheduled: no table);
         ``trace``: keep every measured step's ratios (the step trace, ``update_ratio_max``)."""
         self.net, self.opt, self.x_all, self.y_all = net, opt, x_all, y_all
@@ -338,28 +373,60 @@ class StackedStep:
         if any(is_scheduled(c) for c in self.schedules):
             self.lr_rows = torch.zeros(batches, k, device=dev)
         #: per-model update ratios and gradient norms, over the same steps a lone run measures
-        self.stats = (StepStats(dev, LayerGroups(net.names), k, every=SAMPLE_EVERY, rows=batches if trace else 0)
-                      if diagnostics else None)
+        self.stats = (
+            StepStats(dev, LayerGroups(net.names), k, every=SAMPLE_EVERY, rows=batches if trace else 0)
+            if diagnostics
+            else None
+        )
         self.batch_size = batch_size
         self.use_graphs = graphs and dev.type == "cuda"
         self.graph: tuple[Any, torch.Tensor] | None = None  #: (captured step, its index input)
         self.warm = 0  #: eager warm-up steps taken so far
 
     @classmethod
-    def of(cls, model: ConvNet, configs: Sequence[RunConfig], x: torch.Tensor, y: torch.Tensor, batches: int,
-           total_steps: int, *, graphs: bool, diagnostics: bool = True, trace: bool = False) -> StackedStep:
+    def of(
+        cls,
+        model: ConvNet,
+        configs: Sequence[RunConfig],
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batches: int,
+        total_steps: int,
+        *,
+        graphs: bool,
+        diagnostics: bool = True,
+        trace: bool = False,
+    ) -> StackedStep:
         """The step of K runs (``configs``: equal but for lr, schedule and warmup) that all start from ``model``."""
         net = StackedNet(model, len(configs))
         lrs = torch.tensor([c.lr for c in configs], dtype=torch.float32, device=x.device)
-        return cls(net, StackedSGD(net.params, lrs, configs[0]), x, y, configs[0].batch_size, batches, graphs=graphs,
-                   diagnostics=diagnostics, schedules=configs, total_steps=total_steps, trace=trace)
+        return cls(
+            net,
+            StackedSGD(net.params, lrs, configs[0]),
+            x,
+            y,
+            configs[0].batch_size,
+            batches,
+            graphs=graphs,
+            diagnostics=diagnostics,
+            schedules=configs,
+            total_steps=total_steps,
+            trace=trace,
+        )
 
     def start_epoch(self, order: torch.Tensor, first_step: int) -> None:
         self.order = order
         self.new_epoch()
         if self.lr_rows is not None:  # one host-to-device copy per epoch, into the buffer the graph reads
-            self.lr_rows.copy_(device_table(self.schedules, self.total_steps, self.lr_rows.device, first_step,
-                                            first_step + self.lr_rows.shape[0]))
+            self.lr_rows.copy_(
+                device_table(
+                    self.schedules,
+                    self.total_steps,
+                    self.lr_rows.device,
+                    first_step,
+                    first_step + self.lr_rows.shape[0],
+                )
+            )
 
     def train_batch(self, b: int) -> torch.Tensor:
         self(self.order[b * self.batch_size : (b + 1) * self.batch_size])
@@ -369,9 +436,15 @@ class StackedStep:
         return [int(b) for b in self.first_bad.tolist()]
 
     def epoch_state(self, model: int, batches: int, samples: int) -> EpochState:
-        return EpochState(loss_sum=self.loss_sum[model], correct=self.correct[model],
-                          batch_losses=self.batch_losses[:, model], batches=batches, samples=samples,
-                          stats=self.stats, model_index=model)
+        return EpochState(
+            loss_sum=self.loss_sum[model],
+            correct=self.correct[model],
+            batch_losses=self.batch_losses[:, model],
+            batches=batches,
+            samples=samples,
+            stats=self.stats,
+            model_index=model,
+        )
 
     def copy_into(self, model: int, target: ConvNet) -> None:
         self.net.copy_into(model, target)
@@ -448,8 +521,10 @@ class StackedStep:
         graph = torch.cuda.CUDAGraph()
         previous = torch.cuda.current_stream(dev)
         try:
-            with torch.cuda.device(dev), torch.cuda.graph(graph, stream=torch.cuda.Stream(device=dev),
-                                                          capture_error_mode="thread_local"):
+            with (
+                torch.cuda.device(dev),
+                torch.cuda.graph(graph, stream=torch.cuda.Stream(device=dev), capture_error_mode="thread_local"),
+            ):
                 self._step(static_idx)
         except Exception:  # noqa: BLE001 — whatever CUDA refused, the eager step still works
             torch.cuda.set_stream(previous)  # a failed capture leaves its stream current
@@ -458,5 +533,3 @@ class StackedStep:
             self.use_graphs = False
             return None
         return graph, static_idx
-
-

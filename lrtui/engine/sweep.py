@@ -72,9 +72,14 @@ def batchable(configs: Sequence[RunConfig]) -> bool:
     return all(replace(c, lr=first.lr, schedule=first.schedule, warmup=first.warmup) == first for c in configs)
 
 
-def use_batched(configs: Sequence[RunConfig], batched: bool | None, device: str, *,
-                choice: Callable[[RunConfig, int, torch.device], bool] | None = None,
-                model_factory: ModelFactory | None = None) -> bool:
+def use_batched(
+    configs: Sequence[RunConfig],
+    batched: bool | None,
+    device: str,
+    *,
+    choice: Callable[[RunConfig, int, torch.device], bool] | None = None,
+    model_factory: ModelFactory | None = None,
+) -> bool:
     """``batched=None`` (auto): a lone run stacks on CUDA only (a stack of one, for the CUDA graph); K > 1
     stacks where :func:`lrtui.engine.stack_choice.stacked_is_faster` measured the stack faster on this
     device (cached per device, torch version, threads, K and batch size). ``choice`` replaces that
@@ -128,39 +133,84 @@ def run_many(
     if model_factory is None and configs:
         model_factory = factory_of(configs[0])
     if model_factory is not None and batchable(configs):
-        stack = use_batched(configs, batched, resolve_device(configs[0].device, detect_devices()),
-                            model_factory=model_factory)
-        outcome = train_sweep(model_factory, configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes,
-                              trace=trace, stacked=stack, stop_dead=stop_dead)
+        stack = use_batched(
+            configs, batched, resolve_device(configs[0].device, detect_devices()), model_factory=model_factory
+        )
+        outcome = train_sweep(
+            model_factory,
+            configs,
+            run_ids,
+            emit,
+            cancel,
+            diagnostics=diagnostics,
+            probes=probes,
+            trace=trace,
+            stacked=stack,
+            stop_dead=stop_dead,
+        )
         if outcome.note is not None and note is not None:
             note(outcome.note)
         return outcome.ends
     if configs and use_batched(configs, batched, resolve_device(configs[0].device, detect_devices())):
-        return train_stacked(configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace,
-                             stop_dead=stop_dead)
+        return train_stacked(
+            configs, run_ids, emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace, stop_dead=stop_dead
+        )
     ends = []
     for config, run_id in zip(configs, run_ids, strict=True):
         if cancel.is_set():
             break
         if batched is None and len(configs) > 1:  # one by one, each as auto runs a lone run (CUDA: a graph)
-            ends.extend(run_many([config], [run_id], emit, cancel, diagnostics=diagnostics, probes=probes, trace=trace,
-                                 stop_dead=stop_dead, model_factory=model_factory))
+            ends.extend(
+                run_many(
+                    [config],
+                    [run_id],
+                    emit,
+                    cancel,
+                    diagnostics=diagnostics,
+                    probes=probes,
+                    trace=trace,
+                    stop_dead=stop_dead,
+                    model_factory=model_factory,
+                )
+            )
         else:
-            ends.append(train(config, emit, cancel, run_id=run_id, diagnostics=diagnostics, probes=probes,
-                              trace=trace, stop_dead=stop_dead, model_factory=model_factory))
+            ends.append(
+                train(
+                    config,
+                    emit,
+                    cancel,
+                    run_id=run_id,
+                    diagnostics=diagnostics,
+                    probes=probes,
+                    trace=trace,
+                    stop_dead=stop_dead,
+                    model_factory=model_factory,
+                )
+            )
     return ends
 
 
-def train_stacked(configs: Sequence[RunConfig], run_ids: Sequence[str], emit: Emit,
-                  cancel: threading.Event, *, graphs: bool = True, diagnostics: bool = True,
-                  probes: bool = True, trace: bool = True, stop_dead: bool = False) -> list[RunEnd]:
+def train_stacked(
+    configs: Sequence[RunConfig],
+    run_ids: Sequence[str],
+    emit: Emit,
+    cancel: threading.Event,
+    *,
+    graphs: bool = True,
+    diagnostics: bool = True,
+    probes: bool = True,
+    trace: bool = True,
+    stop_dead: bool = False,
+) -> list[RunEnd]:
     """Train K configs that differ only in lr, schedule or warmup as one stacked model.
 
     Never raises: a failure ends the runs ``failed``. ``stop_dead``: a dead model's run ends at an epoch's end
     and the stack masks it; the others' numbers stay what they would have been.
     """
-    runs = [Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace, stop_dead=stop_dead)
-            for config, run_id in zip(configs, run_ids, strict=True)]
+    runs = [
+        Run(config, emit, cancel, run_id, diagnostics=diagnostics, probes=probes, trace=trace, stop_dead=stop_dead)
+        for config, run_id in zip(configs, run_ids, strict=True)
+    ]
     with run_threads():  # as train() does: leave a core free
         try:
             device = torch.device(resolve_device(configs[0].device, detect_devices()))

@@ -93,16 +93,20 @@ def dead_fact(trace: StepTrace, optimizer: str | None = None) -> TraceFact | Non
     rise = dead_rise(trace)
     assert rise is not None
     if rise.rise >= RISE:
-        text = (f"{rise.layer} went from {share(rise.start)} to {share(rise.peak)} dead between step "
-                f"{rise.from_step:,} and step {rise.to_step:,}")
+        text = (
+            f"{rise.layer} went from {share(rise.start)} to {share(rise.peak)} dead between step "
+            f"{rise.from_step:,} and step {rise.to_step:,}"
+        )
         if rise.peak - rise.last >= RECOVERED:
             text += f", back to {share(rise.last)} by step {rise.last_step:,}"
         high = bands_for(optimizer).dead_fraction.high
         return TraceFact(f"{text} (on the {probe})", alarming=high is not None and rise.peak > high)
     layer, points = max(series.items(), key=lambda kv: (kv[1][-1][1], kv[0]))
     (first_step, first), (last_step, last) = points[0], points[-1]
-    return TraceFact(f"dead units did not spread: {layer} {share(first)} at step {first_step:,}, "
-                     f"{share(last)} at step {last_step:,} (on the {probe})")
+    return TraceFact(
+        f"dead units did not spread: {layer} {share(first)} at step {first_step:,}, "
+        f"{share(last)} at step {last_step:,} (on the {probe})"
+    )
 
 
 def step_fact(trace: StepTrace) -> TraceFact | None:
@@ -111,8 +115,9 @@ def step_fact(trace: StepTrace) -> TraceFact | None:
     if largest is None:
         return None
     step, layer, ratio = largest
-    return TraceFact(f"the largest step, step {step:,}, moved {layer} by {share(ratio)} of its weights",
-                     alarming=ratio >= LARGE_STEP)
+    return TraceFact(
+        f"the largest step, step {step:,}, moved {layer} by {share(ratio)} of its weights", alarming=ratio >= LARGE_STEP
+    )
 
 
 def trace_facts(trace: StepTrace | None, optimizer: str | None = None) -> list[TraceFact]:

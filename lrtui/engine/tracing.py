@@ -103,7 +103,7 @@ class Tracer:
         dead: dict[int, dict[str, float]] = {}
         for step, names, _ in pending:
             dead[step] = dict(zip(names, shares[: len(names)]))
-            shares = shares[len(names):]
+            shares = shares[len(names) :]
         steps = sorted({s for _, s in kept} | set(dead))
         if not steps:
             return []
@@ -111,23 +111,40 @@ class Tracer:
         losses = state.batch_losses[index].tolist()
         by_step: dict[int, Sequence[float]] = {s: r for (_, s), r in zip(kept, ratios)}
         layers = stats.groups.names if stats is not None else ()
-        points = [TracePoint.of(s, loss, dict(zip(layers, by_step[s])) if s in by_step else None, dead.get(s))
-                  for s, loss in zip(steps, losses)]
+        points = [
+            TracePoint.of(s, loss, dict(zip(layers, by_step[s])) if s in by_step else None, dead.get(s))
+            for s, loss in zip(steps, losses)
+        ]
         self.trace.extend(points)
         return points
 
-    def log_point(self, log: BatchLog, state: EpochState, *, probes: Sequence[ProbeRecord],
-                  config: RunConfig, n_train: int, n_val: int) -> tuple[TracePoints | None, ProvisionalVerdict]:
+    def log_point(
+        self,
+        log: BatchLog,
+        state: EpochState,
+        *,
+        probes: Sequence[ProbeRecord],
+        config: RunConfig,
+        n_train: int,
+        n_val: int,
+    ) -> tuple[TracePoints | None, ProvisionalVerdict]:
         """At a log point: the new trace points and the provisional verdict, for the run to emit."""
         points = self.flush(state)
         loss_sum = float(state.loss_sum.item())
         samples, correct = state.samples - self.samples, log.correct - self.correct
         step = self.epoch_first + log.batch
         since = self.points[-1].step if self.points else 0
-        self.points.append(LogPoint(step, since, (loss_sum - self.loss_sum) / max(1, samples),
-                                    correct / max(1, samples), log.update_ratio, log.update_ratio_max))
+        self.points.append(
+            LogPoint(
+                step,
+                since,
+                (loss_sum - self.loss_sum) / max(1, samples),
+                correct / max(1, samples),
+                log.update_ratio,
+                log.update_ratio_max,
+            )
+        )
         self.loss_sum, self.samples, self.correct = loss_sum, state.samples, log.correct
-        verdict = judge_provisional(self.points, self.trace, probes=probes, config=config, n_train=n_train,
-                                    n_val=n_val)
+        verdict = judge_provisional(self.points, self.trace, probes=probes, config=config, n_train=n_train, n_val=n_val)
         traced = TracePoints(self.run_id, tuple(points), self.trace.dead_on) if points else None
         return traced, ProvisionalVerdict(self.run_id, step, verdict)

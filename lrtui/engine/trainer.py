@@ -100,9 +100,19 @@ class Run:
     A stacked sweep sets up several of these and trains them with one step (:meth:`Fit.stacked`).
     """
 
-    def __init__(self, config: RunConfig, emit: Emit, cancel: threading.Event, run_id: str, *,
-                 diagnostics: bool = True, probes: bool = True, trace: bool = True, stop_dead: bool = False,
-                 model_factory: Callable[[], nn.Module] | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        emit: Emit,
+        cancel: threading.Event,
+        run_id: str,
+        *,
+        diagnostics: bool = True,
+        probes: bool = True,
+        trace: bool = True,
+        stop_dead: bool = False,
+        model_factory: Callable[[], nn.Module] | None = None,
+    ) -> None:
         """``stop_dead``: end at an epoch's end once provably dead (:mod:`lrtui.engine.dead_stop`; needs the trace).
         ``model_factory``: builds the run's model (under its seed); None: the reference CNN."""
         self.config, self.emit, self.cancel, self.run_id = config, emit, cancel, run_id
@@ -141,26 +151,39 @@ class Run:
         self.total_steps = cfg.epochs * self.batches_per_epoch
         # typed as the reference CNN: a foreign network (any nn.Module) meets only what takes any module
         # (the lone step, the probe, the diagnostics' observer), never the grouped stack
-        self.model = cast(ConvNet, build_network(cfg, self.device) if self.model_factory is None
-                          else seeded_model(self.model_factory, cfg.seed, self.device))
+        self.model = cast(
+            ConvNet,
+            build_network(cfg, self.device)
+            if self.model_factory is None
+            else seeded_model(self.model_factory, cfg.seed, self.device),
+        )
         if cfg.model or cfg.data:  # one batch through it; its name, size and classes go into the config
             self.config = cfg = described(cfg, self.model)
         self.observer = Observer.for_model(self.model)
         if self.diagnostics:  # every 4th step, or fewer where measuring costs this network more (timed here)
-            every = sample_interval(self.model, cfg, self.splits.train_x[: cfg.batch_size],
-                                    self.splits.train_y[: cfg.batch_size], self.total_steps, self.traced)
+            every = sample_interval(
+                self.model,
+                cfg,
+                self.splits.train_x[: cfg.batch_size],
+                self.splits.train_y[: cfg.batch_size],
+                self.total_steps,
+                self.traced,
+            )
             self.config = cfg = replace(cfg, sample_every=every)
         rows = self.batches_per_epoch if self.traced else 0
-        self.stats = (self.observer.step_stats(self.device, every=cfg.sample_every, rows=rows) if self.diagnostics
-                      else None)
+        self.stats = (
+            self.observer.step_stats(self.device, every=cfg.sample_every, rows=rows) if self.diagnostics else None
+        )
         if self.traced:
             self.tracer = Tracer(self.run_id, self.splits.val_x, self.total_steps, cfg.sample_every)
         self.update: SGDStep | OptimizerStep = make_update(cfg, self.model.parameters(), self.stats)
         #: how the run trains alone (a stacked sweep trains its model in the stack instead)
-        self.step = LoneStep(self.model, self.update, self.splits.train_x, self.splits.train_y, cfg.batch_size,
-                             cfg, self.total_steps)
-        self.probe_data = ProbeData.take(self.splits.train_x, self.splits.train_y, self.splits.val_x,
-                                         self.splits.val_y, cfg.batch_size)
+        self.step = LoneStep(
+            self.model, self.update, self.splits.train_x, self.splits.train_y, cfg.batch_size, cfg, self.total_steps
+        )
+        self.probe_data = ProbeData.take(
+            self.splits.train_x, self.splits.train_y, self.splits.val_x, self.splits.val_y, cfg.batch_size
+        )
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.sync_each_batch = syncs_each_batch(self.device)
         self.emit(
@@ -207,13 +230,28 @@ class Run:
     def emit_batch_log(self, epoch: int, batch: int, state: EpochState, loss: float) -> None:
         self.log_steps.append((epoch - 1) * self.batches_per_epoch + batch - 1)
         correct = int(state.correct.item())
-        log = BatchLog(run_id=self.run_id, epoch=epoch, batch=batch, seen=state.samples, total=self.n_train, loss=loss,
-                       correct=correct, accuracy=correct / state.samples, update_ratio=state.update_ratio(),
-                       update_ratio_max=state.update_ratio_max())
+        log = BatchLog(
+            run_id=self.run_id,
+            epoch=epoch,
+            batch=batch,
+            seen=state.samples,
+            total=self.n_train,
+            loss=loss,
+            correct=correct,
+            accuracy=correct / state.samples,
+            update_ratio=state.update_ratio(),
+            update_ratio_max=state.update_ratio_max(),
+        )
         self.emit(log)
         if self.tracer is not None:
-            traced, provisional = self.tracer.log_point(log, state, probes=self.probe_log, config=self.config,
-                                                        n_train=self.n_train, n_val=self.splits.val_x.shape[0])
+            traced, provisional = self.tracer.log_point(
+                log,
+                state,
+                probes=self.probe_log,
+                config=self.config,
+                n_train=self.n_train,
+                n_val=self.splits.val_x.shape[0],
+            )
             if traced is not None:
                 self.emit(traced)
             self.emit(provisional)
@@ -260,8 +298,12 @@ class Run:
         """The epoch's diagnostics (see :class:`EpochEnd`), or None when not measured."""
         if state.stats is None or self.val_diagnostics is None:
             return None
-        return Diagnostics.of(update_ratio=state.update_ratio(), update_ratio_max=state.update_ratio_max(),
-                              grad_norm=state.grad_norm(), **self.val_diagnostics)
+        return Diagnostics.of(
+            update_ratio=state.update_ratio(),
+            update_ratio_max=state.update_ratio_max(),
+            grad_norm=state.grad_norm(),
+            **self.val_diagnostics,
+        )
 
     # -- the step probe -------------------------------------------------------------------
     def probe(self, epoch: int) -> None:
@@ -280,9 +322,17 @@ class Run:
         model.train(was_training)
         for k, b in model.named_buffers():
             b.copy_(buffers[k])  # the probe changes nothing, not even running statistics
-        result = ProbeResult(run_id=self.run_id, epoch=epoch, lrs=tuple(lrs), losses=curves.losses, current_lr=lr,
-                             base_loss=curves.loss_before, raised_fraction=curves.raised_fraction,
-                             dead_after=curves.dead_after, minibatches=len(directions))
+        result = ProbeResult(
+            run_id=self.run_id,
+            epoch=epoch,
+            lrs=tuple(lrs),
+            losses=curves.losses,
+            current_lr=lr,
+            base_loss=curves.loss_before,
+            raised_fraction=curves.raised_fraction,
+            dead_after=curves.dead_after,
+            minibatches=len(directions),
+        )
         self.probe_log.append(ProbeRecord.of(result))
         self.emit(result)
 
@@ -331,12 +381,27 @@ class Run:
             )
         )
 
-    def end(self, status: RunState, test: TestResult | None, diverged_at: tuple[int, int] | None = None,
-            error: str | None = None, note: str | None = None) -> RunEnd:
+    def end(
+        self,
+        status: RunState,
+        test: TestResult | None,
+        diverged_at: tuple[int, int] | None = None,
+        error: str | None = None,
+        note: str | None = None,
+    ) -> RunEnd:
         """Build and emit the one RunEnd of this run; ``note`` ends its verdict's reason (why it stopped early)."""
-        verdict = (judge(self.epochs, status, probes=self.probe_log, config=self.config, n_train=self.n_train,
-                         n_val=self.splits.val_x.shape[0])  # epochs or a divergence: set up, splits loaded
-                   if self.epochs or status == RunState.DIVERGED else None)
+        verdict = (
+            judge(
+                self.epochs,
+                status,
+                probes=self.probe_log,
+                config=self.config,
+                n_train=self.n_train,
+                n_val=self.splits.val_x.shape[0],
+            )  # epochs or a divergence: set up, splits loaded
+            if self.epochs or status == RunState.DIVERGED
+            else None
+        )
         if verdict is not None and note:
             verdict = replace(verdict, reason=f"{verdict.reason}; {note}")
         verdict = with_caveat(verdict, self.config)
@@ -351,16 +416,26 @@ class Run:
             diverged_at=diverged_at,
             error=error,
             lr_trace=lr_trace_at(self.config, self.total_steps, self.log_steps, self.steps_done)
-            if self.total_steps else None,
+            if self.total_steps
+            else None,
         )
         self.ended = end
         self.emit(end)
         return end
 
 
-def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, *, run_id: str = "r1",
-          diagnostics: bool = True, probes: bool = True, trace: bool = True, stop_dead: bool = False,
-          model_factory: Callable[[], nn.Module] | None = None) -> RunEnd:
+def train(
+    config: RunConfig,
+    emit: Emit,
+    cancel: threading.Event | None = None,
+    *,
+    run_id: str = "r1",
+    diagnostics: bool = True,
+    probes: bool = True,
+    trace: bool = True,
+    stop_dead: bool = False,
+    model_factory: Callable[[], nn.Module] | None = None,
+) -> RunEnd:
     """Train one run, emitting its events; never raises. The returned RunEnd is also the last event.
 
     ``diagnostics``/``probes``/``trace``: measure what happens inside the network / run the step probe / keep
@@ -368,8 +443,17 @@ def train(config: RunConfig, emit: Emit, cancel: threading.Event | None = None, 
     once provably dead (off by default: a batch of several runs turns it on, see :mod:`lrtui.engine.dead_stop`).
     ``model_factory``: see :class:`Run`.
     """
-    run = Run(config, emit, cancel or threading.Event(), run_id, diagnostics=diagnostics, probes=probes, trace=trace,
-              stop_dead=stop_dead, model_factory=model_factory)
+    run = Run(
+        config,
+        emit,
+        cancel or threading.Event(),
+        run_id,
+        diagnostics=diagnostics,
+        probes=probes,
+        trace=trace,
+        stop_dead=stop_dead,
+        model_factory=model_factory,
+    )
     with run_threads():  # on a GPU it only touches host-side ops
         try:
             return run.run()
@@ -401,9 +485,17 @@ class Fit(Callback):
         """Set-up runs (equal but for lr, schedule and warmup) trained as one stacked model from the first's weights."""
         first = runs[0]
         assert first.model is not None
-        step = StackedStep.of(first.model, [run.config for run in runs], first.splits.train_x, first.splits.train_y,
-                              first.batches_per_epoch, first.total_steps, graphs=graphs, diagnostics=first.diagnostics,
-                              trace=first.traced)
+        step = StackedStep.of(
+            first.model,
+            [run.config for run in runs],
+            first.splits.train_x,
+            first.splits.train_y,
+            first.batches_per_epoch,
+            first.total_steps,
+            graphs=graphs,
+            diagnostics=first.diagnostics,
+            trace=first.traced,
+        )
         for i, run in enumerate(runs):
             assert run.model is not None
             run.use_update(step.update_of(i, run.model, run.config))
@@ -441,8 +533,9 @@ class Fit(Callback):
                 tracer.start_epoch((epoch - 1) * first.batches_per_epoch)
         order = torch.randperm(first.n_train, generator=first.generator, device=first.device)
         self.epoch, self.batches, self.samples = epoch, 0, 0
-        return run_batches(self.step, order, first.batches_per_epoch, (epoch - 1) * first.batches_per_epoch,
-                           [self], first.cancel)
+        return run_batches(
+            self.step, order, first.batches_per_epoch, (epoch - 1) * first.batches_per_epoch, [self], first.cancel
+        )
 
     def after_batch(self, b: int, loss: torch.Tensor) -> bool:
         """Count, check, stop the diverged runs, emit; True (end the epoch) once no run is left."""

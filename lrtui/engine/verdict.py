@@ -132,19 +132,28 @@ def judge(
     setting = Setting.of(config, lr, n_train, n_val)
     verdict = _judge(epochs, status, best_val_acc, probes or [], setting)
     if setting.small_val and verdict.label not in (VerdictLabel.DIVERGED, VerdictLabel.TOO_EARLY):
-        verdict = Verdict(verdict.label, f"{verdict.reason}; only {setting.n_val} validation images: "
-                                         "too few validation images to be sure", verdict.hint)
+        verdict = Verdict(
+            verdict.label,
+            f"{verdict.reason}; only {setting.n_val} validation images: too few validation images to be sure",
+            verdict.hint,
+        )
     return verdict
 
 
-def _judge(epochs: Sequence[EpochRecord], status: str, best_val_acc: float | None,
-           probes: Sequence[ProbeRecord], setting: Setting) -> Verdict:
+def _judge(
+    epochs: Sequence[EpochRecord],
+    status: str,
+    best_val_acc: float | None,
+    probes: Sequence[ProbeRecord],
+    setting: Setting,
+) -> Verdict:
     if status == RunState.DIVERGED:
         done = f" after {len(epochs)} full epoch{'s' if len(epochs) != 1 else ''}" if epochs else " in the first epoch"
         return Verdict(VerdictLabel.DIVERGED, f"the loss became infinite or NaN{done}", SMALLER_LR)
     if not epochs:
-        return Verdict(VerdictLabel.TOO_EARLY, "no epoch finished, so there is nothing to judge yet",
-                       "run at least one epoch")
+        return Verdict(
+            VerdictLabel.TOO_EARLY, "no epoch finished, so there is nothing to judge yet", "run at least one epoch"
+        )
     if not all(finite(e.train_loss) and finite(e.val_loss) for e in epochs):
         return Verdict(VerdictLabel.DIVERGED, "the loss became infinite or NaN", SMALLER_LR)
     train, val_loss = [float(e.train_loss or 0.0) for e in epochs], [float(e.val_loss or 0.0) for e in epochs]
@@ -152,11 +161,15 @@ def _judge(epochs: Sequence[EpochRecord], status: str, best_val_acc: float | Non
 
     worst = max(train + val_loss)
     if worst > BLOWN_UP_FACTOR * setting.uniform:
-        return Verdict(VerdictLabel.DIVERGED,
-                       f"the loss blew up to {worst:.3g} (a fresh model starts at {setting.uniform:.2f})", SMALLER_LR)
+        return Verdict(
+            VerdictLabel.DIVERGED,
+            f"the loss blew up to {worst:.3g} (a fresh model starts at {setting.uniform:.2f})",
+            SMALLER_LR,
+        )
     if n > 1 and train[-1] > EXPLODE_FACTOR * train[0] and train[-1] > setting.uniform:
-        return Verdict(VerdictLabel.DIVERGED, f"the training loss grew from {train[0]:.3f} to {train[-1]:.3f}",
-                       SMALLER_LR)
+        return Verdict(
+            VerdictLabel.DIVERGED, f"the training loss grew from {train[0]:.3f} to {train[-1]:.3f}", SMALLER_LR
+        )
 
     if epochs[-1].diagnostics is not None:
         return _Measured(epochs, probes, best_val_acc, setting).verdict()
@@ -173,8 +186,11 @@ def last_probe(probes: Sequence[ProbeRecord]) -> tuple[tuple[float, float] | Non
     lr = as_float(probes[-1].current_lr) if probes else None
     current = lr if lr is not None and lr > 0 else None
     real = larger_step_safe(probes[-1], PROBE_FACTOR) if probes else None  # real steps decide
-    agrees = gain is None or (real if real is not None else (
-        current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN))
+    agrees = gain is None or (
+        real
+        if real is not None
+        else (current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN)
+    )
     return gain, current, agrees
 
 
@@ -186,17 +202,23 @@ def _unstable_fall(acc: list[float], train: list[float], val_loss: list[float], 
     rose = train[-1] > train[-2] or val_loss[-1] > val_loss[-2]
     if not rose or not setting.differs(acc[best], acc[-1]) or acc[best] < acc[-1]:
         return None
-    which = (f"the training loss rose ({trend(train[-2], train[-1])})" if train[-1] > train[-2]
-             else f"the validation loss rose ({trend(val_loss[-2], val_loss[-1])})")
-    return (f"validation accuracy fell from {setting.acc(acc[best])} (epoch {best + 1}) to "
-            f"{setting.acc(acc[-1])} while {which}")
+    which = (
+        f"the training loss rose ({trend(train[-2], train[-1])})"
+        if train[-1] > train[-2]
+        else f"the validation loss rose ({trend(val_loss[-2], val_loss[-1])})"
+    )
+    return (
+        f"validation accuracy fell from {setting.acc(acc[best])} (epoch {best + 1}) to "
+        f"{setting.acc(acc[-1])} while {which}"
+    )
 
 
 class _Measured:
     """The rules with diagnostics (see the module docstring): the mechanism first, then the curve."""
 
-    def __init__(self, epochs: Sequence[EpochRecord], probes: Sequence[ProbeRecord], best_val_acc: float | None,
-                 setting: Setting) -> None:
+    def __init__(
+        self, epochs: Sequence[EpochRecord], probes: Sequence[ProbeRecord], best_val_acc: float | None, setting: Setting
+    ) -> None:
         self.s, self.b = setting, setting.bands
         self.train = [float(e.train_loss or 0.0) for e in epochs]  # finite: checked by _judge
         self.val_loss = [float(e.val_loss or 0.0) for e in epochs]
@@ -217,7 +239,7 @@ class _Measured:
 
     # -- pieces of reasons ------------------------------------------------------------------
     def steps(self) -> str:
-        """"steps 2.2e-03 of the weights (healthy)": the update ratio against the family's band."""
+        """ "steps 2.2e-03 of the weights (healthy)": the update ratio against the family's band."""
         if self.ratio is None:
             return "steps measured"
         band, who = self.b.update_ratio, "" if self.b is SGD else f" for {self.b.name}"
@@ -247,8 +269,10 @@ class _Measured:
     def decay_note(self) -> str:
         if self.share is None or self.decay is None or self.ratio is None or not self.b.decay_share.above(self.share):
             return ""
-        return (f"most of each step is weight decay ({100 * self.share:.0f}%: lr·wd = {self.decay:.1e} of the "
-                f"{self.ratio:.1e} measured)")
+        return (
+            f"most of each step is weight decay ({100 * self.share:.0f}%: lr·wd = {self.decay:.1e} of the "
+            f"{self.ratio:.1e} measured)"
+        )
 
     def join(self, *parts: str) -> str:
         return "; ".join(p for p in (*parts, self.decay_note(), self.s.momentum_note()) if p)
@@ -262,8 +286,16 @@ class _Measured:
     # -- the rules --------------------------------------------------------------------------
     def verdict(self) -> Verdict:
         # dead units before step size: a dead layer's update ratio is 0; overfitting before a falling accuracy
-        for rule in (self.decay_too_strong, self.dying, self.unstable_dead, self.too_small, self.too_few_steps,
-                     self.overfitting, self.unstable_fall, self.at_chance_rule):
+        for rule in (
+            self.decay_too_strong,
+            self.dying,
+            self.unstable_dead,
+            self.too_small,
+            self.too_few_steps,
+            self.overfitting,
+            self.unstable_fall,
+            self.at_chance_rule,
+        ):
             found = rule()
             if found is not None:
                 return found
@@ -271,17 +303,28 @@ class _Measured:
 
     def decay_too_strong(self) -> Verdict | None:
         s, last = self.s, self.last
-        if (self.share is None or self.decay is None or self.ratio is None or not self.at_chance
-                or not self.b.decay_share.above(self.share) or abs(self.val_loss[-1] - s.uniform) > AT_UNIFORM):
+        if (
+            self.share is None
+            or self.decay is None
+            or self.ratio is None
+            or not self.at_chance
+            or not self.b.decay_share.above(self.share)
+            or abs(self.val_loss[-1] - s.uniform) > AT_UNIFORM
+        ):
             return None
         wd = s.config.weight_decay if s.config is not None else 0.0
-        reason = (f"weight decay too strong: it alone moves the weights by lr·wd = {self.decay:.1e} per step, "
-                  f"{100 * self.share:.0f}% of the measured step ({self.ratio:.1e}), so the weights shrink instead "
-                  f"of learning; validation accuracy {s.acc(last)}, loss {self.val_loss[-1]:.4f} ≈ ln {s.classes} "
-                  f"(a uniform guess)")
+        reason = (
+            f"weight decay too strong: it alone moves the weights by lr·wd = {self.decay:.1e} per step, "
+            f"{100 * self.share:.0f}% of the measured step ({self.ratio:.1e}), so the weights shrink instead "
+            f"of learning; validation accuracy {s.acc(last)}, loss {self.val_loss[-1]:.4f} ≈ ln {s.classes} "
+            f"(a uniform guess)"
+        )
         parts = [reason, self.dead_note(), s.momentum_note()]
-        return Verdict(VerdictLabel.NOT_LEARNING, "; ".join(p for p in parts if p),
-                       f"try a smaller weight decay (10x smaller: {wd / 10:g})")
+        return Verdict(
+            VerdictLabel.NOT_LEARNING,
+            "; ".join(p for p in parts if p),
+            f"try a smaller weight decay (10x smaller: {wd / 10:g})",
+        )
 
     def dying(self) -> Verdict | None:
         dead, s = self.dead, self.s
@@ -293,11 +336,18 @@ class _Measured:
         # epoch means count dead steps (0) and hide the killing ones: quote a killed layer's largest single step
         # (update_ratio_max), else (runs saved before it) the largest epoch mean where it shows
         top, big = largest_update(self.diags, [k for k, f in dead if f >= DEAD_HIGH]), max(self.step_ratios or [0.0])
-        steps = (f"; {largest_step(*top)}" if top else
-                 f", killed by steps of up to {big:.0e} of the weights" if self.b.update_ratio.above(big) else "")
+        steps = (
+            f"; {largest_step(*top)}"
+            if top
+            else f", killed by steps of up to {big:.0e} of the weights"
+            if self.b.update_ratio.above(big)
+            else ""
+        )
         one = f"; one class for {100 * self.top:.0f}% of images" if self.top is not None and self.top >= 0.5 else ""
-        reason = (f"dying ReLUs: {killed} never fire{steps}{one}; validation accuracy {s.acc(self.last)}{fell}, "
-                  f"loss {self.val_loss[-1]:.3f} ≈ ln {s.classes} (a uniform guess)")
+        reason = (
+            f"dying ReLUs: {killed} never fire{steps}{one}; validation accuracy {s.acc(self.last)}{fell}, "
+            f"loss {self.val_loss[-1]:.3f} ≈ ln {s.classes} (a uniform guess)"
+        )
         tail = " (or less momentum)" if s.momentum else ""
         return Verdict(VerdictLabel.NOT_LEARNING, self.join(reason), f"steps too large: {SMALLER_LR}{tail}")
 
@@ -320,9 +370,11 @@ class _Measured:
         if base is not None and current is not None and current < base * (1 - 1e-6):
             lowered = f" (the schedule has lowered the lr to {current:.2g})"
         who = "" if self.b is SGD else f" {self.b.name}"
-        reason = (f"steps too small: {ratio:.1e} of the weights per step, {times(floor / ratio)} below the "
-                  f"healthy{who} floor {floor:.0e}{lowered}{probe_note}; validation accuracy {self.s.acc(self.last)}, "
-                  f"{self.moved()}")
+        reason = (
+            f"steps too small: {ratio:.1e} of the weights per step, {times(floor / ratio)} below the "
+            f"healthy{who} floor {floor:.0e}{lowered}{probe_note}; validation accuracy {self.s.acc(self.last)}, "
+            f"{self.moved()}"
+        )
         return Verdict(VerdictLabel.TOO_SLOW, self.join(reason), f"try a {times(factor)} larger learning rate{target}")
 
     def too_few_steps(self) -> Verdict | None:
@@ -334,13 +386,17 @@ class _Measured:
         if not band.below(travel):
             return None
         floor, batch = band.low or 0.0, s.config.batch_size
-        reason = (f"too few steps: {spe} steps per epoch ({s.n_train:,} samples / batch {batch}) × {ratio:.1e} "
-                  f"of the weights each = {travel:.1e} per epoch, {times(floor / travel)} below the {floor:.0e} "
-                  f"runs that learn move; validation accuracy {s.acc(self.last)}, {self.moved()}")
+        reason = (
+            f"too few steps: {spe} steps per epoch ({s.n_train:,} samples / batch {batch}) × {ratio:.1e} "
+            f"of the weights each = {travel:.1e} per epoch, {times(floor / travel)} below the {floor:.0e} "
+            f"runs that learn move; validation accuracy {s.acc(self.last)}, {self.moved()}"
+        )
         if batch > REFERENCE_BATCH and s.lr:
             scaled = s.lr * batch / REFERENCE_BATCH
-            hint = (f"raise the lr with the batch (scale the lr with the batch size: {s.lr:g} × {batch}/"
-                    f"{REFERENCE_BATCH} ≈ {scaled:.2g}), or use a smaller batch")
+            hint = (
+                f"raise the lr with the batch (scale the lr with the batch size: {s.lr:g} × {batch}/"
+                f"{REFERENCE_BATCH} ≈ {scaled:.2g}), or use a smaller batch"
+            )
         else:
             hint = "run more epochs or try a larger learning rate (few steps per epoch)"
         return Verdict(VerdictLabel.TOO_SLOW, self.join(reason), hint)
@@ -349,8 +405,9 @@ class _Measured:
         train, val_loss, n, s = self.train, self.val_loss, self.n, self.s
         hint = "stop earlier, add weight decay, or use more data"
         if n >= 3 and falling(train[-3:]) and val_loss[-1] > val_loss[-2] > val_loss[-3]:
-            reason = (f"validation loss rose for 2 epochs ({val_loss[-3]:.3f} → {val_loss[-1]:.3f}) while "
-                      f"training loss fell")
+            reason = (
+                f"validation loss rose for 2 epochs ({val_loss[-3]:.3f} → {val_loss[-1]:.3f}) while training loss fell"
+            )
             return Verdict(VerdictLabel.OVERFITTING, reason, hint)
         train_acc = self.train_acc[-1]
         if n < 3 or train_acc is None or not train[-1] < train[-2]:
@@ -360,10 +417,12 @@ class _Measured:
         gap = train_acc - self.last
         if rise < OVERFIT_RISE or gap < OVERFIT_GAP:
             return None
-        reason = (f"validation loss {val_loss[-1]:.3f}, {100 * rise:.0f}% above its minimum {val_loss[lowest]:.3f} "
-                  f"(epoch {lowest + 1}), while training accuracy {pct(train_acc)} is {100 * gap:.1f} points above "
-                  f"validation accuracy {s.acc(self.last)} and the training loss still falls "
-                  f"({trend(train[-2], train[-1])})")
+        reason = (
+            f"validation loss {val_loss[-1]:.3f}, {100 * rise:.0f}% above its minimum {val_loss[lowest]:.3f} "
+            f"(epoch {lowest + 1}), while training accuracy {pct(train_acc)} is {100 * gap:.1f} points above "
+            f"validation accuracy {s.acc(self.last)} and the training loss still falls "
+            f"({trend(train[-2], train[-1])})"
+        )
         return Verdict(VerdictLabel.OVERFITTING, reason, hint)
 
     def unstable_dead(self) -> Verdict | None:
@@ -383,14 +442,22 @@ class _Measured:
         if dead and bound.above(dead[0][1]):
             killed = ", ".join(f"{100 * f:.0f}% of {k}" for k, f in dead if bound.above(f))
             top = largest_update(self.diags, [k for k, f in dead if bound.above(f)])
-            mean = (f"; {largest_step(*top)}" if top else
-                    f"; epoch-mean step {self.ratio:.1e} of the weights" if self.ratio is not None else "")
-            parts.append(f"units are dying: {killed} never fire, more than in any {self.b.name} run that learned "
-                         f"(up to {100 * (bound.high or 0):.0f}%): the mark of steps too large{mean}")
+            mean = (
+                f"; {largest_step(*top)}"
+                if top
+                else f"; epoch-mean step {self.ratio:.1e} of the weights"
+                if self.ratio is not None
+                else ""
+            )
+            parts.append(
+                f"units are dying: {killed} never fire, more than in any {self.b.name} run that learned "
+                f"(up to {100 * (bound.high or 0):.0f}%): the mark of steps too large{mean}"
+            )
             if not fall:
                 parts.append(f"validation accuracy {s.acc(self.last)}")
-        return Verdict(VerdictLabel.UNSTABLE, self.join(*parts),
-                       f"{s.smaller_lr()}: steps this large can kill the network")
+        return Verdict(
+            VerdictLabel.UNSTABLE, self.join(*parts), f"{s.smaller_lr()}: steps this large can kill the network"
+        )
 
     def at_chance_rule(self) -> Verdict | None:
         if not self.at_chance:
@@ -406,8 +473,10 @@ class _Measured:
         hint = NEUTRAL
         if gain is not None and current is not None and gain[1] >= PROBE_MIN_GAIN:
             hint = "try a 10x larger learning rate" if gain[0] > current else SMALLER_LR
-        reason = (f"validation accuracy at chance ({s.acc(self.last)}) and the training loss is not falling "
-                  f"({trend(train[-2], train[-1])}; ln {s.classes} = {s.uniform:.3f} is a uniform guess)")
+        reason = (
+            f"validation accuracy at chance ({s.acc(self.last)}) and the training loss is not falling "
+            f"({trend(train[-2], train[-1])}; ln {s.classes} = {s.uniform:.3f} is a uniform guess)"
+        )
         return Verdict(VerdictLabel.NOT_LEARNING, self.join(reason, self.dead_note()), hint)
 
     def learning(self) -> Verdict:
@@ -419,21 +488,30 @@ class _Measured:
         large = self.ratio is not None and self.b.update_ratio.above(self.ratio)
         dead = self.dead_note()
         if n > 1 and last < GOOD_ACC and gained < RISING_POINTS and fall < LOSS_MOVING:
-            reason = (f"stalled at {s.acc(last)}: validation accuracy {s.acc(acc[-2])} → {s.acc(last)} and the "
-                      f"training loss {trend(train[-2], train[-1])} in the last epoch{self.gap_to_best()}; "
-                      f"{self.steps()}")
+            reason = (
+                f"stalled at {s.acc(last)}: validation accuracy {s.acc(acc[-2])} → {s.acc(last)} and the "
+                f"training loss {trend(train[-2], train[-1])} in the last epoch{self.gap_to_best()}; "
+                f"{self.steps()}"
+            )
             return Verdict(VerdictLabel.NOT_LEARNING, self.join(reason, dead), NEUTRAL)
         if n == 1 or last < GOOD_ACC or gained >= RISING_POINTS or still_falling:
             if n == 1:
                 rose = f"validation accuracy {s.acc(last)} after one epoch"
             elif gained < RISING_POINTS and still_falling:
-                rose = (f"training loss still falling: {trend(train[-2], train[-1])} (−{100 * fall:.0f}%) in the "
-                        f"last epoch, validation accuracy {s.acc(acc[-2])} → {s.acc(last)}")
+                rose = (
+                    f"training loss still falling: {trend(train[-2], train[-1])} (−{100 * fall:.0f}%) in the "
+                    f"last epoch, validation accuracy {s.acc(acc[-2])} → {s.acc(last)}"
+                )
             else:
                 rose = f"validation accuracy {s.acc(acc[-2])} → {s.acc(last)}"
             hint = f"{MORE_EPOCHS}; steps are large: watch for dying ReLUs" if large else MORE_EPOCHS
-            more = (", still improving" if n > 1 and gained >= RISING_POINTS else "" if n == 1 or still_falling
-                    else f", training loss {trend(train[-2], train[-1])}")  # "improving" only where accuracy rose
+            more = (
+                ", still improving"
+                if n > 1 and gained >= RISING_POINTS
+                else ""
+                if n == 1 or still_falling
+                else f", training loss {trend(train[-2], train[-1])}"
+            )  # "improving" only where accuracy rose
             reason = self.join(f"{rose}{self.gap_to_best()}, {self.steps()}{more}", dead)
             return Verdict(VerdictLabel.STILL_LEARNING, reason, hint)
         if n > 1 and val_loss[-1] >= val_loss[-2] * (1 - VAL_FALLING):
@@ -441,12 +519,16 @@ class _Measured:
         else:
             flat = f"training loss {trend(train[-2], train[-1])} (−{100 * fall:.0f}%: flattening)"
         reason = f"validation accuracy {s.acc(last)} (best {s.acc(max(acc))}), {flat}{self.gap_to_best()}"
-        return Verdict(VerdictLabel.CONVERGED, self.join(reason, dead),
-                       "fine as it is; compare with a 10x smaller and larger learning rate")
+        return Verdict(
+            VerdictLabel.CONVERGED,
+            self.join(reason, dead),
+            "fine as it is; compare with a 10x smaller and larger learning rate",
+        )
 
 
-def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
-                  best_val_acc: float | None, setting: Setting) -> Verdict:
+def _judge_curves(
+    train: list[float], val_loss: list[float], acc: list[float], best_val_acc: float | None, setting: Setting
+) -> Verdict:
     """The rules without diagnostics (sessions saved before they existed): the curves alone."""
     n, last, pct = len(acc), acc[-1], setting.acc
     peak = max(acc[:-1], default=0.0)
@@ -494,8 +576,7 @@ def _judge_curves(train: list[float], val_loss: list[float], acc: list[float],
     if max(acc) <= setting.chance:  # steady: falling at every epoch, but still at chance
         return Verdict(
             VerdictLabel.TOO_SLOW,
-            f"validation accuracy only {pct(last)}{gap}, training loss falling slowly "
-            f"({trend(train[-2], train[-1])})",
+            f"validation accuracy only {pct(last)}{gap}, training loss falling slowly ({trend(train[-2], train[-1])})",
             "try a 10x larger learning rate",
         )
     if improving and far_from_best:

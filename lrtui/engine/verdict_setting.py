@@ -82,8 +82,14 @@ class Setting:
     @classmethod
     def of(cls, config: RunConfig | None, lr: float | None, n_train: int | None, n_val: int | None) -> Setting:
         lr = lr if lr is not None else (config.lr if config is not None else None)
-        return cls(bands_for(config.optimizer if config else None), config, lr, n_train, n_val,
-                   config.classes if config else CLASSES)
+        return cls(
+            bands_for(config.optimizer if config else None),
+            config,
+            lr,
+            n_train,
+            n_val,
+            config.classes if config else CLASSES,
+        )
 
     @property
     def steps_per_epoch(self) -> int | None:
@@ -114,7 +120,7 @@ class Setting:
         return cfg.momentum if cfg is not None and self.bands.family == "sgd" and 0 < cfg.momentum < 1 else 0.0
 
     def momentum_note(self) -> str:
-        """"effective step lr/(1−0.9) = 1.0 under momentum 0.9" (empty without momentum)."""
+        """ "effective step lr/(1−0.9) = 1.0 under momentum 0.9" (empty without momentum)."""
         if not self.momentum or self.lr is None or self.config is None:
             return ""
         eff = effective_lr(self.config.optimizer, self.lr, self.momentum)

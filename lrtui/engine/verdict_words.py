@@ -60,7 +60,7 @@ def share(ratio: float) -> str:
 
 
 def largest_step(layer: str, ratio: float) -> str:
-    """"the largest step moved conv2 by 62% of its weights": the evidence an epoch's mean step hides."""
+    """ "the largest step moved conv2 by 62% of its weights": the evidence an epoch's mean step hides."""
     return f"the largest step moved {layer} by {share(ratio)} of its weights"
 
 

@@ -168,8 +168,11 @@ def log_axis(lo: float, hi: float, rows: int) -> tuple[float, float, list[float]
         slack_rows = int((bottom + step * intervals - hi) / step + 1e-9)
         bottom -= (slack_rows // 2) * step  # the data in the middle, not under an empty top
         top = bottom + step * intervals
-        ticks = [bottom + i * step for i in range(intervals + 1)
-                 if abs((bottom + i * step) - round(bottom + i * step)) < 1e-6]
+        ticks = [
+            bottom + i * step
+            for i in range(intervals + 1)
+            if abs((bottom + i * step) - round(bottom + i * step)) < 1e-6
+        ]
         k = max(1, math.ceil(len(ticks) / 6))
         start = next((i for i in range(k) if i < len(ticks) and round(ticks[i]) % k == 0), 0)
         ticks = ticks[start::k]  # every k-th decade, phased so that 1e-4 and 1e-2 are among them
@@ -186,4 +189,3 @@ def apply_log(plt: Any, lo: float, hi: float, rows: int) -> None:
     bottom, top, ticks, labels = log_axis(lo, hi, rows)
     plt.ylim(bottom, top)
     plt.yticks(ticks, labels)
-

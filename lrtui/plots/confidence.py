@@ -41,8 +41,10 @@ from lrtui.plots.grouping import (
 from lrtui.sessions.record import RunRecord
 
 #: What "best val acc" is, said wherever a best-epoch figure is shown.
-BEST_NOTE = ("Best val acc is the best epoch's validation accuracy, an optimistic pick (the epoch is chosen by the "
-             "same validation images that score it); last val acc is the final epoch's.")
+BEST_NOTE = (
+    "Best val acc is the best epoch's validation accuracy, an optimistic pick (the epoch is chosen by the "
+    "same validation images that score it); last val acc is the final epoch's."
+)
 #: Settings a grid searches, whose best value may lie beyond the grid's edge (seeds and epochs are no search).
 EDGE_FIELDS: tuple[str, ...] = ("lr", "batch_size", "momentum", "weight_decay", "warmup")
 
@@ -50,9 +52,13 @@ EDGE_FIELDS: tuple[str, ...] = ("lr", "batch_size", "momentum", "weight_decay", 
 # -- settings paired by seed ---------------------------------------------------------------------
 def paired_seeds(a: SeedGroup, b: SeedGroup, value: str = "best_val_acc") -> tuple[list[float], list[float]]:
     """Both settings' ``value`` in points on every seed both have one for, in seed order."""
+
     def by_seed(group: SeedGroup) -> dict[int, float]:
-        return {r.config.seed: 100 * v for r in group.runs
-                if isinstance(v := getattr(r, value), (int, float)) and math.isfinite(v)}
+        return {
+            r.config.seed: 100 * v
+            for r in group.runs
+            if isinstance(v := getattr(r, value), (int, float)) and math.isfinite(v)
+        }
 
     sa, sb = by_seed(a), by_seed(b)
     shared = sorted(sa.keys() & sb.keys())
@@ -91,12 +97,12 @@ def comparison_sentence(a: SeedGroup, b: SeedGroup) -> str:
 def comparison_sentences(groups: Sequence[SeedGroup], k: int = 3) -> list[tuple[SeedGroup, str]]:
     """The best setting (by mean best validation accuracy) against each of the next ``k``: (runner-up, sentence)."""
     order = ranked(groups)
-    return [(other, comparison_sentence(order[0], other)) for other in order[1: k + 1]]
+    return [(other, comparison_sentence(order[0], other)) for other in order[1 : k + 1]]
 
 
 # -- the edges of a grid -------------------------------------------------------------------------
 def _edge_sentence(name: str, best: Any, tried: Sequence[Any], of: str = "") -> str | None:
-    """"The best lr for adam, 0.01, is the largest the grid tried: extend the grid to larger lr." (None inside)."""
+    """ "The best lr for adam, 0.01, is the largest the grid tried: extend the grid to larger lr." (None inside)."""
     numbers = [v for v in tried if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if name not in EDGE_FIELDS or len(numbers) != len(tried) or not grid_edge(best, numbers):
         return None
@@ -105,8 +111,10 @@ def _edge_sentence(name: str, best: Any, tried: Sequence[Any], of: str = "") -> 
         return None
     shown = name.replace("_", " ")
     side = "largest" if largest else "smallest"
-    return (f"The best {shown}{f' for {of}' if of else ''}, {value_text(name, best)}, is the {side} the grid tried: "
-            f"extend the grid to {'larger' if largest else 'smaller'} {shown}.")
+    return (
+        f"The best {shown}{f' for {of}' if of else ''}, {value_text(name, best)}, is the {side} the grid tried: "
+        f"extend the grid to {'larger' if largest else 'smaller'} {shown}."
+    )
 
 
 def edge_sentences(runs: Sequence[RunRecord]) -> list[str]:
@@ -115,8 +123,11 @@ def edge_sentences(runs: Sequence[RunRecord]) -> list[str]:
     picked = comparison_fields(runs)
     if picked is not None:
         table = grid_table(runs, *picked)
-        return [s for cv, rv, _ in best_per_column(table)
-                if (s := _edge_sentence(table.rows_field, rv, table.row_values, value_text(table.cols_field, cv)))]
+        return [
+            s
+            for cv, rv, _ in best_per_column(table)
+            if (s := _edge_sentence(table.rows_field, rv, table.row_values, value_text(table.cols_field, cv)))
+        ]
     names = [n for n in varying_fields([r.config for r in runs]) if n != "seed"]
     order = ranked(seed_groups(runs)) if len(names) == 1 else []
     if not order:
@@ -148,5 +159,7 @@ def small_val_note(runs: Sequence[RunRecord]) -> str:
     if not sizes:
         return ""
     images = " or ".join(f"{n}" for n in sizes[:3]) + (" …" if len(sizes) > 3 else "")
-    return (f"Validation sets under {SMALL_VAL} images (here {images}): each validation accuracy of such a run "
-            "carries its 95% binomial interval in brackets.")
+    return (
+        f"Validation sets under {SMALL_VAL} images (here {images}): each validation accuracy of such a run "
+        "carries its 95% binomial interval in brackets."
+    )

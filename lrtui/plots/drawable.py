@@ -16,8 +16,6 @@ LINEAR_LIMIT, LINEAR_TINY = 1e100, 1e-100
 LOG_LIMIT = 300
 
 
-
-
 def drawable(v: float) -> float:
     """A finite value as a linear axis draws it: clamped to ±:data:`LINEAR_LIMIT`, tiny ones as 0."""
     if abs(v) < LINEAR_TINY:

@@ -18,8 +18,6 @@ DASH = "—"  #: a value that was not measured (or not yet)
 HUGE = 1e6
 
 
-
-
 def pct(x: float | None) -> str:
     if x is None or not finite(x):
         return DASH

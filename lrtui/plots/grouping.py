@@ -49,11 +49,14 @@ METRICS: tuple[str, ...] = ("val_acc", "train_acc", "val_loss", "train_loss")
 #: Run values a :func:`grid_table` can show (properties of RunRecord).
 GRID_VALUES: tuple[str, ...] = ("best_val_acc", "last_val_acc", "test_acc")
 #: Short names for settings shown in a group's label (the rest use their field name).
-SHORT_NAMES: dict[str, str] = {"batch_size": "batch", "weight_decay": "wd", "val_fraction": "val", "train_limit": "limit"}
+SHORT_NAMES: dict[str, str] = {
+    "batch_size": "batch",
+    "weight_decay": "wd",
+    "val_fraction": "val",
+    "train_limit": "limit",
+}
 #: Settings :attr:`RunConfig.label` already shows (never repeated in a group label).
 _IN_LABEL = frozenset({"lr", "optimizer", "schedule", "warmup", "seed"})
-
-
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -196,8 +199,13 @@ def make_group(runs: Sequence[RunRecord], varying: Sequence[str] = ()) -> SeedGr
     if not runs:
         raise ValueError("a seed group needs at least one run")
     epochs = _common_epochs(runs)
-    return SeedGroup(group_key(runs[0].config), tuple(runs), setting_label(runs[0].config, varying), epochs,
-                     {m: _curve(runs, m, epochs) for m in METRICS})
+    return SeedGroup(
+        group_key(runs[0].config),
+        tuple(runs),
+        setting_label(runs[0].config, varying),
+        epochs,
+        {m: _curve(runs, m, epochs) for m in METRICS},
+    )
 
 
 def seed_groups(runs: Sequence[RunRecord]) -> list[SeedGroup]:
@@ -266,8 +274,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("seed", "seed", ("seed",), lambda c: str(c.seed)),
 )
 #: Said of the common settings only when not at these defaults (sgd, batch and seed are always said).
-_UNSAID = {"momentum": "0", "weight decay": "0", "schedule": "constant", "warmup": "0", "val split": "0.2",
-           "model": model_text(RunConfig())}
+_UNSAID = {
+    "momentum": "0",
+    "weight decay": "0",
+    "schedule": "constant",
+    "warmup": "0",
+    "val split": "0.2",
+    "model": model_text(RunConfig()),
+}
 
 
 def column_settings(configs: Iterable[RunConfig]) -> tuple[Setting, ...]:
@@ -473,8 +487,9 @@ def comparison_fields(runs: Sequence[RunRecord]) -> tuple[str, str] | None:
     return rows, cols
 
 
-def grid_table(runs: Sequence[RunRecord], rows: str | None = None, cols: str | None = None,
-               value: str = "best_val_acc") -> GridTable:
+def grid_table(
+    runs: Sequence[RunRecord], rows: str | None = None, cols: str | None = None, value: str = "best_val_acc"
+) -> GridTable:
     """Pivot ``runs`` by two config fields (any two; None = pick with :func:`comparison_fields`).
 
     Raises ValueError for an unknown field or value, the same field twice, or (when a field is left
@@ -528,7 +543,33 @@ def best_per_column(table: GridTable) -> list[tuple[Any, Any, float]]:
     return out
 
 
-__all__ = ["GRID_VALUES", "METRICS", "SETTINGS", "Curve", "GridCell", "GridTable", "SeedGroup", "Setting", "Summary",
-           "best_per_column", "best_setting", "column_settings", "common_settings_text", "comparison_fields",
-           "grid_table", "group_key", "has_seed_groups", "make_group", "range_text", "ranked", "seed_groups", "setting_cells",
-           "setting_label", "summarize", "summary_text", "time_shares", "time_text", "value_text"]
+__all__ = [
+    "GRID_VALUES",
+    "METRICS",
+    "SETTINGS",
+    "Curve",
+    "GridCell",
+    "GridTable",
+    "SeedGroup",
+    "Setting",
+    "Summary",
+    "best_per_column",
+    "best_setting",
+    "column_settings",
+    "common_settings_text",
+    "comparison_fields",
+    "grid_table",
+    "group_key",
+    "has_seed_groups",
+    "make_group",
+    "range_text",
+    "ranked",
+    "seed_groups",
+    "setting_cells",
+    "setting_label",
+    "summarize",
+    "summary_text",
+    "time_shares",
+    "time_text",
+    "value_text",
+]

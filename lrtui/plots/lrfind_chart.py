@@ -14,7 +14,11 @@ from lrtui.engine.numbers import finite
 from lrtui.plots.drawable import log10_drawable
 
 #: Marker colour and letter of each method on the charts (letters tell them apart without colour).
-METHOD_STYLE: dict[str, tuple[str, str]] = {"valley": ("green", "v"), "steepest": ("orange", "s"), "max_stable": ("magenta", "m")}
+METHOD_STYLE: dict[str, tuple[str, str]] = {
+    "valley": ("green", "v"),
+    "steepest": ("orange", "s"),
+    "max_stable": ("magenta", "m"),
+}
 #: Largest loss drawn (a larger one at this height): plotext picks this chart's y ticks itself, and draws
 #: nothing at all for values from about 1e50 on; the range test stops long before, at divergence.
 LOSS_LIMIT = 1e15
@@ -36,8 +40,11 @@ def draw(plot: Any, result: LRFindResult) -> None:
     plot.title("LR range test: smoothed loss vs learning rate")
     plot.xlabel("learning rate (log scale)")
     plot.ylabel("loss")
-    points = [(log10_drawable(lr), _drawn(y)) for lr, y in zip(result.lrs, result.smoothed)
-              if finite(lr) and lr > 0 and finite(y)]
+    points = [
+        (log10_drawable(lr), _drawn(y))
+        for lr, y in zip(result.lrs, result.smoothed)
+        if finite(lr) and lr > 0 and finite(y)
+    ]
     if not points:
         return
     xs = [x for x, _ in points]

@@ -49,9 +49,11 @@ def healthy_update(runs: Iterable[RunRecord]) -> tuple[float, float]:
 
 
 def band_label(runs: Iterable[RunRecord]) -> str:
-    """"healthy band", naming the family when it is not plain SGD's ("healthy band (Adam)")."""
+    """ "healthy band", naming the family when it is not plain SGD's ("healthy band (Adam)")."""
     family = family_of(runs)
     return "healthy band" if family is SGD else f"healthy band ({family.name})"
+
+
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 

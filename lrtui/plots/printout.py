@@ -59,14 +59,18 @@ def classic_lines(ev: BatchLog) -> tuple[str, str]:
 
 
 def epoch_line(ev: EpochEnd) -> str:
-    return (f"epoch: {ev.epoch:2} done | train loss: {ev.train_loss:.4f} | train acc: {100 * ev.train_acc:.3f}% "
-            f"| val loss: {ev.val_loss:.4f} | val acc: {100 * ev.val_acc:.3f}% | {ev.seconds:.1f} s")
+    return (
+        f"epoch: {ev.epoch:2} done | train loss: {ev.train_loss:.4f} | train acc: {100 * ev.train_acc:.3f}% "
+        f"| val loss: {ev.val_loss:.4f} | val acc: {100 * ev.val_acc:.3f}% | {ev.seconds:.1f} s"
+    )
 
 
 def start_line(ev: RunStarted) -> str:
     c = ev.config
-    return (f"{ev.run_id}: {c.label}, {c.epochs} epoch(s), batch {c.batch_size} | {c.dataset}: {ev.n_train} train, "
-            f"{ev.n_val} val, {ev.n_test} test | {ev.device} ({ev.device_name})")
+    return (
+        f"{ev.run_id}: {c.label}, {c.epochs} epoch(s), batch {c.batch_size} | {c.dataset}: {ev.n_train} train, "
+        f"{ev.n_val} val, {ev.n_test} test | {ev.device} ({ev.device_name})"
+    )
 
 
 def end_lines(ev: RunEnd) -> list[str]:
@@ -74,8 +78,10 @@ def end_lines(ev: RunEnd) -> list[str]:
     head = f"{ev.run_id} {ev.status}"
     if ev.status == "failed":
         return [f"{head}: {ev.error}"]
-    parts = [f"{head} after {ev.epochs_done} epoch(s) in {seconds(ev.duration_s)}",
-             f"{ev.samples_per_s:,.0f} samples/s"]
+    parts = [
+        f"{head} after {ev.epochs_done} epoch(s) in {seconds(ev.duration_s)}",
+        f"{ev.samples_per_s:,.0f} samples/s",
+    ]
     if ev.diverged_at:
         parts.append(f"non-finite loss at epoch {ev.diverged_at[0]}, batch {ev.diverged_at[1]}")
     if ev.test:
@@ -150,9 +156,14 @@ class RunPrinter:
         self._tasks: dict[str, TaskID] = {}
         self._provisional = ProvisionalLines()
         if console.is_terminal and not quiet:
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                                 TextColumn("{task.fields[rate]} samples/s  ETA {task.fields[eta]}"),
-                                 console=console, transient=True)
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[rate]} samples/s  ETA {task.fields[eta]}"),
+                console=console,
+                transient=True,
+            )
             self._bar.start()
 
     def _say(self, text: str, run_id: str | None = None) -> None:
@@ -189,8 +200,13 @@ class RunPrinter:
     def _advance(self, ev: ProgressEvent) -> None:
         task = self._tasks.get(ev.run_id)
         if self._bar is not None and task is not None:
-            self._bar.update(task, completed=ev.batches_done, total=ev.batches_total,
-                             rate=f"{ev.samples_per_s:,.0f}", eta=seconds(ev.eta_s) if ev.eta_s else "—")
+            self._bar.update(
+                task,
+                completed=ev.batches_done,
+                total=ev.batches_total,
+                rate=f"{ev.samples_per_s:,.0f}",
+                eta=seconds(ev.eta_s) if ev.eta_s else "—",
+            )
 
     def close(self) -> None:
         if self._bar is not None:
@@ -217,8 +233,11 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
         row = [Text(cells[c]) for c in columns]
         row[columns.index("verdict")].stylize(VERDICT_COLORS.get(cells["verdict"], ""))
         table.add_row(*row)
-    notes = [*edge_sentences(runs), BEST_NOTE,
-             *(["~: runs trained side by side (a stacked lr sweep) split the time they shared"] if shares else [])]
+    notes = [
+        *edge_sentences(runs),
+        BEST_NOTE,
+        *(["~: runs trained side by side (a stacked lr sweep) split the time they shared"] if shares else []),
+    ]
     table.caption = Text("\n".join(notes))
     table.caption_justify = "left"
     return table
@@ -236,13 +255,21 @@ def sessions_table(entries: Iterable[SessionEntry]) -> Table:
     """
     table = Table()
     for col in ("date", "runs", "data set", "optimizers", "best lr", "test acc", "live", "path"):
-        table.add_column(col, justify="right" if col in ("runs", "test acc") else "left",
-                         overflow="fold")
+        table.add_column(col, justify="right" if col in ("runs", "test acc") else "left", overflow="fold")
     for entry in entries:
         s = entry.session
         if s is None:
             reason = (entry.error or "").removeprefix(f"{entry.path / FILENAME}: ")
-            table.add_row("—", Text("unreadable", style="red"), "", "", "", "", "", Text(f"{printable(entry.path)}\n{printable(reason, newlines=False)}"))
+            table.add_row(
+                "—",
+                Text("unreadable", style="red"),
+                "",
+                "",
+                "",
+                "",
+                "",
+                Text(f"{printable(entry.path)}\n{printable(reason, newlines=False)}"),
+            )
             continue
         ran = [r for r in s.runs if r.status != "queued"]
         configs = [r.config for r in s.runs]
@@ -254,7 +281,19 @@ def sessions_table(entries: Iterable[SessionEntry]) -> Table:
             several = len({c.optimizer for c in configs}) > 1
             lr = format_lr(best.config.lr) + (f" {best.config.optimizer}" if several else "")
             test = summary_text(best.summary("test_acc"))
-        live = Text(", ".join(printable(w.label, newlines=False) for w in entry.writers if w.alive), style="green") if entry.live else ""
-        table.add_row(Text(s.date), str(len(ran)), Text(_distinct(c.dataset for c in configs) or "—"),
-                      Text(optimizers or "—"), Text(lr), Text(test), live, Text(printable(entry.path)))
+        live = (
+            Text(", ".join(printable(w.label, newlines=False) for w in entry.writers if w.alive), style="green")
+            if entry.live
+            else ""
+        )
+        table.add_row(
+            Text(s.date),
+            str(len(ran)),
+            Text(_distinct(c.dataset for c in configs) or "—"),
+            Text(optimizers or "—"),
+            Text(lr),
+            Text(test),
+            live,
+            Text(printable(entry.path)),
+        )
     return table

@@ -23,8 +23,16 @@ def latest_probe(run: RunRecord) -> ProbeRecord | None:
     return probes[-1] if probes else None
 
 
-def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-               zoom: bool = False, log: bool = False, short: bool = False) -> None:
+def plot_probe(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    *,
+    plain: bool = False,
+    legend: bool = True,
+    zoom: bool = False,
+    log: bool = False,
+    short: bool = False,
+) -> None:
     """The step probe: loss after one step of size η along each run's next update, against η on a log
     axis, from the run's latest weights, with its current lr marked by a vertical line.
 
@@ -72,7 +80,8 @@ def plot_probe(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, lege
     plt.xlim(left, right)
     plt.xticks(decades, [decade_label(d) for d in decades])
     loss_like(plt, drawn_y, chart_rows(plt, short), True, log) if log else apply_linear(
-        plt, min(drawn_y) if zoom else min(0.0, min(drawn_y)), max(drawn_y), chart_rows(plt, short))
+        plt, min(drawn_y) if zoom else min(0.0, min(drawn_y)), max(drawn_y), chart_rows(plt, short)
+    )
 
 
 NO_LR_TRACE = "no lr trace: recorded when a run ends (older runs have none)"
@@ -81,12 +90,23 @@ NO_LR_TRACE = "no lr trace: recorded when a run ends (older runs have none)"
 def lr_points(run: RunRecord) -> list[tuple[int, float]]:
     """(step, lr) of a run's ``lr_trace`` with a positive, finite lr (a log axis needs them); [] without one."""
     trace = getattr(run, "lr_trace", None) or []
-    return [(int(p[0]), float(p[1])) for p in trace
-            if len(p) >= 2 and isinstance(p[1], (int, float)) and math.isfinite(p[1]) and p[1] > 0]
+    return [
+        (int(p[0]), float(p[1]))
+        for p in trace
+        if len(p) >= 2 and isinstance(p[1], (int, float)) and math.isfinite(p[1]) and p[1] > 0
+    ]
 
 
-def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-            zoom: bool = False, log: bool = True, short: bool = False) -> None:
+def plot_lr(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    *,
+    plain: bool = False,
+    legend: bool = True,
+    zoom: bool = False,
+    log: bool = True,
+    short: bool = False,
+) -> None:
     """The learning rate each run used against the optimizer step (its ``lr_trace``), on a log axis:
     a schedule's warmup, steps and decay side by side, constant runs as flat lines a decade apart.
 
@@ -106,8 +126,12 @@ def plot_lr(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend:
         plt.text(NO_LR_TRACE, 0.5, 0.5, alignment="center", **({} if plain else {"color": REFERENCE_COLOR}))
         return
     missing = [run.id for run in runs if not lr_points(run)]
-    set_labels(plt, "Learning rate per step (log)" + (f" · no lr trace: {', '.join(missing)}" if missing else ""), "step",
-            short)
+    set_labels(
+        plt,
+        "Learning rate per step (log)" + (f" · no lr trace: {', '.join(missing)}" if missing else ""),
+        "step",
+        short,
+    )
     logs: list[float] = []
     last = 1
     for run, points in traced:

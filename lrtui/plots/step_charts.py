@@ -106,9 +106,17 @@ def _missing(runs: Sequence[RunRecord], key: str) -> str:
     return f" · no step trace: {', '.join(missing)}" if missing else ""
 
 
-def plot_update_ratio_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-                            zoom: bool = False, log: bool = True, short: bool = False,
-                            all_layers: bool = False) -> None:
+def plot_update_ratio_steps(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    *,
+    plain: bool = False,
+    legend: bool = True,
+    zoom: bool = False,
+    log: bool = True,
+    short: bool = False,
+    all_layers: bool = False,
+) -> None:
     """‖Δw‖/‖w‖ of single steps against the step (log), with the healthy band: the key layer (fc1) as each
     run's line, the other layers as dots; of many layers the ones furthest from the band (``all_layers``: all). lr 0.5's first hundred steps move layers by half their weights; lr 1e-4's, by 1e-5.
 
@@ -117,8 +125,9 @@ def plot_update_ratio_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool 
     """
     traced = [r for r in runs if has_points(r, "update_ratio")]
     if not traced:
-        charts.plot_update_ratio(plt, runs, plain=plain, legend=legend, zoom=zoom, log=log, short=short,
-                                 all_layers=all_layers)
+        charts.plot_update_ratio(
+            plt, runs, plain=plain, legend=legend, zoom=zoom, log=log, short=short, all_layers=all_layers
+        )
         return
     plt.clear_data()
     charts.set_labels(plt, "Update ratio of single steps (log)" + _missing(runs, "update_ratio"), "step (log)", short)
@@ -134,13 +143,19 @@ def plot_update_ratio_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool 
                 continue
             ys = [log10_drawable(v) for _, v in points]
             label = f"{run.config.label} {layer}" if legend and layer == key else None
-            charts.draw_series(plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key))
+            charts.draw_series(
+                plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key)
+            )
             drawn += ys
     band = healthy_update(runs)
     low, high = (math.log10(v) for v in band)
     for i, edge in enumerate((low, high)):
-        plt.plot([x_of(0), x_of(max(last, 1))], [edge, edge], label=(band_label(runs) if legend and i == 0 else None),
-                 **charts.reference_style(plain))
+        plt.plot(
+            [x_of(0), x_of(max(last, 1))],
+            [edge, edge],
+            label=(band_label(runs) if legend and i == 0 else None),
+            **charts.reference_style(plain),
+        )
     step_axis(plt, last)
     values = [10**v for v in drawn]
     lo = min([*values, band[0]]) if not zoom or not values else min(values)
@@ -169,9 +184,17 @@ def dead_title(runs: Sequence[RunRecord], short: bool = False) -> str:
     return f"Dead ReLU units (%) on {images} fixed probe images, not the validation set"
 
 
-def plot_dead_fraction_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-                             zoom: bool = False, log: bool = False, short: bool = False,
-                             all_layers: bool = False) -> None:
+def plot_dead_fraction_steps(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    *,
+    plain: bool = False,
+    legend: bool = True,
+    zoom: bool = False,
+    log: bool = False,
+    short: bool = False,
+    all_layers: bool = False,
+) -> None:
     """Share (%) of ReLU units that never fire on the trace's probe batch, against the step (log): the key layer (fc1) as
     each run's line, the others as dots; of many layers the ones furthest from the band (``all_layers``: all). Watch lr 0.5 kill a layer within its first few hundred steps.
 
@@ -181,8 +204,9 @@ def plot_dead_fraction_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool
     """
     traced = [r for r in runs if has_points(r, "dead_fraction")]
     if not traced:
-        charts.plot_dead_fraction(plt, runs, plain=plain, legend=legend, zoom=zoom, log=log, short=short,
-                                  all_layers=all_layers)
+        charts.plot_dead_fraction(
+            plt, runs, plain=plain, legend=legend, zoom=zoom, log=log, short=short, all_layers=all_layers
+        )
         return
     plt.clear_data()
     title, width = dead_title(traced, short) + _missing(runs, "dead_fraction"), plt.plot_size()[0]
@@ -202,7 +226,9 @@ def plot_dead_fraction_steps(plt: Any, runs: Sequence[RunRecord], *, plain: bool
                 continue
             ys = [drawable(100.0 * v) for _, v in points]
             label = f"{run.config.label} {layer}" if legend and layer == key else None
-            charts.draw_series(plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key))
+            charts.draw_series(
+                plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key)
+            )
             drawn += ys
     step_axis(plt, last)
     if zoom and drawn:

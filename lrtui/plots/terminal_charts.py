@@ -104,8 +104,16 @@ def _range(run: RunRecord, key: str) -> float:
     return (max(ys) - min(ys)) if ys else 0.0
 
 
-def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, transform: Callable[[float], float | None],
-                 plain: bool, train: bool, legend: bool, seeds: bool = False) -> list[float]:
+def _plot_metric(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    key: str,
+    transform: Callable[[float], float | None],
+    plain: bool,
+    train: bool,
+    legend: bool,
+    seeds: bool = False,
+) -> list[float]:
     """Validation (and training) curves of one metric for every run; returns the values drawn.
 
     ``seeds=True``: runs that differ only in seed are drawn as one group (see :func:`_plot_group`).
@@ -124,7 +132,9 @@ def _plot_metric(plt: Any, runs: Sequence[RunRecord], key: str, transform: Calla
             points = [(x, y) for x, y in mapped if y is not None]
             if points:
                 label = (f"{run.config.label} {split}" if train else run.config.label) if legend else None
-                draw_series(plt, [p[0] for p in points], [p[1] for p in points], label, run_style(run, plain, split == "train"))
+                draw_series(
+                    plt, [p[0] for p in points], [p[1] for p in points], label, run_style(run, plain, split == "train")
+                )
                 drawn += [p[1] for p in points]
     for group in folded:
         drawn += _plot_group(plt, group, key, transform, plain, train, legend)
@@ -136,14 +146,16 @@ def group_label(group: SeedGroup) -> str:
     return f"{group.label} · {len(group.runs)} seeds"
 
 
-def _curve_points(xs: Sequence[int], ys: Sequence[float | None],
-                  transform: Callable[[float], float | None]) -> list[tuple[int, float]]:
+def _curve_points(
+    xs: Sequence[int], ys: Sequence[float | None], transform: Callable[[float], float | None]
+) -> list[tuple[int, float]]:
     mapped = [(x, transform(y) if y is not None else None) for x, y in zip(xs, ys)]
     return [(x, y) for x, y in mapped if y is not None]
 
 
-def _plot_band(plt: Any, group: SeedGroup, key: str, transform: Callable[[float], float | None],
-               plain: bool) -> list[float]:
+def _plot_band(
+    plt: Any, group: SeedGroup, key: str, transform: Callable[[float], float | None], plain: bool
+) -> list[float]:
     """The min–max band of a seed group's validation curve as two thin dotted lines in its first run's colour.
 
     Dotted edges rather than a filled band: a filled area of characters would cover the other runs' lines.
@@ -153,14 +165,25 @@ def _plot_band(plt: Any, group: SeedGroup, key: str, transform: Callable[[float]
     for ys in (val.lo, val.hi):
         points = _curve_points(val.epochs, ys, transform)
         if len(points) > 1:  # one point alone is the mean's marker already
-            plt.plot([p[0] for p in points], [p[1] for p in points], marker="·",
-                     **({} if plain else {"color": run_color(group.runs[0])}))
+            plt.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                marker="·",
+                **({} if plain else {"color": run_color(group.runs[0])}),
+            )
             drawn += [p[1] for p in points]
     return drawn
 
 
-def _plot_group(plt: Any, group: SeedGroup, key: str, transform: Callable[[float], float | None],
-                plain: bool, train: bool, legend: bool) -> list[float]:
+def _plot_group(
+    plt: Any,
+    group: SeedGroup,
+    key: str,
+    transform: Callable[[float], float | None],
+    plain: bool,
+    train: bool,
+    legend: bool,
+) -> list[float]:
     """A seed group's mean validation (and training) curve, in its first run's colour or letter."""
     first = group.runs[0]
     drawn: list[float] = []
@@ -170,7 +193,9 @@ def _plot_group(plt: Any, group: SeedGroup, key: str, transform: Callable[[float
         points = _curve_points(curve.epochs, curve.mean, transform)
         if points:
             label = (f"{group_label(group)} {split}" if train else group_label(group)) if legend else None
-            draw_series(plt, [p[0] for p in points], [p[1] for p in points], label, run_style(first, plain, split == "train"))
+            draw_series(
+                plt, [p[0] for p in points], [p[1] for p in points], label, run_style(first, plain, split == "train")
+            )
             drawn += [p[1] for p in points]
     return drawn
 
@@ -180,9 +205,18 @@ def chance_percents(runs: Sequence[RunRecord]) -> list[float]:
     return [100.0 / c for c in sorted({r.config.classes for r in runs} or {CLASSES}, reverse=True)]
 
 
-def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
-                  legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False,
-                  short: bool = False) -> None:
+def plot_accuracy(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    *,
+    plain: bool = False,
+    train: bool = True,
+    legend: bool = True,
+    zoom: bool = False,
+    log: bool = False,
+    seeds: bool = False,
+    short: bool = False,
+) -> None:
     """Accuracy (%) per epoch of every run, with chance (1/C of C classes: 10% on digits) as a reference line.
 
     ``log=True``: the error rate (100% − accuracy) on a log axis, where 1.5% vs 3% is as far
@@ -194,22 +228,31 @@ def plot_accuracy(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, t
     last = _epoch_axis(plt, runs, "Error rate per epoch (%, log)" if log else "Accuracy per epoch (%)", short)
     rows = fit_percent_rows(plt, short) if not (log or zoom) else chart_rows(plt, short)
     if log:
+
         def error(acc: float) -> float | None:
             e = 100.0 - 100.0 * acc
             return math.log10(max(e, 0.01))
 
         for percent in chance_percents(runs):
             chance = math.log10(100.0 - percent)
-            plt.plot([1, max(last, 2)], [chance, chance], label=f"chance {100 - percent:.0f}% wrong" if legend
-                     else None, **reference_style(plain))
+            plt.plot(
+                [1, max(last, 2)],
+                [chance, chance],
+                label=f"chance {100 - percent:.0f}% wrong" if legend else None,
+                **reference_style(plain),
+            )
         drawn = _plot_metric(plt, runs, "acc", error, plain, train, legend, seeds)
         values = [10**v for v in drawn] or [1.0, 100.0]
         lo, hi = (min(values), max(values)) if zoom else (min(min(values), 1.0), 100.0)
         apply_log(plt, lo, max(hi, lo * 1.5), rows)
         return
     for percent in chance_percents(runs):  # first: under the runs
-        plt.plot([1, max(last, 2)], [percent, percent], label=f"chance {percent:.0f}%" if legend else None,
-                 **reference_style(plain))
+        plt.plot(
+            [1, max(last, 2)],
+            [percent, percent],
+            label=f"chance {percent:.0f}%" if legend else None,
+            **reference_style(plain),
+        )
     drawn = _plot_metric(plt, runs, "acc", lambda a: drawable(100.0 * a), plain, train, legend, seeds)
     if zoom and drawn:
         apply_linear(plt, max(0.0, min(drawn)), min(100.0, max(drawn)), rows)
@@ -229,15 +272,23 @@ def loss_like(plt: Any, drawn: list[float], rows: int, zoom: bool, log: bool) ->
         apply_linear(plt, min(drawn) if zoom else min(0.0, min(drawn)), max(drawn), rows)
 
 
-def plot_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, train: bool = True,
-              legend: bool = True, zoom: bool = False, log: bool = False, seeds: bool = False,
-              short: bool = False) -> None:
+def plot_loss(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    *,
+    plain: bool = False,
+    train: bool = True,
+    legend: bool = True,
+    zoom: bool = False,
+    log: bool = False,
+    seeds: bool = False,
+    short: bool = False,
+) -> None:
     """Cross-entropy loss per epoch of every run (runs that went non-finite stop where they did);
     ``seeds=True`` as in :func:`plot_accuracy`."""
     plt.clear_data()
     _epoch_axis(plt, runs, "Loss per epoch (log)" if log else "Loss per epoch", short)
-    transform: Callable[[float], float | None] = (
-        (lambda v: log10_drawable(v) if v > 0 else None) if log else drawable)
+    transform: Callable[[float], float | None] = (lambda v: log10_drawable(v) if v > 0 else None) if log else drawable
     drawn = _plot_metric(plt, runs, "loss", transform, plain, train, legend, seeds)
     loss_like(plt, drawn, chart_rows(plt, short), zoom, log)
 
@@ -256,12 +307,22 @@ def smooth(values: Sequence[float | None], beta: float = 0.9) -> list[tuple[int,
     return out
 
 
-def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, beta: float = 0.9,
-                    legend: bool = True, zoom: bool = False, log: bool = False, short: bool = False) -> None:
+def plot_batch_loss(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    *,
+    plain: bool = False,
+    beta: float = 0.9,
+    legend: bool = True,
+    zoom: bool = False,
+    log: bool = False,
+    short: bool = False,
+) -> None:
     """Smoothed per-batch training loss against epochs: a diverging run shows within its first epoch."""
     plt.clear_data()
-    set_labels(plt, "Training loss per batch (smoothed, log)" if log else "Training loss per batch (smoothed)", "epoch",
-            short)
+    set_labels(
+        plt, "Training loss per batch (smoothed, log)" if log else "Training loss per batch (smoothed)", "epoch", short
+    )
     drawn: list[float] = []
     for run in runs:
         points = smooth(run.batch_losses, beta)
@@ -272,8 +333,13 @@ def plot_batch_loss(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False,
         step = max(1, len(points) // MAX_POINTS)
         points = points[::step]
         ys = [v for _, v in points]
-        draw_series(plt, [(i + 1) / per_epoch for i, _ in points], ys, run.config.label if legend else None,
-              run_style(run, plain, False))
+        draw_series(
+            plt,
+            [(i + 1) / per_epoch for i, _ in points],
+            ys,
+            run.config.label if legend else None,
+            run_style(run, plain, False),
+        )
         drawn += ys
     loss_like(plt, drawn, chart_rows(plt, short), zoom, log)
 
@@ -304,8 +370,17 @@ def layer_style(run: RunRecord, plain: bool, key: bool) -> dict[str, Any]:
     return style
 
 
-def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-                      zoom: bool = False, log: bool = True, short: bool = False, all_layers: bool = False) -> None:
+def plot_update_ratio(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    *,
+    plain: bool = False,
+    legend: bool = True,
+    zoom: bool = False,
+    log: bool = True,
+    short: bool = False,
+    all_layers: bool = False,
+) -> None:
     """‖Δw‖/‖w‖ per step, per epoch, on a log axis with the healthy band (SGD's, lrtui.engine.bands) marked:
     the key layer (fc1; another network's furthest from the band) as each run's line, the other layers as dots
     in the run's colour. Of a network with many layers, the ones furthest from the band (``all_layers``: all).
@@ -325,21 +400,36 @@ def plot_update_ratio(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fals
             if not points:
                 continue
             label = f"{run.config.label} {layer}" if legend and layer == key else None
-            draw_series(plt, [p[0] for p in points], [p[1] for p in points], label, layer_style(run, plain, layer == key))
+            draw_series(
+                plt, [p[0] for p in points], [p[1] for p in points], label, layer_style(run, plain, layer == key)
+            )
             drawn += [p[1] for p in points]
     band = healthy_update(runs)
     low, high = (math.log10(v) for v in band)
     for i, edge in enumerate((low, high)):
-        plt.plot([1, max(last, 2)], [edge, edge], label=(band_label(runs) if legend and i == 0 else None),
-                 **reference_style(plain))
+        plt.plot(
+            [1, max(last, 2)],
+            [edge, edge],
+            label=(band_label(runs) if legend and i == 0 else None),
+            **reference_style(plain),
+        )
     values = [10**v for v in drawn]
     lo = min([*values, band[0]]) if not zoom or not values else min(values)
     hi = max([*values, band[1]]) if not zoom or not values else max(values)
     apply_log(plt, lo, max(hi, lo * 1.5), chart_rows(plt, short))
 
 
-def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = False, legend: bool = True,
-                       zoom: bool = False, log: bool = False, short: bool = False, all_layers: bool = False) -> None:
+def plot_dead_fraction(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    *,
+    plain: bool = False,
+    legend: bool = True,
+    zoom: bool = False,
+    log: bool = False,
+    short: bool = False,
+    all_layers: bool = False,
+) -> None:
     """Share (%) of ReLU units that never fire on the validation set, per epoch: the key layer (fc1) as each
     run's line, the others (conv1, conv2) as dots; of many layers the ones furthest from the band
     (``all_layers``: all). A dead unit passes no gradient: at 100% the network is a constant."""
@@ -363,17 +453,25 @@ def plot_dead_fraction(plt: Any, runs: Sequence[RunRecord], *, plain: bool = Fal
         apply_percent(plt, rows)
 
 
-def legend_entries(runs: Sequence[RunRecord], *, plain: bool = False,
-                   seeds: bool = False) -> list[tuple[str, int | None, str]]:
+def legend_entries(
+    runs: Sequence[RunRecord], *, plain: bool = False, seeds: bool = False
+) -> list[tuple[str, int | None, str]]:
     """(marker, colour or None, label) per run, for a legend drawn outside the plot;
     ``seeds=True``: one per seed group (``r1 lr=0.1 sgd · 3 seeds``), as ``_plot_metric`` draws them."""
     groups = seed_groups(runs) if seeds and runs else []
     if has_seed_groups(groups):
-        return [(run_letter(g.runs[0]) if plain else "■", None if plain else run_color(g.runs[0]),
-                 f"{g.runs[0].id} {group_label(g) if len(g.runs) > 1 else g.runs[0].config.label}")
-                for g in groups]
-    return [(run_letter(run) if plain else "■", None if plain else run_color(run), f"{run.id} {run.config.label}")
-            for run in runs]
+        return [
+            (
+                run_letter(g.runs[0]) if plain else "■",
+                None if plain else run_color(g.runs[0]),
+                f"{g.runs[0].id} {group_label(g) if len(g.runs) > 1 else g.runs[0].config.label}",
+            )
+            for g in groups
+        ]
+    return [
+        (run_letter(run) if plain else "■", None if plain else run_color(run), f"{run.id} {run.config.label}")
+        for run in runs
+    ]
 
 
 def new_figure(width: int, height: int) -> Any:
@@ -386,8 +484,16 @@ def new_figure(width: int, height: int) -> Any:
     return fig
 
 
-def render(draw: Callable[..., None], runs: Sequence[RunRecord], *, width: int = 100, height: int = 22,
-           color: bool = False, legend_outside: bool = False, **options: Any) -> str:
+def render(
+    draw: Callable[..., None],
+    runs: Sequence[RunRecord],
+    *,
+    width: int = 100,
+    height: int = 22,
+    color: bool = False,
+    legend_outside: bool = False,
+    **options: Any,
+) -> str:
     """Draw a chart on a fresh figure and return it as text: ANSI colours, or plain with per-run letters.
 
     ``legend_outside=True`` (plain only): plotext's legend, which sits on the plot's top-left corner and

@@ -44,7 +44,7 @@ RUN_HEX: tuple[str, ...] = (
 
 def srgb_to_lab(color: str) -> tuple[float, float, float]:
     """``#rrggbb`` → CIE L*a*b* (D65), for telling colours apart by eye-like distance."""
-    rgb = [int(color[i: i + 2], 16) / 255 for i in (1, 3, 5)]
+    rgb = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
     x = (0.4124 * lin[0] + 0.3576 * lin[1] + 0.1805 * lin[2]) / 0.95047
     y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
@@ -60,8 +60,8 @@ def color_distance(a: str, b: str) -> float:
 
 def mix(color: str, other: str, t: float) -> str:
     """``color`` moved a fraction ``t`` towards ``other`` (for older probe curves of a run)."""
-    a = [int(color[i: i + 2], 16) for i in (1, 3, 5)]
-    b = [int(other[i: i + 2], 16) for i in (1, 3, 5)]
+    a = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    b = [int(other[i : i + 2], 16) for i in (1, 3, 5)]
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b))
 
 

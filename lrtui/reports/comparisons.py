@@ -29,13 +29,17 @@ from lrtui.sessions.record import RunRecord
 
 #: The folded results table of a session with seeds: one row per setting.
 GROUP_COLUMNS = ("setting", "runs", "seeds", "best val acc", "min–max", "last val acc", "test acc", "verdicts")
-GROUP_NOTE = ("One row per setting: the mean over its seeds ± half the spread (spread = best − worst seed; "
-              "min–max gives both ends). Each run has its own row under Every run.")
-SEEDS_NOTE = ("The best setting against the next ones, their runs paired by seed: the difference of their best "
-              "validation accuracies on each seed both ran (the best epoch's, an optimistic pick for both), then the "
-              "mean difference with its 95% interval (Student t). ✓ resolved: the interval leaves out 0. ? not "
-              "resolved: the interval holds 0, or fewer than two seeds pair them — run more seeds before naming a "
-              "winner.")
+GROUP_NOTE = (
+    "One row per setting: the mean over its seeds ± half the spread (spread = best − worst seed; "
+    "min–max gives both ends). Each run has its own row under Every run."
+)
+SEEDS_NOTE = (
+    "The best setting against the next ones, their runs paired by seed: the difference of their best "
+    "validation accuracies on each seed both ran (the best epoch's, an optimistic pick for both), then the "
+    "mean difference with its 95% interval (Student t). ✓ resolved: the interval leaves out 0. ? not "
+    "resolved: the interval holds 0, or fewer than two seeds pair them — run more seeds before naming a "
+    "winner."
+)
 #: How many runners-up the Seeds section compares with the best setting.
 COMPARISONS = 3
 #: Lead and colour of the Seeds sentences: resolved, not resolved, no interval (fewer than two paired seeds).
@@ -63,9 +67,18 @@ def _verdicts(group: SeedGroup) -> Cell:
 def group_rows(groups: Sequence[SeedGroup]) -> Table:
     rows = []
     for g in groups:
-        rows.append((Cell(g.label, swatch=figures.group_hex(g)), ", ".join(g.ids), ", ".join(map(str, g.seeds)),
-                     _pm(g.best_val), _min_max(g.best_val), _pm(g.summary("last_val_acc")),
-                     _pm(g.summary("test_acc")), _verdicts(g)))
+        rows.append(
+            (
+                Cell(g.label, swatch=figures.group_hex(g)),
+                ", ".join(g.ids),
+                ", ".join(map(str, g.seeds)),
+                _pm(g.best_val),
+                _min_max(g.best_val),
+                _pm(g.summary("last_val_acc")),
+                _pm(g.summary("test_acc")),
+                _verdicts(g),
+            )
+        )
     return table_of(GROUP_COLUMNS, rows)
 
 
@@ -84,9 +97,15 @@ def _curve_table(groups: Sequence[SeedGroup]) -> Table | None:
     for g in groups:
         curve = g.curves["val_acc"]
         at = {e: i for i, e in enumerate(curve.epochs)}
-        rows.append((Cell(g.label, swatch=figures.group_hex(g)),
-                     *(_curve_cell(curve.mean[at[e]], curve.lo[at[e]], curve.hi[at[e]], len(g.runs)) if e in at
-                       else DASH for e in epochs)))
+        rows.append(
+            (
+                Cell(g.label, swatch=figures.group_hex(g)),
+                *(
+                    _curve_cell(curve.mean[at[e]], curve.lo[at[e]], curve.hi[at[e]], len(g.runs)) if e in at else DASH
+                    for e in epochs
+                ),
+            )
+        )
     return table_of(("setting", *(f"epoch {e}" for e in epochs)), rows)
 
 
@@ -94,8 +113,10 @@ def seed_blocks(groups: Sequence[SeedGroup]) -> list[Block]:
     """Whether the best setting beats the next few, paired by seed, and the bands in numbers."""
     blocks: list[Block] = [Heading("Seeds"), Para(SEEDS_NOTE, small=True)]
     order = ranked(groups)
-    items = [(Cell(*_LEAD[resolved(order[0], other)]), sentence)
-             for other, sentence in comparison_sentences(groups, COMPARISONS)]
+    items = [
+        (Cell(*_LEAD[resolved(order[0], other)]), sentence)
+        for other, sentence in comparison_sentences(groups, COMPARISONS)
+    ]
     if items:
         blocks.append(Bullets(tuple(items)))
     table = _curve_table(groups)
@@ -116,10 +137,14 @@ def _heat_table(table: GridTable) -> Table:
             cell = table.cells[i][j]
             t = table.fraction(i, j)
             text = pct(cell.mean) + (f" (n={cell.n})" if uneven and cell.ids else "")
-            line.append(Cell(text if cell.ids else "", bg=heat_hex(t) if t is not None else None,
-                             bold=(i, j) in best_rows))
+            line.append(
+                Cell(text if cell.ids else "", bg=heat_hex(t) if t is not None else None, bold=(i, j) in best_rows)
+            )
         rows.append(tuple(line))
-    headers = (f"{table.rows_field} \\ {table.cols_field}", *(value_text(table.cols_field, v) for v in table.col_values))
+    headers = (
+        f"{table.rows_field} \\ {table.cols_field}",
+        *(value_text(table.cols_field, v) for v in table.col_values),
+    )
     return Table(headers, tuple(rows))
 
 
@@ -127,18 +152,21 @@ def comparison_blocks(runs: Sequence[RunRecord]) -> list[Block]:
     """Best validation accuracy by the two settings that vary most (lr × optimizer in the usual grid)."""
     table = grid_table(runs)
     rows, cols = table.rows_field, table.cols_field
-    per_cell = (f"{table.counts[0]} run(s) per cell" if len(table.counts) == 1
-                else "n = runs with a value in the cell")
+    per_cell = f"{table.counts[0]} run(s) per cell" if len(table.counts) == 1 else "n = runs with a value in the cell"
     names = ["seeds" if n == "seed" else n for n in table.averaged_over]
     over = f" ({', '.join(names)} averaged)" if names else ""
     span = table.value_range
-    colours = (f" Colours go from the worst cell ({pct(span[0])}, red) to the best ({pct(span[1])}, green)."
-               if span else "")
+    colours = (
+        f" Colours go from the worst cell ({pct(span[0])}, red) to the best ({pct(span[1])}, green)." if span else ""
+    )
     blocks: list[Block] = [
         Heading("Comparison"),
-        Para(f"Best validation accuracy (the best epoch's: an optimistic pick) by {rows} (rows) and {cols} (columns): "
-             f"the mean over each cell's runs"
-             f"{over}; {per_cell}. Bold: the best {rows} of each {cols}.{colours}", small=True),
+        Para(
+            f"Best validation accuracy (the best epoch's: an optimistic pick) by {rows} (rows) and {cols} (columns): "
+            f"the mean over each cell's runs"
+            f"{over}; {per_cell}. Bold: the best {rows} of each {cols}.{colours}",
+            small=True,
+        ),
         _heat_table(table),
     ]
     winners = best_per_column(table)
@@ -146,4 +174,3 @@ def comparison_blocks(runs: Sequence[RunRecord]) -> list[Block]:
         parts = [f"{value_text(cols, cv)} {value_text(rows, rv)} ({pct(mean)})" for cv, rv, mean in winners]
         blocks.append(Para(f"Best {rows} per {cols}: {'; '.join(parts)}."))
     return blocks
-

@@ -130,8 +130,10 @@ def csv_text(rows: list[dict[str, Any]], first: Iterable[str] = ()) -> str:
 def export_csv(runs: Iterable[RunRecord], out: Path, flag: str = "--out") -> list[Path]:
     """``runs.csv`` and ``epochs.csv`` in ``out``, each built whole in memory, then written safely."""
     runs = list(runs)
-    tables = (csv_text([run_row(r) for r in runs]),
-              csv_text([row for r in runs for row in epoch_rows(r)], ("run", "epoch", *EPOCH_KEYS)))
+    tables = (
+        csv_text([run_row(r) for r in runs]),
+        csv_text([row for r in runs for row in epoch_rows(r)], ("run", "epoch", *EPOCH_KEYS)),
+    )
     for name, text in zip(CSV_FILES, tables):
         write_text_safely(out / name, text, flag=flag)
     return [out / name for name in CSV_FILES]
@@ -166,8 +168,12 @@ def _scalars(run: RunRecord) -> list[tuple[str, float, int]]:
     """(tag, value, step) of everything charted: per-epoch metrics and diagnostics, per-batch loss."""
     out: list[tuple[str, float, int]] = []
     for e in run.epochs:
-        for tag, value in (("loss/train", e.train_loss), ("loss/val", e.val_loss), ("accuracy/train", e.train_acc),
-                           ("accuracy/val", e.val_acc)):
+        for tag, value in (
+            ("loss/train", e.train_loss),
+            ("loss/val", e.val_loss),
+            ("accuracy/train", e.train_acc),
+            ("accuracy/val", e.val_acc),
+        ):
             if value is not None:
                 out.append((tag, float(value), e.epoch))
         if e.diagnostics is not None:
@@ -205,8 +211,7 @@ def export_tensorboard(runs: Iterable[RunRecord], out: Path) -> list[Path]:
         try:
             for tag, value, step in _scalars(run):
                 writer.add_scalar(tag, value, step)
-            scores = {"best_val_acc": run.best_val_acc, "last_val_acc": run.last_val_acc,
-                      "test_acc": run.test_acc}
+            scores = {"best_val_acc": run.best_val_acc, "last_val_acc": run.last_val_acc, "test_acc": run.test_acc}
             metrics = {f"hparam/{k}": float(v) for k, v in scores.items() if v is not None}
             file_writer = writer._get_file_writer()  # add_hparams would open a subfolder: write in this one
             for summary in hparams(hparams_of(run), metrics):

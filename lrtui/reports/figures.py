@@ -48,21 +48,27 @@ VAL_DASH, TRAIN_DASH, CHANCE_DASH = "", "7 4", "2 3"
 
 def _wide(panels: list[Panel], legend: list[LegendItem], description: str) -> str:
     """One full-width plot with the legend on its right (per-epoch and per-batch curves)."""
-    return figure(panels, legend, panel_width=780.0, panel_height=320.0, legend_width=LEGEND_WIDTH,
-                  description=description)
+    return figure(
+        panels, legend, panel_width=780.0, panel_height=320.0, legend_width=LEGEND_WIDTH, description=description
+    )
 
 
 def _grid(panels: list[Panel], legend: list[LegendItem], description: str) -> str:
     """Small multiples, two per row (one per layer or per run), sharing one legend."""
-    return figure(panels, legend, columns=2, panel_width=390.0, panel_height=270.0, legend_width=LEGEND_WIDTH,
-                  description=description)
+    return figure(
+        panels,
+        legend,
+        columns=2,
+        panel_width=390.0,
+        panel_height=270.0,
+        legend_width=LEGEND_WIDTH,
+        description=description,
+    )
 
 
 def run_hex(run: RunRecord) -> str:
     """The run's colour, by its number (r1, r2, ...) so it survives other runs being removed."""
     return RUN_HEX[(max(run_number(run.id), 1) - 1) % len(RUN_HEX)]
-
-
 
 
 def _label(run: RunRecord) -> str:
@@ -111,8 +117,11 @@ def uniform_refs(runs: Sequence[RunRecord]) -> tuple[list[float], list[Ref], Leg
     classes = sorted({r.config.classes for r in runs} or {10})
     text = " / ".join(f"ln {c} = {uniform_loss(c):.2f}" for c in classes)
     levels = [uniform_loss(c) for c in classes]
-    return levels, [Ref(v, MUTED, CHANCE_DASH) for v in levels], LegendItem(f"{text} (uniform guess)", MUTED,
-                                                                            CHANCE_DASH, width=1.3)
+    return (
+        levels,
+        [Ref(v, MUTED, CHANCE_DASH) for v in levels],
+        LegendItem(f"{text} (uniform guess)", MUTED, CHANCE_DASH, width=1.3),
+    )
 
 
 def _epoch_range(runs: Sequence[RunRecord]) -> tuple[float, float]:
@@ -128,16 +137,31 @@ def accuracy_svg(runs: Sequence[RunRecord]) -> str | None:
     lines = []
     for run in runs:
         xs = _epochs(run)
-        for accs, dash in (([e.train_acc for e in run.epochs], TRAIN_DASH), ([e.val_acc for e in run.epochs], VAL_DASH)):
+        for accs, dash in (
+            ([e.train_acc for e in run.epochs], TRAIN_DASH),
+            ([e.val_acc for e in run.epochs], VAL_DASH),
+        ):
             ys = [None if v is None else 100 * v for v in accs]
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
         return None
     refs, chance = chance_refs(runs)
-    panel = Panel(lines, x_label="epoch", y_label="accuracy (%)", y_range=(0, 100), x_range=_epoch_range(runs),
-                  x_integer=True, y_format=_pct_tick, hrefs=refs)
-    legend = [*_run_legend(runs), LegendItem("validation", INK, VAL_DASH), LegendItem("training", INK, TRAIN_DASH, width=1.6),
-              chance]
+    panel = Panel(
+        lines,
+        x_label="epoch",
+        y_label="accuracy (%)",
+        y_range=(0, 100),
+        x_range=_epoch_range(runs),
+        x_integer=True,
+        y_format=_pct_tick,
+        hrefs=refs,
+    )
+    legend = [
+        *_run_legend(runs),
+        LegendItem("validation", INK, VAL_DASH),
+        LegendItem("training", INK, TRAIN_DASH, width=1.6),
+        chance,
+    ]
     return _wide([panel], legend, "Accuracy per epoch")
 
 
@@ -146,16 +170,31 @@ def loss_svg(runs: Sequence[RunRecord]) -> str | None:
     lines, values = [], []
     for run in runs:
         xs = _epochs(run)
-        for ys, dash in (([e.train_loss for e in run.epochs], TRAIN_DASH), ([e.val_loss for e in run.epochs], VAL_DASH)):
+        for ys, dash in (
+            ([e.train_loss for e in run.epochs], TRAIN_DASH),
+            ([e.val_loss for e in run.epochs], VAL_DASH),
+        ):
             values += ys
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
         return None
     levels, refs, uniform = uniform_refs(runs)
-    panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, *levels]),
-                  x_range=_epoch_range(runs), x_integer=True, hrefs=refs, note=_off_chart(values))
-    legend = [*_run_legend(runs), LegendItem("validation", INK, VAL_DASH), LegendItem("training", INK, TRAIN_DASH, width=1.6),
-              uniform]
+    panel = Panel(
+        lines,
+        x_label="epoch",
+        y_label="cross-entropy loss",
+        y_range=_capped_range([*values, *levels]),
+        x_range=_epoch_range(runs),
+        x_integer=True,
+        hrefs=refs,
+        note=_off_chart(values),
+    )
+    legend = [
+        *_run_legend(runs),
+        LegendItem("validation", INK, VAL_DASH),
+        LegendItem("training", INK, TRAIN_DASH, width=1.6),
+        uniform,
+    ]
     return _wide([panel], legend, "Loss per epoch")
 
 
@@ -184,8 +223,14 @@ def batch_loss_svg(runs: Sequence[RunRecord], beta: float = 0.9) -> str | None:
     if not lines:
         return None
     levels, refs, uniform = uniform_refs(runs)
-    panel = Panel(lines, x_label="epoch", y_label="training loss (smoothed)", y_range=_capped_range([*values, *levels]),
-                  hrefs=refs, note=_off_chart(values))
+    panel = Panel(
+        lines,
+        x_label="epoch",
+        y_label="training loss (smoothed)",
+        y_range=_capped_range([*values, *levels]),
+        hrefs=refs,
+        note=_off_chart(values),
+    )
     legend = [*_run_legend(r for r in runs if r.batch_losses), uniform]
     return _wide([panel], legend, "Training loss per batch")
 
@@ -208,8 +253,9 @@ def _scaled(values: Sequence[float | None], scale: float) -> list[float | None]:
     return [None if v is None else v * scale for v in values]
 
 
-def _group_panel_parts(groups: Sequence[SeedGroup], val: str, train: str,
-                       scale: float) -> tuple[list[Line], list[Area], list[float | None]]:
+def _group_panel_parts(
+    groups: Sequence[SeedGroup], val: str, train: str, scale: float
+) -> tuple[list[Line], list[Area], list[float | None]]:
     """Per group: the validation band (min–max over seeds), the training mean dashed, the validation mean solid."""
     lines, areas, values = [], [], []
     for g in groups:
@@ -244,10 +290,24 @@ def seed_accuracy_svg(groups: Sequence[SeedGroup]) -> str | None:
     if not lines:
         return None
     refs, chance = chance_refs([r for g in groups for r in g.runs])
-    panel = Panel(lines, x_label="epoch", y_label="accuracy (%)", y_range=(0, 100), x_range=_group_epoch_range(groups),
-                  x_integer=True, y_format=_pct_tick, hrefs=refs, areas=areas)
-    legend = [*_group_legend(groups), *_band_legend(groups), LegendItem("validation (mean)", INK, VAL_DASH),
-              LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6), chance]
+    panel = Panel(
+        lines,
+        x_label="epoch",
+        y_label="accuracy (%)",
+        y_range=(0, 100),
+        x_range=_group_epoch_range(groups),
+        x_integer=True,
+        y_format=_pct_tick,
+        hrefs=refs,
+        areas=areas,
+    )
+    legend = [
+        *_group_legend(groups),
+        *_band_legend(groups),
+        LegendItem("validation (mean)", INK, VAL_DASH),
+        LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
+        chance,
+    ]
     return _wide([panel], legend, "Accuracy per epoch, mean over seeds")
 
 
@@ -257,10 +317,24 @@ def seed_loss_svg(groups: Sequence[SeedGroup]) -> str | None:
     if not lines:
         return None
     levels, refs, uniform = uniform_refs([r for g in groups for r in g.runs])
-    panel = Panel(lines, x_label="epoch", y_label="cross-entropy loss", y_range=_capped_range([*values, *levels]),
-                  x_range=_group_epoch_range(groups), x_integer=True, hrefs=refs, areas=areas, note=_off_chart(values))
-    legend = [*_group_legend(groups), *_band_legend(groups), LegendItem("validation (mean)", INK, VAL_DASH),
-              LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6), uniform]
+    panel = Panel(
+        lines,
+        x_label="epoch",
+        y_label="cross-entropy loss",
+        y_range=_capped_range([*values, *levels]),
+        x_range=_group_epoch_range(groups),
+        x_integer=True,
+        hrefs=refs,
+        areas=areas,
+        note=_off_chart(values),
+    )
+    legend = [
+        *_group_legend(groups),
+        *_band_legend(groups),
+        LegendItem("validation (mean)", INK, VAL_DASH),
+        LegendItem("training (mean)", INK, TRAIN_DASH, width=1.6),
+        uniform,
+    ]
     return _wide([panel], legend, "Loss per epoch, mean over seeds")
 
 
@@ -277,8 +351,9 @@ def diag_value(d: Diagnostics, key: str, layer: str | None = None) -> float | No
     return (value or {}).get(layer) if layer is not None else value
 
 
-def _diag_lines(runs: Sequence[RunRecord], key: str, layer: str | None, scale: float = 1.0,
-                zeros: bool = False) -> list[Line]:
+def _diag_lines(
+    runs: Sequence[RunRecord], key: str, layer: str | None, scale: float = 1.0, zeros: bool = False
+) -> list[Line]:
     lines = []
     for run in runs:
         rows = diagnostics(run)
@@ -295,20 +370,40 @@ def update_ratio_svg(runs: Sequence[RunRecord]) -> str | None:
         return None
     x_range = _epoch_range(with_diag)
     layers = chart_pick(with_diag, "update_ratio", steps=False).shown  # of many layers, the furthest from the band
-    values = [v for r in with_diag for _, d in diagnostics(r) for layer in layers
-              if (v := diag_value(d, "update_ratio", layer)) is not None and v > 0]
+    values = [
+        v
+        for r in with_diag
+        for _, d in diagnostics(r)
+        for layer in layers
+        if (v := diag_value(d, "update_ratio", layer)) is not None and v > 0
+    ]
     lo = log_drawable(min([*values, HEALTHY_UPDATE[0]]))  # 1e-320 and 1e308 at the ends of what an axis draws
     hi = log_drawable(max([*values, HEALTHY_UPDATE[1]]))
-    zeros = any(diag_value(d, "update_ratio", layer) == 0 for r in with_diag for _, d in diagnostics(r)
-                for layer in layers)
+    zeros = any(
+        diag_value(d, "update_ratio", layer) == 0 for r in with_diag for _, d in diagnostics(r) for layer in layers
+    )
     # a decade of room under the lowest value for the "no update" markers, so they do not sit on a curve
     y_range = (10.0 ** (math.floor(math.log10(lo)) - zeros), 10.0 ** math.ceil(math.log10(hi)))
-    panels = [Panel(_diag_lines(with_diag, "update_ratio", layer, zeros=True), title=layer, x_label="epoch",
-                    y_label="‖Δw‖ / ‖w‖ per step", y_log=True, y_range=y_range, x_range=x_range, x_integer=True,
-                    band=Band(*HEALTHY_UPDATE)) for layer in layers]
+    panels = [
+        Panel(
+            _diag_lines(with_diag, "update_ratio", layer, zeros=True),
+            title=layer,
+            x_label="epoch",
+            y_label="‖Δw‖ / ‖w‖ per step",
+            y_log=True,
+            y_range=y_range,
+            x_range=x_range,
+            x_integer=True,
+            band=Band(*HEALTHY_UPDATE),
+        )
+        for layer in layers
+    ]
     band = f"healthy band {HEALTHY_UPDATE[0]:.0e}…{HEALTHY_UPDATE[1]:.0e}"
-    legend = [*_run_legend(with_diag), LegendItem(band, "#2da44e", kind="band", opacity=0.25),
-              LegendItem("0: no update at all", MUTED, kind="floor")]
+    legend = [
+        *_run_legend(with_diag),
+        LegendItem(band, "#2da44e", kind="band", opacity=0.25),
+        LegendItem("0: no update at all", MUTED, kind="floor"),
+    ]
     return _grid(panels, legend, "Update-to-weight ratio per layer")
 
 
@@ -318,13 +413,32 @@ def dead_fraction_svg(runs: Sequence[RunRecord]) -> str | None:
     if not with_diag:
         return None
     x_range = _epoch_range(with_diag)
-    panels = [Panel(_diag_lines(with_diag, "dead_fraction", layer, 100.0), title=f"dead units, {layer}",
-                    x_label="epoch", y_label="never active (%)", y_range=(0, 100), x_range=x_range, x_integer=True,
-                    y_format=_pct_tick) for layer in chart_pick(with_diag, "dead_fraction", steps=False).shown]
-    panels.append(Panel(_diag_lines(with_diag, "top_class_share", None, 100.0),
-                        title="predictions in the most common class", x_label="epoch", y_label="share (%)",
-                        y_range=(0, 100), x_range=x_range, x_integer=True, y_format=_pct_tick,
-                        hrefs=chance_refs(with_diag)[0]))
+    panels = [
+        Panel(
+            _diag_lines(with_diag, "dead_fraction", layer, 100.0),
+            title=f"dead units, {layer}",
+            x_label="epoch",
+            y_label="never active (%)",
+            y_range=(0, 100),
+            x_range=x_range,
+            x_integer=True,
+            y_format=_pct_tick,
+        )
+        for layer in chart_pick(with_diag, "dead_fraction", steps=False).shown
+    ]
+    panels.append(
+        Panel(
+            _diag_lines(with_diag, "top_class_share", None, 100.0),
+            title="predictions in the most common class",
+            x_label="epoch",
+            y_label="share (%)",
+            y_range=(0, 100),
+            x_range=x_range,
+            x_integer=True,
+            y_format=_pct_tick,
+            hrefs=chance_refs(with_diag)[0],
+        )
+    )
     legend = [*_run_legend(with_diag), chance_refs(with_diag, "balanced")[1]]
     return _grid(panels, legend, "Dead ReLU units and prediction collapse")
 
@@ -357,13 +471,33 @@ def probe_svg(runs: Sequence[RunRecord]) -> str | None:
         lines = []
         for p in ps:
             step = max(1, math.ceil(len(p.lrs) / _MAX_POINTS))  # 10,000 step sizes: a point per pixel at most
-            lines.append(Line(list(p.lrs[::step]), list(p.losses[::step]), run_hex(run), markers=len(p.lrs) <= _MARKERS,
-                              width=1.8, opacity=_probe_opacity(epochs.index(p.epoch), len(epochs))))
+            lines.append(
+                Line(
+                    list(p.lrs[::step]),
+                    list(p.losses[::step]),
+                    run_hex(run),
+                    markers=len(p.lrs) <= _MARKERS,
+                    width=1.8,
+                    opacity=_probe_opacity(epochs.index(p.epoch), len(epochs)),
+                )
+            )
         current = sorted({p.current_lr for p in ps if p.current_lr is not None})
         refs = [Ref(lr, INK, "5 3", f"lr {format_lr(lr)}" if len(current) == 1 else "") for lr in current]
-        panels.append(Panel(lines, title=_label(run), x_label="step size η", y_label="loss after one step",
-                            x_log=True, y_log=True, y_range=y_range, vrefs=refs))
-    legend = [LegendItem("before training" if e == 0 else f"after epoch {e}", INK,
-                         opacity=_probe_opacity(i, len(epochs))) for i, e in enumerate(epochs)]
+        panels.append(
+            Panel(
+                lines,
+                title=_label(run),
+                x_label="step size η",
+                y_label="loss after one step",
+                x_log=True,
+                y_log=True,
+                y_range=y_range,
+                vrefs=refs,
+            )
+        )
+    legend = [
+        LegendItem("before training" if e == 0 else f"after epoch {e}", INK, opacity=_probe_opacity(i, len(epochs)))
+        for i, e in enumerate(epochs)
+    ]
     legend.append(LegendItem("the run's learning rate", INK, "5 3", width=1.3))
     return _grid(panels, legend, "Step probe: loss after one step of size η")

@@ -72,21 +72,23 @@ def to_html(blocks: Sequence[Block]) -> str:
             first_para = False
             body.append(f"<p{cls}>{e(b.text)}</p>")
         elif isinstance(b, Bullets):
-            items = "".join(f'<li style="border-left-color:{e(lead.color or STATUS_HEX)}">{_cell_html(lead, "span")} '
-                            f"{e(text)}</li>" for lead, text in b.items)
+            items = "".join(
+                f'<li style="border-left-color:{e(lead.color or STATUS_HEX)}">{_cell_html(lead, "span")} {e(text)}</li>'
+                for lead, text in b.items
+            )
             body.append(f'<ul class="verdicts">{items}</ul>')
         elif isinstance(b, Table):
             head = "".join(f"<th>{e(h)}</th>" for h in b.headers)
             rows = "".join("<tr>" + "".join(_cell_html(c) for c in row) + "</tr>" for row in b.rows)
-            body.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>'
-                        "</table></div>")
+            body.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
         elif isinstance(b, Chart):
             if b.svg is None and b.draw is None:
                 continue
             drawing = b.svg if b.svg is not None else _text_chart_html(b)
             caption = f"<figcaption>{e(b.caption)}</figcaption>" if b.caption else ""
             body.append(f"<figure><h3>{e(b.title)}</h3>\n{drawing}\n{caption}</figure>")
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{e(title)}</title>\n'
-            f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
-
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{e(title)}</title>\n'
+        f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
+    )

@@ -42,4 +42,3 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             note = f"\n\n*{b.md_note}*" if b.md_note else ""
             out.append(f"**{b.title}**{note}\n\n```text\n{text}\n```")
     return "\n\n".join(out) + "\n"
-

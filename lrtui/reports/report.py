@@ -53,22 +53,52 @@ REPORT_FILES: tuple[str, ...] = tuple(_FILES.values())
 #: The results table (one row per run; with seeds, the Every run table after the folded one): these columns
 #: around the settings that vary (:func:`lrtui.plots.grouping.column_settings`); the others are said above it.
 RESULT_HEAD = ("run", "lr")
-RESULT_TAIL = ("epochs", "best val acc", "last val acc", "test acc", "test loss", "verdict", "status", "duration",
-               "samples/s")
-SHARED_TIME_NOTE = ("~: a share of time: runs trained side by side (a stacked lr sweep) split the time they shared, "
-                    "so the shares add up to about the sweep's wall time.")
+RESULT_TAIL = (
+    "epochs",
+    "best val acc",
+    "last val acc",
+    "test acc",
+    "test loss",
+    "verdict",
+    "status",
+    "duration",
+    "samples/s",
+)
+SHARED_TIME_NOTE = (
+    "~: a share of time: runs trained side by side (a stacked lr sweep) split the time they shared, "
+    "so the shares add up to about the sweep's wall time."
+)
 #: The setup table: everything that decided a run, so a report can be reproduced.
-SETUP_COLUMNS = ("run", "model", "dataset", "train / val / test", "val split", "seed", "optimizer", "lr", "momentum",
-                 "weight decay", "schedule", "warmup", "batch", "epochs", "device")
-DIAG_NOTE = (f"ratio: mean ‖Δw‖/‖w‖ per step (healthy {sci(SGD.update_ratio.low, 0)} to {sci(SGD.update_ratio.high, 0)} "
-             f"for SGD, {sci(ADAM.update_ratio.low, 0)} to {sci(ADAM.update_ratio.high, 0)} for Adam-like optimizers); "
-             "grad norm: gradient norm; dead: share of "
-             "ReLU units never active on any validation image; top class: share of validation predictions in the "
-             "most common class (10% = balanced, 100% = one answer for everything); entropy: mean predictive "
-             "entropy (ln 10 = 2.30 = a uniform guess).")
-PROBE_NOTE = ("Loss on a fixed probe set after one step of size η along the run's next update, from the weights at "
-              "each probe (epoch 0 = before training). Left of the valley the step is too short to matter; right "
-              "of it the loss climbs the wall. ◀ marks the run's learning rate.")
+SETUP_COLUMNS = (
+    "run",
+    "model",
+    "dataset",
+    "train / val / test",
+    "val split",
+    "seed",
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight decay",
+    "schedule",
+    "warmup",
+    "batch",
+    "epochs",
+    "device",
+)
+DIAG_NOTE = (
+    f"ratio: mean ‖Δw‖/‖w‖ per step (healthy {sci(SGD.update_ratio.low, 0)} to {sci(SGD.update_ratio.high, 0)} "
+    f"for SGD, {sci(ADAM.update_ratio.low, 0)} to {sci(ADAM.update_ratio.high, 0)} for Adam-like optimizers); "
+    "grad norm: gradient norm; dead: share of "
+    "ReLU units never active on any validation image; top class: share of validation predictions in the "
+    "most common class (10% = balanced, 100% = one answer for everything); entropy: mean predictive "
+    "entropy (ln 10 = 2.30 = a uniform guess)."
+)
+PROBE_NOTE = (
+    "Loss on a fixed probe set after one step of size η along the run's next update, from the weights at "
+    "each probe (epoch 0 = before training). Left of the valley the step is too short to matter; right "
+    "of it the loss climbs the wall. ◀ marks the run's learning rate."
+)
 
 
 def sampled_note(runs: Sequence[RunRecord]) -> str:
@@ -78,8 +108,11 @@ def sampled_note(runs: Sequence[RunRecord]) -> str:
         by_every.setdefault(run.config.sample_every, []).append(run.id)
     if len(by_every) == 1:
         return f" Each epoch's means are over every {next(iter(by_every))}th step."
-    return " Each epoch's means are over every Nth step: " + "; ".join(
-        f"N = {n} ({', '.join(ids)})" for n, ids in sorted(by_every.items())) + "."
+    return (
+        " Each epoch's means are over every Nth step: "
+        + "; ".join(f"N = {n} ({', '.join(ids)})" for n, ids in sorted(by_every.items()))
+        + "."
+    )
 
 
 def result_columns(runs: Sequence[RunRecord]) -> tuple[str, ...]:
@@ -91,8 +124,12 @@ def _results_note(runs: Sequence[RunRecord], best: bool = True) -> Para | None:
     """What every run shares (the settings that are no column), what best and last val acc are (``best``),
     what the brackets after a small validation set's accuracy are, and how to read a shared time."""
     common = common_settings_text([r.config for r in runs])
-    parts = [f"Every run: {common}." if common else "", BEST_NOTE if best else "", small_val_note(runs),
-             SHARED_TIME_NOTE if time_shares(runs) else ""]
+    parts = [
+        f"Every run: {common}." if common else "",
+        BEST_NOTE if best else "",
+        small_val_note(runs),
+        SHARED_TIME_NOTE if time_shares(runs) else "",
+    ]
     text = " ".join(p for p in parts if p)
     return Para(text, small=True) if text else None
 
@@ -103,9 +140,13 @@ def _run_rows(runs: Sequence[RunRecord], columns: Sequence[str], setup: str | No
     rows = []
     shares = time_shares(runs)
     for run in runs:
-        cells = {**run_cells(run), **setting_cells(run.config, SETTINGS), "duration": time_text(run, shares),
-                 "best val acc": acc_text(run.best_val_acc, run.n_val),
-                 "last val acc": acc_text(run.last_val_acc, run.n_val)}
+        cells = {
+            **run_cells(run),
+            **setting_cells(run.config, SETTINGS),
+            "duration": time_text(run, shares),
+            "best val acc": acc_text(run.best_val_acc, run.n_val),
+            "last val acc": acc_text(run.last_val_acc, run.n_val),
+        }
         if setup is not None:
             cells["epochs"] = str(run.config.epochs)
             if not run.device_name or run.device_name == setup:
@@ -136,8 +177,10 @@ def _verdict_items(runs: Sequence[RunRecord]) -> Bullets:
         label = verdict_text(run)
         parts = []
         if run.status in ("cancelled", "interrupted") and run.verdict:
-            parts.append(f"{run.status.capitalize()} after {len(run.epochs)} of {run.config.epochs} epochs; "
-                         "judged on the epochs done.")
+            parts.append(
+                f"{run.status.capitalize()} after {len(run.epochs)} of {run.config.epochs} epochs; "
+                "judged on the epochs done."
+            )
         elif run.status in ("cancelled", "interrupted", "failed", "running"):
             parts.append(f"{run.status.capitalize()} after {len(run.epochs)} of {run.config.epochs} epochs.")
         if run.verdict and run.verdict.reason:
@@ -148,8 +191,9 @@ def _verdict_items(runs: Sequence[RunRecord]) -> Bullets:
             parts.append(f"The loss became non-finite at epoch {run.diverged_at[0]}, batch {run.diverged_at[1]}.")
         if run.error:
             parts.append(_sentence(run.error))
-        items.append((Cell(f"{run.id} {run.config.label}: {label}.", verdict_hex(label), figures.run_hex(run)),
-                      " ".join(parts)))
+        items.append(
+            (Cell(f"{run.id} {run.config.label}: {label}.", verdict_hex(label), figures.run_hex(run)), " ".join(parts))
+        )
     return Bullets(tuple(items))
 
 
@@ -166,8 +210,10 @@ def build_blocks(session: Session) -> list[Block]:
     seeded = has_seed_groups(groups)
     blocks: list[Block] = [
         Heading(f"lrtui session {session.path.name}", 1),
-        Para(f"Created {session.date}, last saved "
-             f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(session.updated))}; {len(runs)} run(s)."),
+        Para(
+            f"Created {session.date}, last saved "
+            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(session.updated))}; {len(runs)} run(s)."
+        ),
         Heading("Results"),
     ]
     note = _results_note(runs, best=not seeded)
@@ -182,28 +228,54 @@ def build_blocks(session: Session) -> list[Block]:
     if edges:
         blocks.append(Para(" ".join(edges)))
     if seeded:
-        blocks += [*seed_blocks(groups), Heading("Every run"), *([note] if note else []),
-                   _run_rows(runs, result_columns(runs))]
+        blocks += [
+            *seed_blocks(groups),
+            Heading("Every run"),
+            *([note] if note else []),
+            _run_rows(runs, result_columns(runs)),
+        ]
     accuracy_svg = figures.seed_accuracy_svg(groups) if seeded else figures.accuracy_svg(runs)
     loss_svg = figures.seed_loss_svg(groups) if seeded else figures.loss_svg(runs)
-    band = (" One line per setting: the mean over its seeds; the shaded band spans its lowest to its highest seed "
-            "(validation)." if seeded else "")
+    band = (
+        " One line per setting: the mean over its seeds; the shaded band spans its lowest to its highest seed "
+        "(validation)."
+        if seeded
+        else ""
+    )
     blocks += [
         Heading("Verdicts"),
         _verdict_items(runs),
         Heading("Setup"),
         _run_rows(runs, SETUP_COLUMNS, setup=str(env.get("device_name") or "")),
-        table_of(("lrtui", "python", "torch", "CUDA", "device", "device name"),
-                 [[env.get(k) or DASH for k in ("lrtui", "python", "torch", "cuda", "device", "device_name")]]),
+        table_of(
+            ("lrtui", "python", "torch", "CUDA", "device", "device name"),
+            [[env.get(k) or DASH for k in ("lrtui", "python", "torch", "cuda", "device", "device_name")]],
+        ),
         Heading("Charts"),
-        Chart("Accuracy per epoch", charts.plot_accuracy, runs, accuracy_svg,
-              caption="Validation solid, training dashed; the dotted line is chance (10%, ten classes)." + band,
-              md_note=_LETTERS_NOTE),
-        Chart("Loss per epoch", charts.plot_loss, runs, loss_svg,
-              caption="Validation solid, training dashed; the dotted line is ln 10 = 2.30, the loss of a uniform "
-                      "guess over ten classes." + band, md_note=_LETTERS_NOTE),
-        Chart("Training loss per batch (smoothed)", charts.plot_batch_loss, runs, figures.batch_loss_svg(runs),
-              caption="Exponential moving average (β = 0.9) of each batch's loss."),
+        Chart(
+            "Accuracy per epoch",
+            charts.plot_accuracy,
+            runs,
+            accuracy_svg,
+            caption="Validation solid, training dashed; the dotted line is chance (10%, ten classes)." + band,
+            md_note=_LETTERS_NOTE,
+        ),
+        Chart(
+            "Loss per epoch",
+            charts.plot_loss,
+            runs,
+            loss_svg,
+            caption="Validation solid, training dashed; the dotted line is ln 10 = 2.30, the loss of a uniform "
+            "guess over ten classes." + band,
+            md_note=_LETTERS_NOTE,
+        ),
+        Chart(
+            "Training loss per batch (smoothed)",
+            charts.plot_batch_loss,
+            runs,
+            figures.batch_loss_svg(runs),
+            caption="Exponential moving average (β = 0.9) of each batch's loss.",
+        ),
     ]
     if has_diag:
         blocks += [
@@ -212,8 +284,11 @@ def build_blocks(session: Session) -> list[Block]:
             *inside_charts(runs),  # per step where a run has a step trace, else per epoch
         ]
     if has_probe:
-        blocks += [Heading("Step probe"), Para(PROBE_NOTE, small=True),
-                   Chart("Loss after one step of size η (log–log)", svg=figures.probe_svg(runs))]
+        blocks += [
+            Heading("Step probe"),
+            Para(PROBE_NOTE, small=True),
+            Chart("Loss after one step of size η (log–log)", svg=figures.probe_svg(runs)),
+        ]
     blocks += system_blocks(runs)
     blocks.append(Heading("Per-run details"))
     for run in runs:
@@ -224,8 +299,7 @@ def build_blocks(session: Session) -> list[Block]:
     return blocks
 
 
-def write_reports(session: Session, out_dir: str | Path | None = None,
-                  formats: Sequence[str] = FORMATS) -> list[Path]:
+def write_reports(session: Session, out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS) -> list[Path]:
     """Write the chosen formats into ``out_dir`` (default: the session folder); return the paths."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:

@@ -13,16 +13,36 @@ from lrtui.reports import figures
 from lrtui.reports.blocks import Block, Heading, Para, Table, table_of
 from lrtui.sessions.record import RunRecord
 
-DIAG_COLUMNS = ("epoch", "ratio conv1", "ratio conv2", "ratio fc1", "ratio fc2", "grad norm", "dead conv1",
-                "dead conv2", "dead fc1", "top class", "entropy")
+DIAG_COLUMNS = (
+    "epoch",
+    "ratio conv1",
+    "ratio conv2",
+    "ratio fc1",
+    "ratio fc2",
+    "grad norm",
+    "dead conv1",
+    "dead conv2",
+    "dead fc1",
+    "top class",
+    "entropy",
+)
 #: Most step sizes (rows) and probes (columns) a probe table shows. A probe of 10,000 step sizes, or one
 #: probe per epoch of a 1,000-epoch run, is read in the chart: the table shows an even sample and says so.
 PROBE_ROWS, PROBE_COLUMNS = 40, 8
 
 
 def _epoch_table(run: RunRecord) -> Table:
-    rows = [(e.epoch, num(e.train_loss), pct(e.train_acc), num(e.val_loss), acc_text(e.val_acc, run.n_val),
-             seconds(e.seconds)) for e in run.epochs]
+    rows = [
+        (
+            e.epoch,
+            num(e.train_loss),
+            pct(e.train_acc),
+            num(e.val_loss),
+            acc_text(e.val_acc, run.n_val),
+            seconds(e.seconds),
+        )
+        for e in run.epochs
+    ]
     return table_of(("epoch", "train loss", "train acc", "val loss", "val acc", "time"), rows)
 
 
@@ -30,9 +50,16 @@ def _diag_table(run: RunRecord) -> Table | None:
     rows = []
     for epoch, d in figures.diagnostics(run):
         v = figures.diag_value
-        rows.append((epoch, *(sci(v(d, "update_ratio", layer)) for layer in figures.UPDATE_LAYERS),
-                     num(v(d, "grad_norm"), 3), *(pct(v(d, "dead_fraction", layer)) for layer in figures.RELU_LAYERS),
-                     pct(v(d, "top_class_share")), num(v(d, "pred_entropy"), 3)))
+        rows.append(
+            (
+                epoch,
+                *(sci(v(d, "update_ratio", layer)) for layer in figures.UPDATE_LAYERS),
+                num(v(d, "grad_norm"), 3),
+                *(pct(v(d, "dead_fraction", layer)) for layer in figures.RELU_LAYERS),
+                pct(v(d, "top_class_share")),
+                num(v(d, "pred_entropy"), 3),
+            )
+        )
     return table_of(DIAG_COLUMNS, rows) if rows else None
 
 
@@ -87,13 +114,17 @@ def _probe_table(run: RunRecord) -> tuple[Table, str] | None:
         if measured:
             lowest.add(min(measured, key=measured.__getitem__))
     keep = {order[i] for i in _spread(len(order), PROBE_ROWS)} | (set(order) & (currents | lowest))
-    rows = [(f"{step_text(grid[key])}{' ◀' if key in currents else ''}", *(_loss(d.get(key)) for d in losses))
-            for key in order if key in keep]
+    rows = [
+        (f"{step_text(grid[key])}{' ◀' if key in currents else ''}", *(_loss(d.get(key)) for d in losses))
+        for key in order
+        if key in keep
+    ]
     headers = ("η", *("before training" if p.epoch == 0 else f"after epoch {p.epoch}" for p in ps))
     left_out = []
     if len(rows) < len(order):
-        left_out.append(f"{len(rows)} of {len(order):,} step sizes (evenly spaced, with the run's lr and each "
-                        "probe's lowest loss)")
+        left_out.append(
+            f"{len(rows)} of {len(order):,} step sizes (evenly spaced, with the run's lr and each probe's lowest loss)"
+        )
     if len(ps) < len(every):
         left_out.append(f"{len(ps)} of {len(every):,} probes (evenly spaced, the first and the last)")
     note = f" The table shows {' and '.join(left_out)}." if left_out else ""
@@ -118,20 +149,24 @@ def _probe_summary(run: RunRecord) -> str:
 def best_run_blocks(best: RunRecord) -> list[Block]:
     """Confusion matrix and per-class report of the best run on the test set."""
     test = best.test
-    blocks: list[Block] = [Heading(f"Best run: {best.id} {best.config.label}"),
-                           Para(f"Test accuracy {pct(test.accuracy if test else None)}, "
-                                f"test loss {num(test.loss if test else None)}.")]
+    blocks: list[Block] = [
+        Heading(f"Best run: {best.id} {best.config.label}"),
+        Para(f"Test accuracy {pct(test.accuracy if test else None)}, test loss {num(test.loss if test else None)}."),
+    ]
     if test is None:
         return blocks
     matrix = test.confusion_matrix
     if matrix:
         blocks.append(Heading("Confusion matrix (test set; rows = true digit, columns = predicted)", 3))
-        blocks.append(table_of(("true \\ pred", *map(str, range(len(matrix)))),
-                             ([i, *row] for i, row in enumerate(matrix))))
+        blocks.append(
+            table_of(("true \\ pred", *map(str, range(len(matrix)))), ([i, *row] for i, row in enumerate(matrix)))
+        )
     if test.scores or test.report_accuracy is not None:
         blocks.append(Heading("Classification report (test set)", 3))
-        rows = [(name, num(v.precision, 3), num(v.recall, 3), num(v.f1, 3), f"{v.support:.0f}")
-                for name, v in test.scores.items()]
+        rows = [
+            (name, num(v.precision, 3), num(v.recall, 3), num(v.f1, 3), f"{v.support:.0f}")
+            for name, v in test.scores.items()
+        ]
         if test.report_accuracy is not None:
             rows.append(("accuracy", "", "", num(test.report_accuracy, 3), ""))
         blocks.append(table_of(("class", "precision", "recall", "f1-score", "support"), rows))
@@ -151,7 +186,8 @@ def run_blocks(run: RunRecord) -> list[Block]:
     probe = _probe_table(run)
     if probe is not None:
         probes, left_out = probe
-        blocks += [Para(f"Step probe (loss after one step of size η). {_probe_summary(run)}{left_out}", small=True),
-                   probes]
+        blocks += [
+            Para(f"Step probe (loss after one step of size η). {_probe_summary(run)}{left_out}", small=True),
+            probes,
+        ]
     return blocks
-

@@ -24,10 +24,14 @@ from lrtui.sessions.record import RunRecord
 
 #: Points per line at most (each log-axis bin keeps its lowest and highest step): ~1 per pixel of a panel.
 SVG_BINS = 300
-UPDATE_CAPTION = ("Steps far below the band barely move the weights (too slow); far above it they overshoot and can "
-                  "kill ReLUs for good.")
-DEAD_CAPTION = ("A layer whose units never fire passes no gradient back: the network answers one class for "
-                "everything and its loss sits at ln C, a uniform guess over its C classes (ln 10 = 2.30 on digits).")
+UPDATE_CAPTION = (
+    "Steps far below the band barely move the weights (too slow); far above it they overshoot and can "
+    "kill ReLUs for good."
+)
+DEAD_CAPTION = (
+    "A layer whose units never fire passes no gradient back: the network answers one class for "
+    "everything and its loss sits at ln C, a uniform guess over its C classes (ln 10 = 2.30 on digits)."
+)
 STEP_NOTE = " Every measured step of a run's first 512 and a sample after, on a log step axis."
 
 
@@ -48,12 +52,20 @@ def _panel(lines: list[Line], last: int, **settings: Any) -> Panel:
     ticks = [0, *(10**k for k in range(1, 12) if 10**k <= last)]
     if math.log10(_x(last)) - math.log10(_x(ticks[-1])) > 0.25 or len(ticks) == 1:
         ticks.append(last)
-    return Panel(lines, x_log=True, x_range=(_x(0), _x(last)), x_ticks=[_x(t) for t in ticks], x_format=_step_label,
-                 x_label="step (log)", **settings)
+    return Panel(
+        lines,
+        x_log=True,
+        x_range=(_x(0), _x(last)),
+        x_ticks=[_x(t) for t in ticks],
+        x_format=_step_label,
+        x_label="step (log)",
+        **settings,
+    )
 
 
-def _lines(runs: Sequence[RunRecord], key: str, layer: str, scale: float = 1.0, *, thin: bool = True,
-           zeros: bool = False) -> list[Line]:
+def _lines(
+    runs: Sequence[RunRecord], key: str, layer: str, scale: float = 1.0, *, thin: bool = True, zeros: bool = False
+) -> list[Line]:
     out = []
     for run in runs:
         trace = step_charts.trace_of(run)
@@ -61,8 +73,16 @@ def _lines(runs: Sequence[RunRecord], key: str, layer: str, scale: float = 1.0, 
         if thin:
             points = step_charts.thin(points, SVG_BINS)
         if points:
-            out.append(Line([_x(s) for s, _ in points], [v * scale for _, v in points], figures.run_hex(run),
-                            width=1.4 if thin else 2.0, markers=not thin, zeros_at_floor=zeros))
+            out.append(
+                Line(
+                    [_x(s) for s, _ in points],
+                    [v * scale for _, v in points],
+                    figures.run_hex(run),
+                    width=1.4 if thin else 2.0,
+                    markers=not thin,
+                    zeros_at_floor=zeros,
+                )
+            )
     return out
 
 
@@ -78,18 +98,35 @@ def update_ratio_steps_svg(runs: Sequence[RunRecord]) -> str | None:
     traced = [r for r in runs if step_charts.has_points(r, "update_ratio")]
     if not traced:
         return None
-    values = [v for r in traced for layer in step_charts.layers_of(step_charts.trace_of(r), "update_ratio")
-              for _, v in step_charts.layer_points(step_charts.trace_of(r), "update_ratio", layer) if v > 0]
+    values = [
+        v
+        for r in traced
+        for layer in step_charts.layers_of(step_charts.trace_of(r), "update_ratio")
+        for _, v in step_charts.layer_points(step_charts.trace_of(r), "update_ratio", layer)
+        if v > 0
+    ]
     lo = log_drawable(min([*values, HEALTHY_UPDATE[0]]))
     hi = log_drawable(max([*values, HEALTHY_UPDATE[1]]))
     y_range = (10.0 ** (math.floor(math.log10(lo)) - 1), 10.0 ** math.ceil(math.log10(hi)))
     last = _last_step(traced)
-    panels = [_panel(_lines(traced, "update_ratio", layer, zeros=True), last, title=layer,
-                     y_label="‖Δw‖ / ‖w‖ of one step", y_log=True, y_range=y_range, band=Band(*HEALTHY_UPDATE))
-              for layer in _layers(traced, "update_ratio", figures.UPDATE_LAYERS)]
+    panels = [
+        _panel(
+            _lines(traced, "update_ratio", layer, zeros=True),
+            last,
+            title=layer,
+            y_label="‖Δw‖ / ‖w‖ of one step",
+            y_log=True,
+            y_range=y_range,
+            band=Band(*HEALTHY_UPDATE),
+        )
+        for layer in _layers(traced, "update_ratio", figures.UPDATE_LAYERS)
+    ]
     band = f"healthy band {HEALTHY_UPDATE[0]:.0e}…{HEALTHY_UPDATE[1]:.0e}"
-    legend = [*figures._run_legend(traced), LegendItem(band, "#2da44e", kind="band", opacity=0.25),
-              LegendItem("0: no update at all", MUTED, kind="floor")]
+    legend = [
+        *figures._run_legend(traced),
+        LegendItem(band, "#2da44e", kind="band", opacity=0.25),
+        LegendItem("0: no update at all", MUTED, kind="floor"),
+    ]
     return figures._grid(panels, legend, "Update-to-weight ratio of single steps per layer")
 
 
@@ -98,10 +135,18 @@ def _top_class(runs: Sequence[RunRecord]) -> list[Line]:
     out = []
     for run in runs:
         per_epoch = math.ceil(run.n_train / run.config.batch_size) if run.n_train and run.config.batch_size else 0
-        rows = [(e, v) for e, d in figures.diagnostics(run) if (v := figures.diag_value(d, "top_class_share")) is not None]
+        rows = [
+            (e, v) for e, d in figures.diagnostics(run) if (v := figures.diag_value(d, "top_class_share")) is not None
+        ]
         if per_epoch and rows:
-            out.append(Line([_x(e * per_epoch - 1) for e, _ in rows], [100 * v for _, v in rows], figures.run_hex(run),
-                            markers=True))
+            out.append(
+                Line(
+                    [_x(e * per_epoch - 1) for e, _ in rows],
+                    [100 * v for _, v in rows],
+                    figures.run_hex(run),
+                    markers=True,
+                )
+            )
     return out
 
 
@@ -114,14 +159,29 @@ def dead_fraction_steps_svg(runs: Sequence[RunRecord]) -> str | None:
     top = _top_class(traced)
     last = max([_last_step(traced), *(round(x - step_charts.OFFSET) for line in top for x in line.xs if x is not None)])
     images = "/".join(sorted({str(t.dead_on) for r in traced if (t := step_charts.trace_of(r))}))
-    panels = [_panel(_lines(traced, "dead_fraction", layer, 100.0, thin=False), last, title=f"dead units, {layer}",
-                     y_label=f"never active on {images} probe images (%)", y_range=(0, 100),
-                     y_format=figures._pct_tick)
-              for layer in _layers(traced, "dead_fraction", figures.RELU_LAYERS)]
+    panels = [
+        _panel(
+            _lines(traced, "dead_fraction", layer, 100.0, thin=False),
+            last,
+            title=f"dead units, {layer}",
+            y_label=f"never active on {images} probe images (%)",
+            y_range=(0, 100),
+            y_format=figures._pct_tick,
+        )
+        for layer in _layers(traced, "dead_fraction", figures.RELU_LAYERS)
+    ]
     if top:
-        panels.append(_panel(top, last, title="predictions in the most common class (validation set, epoch ends)",
-                             y_label="share (%)", y_range=(0, 100), y_format=figures._pct_tick,
-                             hrefs=figures.chance_refs(traced)[0]))
+        panels.append(
+            _panel(
+                top,
+                last,
+                title="predictions in the most common class (validation set, epoch ends)",
+                y_label="share (%)",
+                y_range=(0, 100),
+                y_format=figures._pct_tick,
+                hrefs=figures.chance_refs(traced)[0],
+            )
+        )
     legend = [*figures._run_legend(traced), figures.chance_refs(traced, "balanced")[1]]
     return figures._grid(panels, legend, f"Dead ReLU units on a probe batch of {images} images, per step")
 
@@ -134,16 +194,31 @@ def inside_charts(runs: Sequence[RunRecord]) -> list[Chart]:
     out = []
     if traced:
         images = "/".join(sorted({str(t.dead_on) for r in traced if (t := step_charts.trace_of(r))}))
-        out += [Chart("Update-to-weight ratio per step, per layer, against the step (log–log)",
-                      svg=update_ratio_steps_svg(traced), caption=UPDATE_CAPTION + STEP_NOTE),
-                Chart(f"Dead ReLU units per step, on a fixed probe batch of {images} validation images",
-                      svg=dead_fraction_steps_svg(traced),
-                      caption=f"{DEAD_CAPTION} Measured on {images} fixed validation images, not the whole "
-                              "validation set: a few dozen images find more units silent than 800 do.")]
+        out += [
+            Chart(
+                "Update-to-weight ratio per step, per layer, against the step (log–log)",
+                svg=update_ratio_steps_svg(traced),
+                caption=UPDATE_CAPTION + STEP_NOTE,
+            ),
+            Chart(
+                f"Dead ReLU units per step, on a fixed probe batch of {images} validation images",
+                svg=dead_fraction_steps_svg(traced),
+                caption=f"{DEAD_CAPTION} Measured on {images} fixed validation images, not the whole "
+                "validation set: a few dozen images find more units silent than 800 do.",
+            ),
+        ]
     if rest:
         names = f" ({', '.join(r.id for r in rest)}: saved without a step trace)" if traced else ""
-        out += [Chart(f"Update-to-weight ratio per step, per layer (log scale){names}",
-                      svg=figures.update_ratio_svg(rest), caption=UPDATE_CAPTION),
-                Chart(f"Dead ReLU units and prediction collapse{names}", svg=figures.dead_fraction_svg(rest),
-                      caption=DEAD_CAPTION)]
+        out += [
+            Chart(
+                f"Update-to-weight ratio per step, per layer (log scale){names}",
+                svg=figures.update_ratio_svg(rest),
+                caption=UPDATE_CAPTION,
+            ),
+            Chart(
+                f"Dead ReLU units and prediction collapse{names}",
+                svg=figures.dead_fraction_svg(rest),
+                caption=DEAD_CAPTION,
+            ),
+        ]
     return out

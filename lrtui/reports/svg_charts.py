@@ -197,8 +197,9 @@ class Scale:
         return self.p0 + (v2 - lo) / ((hi - lo) or 1.0) * (self.p1 - self.p0)
 
 
-def _domain(values: list[float], log: bool, fixed: tuple[float, float] | None, from_zero: bool,
-            integer: bool, target: int) -> tuple[float, float, list[float]]:
+def _domain(
+    values: list[float], log: bool, fixed: tuple[float, float] | None, from_zero: bool, integer: bool, target: int
+) -> tuple[float, float, list[float]]:
     if fixed is not None:
         lo, hi = fixed
         if log:
@@ -245,10 +246,21 @@ def _f(v: float) -> str:
     return f"{v:.1f}"
 
 
-def _text(x: float, y: float, s: str, *, anchor: str = "middle", size: float = 11, color: str = MUTED,
-          weight: str = "normal", extra: str = "") -> str:
-    return (f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" font-size="{size}" fill="{color}" '
-            f'font-weight="{weight}"{extra}>{escape(s)}</text>')
+def _text(
+    x: float,
+    y: float,
+    s: str,
+    *,
+    anchor: str = "middle",
+    size: float = 11,
+    color: str = MUTED,
+    weight: str = "normal",
+    extra: str = "",
+) -> str:
+    return (
+        f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" font-size="{size}" fill="{color}" '
+        f'font-weight="{weight}"{extra}>{escape(s)}</text>'
+    )
 
 
 def _dash(d: str) -> str:
@@ -260,8 +272,9 @@ MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 58.0, 14.0, 28.0, 42.0
 
 def _panel_svg(panel: Panel, box: Rect, uid: str) -> str:
     """One plot in ``box`` (its outer rectangle, margins included)."""
-    frame = Rect(box.x + MARGIN_LEFT, box.y + MARGIN_TOP, box.w - MARGIN_LEFT - MARGIN_RIGHT,
-                 box.h - MARGIN_TOP - MARGIN_BOTTOM)
+    frame = Rect(
+        box.x + MARGIN_LEFT, box.y + MARGIN_TOP, box.w - MARGIN_LEFT - MARGIN_RIGHT, box.h - MARGIN_TOP - MARGIN_BOTTOM
+    )
     xs = [v for line in panel.lines for v in line.xs if v is not None]
     ys = [v for line in panel.lines for v in line.ys if v is not None]
     ys += [r.value for r in panel.hrefs if panel.y_range is None and not panel.y_log]
@@ -278,11 +291,13 @@ def _panel_svg(panel: Panel, box: Rect, uid: str) -> str:
     sx = Scale(xlo, xhi, frame.x, frame.right, panel.x_log)
     sy = Scale(ylo, yhi, frame.bottom, frame.y, panel.y_log)
     clip = f"{uid}-clip"
-    out = ['<g class="panel">',
-           f'<clipPath id="{clip}"><rect x="{_f(frame.x)}" y="{_f(frame.y)}" width="{_f(frame.w)}" '
-           f'height="{_f(frame.h)}"/></clipPath>',
-           f'<rect class="frame-bg" x="{_f(frame.x)}" y="{_f(frame.y)}" width="{_f(frame.w)}" '
-           f'height="{_f(frame.h)}" fill="#ffffff"/>']
+    out = [
+        '<g class="panel">',
+        f'<clipPath id="{clip}"><rect x="{_f(frame.x)}" y="{_f(frame.y)}" width="{_f(frame.w)}" '
+        f'height="{_f(frame.h)}"/></clipPath>',
+        f'<rect class="frame-bg" x="{_f(frame.x)}" y="{_f(frame.y)}" width="{_f(frame.w)}" '
+        f'height="{_f(frame.h)}" fill="#ffffff"/>',
+    ]
     if panel.title:
         out.append(_text(frame.x, box.y + 17, panel.title, anchor="start", size=12.5, color=INK, weight="600"))
     # band, grid and ticks
@@ -290,21 +305,29 @@ def _panel_svg(panel: Panel, box: Rect, uid: str) -> str:
         top = min(max(sy(panel.band.hi), frame.y), frame.bottom)
         bot = min(max(sy(panel.band.lo), frame.y), frame.bottom)
         if bot > top:
-            out.append(f'<rect class="band" x="{_f(frame.x)}" y="{_f(top)}" width="{_f(frame.w)}" '
-                       f'height="{_f(bot - top)}" fill="{panel.band.color}" fill-opacity="{panel.band.opacity}"/>')
+            out.append(
+                f'<rect class="band" x="{_f(frame.x)}" y="{_f(top)}" width="{_f(frame.w)}" '
+                f'height="{_f(bot - top)}" fill="{panel.band.color}" fill-opacity="{panel.band.opacity}"/>'
+            )
     ystep = yticks[1] - yticks[0] if len(yticks) > 1 else 1.0
     for t in yticks:
         y = sy(t)
         out.append(f'<line x1="{_f(frame.x)}" x2="{_f(frame.right)}" y1="{_f(y)}" y2="{_f(y)}" stroke="{GRID}"/>')
-        label = panel.y_format(t) if panel.y_format else (
-            format_log_tick(t) if panel.y_log else format_linear_tick(t, ystep))
+        label = (
+            panel.y_format(t)
+            if panel.y_format
+            else (format_log_tick(t) if panel.y_log else format_linear_tick(t, ystep))
+        )
         out.append(_text(frame.x - 6, y + 3.8, label, anchor="end"))
     xstep = xticks[1] - xticks[0] if len(xticks) > 1 else 1.0
     for t in xticks:
         x = sx(t)
         out.append(f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{_f(frame.y)}" y2="{_f(frame.bottom)}" stroke="{GRID}"/>')
-        label = panel.x_format(t) if panel.x_format else (
-            format_log_tick(t) if panel.x_log else format_linear_tick(t, xstep))
+        label = (
+            panel.x_format(t)
+            if panel.x_format
+            else (format_log_tick(t) if panel.x_log else format_linear_tick(t, xstep))
+        )
         out.append(_text(x, frame.bottom + 15, label))
     if panel.x_label:
         out.append(_text(frame.x + frame.w / 2, frame.bottom + 32, panel.x_label, color=INK))
@@ -315,28 +338,44 @@ def _panel_svg(panel: Panel, box: Rect, uid: str) -> str:
     for ref in panel.hrefs:
         if sy.ok(ref.value) and ylo <= ref.value <= yhi:
             y = sy(ref.value)
-            out.append(f'<line class="ref" x1="{_f(frame.x)}" x2="{_f(frame.right)}" y1="{_f(y)}" y2="{_f(y)}" '
-                       f'stroke="{ref.color}" stroke-width="1.3"{_dash(ref.dash)}/>')
+            out.append(
+                f'<line class="ref" x1="{_f(frame.x)}" x2="{_f(frame.right)}" y1="{_f(y)}" y2="{_f(y)}" '
+                f'stroke="{ref.color}" stroke-width="1.3"{_dash(ref.dash)}/>'
+            )
             if ref.label:
                 out.append(_text(frame.right - 4, y - 4, ref.label, anchor="end", size=10, color=ref.color))
     for ref in panel.vrefs:
         if sx.ok(ref.value) and xlo <= ref.value <= xhi:
             x = sx(ref.value)
-            out.append(f'<line class="ref" x1="{_f(x)}" x2="{_f(x)}" y1="{_f(frame.y)}" y2="{_f(frame.bottom)}" '
-                       f'stroke="{ref.color}" stroke-width="1.3"{_dash(ref.dash)}/>')
+            out.append(
+                f'<line class="ref" x1="{_f(x)}" x2="{_f(x)}" y1="{_f(frame.y)}" y2="{_f(frame.bottom)}" '
+                f'stroke="{ref.color}" stroke-width="1.3"{_dash(ref.dash)}/>'
+            )
             if ref.label:
                 anchor = "start" if x < frame.x + frame.w * 0.75 else "end"
-                out.append(_text(x + (4 if anchor == "start" else -4), frame.y + 12, ref.label, anchor=anchor,
-                                 size=10, color=ref.color))
+                out.append(
+                    _text(
+                        x + (4 if anchor == "start" else -4),
+                        frame.y + 12,
+                        ref.label,
+                        anchor=anchor,
+                        size=10,
+                        color=ref.color,
+                    )
+                )
     # series
-    out.append(f'<g class="series" clip-path="url(#{clip})" '
-               f'data-frame="{_f(frame.x)} {_f(frame.y)} {_f(frame.w)} {_f(frame.h)}">')
+    out.append(
+        f'<g class="series" clip-path="url(#{clip})" '
+        f'data-frame="{_f(frame.x)} {_f(frame.y)} {_f(frame.w)} {_f(frame.h)}">'
+    )
     drawn = 0
     for area in panel.areas:
         for poly in area_polygons(area, sx, sy, frame):
             coords = " ".join(f"{_f(x)},{_f(y)}" for x, y in poly)
-            out.append(f'<polygon class="area" points="{coords}" fill="{area.color}" '
-                       f'fill-opacity="{area.opacity:g}" stroke="none"/>')
+            out.append(
+                f'<polygon class="area" points="{coords}" fill="{area.color}" '
+                f'fill-opacity="{area.opacity:g}" stroke="none"/>'
+            )
             drawn += 1
     for line in panel.lines:
         pts: list[Point | None] = []
@@ -349,27 +388,35 @@ def _panel_svg(panel: Panel, box: Rect, uid: str) -> str:
                 if line.zeros_at_floor and panel.y_log and vx is not None and sx.ok(vx) and vy == 0:
                     floor.append(sx(vx))
         paths, singles = clipped_paths(pts, frame)
-        style = (f'stroke="{line.color}" stroke-width="{line.width:g}" stroke-opacity="{line.opacity:g}"'
-                 f'{_dash(line.dash)}')
+        style = (
+            f'stroke="{line.color}" stroke-width="{line.width:g}" stroke-opacity="{line.opacity:g}"{_dash(line.dash)}'
+        )
         for path in paths:
             coords = " ".join(f"{_f(x)},{_f(y)}" for x, y in path)
-            out.append(f'<polyline points="{coords}" fill="none" {style} stroke-linejoin="round" '
-                       f'stroke-linecap="round"/>')
+            out.append(
+                f'<polyline points="{coords}" fill="none" {style} stroke-linejoin="round" stroke-linecap="round"/>'
+            )
         dots = singles + ([p for p in pts if p is not None and frame.contains(p)] if line.markers else [])
         for x, y in dict.fromkeys(dots):
-            out.append(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="{2.6 if line.markers else 2.2}" '
-                       f'fill="{line.color}" fill-opacity="{line.opacity:g}"/>')
+            out.append(
+                f'<circle cx="{_f(x)}" cy="{_f(y)}" r="{2.6 if line.markers else 2.2}" '
+                f'fill="{line.color}" fill-opacity="{line.opacity:g}"/>'
+            )
         for x in floor:
             if frame.x <= x <= frame.right:
                 b = frame.bottom - 1
-                out.append(f'<polygon class="floor" points="{_f(x - 4)},{_f(b - 7)} {_f(x + 4)},{_f(b - 7)} '
-                           f'{_f(x)},{_f(b)}" fill="#ffffff" stroke="{line.color}" stroke-width="1.4"/>')
+                out.append(
+                    f'<polygon class="floor" points="{_f(x - 4)},{_f(b - 7)} {_f(x + 4)},{_f(b - 7)} '
+                    f'{_f(x)},{_f(b)}" fill="#ffffff" stroke="{line.color}" stroke-width="1.4"/>'
+                )
         drawn += len(paths) + len(singles) + len(floor)
     out.append("</g>")
     if not drawn:
         out.append(_text(frame.x + frame.w / 2, frame.y + frame.h / 2, panel.note or "no data", size=12))
-    out.append(f'<rect class="frame" x="{_f(frame.x)}" y="{_f(frame.y)}" width="{_f(frame.w)}" '
-               f'height="{_f(frame.h)}" fill="none" stroke="{FRAME}"/>')
+    out.append(
+        f'<rect class="frame" x="{_f(frame.x)}" y="{_f(frame.y)}" width="{_f(frame.w)}" '
+        f'height="{_f(frame.h)}" fill="none" stroke="{FRAME}"/>'
+    )
     out.append("</g>")
     return "\n".join(out)
 
@@ -383,14 +430,20 @@ def _legend_svg(items: Sequence[LegendItem], x: float, y: float) -> str:
     for i, item in enumerate(items):
         cy = y + i * LEGEND_ROW
         if item.kind == "band":
-            out.append(f'<rect x="{_f(x)}" y="{_f(cy - 6)}" width="24" height="12" fill="{item.color}" '
-                       f'fill-opacity="{item.opacity:g}" stroke="{item.color}" stroke-opacity="0.4"/>')
+            out.append(
+                f'<rect x="{_f(x)}" y="{_f(cy - 6)}" width="24" height="12" fill="{item.color}" '
+                f'fill-opacity="{item.opacity:g}" stroke="{item.color}" stroke-opacity="0.4"/>'
+            )
         elif item.kind == "floor":
-            out.append(f'<polygon points="{_f(x + 8)},{_f(cy - 5)} {_f(x + 16)},{_f(cy - 5)} {_f(x + 12)},{_f(cy + 3)}" '
-                       f'fill="#ffffff" stroke="{item.color}" stroke-width="1.4"/>')
+            out.append(
+                f'<polygon points="{_f(x + 8)},{_f(cy - 5)} {_f(x + 16)},{_f(cy - 5)} {_f(x + 12)},{_f(cy + 3)}" '
+                f'fill="#ffffff" stroke="{item.color}" stroke-width="1.4"/>'
+            )
         else:
-            out.append(f'<line x1="{_f(x)}" x2="{_f(x + 24)}" y1="{_f(cy)}" y2="{_f(cy)}" stroke="{item.color}" '
-                       f'stroke-width="{item.width:g}" stroke-opacity="{item.opacity:g}"{_dash(item.dash)}/>')
+            out.append(
+                f'<line x1="{_f(x)}" x2="{_f(x + 24)}" y1="{_f(cy)}" y2="{_f(cy)}" stroke="{item.color}" '
+                f'stroke-width="{item.width:g}" stroke-opacity="{item.opacity:g}"{_dash(item.dash)}/>'
+            )
         label = item.label if len(item.label) <= LEGEND_CHARS else item.label[: LEGEND_CHARS - 1] + "…"
         tip = f"<title>{escape(item.label)}</title>" if label != item.label else ""
         out.append(_text(x + 31, cy + 4, label, anchor="start", size=11.5, color=INK)[:-7] + tip + "</text>")
@@ -398,9 +451,17 @@ def _legend_svg(items: Sequence[LegendItem], x: float, y: float) -> str:
     return "\n".join(out)
 
 
-def figure(panels: Sequence[Panel], legend: Sequence[LegendItem] = (), *, columns: int | None = None,
-           panel_width: float = 760, panel_height: float = 300, legend_width: float = 230,
-           uid: str | None = None, description: str = "") -> str:
+def figure(
+    panels: Sequence[Panel],
+    legend: Sequence[LegendItem] = (),
+    *,
+    columns: int | None = None,
+    panel_width: float = 760,
+    panel_height: float = 300,
+    legend_width: float = 230,
+    uid: str | None = None,
+    description: str = "",
+) -> str:
     """Panels in a grid (``columns`` per row) with the legend in its own column on the right; an SVG element."""
     uid = uid or f"lc{next(_ids)}"
     columns = max(1, min(columns or len(panels), len(panels) or 1))
@@ -412,15 +473,32 @@ def figure(panels: Sequence[Panel], legend: Sequence[LegendItem] = (), *, column
     body = []
     for i, panel in enumerate(panels):
         r, c = divmod(i, columns)
-        body.append(_panel_svg(panel, Rect(c * panel_width, r * panel_height, panel_width, panel_height),
-                               f"{uid}-{i}"))
+        body.append(_panel_svg(panel, Rect(c * panel_width, r * panel_height, panel_width, panel_height), f"{uid}-{i}"))
     if legend:
         body.append(_legend_svg(legend, columns * panel_width + 12, MARGIN_TOP + 6))
     title = f"<title>{escape(description)}</title>" if description else ""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {_f(width)} {_f(height)}" '
-            f'width="{_f(width)}" height="{_f(height)}" role="img" font-family="{escape(FONT)}">{title}\n'
-            + "\n".join(body) + "\n</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {_f(width)} {_f(height)}" '
+        f'width="{_f(width)}" height="{_f(height)}" role="img" font-family="{escape(FONT)}">{title}\n'
+        + "\n".join(body)
+        + "\n</svg>"
+    )
 
 
-__all__ = ["Area", "Band", "LegendItem", "Line", "Panel", "Rect", "Ref", "area_polygons", "clip_polygon", "clip_segment",
-           "clipped_paths", "figure", "linear_ticks", "log_ticks", "nice_step"]
+__all__ = [
+    "Area",
+    "Band",
+    "LegendItem",
+    "Line",
+    "Panel",
+    "Rect",
+    "Ref",
+    "area_polygons",
+    "clip_polygon",
+    "clip_segment",
+    "clipped_paths",
+    "figure",
+    "linear_ticks",
+    "log_ticks",
+    "nice_step",
+]

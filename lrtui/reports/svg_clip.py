@@ -97,6 +97,7 @@ def clipped_paths(points: Sequence[Point | None], r: Rect) -> tuple[list[list[Po
 
 def clip_polygon(points: Sequence[Point], r: Rect) -> list[Point]:
     """Sutherland–Hodgman: the part of a polygon inside the rectangle (a convex window), as a polygon."""
+
     def inside(p: Point, edge: int) -> bool:
         return (p[0] >= r.x, p[0] <= r.right, p[1] >= r.y, p[1] <= r.bottom)[edge]
 

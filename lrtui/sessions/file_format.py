@@ -118,9 +118,13 @@ class SamplesDoc(Struct):
 class TestDoc(Struct):
     accuracy: Share
     loss: NonNeg | None = None
-    confusion_matrix: Annotated[list[Annotated[list[Count], Meta(max_length=1000)]], Meta(max_length=1000)] | None = None
+    confusion_matrix: Annotated[list[Annotated[list[Count], Meta(max_length=1000)]], Meta(max_length=1000)] | None = (
+        None
+    )
     #: scikit-learn's report: a row per class and average, and ``accuracy`` as a bare number
-    report: Annotated[dict[Annotated[str, Meta(max_length=200)], ScoresDoc | Share], Meta(max_length=10_000)] | None = None
+    report: Annotated[dict[Annotated[str, Meta(max_length=200)], ScoresDoc | Share], Meta(max_length=10_000)] | None = (
+        None
+    )
     samples: SamplesDoc | None = None
 
 
@@ -157,8 +161,10 @@ class ColumnsDoc(Struct):
     step: Annotated[list[Count], Meta(max_length=MAX_TRACE_POINTS)]
     loss: TraceColumn
     update_ratio: Annotated[dict[Layer, TraceColumn], Meta(max_length=100)] | None = None
-    dead_fraction: Annotated[dict[Layer, Annotated[list[Share | None], Meta(max_length=MAX_TRACE_POINTS)]],
-                             Meta(max_length=100)] | None = None
+    dead_fraction: (
+        Annotated[dict[Layer, Annotated[list[Share | None], Meta(max_length=MAX_TRACE_POINTS)]], Meta(max_length=100)]
+        | None
+    ) = None
     dead_on: DeadOn | None = None
 
 

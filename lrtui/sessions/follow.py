@@ -104,8 +104,7 @@ class Follower:
             record = book.get(run_id)
             if record is None:
                 record = copy.copy(source)
-                at = next((i for i, r in enumerate(book.runs) if run_number(r.id) > run_number(run_id)),
-                          len(book.runs))
+                at = next((i for i, r in enumerate(book.runs) if run_number(r.id) > run_number(run_id)), len(book.runs))
                 book.runs.insert(at, record)
             else:
                 _assign(record, source)

@@ -59,8 +59,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
-    "OutputError", "check_writable", "check_writable_dir", "guard_outside_sessions", "guard_report_dir",
-    "write_json_safely", "write_text_safely",
+    "OutputError",
+    "check_writable",
+    "check_writable_dir",
+    "guard_outside_sessions",
+    "guard_report_dir",
+    "write_json_safely",
+    "write_text_safely",
 ]
 
 #: How long a FIFO may go without a reader, or a reader without reading, before the write gives up
@@ -105,8 +110,9 @@ def _expand(path: str | os.PathLike[str], flag: str) -> str:
     return os.path.expanduser(text)
 
 
-def check_writable(path: str | os.PathLike[str] | None, flag: str, *,
-                   sessions_root: str | os.PathLike[str] | None = None) -> None:
+def check_writable(
+    path: str | os.PathLike[str] | None, flag: str, *, sessions_root: str | os.PathLike[str] | None = None
+) -> None:
     """Refuse an output file that cannot or must not be written, before any work (None: the flag was not given)."""
     if path is None:
         return
@@ -115,8 +121,14 @@ def check_writable(path: str | os.PathLike[str] | None, flag: str, *,
     _target(text, flag)
 
 
-def check_writable_dir(path: str | os.PathLike[str] | None, flag: str, files: Iterable[str] = (), *,
-                       sessions_root: str | os.PathLike[str] | None = None, replaceable: str | None = None) -> None:
+def check_writable_dir(
+    path: str | os.PathLike[str] | None,
+    flag: str,
+    files: Iterable[str] = (),
+    *,
+    sessions_root: str | os.PathLike[str] | None = None,
+    replaceable: str | None = None,
+) -> None:
     """Refuse an output folder that cannot or must not be written (it may be missing: it is made, with its parents).
 
     ``files``: the names to be written inside it (``report.md`` ...); each must stay outside every session's
@@ -139,7 +151,9 @@ def check_writable_dir(path: str | os.PathLike[str] | None, flag: str, files: It
         where = "" if probe == os.path.abspath(text) else f" ({probe} is not a folder)"
         raise _fail(flag, text, f"not a folder{where}")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise _fail(flag, text, "permission denied" if probe == os.path.abspath(text) else f"{probe}: permission denied")
+        raise _fail(
+            flag, text, "permission denied" if probe == os.path.abspath(text) else f"{probe}: permission denied"
+        )
     if probe == os.path.abspath(text):
         for name in files:
             inside = os.path.join(text, name)
@@ -147,9 +161,13 @@ def check_writable_dir(path: str | os.PathLike[str] | None, flag: str, files: It
                 _target(inside, flag)
 
 
-def guard_outside_sessions(path: str | os.PathLike[str], flag: str, *,
-                           sessions_root: str | os.PathLike[str] | None = None,
-                           replaceable: str | os.PathLike[str] | None = None) -> None:
+def guard_outside_sessions(
+    path: str | os.PathLike[str],
+    flag: str,
+    *,
+    sessions_root: str | os.PathLike[str] | None = None,
+    replaceable: str | os.PathLike[str] | None = None,
+) -> None:
     """Refuse an output (a file, or a folder to write into) that would land in a session's store.
 
     The rule is the module's (see its docstring): never in any session folder's ``runs/``, ``ids/``,
@@ -160,8 +178,9 @@ def guard_outside_sessions(path: str | os.PathLike[str], flag: str, *,
     text = os.fspath(path)
     where = os.path.abspath(os.path.expanduser(text))
     # the place the name sits (its folder's links resolved) and the file a write through a link replaces
-    places = dict.fromkeys([os.path.join(os.path.realpath(os.path.dirname(where)), os.path.basename(where)),
-                            os.path.realpath(where)])
+    places = dict.fromkeys(
+        [os.path.join(os.path.realpath(os.path.dirname(where)), os.path.basename(where)), os.path.realpath(where)]
+    )
     root = os.path.realpath(os.fspath(sessions_root)) if sessions_root is not None else None
     allowed = os.path.realpath(os.fspath(replaceable)) if replaceable is not None else None
     for place in places:
@@ -184,8 +203,10 @@ def _store_fault(place: str, root: str | None, allowed: str | None) -> str | Non
             if name in SESSION_STORE:
                 return f"is inside the session folder {folder} (its {name}/ belongs to that session)"
             if child == place and name in SESSION_FILES and os.path.realpath(child) != allowed:
-                return f"would replace the {'session file' if name == 'session.json' else 'lock file'} " \
-                       f"of the session folder {folder}"
+                return (
+                    f"would replace the {'session file' if name == 'session.json' else 'lock file'} "
+                    f"of the session folder {folder}"
+                )
         child = folder
 
 
@@ -304,8 +325,9 @@ def _reason(error: OSError) -> str:
     return (error.strerror or type(error).__name__).lower()
 
 
-def write_text_safely(path: str | os.PathLike[str], text: str, *, flag: str = "", wait_s: float | None = None,
-                      fsync: bool = True) -> None:
+def write_text_safely(
+    path: str | os.PathLike[str], text: str, *, flag: str = "", wait_s: float | None = None, fsync: bool = True
+) -> None:
     """Write ``text`` to ``path`` by the rules of this module; any failure is one :class:`OutputError` line.
 
     ``wait_s``: how long a FIFO may wait for its reader (default :data:`WAIT_S`).
@@ -339,8 +361,14 @@ def write_text_safely(path: str | os.PathLike[str], text: str, *, flag: str = ""
         raise _fail(flag, shown, _reason(e)) from None
 
 
-def write_json_safely(path: str | os.PathLike[str], document: Mapping[str, Any] | list[Any], *, flag: str = "",
-                      wait_s: float | None = None, fsync: bool = True) -> None:
+def write_json_safely(
+    path: str | os.PathLike[str],
+    document: Mapping[str, Any] | list[Any],
+    *,
+    flag: str = "",
+    wait_s: float | None = None,
+    fsync: bool = True,
+) -> None:
     """Compact JSON (NaN/inf → null, like the session files) plus a newline, written by :func:`write_text_safely`."""
     text = json.dumps(json_safe(document), separators=(",", ":"), allow_nan=False) + "\n"
     write_text_safely(path, text, flag=flag, wait_s=wait_s, fsync=fsync)
@@ -399,7 +427,9 @@ def _write_fifo(path: str, data: bytes, wait_s: float, flag: str, shown: str) ->
             if e.errno != errno.ENXIO:
                 raise
             if time.monotonic() >= deadline:
-                raise _fail(flag, shown, f"no reader (nothing opened the FIFO for reading within {wait_s:g} s)") from None
+                raise _fail(
+                    flag, shown, f"no reader (nothing opened the FIFO for reading within {wait_s:g} s)"
+                ) from None
             time.sleep(0.05)
     try:
         view, done = memoryview(data), 0
@@ -436,9 +466,14 @@ def _write_all(fd: int, data: bytes) -> None:
 REPORT_NAMES = ("report.md", "report.html")
 
 
-def guard_report_dir(out_dir: str | os.PathLike[str] | None, session_dir: str | os.PathLike[str],
-                     created: float | None, *, flag: str = "--out",
-                     sessions_root: str | os.PathLike[str] | None = None) -> str | None:
+def guard_report_dir(
+    out_dir: str | os.PathLike[str] | None,
+    session_dir: str | os.PathLike[str],
+    created: float | None,
+    *,
+    flag: str = "--out",
+    sessions_root: str | os.PathLike[str] | None = None,
+) -> str | None:
     """Refuse a report folder whose files would overwrite another session's data; return the session.json
     the report may replace there (None: none is there, or no folder was given).
 
@@ -478,8 +513,12 @@ def guard_report_dir(out_dir: str | os.PathLike[str] | None, session_dir: str | 
         return document  # an earlier export of this very session
     if there is not None and any(os.path.isfile(os.path.join(real, n)) for n in REPORT_NAMES):
         return document  # an earlier report folder: its session.json is a copy, as the new one will be
-    raise _fail(flag, text, "holds a session.json that is not a report of this session (it would be overwritten); "
-                            "write the report into a folder of its own")
+    raise _fail(
+        flag,
+        text,
+        "holds a session.json that is not a report of this session (it would be overwritten); "
+        "write the report into a folder of its own",
+    )
 
 
 def _created_of(path: str) -> float | None:
@@ -499,7 +538,7 @@ def _created_of(path: str) -> float | None:
             return None
         value = doc.get("created") if isinstance(doc, dict) else None
     else:
-        found = re.search(rb'"created"\s*:\s*(-?[0-9][0-9.eE+-]*)', head[:1 << 20])
+        found = re.search(rb'"created"\s*:\s*(-?[0-9][0-9.eE+-]*)', head[: 1 << 20])
         value = found.group(1).decode() if found else None
     try:
         number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None

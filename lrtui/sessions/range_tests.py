@@ -34,8 +34,13 @@ def model_key(spec: str) -> str:
 
 def _matches(config: RunConfig) -> dict[str, Any]:
     """What a range test and a run must share for its suggestion to be this run's."""
-    return {"model": model_key(config.model), "data": model_key(config.data) if config.data else "",
-            "dataset": config.dataset, "optimizer": config.optimizer, "batch_size": config.batch_size}
+    return {
+        "model": model_key(config.model),
+        "data": model_key(config.data) if config.data else "",
+        "dataset": config.dataset,
+        "optimizer": config.optimizer,
+        "batch_size": config.batch_size,
+    }
 
 
 def save_range_test(folder: Path, config: RunConfig, result: Mapping[str, Any]) -> Path:
@@ -43,8 +48,9 @@ def save_range_test(folder: Path, config: RunConfig, result: Mapping[str, Any]) 
     test of ``config`` in the session ``folder``; returns the file written."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = Path(folder) / FOLDER / f"{stamp}-{os.getpid()}.json"
-    write_json_atomic(path, {"created": time.time(), "match": _matches(config), "config": config.to_dict(),
-                             "result": dict(result)})
+    write_json_atomic(
+        path, {"created": time.time(), "match": _matches(config), "config": config.to_dict(), "result": dict(result)}
+    )
     return path
 
 

@@ -80,8 +80,6 @@ class Malformed(ValueError):
     """A value of the wrong shape; the message names where (``run r2: epochs[3].val_acc ...``)."""
 
 
-
-
 # -- reading a file ------------------------------------------------------------------------
 def _reject_constant(name: str) -> Any:
     raise Malformed(f"not valid JSON ({name} is not a number JSON allows)")
@@ -116,8 +114,13 @@ def read_json(file: Path, what: str = "session file", limit: int = MAX_BYTES) ->
     except OSError as e:
         raise Unreadable(f"{file}: cannot be read ({e.strerror or e})") from None
     if not stat.S_ISREG(info.st_mode):
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode) else \
-            "a device or special file"
+        kind = (
+            "a folder"
+            if stat.S_ISDIR(info.st_mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(info.st_mode)
+            else "a device or special file"
+        )
         raise Unreadable(f"{file}: not a regular file ({kind})")
     if info.st_size > limit:
         raise SessionError(f"{file}: too large ({info.st_size:,} bytes; at most {limit:,})")
@@ -161,8 +164,15 @@ def _one_line(e: BaseException) -> str:
 
 
 # -- messages ----------------------------------------------------------------------------------------
-_KINDS = {"object": "an object", "array": "a list", "float": "a number", "int": "a whole number", "str": "text",
-          "bool": "true or false", "null": "null"}
+_KINDS = {
+    "object": "an object",
+    "array": "a list",
+    "float": "a number",
+    "int": "a whole number",
+    "str": "text",
+    "bool": "true or false",
+    "null": "null",
+}
 _EXPECTED = re.compile(r"Expected `([^`]+)`, got `([^`]+)`")
 _RANGE = re.compile(r"Expected `(\w+)` ([<>]=?) (\S+)")
 _LENGTH = re.compile(r"Expected `(\w+)` of length ([<>]=?) (\d+)")
@@ -190,7 +200,7 @@ def _where(e: ValidationError, prefix: str) -> Malformed:
     """One line: where in the object (``epochs[3].val_acc``) and what is wrong there."""
     message, _, path = str(e).partition(" - at `$")
     path = path.rstrip("`").lstrip(".")
-    return Malformed(" ".join(p for p in (f"{prefix}{path}" if path else prefix.rstrip(": .") , _said(message)) if p))
+    return Malformed(" ".join(p for p in (f"{prefix}{path}" if path else prefix.rstrip(": ."), _said(message)) if p))
 
 
 def _convert(raw: Any, kind: Any, where: str) -> Any:
@@ -208,8 +218,12 @@ def _config_type() -> Any:
     """A struct of RunConfig's fields, typed from their annotations (new settings need no edit here); a field
     absent from the file stays UNSET, so RunConfig's own default applies."""
     if not _CONFIG:
-        kinds: dict[str, Any] = {"bool": bool, "float": Number, "int": Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)],
-                                 "str": Annotated[str, Meta(max_length=4096)]}
+        kinds: dict[str, Any] = {
+            "bool": bool,
+            "float": Number,
+            "int": Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)],
+            "str": Annotated[str, Meta(max_length=4096)],
+        }
         specs = []
         for f in fields(RunConfig):
             words = set(re.findall(r"[A-Za-z_]+", str(f.type)))
@@ -242,8 +256,15 @@ def config(raw: Any, where: str) -> RunConfig:
 def _diagnostics(d: DiagnosticsDoc | None) -> Diagnostics | None:
     if d is None:
         return None
-    return Diagnostics(d.update_ratio or {}, d.update_ratio_max, d.grad_norm, d.dead_fraction or {},
-                       d.top_class_share, d.pred_entropy, d.dead_na)
+    return Diagnostics(
+        d.update_ratio or {},
+        d.update_ratio_max,
+        d.grad_norm,
+        d.dead_fraction or {},
+        d.top_class_share,
+        d.pred_entropy,
+        d.dead_na,
+    )
 
 
 def _probe(p: ProbeDoc, where: str) -> ProbeRecord:
@@ -253,9 +274,16 @@ def _probe(p: ProbeDoc, where: str) -> ProbeRecord:
         values = getattr(p, name)
         if values is not None and len(values) != len(p.lrs):
             raise Malformed(f"{where}: {name} has {len(values):,} values for {len(p.lrs):,} step sizes")
-    return ProbeRecord(p.epoch, tuple(p.lrs), tuple(p.losses), p.current_lr, p.base_loss,
-                       None if p.raised_fraction is None else tuple(p.raised_fraction),
-                       None if p.dead_after is None else tuple(p.dead_after), p.minibatches)
+    return ProbeRecord(
+        p.epoch,
+        tuple(p.lrs),
+        tuple(p.losses),
+        p.current_lr,
+        p.base_loss,
+        None if p.raised_fraction is None else tuple(p.raised_fraction),
+        None if p.dead_after is None else tuple(p.dead_after),
+        p.minibatches,
+    )
 
 
 def _test(t: TestDoc | None, where: str) -> TestResult | None:
@@ -275,11 +303,19 @@ def _test(t: TestDoc | None, where: str) -> TestResult | None:
         images.append(tuple(flat))
     report = t.report or {}
     accuracy = report.get("accuracy")
-    scores = {name: ClassScores(row.precision, row.recall, row.f1, row.support)
-              for name, row in report.items() if isinstance(row, ScoresDoc)}
-    return TestResult(t.accuracy, t.loss, tuple(tuple(row) for row in matrix), scores,
-                      accuracy if isinstance(accuracy, float) else None,
-                      Samples(tuple(images), tuple(samples.true), tuple(samples.pred)))
+    scores = {
+        name: ClassScores(row.precision, row.recall, row.f1, row.support)
+        for name, row in report.items()
+        if isinstance(row, ScoresDoc)
+    }
+    return TestResult(
+        t.accuracy,
+        t.loss,
+        tuple(tuple(row) for row in matrix),
+        scores,
+        accuracy if isinstance(accuracy, float) else None,
+        Samples(tuple(images), tuple(samples.true), tuple(samples.pred)),
+    )
 
 
 def _verdict(v: VerdictDoc | ProvisionalDoc) -> Verdict:
@@ -311,23 +347,37 @@ def run_record(raw: Any, where: str = "the run") -> RunRecord:
     sizes = run.sizes or SizesDoc()
     provisional = run.provisional_verdict
     return RunRecord(
-        id=run.id, config=cfg, status=RunState(run.status), device=run.device, device_name=run.device_name,
-        n_train=sizes.train, n_val=sizes.val, n_test=sizes.test,
-        epochs=[EpochRecord(e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.seconds,
-                            _diagnostics(e.diagnostics)) for e in run.epochs],
+        id=run.id,
+        config=cfg,
+        status=RunState(run.status),
+        device=run.device,
+        device_name=run.device_name,
+        n_train=sizes.train,
+        n_val=sizes.val,
+        n_test=sizes.test,
+        epochs=[
+            EpochRecord(
+                e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.seconds, _diagnostics(e.diagnostics)
+            )
+            for e in run.epochs
+        ],
         batch_losses=run.batch_losses,
         probes=[_probe(p, f"{where}: probes[{i}]") for i, p in enumerate(run.probes or [])],
         test=_test(run.test, f"{where}: test"),
         verdict=None if run.verdict is None else _verdict(run.verdict),
-        duration_s=run.duration_s or 0.0, samples_per_s=run.samples_per_s or 0.0,
+        duration_s=run.duration_s or 0.0,
+        samples_per_s=run.samples_per_s or 0.0,
         diverged_at=None if run.diverged_at is None else list(run.diverged_at),
         error=run.error,
         lr_trace=None if not run.lr_trace else [[s, lr] for s, lr in run.lr_trace],
         step_trace=_step_trace(run.step_trace, raw.get("step_trace"), f"{where}: step_trace"),
         provisional=None if provisional is None else Provisional(provisional.step, _verdict(provisional)),
-        started_at=run.started_at, ended_at=run.ended_at,
-        system={s.epoch: SystemSample(s.cpu_percent, s.rss_mb, s.load1, s.gpu_util, s.gpu_mem_mb, s.gpu_temp_c)
-                for s in run.system or []},
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        system={
+            s.epoch: SystemSample(s.cpu_percent, s.rss_mb, s.load1, s.gpu_util, s.gpu_mem_mb, s.gpu_temp_c)
+            for s in run.system or []
+        },
     )
 
 
@@ -346,17 +396,19 @@ def _shown(x: Any) -> str:
 def document(data: Any, file: Path, schema_max: int) -> dict[str, Any]:
     """The checked top level of a session document (``runs`` still raw: see :func:`rows`)."""
     if not isinstance(data, dict) or "schema" not in data:
-        raise SessionError(f"{file}: not an lrtui session (no \"schema\" field)")
+        raise SessionError(f'{file}: not an lrtui session (no "schema" field)')
     schema = data["schema"]
     if not _is_int(schema) or schema < 1:
-        raise SessionError(f"{file}: wrong schema {_shown(schema) if not _is_int(schema) else schema} "
-                           f"(this lrtui reads schema {schema_max})")
+        raise SessionError(
+            f"{file}: wrong schema {_shown(schema) if not _is_int(schema) else schema} "
+            f"(this lrtui reads schema {schema_max})"
+        )
     if schema > schema_max:
         raise SessionError(
             f"{file}: schema {schema} is newer than this lrtui understands ({schema_max}); upgrade lrtui to open it"
         )
     if not isinstance(data.get("runs", []), list):
-        raise SessionError(f"{file}: wrong schema (\"runs\" must be a list)")
+        raise SessionError(f'{file}: wrong schema ("runs" must be a list)')
     try:
         _convert({k: data[k] for k in ("created", "updated", "environment") if k in data}, TopDoc, "")
     except Malformed as e:

@@ -93,8 +93,16 @@ def environment(device: str = "", device_name: str = "") -> dict[str, Any]:
 
 def _fingerprint(r: RunRecord) -> tuple[Any, ...]:
     """Cheap "has this run changed since it was written" check for changes made outside ``observe``."""
-    return (str(r.status), len(r.epochs), len(r.batch_losses), r.test is None, r.verdict is None, r.error,
-            r.started_at, r.ended_at)
+    return (
+        str(r.status),
+        len(r.epochs),
+        len(r.batch_losses),
+        r.test is None,
+        r.verdict is None,
+        r.error,
+        r.started_at,
+        r.ended_at,
+    )
 
 
 class SnapshotBehind(SessionError):
@@ -203,8 +211,10 @@ class Session:
         new = {key: None for key in map(_data_key, configs) if key not in held}
         if not held or not new:
             return None
-        line = (f"session {self.path.name} holds runs on {_data_label(held)}; the new runs use {_data_label(new)}: "
-                "their accuracies do not compare")
+        line = (
+            f"session {self.path.name} holds runs on {_data_label(held)}; the new runs use {_data_label(new)}: "
+            "their accuracies do not compare"
+        )
         return printable(line, newlines=False)  # a folder name or a data_dir may hold control characters
 
     def _reserve(self) -> str:
@@ -347,9 +357,11 @@ class Session:
                 self._dirty.discard(r.id)
         with self._folder_locked() as locked:
             if not locked:
-                raise SnapshotBehind(f"{self.file} not updated: {self.path / LOCK} is held by another process for over "
-                                   f"{LOCK_WAIT_S:g} s; the runs are saved in {self.path / RUNS}, the next save "
-                                   f"tries again")
+                raise SnapshotBehind(
+                    f"{self.file} not updated: {self.path / LOCK} is held by another process for over "
+                    f"{LOCK_WAIT_S:g} s; the runs are saved in {self.path / RUNS}, the next save "
+                    f"tries again"
+                )
             self.follower.refresh()
             self._adopt_orphans()
             write_json_atomic(self.file, {**self.to_dict(), "runs": self.follower.snapshot_runs(self.runs)})
@@ -363,8 +375,9 @@ class Session:
             try:
                 os.close(os.open(ids / run_id, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
             except FileExistsError:
-                raise SessionError(f"{self.path}: run id {run_id} was taken by another process; "
-                                   f"its run is kept in memory only") from None
+                raise SessionError(
+                    f"{self.path}: run id {run_id} was taken by another process; its run is kept in memory only"
+                ) from None
             self._pending.discard(run_id)
 
     def _write_run(self, record: RunRecord, writer: dict[str, Any] | None) -> None:
@@ -374,8 +387,14 @@ class Session:
     def _writer_fields(self) -> dict[str, Any]:
         if self._started is None:
             self._started = time.time()
-        return {"host": self._host, "pid": os.getpid(), "token": self._token, "proc_start": self._proc_start,
-                "started": self._started, "heartbeat": time.time()}
+        return {
+            "host": self._host,
+            "pid": os.getpid(),
+            "token": self._token,
+            "proc_start": self._proc_start,
+            "started": self._started,
+            "heartbeat": time.time(),
+        }
 
     def _judge_self(self) -> WriterInfo:
         """This object as a writer, judged as any other is (its file may be a heartbeat behind)."""

@@ -112,8 +112,9 @@ def judge(fields: dict[str, Any], *, is_self: bool = False, now: float | None = 
     else:
         age = (now if now is not None else time.time()) - heartbeat
         state = "alive" if -FUTURE_TOLERANCE_S <= age <= STALE_AFTER_S else "stale"
-    return WriterInfo(writer_key(host, pid, token), host, pid, float(fields.get("started") or 0.0), heartbeat,
-                      state, is_self)
+    return WriterInfo(
+        writer_key(host, pid, token), host, pid, float(fields.get("started") or 0.0), heartbeat, state, is_self
+    )
 
 
 def writer_file(folder: Path, key: str) -> Path:

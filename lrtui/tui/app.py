@@ -53,8 +53,12 @@ class LRTuiApp(App[None]):
     ) -> None:
         super().__init__()
         self.runner = self._new_runner(session if isinstance(session, Session) else Session.create())
-        self.main = MainScreen(initial or {}, session if not isinstance(session, Session) else None,
-                               detect_devices=detect_devices, cursor_blink=cursor_blink)
+        self.main = MainScreen(
+            initial or {},
+            session if not isinstance(session, Session) else None,
+            detect_devices=detect_devices,
+            cursor_blink=cursor_blink,
+        )
         self.quitting = False  #: ctrl+q: leave once the runner has stopped
         self.detached = False  #: the terminal went away with runs left: the process trains on without a screen
 
@@ -100,8 +104,13 @@ class LRTuiApp(App[None]):
     def _save_problem(self, problem: SaveProblem) -> None:
         """Tell the user once when the session cannot be saved (and once when it can again)."""
         if problem.error:
-            self.notify(f"{problem.error}. Training goes on; the runs are kept in memory.", title="Not saved",
-                        severity="warning", timeout=10, markup=False)
+            self.notify(
+                f"{problem.error}. Training goes on; the runs are kept in memory.",
+                title="Not saved",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
         else:
             self.notify(f"Session saved again: {self.session.file}", timeout=4, markup=False)
 
@@ -139,11 +148,17 @@ class LRTuiApp(App[None]):
         self.exit(return_code=0)
 
     # -- app-wide ------------------------------------------------------------------------
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Every toast shows text from outside (paths, errors) with its control characters spelled out."""
-        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
-                       markup=markup)
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout, markup=markup)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette offers every action of the keyboard, named by its key's tooltip.

@@ -27,8 +27,8 @@ class RunnerUpdate(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         """Only throttled progress may be dropped: every log line, epoch and end must arrive."""
-        return isinstance(self.item, Progress) and isinstance(message, RunnerUpdate) and isinstance(
-            message.item, Progress
+        return (
+            isinstance(self.item, Progress) and isinstance(message, RunnerUpdate) and isinstance(message.item, Progress)
         )
 
 

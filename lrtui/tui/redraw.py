@@ -94,15 +94,20 @@ class Redraw:
             self.background = training
             screen.charts.build_in_background(training)
         table, log = screen.runs_table, screen.log_view
-        if not self.progress and not self.rows and not table.stale and not (
-                self.charts or self.batch or self.steps or self.story or log.pending):
+        if (
+            not self.progress
+            and not self.rows
+            and not table.stale
+            and not (self.charts or self.batch or self.steps or self.story or log.pending)
+        ):
             return
         with screen.app.batch_update():
             log.flush()  # queued log lines join this frame rather than make their own
             if self.progress is not None:
                 runner = screen.runner
-                screen.query_one(RunStatus).progress(self.progress, runner.batch_label(), runner.system,
-                                                     runner.torch_threads)
+                screen.query_one(RunStatus).progress(
+                    self.progress, runner.batch_label(), runner.system, runner.torch_threads
+                )
                 self.progress = None
             if table.folded:  # a group's row depends on all its seeds: rebuilt whole
                 table.stale = table.stale or bool(self.rows)
@@ -143,8 +148,9 @@ class Redraw:
             if batch_only:
                 charts.chart("batch-loss").replot(self.live_runs())
             else:
-                charts.update_runs([r for r in screen.session.runs if r.epochs or r.probes or r.step_trace],
-                                   self.live_runs(), panes)
+                charts.update_runs(
+                    [r for r in screen.session.runs if r.epochs or r.probes or r.step_trace], self.live_runs(), panes
+                )
 
     def show_story(self) -> None:
         """The story line of the selected (else the latest) run, with its live update ratios while it trains."""

@@ -41,8 +41,9 @@ def run_cli(args: list[str], home: Path) -> Result:
 def spawn(args: list[str], home: Path) -> subprocess.Popen[str]:
     """A real ``python -m lrtui ARGS`` process, for the signal tests."""
     env = {**os.environ, "LRTUI_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "lrtui", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "lrtui", *args], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 @pytest.fixture
@@ -70,6 +71,23 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Sweep:
     """One real ``lrtui run`` of two learning rates on 100 digits for 2 epochs, with --json and --report."""
     home = tmp_path_factory.mktemp("home")
     json_path, report_dir = home / "result.json", home / "reports"
-    result = run_cli(["run", "--lr", "0.5,0.01", "--train-limit", "100", "--epochs", "2", "--device", "cpu",
-                      "--no-batched", "--json", str(json_path), "--report", str(report_dir)], home)
+    result = run_cli(
+        [
+            "run",
+            "--lr",
+            "0.5,0.01",
+            "--train-limit",
+            "100",
+            "--epochs",
+            "2",
+            "--device",
+            "cpu",
+            "--no-batched",
+            "--json",
+            str(json_path),
+            "--report",
+            str(report_dir),
+        ],
+        home,
+    )
     return Sweep(home, result, json_path, report_dir)

@@ -29,11 +29,15 @@ def test_a_sweep_stops_its_dead_run_at_the_epoch_end_and_trains_the_other(cli, t
     assert "stopped early" not in alive.verdict.reason
 
 
-@pytest.mark.parametrize("lrs, flags, env", [
-    ("1.0,0.01", ["--keep-dead"], None),
-    ("1.0,0.01", [], "1"),  # the app's way: LRTUI_KEEP_DEAD=1
-    ("1.0", [], None),  # a single run trains on
-], ids=["--keep-dead", "LRTUI_KEEP_DEAD", "single run"])
+@pytest.mark.parametrize(
+    "lrs, flags, env",
+    [
+        ("1.0,0.01", ["--keep-dead"], None),
+        ("1.0,0.01", [], "1"),  # the app's way: LRTUI_KEEP_DEAD=1
+        ("1.0", [], None),  # a single run trains on
+    ],
+    ids=["--keep-dead", "LRTUI_KEEP_DEAD", "single run"],
+)
 def test_kept_dead_runs_and_a_single_run_train_every_epoch(cli, tmp_path, monkeypatch, lrs, flags, env):
     if env is None:
         monkeypatch.delenv("LRTUI_KEEP_DEAD", raising=False)

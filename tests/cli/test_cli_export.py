@@ -36,8 +36,7 @@ def test_export_csv_of_a_real_session(cli, sweep, tmp_path):
     assert [(r["run"], float(r["lr"])) for r in runs] == [("r1", 0.5), ("r2", 0.01)]
     with open(tmp_path / "x" / "epochs.csv", newline="") as f:
         epochs = list(csv.DictReader(f))
-    assert [(e["run"], int(e["epoch"])) for e in epochs] == [
-        ("r1", 1), ("r1", 2), ("r2", 1), ("r2", 2)]
+    assert [(e["run"], int(e["epoch"])) for e in epochs] == [("r1", 1), ("r1", 2), ("r2", 1), ("r2", 2)]
 
 
 def test_export_refuses_bad_input_in_one_line(cli, sweep, tmp_path):
@@ -103,8 +102,14 @@ def test_export_on_a_full_disk_keeps_the_old_files_and_says_so_in_one_line(sweep
     (out / "runs.csv").write_text("old runs\n")
     (out / "epochs.csv").write_text("old epochs\n")
     env = {**os.environ, "LRTUI_HOME": str(tmp_path / "home"), "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run([sys.executable, "-m", "lrtui", "export", str(_saved(sweep)), "--out", str(out)],
-                          capture_output=True, text=True, env=env, timeout=120, preexec_fn=_small_file_limit)
+    done = subprocess.run(
+        [sys.executable, "-m", "lrtui", "export", str(_saved(sweep)), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        preexec_fn=_small_file_limit,
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr == f"lrtui: error: --out: {out / 'runs.csv'}: file too large\n"
     assert (out / "runs.csv").read_text() == "old runs\n" and (out / "epochs.csv").read_text() == "old epochs\n"

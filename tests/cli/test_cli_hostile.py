@@ -16,16 +16,28 @@ TINY_RUN = ["run", "--lr", "0.01", "--epochs", "1", "--train-limit", "60", "--de
 
 
 def _lrtui(args: list[str], home: Path, *, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lrtui", *args], capture_output=kw.pop("capture_output", True),
-                          text=True, timeout=180, env={**os.environ, "LRTUI_HOME": str(home), **(env or {})}, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "lrtui", *args],
+        capture_output=kw.pop("capture_output", True),
+        text=True,
+        timeout=180,
+        env={**os.environ, "LRTUI_HOME": str(home), **(env or {})},
+        **kw,
+    )
 
 
 def test_a_closed_stdout_trains_and_saves_without_a_traceback(tmp_path):
     """``lrtui run … >&-`` (also ``sessions`` and ``find-lr``): Python's sys.stdout is None there."""
     for args in (TINY_RUN, ["sessions"], ["find-lr", "--train-limit", "60", "--steps", "20", "--device", "cpu"]):
-        proc = subprocess.run([sys.executable, "-m", "lrtui", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, timeout=180, env={**os.environ, "LRTUI_HOME": str(tmp_path)},
-                              preexec_fn=lambda: os.close(1))
+        proc = subprocess.run(
+            [sys.executable, "-m", "lrtui", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=180,
+            env={**os.environ, "LRTUI_HOME": str(tmp_path)},
+            preexec_fn=lambda: os.close(1),
+        )
         assert "Traceback" not in proc.stderr and "NoneType" not in proc.stderr, (args, proc.stderr)
         assert proc.returncode == 0, (args, proc.stderr)
     (folder,) = (tmp_path / "sessions").iterdir()
@@ -37,7 +49,8 @@ def test_a_broken_torch_is_one_line_and_no_session(tmp_path):
     fake = tmp_path / "fake" / "torch"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text(
-        'raise ImportError("libcudnn.so.9: cannot open shared object file: No such file or directory")\n')
+        'raise ImportError("libcudnn.so.9: cannot open shared object file: No such file or directory")\n'
+    )
     env = {"PYTHONPATH": os.pathsep.join([str(fake.parent), *sys.path])}
     for args in (TINY_RUN, ["find-lr", "--device", "cpu"]):
         proc = _lrtui(args, tmp_path / "home", env=env)
@@ -60,14 +73,17 @@ def _tiny_mnist(root: Path, n_train: int) -> None:
 
 def test_a_data_folder_too_small_for_the_batch_is_refused_before_a_session_is_made(cli, tmp_path):
     _tiny_mnist(tmp_path / "data", 2)
-    result = cli(["run", "--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--epochs", "1",
-                  "--device", "cpu"], tmp_path / "home")
+    result = cli(
+        ["run", "--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--epochs", "1", "--device", "cpu"],
+        tmp_path / "home",
+    )
     assert result.code == 2, result.err
     assert result.err.startswith("lrtui: error: batch size 10 is larger than the training set (1 samples of mnist")
     assert result.err.count("\n") == 1
     assert not (tmp_path / "home" / "sessions").exists() or not any((tmp_path / "home" / "sessions").iterdir())
-    found = cli(["find-lr", "--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--device", "cpu"],
-                tmp_path / "home")
+    found = cli(
+        ["find-lr", "--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--device", "cpu"], tmp_path / "home"
+    )
     assert found.code == 2 and found.err.startswith("lrtui: error: batch size 10 is larger than the training set")
 
 
@@ -75,7 +91,9 @@ def test_a_100000_digit_seed_is_named_in_a_short_line(cli, tmp_path):
     result = cli(["run", "--seed", "9" * 100_000], tmp_path)
     assert result.code == 2
     assert result.err.startswith("lrtui: error: seed: ") and result.err.count("\n") == 1
-    assert len(result.err) < 300 and "characters left out" in result.err and "is too large (100,000 digits)" in result.err
+    assert (
+        len(result.err) < 300 and "characters left out" in result.err and "is too large (100,000 digits)" in result.err
+    )
 
 
 def test_report_paths_are_printed_with_control_characters_spelled_out(cli, tmp_path):
@@ -100,12 +118,19 @@ def test_sigterm_ends_the_process_even_when_the_engine_never_answers(tmp_path):
     import signal
     import time
 
-    code = ("import time, lrtui.engine.sweep as sweep\n"
-            "sweep.run_many = lambda *a, **k: time.sleep(3600)\n"
-            "from lrtui.cli import main\n"
-            f"raise SystemExit(main({TINY_RUN!r}))\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "LRTUI_HOME": str(tmp_path)})
+    code = (
+        "import time, lrtui.engine.sweep as sweep\n"
+        "sweep.run_many = lambda *a, **k: time.sleep(3600)\n"
+        "from lrtui.cli import main\n"
+        f"raise SystemExit(main({TINY_RUN!r}))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LRTUI_HOME": str(tmp_path)},
+    )
     # wait until the CLI has its SIGTERM handler (set once torch is imported and the run queued)
     for _ in range(1200):
         assert proc.poll() is None, proc.communicate(timeout=5)

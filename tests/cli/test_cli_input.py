@@ -8,13 +8,16 @@ import time
 import pytest
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["run", "--lr", "-1e-3"], "lr: -0.001 is out of range: must be > 0"),
-    (["run", "--lr", "0.01,-5", "--epochs", "1"], "must be > 0"),
-    (["run", "--open", ""], "--open: give a session folder"),
-    (["--open", " "], "--open: give a session folder"),
-    (["run", "--open", "no-such-session-folder"], "no such session"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["run", "--lr", "-1e-3"], "lr: -0.001 is out of range: must be > 0"),
+        (["run", "--lr", "0.01,-5", "--epochs", "1"], "must be > 0"),
+        (["run", "--open", ""], "--open: give a session folder"),
+        (["--open", " "], "--open: give a session folder"),
+        (["run", "--open", "no-such-session-folder"], "no such session"),
+    ],
+)
 def test_bad_values_are_one_line_and_exit_2(cli, tmp_path, args, needle):
     result = cli(args, tmp_path)
     assert result.code == 2
@@ -41,10 +44,28 @@ def test_stdout_on_a_full_disk_stops_the_printing_not_the_training(tmp_path):
     from lrtui.sessions.listing import load_session
 
     with open("/dev/full", "w") as full:
-        proc = subprocess.run([sys.executable, "-m", "lrtui", "run", "--lr", "0.01,0.1", "--epochs", "1",
-                               "--train-limit", "100", "--no-batched", "--device", "cpu"], stdout=full,
-                              stderr=subprocess.PIPE, text=True, env={**os.environ, "LRTUI_HOME": str(tmp_path)},
-                              timeout=120)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lrtui",
+                "run",
+                "--lr",
+                "0.01,0.1",
+                "--epochs",
+                "1",
+                "--train-limit",
+                "100",
+                "--no-batched",
+                "--device",
+                "cpu",
+            ],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "LRTUI_HOME": str(tmp_path)},
+            timeout=120,
+        )
     assert proc.returncode == 1
     assert "printing stops, training goes on" in proc.stderr and "Traceback" not in proc.stderr
     (folder,) = (tmp_path / "sessions").iterdir()

@@ -40,12 +40,16 @@ def _refused_before_training(res, home: Path, line: str) -> None:
     assert "epoch" not in res.out and _sessions(home) == [], "nothing trained, no session made"
 
 
-@pytest.mark.parametrize("make, flag, fault", [
-    (lambda d: "", "--json", "empty path"),
-    (lambda d: str(d / "no" / "x.json"), "--json", "folder does not exist"),
-    (lambda d: str(d), "--json", "is a directory"),
-    (lambda d: "", "--report", "empty path"),
-], ids=["json-empty", "json-no-folder", "json-directory", "report-empty"])
+@pytest.mark.parametrize(
+    "make, flag, fault",
+    [
+        (lambda d: "", "--json", "empty path"),
+        (lambda d: str(d / "no" / "x.json"), "--json", "folder does not exist"),
+        (lambda d: str(d), "--json", "is a directory"),
+        (lambda d: "", "--report", "empty path"),
+    ],
+    ids=["json-empty", "json-no-folder", "json-directory", "report-empty"],
+)
 def test_run_refuses_unwritable_outputs_before_training(cli, tmp_path, make, flag, fault) -> None:
     path = make(tmp_path)
     res = cli(["run", *SMALL, flag, path], tmp_path)
@@ -59,7 +63,9 @@ def test_run_refuses_a_report_folder_that_is_a_file(cli, tmp_path) -> None:
 
 
 def test_find_lr_refuses_a_directory_before_the_range_test(cli, tmp_path) -> None:
-    res = cli(["find-lr", "--train-limit", "100", "--steps", "10", "--device", "cpu", "--json", str(tmp_path)], tmp_path)
+    res = cli(
+        ["find-lr", "--train-limit", "100", "--steps", "10", "--device", "cpu", "--json", str(tmp_path)], tmp_path
+    )
     assert res.code == 2 and res.err.strip() == f"lrtui: error: --json: {tmp_path}: is a directory"
     assert "suggested" not in res.out
 
@@ -98,8 +104,14 @@ def test_run_json_to_stdout_prints_it_and_keeps_the_link(tmp_path) -> None:
     out = tmp_path / "out.txt"
     env = {**os.environ, "LRTUI_HOME": str(tmp_path / "home")}
     with open(out, "w") as f:
-        done = subprocess.run([sys.executable, "-m", "lrtui", "run", *SMALL, "--quiet", "--json", str(stdout)],
-                              stdout=f, stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "lrtui", "run", *SMALL, "--quiet", "--json", str(stdout)],
+            stdout=f,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=300,
+        )
     assert done.returncode == 0, done.stderr
     docs = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
     assert len(docs) == 1 and docs[0]["runs"][0]["status"] == "finished"
@@ -141,6 +153,7 @@ def test_report_out_never_overwrites_another_session(cli, tmp_path) -> None:
 
 # -- nothing lands in another session (or this one's store) ---------------------------------------------------------
 
+
 @pytest.fixture
 def other(sweep, tmp_path) -> Path:
     """A copy of a real saved session (runs/, ids/, .lock, session.json): what the commands must not touch."""
@@ -167,14 +180,18 @@ def _refused(res, flag: str, path: Path | str, home: Path) -> None:
 FIND = ["find-lr", "--train-limit", "100", "--steps", "10", "--device", "cpu"]
 
 
-@pytest.mark.parametrize("command, inside", [
-    (["run", *SMALL], "runs/r1.json"),
-    (["run", *SMALL], "session.json"),
-    (["run", *SMALL], "ids/r1"),
-    (["run", *SMALL], ".lock"),
-    (FIND, "runs/r1.json"),
-    (FIND, "session.json"),
-], ids=["run-run-file", "run-session-json", "run-ids", "run-lock", "find-lr-run-file", "find-lr-session-json"])
+@pytest.mark.parametrize(
+    "command, inside",
+    [
+        (["run", *SMALL], "runs/r1.json"),
+        (["run", *SMALL], "session.json"),
+        (["run", *SMALL], "ids/r1"),
+        (["run", *SMALL], ".lock"),
+        (FIND, "runs/r1.json"),
+        (FIND, "session.json"),
+    ],
+    ids=["run-run-file", "run-session-json", "run-ids", "run-lock", "find-lr-run-file", "find-lr-session-json"],
+)
 def test_json_into_another_session_is_refused_before_training(cli, tmp_path, other, command, inside) -> None:
     before = _tree(other)
     home = tmp_path / "home"
@@ -206,16 +223,21 @@ def test_report_into_a_new_folder_inside_a_sessions_store_is_refused(cli, tmp_pa
     _still_whole(other, before)
 
 
-_SHORT_WAIT = "import sys, lrtui.sessions.outputs as o; o.WAIT_S = 0.3; from lrtui.cli import main; sys.exit(main(sys.argv[1:]))"
+_SHORT_WAIT = (
+    "import sys, lrtui.sessions.outputs as o; o.WAIT_S = 0.3; from lrtui.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
-@pytest.mark.parametrize("command, name, fault", [
-    (["export"], "runs.csv", "no reader"),
-    (["export"], "epochs.csv", "no reader"),
-    (["report", "--format", "md"], "report.md", "no reader"),
-    (["report", "--format", "html"], "report.html", "no reader"),
-    (["report", "--format", "json"], "session.json", "holds a session.json that is not a report"),
-])
+@pytest.mark.parametrize(
+    "command, name, fault",
+    [
+        (["export"], "runs.csv", "no reader"),
+        (["export"], "epochs.csv", "no reader"),
+        (["report", "--format", "md"], "report.md", "no reader"),
+        (["report", "--format", "html"], "report.html", "no reader"),
+        (["report", "--format", "json"], "session.json", "holds a session.json that is not a report"),
+    ],
+)
 def test_a_fifo_nobody_reads_ends_with_one_line(other, tmp_path, command, name, fault) -> None:
     """Every output name as a FIFO without a reader: given up on after a bounded wait, never a hang."""
     out = tmp_path / "out"
@@ -224,8 +246,13 @@ def test_a_fifo_nobody_reads_ends_with_one_line(other, tmp_path, command, name, 
         (out / "runs.csv").write_text("old\n")
     os.mkfifo(out / name)
     env = {**os.environ, "LRTUI_HOME": str(tmp_path / "home")}
-    done = subprocess.run([sys.executable, "-c", _SHORT_WAIT, command[0], str(other), *command[1:], "--out", str(out)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _SHORT_WAIT, command[0], str(other), *command[1:], "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("lrtui: error: ") and str(out) in done.stderr, done.stderr
     assert fault in done.stderr, done.stderr
@@ -234,6 +261,7 @@ def test_a_fifo_nobody_reads_ends_with_one_line(other, tmp_path, command, name, 
 
 
 # -- data folders ---------------------------------------------------------------------------------------------------
+
 
 def _corrupt_set(root: Path) -> Path:
     """A MNIST folder whose train labels file holds 4,000 labels for 100 images."""
@@ -250,10 +278,13 @@ def _corrupt_set(root: Path) -> Path:
 def test_faulty_data_folder_is_one_line_exit_2(cli, tmp_path, command) -> None:
     folder = _corrupt_set(tmp_path / "data")
     extra = ["--steps", "10"] if command == "find-lr" else ["--epochs", "1", "--no-batched"]
-    res = cli([command, "--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--device", "cpu", *extra], tmp_path)
+    res = cli(
+        [command, "--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--device", "cpu", *extra], tmp_path
+    )
     assert res.code == 2, (res.code, res.err)
-    assert res.err.strip() == (f"lrtui: error: mnist: {folder / IDX_FILES[0]} holds 100 images but "
-                               f"{folder / IDX_FILES[1]} holds 4,000 labels")
+    assert res.err.strip() == (
+        f"lrtui: error: mnist: {folder / IDX_FILES[0]} holds 100 images but {folder / IDX_FILES[1]} holds 4,000 labels"
+    )
     assert _sessions(tmp_path) == []
 
 

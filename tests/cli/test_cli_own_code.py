@@ -18,15 +18,33 @@ def _only_run(home: Path) -> dict:
     return json.loads((folder / "session.json").read_text())["runs"][0]
 
 
-@pytest.mark.parametrize("factory, name", [
-    ("mlp.py:mlp", "mlp() → Sequential"),
-    ("normed_cnn.py:normed_cnn", "normed_cnn() → Sequential"),
-    ("resnet.py:tiny_resnet", "tiny_resnet() → TinyResNet"),
-])
+@pytest.mark.parametrize(
+    "factory, name",
+    [
+        ("mlp.py:mlp", "mlp() → Sequential"),
+        ("normed_cnn.py:normed_cnn", "normed_cnn() → Sequential"),
+        ("resnet.py:tiny_resnet", "tiny_resnet() → TinyResNet"),
+    ],
+)
 def test_each_example_network_trains_an_epoch_of_digits(cli, tmp_path, factory, name):
     spec = f"{EXAMPLES / factory}"
-    result = cli(["run", "--model", spec, "--epochs", "1", "--train-limit", "200", "--device", "cpu", "--quiet",
-                  "--lr", "0.05,0.01"], tmp_path)
+    result = cli(
+        [
+            "run",
+            "--model",
+            spec,
+            "--epochs",
+            "1",
+            "--train-limit",
+            "200",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--lr",
+            "0.05,0.01",
+        ],
+        tmp_path,
+    )
     assert result.code == 0, result.err
     session = load_session(str(next((tmp_path / "sessions").iterdir())))  # a session with a foreign model opens
     runs = session.book.runs
@@ -55,9 +73,25 @@ def test_a_seed_gives_every_run_of_a_sweep_the_same_initial_weights(tmp_path):
 def test_own_data_and_network_train_and_report(cli, tmp_path):
     """Three classes of 20 features: no pictures, a 3×3 confusion matrix, chance and ln C of three classes."""
     out = tmp_path / "report"
-    result = cli(["run", "--data", f"{EXAMPLES / 'blobs.py:blobs'}", "--model", f"{EXAMPLES / 'blobs.py:classifier'}",
-                  "--epochs", "1", "--train-limit", "300", "--device", "cpu", "--quiet", "--report", str(out)],
-                 tmp_path / "home")
+    result = cli(
+        [
+            "run",
+            "--data",
+            f"{EXAMPLES / 'blobs.py:blobs'}",
+            "--model",
+            f"{EXAMPLES / 'blobs.py:classifier'}",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "300",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--report",
+            str(out),
+        ],
+        tmp_path / "home",
+    )
     assert result.code == 0, result.err
     run = _only_run(tmp_path / "home")
     assert run["config"]["classes"] == 3 and run["config"]["dataset"] == "custom"
@@ -72,9 +106,23 @@ def test_datasets_are_read_like_tensors(cli, tmp_path):
     losses = []
     for func in ("blobs", "blob_datasets"):
         home = tmp_path / func
-        result = cli(["run", "--data", f"{EXAMPLES / 'blobs.py'}:{func}", "--model",
-                      f"{EXAMPLES / 'blobs.py:classifier'}", "--epochs", "1", "--train-limit", "200",
-                      "--device", "cpu", "--quiet"], home)
+        result = cli(
+            [
+                "run",
+                "--data",
+                f"{EXAMPLES / 'blobs.py'}:{func}",
+                "--model",
+                f"{EXAMPLES / 'blobs.py:classifier'}",
+                "--epochs",
+                "1",
+                "--train-limit",
+                "200",
+                "--device",
+                "cpu",
+                "--quiet",
+            ],
+            home,
+        )
         assert result.code == 0, result.err
         losses.append(_only_run(home)["epochs"][0]["train_loss"])
     assert math.isclose(losses[0], losses[1], rel_tol=1e-6)
@@ -86,9 +134,12 @@ def test_the_reference_cnn_on_own_image_data(cli, tmp_path):
         "import torch\n"
         "def digits():\n"
         "    x = torch.rand(60, 1, 28, 28)\n"
-        "    return x, torch.arange(60) % 10, x[:20], torch.arange(20) % 10\n")
-    result = cli(["run", "--data", f"{tmp_path / 'digits.py'}:digits", "--epochs", "1", "--device", "cpu",
-                  "--quiet"], tmp_path / "home")
+        "    return x, torch.arange(60) % 10, x[:20], torch.arange(20) % 10\n"
+    )
+    result = cli(
+        ["run", "--data", f"{tmp_path / 'digits.py'}:digits", "--epochs", "1", "--device", "cpu", "--quiet"],
+        tmp_path / "home",
+    )
     assert result.code == 0, result.err
     run = _only_run(tmp_path / "home")
     assert run["config"]["model_name"] == "ConvNet" and len(run["test"]["samples"]["images"]) == 16
@@ -101,12 +152,18 @@ BAD_MODELS = {
     "raises.py:f": ("def f():\n    raise ValueError('no\\nnetwork')\n", "raised ValueError: no network"),
     "notmodule.py:f": ("def f():\n    return 42\n", "returned a int, not a torch.nn.Module"),
     "shape.py:f": ("from torch import nn\ndef f():\n    return nn.Linear(5, 10)\n", "does not take the data's inputs"),
-    "classes.py:f": ("from torch import nn\ndef f():\n    return nn.Sequential(nn.Flatten(), nn.Linear(784, 7))\n",
-                     "gives 7 outputs per sample but the data have 10 classes"),
-    "noparams.py:f": ("from torch import nn\ndef f():\n    return nn.Sequential(nn.Flatten(), nn.AdaptiveAvgPool1d(10))\n",
-                      "has no trainable parameters"),
-    "outshape.py:f": ("from torch import nn\ndef f():\n    return nn.Identity()\n",
-                      "returns (2, 1, 28, 28) for a batch of 2: expected (2, 10) class scores"),
+    "classes.py:f": (
+        "from torch import nn\ndef f():\n    return nn.Sequential(nn.Flatten(), nn.Linear(784, 7))\n",
+        "gives 7 outputs per sample but the data have 10 classes",
+    ),
+    "noparams.py:f": (
+        "from torch import nn\ndef f():\n    return nn.Sequential(nn.Flatten(), nn.AdaptiveAvgPool1d(10))\n",
+        "has no trainable parameters",
+    ),
+    "outshape.py:f": (
+        "from torch import nn\ndef f():\n    return nn.Identity()\n",
+        "returns (2, 1, 28, 28) for a batch of 2: expected (2, 10) class scores",
+    ),
 }
 
 
@@ -128,12 +185,20 @@ BAD_DATA = {
     "missing.py:f": (None, "data: {dir}/missing.py does not exist"),
     "raises.py:f": ("def f():\n    raise OSError('gone')\n", "raised OSError: gone"),
     "kind.py:f": ("def f():\n    return 3\n", "returned a int, not (train_x, train_y, test_x, test_y)"),
-    "count.py:f": ("import torch\ndef f():\n    return torch.zeros(5, 3), torch.zeros(4).long(), torch.zeros(2, 3), "
-                   "torch.zeros(2).long()\n", "train_x holds 5 inputs but train_y 4 labels"),
-    "labels.py:f": ("import torch\ndef f():\n    return torch.zeros(5, 3), torch.rand(5), torch.zeros(2, 3), "
-                    "torch.zeros(2).long()\n", "labels must be integer class numbers"),
-    "shapes.py:f": ("import torch\ndef f():\n    y = torch.arange(4) % 2\n"
-                    "    return torch.zeros(4, 3), y, torch.zeros(4, 5), y\n", "train inputs are (3,) but test inputs (5,)"),
+    "count.py:f": (
+        "import torch\ndef f():\n    return torch.zeros(5, 3), torch.zeros(4).long(), torch.zeros(2, 3), "
+        "torch.zeros(2).long()\n",
+        "train_x holds 5 inputs but train_y 4 labels",
+    ),
+    "labels.py:f": (
+        "import torch\ndef f():\n    return torch.zeros(5, 3), torch.rand(5), torch.zeros(2, 3), "
+        "torch.zeros(2).long()\n",
+        "labels must be integer class numbers",
+    ),
+    "shapes.py:f": (
+        "import torch\ndef f():\n    y = torch.arange(4) % 2\n    return torch.zeros(4, 3), y, torch.zeros(4, 5), y\n",
+        "train inputs are (3,) but test inputs (5,)",
+    ),
 }
 
 
@@ -149,10 +214,13 @@ def test_bad_data_is_one_line_and_nothing_is_created(cli, tmp_path, spec):
     assert not (tmp_path / "home" / "sessions").exists()
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--data", "x.py:f", "--dataset", "mnist"], "data: takes the place of the dataset ('mnist')"),
-    (["--model", "no-colon"], "model: 'no-colon' is not FILE.py:FUNC or package.module:FUNC"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--data", "x.py:f", "--dataset", "mnist"], "data: takes the place of the dataset ('mnist')"),
+        (["--model", "no-colon"], "model: 'no-colon' is not FILE.py:FUNC or package.module:FUNC"),
+    ],
+)
 def test_flag_misuse_is_one_line(cli, tmp_path, args, needle):
     result = cli(["run", *args], tmp_path)
     assert result.code == 2 and needle in result.err
@@ -173,11 +241,14 @@ def test_data_is_a_flag_of_its_own(cli, tmp_path):
 
 
 def test_a_package_module_factory(cli, tmp_path, monkeypatch):
-    (tmp_path / "mynets.py").write_text("from torch import nn\n"
-                                        "def small():\n    return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))\n")
+    (tmp_path / "mynets.py").write_text(
+        "from torch import nn\ndef small():\n    return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    result = cli(["run", "--model", "mynets:small", "--epochs", "1", "--train-limit", "100", "--device", "cpu",
-                  "--quiet"], tmp_path / "home")
+    result = cli(
+        ["run", "--model", "mynets:small", "--epochs", "1", "--train-limit", "100", "--device", "cpu", "--quiet"],
+        tmp_path / "home",
+    )
     assert result.code == 0, result.err
     assert _only_run(tmp_path / "home")["config"]["model_params"] == 7850
 
@@ -190,8 +261,24 @@ def test_find_lr_with_an_own_network(cli, tmp_path):
 
 def test_a_network_that_cannot_stack_trains_one_by_one_and_says_why(cli, tmp_path):
     """Batch norm's running statistics cannot be kept per stacked copy: the sweep trains one by one, one line says so."""
-    result = cli(["run", "--model", f"{EXAMPLES / 'normed_cnn.py:normed_cnn'}", "--lr", "0.05,0.01", "--epochs", "1",
-                  "--train-limit", "100", "--device", "cpu", "--quiet", "--batched"], tmp_path)
+    result = cli(
+        [
+            "run",
+            "--model",
+            f"{EXAMPLES / 'normed_cnn.py:normed_cnn'}",
+            "--lr",
+            "0.05,0.01",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "100",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--batched",
+        ],
+        tmp_path,
+    )
     assert result.code == 0, result.err
     notes = [line for line in result.err.splitlines() if line.startswith("lrtui: note: ")]
     assert len(notes) == 1 and "trained one by one, not stacked" in notes[0] and "BatchNorm" in notes[0], result.err

@@ -31,23 +31,39 @@ def test_the_sessions_range_test_for_the_network_optimizer_and_batch_comes_first
     first = cli(["run", "--model", MLP, "--lr", "0.05", *TINY], tmp_path)
     assert first.code == 0, first.err
     [folder] = (tmp_path / "sessions").iterdir()
-    found = cli(["find-lr", "--model", MLP, "--train-limit", "1000", "--steps", "100", "--device", "cpu",
-                 "--open", str(folder)], tmp_path)
+    found = cli(
+        [
+            "find-lr",
+            "--model",
+            MLP,
+            "--train-limit",
+            "1000",
+            "--steps",
+            "100",
+            "--device",
+            "cpu",
+            "--open",
+            str(folder),
+        ],
+        tmp_path,
+    )
     assert found.code == 0, found.err
     assert f"kept in session: {folder}" in found.out
     suggested = re.search(r"suggested lr: (\S+)", found.out)
     assert suggested, found.out
-    [kept] = json.loads(next((folder / "range_tests").iterdir()).read_text())["result"]["suggestion"]["lr"],
+    [kept] = (json.loads(next((folder / "range_tests").iterdir()).read_text())["result"]["suggestion"]["lr"],)
     assert format_lr(kept) == suggested.group(1)
 
-    again = cli(["run", "--model", MLP, "--lr", "0.05", "--batch-size", "10,20", "--open", str(folder), *TINY],
-                tmp_path)
+    again = cli(
+        ["run", "--model", MLP, "--lr", "0.05", "--batch-size", "10,20", "--open", str(folder), *TINY], tmp_path
+    )
     assert again.code == 0, again.err
     runs = {r["id"]: r for r in _runs(tmp_path)}
     same, other_batch = runs["r2"], runs["r3"]
     assert same["config"]["batch_size"] == 10 and same["config"]["range_test_lr"] == kept
     assert same["verdict"]["hint"].startswith(
-        f"the range test in this session suggests lr {format_lr(kept)} for this network (sgd, batch 10); ")
+        f"the range test in this session suggests lr {format_lr(kept)} for this network (sgd, batch 10); "
+    )
     assert "lrtui find-lr" not in same["verdict"]["hint"]
     assert other_batch["config"]["range_test_lr"] is None  # tested at batch 10, not 20: proposed instead
     assert "lrtui find-lr --model" in other_batch["verdict"]["hint"]
@@ -55,6 +71,20 @@ def test_the_sessions_range_test_for_the_network_optimizer_and_batch_comes_first
 
 
 def test_find_lr_open_names_a_session_before_it_trains(cli, tmp_path) -> None:
-    result = cli(["find-lr", "--model", MLP, "--train-limit", "200", "--steps", "20", "--device", "cpu",
-                  "--open", str(tmp_path / "nowhere")], tmp_path)
+    result = cli(
+        [
+            "find-lr",
+            "--model",
+            MLP,
+            "--train-limit",
+            "200",
+            "--steps",
+            "20",
+            "--device",
+            "cpu",
+            "--open",
+            str(tmp_path / "nowhere"),
+        ],
+        tmp_path,
+    )
     assert result.code == 2 and result.err.count("\n") == 1 and "suggested lr" not in result.out

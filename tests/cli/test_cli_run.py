@@ -57,10 +57,20 @@ def test_json_document_has_the_schema_fields(sweep):
     assert doc["environment"]["torch"] and doc["environment"]["device"] == "cpu"
     assert [r["id"] for r in doc["runs"]] == ["r1", "r2"]
     for run in doc["runs"]:
-        assert {"id", "status", "config", "epochs", "batch_losses", "test", "verdict", "duration_s",
-                "samples_per_s"} <= set(run)
-        assert {"lr", "optimizer", "momentum", "weight_decay", "epochs", "batch_size", "dataset",
-                "seed"} <= set(run["config"])
+        assert {
+            "id",
+            "status",
+            "config",
+            "epochs",
+            "batch_losses",
+            "test",
+            "verdict",
+            "duration_s",
+            "samples_per_s",
+        } <= set(run)
+        assert {"lr", "optimizer", "momentum", "weight_decay", "epochs", "batch_size", "dataset", "seed"} <= set(
+            run["config"]
+        )
         assert [e["epoch"] for e in run["epochs"]] == [1, 2]
         for e in run["epochs"]:
             assert {"train_loss", "train_acc", "val_loss", "val_acc", "seconds"} <= set(e)
@@ -136,12 +146,19 @@ def test_bad_input_and_help_import_neither_torch_nor_textual():
         "print(err.getvalue(), end='')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out == "2 False False\nlrtui: error: lr: 'abc' is not a number; epochs: 0 is out of range: must be between 1 and 1000\n"
+    assert (
+        out
+        == "2 False False\nlrtui: error: lr: 'abc' is not a number; epochs: 0 is out of range: must be between 1 and 1000\n"
+    )
 
 
 def test_real_process_bad_input_exit_code(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "lrtui", "run", "--epochs", "x"], capture_output=True, text=True,
-                          env={**os.environ, "LRTUI_HOME": str(tmp_path)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "lrtui", "run", "--epochs", "x"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LRTUI_HOME": str(tmp_path)},
+    )
     assert proc.returncode == 2
     assert proc.stderr == "lrtui: error: epochs: 'x' is not a number\n" and "Traceback" not in proc.stderr
 
@@ -197,4 +214,6 @@ def test_config_fields_keeps_only_the_flags_given():
     assert config_fields(parser.parse_args([])) == {}
     assert config_fields(parser.parse_args(["--lr", "0.1,0.01", "--epochs", "3"])) == {"lr": "0.1,0.01", "epochs": "3"}
     assert config_fields(parser.parse_args(["run", "--batch-size", "32", "--train-limit", "100"])) == {
-        "batch_size": "32", "train_limit": "100"}
+        "batch_size": "32",
+        "train_limit": "100",
+    }

@@ -6,12 +6,25 @@ from lrtui.sessions.listing import load_session
 
 
 def test_two_processes_append_to_one_session_without_losing_a_run(cli, lrtui_process, tmp_path):
-    first = cli(["run", "--lr", "0.01", "--train-limit", "100", "--epochs", "1", "--device", "cpu", "--quiet"],
-                tmp_path)
+    first = cli(
+        ["run", "--lr", "0.01", "--train-limit", "100", "--epochs", "1", "--device", "cpu", "--quiet"], tmp_path
+    )
     assert first.code == 0, first.err
     (folder,) = (tmp_path / "sessions").iterdir()
-    args = ["run", "--open", str(folder), "--lr", "0.01,0.1", "--train-limit", "100", "--epochs", "2",
-            "--device", "cpu", "--quiet"]
+    args = [
+        "run",
+        "--open",
+        str(folder),
+        "--lr",
+        "0.01,0.1",
+        "--train-limit",
+        "100",
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     procs = [lrtui_process(args, tmp_path), lrtui_process(args, tmp_path)]
     for proc in procs:
         out, err = proc.communicate(timeout=180)

@@ -44,11 +44,15 @@ def test_sigkill_after_first_epoch_keeps_that_epoch(lrtui_process, tmp_path):
     assert run.epochs[0].val_acc is not None
 
 
-@pytest.mark.parametrize("sig, code, status", [
-    (signal.SIGHUP, 129, "interrupted"),  # with LRTUI_ON_HANGUP=stop
-    (signal.SIGTERM, 143, "interrupted"),
-    (signal.SIGINT, 130, "cancelled"),
-], ids=["SIGHUP", "SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    "sig, code, status",
+    [
+        (signal.SIGHUP, 129, "interrupted"),  # with LRTUI_ON_HANGUP=stop
+        (signal.SIGTERM, 143, "interrupted"),
+        (signal.SIGINT, 130, "cancelled"),
+    ],
+    ids=["SIGHUP", "SIGTERM", "SIGINT"],
+)
 def test_signal_stops_cleanly_and_saves(lrtui_process, tmp_path, monkeypatch, sig, code, status):
     monkeypatch.setenv("LRTUI_ON_HANGUP", "stop")
     proc = lrtui_process(ARGS, tmp_path)
@@ -78,8 +82,9 @@ def test_a_hangup_stops_the_printing_not_the_training(lrtui_process, tmp_path):
 
 def test_a_reader_that_leaves_early_stops_the_printing_not_the_training(lrtui_process, tmp_path):
     """``lrtui run | head -2``: the run trains on and is saved; exit 141 like a killed pipe writer."""
-    proc = lrtui_process(["run", "--train-limit", "200", "--epochs", "2", "--log-every", "1", "--device", "cpu"],
-                         tmp_path)
+    proc = lrtui_process(
+        ["run", "--train-limit", "200", "--epochs", "2", "--log-every", "1", "--device", "cpu"], tmp_path
+    )
     assert proc.stdout is not None and proc.stdout.readline().startswith("r1:")
     proc.stdout.close()  # the reader goes away while the run is printing every batch
     _, err = proc.communicate(timeout=120)

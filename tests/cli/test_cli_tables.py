@@ -20,14 +20,36 @@ from lrtui.sessions.store import Session
 
 def table_rows(out: str) -> list[list[str]]:
     """The cells of each row of a rich table (header first), as printed."""
-    return [[c.strip() for c in line.strip("│┃").split("│" if "│" in line else "┃")]
-            for line in out.splitlines() if line.startswith(("│", "┃"))]
+    return [
+        [c.strip() for c in line.strip("│┃").split("│" if "│" in line else "┃")]
+        for line in out.splitlines()
+        if line.startswith(("│", "┃"))
+    ]
 
 
 def test_a_setting_that_varies_is_a_column(cli, tmp_path: Path) -> None:
     """``--schedule onecycle,cosine --warmup 0,5`` printed four rows that read the same (``0.1 sgd 1 10``)."""
-    result = cli(["run", "--lr", "0.1", "--schedule", "onecycle,cosine", "--warmup", "0,5", "--train-limit", "100",
-                  "--epochs", "1", "--device", "cpu", "--quiet", "--report", str(tmp_path / "report")], tmp_path)
+    result = cli(
+        [
+            "run",
+            "--lr",
+            "0.1",
+            "--schedule",
+            "onecycle,cosine",
+            "--warmup",
+            "0,5",
+            "--train-limit",
+            "100",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--report",
+            str(tmp_path / "report"),
+        ],
+        tmp_path,
+    )
     assert result.code == 0, result.err
     header, *rows = table_rows(result.out)
     assert header[:5] == ["run", "lr", "schedule", "warmup", "epochs"]
@@ -53,17 +75,25 @@ def _saved(root: Path, runs: list[tuple[RunConfig, float]]) -> Session:
 
 def test_sessions_lists_data_sets_optimizers_and_the_reports_best(cli, tmp_path: Path) -> None:
     """The best lr is the best setting over its seeds (as the report ranks them), not the luckiest run."""
-    seeds = _saved(tmp_path, [(RunConfig(lr=0.5, seed=0, optimizer="adam"), 0.95),  # the best run alone...
-                              (RunConfig(lr=0.5, seed=1, optimizer="adam"), 0.55),  # ... of a setting at 75%
-                              (RunConfig(lr=0.01, seed=0), 0.85), (RunConfig(lr=0.01, seed=1), 0.84)])
+    seeds = _saved(
+        tmp_path,
+        [
+            (RunConfig(lr=0.5, seed=0, optimizer="adam"), 0.95),  # the best run alone...
+            (RunConfig(lr=0.5, seed=1, optimizer="adam"), 0.55),  # ... of a setting at 75%
+            (RunConfig(lr=0.01, seed=0), 0.85),
+            (RunConfig(lr=0.01, seed=1), 0.84),
+        ],
+    )
     assert best_run(seeds.runs).config.lr == 0.5 and best_setting(seeds.runs).config.lr == 0.01
     _saved(tmp_path, [(RunConfig(lr=0.1, dataset="fashion-mnist"), 0.7)])
     result = cli(["sessions"], tmp_path)
     assert result.code == 0, result.err
     header, *rows = table_rows(result.out)
     assert header[:6] == ["date", "runs", "data set", "optimizers", "best lr", "test acc"]
-    assert sorted(row[1:6] for row in rows) == [["1", "fashion-mnist", "sgd", "0.1", "70.0%"],  # (same second:
-                                                ["4", "mnist-5k", "adam, sgd", "0.01 sgd", "84.5% ± 0.5"]]  # any order)
+    assert sorted(row[1:6] for row in rows) == [
+        ["1", "fashion-mnist", "sgd", "0.1", "70.0%"],  # (same second:
+        ["4", "mnist-5k", "adam, sgd", "0.01 sgd", "84.5% ± 0.5"],
+    ]  # any order)
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row[0]) for row in rows)
 
 
@@ -75,8 +105,12 @@ def test_the_run_table_says_what_best_val_acc_is_and_where_the_grid_ends() -> No
 
     runs = []
     for i, (lr, acc) in enumerate(((0.001, 0.5), (0.01, 0.7), (0.1, 0.9))):
-        record = RunRecord(id=f"r{i + 1}", config=RunConfig(lr=lr), status="finished",
-                           epochs=[EpochRecord(1, val_acc=acc, val_loss=1 - acc)])
+        record = RunRecord(
+            id=f"r{i + 1}",
+            config=RunConfig(lr=lr),
+            status="finished",
+            epochs=[EpochRecord(1, val_acc=acc, val_loss=1 - acc)],
+        )
         runs.append(record)
     console = Console(width=200, record=True)
     console.print(runs_table(runs))
@@ -91,13 +125,33 @@ def test_the_run_table_says_what_best_val_acc_is_and_where_the_grid_ends() -> No
 def test_a_tiny_seeded_sweep_through_the_cli_pairs_its_seeds(cli, tmp_path: Path) -> None:
     """``--lr 0.01,0.1 --seed 0,1`` on 100 digits: two lrs, so the best is at an edge; two seeds each, paired in the
     report; 25 validation images, so every validation accuracy carries its interval."""
-    result = cli(["run", "--lr", "0.01,0.1", "--seed", "0,1", "--train-limit", "100", "--epochs", "1", "--device",
-                  "cpu", "--quiet", "--report", str(tmp_path / "report")], tmp_path)
+    result = cli(
+        [
+            "run",
+            "--lr",
+            "0.01,0.1",
+            "--seed",
+            "0,1",
+            "--train-limit",
+            "100",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--report",
+            str(tmp_path / "report"),
+        ],
+        tmp_path,
+    )
     assert result.code == 0, result.err
     session = load_session(next((tmp_path / "sessions").iterdir()))
     (edge,) = edge_sentences(session.runs)
-    assert edge.endswith("extend the grid to larger lr." if best_setting(session.runs).config.lr == 0.1
-                         else "extend the grid to smaller lr.")
+    assert edge.endswith(
+        "extend the grid to larger lr."
+        if best_setting(session.runs).config.lr == 0.1
+        else "extend the grid to smaller lr."
+    )
     assert edge in " ".join(result.out.split())  # the table's caption wraps at the table's width
     md = (tmp_path / "report" / "report.md").read_text()
     assert edge in md and "paired seed" in md and "seed noise" not in md

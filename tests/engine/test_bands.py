@@ -73,8 +73,10 @@ def test_effective_lr_and_the_decay_part_of_a_step() -> None:
 
 
 def test_statistics_from_diagnostics() -> None:
-    diag = Diagnostics(update_ratio={"conv1": 1e-3, "conv2": 2e-3, "fc1": 4e-3, "fc2": None},
-                       dead_fraction={"conv1": 0.0, "conv2": 0.5, "fc1": 0.25})
+    diag = Diagnostics(
+        update_ratio={"conv1": 1e-3, "conv2": 2e-3, "fc1": 4e-3, "fc2": None},
+        dead_fraction={"conv1": 0.0, "conv2": 0.5, "fc1": 0.25},
+    )
     assert median_update_ratio(diag.update_ratio) == 2e-3 and largest_dead(diag) == 0.5
     assert median_update_ratio({}) is None and largest_dead(Diagnostics()) is None
     assert UPDATE_RATIO in STATISTICS and DEAD_FRACTION in STATISTICS and EPOCH_TRAVEL in STATISTICS

@@ -49,6 +49,7 @@ def _replace(name: str, blob: bytes) -> Callable[[Path], str]:
     def apply(folder: Path) -> str:
         (folder / name).write_bytes(blob)
         return name
+
     return apply
 
 
@@ -57,15 +58,18 @@ def _cut(name: str, keep: int) -> Callable[[Path], str]:
         path = folder / name
         path.write_bytes(path.read_bytes()[:keep])
         return name
+
     return apply
 
 
 def _gz_only(name: str, blob: bytes, raw_gzip: bool = False) -> Callable[[Path], str]:
     """Replace ``name`` by ``name.gz`` holding ``blob`` (gzipped unless ``raw_gzip``: then as is)."""
+
     def apply(folder: Path) -> str:
         (folder / name).unlink()
         (folder / f"{name}.gz").write_bytes(blob if raw_gzip else gzip.compress(blob))
         return f"{name}.gz"
+
     return apply
 
 
@@ -74,6 +78,7 @@ def _other(name: str, make: Callable[[Path], None]) -> Callable[[Path], str]:
         (folder / name).unlink()
         make(folder / name)
         return name
+
     return apply
 
 
@@ -102,10 +107,19 @@ CORPUS: dict[str, tuple[Callable[[Path], str], str]] = {
     "count mismatch": (_replace(TRAIN_LABELS, _header(0x08, (4000,)) + bytes(4000)), "4,000 labels"),
     "label 12": (_replace(TEST_LABELS, _header(0x08, (6,)) + bytes([1, 2, 12, 3, 4, 5])), "outside 0-9"),
     "label 255": (_replace(TRAIN_LABELS, _header(0x08, (20,)) + bytes([255] * 20)), "outside 0-9"),
-    "no test images": (lambda f: (_replace(TEST_IMAGES, _header(0x08, (0, 28, 28)))(f),
-                                  _replace(TEST_LABELS, _header(0x08, (0,)))(f))[0], "at least 1"),
-    "one train image": (lambda f: (_replace(TRAIN_IMAGES, _header(0x08, (1, 28, 28)) + bytes(784))(f),
-                                   _replace(TRAIN_LABELS, _header(0x08, (1,)) + b"\x03")(f))[0], "at least 2"),
+    "no test images": (
+        lambda f: (_replace(TEST_IMAGES, _header(0x08, (0, 28, 28)))(f), _replace(TEST_LABELS, _header(0x08, (0,)))(f))[
+            0
+        ],
+        "at least 1",
+    ),
+    "one train image": (
+        lambda f: (
+            _replace(TRAIN_IMAGES, _header(0x08, (1, 28, 28)) + bytes(784))(f),
+            _replace(TRAIN_LABELS, _header(0x08, (1,)) + b"\x03")(f),
+        )[0],
+        "at least 2",
+    ),
     "gz not gzip": (_gz_only(TRAIN_IMAGES, _IMAGES_OK, raw_gzip=True), "not a valid gzip"),
     "gz cut": (_gz_only(TRAIN_IMAGES, _half(gzip.compress(_IMAGES_OK)), raw_gzip=True), "truncated"),
     "gz bad crc": (_gz_only(TRAIN_IMAGES, gzip.compress(_IMAGES_OK)[:-8] + b"\xff" * 8, raw_gzip=True), "gzip"),
@@ -214,7 +228,8 @@ def test_failed_download_leaves_nothing_behind(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("offline")
 def test_default_data_folder_may_be_created_but_is_cleaned_after_a_failed_download(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # platformdirs' user data dir on Linux
     monkeypatch.delenv("LRTUI_DATA", raising=False)
     from lrtui.engine.config import default_data_dir
@@ -266,12 +281,16 @@ _VALID_LABELS = _header(0x08, (12,)) + bytes(range(10)) + b"\x01\x02"
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(
-    st.binary(max_size=64),
-    st.tuples(st.integers(0, len(_VALID_LABELS) - 1), st.integers(0, 255)).map(
-        lambda m: _VALID_LABELS[:m[0]] + bytes([m[1]]) + _VALID_LABELS[m[0] + 1:]),  # one byte changed
-    st.integers(0, len(_VALID_LABELS)).map(lambda n: _VALID_LABELS[:n]),  # cut anywhere
-), st.booleans())
+@given(
+    st.one_of(
+        st.binary(max_size=64),
+        st.tuples(st.integers(0, len(_VALID_LABELS) - 1), st.integers(0, 255)).map(
+            lambda m: _VALID_LABELS[: m[0]] + bytes([m[1]]) + _VALID_LABELS[m[0] + 1 :]
+        ),  # one byte changed
+        st.integers(0, len(_VALID_LABELS)).map(lambda n: _VALID_LABELS[:n]),  # cut anywhere
+    ),
+    st.booleans(),
+)
 def test_any_bytes_give_an_array_or_one_idx_error(blob: bytes, compressed: bool) -> None:
     """Fuzz: whatever a labels file holds (plain or gzipped, or a .gz that is not gzip), the reader returns
     a (N,) uint8 array matching the header or raises IdxError naming the file, nothing else."""

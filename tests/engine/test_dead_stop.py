@@ -34,23 +34,31 @@ def test_three_log_points_of_a_dead_layer_at_chance_and_ln10_count_as_dead() -> 
     dead = provably_dead(log_points(4), DYING)
     assert dead is not None
     assert (dead.layer, dead.since, dead.points) == ("fc1", 64, DEAD_POINTS)
-    assert dead.note(1, 3) == ("stopped early at epoch 1 of 3: fc1 100% dead since step 64, accuracy at chance "
-                               "(10.0%) and loss 2.310 ≈ ln 10 for 3 log points")
+    assert dead.note(1, 3) == (
+        "stopped early at epoch 1 of 3: fc1 100% dead since step 64, accuracy at chance "
+        "(10.0%) and loss 2.310 ≈ ln 10 for 3 log points"
+    )
 
 
-@pytest.mark.parametrize("points, probes, why", [
-    (log_points(4)[:3], DYING, "the first log point (step 50) saw fc1 at 99%: only two with the layer dead"),
-    (log_points(2), trace((0, DEAD)), "two log points are not enough"),
-    (log_points(4, acc=0.35), DYING, "above chance: something learns"),
-    (log_points(4, loss=1.9), DYING, "a loss well below ln 10: the output is not a constant guess"),
-    (log_points(4, loss=2.9), DYING, "a loss well above ln 10: it still moves"),
-    (log_points(4, loss=math.nan), DYING, "a NaN loss is a divergence, not this rule's"),
-    (log_points(4), trace((0, ALIVE), (64, {**DEAD, "fc1": 0.99})), "no layer is all dead"),
-    (log_points(4), trace((0, ALIVE), (64, DEAD), (96, DEAD), (128, {**DEAD, "fc1": 0.9}), (160, DEAD)),
-     "fc1 fired again at step 128: the last three log points did not all see it dead"),
-    (log_points(4), StepTrace(), "no dead-unit probe at all"),
-    (log_points(4), None, "no trace"),
-])
+@pytest.mark.parametrize(
+    "points, probes, why",
+    [
+        (log_points(4)[:3], DYING, "the first log point (step 50) saw fc1 at 99%: only two with the layer dead"),
+        (log_points(2), trace((0, DEAD)), "two log points are not enough"),
+        (log_points(4, acc=0.35), DYING, "above chance: something learns"),
+        (log_points(4, loss=1.9), DYING, "a loss well below ln 10: the output is not a constant guess"),
+        (log_points(4, loss=2.9), DYING, "a loss well above ln 10: it still moves"),
+        (log_points(4, loss=math.nan), DYING, "a NaN loss is a divergence, not this rule's"),
+        (log_points(4), trace((0, ALIVE), (64, {**DEAD, "fc1": 0.99})), "no layer is all dead"),
+        (
+            log_points(4),
+            trace((0, ALIVE), (64, DEAD), (96, DEAD), (128, {**DEAD, "fc1": 0.9}), (160, DEAD)),
+            "fc1 fired again at step 128: the last three log points did not all see it dead",
+        ),
+        (log_points(4), StepTrace(), "no dead-unit probe at all"),
+        (log_points(4), None, "no trace"),
+    ],
+)
 def test_anything_less_is_not_dead(points, probes, why) -> None:
     assert provably_dead(points, probes) is None, why
 
@@ -76,14 +84,23 @@ LRS = (1.0, 0.01)
 
 def _train(batched: bool, stop_dead: bool) -> tuple[list[RunEnd], list[Event]]:
     events: list[Event] = []
-    ends = run_many([CONFIG.with_lr(lr) for lr in LRS], ["dead", "alive"], events.append, batched=batched,
-                    stop_dead=stop_dead, probes=False)
+    ends = run_many(
+        [CONFIG.with_lr(lr) for lr in LRS],
+        ["dead", "alive"],
+        events.append,
+        batched=batched,
+        stop_dead=stop_dead,
+        probes=False,
+    )
     return ends, events
 
 
 def _epochs(events: list[Event], run_id: str) -> list[tuple[float, float, float, float]]:
-    return [(e.train_loss, e.train_acc, e.val_loss, e.val_acc) for e in events
-            if isinstance(e, EpochEnd) and e.run_id == run_id]
+    return [
+        (e.train_loss, e.train_acc, e.val_loss, e.val_acc)
+        for e in events
+        if isinstance(e, EpochEnd) and e.run_id == run_id
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +108,9 @@ def stacked_kept() -> tuple[list[RunEnd], list[Event]]:
     return _train(batched=True, stop_dead=False)
 
 
-def _check_stopped(ends: list[RunEnd], events: list[Event], kept: tuple[list[RunEnd], list[Event]],
-                   exact: bool) -> None:
+def _check_stopped(
+    ends: list[RunEnd], events: list[Event], kept: tuple[list[RunEnd], list[Event]], exact: bool
+) -> None:
     dead, alive = ends
     kept_dead, kept_alive = kept[0]
     assert (dead.status, dead.epochs_done, kept_dead.epochs_done) == ("finished", 1, 2)

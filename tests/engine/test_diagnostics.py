@@ -43,8 +43,14 @@ def median_ratio(diag: Diagnostics) -> float:
 def test_every_epoch_carries_the_documented_keys(runs) -> None:
     for _, rec in runs.values():
         for d in diags(rec):
-            assert set(d.to_dict()) == {"update_ratio", "update_ratio_max", "grad_norm", "dead_fraction",
-                                        "top_class_share", "pred_entropy"}
+            assert set(d.to_dict()) == {
+                "update_ratio",
+                "update_ratio_max",
+                "grad_norm",
+                "dead_fraction",
+                "top_class_share",
+                "pred_entropy",
+            }
             assert d.update_ratio_max is not None and set(d.update_ratio) == set(d.update_ratio_max) == set(LAYERS)
             assert set(d.dead_fraction) == set(RELU_LAYERS)
             assert all(f is not None and 0.0 <= f <= 1.0 for f in d.dead_fraction.values())
@@ -144,8 +150,18 @@ def test_the_record_keeps_diagnostics_and_probes_as_json() -> None:
 
 def test_non_finite_diagnostics_are_stored_as_null() -> None:
     record = RunRecord("r1", TINY)
-    record.apply(EpochEnd("r1", 1, 2.3, 0.1, 2.3, 0.1, 1.0, diagnostics=Diagnostics(grad_norm=math.nan,
-                                                                               update_ratio={"fc1": math.inf})))
+    record.apply(
+        EpochEnd(
+            "r1",
+            1,
+            2.3,
+            0.1,
+            2.3,
+            0.1,
+            1.0,
+            diagnostics=Diagnostics(grad_norm=math.nan, update_ratio={"fc1": math.inf}),
+        )
+    )
     assert record.epochs[0].diagnostics == Diagnostics(grad_norm=None, update_ratio={"fc1": None})
     json.dumps(record.to_dict(), allow_nan=False)
 

@@ -75,8 +75,16 @@ def test_an_mlp_with_relu_calls_names_each_call_for_its_layer() -> None:
 
 def test_relu_modules_are_named_by_path_and_not_counted_twice() -> None:
     act = nn.ReLU()
-    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(inplace=True), nn.Flatten(), nn.Linear(4 * 26 * 26, 8), act,
-                          nn.Linear(8, 8), act, nn.Linear(8, 10))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3),
+        nn.ReLU(inplace=True),
+        nn.Flatten(),
+        nn.Linear(4 * 26 * 26, 8),
+        act,
+        nn.Linear(8, 8),
+        act,
+        nn.Linear(8, 10),
+    )
     set_dead(model[0], 1)  # a channel (dim 1) is the unit of a conv output
     set_dead(model[3], 3)
     set_dead(model[5], 2)
@@ -138,8 +146,12 @@ def test_layer_groups_of_a_net_with_norm_layers_and_a_root_parameter() -> None:
     groups = layer_groups(model)
     assert groups.names == ("(model)", "features.0", "features.1", "head") and groups.per_layer is None
     params = list(model.parameters())
-    want = torch.stack([torch.linalg.vector_norm(torch.cat([p.flatten() for p, o in zip(params, groups.owner)
-                                                            if o == i])) for i in range(len(groups))])
+    want = torch.stack(
+        [
+            torch.linalg.vector_norm(torch.cat([p.flatten() for p, o in zip(params, groups.owner) if o == i]))
+            for i in range(len(groups))
+        ]
+    )
     got = groups.norms(torch._foreach_norm(params), None)
     torch.testing.assert_close(got, want.unsqueeze(0))
     # stacked: a trailing [K] per norm
@@ -269,7 +281,8 @@ def test_the_reference_cnn_is_one_case_and_agrees_with_the_old_path(monkeypatch:
     assert _close(new_epochs, old_epochs)
     assert len(new_points) == len(old_points) and all(
         _close(a.update_ratio, b.update_ratio) and _close(a.dead_fraction, b.dead_fraction)
-        for a, b in zip(new_points, old_points))
+        for a, b in zip(new_points, old_points)
+    )
 
 
 def test_step_stats_sum_per_layer_of_any_grouping() -> None:
@@ -292,7 +305,9 @@ def test_a_record_with_na_activations_reads_back_from_its_session_row() -> None:
 
     _, d = observe(Smooth(), x_batch())
     record = RunRecord("r1", TINY)
-    record.apply(EpochEnd("r1", 1, 2.3, 0.1, 2.3, 0.1, 1.0, diagnostics=Diagnostics.of(update_ratio={"fc1": 1e-3}, **d)))
+    record.apply(
+        EpochEnd("r1", 1, 2.3, 0.1, 2.3, 0.1, 1.0, diagnostics=Diagnostics.of(update_ratio={"fc1": 1e-3}, **d))
+    )
     back = schema.run_record(record.to_dict(), "run r1")
     diagnostics = back.epochs[0].diagnostics
     assert diagnostics is not None and diagnostics.dead_na == d["dead_na"]

@@ -18,8 +18,11 @@ def engine_imports() -> dict[str, set[str]]:
     for name, path in modules.items():
         found: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
-                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else ([a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            )
             found |= {n.split(".")[2] for n in names if n.startswith("lrtui.engine.")}
         graph[name] = found & modules.keys()
     return graph
@@ -32,7 +35,7 @@ def test_no_engine_module_imports_itself_through_others() -> None:
     def visit(name: str, path: list[str]) -> None:
         for dep in sorted(graph[name]):
             if dep in path:
-                circles.append(path[path.index(dep):] + [dep])
+                circles.append(path[path.index(dep) :] + [dep])
             else:
                 visit(dep, path + [dep])
 

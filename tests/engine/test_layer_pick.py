@@ -31,8 +31,7 @@ def test_the_furthest_layers_are_shown_in_model_order_the_rest_hidden() -> None:
 
 
 def test_a_small_network_shows_every_layer_and_missing_values_rank_last() -> None:
-    pick = furthest_layers([{"conv1": 1e-3, "conv2": None, "fc1": float("nan"), "fc2": 2e-3}, None],
-                           SGD.update_ratio)
+    pick = furthest_layers([{"conv1": 1e-3, "conv2": None, "fc1": float("nan"), "fc2": 2e-3}, None], SGD.update_ratio)
     assert pick.shown == ("conv1", "conv2", "fc1", "fc2") and pick.hidden == ()
     assert furthest_layers([{"a": None, "b": 1e-3}], SGD.update_ratio, shown=1).shown == ("b",)
 

@@ -12,10 +12,14 @@ def test_reference_architecture() -> None:
     model = build_model(0)
     shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
     assert shapes == {
-        "conv1.weight": (16, 1, 3, 3), "conv1.bias": (16,),
-        "conv2.weight": (32, 16, 3, 3), "conv2.bias": (32,),
-        "fc1.weight": (128, 32 * 7 * 7), "fc1.bias": (128,),
-        "fc2.weight": (10, 128), "fc2.bias": (10,),
+        "conv1.weight": (16, 1, 3, 3),
+        "conv1.bias": (16,),
+        "conv2.weight": (32, 16, 3, 3),
+        "conv2.bias": (32,),
+        "fc1.weight": (128, 32 * 7 * 7),
+        "fc1.bias": (128,),
+        "fc2.weight": (10, 128),
+        "fc2.bias": (10,),
     }
     assert model(torch.rand(3, 1, 28, 28)).shape == (3, 10)
 

@@ -40,18 +40,22 @@ def test_the_grid_spans_a_decade_below_two_above_and_reaches_the_wall(lr: float)
     if lr >= 1e-6:  # a grid of at most MAX_POINTS points reaches the wall from 1e-6 up
         assert grid[-1] >= WALL_LR * (1 - 1e-9)
 
+
 def outcome(rec) -> list:
     """Everything a run reports, minus timings (which differ between any two runs) and the verdict
     (which reads the probes when there are some)."""
-    epochs = [(e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.batch_losses, e.diagnostics)
-              for e in rec.of(EpochEnd)]
+    epochs = [
+        (e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.batch_losses, e.diagnostics) for e in rec.of(EpochEnd)
+    ]
     end: RunEnd = rec.of(RunEnd)[0]
     assert end.test is not None
     return [epochs, end.status, end.test.accuracy, end.test.loss, end.test.confusion_matrix, end.test.samples]
 
 
-@pytest.mark.parametrize("changes", [{}, {"optimizer": "sgd-momentum", "momentum": 0.9, "weight_decay": 1e-3},
-                                     {"optimizer": "adam", "lr": 1e-3}])
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"optimizer": "sgd-momentum", "momentum": 0.9, "weight_decay": 1e-3}, {"optimizer": "adam", "lr": 1e-3}],
+)
 def test_a_run_with_probes_is_bit_equal_to_one_without(changes: dict) -> None:
     _, with_probes = run_tiny(**changes)
     _, without = run_tiny(probes=False, **changes)
@@ -105,9 +109,14 @@ def the_optimizers_step(run: Run, x: torch.Tensor, y: torch.Tensor) -> list[torc
     return [p.detach() for p in model.parameters()]
 
 
-@pytest.mark.parametrize("changes", [{"optimizer": "sgd-momentum", "momentum": 0.9, "weight_decay": 1e-3},
-                                     {"optimizer": "adam", "lr": 1e-3}, {"optimizer": "adamw", "lr": 1e-3,
-                                                                         "weight_decay": 0.01}])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"optimizer": "sgd-momentum", "momentum": 0.9, "weight_decay": 1e-3},
+        {"optimizer": "adam", "lr": 1e-3},
+        {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01},
+    ],
+)
 def test_a_probe_step_of_the_runs_lr_is_the_optimizers_own_step(changes: dict) -> None:
     """State included: after a few real steps (momentum buffers, Adam's moments), the probe's step of η = lr
     along a minibatch's update lands where the optimizer itself would."""

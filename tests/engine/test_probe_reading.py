@@ -24,8 +24,14 @@ FC1 = (0.17, 0.17, 0.17, 0.17, 0.18, 0.28, 0.43, 0.46)
 
 
 def probe(lr: float = 0.01, epoch: int = 0, **changes) -> ProbeResult:
-    fields = {"lrs": LRS, "losses": LOSSES, "raised_fraction": RAISED, "base_loss": 2.2940, "minibatches": 16,
-              "dead_after": tuple({"conv1": 0.06, "conv2": 0.0, "fc1": f} for f in FC1)}
+    fields = {
+        "lrs": LRS,
+        "losses": LOSSES,
+        "raised_fraction": RAISED,
+        "base_loss": 2.2940,
+        "minibatches": 16,
+        "dead_after": tuple({"conv1": 0.06, "conv2": 0.0, "fc1": f} for f in FC1),
+    }
     fields.update(changes)
     return ProbeResult(run_id="r1", epoch=epoch, current_lr=lr, **fields)
 
@@ -39,14 +45,18 @@ def test_the_largest_safe_step_is_below_the_first_one_that_raises_the_loss_on_mo
 
 
 def test_the_sentence_says_what_the_runs_lr_does_and_the_largest_safe_step() -> None:
-    assert read_probe(probe(0.01)) == ("Before training, a step of 0.01 (the run's lr) raises the loss on 25% of 16 "
-                                       "minibatches; the largest safe step measured here is 0.1.")
+    assert read_probe(probe(0.01)) == (
+        "Before training, a step of 0.01 (the run's lr) raises the loss on 25% of 16 "
+        "minibatches; the largest safe step measured here is 0.1."
+    )
     assert read_probe(probe(1.0, epoch=3)) == (
         "After epoch 3, a step of 1 (the run's lr) raises the loss on 88% of 16 minibatches, leaving fc1 43% dead "
-        "(17% after a step of 0.001); the largest safe step measured here is 0.1.")
+        "(17% after a step of 0.001); the largest safe step measured here is 0.1."
+    )
     assert "not even 0.001" in read_probe(probe(raised_fraction=(0.9,) * 8))
-    assert "every step size measured is safe, up to 3.16" in read_probe(probe(raised_fraction=(0.0,) * 8,
-                                                                            losses=(2.0,) * 8))
+    assert "every step size measured is safe, up to 3.16" in read_probe(
+        probe(raised_fraction=(0.0,) * 8, losses=(2.0,) * 8)
+    )
     assert "was not among the step sizes" in read_probe(probe(0.02))
 
 
@@ -58,18 +68,22 @@ def test_an_older_probe_says_it_cannot_tell_which_steps_are_safe() -> None:
     assert whom_to_believe(old, RunOutcome(False, 0.9, 2)).believe == "run"
 
 
-@pytest.mark.parametrize(("lr", "outcome", "believe", "words"), [
-    (1.0, RunOutcome(diverged=True, best_val_acc=None, epochs_done=0), "both", "unsafe"),
-    (1.0, RunOutcome(diverged=False, best_val_acc=0.11, epochs_done=2), "both", "the run confirms it"),
-    (0.01, RunOutcome(diverged=False, best_val_acc=0.95, epochs_done=2), "both", "the run confirms it"),
-    (0.01, RunOutcome(diverged=False, best_val_acc=0.5, epochs_done=2), "both", "does not contradict"),
-    (1.0, RunOutcome(diverged=False, best_val_acc=0.93, epochs_done=2), "run", "average to progress"),
-    (0.01, RunOutcome(diverged=True, best_val_acc=0.4, epochs_done=1), "run", "the run diverged"),
-    (0.1, RunOutcome(diverged=False, best_val_acc=0.1, epochs_done=3), "run", "ended at chance"),
-    (1.0, RunOutcome(diverged=False, best_val_acc=None, epochs_done=0), "probe", "before it measured anything"),
-])
-def test_when_probe_and_run_disagree_the_run_wins_unless_it_measured_nothing(lr: float, outcome: RunOutcome,
-                                                                            believe: str, words: str) -> None:
+@pytest.mark.parametrize(
+    ("lr", "outcome", "believe", "words"),
+    [
+        (1.0, RunOutcome(diverged=True, best_val_acc=None, epochs_done=0), "both", "unsafe"),
+        (1.0, RunOutcome(diverged=False, best_val_acc=0.11, epochs_done=2), "both", "the run confirms it"),
+        (0.01, RunOutcome(diverged=False, best_val_acc=0.95, epochs_done=2), "both", "the run confirms it"),
+        (0.01, RunOutcome(diverged=False, best_val_acc=0.5, epochs_done=2), "both", "does not contradict"),
+        (1.0, RunOutcome(diverged=False, best_val_acc=0.93, epochs_done=2), "run", "average to progress"),
+        (0.01, RunOutcome(diverged=True, best_val_acc=0.4, epochs_done=1), "run", "the run diverged"),
+        (0.1, RunOutcome(diverged=False, best_val_acc=0.1, epochs_done=3), "run", "ended at chance"),
+        (1.0, RunOutcome(diverged=False, best_val_acc=None, epochs_done=0), "probe", "before it measured anything"),
+    ],
+)
+def test_when_probe_and_run_disagree_the_run_wins_unless_it_measured_nothing(
+    lr: float, outcome: RunOutcome, believe: str, words: str
+) -> None:
     belief = whom_to_believe(probe(lr), outcome)
     assert belief.believe == believe and words in belief.why
 
@@ -91,8 +105,16 @@ def _saved_run(p: ProbeResult) -> dict[str, Any]:
 
 
 #: a field of a saved probe and junk in it; the schema refuses each (the row is not read), naming the field
-JUNK = [("epoch", True), ("lrs", "x"), ("losses", ["a"] * 8), ("losses", [math.inf] * 8), ("current_lr", "1"),
-        ("dead_after", [7] * 8), ("dead_after", [{"fc1": "z"}] * 8), ("minibatches", 2.5)]
+JUNK = [
+    ("epoch", True),
+    ("lrs", "x"),
+    ("losses", ["a"] * 8),
+    ("losses", [math.inf] * 8),
+    ("current_lr", "1"),
+    ("dead_after", [7] * 8),
+    ("dead_after", [{"fc1": "z"}] * 8),
+    ("minibatches", 2.5),
+]
 
 
 def test_a_saved_probe_reads_back_and_junk_reads_as_nothing() -> None:

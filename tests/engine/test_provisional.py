@@ -11,8 +11,9 @@ RATIOS = {"conv1": 1e-3, "conv2": 1e-3, "fc1": 1e-3, "fc2": 2e-3}
 
 
 def point(acc: float, ratio: float = 1e-3, largest: float = 2e-3, step: int = 100, loss: float = 2.31) -> LogPoint:
-    return LogPoint(step, step - 100, loss, acc, {k: v * ratio / 1e-3 for k, v in RATIOS.items()},
-                    {k: largest for k in RATIOS})
+    return LogPoint(
+        step, step - 100, loss, acc, {k: v * ratio / 1e-3 for k, v in RATIOS.items()}, {k: largest for k in RATIOS}
+    )
 
 
 def trace(dead: float) -> StepTrace:
@@ -21,8 +22,9 @@ def trace(dead: float) -> StepTrace:
 
 def test_dead_units_at_chance_are_dying_relus_with_the_largest_step() -> None:
     verdict = judge_provisional([point(0.1, largest=0.3), point(0.11, largest=0.62, step=200)], trace(1.0))
-    assert verdict.label == "not learning" and verdict.reason.startswith("dying ReLUs: 100% of fc1 never fire on a "
-                                                                         "fixed batch of 32 validation images (step 64)")
+    assert verdict.label == "not learning" and verdict.reason.startswith(
+        "dying ReLUs: 100% of fc1 never fire on a fixed batch of 32 validation images (step 64)"
+    )
     assert "the largest step moved fc1 by 62% of its weights" in verdict.reason
     assert "training accuracy 11.0% over steps 101–200" in verdict.reason and "smaller" in verdict.hint
 
@@ -48,8 +50,9 @@ def test_at_chance_with_healthy_steps_is_too_early_and_above_it_still_learning()
 
 
 def test_momentum_is_named() -> None:
-    verdict = judge_provisional([point(0.1)], trace(1.0), config=RunConfig(lr=0.1, optimizer="sgd-momentum",
-                                                                         momentum=0.9))
+    verdict = judge_provisional(
+        [point(0.1)], trace(1.0), config=RunConfig(lr=0.1, optimizer="sgd-momentum", momentum=0.9)
+    )
     assert "effective step lr/(1−0.9) = 1.0 under momentum 0.9" in verdict.reason and "momentum" in verdict.hint
 
 

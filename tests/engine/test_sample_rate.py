@@ -18,7 +18,13 @@ from lrtui.engine.model import build_model
 from lrtui.engine.sample_rate import INTERVALS, MEASURED_SHARE, interval_for, sample_interval, step_times
 from lrtui.engine.trainer import train
 
-MLP = RunConfig(model=str(Path(__file__).resolve().parents[2] / "examples" / "mlp.py") + ":mlp", epochs=1, batch_size=10, train_limit=200, device="cpu")
+MLP = RunConfig(
+    model=str(Path(__file__).resolve().parents[2] / "examples" / "mlp.py") + ":mlp",
+    epochs=1,
+    batch_size=10,
+    train_limit=200,
+    device="cpu",
+)
 
 
 def test_the_interval_is_the_smallest_whose_measured_steps_stay_within_the_share() -> None:
@@ -32,8 +38,9 @@ def test_the_interval_is_the_smallest_whose_measured_steps_stay_within_the_share
 
 def _batch_norm_net() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.5),
-                         nn.Linear(32, 10))
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 10)
+    )
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "sgd-momentum", "adam"])

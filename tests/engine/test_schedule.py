@@ -19,8 +19,9 @@ def config(schedule: str, warmup: int = 0, lr: float = LR) -> RunConfig:
     return RunConfig(lr=lr, schedule=schedule, warmup=warmup)
 
 
-def torch_lrs(total: int, make: Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler],
-              lr: float = LR) -> list[float]:
+def torch_lrs(
+    total: int, make: Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler], lr: float = LR
+) -> list[float]:
     """The lr torch's scheduler gives each of ``total`` steps, read before each optimizer step."""
     param = torch.zeros(1, requires_grad=True)
     opt = torch.optim.SGD([param], lr=lr)
@@ -61,8 +62,9 @@ def test_exp_decays_geometrically_to_a_hundredth(total: int) -> None:
     ratios = [b / a for a, b in zip(table, table[1:])]
     assert ratios == pytest.approx([0.01 ** (1 / (total - 1))] * (total - 1), rel=1e-12)
     gamma = 0.01 ** (1 / (total - 1))
-    assert table == pytest.approx(torch_lrs(total, lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma)),
-                                  rel=1e-9)
+    assert table == pytest.approx(
+        torch_lrs(total, lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma)), rel=1e-9
+    )
 
 
 @pytest.mark.parametrize("total", STEPS)
@@ -79,7 +81,8 @@ def test_cosine_follows_half_a_cosine_towards_zero(total: int) -> None:
 def test_onecycle_matches_torch_one_cycle_lr(total: int, lr: float) -> None:
     table = lr_table(config("onecycle", lr=lr), total)
     reference = torch_lrs(
-        total, lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=lr, total_steps=total, cycle_momentum=False),
+        total,
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=lr, total_steps=total, cycle_momentum=False),
         lr=lr,
     )
     assert table == pytest.approx(reference, rel=1e-12)
@@ -142,8 +145,9 @@ def test_the_trace_holds_first_last_and_every_logged_step() -> None:
 
 def test_the_trace_of_a_run_follows_its_log_points() -> None:
     """A parsed config's real step count (train_limit 200, batch 10: 20 batches/epoch) and its BatchLog steps."""
-    [cfg] = parse_configs({"schedule": "step", "warmup": "5", "train_limit": "200", "epochs": "2", "log_every": "5"},
-                          devices=("cpu",))
+    [cfg] = parse_configs(
+        {"schedule": "step", "warmup": "5", "train_limit": "200", "epochs": "2", "log_every": "5"}, devices=("cpu",)
+    )
     total = total_steps(cfg)
     assert total == 40
     per_epoch = total // cfg.epochs

@@ -94,8 +94,9 @@ def test_onecycle_with_warmup_on_adam_sets_every_param_group() -> None:
     assert max(trace.values()) <= config.lr and trace[n - 1] < config.lr / 1e4
 
 
-@pytest.mark.parametrize("changes", [{}, {"optimizer": "nesterov", "momentum": 0.9, "weight_decay": 1e-3},
-                                     {"optimizer": "adam", "lr": 1e-3}])
+@pytest.mark.parametrize(
+    "changes", [{}, {"optimizer": "nesterov", "momentum": 0.9, "weight_decay": 1e-3}, {"optimizer": "adam", "lr": 1e-3}]
+)
 def test_a_constant_lr_is_bit_equal_whichever_way_it_is_given(changes: dict) -> None:
     """Explicit ``constant`` = the default; ``warmup=1`` sends the same lr through the per-step table path."""
     base = replace(TINY, **changes)
@@ -116,8 +117,11 @@ def test_a_constant_stack_is_bit_equal_through_the_device_table() -> None:
 
 
 def test_a_scheduled_sweep_stacks_and_equals_sequential_runs() -> None:
-    configs = [replace(TINY, schedule="cosine", lr=0.1), replace(TINY, schedule="step", warmup=10, lr=0.2),
-               replace(TINY, lr=0.02)]
+    configs = [
+        replace(TINY, schedule="cosine", lr=0.1),
+        replace(TINY, schedule="step", warmup=10, lr=0.2),
+        replace(TINY, lr=0.02),
+    ]
     ends: dict[bool, list[RunEnd]] = {}
     events: dict[bool, list[Event]] = {False: [], True: []}
     for batched in (False, True):
@@ -217,11 +221,24 @@ def test_a_too_slow_hint_after_a_decayed_schedule_scales_the_configured_lr() -> 
     """The last probe sees the decayed lr; the hint must still point from the lr the user chose."""
     from lrtui.engine.verdict import judge
 
-    diagnostics = Diagnostics(update_ratio={"conv1": 1e-6, "conv2": 1e-6, "fc1": 1e-6, "fc2": 1e-6}, grad_norm=1.0,
-                              dead_fraction={"conv1": 0.0, "conv2": 0.0, "fc1": 0.0}, top_class_share=0.3,
-                              pred_entropy=2.3)
-    epochs = [EpochRecord(e, train_loss=2.30 - 0.001 * e, train_acc=0.12, val_loss=2.30 - 0.001 * e, val_acc=0.12,
-                          diagnostics=diagnostics) for e in (1, 2, 3)]
+    diagnostics = Diagnostics(
+        update_ratio={"conv1": 1e-6, "conv2": 1e-6, "fc1": 1e-6, "fc2": 1e-6},
+        grad_norm=1.0,
+        dead_fraction={"conv1": 0.0, "conv2": 0.0, "fc1": 0.0},
+        top_class_share=0.3,
+        pred_entropy=2.3,
+    )
+    epochs = [
+        EpochRecord(
+            e,
+            train_loss=2.30 - 0.001 * e,
+            train_acc=0.12,
+            val_loss=2.30 - 0.001 * e,
+            val_acc=0.12,
+            diagnostics=diagnostics,
+        )
+        for e in (1, 2, 3)
+    ]
     probes = [ProbeRecord(3, (1e-4, 1e-3, 1e-2, 1e-1), (2.297, 2.297, 2.29, 2.2), current_lr=5e-4)]
     verdict = judge(epochs, "finished", probes=probes, lr=0.05)
     assert verdict.label == "too slow"

@@ -44,8 +44,9 @@ def test_the_trace_keeps_every_measured_step_early_with_dead_units_on_the_fixed_
     assert all(set(p.update_ratio) == set(LAYERS) for p in trace if p.update_ratio is not None)
     probed = [p for p in trace if p.dead_fraction is not None]
     assert [p.step for p in probed][:2] == [0, DEAD_EVERY]
-    assert all(set(p.dead_fraction) == set(RELU_LAYERS) and all(0 <= f <= 1 for f in p.dead_fraction.values())
-               for p in probed)
+    assert all(
+        set(p.dead_fraction) == set(RELU_LAYERS) and all(0 <= f <= 1 for f in p.dead_fraction.values()) for p in probed
+    )
     assert {ev.dead_on for ev in rec.of(TracePoints)} == {32}
     assert all(p.loss is not None and p.loss > 0 for p in trace)
 
@@ -127,8 +128,10 @@ def test_old_sessions_without_a_trace_still_open(tmp_path: Path) -> None:
 
 
 def test_a_trace_reads_back_from_either_form() -> None:
-    rows = [{"step": 0, "loss": 2.3, "update_ratio": {"fc1": 0.5}, "dead_fraction": {"fc1": 1.0}, "dead_on": 25},
-            {"step": 4, "loss": None, "update_ratio": {"fc1": 0.25}, "dead_fraction": None}]
+    rows = [
+        {"step": 0, "loss": 2.3, "update_ratio": {"fc1": 0.5}, "dead_fraction": {"fc1": 1.0}, "dead_on": 25},
+        {"step": 4, "loss": None, "update_ratio": {"fc1": 0.25}, "dead_fraction": None},
+    ]
     trace = StepTrace.from_json(rows)
     assert trace.dead_on == 25 and trace.rows() == rows
     assert StepTrace.from_json(trace.columns()) == trace
@@ -139,7 +142,8 @@ def test_the_trace_changes_nothing_in_the_run(dying) -> None:
     _, traced = dying
     rec = Recorder()
     train(DYING, rec, trace=False)
-    assert [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in rec.of(EpochEnd)] == \
-           [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in traced.of(EpochEnd)]
+    assert [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in rec.of(EpochEnd)] == [
+        (e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in traced.of(EpochEnd)
+    ]
     assert not rec.of(TracePoints) and not rec.of(ProvisionalVerdict)
     assert rec.of(EpochEnd)[0].diagnostics.update_ratio_max is None

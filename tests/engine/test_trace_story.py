@@ -34,14 +34,16 @@ def lr_001() -> StepTrace:
 
 def test_lr_05_names_a_layer_going_to_a_high_dead_share_and_a_large_step(lr_05) -> None:
     sentence = trace_sentence(lr_05, "sgd")
-    went = re.search(r"(conv1|conv2|fc1) went from ([0-9.]+)% to ([0-9.]+)% dead between step (\d+) and step (\d+)",
-                     sentence)
+    went = re.search(
+        r"(conv1|conv2|fc1) went from ([0-9.]+)% to ([0-9.]+)% dead between step (\d+) and step (\d+)", sentence
+    )
     assert went, sentence
     start, peak, first, last = float(went[2]), float(went[3]), int(went[4]), int(went[5])
     assert peak > 38 and peak - start >= 20 and first < last  # above every SGD run that learned
     assert "on the 32-image probe batch" in sentence  # not the validation set
-    step = re.search(r"the largest step, step (\d+), moved (conv1|conv2|fc1|fc2) by ([0-9.]+)% of its weights",
-                     sentence)
+    step = re.search(
+        r"the largest step, step (\d+), moved (conv1|conv2|fc1|fc2) by ([0-9.]+)% of its weights", sentence
+    )
     assert step and float(step[3]) >= 100 * LARGE_STEP, sentence
     assert [f.alarming for f in trace_facts(lr_05, "sgd")] == [True, True]
 
@@ -56,16 +58,23 @@ def test_lr_001_says_nothing_alarming(lr_001) -> None:
 
 
 def test_no_dead_units_only_when_none_are() -> None:
-    alive = StepTrace(32, [TracePoint.of(0, 2.3, {"fc1": 1e-3}, {"conv1": 0.0, "fc1": 0.0}),
-                           TracePoint.of(32, 2.2, None, {"conv1": 0.0, "fc1": 0.0})])
+    alive = StepTrace(
+        32,
+        [
+            TracePoint.of(0, 2.3, {"fc1": 1e-3}, {"conv1": 0.0, "fc1": 0.0}),
+            TracePoint.of(32, 2.2, None, {"conv1": 0.0, "fc1": 0.0}),
+        ],
+    )
     assert trace_sentence(alive).startswith("no dead units on the 32-image probe batch up to step 32;")
     one = StepTrace(32, [*alive.points, TracePoint.of(64, 2.1, None, {"conv1": 0.0, "fc1": 1 / 64})])
     assert "no dead units" not in trace_sentence(one)
 
 
 def test_a_layer_that_comes_back_says_so_and_the_band_is_the_optimizers() -> None:
-    points = [TracePoint.of(s, 2.0, None, {"conv2": d, "fc1": 0.1}) for s, d in ((0, 0.0), (32, 0.1), (64, 0.5),
-                                                                                   (96, 0.5), (128, 0.3))]
+    points = [
+        TracePoint.of(s, 2.0, None, {"conv2": d, "fc1": 0.1})
+        for s, d in ((0, 0.0), (32, 0.1), (64, 0.5), (96, 0.5), (128, 0.3))
+    ]
     trace = StepTrace(32, points)
     rise = dead_rise(trace)
     assert rise is not None and (rise.layer, rise.from_step, rise.to_step, rise.last) == ("conv2", 0, 64, 0.3)

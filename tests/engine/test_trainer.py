@@ -250,8 +250,10 @@ def test_a_run_leaves_a_core_free_and_restores_the_thread_count(monkeypatch) -> 
     assert machine.cpu_threads() == 1
 
 
-@pytest.mark.parametrize("name,momentum,weight_decay", [("sgd", 0.0, 0.0), ("sgd", 0.0, 1e-3),
-                                                        ("sgd-momentum", 0.9, 1e-3), ("nesterov", 0.9, 0.0)])
+@pytest.mark.parametrize(
+    "name,momentum,weight_decay",
+    [("sgd", 0.0, 0.0), ("sgd", 0.0, 1e-3), ("sgd-momentum", 0.9, 1e-3), ("nesterov", 0.9, 0.0)],
+)
 def test_sgd_step_is_torch_sgd_bit_for_bit(name: str, momentum: float, weight_decay: float) -> None:
     config = RunConfig(optimizer=name, lr=0.05, momentum=momentum, weight_decay=weight_decay)
     ours, theirs = build_model(0), build_model(0)

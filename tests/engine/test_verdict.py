@@ -19,19 +19,28 @@ def epochs(train_loss, val_acc, val_loss=None, train_acc=None):
     """Epoch records like a RunRecord's, from per-epoch lists."""
     val_loss = val_loss or train_loss
     train_acc = train_acc or val_acc
-    return [EpochRecord.of(i + 1, t, ta, vl, va)
-            for i, (t, ta, vl, va) in enumerate(zip(train_loss, train_acc, val_loss, val_acc))]
+    return [
+        EpochRecord.of(i + 1, t, ta, vl, va)
+        for i, (t, ta, vl, va) in enumerate(zip(train_loss, train_acc, val_loss, val_acc))
+    ]
 
 
 #: lr 0.01, seed 0: climbs to ~92%.
-GOOD = epochs([2.2566, 1.2629, 0.5154, 0.3833, 0.3251], [0.469, 0.772, 0.88, 0.909, 0.916],
-              [2.1364, 0.688, 0.4037, 0.3102, 0.2685])
+GOOD = epochs(
+    [2.2566, 1.2629, 0.5154, 0.3833, 0.3251],
+    [0.469, 0.772, 0.88, 0.909, 0.916],
+    [2.1364, 0.688, 0.4037, 0.3102, 0.2685],
+)
 #: lr 0.5, seed 0: collapses to a constant guess; the loss wobbles around 2.31.
-STUCK = epochs([2.2073, 2.3141, 2.312, 2.3157, 2.3159], [0.115, 0.09, 0.115, 0.09, 0.114],
-               [2.3108, 2.3139, 2.3033, 2.3269, 2.3104])
+STUCK = epochs(
+    [2.2073, 2.3141, 2.312, 2.3157, 2.3159], [0.115, 0.09, 0.115, 0.09, 0.114], [2.3108, 2.3139, 2.3033, 2.3269, 2.3104]
+)
 #: lr 1e-4, seed 1: also ~10% accuracy, but both losses fall a little every single epoch.
-CRAWLING = epochs([2.3048, 2.3043, 2.3037, 2.3031, 2.3026], [0.108, 0.109, 0.112, 0.115, 0.124],
-                  [2.3001, 2.2996, 2.2991, 2.2986, 2.2982])
+CRAWLING = epochs(
+    [2.3048, 2.3043, 2.3037, 2.3031, 2.3026],
+    [0.108, 0.109, 0.112, 0.115, 0.124],
+    [2.3001, 2.2996, 2.2991, 2.2986, 2.2982],
+)
 
 
 def test_the_three_lessons() -> None:
@@ -56,8 +65,11 @@ def test_non_finite_loss_in_the_record_is_divergence() -> None:
 
 def test_accuracy_falling_back_to_chance_is_divergence() -> None:
     """lr 0.5, seed 2: 27% after the first epoch, then a constant guess."""
-    run = epochs([1.6795, 2.0433, 2.3154, 2.3147, 2.3149], [0.268, 0.09, 0.097, 0.083, 0.094],
-                 [1.9231, 2.3152, 2.3075, 2.3196, 2.3241])
+    run = epochs(
+        [1.6795, 2.0433, 2.3154, 2.3147, 2.3149],
+        [0.268, 0.09, 0.097, 0.083, 0.094],
+        [1.9231, 2.3152, 2.3075, 2.3196, 2.3241],
+    )
     verdict = judge(run, "finished")
     assert verdict.label == "diverged" and "26.8%" in verdict.reason and "9.4%" in verdict.reason
 
@@ -75,8 +87,11 @@ def test_overfitting() -> None:
 
 def test_one_rising_validation_epoch_is_not_overfitting() -> None:
     """lr 0.01, seed 2 ends with one noisy uptick of the validation loss: still converged."""
-    run = epochs([2.2414, 1.1612, 0.5285, 0.403, 0.3301], [0.606, 0.784, 0.879, 0.881, 0.879],
-                 [2.0453, 0.6512, 0.3799, 0.364, 0.3809])
+    run = epochs(
+        [2.2414, 1.1612, 0.5285, 0.403, 0.3301],
+        [0.606, 0.784, 0.879, 0.881, 0.879],
+        [2.0453, 0.6512, 0.3799, 0.364, 0.3809],
+    )
     assert judge(run, "finished").label == "converged"
 
 

@@ -17,9 +17,20 @@ from lrtui.engine.verdict import RATIO_LOW, judge
 
 def epoch(acc: float, loss: float, ratio: float, dead: float = 0.13, top: float = 0.5, n: int = 1) -> EpochRecord:
     """An epoch with diagnostics, as a RunRecord keeps it (numbers as measured, see verdict.py)."""
-    return EpochRecord(n, loss, acc, loss, acc, diagnostics=Diagnostics(
-        update_ratio={"conv1": ratio / 5, "conv2": ratio, "fc1": ratio, "fc2": ratio * 3}, grad_norm=0.7,
-        dead_fraction={"conv1": 0.0, "conv2": dead / 2, "fc1": dead}, top_class_share=top, pred_entropy=2.3))
+    return EpochRecord(
+        n,
+        loss,
+        acc,
+        loss,
+        acc,
+        diagnostics=Diagnostics(
+            update_ratio={"conv1": ratio / 5, "conv2": ratio, "fc1": ratio, "fc2": ratio * 3},
+            grad_norm=0.7,
+            dead_fraction={"conv1": 0.0, "conv2": dead / 2, "fc1": dead},
+            top_class_share=top,
+            pred_entropy=2.3,
+        ),
+    )
 
 
 def probe(lr: float, best: float, gain: float, n: int = 1) -> ProbeRecord:
@@ -89,8 +100,14 @@ def sweep(lrs: list[float], **changes) -> dict[float, tuple[RunEnd, list[EpochEn
     rec = Recorder()
     config = RunConfig(batch_size=10, device="cpu", seed=0, **changes)
     ends = run_many([config.with_lr(lr) for lr in lrs], [f"r{i}" for i in range(len(lrs))], rec)
-    return {lr: (end, [e for e in rec.of(EpochEnd) if e.run_id == end.run_id],
-                 [p for p in rec.of(ProbeResult) if p.run_id == end.run_id]) for lr, end in zip(lrs, ends)}
+    return {
+        lr: (
+            end,
+            [e for e in rec.of(EpochEnd) if e.run_id == end.run_id],
+            [p for p in rec.of(ProbeResult) if p.run_id == end.run_id],
+        )
+        for lr, end in zip(lrs, ends)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +154,10 @@ def test_no_reason_quotes_two_equal_numbers_as_a_trend(tiny_lrs, two_epochs) -> 
 def test_rejudging_a_saved_prefix_gives_the_shorter_runs_verdict(tiny_lrs) -> None:
     """What the calibration grid relies on: the first n epochs of a run are an n-epoch run."""
     end, epochs, probes = tiny_lrs[1e-5]
-    records = [EpochRecord.of(e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, diagnostics=e.diagnostics)
-               for e in epochs]
+    records = [
+        EpochRecord.of(e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, diagnostics=e.diagnostics)
+        for e in epochs
+    ]
     # the run's setting, as the trainer passes it: the optimizer's bands, steps per epoch, the validation set's size
     config = RunConfig(lr=1e-5, batch_size=10, device="cpu", seed=0, epochs=3, train_limit=500)
     n_train, n_val = split_sizes(TRAIN_POOL[config.dataset], config.val_fraction, config.train_limit)

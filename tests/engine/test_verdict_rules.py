@@ -13,13 +13,30 @@ from lrtui.engine.verdict import judge
 SGD_CFG = RunConfig(lr=0.01, batch_size=10)
 
 
-def epoch(acc: float, loss: float, ratio: float, *, dead: float = 0.13, train_acc: float | None = None,
-          train_loss: float | None = None, n: int = 1) -> EpochRecord:
-    return EpochRecord(n, loss if train_loss is None else train_loss, acc if train_acc is None else train_acc, loss,
-                       acc, diagnostics=Diagnostics(
-                           update_ratio={"conv1": ratio / 5, "conv2": ratio, "fc1": ratio, "fc2": ratio * 3},
-                           grad_norm=0.7, dead_fraction={"conv1": 0.0, "conv2": dead / 2, "fc1": dead},
-                           top_class_share=0.3, pred_entropy=1.0))
+def epoch(
+    acc: float,
+    loss: float,
+    ratio: float,
+    *,
+    dead: float = 0.13,
+    train_acc: float | None = None,
+    train_loss: float | None = None,
+    n: int = 1,
+) -> EpochRecord:
+    return EpochRecord(
+        n,
+        loss if train_loss is None else train_loss,
+        acc if train_acc is None else train_acc,
+        loss,
+        acc,
+        diagnostics=Diagnostics(
+            update_ratio={"conv1": ratio / 5, "conv2": ratio, "fc1": ratio, "fc2": ratio * 3},
+            grad_norm=0.7,
+            dead_fraction={"conv1": 0.0, "conv2": dead / 2, "fc1": dead},
+            top_class_share=0.3,
+            pred_entropy=1.0,
+        ),
+    )
 
 
 def run_of(*rows: tuple[float, float, float], **kw: Any) -> list[EpochRecord]:
@@ -40,8 +57,10 @@ def test_weight_decay_rule_needs_the_config_and_a_loss_at_ln_10() -> None:
 
 def test_adams_decay_is_not_split_off_but_adamws_is() -> None:
     stuck = run_of((0.09, 2.3028, 5e-3), (0.08, 2.3028, 5e-3))
-    assert "weight decay" not in judge(stuck, "finished", config=RunConfig(optimizer="adam", lr=0.01,
-                                                                             weight_decay=0.5)).reason
+    assert (
+        "weight decay"
+        not in judge(stuck, "finished", config=RunConfig(optimizer="adam", lr=0.01, weight_decay=0.5)).reason
+    )
     verdict = judge(stuck, "finished", config=RunConfig(optimizer="adamw", lr=0.01, weight_decay=0.5))
     assert "weight decay too strong" in verdict.reason
 
@@ -58,8 +77,11 @@ def test_too_few_steps_needs_the_steps_per_epoch() -> None:
 
 
 def test_momentum_is_named_with_its_effective_step() -> None:
-    verdict = judge(run_of((0.5, 1.4, 5e-3), (0.7, 0.9, 5e-3)), "finished",
-                    config=RunConfig(optimizer="sgd-momentum", lr=0.03, momentum=0.9))
+    verdict = judge(
+        run_of((0.5, 1.4, 5e-3), (0.7, 0.9, 5e-3)),
+        "finished",
+        config=RunConfig(optimizer="sgd-momentum", lr=0.03, momentum=0.9),
+    )
     assert "effective step lr/(1−0.9) = 0.3 under momentum 0.9" in verdict.reason
 
 
@@ -110,8 +132,10 @@ def test_a_run_that_stopped_improving_below_good_is_not_still_learning() -> None
 
 def test_overfitting_from_the_minimum_and_the_gap() -> None:
     rows = [(0.60, 1.0, 0.6), (0.84, 0.482, 0.88), (0.88, 0.526, 0.98), (0.88, 0.565, 1.0)]
-    run = [epoch(a, vl, 5e-3, train_acc=ta, train_loss=tl, n=i + 1)
-           for i, ((a, vl, ta), tl) in enumerate(zip(rows, (1.9, 0.5, 0.05, 0.02)))]
+    run = [
+        epoch(a, vl, 5e-3, train_acc=ta, train_loss=tl, n=i + 1)
+        for i, ((a, vl, ta), tl) in enumerate(zip(rows, (1.9, 0.5, 0.05, 0.02)))
+    ]
     run[2] = replace(run[2], val_loss=0.470)  # the validation loss's minimum, then up 20%; not two rises in a row
     verdict = judge(run, "finished", n_val=25)
     assert verdict.label == "overfitting" and "above its minimum 0.470 (epoch 3)" in verdict.reason

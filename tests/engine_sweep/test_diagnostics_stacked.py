@@ -40,8 +40,10 @@ def test_stacked_diagnostics_equal_sequential_ones(both) -> None:
         for a, b in zip(of(seq, EpochEnd, run_id), of(bat, EpochEnd, run_id), strict=True):
             da, db = a.diagnostics, b.diagnostics
             assert da is not None and db is not None and da.update_ratio_max and db.update_ratio_max
-            for key, ra, rb in (("update_ratio", da.update_ratio, db.update_ratio),
-                                ("update_ratio_max", da.update_ratio_max, db.update_ratio_max)):
+            for key, ra, rb in (
+                ("update_ratio", da.update_ratio, db.update_ratio),
+                ("update_ratio_max", da.update_ratio_max, db.update_ratio_max),
+            ):
                 for layer, value in ra.items():
                     assert rb[layer] == pytest.approx(value, rel=1e-3), (run_id, a.epoch, key, layer)
             assert db.grad_norm == pytest.approx(da.grad_norm, rel=1e-3)
@@ -86,7 +88,8 @@ def test_measuring_changes_nothing_in_the_stack(both) -> None:
     _, measured = both[True]
     for run_id in IDS:
         a, b = of(plain, EpochEnd, run_id), of(measured, EpochEnd, run_id)
-        assert [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in a] == \
-               [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in b]
+        assert [(e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in a] == [
+            (e.train_loss, e.val_loss, e.val_acc, e.batch_losses) for e in b
+        ]
         assert all(e.diagnostics is None for e in a) and not of(plain, ProbeResult, run_id)
         assert not of(plain, TracePoints, run_id) and not of(plain, ProvisionalVerdict, run_id)

@@ -65,8 +65,9 @@ class Branchy(nn.Module):
 
 
 def batch_norm() -> nn.Module:
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
-                         nn.Linear(4 * 28 * 28, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 28 * 28, 10)
+    )
 
 
 def dropout() -> nn.Module:
@@ -240,8 +241,7 @@ def test_the_cuda_calibration_times_a_lone_run_of_any_model_as_a_stack_of_one() 
     config = replace(TINY, epochs=1)
     gen = torch.Generator().manual_seed(0)
     x, y = torch.rand(40, 1, 28, 28, generator=gen), torch.randint(0, 10, (40,), generator=gen)
-    run = Run(config, lambda event: None, threading.Event(), "lone", probes=False, model_factory=mlp,
-              diagnostics=False)
+    run = Run(config, lambda event: None, threading.Event(), "lone", probes=False, model_factory=mlp, diagnostics=False)
     run.setup(Splits(x, y, x[:10], y[:10], x[:10], y[:10], None))
     fit = stack_choice.lone_fit(run, torch.device("cuda"))
     assert isinstance(fit.step, FuncStackedStep) and fit.step.net.k == 1

@@ -38,7 +38,7 @@ def test_a_calibration_measures_writes_and_is_then_read(cache: Path) -> None:
     first = stacked_is_faster(TINY, 2, CPU)
     data = json.loads(cache.read_text())
     assert data["version"] == 1
-    (key, entry), = data["entries"].items()
+    ((key, entry),) = data["entries"].items()
     assert key == cache_key(CPU, 2, TINY.batch_size, torch.get_num_threads())
     assert entry["stacked"] is first and entry["k"] == 2
     assert entry["stack_step_s"] > 0 and entry["single_step_s"] > 0

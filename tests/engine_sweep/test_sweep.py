@@ -15,8 +15,9 @@ TINY = RunConfig(epochs=2, batch_size=10, train_limit=305, device="cpu", seed=3)
 IDS = ["r1", "r2", "r3"]
 
 
-def _sweep(configs: list[RunConfig], batched: bool, cancel: threading.Event | None = None,
-           hook=None) -> tuple[list[RunEnd], list[Event]]:
+def _sweep(
+    configs: list[RunConfig], batched: bool, cancel: threading.Event | None = None, hook=None
+) -> tuple[list[RunEnd], list[Event]]:
     events: list[Event] = []
 
     def emit(event: Event) -> None:
@@ -48,8 +49,10 @@ def test_batched_sweep_equals_sequential_runs() -> None:
             for field in ("train_loss", "train_acc", "val_loss", "val_acc"):
                 assert getattr(y, field) == pytest.approx(getattr(x, field), abs=1e-4), (run_id, x.epoch, field)
             assert y.batch_losses == pytest.approx(x.batch_losses, abs=1e-4)
-        logs = [[(e.epoch, e.batch, e.seen, e.correct) for e in ev if isinstance(e, BatchLog) and e.run_id == run_id]
-                for ev in (seq, bat)]
+        logs = [
+            [(e.epoch, e.batch, e.seen, e.correct) for e in ev if isinstance(e, BatchLog) and e.run_id == run_id]
+            for ev in (seq, bat)
+        ]
         assert logs[0] == logs[1]
         assert b.test is not None and a.test is not None and b.test.accuracy == pytest.approx(a.test.accuracy, abs=1e-3)
         assert b.verdict == a.verdict

@@ -106,7 +106,9 @@ MUST_FAIL: dict[str, Callable[[Doc], Any]] = {
     "diagnostics nested deeper": _set("runs.0.epochs.0.diagnostics", {"update_ratio": {"fc1": {"a": 1}}}),
     "probes text": _set("runs.0.probes", "none"),
     "probe sizes negative": _set("runs.0.probes", [{"epoch": 0, "lrs": [-1.0], "losses": [2.3], "current_lr": 0.1}]),
-    "probe lengths differ": _set("runs.0.probes", [{"epoch": 0, "lrs": [0.1, 1.0], "losses": [2.3], "current_lr": 0.1}]),
+    "probe lengths differ": _set(
+        "runs.0.probes", [{"epoch": 0, "lrs": [0.1, 1.0], "losses": [2.3], "current_lr": 0.1}]
+    ),
     "probe epoch text": _set("runs.0.probes", [{"epoch": "0", "lrs": [], "losses": [], "current_lr": 0.1}]),
     # Unicode digits: str.isdigit() takes every one of them, int() refuses some and reads others as ASCII ones
     "id r²": _set("runs.0.id", "r²"),
@@ -130,15 +132,19 @@ MUST_FAIL: dict[str, Callable[[Doc], Any]] = {
     "trace ratio nested": _set("runs.0.step_trace.0.update_ratio", {"fc1": {"a": 1}}),
     "trace dead above 1": _set("runs.0.step_trace.0.dead_fraction", {"fc1": 3.0}),
     "trace dead_on zero": _set("runs.0.step_trace.0.dead_on", 0),
-    "trace columns of unequal length": _set("runs.0.step_trace", {"step": [0, 4], "loss": [2.3], "update_ratio": {},
-                                                                  "dead_fraction": {}, "dead_on": 64}),
-    "trace column of unequal length": _set("runs.0.step_trace", {"step": [0], "loss": [2.3], "dead_on": 64,
-                                                                 "update_ratio": {"fc1": [0.1, 0.2]}}),
+    "trace columns of unequal length": _set(
+        "runs.0.step_trace", {"step": [0, 4], "loss": [2.3], "update_ratio": {}, "dead_fraction": {}, "dead_on": 64}
+    ),
+    "trace column of unequal length": _set(
+        "runs.0.step_trace", {"step": [0], "loss": [2.3], "dead_on": 64, "update_ratio": {"fc1": [0.1, 0.2]}}
+    ),
     "trace too many points": _set("runs.0.step_trace", {"step": [0] * 100_001, "loss": [None] * 100_001}),
-    "provisional verdict label unknown": _set("runs.0.provisional_verdict", {"step": 5, "label": "[bold]great",
-                                                                             "reason": "", "hint": ""}),
-    "provisional verdict without a step": _set("runs.0.provisional_verdict", {"label": "too early", "reason": "",
-                                                                              "hint": ""}),
+    "provisional verdict label unknown": _set(
+        "runs.0.provisional_verdict", {"step": 5, "label": "[bold]great", "reason": "", "hint": ""}
+    ),
+    "provisional verdict without a step": _set(
+        "runs.0.provisional_verdict", {"label": "too early", "reason": "", "hint": ""}
+    ),
 }
 
 MAY_LOAD: dict[str, Callable[[Doc], Any]] = {
@@ -149,19 +155,29 @@ MAY_LOAD: dict[str, Callable[[Doc], Any]] = {
     "no runs": _set("runs", []),
     "no diagnostics": _set("runs.0.epochs.0.diagnostics", None),
     "no probes": _set("runs.0.probes", []),
-    "a diverged probe": _set("runs.0.probes", [{"epoch": 0, "lrs": [0.1, 10.0], "losses": [2.3, None],
-                                                "current_lr": 0.1, "base_loss": None}]),
+    "a diverged probe": _set(
+        "runs.0.probes", [{"epoch": 0, "lrs": [0.1, 10.0], "losses": [2.3, None], "current_lr": 0.1, "base_loss": None}]
+    ),
     # the ends of the finite floats: every reader copes with them (see tests/hostile_values.py)
     "loss 1e308": _set("runs.0.epochs.0.train_loss", 1e308),
     "batch loss 1e308": _set("runs.0.batch_losses.0", 1e308),
     "probe lr subnormal": _set("runs.0.probes.0.lrs.0", 5e-324),
     "environment 1e308": _set("environment.device", 1e308),
     "no step trace (saved before it)": _set("runs.0.step_trace", None),
-    "a step trace as columns": _set("runs.0.step_trace", {"step": [0, 4], "loss": [2.3, None], "dead_on": 64,
-                                                          "update_ratio": {"fc1": [0.5, None]},
-                                                          "dead_fraction": {"fc1": [1.0, None]}}),
-    "a provisional verdict (a run killed while training)": _set("runs.0.provisional_verdict", {
-        "step": 40, "label": "not learning", "reason": "dying ReLUs", "hint": "try a 10x smaller learning rate"}),
+    "a step trace as columns": _set(
+        "runs.0.step_trace",
+        {
+            "step": [0, 4],
+            "loss": [2.3, None],
+            "dead_on": 64,
+            "update_ratio": {"fc1": [0.5, None]},
+            "dead_fraction": {"fc1": [1.0, None]},
+        },
+    ),
+    "a provisional verdict (a run killed while training)": _set(
+        "runs.0.provisional_verdict",
+        {"step": 40, "label": "not learning", "reason": "dying ReLUs", "hint": "try a 10x smaller learning rate"},
+    ),
 }
 
 
@@ -213,7 +229,7 @@ RAW: dict[str, str] = {
     "5000-digit integer": '{"schema": 1, "runs": [], "created": ' + "9" * 5000 + "}",
     "5000-digit schema": '{"schema": ' + "1" * 5000 + ', "runs": []}',
     "deep nesting": '{"schema": 1, "runs": [], "environment": ' + "[" * 100_000 + "]" * 100_000 + "}",
-    "deep nesting in a run": '{"schema": 1, "runs": [' + "{\"a\":" * 50_000 + "1" + "}" * 50_000 + "]}",
+    "deep nesting in a run": '{"schema": 1, "runs": [' + '{"a":' * 50_000 + "1" + "}" * 50_000 + "]}",
     "truncated": '{"schema": 1, "runs": [',
     "empty": "",
     "blank": "   \n",
@@ -310,31 +326,79 @@ def test_a_bad_run_file_is_refused_on_open_and_skipped_while_following(trained, 
     assert len(follower.runs) == 3
     message = str(pytest.raises(SessionError, load_session, folder).value)
     assert message.startswith(str(bad)) and "config must be an object" in message and "\n" not in message
-    bad.write_text(json.dumps({"schema": 2, "writer": None, "run": dict(json.loads(
-        (folder / "runs" / "r1.json").read_text())["run"])}))
+    bad.write_text(
+        json.dumps(
+            {"schema": 2, "writer": None, "run": dict(json.loads((folder / "runs" / "r1.json").read_text())["run"])}
+        )
+    )
     assert "not the run its name says" in str(pytest.raises(SessionError, load_session, folder).value)
 
 
 #: Every number field of a run file (of a list: its first item). ``diverged_at`` is null in a good run: set whole.
 RUN_NUMBER_FIELDS = (
-    "schema", "writer.pid", "writer.proc_start", "writer.started", "writer.heartbeat",
-    *(f"run.config.{k}" for k in ("lr", "momentum", "weight_decay", "warmup", "epochs", "batch_size",
-                                  "val_fraction", "seed", "log_every", "train_limit")),
-    "run.sizes.train", "run.sizes.val", "run.sizes.test",
+    "schema",
+    "writer.pid",
+    "writer.proc_start",
+    "writer.started",
+    "writer.heartbeat",
+    *(
+        f"run.config.{k}"
+        for k in (
+            "lr",
+            "momentum",
+            "weight_decay",
+            "warmup",
+            "epochs",
+            "batch_size",
+            "val_fraction",
+            "seed",
+            "log_every",
+            "train_limit",
+        )
+    ),
+    "run.sizes.train",
+    "run.sizes.val",
+    "run.sizes.test",
     *(f"run.epochs.0.{k}" for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")),
-    *(f"run.epochs.0.diagnostics.{k}" for k in ("update_ratio.conv1", "grad_norm", "dead_fraction.conv1",
-                                                "top_class_share", "pred_entropy")),
+    *(
+        f"run.epochs.0.diagnostics.{k}"
+        for k in ("update_ratio.conv1", "grad_norm", "dead_fraction.conv1", "top_class_share", "pred_entropy")
+    ),
     "run.batch_losses.0",
     *(f"run.probes.0.{k}" for k in ("epoch", "lrs.0", "losses.0", "current_lr", "base_loss")),
-    *(f"run.test.{k}" for k in ("accuracy", "loss", "confusion_matrix.0.0", "report.0.precision", "report.0.support",
-                                "report.accuracy", "samples.images.0.0", "samples.true.0", "samples.pred.0")),
-    "run.duration_s", "run.samples_per_s", "run.diverged_at", "run.lr_trace.0.0", "run.lr_trace.0.1",
+    *(
+        f"run.test.{k}"
+        for k in (
+            "accuracy",
+            "loss",
+            "confusion_matrix.0.0",
+            "report.0.precision",
+            "report.0.support",
+            "report.accuracy",
+            "samples.images.0.0",
+            "samples.true.0",
+            "samples.pred.0",
+        )
+    ),
+    "run.duration_s",
+    "run.samples_per_s",
+    "run.diverged_at",
+    "run.lr_trace.0.0",
+    "run.lr_trace.0.1",
     *(f"run.step_trace.{k}" for k in ("step.0", "loss.0", "update_ratio.conv1.0", "dead_fraction.fc1.0", "dead_on")),
-    "run.started_at", "run.ended_at",
+    "run.started_at",
+    "run.ended_at",
 )
 HOSTILE_NUMBERS: dict[str, Any] = {
-    "1e308": 1e308, "-1e308": -1e308, "huge int": 10**19, "-huge int": -(10**19), "subnormal": 5e-324,
-    "NaN text": "NaN", "Infinity text": "Infinity", "1e308 text": "1e308", "superscript text": "²",
+    "1e308": 1e308,
+    "-1e308": -1e308,
+    "huge int": 10**19,
+    "-huge int": -(10**19),
+    "subnormal": 5e-324,
+    "NaN text": "NaN",
+    "Infinity text": "Infinity",
+    "1e308 text": "1e308",
+    "superscript text": "²",
 }
 
 
@@ -409,20 +473,29 @@ def test_the_listing_keeps_good_sessions_and_flags_every_bad_one(trained, home, 
     assert entries["20260101-000000-good00"].session is not None
     assert len(entries["20260101-000000-good00"].session.runs) == 3
     bad = {name: e.error for name, e in entries.items() if e.session is None}
-    assert set(bad) == {"20260101-000001-badlr0", "20260101-000002-deep00", "20260101-000003-fifo00",
-                        "20260101-000004-zero00"}
+    assert set(bad) == {
+        "20260101-000001-badlr0",
+        "20260101-000002-deep00",
+        "20260101-000003-fifo00",
+        "20260101-000004-zero00",
+    }
     assert all(error and "\n" not in error for error in bad.values())
 
 
 # -- fuzz: the real document mutated anywhere -----------------------------------------------------
 _leaf = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
     st.sampled_from(["r1", "r2", "running", "finished", "converged", "sgd", "cpu", "", "[bold]x[/]", "0.01"]),
 )
-_value = st.recursive(_leaf, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-                      max_leaves=8)
+_value = st.recursive(
+    _leaf,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=8,
+)
 
 
 def _mutate(doc: Any, data: st.DataObject) -> Any:
@@ -438,8 +511,9 @@ def _mutate(doc: Any, data: st.DataObject) -> Any:
     return doc
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_fuzz_mutated_documents_load_cleanly_or_give_one_line(good, tmp_path, data):
     doc = copy.deepcopy(good)
@@ -455,8 +529,9 @@ def test_fuzz_mutated_documents_load_cleanly_or_give_one_line(good, tmp_path, da
     _check_clean(session)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_fuzz_a_followed_run_file_never_breaks_the_follower(trained, tmp_path_factory, data):
     import shutil

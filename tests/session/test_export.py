@@ -60,12 +60,12 @@ def test_csv_epochs_has_metrics_and_flattened_diagnostics(session, tmp_path):
 
 
 def test_csv_text_cannot_become_a_spreadsheet_formula(session, tmp_path):
-    session.runs[0].error = "=HYPERLINK(\"x\")"
+    session.runs[0].error = '=HYPERLINK("x")'
     try:
         export_session(session, tmp_path, "csv")
     finally:
         session.runs[0].error = None
-    assert read_csv(tmp_path / "runs.csv")[0]["error"] == "'=HYPERLINK(\"x\")"
+    assert read_csv(tmp_path / "runs.csv")[0]["error"] == '\'=HYPERLINK("x")'
 
 
 def test_unknown_format_is_one_line(session, tmp_path):

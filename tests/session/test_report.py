@@ -49,18 +49,22 @@ def test_markdown_has_results_setup_verdicts_and_charts(reports):
     assert "Best val acc is the best epoch's validation accuracy, an optimistic pick" in md
     n_val = session.runs[0].n_val
     assert 0 < n_val < 200 and f"Validation sets under 200 images (here {n_val})" in md
-    assert ("| run | model | dataset | train / val / test | val split | seed | optimizer | lr | momentum | weight decay | "
-            "schedule | warmup | batch | epochs | device |") in md
+    assert (
+        "| run | model | dataset | train / val / test | val split | seed | optimizer | lr | momentum | weight decay | "
+        "schedule | warmup | batch | epochs | device |"
+    ) in md
     for run in session.runs:
         rows = [line for line in md.splitlines() if line.startswith(f"| {run.id} |")]
         results, setup = rows[0], rows[1]
         assert f"| {run.id} | {format_lr(run.config.lr)} | {run.config.epochs} |" in results
         assert f"| {run.verdict.label} | {run.status} |" in results
         c = run.config
-        assert (f"| {c.dataset} (first {c.train_limit}) | {run.n_train} / {run.n_val} / {run.n_test} | "
-                f"{c.val_fraction:g} | {c.seed} | sgd | {format_lr(c.lr)} | 0 | 0 | constant | 0 | {c.batch_size} | "
-                f"{c.epochs} | "
-                f"{run.device}") in setup
+        assert (
+            f"| {c.dataset} (first {c.train_limit}) | {run.n_train} / {run.n_val} / {run.n_test} | "
+            f"{c.val_fraction:g} | {c.seed} | sgd | {format_lr(c.lr)} | 0 | 0 | constant | 0 | {c.batch_size} | "
+            f"{c.epochs} | "
+            f"{run.device}"
+        ) in setup
         assert f"{run.id} {run.config.label}: {run.verdict.label}." in md
         assert f"{cap(run.verdict.reason)}. Hint: {cap(run.verdict.hint)}" in md
     charts_text = re.findall(r"```text\n(.*?)```", md, flags=re.S)

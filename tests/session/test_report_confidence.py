@@ -22,8 +22,9 @@ def saved(root: Path, runs: list[tuple[RunConfig, list[float]]], n_val: int = 80
         record = session.add(config)
         record.status = RunState.FINISHED
         record.n_train, record.n_val, record.n_test = 3200, n_val, 1000
-        record.epochs = [EpochRecord(i + 1, val_acc=a, train_acc=a, val_loss=1 - a, train_loss=1 - a)
-                         for i, a in enumerate(accs)]
+        record.epochs = [
+            EpochRecord(i + 1, val_acc=a, train_acc=a, val_loss=1 - a, train_loss=1 - a) for i, a in enumerate(accs)
+        ]
         record.test = TestResult(accs[-1], 1 - accs[-1])
     session.save()
     session.close()
@@ -38,11 +39,16 @@ def reports(session: Session, out: Path) -> tuple[str, str]:
 def test_seeds_are_paired_and_an_unresolved_difference_says_run_more_seeds(tmp_path: Path) -> None:
     """lr 0.1 vs 0.03 on seeds 0, 1, 2 (+27.6, +18.0, +11.2 points): the spread rule said "a real difference";
     paired by seed the interval is [−1.5, +39.4], which holds 0."""
-    runs = [(RunConfig(lr=lr, seed=s), [v]) for lr, vs in ((0.03, (0.5, 0.5, 0.5)), (0.1, (0.776, 0.68, 0.612)))
-            for s, v in enumerate(vs)]
+    runs = [
+        (RunConfig(lr=lr, seed=s), [v])
+        for lr, vs in ((0.03, (0.5, 0.5, 0.5)), (0.1, (0.776, 0.68, 0.612)))
+        for s, v in enumerate(vs)
+    ]
     md, html = reports(saved(tmp_path, runs), tmp_path / "out")
-    sentence = ("lr=0.1 sgd better than lr=0.03 sgd on all 3 paired seeds by 18.9 points on average, "
-                "95% interval −1.5 … +39.4: not resolved — run more seeds.")
+    sentence = (
+        "lr=0.1 sgd better than lr=0.03 sgd on all 3 paired seeds by 18.9 points on average, "
+        "95% interval −1.5 … +39.4: not resolved — run more seeds."
+    )
     assert f"- ? {sentence}" in md and escape(sentence) in html
     assert "seed noise" not in md and "a real difference" not in md and "seed noise" not in html
     assert "runs paired by seed" in md
@@ -50,8 +56,14 @@ def test_seeds_are_paired_and_an_unresolved_difference_says_run_more_seeds(tmp_p
 
 def test_a_best_lr_at_the_top_of_the_grid_says_extend_the_grid(tmp_path: Path) -> None:
     """sgd, adam × lr 1e-4, 1e-3, 1e-2: adam's best lr is 0.01, the largest tried; sgd's 1e-3 lies inside."""
-    scores = {("sgd", 1e-4): 0.3, ("sgd", 1e-3): 0.9, ("sgd", 1e-2): 0.8,
-              ("adam", 1e-4): 0.5, ("adam", 1e-3): 0.7, ("adam", 1e-2): 0.95}
+    scores = {
+        ("sgd", 1e-4): 0.3,
+        ("sgd", 1e-3): 0.9,
+        ("sgd", 1e-2): 0.8,
+        ("adam", 1e-4): 0.5,
+        ("adam", 1e-3): 0.7,
+        ("adam", 1e-2): 0.95,
+    }
     runs = [(RunConfig(optimizer=opt, lr=lr), [v]) for (opt, lr), v in scores.items()]
     md, html = reports(saved(tmp_path, runs), tmp_path / "out")
     sentence = "The best lr for adam, 0.01, is the largest the grid tried: extend the grid to larger lr."
@@ -66,8 +78,10 @@ def test_best_and_last_validation_accuracy_are_labelled_and_best_is_called_optim
     runs = [(RunConfig(lr=0.1), [0.5, 0.9, 0.8]), (RunConfig(lr=0.01), [0.3, 0.6, 0.7])]
     md, html = reports(saved(tmp_path, runs), tmp_path / "out")
     assert "| best val acc | last val acc |" in md and "| 90.0% | 80.0% |" in md
-    assert f"{BEST_NOTE} (the epoch is chosen by the same validation images that score it); last val acc is the " \
-           "final epoch's." in md
+    assert (
+        f"{BEST_NOTE} (the epoch is chosen by the same validation images that score it); last val acc is the "
+        "final epoch's." in md
+    )
     assert escape(BEST_NOTE) in html
     seeded = [(RunConfig(lr=0.1, seed=s), [0.5, 0.9 - s / 100]) for s in (0, 1)]
     md, _ = reports(saved(tmp_path / "seeded", [*seeded, (RunConfig(lr=0.3), [0.4])]), tmp_path / "out-seeded")

@@ -27,10 +27,23 @@ from lrtui.reports.run_details import PROBE_COLUMNS, PROBE_ROWS
 from lrtui.sessions.listing import load_session
 from lrtui.sessions.store import Session
 
-DRAWINGS = (charts.plot_accuracy, charts.plot_loss, charts.plot_batch_loss, charts.plot_update_ratio,
-            charts.plot_dead_fraction, probe_lr_charts.plot_probe, probe_lr_charts.plot_lr)
-FIGURES = (figures.accuracy_svg, figures.loss_svg, figures.batch_loss_svg, figures.update_ratio_svg,
-           figures.dead_fraction_svg, figures.probe_svg)
+DRAWINGS = (
+    charts.plot_accuracy,
+    charts.plot_loss,
+    charts.plot_batch_loss,
+    charts.plot_update_ratio,
+    charts.plot_dead_fraction,
+    probe_lr_charts.plot_probe,
+    probe_lr_charts.plot_lr,
+)
+FIGURES = (
+    figures.accuracy_svg,
+    figures.loss_svg,
+    figures.batch_loss_svg,
+    figures.update_ratio_svg,
+    figures.dead_fraction_svg,
+    figures.probe_svg,
+)
 #: How the tables write the extremes: a loss (4 decimals' worth), a duration, a rate.
 HUGE_TEXT = ("1.798e+308", "1.8e+308 s", "| 1.8e+308 |")
 TINY_TEXT = ("4.941e-324",)
@@ -46,8 +59,9 @@ def extreme(variant: str, trained, tmp_path_factory: pytest.TempPathFactory) -> 
     return load_session(extreme_session(trained.path, tmp_path_factory.mktemp(variant) / "s", variant))
 
 
-def test_markdown_and_html_reports_are_written_with_the_values_as_text(variant: str, extreme: Session,
-                                                                       tmp_path) -> None:
+def test_markdown_and_html_reports_are_written_with_the_values_as_text(
+    variant: str, extreme: Session, tmp_path
+) -> None:
     write_reports(extreme, tmp_path, ("md", "html"))
     md = (tmp_path / "report.md").read_text()
     page = (tmp_path / "report.html").read_text()
@@ -68,8 +82,17 @@ def test_every_text_chart_draws_in_every_view(extreme: Session, draw) -> None:
     for zoom in (False, True):
         for log in (False, True):
             for color in (False, True):
-                text = charts.render(draw, extreme.runs, width=80, height=20, color=color, legend_outside=not color,
-                                     zoom=zoom, log=log, **({"legend": False} if color else {}))
+                text = charts.render(
+                    draw,
+                    extreme.runs,
+                    width=80,
+                    height=20,
+                    color=color,
+                    legend_outside=not color,
+                    zoom=zoom,
+                    log=log,
+                    **({"legend": False} if color else {}),
+                )
                 assert "┌" in text and "┘" in text
 
 
@@ -101,8 +124,12 @@ N_LRS, N_PROBES = 10_000, 20
 def _big_probes(lr: float) -> list[ProbeRecord]:
     """Probes as the engine writes them, on a grid of 10,000 step sizes around ``lr`` (a valley at ``lr``)."""
     lrs = tuple(lr * 10 ** (-4 + 6 * i / (N_LRS - 1)) for i in range(N_LRS))
-    return [ProbeRecord(e, lrs, tuple(2.3 + math.log10(x / lr) ** 2 / (e + 1) for x in lrs), current_lr=lrs[4000],
-                        base_loss=2.3) for e in range(N_PROBES)]
+    return [
+        ProbeRecord(
+            e, lrs, tuple(2.3 + math.log10(x / lr) ** 2 / (e + 1) for x in lrs), current_lr=lrs[4000], base_loss=2.3
+        )
+        for e in range(N_PROBES)
+    ]
 
 
 def test_a_probe_table_of_10000_step_sizes_is_linear_and_bounded(trained, monkeypatch) -> None:

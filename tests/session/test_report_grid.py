@@ -32,8 +32,7 @@ from lrtui.reports.svg_charts import Area, Line, Panel, Rect, area_polygons, cli
 from lrtui.sessions.listing import load_session
 from lrtui.sessions.store import Session
 
-GRID = {"optimizer": "sgd,adam", "lr": "0.01,0.1", "seed": "0,1", "train_limit": "200", "epochs": "2",
-        "device": "cpu"}
+GRID = {"optimizer": "sgd,adam", "lr": "0.01,0.1", "seed": "0,1", "train_limit": "200", "epochs": "2", "device": "cpu"}
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +90,12 @@ def test_group_curves_are_the_mean_and_min_max_of_the_runs(grid: Session) -> Non
         best = [r.best_val_acc for r in g.runs]
         s = g.best_val
         assert s is not None and s.n == 2
-        assert (s.mean, s.lo, s.hi, s.spread) == (pytest.approx(mean(best)), min(best), max(best),
-                                                  pytest.approx(max(best) - min(best)))
+        assert (s.mean, s.lo, s.hi, s.spread) == (
+            pytest.approx(mean(best)),
+            min(best),
+            max(best),
+            pytest.approx(max(best) - min(best)),
+        )
 
 
 def test_pivot_cells_are_the_hand_computed_means(grid: Session) -> None:
@@ -160,7 +163,9 @@ def test_markdown_folds_seeds_and_has_the_comparison(grid: Session, grid_reports
         assert f"| {format_lr(lr)} | {' | '.join(cells)} |" in md
     assert "## Seeds" in md and "| setting | epoch 1 | epoch 2 |" in md
     best = ranked(seed_groups(grid.runs))[0]
-    assert md.count(f"\n- ? {best.label} ") + md.count(f"\n- ✓ {best.label} ") == 3, "the best setting against the next three"
+    assert md.count(f"\n- ? {best.label} ") + md.count(f"\n- ✓ {best.label} ") == 3, (
+        "the best setting against the next three"
+    )
     assert md.count(" paired seeds ") + md.count(" paired seed ") >= 3 and "seed noise" not in md
     for sentence in edge_sentences(grid.runs):  # two lrs: the best of each optimizer is at an edge
         assert sentence in md
@@ -222,7 +227,7 @@ def test_plain_lr_sweep_report_has_no_new_sections(trained) -> None:
 def test_settings_from_a_file_are_escaped_in_labels_and_tables(grid: Session, tmp_path: Path) -> None:
     """A data_dir that differs between runs is part of their labels: it reaches the HTML as text."""
     doc = json.loads((grid.path / "session.json").read_text())
-    evil = '<b>x</b><script>alert(1)</script>'
+    evil = "<b>x</b><script>alert(1)</script>"
     for run in doc["runs"][4:]:
         run["config"]["data_dir"] = evil
     (tmp_path / "s").mkdir()
@@ -245,9 +250,18 @@ def test_a_band_partly_off_the_chart_is_clipped_to_the_frame() -> None:
     tri = clip_polygon([(60, 0), (120, 70), (0, 70)], r)
     assert len(tri) >= 5 and all(r.contains(p, 1e-9) for p in tri)
     # a loss band that leaves through the top of a fixed range, and a lone point drawn as a bar
-    svg = figure([Panel([Line([1, 2, 3], [1.0, 5.0, 1.0], "#3b75d9")], y_range=(0, 2),
-                        areas=[Area([1, 2, 3], [0.5, 3.0, 0.5], [1.5, 9.0, 1.5], "#3b75d9"),
-                               Area([2, None], [0.2, 0.4], [0.8, 0.9], "#f28e2b")])])
+    svg = figure(
+        [
+            Panel(
+                [Line([1, 2, 3], [1.0, 5.0, 1.0], "#3b75d9")],
+                y_range=(0, 2),
+                areas=[
+                    Area([1, 2, 3], [0.5, 3.0, 0.5], [1.5, 9.0, 1.5], "#3b75d9"),
+                    Area([2, None], [0.2, 0.4], [0.8, 0.9], "#f28e2b"),
+                ],
+            )
+        ]
+    )
     assert svg.count('class="area"') == 2
     assert assert_inside(svg) > 8
 
@@ -256,6 +270,7 @@ def test_area_breaks_at_missing_values() -> None:
     from lrtui.reports.svg_charts import Scale
 
     sx, sy = Scale(0, 10, 0, 100), Scale(0, 10, 100, 0)
-    polys = area_polygons(Area([1, 2, 3, 4, 5], [1, 1, None, 1, 1], [2, 2, 2, 2, 2], "#000000"), sx, sy,
-                          Rect(0, 0, 100, 100))
+    polys = area_polygons(
+        Area([1, 2, 3, 4, 5], [1, 1, None, 1, 1], [2, 2, 2, 2, 2], "#000000"), sx, sy, Rect(0, 0, 100, 100)
+    )
     assert len(polys) == 2 and all(len(p) == 4 for p in polys)

@@ -23,8 +23,10 @@ def session_of(root: Path, samples: list[list[SystemSample | None]]) -> Session:
     for i, per_epoch in enumerate(samples):
         record = session.add(RunConfig(lr=0.01 * (i + 1), epochs=len(per_epoch)))
         record.status = RunState.FINISHED
-        record.epochs = [EpochRecord(e + 1, train_loss=0.3, train_acc=0.9, val_loss=0.3, val_acc=0.9, seconds=1.0)
-                         for e in range(len(per_epoch))]
+        record.epochs = [
+            EpochRecord(e + 1, train_loss=0.3, train_acc=0.9, val_loss=0.3, val_acc=0.9, seconds=1.0)
+            for e in range(len(per_epoch))
+        ]
         for e, sample in enumerate(per_epoch):
             if sample is not None:
                 record.note_system(e + 1, sample)
@@ -43,7 +45,7 @@ def gpu(util: float, mb: float = 4198.0) -> SystemSample:
 
 def test_a_cpu_session_gets_the_table_and_a_chart_of_cpu_load_and_memory(tmp_path: Path) -> None:
     session = session_of(tmp_path, [[cpu(180.0), cpu(190.0, 900.0)], [cpu(95.0), None]])
-    md = (tmp_path / "out" / "report.md")
+    md = tmp_path / "out" / "report.md"
     write_reports(session, tmp_path / "out", ("md", "html"))
     text = md.read_text()
     assert "## Your machine" in text

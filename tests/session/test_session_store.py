@@ -190,8 +190,12 @@ def test_the_best_run_is_never_one_that_blew_up_while_another_is_left():
 
     def run(run_id, val_accs, label):
         config = parse_configs({"lr": "0.01", "device": "cpu"})[0]
-        return RunRecord(id=run_id, config=config, epochs=[EpochRecord(i + 1, val_acc=a) for i, a in enumerate(val_accs)],
-                         verdict=Verdict(VerdictLabel(label), "", ""))
+        return RunRecord(
+            id=run_id,
+            config=config,
+            epochs=[EpochRecord(i + 1, val_acc=a) for i, a in enumerate(val_accs)],
+            verdict=Verdict(VerdictLabel(label), "", ""),
+        )
 
     peaked = run("r1", [0.59, 0.11], "diverged")  # lr 0.5 on a small subset: a lucky first epoch
     steady = run("r2", [0.30, 0.41], "too slow")
@@ -311,10 +315,13 @@ def test_runs_on_other_data_joining_a_session_give_one_notice(trained, home, cap
     assert Session.create(home).dataset_notice(same) is None, "an empty session has nothing to differ from"
     other = parse_configs({"lr": "0.1", "dataset": "mnist", "data_dir": str(home / "data"), "device": "cpu"})
     notice = session.dataset_notice(same + other)
-    assert notice == (f"session {folder.name} holds runs on mnist-5k, first 100 training samples; the new runs use "
-                      f"mnist in {home / 'data'}: their accuracies do not compare")
-    code = main(["run", "--open", "last", "--lr", "0.01", "--train-limit", "50", "--epochs", "1", "--device", "cpu",
-                 "--quiet"])
+    assert notice == (
+        f"session {folder.name} holds runs on mnist-5k, first 100 training samples; the new runs use "
+        f"mnist in {home / 'data'}: their accuracies do not compare"
+    )
+    code = main(
+        ["run", "--open", "last", "--lr", "0.01", "--train-limit", "50", "--epochs", "1", "--device", "cpu", "--quiet"]
+    )
     err = capsys.readouterr().err
     assert code == 0
     assert err.count("lrtui: warning: ") == 1

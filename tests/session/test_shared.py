@@ -28,8 +28,13 @@ class Child:
     """A writer process driven line by line over stdin/stdout (no sleeps: each step waits for its answer)."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, CHILD, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        self.proc = subprocess.Popen(
+            [sys.executable, CHILD, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
 
     def line(self) -> str:
         assert self.proc.stdout is not None
@@ -77,8 +82,10 @@ def shared(home: Path) -> Path:
 
 def test_two_processes_adding_runs_at_once_keep_every_run_with_unique_ids(shared, tmp_path):
     go = tmp_path / "go"
-    children = [subprocess.Popen([sys.executable, CHILD, "add", str(shared), "12", str(go)], stdout=subprocess.PIPE,
-                                 text=True) for _ in range(2)]
+    children = [
+        subprocess.Popen([sys.executable, CHILD, "add", str(shared), "12", str(go)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     here = load_session(shared)  # and this process adds runs at the same time
     go.touch()
     mine = [_start_own(here) for _ in range(4)]

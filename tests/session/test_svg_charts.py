@@ -29,10 +29,16 @@ def test_wild_values_stay_inside_the_frame():
     """A blow-up (1e35), negative values on a log axis, NaN and inf: nothing is drawn outside."""
     xs = [1, 2, 3, 4, 5, 6, 7]
     ys = [0.5, 2.0, 1e35, float("nan"), -3.0, float("inf"), 0.1]
-    panels = [Panel([Line(xs, ys, "#3b75d9", markers=True)], y_range=(0, 3)),
-              Panel([Line(xs, ys, "#3b75d9", zeros_at_floor=True)], y_log=True, y_range=(1e-2, 10)),
-              Panel([Line([1e-5, 1e-3, 0, -1, 10, 1e9], [1, 2, 3, 4, 5, 6], "#f28e2b")], x_log=True,
-                    x_range=(1e-4, 100), y_range=(0, 5))]
+    panels = [
+        Panel([Line(xs, ys, "#3b75d9", markers=True)], y_range=(0, 3)),
+        Panel([Line(xs, ys, "#3b75d9", zeros_at_floor=True)], y_log=True, y_range=(1e-2, 10)),
+        Panel(
+            [Line([1e-5, 1e-3, 0, -1, 10, 1e9], [1, 2, 3, 4, 5, 6], "#f28e2b")],
+            x_log=True,
+            x_range=(1e-4, 100),
+            y_range=(0, 5),
+        ),
+    ]
     svg = figure(panels, uid="t")
     assert assert_inside(svg) >= 6
 
@@ -80,8 +86,14 @@ def test_log_ticks_are_decades():
 
 
 def test_band_and_reference_lines_are_drawn_inside():
-    panel = Panel([Line([1, 2], [1e-3, 1e-5], "#3b75d9")], y_log=True, band=Band(1e-4, 1e-2),
-                  hrefs=[Ref(1e-3, label="x")], vrefs=[Ref(1.5)], y_range=(1e-6, 1))
+    panel = Panel(
+        [Line([1, 2], [1e-3, 1e-5], "#3b75d9")],
+        y_log=True,
+        band=Band(1e-4, 1e-2),
+        hrefs=[Ref(1e-3, label="x")],
+        vrefs=[Ref(1.5)],
+        y_range=(1e-6, 1),
+    )
     root = ET.fromstring(figure([panel], uid="b"))
     band = next(el for el in root.iter(f"{NS}rect") if el.get("class") == "band")
     frame = next(el for el in root.iter(f"{NS}rect") if el.get("class") == "frame")
@@ -112,13 +124,18 @@ def test_values_next_to_inf_and_the_smallest_float_stay_inside_the_frame():
     big, tiny = 1.7976931348623157e308, 5e-324
     xs = [1, 2, 3, 4, 5, 6]
     ys = [big, -big, tiny, 0.0, 2.0, big]
-    panels = [Panel([Line(xs, ys, "#3b75d9", markers=True)]),
-              Panel([Line(xs, ys, "#3b75d9", markers=True)], y_from_zero=True),
-              Panel([Line(xs, ys, "#3b75d9", zeros_at_floor=True)], y_log=True),
-              Panel([Line(xs, ys, "#3b75d9")], y_log=True, y_range=(tiny, big)),
-              Panel([Line([tiny, 1e-5, 1.0, big], [1, 2, 3, 4], "#f28e2b", markers=True)], x_log=True,
-                    vrefs=[Ref(big, label="lr")]),
-              Panel([Line([tiny, 2 * tiny], [tiny, tiny], "#f28e2b", markers=True)], x_log=True, y_log=True)]
+    panels = [
+        Panel([Line(xs, ys, "#3b75d9", markers=True)]),
+        Panel([Line(xs, ys, "#3b75d9", markers=True)], y_from_zero=True),
+        Panel([Line(xs, ys, "#3b75d9", zeros_at_floor=True)], y_log=True),
+        Panel([Line(xs, ys, "#3b75d9")], y_log=True, y_range=(tiny, big)),
+        Panel(
+            [Line([tiny, 1e-5, 1.0, big], [1, 2, 3, 4], "#f28e2b", markers=True)],
+            x_log=True,
+            vrefs=[Ref(big, label="lr")],
+        ),
+        Panel([Line([tiny, 2 * tiny], [tiny, tiny], "#f28e2b", markers=True)], x_log=True, y_log=True),
+    ]
     svg = figure(panels, uid="x")
     ET.fromstring(svg)
     assert assert_inside(svg) >= 20

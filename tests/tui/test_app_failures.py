@@ -20,6 +20,7 @@ def test_a_device_probe_that_cannot_load_torch_is_one_line_in_the_log(monkeypatc
     async def scenario() -> None:
         app = LRTuiApp(initial=dict(TINY), detect_devices=True, cursor_blink=False)
         async with app.run_test(size=(120, 36)) as pilot:
+
             def logged() -> list[str]:
                 return [line.text for line in app.main.log_view.lines if "PyTorch could not be loaded" in line.text]
 

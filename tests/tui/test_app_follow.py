@@ -20,23 +20,53 @@ def test_the_app_follows_runs_another_process_adds_and_names_their_writer(sessio
             await pilot.pause()
             assert [r.id for r in app.session.runs] == ["r1"]
             writer = subprocess.Popen(
-                [sys.executable, "-m", "lrtui", "run", "--open", str(session_copy), "--lr", "0.05",
-                 "--train-limit", "400", "--epochs", "500", "--device", "cpu", "--quiet"],
-                env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                [
+                    sys.executable,
+                    "-m",
+                    "lrtui",
+                    "run",
+                    "--open",
+                    str(session_copy),
+                    "--lr",
+                    "0.05",
+                    "--train-limit",
+                    "400",
+                    "--epochs",
+                    "500",
+                    "--device",
+                    "cpu",
+                    "--quiet",
+                ],
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             try:
-                await until(pilot, lambda: in_log(app, f"written also by pid {writer.pid}"), "the writer named",
-                            limit=2400)
+                await until(
+                    pilot, lambda: in_log(app, f"written also by pid {writer.pid}"), "the writer named", limit=2400
+                )
                 assert f"pid {writer.pid}" in str(app.query_one("#runs").border_title)
-                await until(pilot, lambda: (r := app.session.book.get("r2")) is not None and len(r.epochs) >= 2,
-                            "r2's epochs, as they land", limit=2400)
+                await until(
+                    pilot,
+                    lambda: (r := app.session.book.get("r2")) is not None and len(r.epochs) >= 2,
+                    "r2's epochs, as they land",
+                    limit=2400,
+                )
                 assert app.session.book.get("r2").status == "running"  # never marked interrupted by a viewer
-                await until(pilot, lambda: any(k.value == "r2" for k in app.main.runs_table.rows), "r2's row", limit=100)
+                await until(
+                    pilot, lambda: any(k.value == "r2" for k in app.main.runs_table.rows), "r2's row", limit=100
+                )
             finally:
                 writer.terminate()  # SIGTERM: the writer itself saves its run as interrupted
                 writer.wait(timeout=120)
-            await until(pilot, lambda: app.session.book.get("r2").status == "interrupted", "the writer's last word",
-                        limit=200)
-            await until(pilot, lambda: "also written" not in str(app.query_one("#runs").border_title),
-                        "the writer gone", limit=200)
+            await until(
+                pilot, lambda: app.session.book.get("r2").status == "interrupted", "the writer's last word", limit=200
+            )
+            await until(
+                pilot,
+                lambda: "also written" not in str(app.query_one("#runs").border_title),
+                "the writer gone",
+                limit=200,
+            )
 
     asyncio.run(scenario())

@@ -119,8 +119,9 @@ def test_the_lr_tab_says_when_runs_have_no_trace(tmp_path: Path) -> None:
         folder = tmp_path / "old"
         folder.mkdir()
         shutil.copy(LESSONS, folder / "session.json")  # saved before lr traces existed
-        app = LRTuiApp(initial={"device": "cpu"}, session=str(folder / "session.json"), detect_devices=False,
-                       cursor_blink=False)
+        app = LRTuiApp(
+            initial={"device": "cpu"}, session=str(folder / "session.json"), detect_devices=False, cursor_blink=False
+        )
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.press("escape", "7")
             await pilot.pause()
@@ -184,8 +185,10 @@ def test_g_on_a_session_that_is_not_a_grid_says_so_in_one_line() -> None:
 def test_cells_go_from_red_to_green_and_user_values_are_not_markup() -> None:
     worst, best = heat_color(0.0).get_truecolor(), heat_color(1.0).get_truecolor()
     assert worst.red > worst.green and best.green > best.red
-    runs = [RunRecord(f"r{i + 1}", RunConfig(lr=lr, optimizer=opt))  # a saved session may hold anything
-            for i, (lr, opt) in enumerate([(0.01, "[bold]x"), (0.1, "[bold]x"), (0.01, "sgd"), (0.1, "sgd")])]
+    runs = [
+        RunRecord(f"r{i + 1}", RunConfig(lr=lr, optimizer=opt))  # a saved session may hold anything
+        for i, (lr, opt) in enumerate([(0.01, "[bold]x"), (0.1, "[bold]x"), (0.01, "sgd"), (0.1, "sgd")])
+    ]
     text = _plain(grid_rich_table(grid_table(runs)))
     assert "[bold]x" in text  # shown as typed, not swallowed as markup
 

@@ -25,8 +25,12 @@ LESSONS = Path(__file__).parent / "data" / "lessons-session.json"
 
 
 def open_app(session: Path) -> LRTuiApp:
-    return LRTuiApp(initial={"device": "cpu", "train_limit": "200", "epochs": "1"}, session=str(session),
-                    detect_devices=False, cursor_blink=False)
+    return LRTuiApp(
+        initial={"device": "cpu", "train_limit": "200", "epochs": "1"},
+        session=str(session),
+        detect_devices=False,
+        cursor_blink=False,
+    )
 
 
 def test_writer_hosts_with_markup_and_control_characters_are_named_as_plain_text(session_copy: Path) -> None:
@@ -36,8 +40,9 @@ def test_writer_hosts_with_markup_and_control_characters_are_named_as_plain_text
     async def scenario() -> None:
         app = open_app(session_copy)
         async with app.run_test(size=(160, 48)) as pilot:
-            await until(pilot, lambda: "also written" in str(app.main.runs_table.border_title), "the writers named",
-                        limit=200)
+            await until(
+                pilot, lambda: "also written" in str(app.main.runs_table.border_title), "the writers named", limit=200
+            )
             shown = Content.from_markup(app.main.runs_table.border_title or "").plain  # what the border shows
             for i, visible in enumerate(HOSTILE_HOSTS.values()):
                 assert f"pid {4000 + i} on {visible}" in shown

@@ -23,8 +23,13 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: a deep network's layers by module path: four far outside the dead band, eleven healthy; one name is markup
 DEEP = [f"layer{i // 3}.{i % 3}.conv" for i in range(14)] + ["head.[bold]fc[/]"]
 DYING = {DEEP[2], DEEP[5], DEEP[9], DEEP[14]}
-OWN = RunConfig(model="examples/resnet.py:tiny_resnet", model_name="tiny_resnet() → TinyResNet",
-                model_params=12_345, classes=3, epochs=1)
+OWN = RunConfig(
+    model="examples/resnet.py:tiny_resnet",
+    model_name="tiny_resnet() → TinyResNet",
+    model_params=12_345,
+    classes=3,
+    epochs=1,
+)
 
 
 def deep_session(root: Path, configs: list[RunConfig]) -> Path:
@@ -33,8 +38,12 @@ def deep_session(root: Path, configs: list[RunConfig]) -> Path:
     for config in configs:
         record = session.add(config)
         record.status = "finished"  # type: ignore[assignment]
-        diag = Diagnostics.of({k: 1e-3 for k in DEEP}, dead_fraction={k: 0.9 if k in DYING else 0.0 for k in DEEP},
-                              top_class_share=0.4, pred_entropy=1.0)
+        diag = Diagnostics.of(
+            {k: 1e-3 for k in DEEP},
+            dead_fraction={k: 0.9 if k in DYING else 0.0 for k in DEEP},
+            top_class_share=0.4,
+            pred_entropy=1.0,
+        )
         record.epochs = [EpochRecord.of(1, 1.0, 0.4, 1.0, 0.4, 1.0, diag)]
     session.save()
     session.close()
@@ -42,8 +51,12 @@ def deep_session(root: Path, configs: list[RunConfig]) -> Path:
 
 
 def open_app(session: Path) -> LRTuiApp:
-    return LRTuiApp(initial={"device": "cpu", "train_limit": "200", "epochs": "1"}, session=str(session),
-                    detect_devices=False, cursor_blink=False)
+    return LRTuiApp(
+        initial={"device": "cpu", "train_limit": "200", "epochs": "1"},
+        session=str(session),
+        detect_devices=False,
+        cursor_blink=False,
+    )
 
 
 def story_text(app: LRTuiApp) -> str:
@@ -113,8 +126,7 @@ def test_the_model_is_a_column_only_when_the_runs_differ_in_it(tmp_path: Path) -
             table = app.query_one(RunsTable)
             return [str(key.value) for key in table.columns], str(table.border_subtitle or "")
 
-    same, subtitle = asyncio.run(columns(deep_session(tmp_path / "a", [OWN, RunConfig(**{**OWN.__dict__,
-                                                                                         "lr": 0.1})])))
+    same, subtitle = asyncio.run(columns(deep_session(tmp_path / "a", [OWN, RunConfig(**{**OWN.__dict__, "lr": 0.1})])))
     assert "model" not in same and "tiny_resnet() → TinyResNet (12,345 parameters)" in subtitle
     mixed, _ = asyncio.run(columns(deep_session(tmp_path / "b", [OWN, RunConfig(epochs=1)])))
     assert "model" in mixed

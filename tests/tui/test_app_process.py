@@ -32,8 +32,14 @@ class Terminal:
 
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        self.proc = subprocess.Popen([sys.executable, "-m", "lrtui", *args], stdin=slave, stdout=slave,
-                                     stderr=slave, env={**env, "TERM": "xterm-256color"}, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lrtui", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env={**env, "TERM": "xterm-256color"},
+            start_new_session=True,
+        )
         os.close(slave)
         self.output = b""
 
@@ -81,8 +87,9 @@ def saved_runs(home: Path) -> list[dict]:
 
 
 def start_a_run(home: Path, *flags: str, env: dict[str, str] | None = None) -> Terminal:
-    term = Terminal(["--train-limit", "400", "--device", "cpu", *flags], {**os.environ, "LRTUI_HOME": str(home),
-                                                                           **(env or {})})
+    term = Terminal(
+        ["--train-limit", "400", "--device", "cpu", *flags], {**os.environ, "LRTUI_HOME": str(home), **(env or {})}
+    )
     term.wait_for(b"parameters")
     os.write(term.master, b"\x12")  # ctrl+r
     term.wait_until(lambda: running(home), "the run to start")

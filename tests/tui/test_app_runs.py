@@ -29,8 +29,15 @@ def test_a_run_shows_log_lines_charts_table_row_and_details() -> None:
             run = app.session.book.get("r1")
             assert run is not None and run.status == "finished" and len(run.epochs) == 2
 
-            for line in ("epoch:  1 | batch:", "| instances: [", "| loss: ", "✅", "| accuracy: ", "epoch:  2 done",
-                         "r1 finished"):
+            for line in (
+                "epoch:  1 | batch:",
+                "| instances: [",
+                "| loss: ",
+                "✅",
+                "| accuracy: ",
+                "epoch:  2 done",
+                "r1 finished",
+            ):
                 assert in_log(app, line), line
 
             verdict = cell(app, "r1", "verdict")
@@ -97,8 +104,11 @@ def test_a_comma_list_queues_one_run_per_lr_and_later_runs_wait_their_turn() -> 
             assert cell(app, "r3", "status").plain == "queued"
             await settle(pilot)
             runs = app.session.runs
-            assert [(r.config.lr, r.status) for r in runs] == [(0.05, "finished"), (0.01, "finished"),
-                                                               (0.03, "finished")]
+            assert [(r.config.lr, r.status) for r in runs] == [
+                (0.05, "finished"),
+                (0.01, "finished"),
+                (0.03, "finished"),
+            ]
             # the list is the engine's (one by one, or stacked as one sweep); r3 waited for all of it
             r1, r2, r3 = runs
             assert r3.started_at is not None and r1.ended_at is not None and r2.ended_at is not None

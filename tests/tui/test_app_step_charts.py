@@ -75,14 +75,15 @@ def test_story_tells_the_trace_in_numbers(two_lrs: Path) -> None:
             line = diagnostics_line(app.session.runs[0])
             assert any(shown.plain.startswith(line.plain[:100]) for shown in story.lines(200, 3))  # (cut at the width)
             assert "dead between step" in line.plain and "of its weights" in line.plain
-            assert any(span.style == "red" and "went from" in line.plain[span.start:span.end] for span in line.spans)
+            assert any(span.style == "red" and "went from" in line.plain[span.start : span.end] for span in line.spans)
             await select(app, pilot, 1)  # lr 0.01
             line = diagnostics_line(app.session.runs[1])
             assert any(shown.plain.startswith(line.plain[:100]) for shown in story.lines(200, 3))  # (cut at the width)
             assert line.plain.startswith("dead units did not spread: fc1")
             trace_part = line.plain.split(" · ")[0:2]
-            assert all(span.style != "red" for span in line.spans
-                       if line.plain[span.start:span.end] in trace_part), "nothing alarming"
+            assert all(span.style != "red" for span in line.spans if line.plain[span.start : span.end] in trace_part), (
+                "nothing alarming"
+            )
 
     asyncio.run(scenario())
 

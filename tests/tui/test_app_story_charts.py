@@ -49,8 +49,12 @@ def lessons(tmp_path: Path) -> Path:
 
 
 def open_app(session: Path) -> LRTuiApp:
-    return LRTuiApp(initial={"device": "cpu", "train_limit": "200", "epochs": "1"}, session=str(session),
-                    detect_devices=False, cursor_blink=False)
+    return LRTuiApp(
+        initial={"device": "cpu", "train_limit": "200", "epochs": "1"},
+        session=str(session),
+        detect_devices=False,
+        cursor_blink=False,
+    )
 
 
 def story_text(app: LRTuiApp) -> str:
@@ -117,7 +121,9 @@ def test_zoom_log_full_screen_and_hiding_change_what_is_drawn(lessons: Path) -> 
             await pilot.press("f")
             await pilot.pause()
             charts_region = app.query_one(Charts).region
-            assert app.main.full_screen and charts_region.width == 160 and charts_region.height >= 46  # all but the footer
+            assert (
+                app.main.full_screen and charts_region.width == 160 and charts_region.height >= 46
+            )  # all but the footer
             assert accuracy.size.height > height + 10
             legend = accuracy.picture().plain.splitlines()[0]
             assert "■ r1 lr=0.5 sgd  ■ r2 lr=0.01 sgd  ■ r3 lr=0.0001 sgd" in legend  # every run, named

@@ -11,8 +11,17 @@ from lrtui.engine.events import Progress
 from lrtui.system_load import SystemSample, SystemSampler
 from lrtui.tui.widgets.status import IDLE, RunStatus, load_line
 
-PROGRESS = Progress("r1", epoch=1, epochs=3, batch=50, batches_per_epoch=400, batches_done=50, batches_total=1200,
-                    samples_per_s=2345.0, eta_s=75.0)
+PROGRESS = Progress(
+    "r1",
+    epoch=1,
+    epochs=3,
+    batch=50,
+    batches_per_epoch=400,
+    batches_done=50,
+    batches_total=1200,
+    samples_per_s=2345.0,
+    eta_s=75.0,
+)
 CPU = SystemSample(cpu_percent=187.4, rss_mb=1228.0, load1=1.94)
 GPU = SystemSample(cpu_percent=99.0, rss_mb=3000.0, load1=0.5, gpu_util=93.0, gpu_mem_mb=4198.0, gpu_temp_c=61.0)
 

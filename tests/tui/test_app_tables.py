@@ -67,12 +67,15 @@ def test_the_settings_that_vary_are_columns(tmp_path: Path) -> None:
 
 def test_only_distinct_seeds_with_an_epoch_fold(tmp_path: Path) -> None:
     """``-`` twice on one run (the same seed twice), a run cancelled before its first epoch: no seeds to fold."""
-    file = hand_made_session(tmp_path, [
-        {"lr": 0.01, "val": [0.50, 0.60], "test": 0.6},
-        {"lr": 0.01, "val": [0.70], "test": 0.7},  # a repeat of r1: the same seed
-        {"lr": 0.01, "seed": 1, "val": [], "status": "cancelled"},
-        {"lr": 0.01, "seed": 2, "val": [0.80], "test": 0.8},  # another seed: folds with r1
-    ])
+    file = hand_made_session(
+        tmp_path,
+        [
+            {"lr": 0.01, "val": [0.50, 0.60], "test": 0.6},
+            {"lr": 0.01, "val": [0.70], "test": 0.7},  # a repeat of r1: the same seed
+            {"lr": 0.01, "seed": 1, "val": [], "status": "cancelled"},
+            {"lr": 0.01, "seed": 2, "val": [0.80], "test": 0.8},  # another seed: folds with r1
+        ],
+    )
 
     async def scenario() -> None:
         app = open_app(file)
@@ -92,8 +95,10 @@ def test_only_distinct_seeds_with_an_epoch_fold(tmp_path: Path) -> None:
 
 def test_runs_trained_side_by_side_show_their_share_of_the_time(tmp_path: Path) -> None:
     """A stacked sweep's runs each report the whole stack's clock (167, 173, 179 s): each shows its share."""
-    stack = [{"lr": lr, "val": [0.5], "duration": 167.0 + 6 * i, "span": (1000.0 + i, 1180.0 + 3 * i)}
-             for i, lr in enumerate((0.1, 0.01, 0.001))]
+    stack = [
+        {"lr": lr, "val": [0.5], "duration": 167.0 + 6 * i, "span": (1000.0 + i, 1180.0 + 3 * i)}
+        for i, lr in enumerate((0.1, 0.01, 0.001))
+    ]
     alone = {"lr": 0.5, "val": [0.5], "duration": 55.0, "span": (1200.0, 1260.0)}
     file = hand_made_session(tmp_path, [*stack, alone])
 
@@ -143,8 +148,12 @@ def test_the_focused_pane_is_marked(tmp_path: Path) -> None:
 
             async def looks() -> tuple[Any, ...]:
                 await pilot.pause()
-                return (table.styles.border_top, table.styles.border_title_color, log.styles.border_top,
-                        tabs.styles.background)
+                return (
+                    table.styles.border_top,
+                    table.styles.border_title_color,
+                    log.styles.border_top,
+                    tabs.styles.background,
+                )
 
             table.focus()
             on_table = await looks()
@@ -201,8 +210,9 @@ def work(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 def test_each_key_does_only_its_own_work(tmp_path: Path, work: Counter[str]) -> None:
     """25 runs at 200x60 (the size the keys were slow at): s rebuilds the table and nothing else, l one chart,
     full screen one chart at its new size and leaving it none (the picture of the normal size is kept)."""
-    file = hand_made_session(tmp_path, [{"lr": round(0.5 / 1.5 ** i, 8), "seed": i % 3, "val": [0.3, 0.5, 0.6]}
-                                        for i in range(25)])
+    file = hand_made_session(
+        tmp_path, [{"lr": round(0.5 / 1.5**i, 8), "seed": i % 3, "val": [0.3, 0.5, 0.6]} for i in range(25)]
+    )
 
     async def scenario() -> None:
         app = open_app(file)

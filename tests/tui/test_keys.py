@@ -33,7 +33,7 @@ def documented_keys(table: str) -> set[str]:
 def key_section(text: str) -> str:
     start = text.index("| key | does |")
     end = text.find("\n\n", start)
-    return text[start:end if end != -1 else None].strip() + "\n"
+    return text[start : end if end != -1 else None].strip() + "\n"
 
 
 def test_readme_holds_the_generated_key_table() -> None:
@@ -56,7 +56,9 @@ def test_ctrl_keys_work_in_a_field_and_no_screen_key_works_under_a_dialog() -> N
             assert app.focused is field
             await pilot.press("ctrl+x", "ctrl+s")
             assert [n.message for n in app._notifications] == [
-                "Nothing is running", "Nothing to report yet: train a run first (ctrl+r)"]
+                "Nothing is running",
+                "Nothing to report yet: train a run first (ctrl+r)",
+            ]
             assert field.value == "0.01"  # not cut
             await pilot.press("f1")
             assert isinstance(app.screen, HelpScreen)

@@ -24,8 +24,9 @@ RAISED = (0.25, 0.25, 0.25, 0.25, 0.4375, 0.6875, 0.875, 1.0)
 def run_of(lr: float, val_acc: float, status: RunState = RunState.FINISHED) -> RunRecord:
     """A run of ``lr`` whose probe before training measured real steps, and one epoch at ``val_acc``."""
     probe = ProbeRecord(0, LRS, LOSSES, lr, 2.2940, RAISED, None, 16)
-    return RunRecord(id="r1", config=RunConfig(lr=lr), status=status, epochs=[EpochRecord.of(1, val_acc=val_acc)],
-                     probes=[probe])
+    return RunRecord(
+        id="r1", config=RunConfig(lr=lr), status=status, epochs=[EpochRecord.of(1, val_acc=val_acc)], probes=[probe]
+    )
 
 
 def test_the_report_says_to_believe_the_run_that_learned_with_steps_the_probe_calls_unsafe() -> None:
@@ -59,6 +60,7 @@ def _probe_text(run: RunRecord) -> tuple[bool, str]:
             await pilot.pause()
             static = app.query_one("#details-probe", Static)
             return static.display, str(static.render())
+
     return asyncio.run(scenario())
 
 

@@ -24,20 +24,24 @@ def test_a_line_when_the_label_changes_not_at_every_log_point() -> None:
         app = LogApp()
         async with app.run_test(size=(200, 20)) as pilot:
             log = app.query_one(RunLog)
-            for ev in (verdict("r1", 10, VerdictLabel.TOO_EARLY, "at chance"),
-                       verdict("r1", 20, VerdictLabel.TOO_EARLY, "at chance again"),
-                       verdict("r2", 20, VerdictLabel.TOO_SLOW, "steps too small"),
-                       verdict("r1", 30, VerdictLabel.NOT_LEARNING, "dying ReLUs [bold]x[/]"),
-                       verdict("r1", 40, VerdictLabel.NOT_LEARNING, "dying ReLUs still")):
+            for ev in (
+                verdict("r1", 10, VerdictLabel.TOO_EARLY, "at chance"),
+                verdict("r1", 20, VerdictLabel.TOO_EARLY, "at chance again"),
+                verdict("r2", 20, VerdictLabel.TOO_SLOW, "steps too small"),
+                verdict("r1", 30, VerdictLabel.NOT_LEARNING, "dying ReLUs [bold]x[/]"),
+                verdict("r1", 40, VerdictLabel.NOT_LEARNING, "dying ReLUs still"),
+            ):
                 log.show(ev, prefix=True)
             log.flush()
             await pilot.pause()
             return [line.text for line in log.lines]
 
     lines = asyncio.run(scenario())
-    assert lines == ["[r1] provisional at step 10: too early: at chance",
-                     "[r2] provisional at step 20: too slow: steps too small",
-                     "[r1] provisional at step 30: not learning: dying ReLUs [bold]x[/]"]
+    assert lines == [
+        "[r1] provisional at step 10: too early: at chance",
+        "[r2] provisional at step 20: too slow: steps too small",
+        "[r1] provisional at step 30: not learning: dying ReLUs [bold]x[/]",
+    ]
 
 
 def test_the_story_line_says_the_provisional_verdict_of_a_running_run() -> None:

@@ -68,8 +68,10 @@ def hand_made_session(root: Path, runs: Sequence[Mapping[str, Any]]) -> Path:
     for spec in runs:
         record = session.add(RunConfig(**{k: v for k, v in spec.items() if k not in special}))
         record.status = RunState(spec.get("status", "finished"))
-        record.epochs = [EpochRecord(i + 1, val_acc=v, train_acc=v, val_loss=1 - v, train_loss=1 - v, seconds=1.0)
-                         for i, v in enumerate(spec["val"])]
+        record.epochs = [
+            EpochRecord(i + 1, val_acc=v, train_acc=v, val_loss=1 - v, train_loss=1 - v, seconds=1.0)
+            for i, v in enumerate(spec["val"])
+        ]
         record.batch_losses = [0.5] * (10 * len(spec["val"]))
         if "test" in spec:
             record.test = TestResult(spec["test"], 1 - spec["test"])

@@ -80,7 +80,9 @@ class FindLRScreen(ModalScreen[float | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="find-body") as body:
-            body.border_title = f"LR range test · {self.config.optimizer}, batch {self.config.batch_size}, seed {self.config.seed}"
+            body.border_title = (
+                f"LR range test · {self.config.optimizer}, batch {self.config.batch_size}, seed {self.config.seed}"
+            )
             yield Static("starting…", id="find-status")
             yield PlotextPlot(id="find-chart")
             yield Static("", id="find-suggestions")
@@ -125,9 +127,13 @@ class FindLRScreen(ModalScreen[float | None]):
         status = f"suggested lr: {format_lr(result.lr)} ({result.method})" if result.lr is not None else "no suggestion"
         notes = "".join(f"\n{note}" for note in result.notes)
         self.query_one("#find-status", Static).update(Text(f"{status} — {result.why}{notes}"))
-        self.query_one("#find-suggestions", Static).update(Text(
-            "   ".join(f"{LABELS[m]}: {format_lr(lr) if lr is not None else '—'}" for m, lr in result.suggestions.items())
-        ))
+        self.query_one("#find-suggestions", Static).update(
+            Text(
+                "   ".join(
+                    f"{LABELS[m]}: {format_lr(lr) if lr is not None else '—'}" for m, lr in result.suggestions.items()
+                )
+            )
+        )
         chart = self.query_one(PlotextPlot)
         draw(chart.plt, result)
         chart.refresh()

@@ -61,8 +61,10 @@ def describe(table: GridTable) -> str:
     names = ["seeds" if n == "seed" else n for n in table.averaged_over]
     over = f", {', '.join(names)} averaged" if names else ""
     per = f"{table.counts[0]} run(s) per cell" if len(table.counts) == 1 else "n: runs with a value"
-    return (f"Best validation accuracy by {table.rows_field} (rows) and {table.cols_field} (columns): "
-            f"mean per cell{over}; {per}. Bold: the best {table.rows_field} of each {table.cols_field}.")
+    return (
+        f"Best validation accuracy by {table.rows_field} (rows) and {table.cols_field} (columns): "
+        f"mean per cell{over}; {per}. Bold: the best {table.rows_field} of each {table.cols_field}."
+    )
 
 
 def winners_line(table: GridTable) -> str:
@@ -70,8 +72,10 @@ def winners_line(table: GridTable) -> str:
     winners = best_per_column(table)
     if not winners:
         return ""
-    parts = [f"{value_text(table.cols_field, cv)} {value_text(table.rows_field, rv)} ({pct(mean)})"
-             for cv, rv, mean in winners]
+    parts = [
+        f"{value_text(table.cols_field, cv)} {value_text(table.rows_field, rv)} ({pct(mean)})"
+        for cv, rv, mean in winners
+    ]
     return f"Best {table.rows_field} per {table.cols_field}: {'; '.join(parts)}"
 
 
@@ -88,8 +92,9 @@ class GridScreen(ModalScreen[None]):
         with VerticalScroll(id="grid-body"):
             yield Static(Text(describe(self.table), style="dim"), id="grid-about")
             yield Static(grid_rich_table(self.table), id="grid-table")
-            yield Static(Text(winners_line(self.table) or "no run has finished an epoch yet", style="bold"),
-                         id="grid-best")
+            yield Static(
+                Text(winners_line(self.table) or "no run has finished an epoch yet", style="bold"), id="grid-best"
+            )
             yield Static(Text("escape: close", style="dim"), id="grid-keys")
 
     def on_mount(self) -> None:

@@ -66,8 +66,14 @@ class MainScreen(ChartKeys):
 
     BINDINGS = bindings()
 
-    def __init__(self, initial: Mapping[str, object], session: str | os.PathLike[str] | None = None, *,
-                 detect_devices: bool = True, cursor_blink: bool = True) -> None:
+    def __init__(
+        self,
+        initial: Mapping[str, object],
+        session: str | os.PathLike[str] | None = None,
+        *,
+        detect_devices: bool = True,
+        cursor_blink: bool = True,
+    ) -> None:
         """``session``: a saved session to open once the screen is up (its errors are shown there)."""
         super().__init__()
         self.initial = dict(initial)
@@ -118,8 +124,9 @@ class MainScreen(ChartKeys):
         if not self._cursor_blink:
             for field in self.query(Input):
                 field.cursor_blink = False
-        self.log_view.note("ctrl+r trains with these settings · a comma list in lr (0.5, 0.01, 1e-4) compares "
-                           "them · f1: every key")
+        self.log_view.note(
+            "ctrl+r trains with these settings · a comma list in lr (0.5, 0.01, 1e-4) compares them · f1: every key"
+        )
         if self._session_spec is not None:
             self._open(self._session_spec)
         self.query_one("#f-lr", Input).focus()
@@ -189,8 +196,11 @@ class MainScreen(ChartKeys):
         if event.state == WorkerState.ERROR and event.worker.group == "devices":
             error = event.worker.error
             what = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
-            self.log_view.note(f"PyTorch could not be loaded ({' '.join(what.split())[:300]}): runs will fail "
-                               "until torch is reinstalled for this machine", style="red")
+            self.log_view.note(
+                f"PyTorch could not be loaded ({' '.join(what.split())[:300]}): runs will fail "
+                "until torch is reinstalled for this machine",
+                style="red",
+            )
 
     # -- starting runs -------------------------------------------------------------------
     def action_run(self) -> None:
@@ -219,8 +229,12 @@ class MainScreen(ChartKeys):
             field = self.form.first_invalid()
             if field is not None:
                 field.focus()
-            self.notify("; ".join(f"{k}: {v}" for k, v in e.errors.items()), title="Cannot start",
-                        severity="error", markup=False)
+            self.notify(
+                "; ".join(f"{k}: {v}" for k, v in e.errors.items()),
+                title="Cannot start",
+                severity="error",
+                markup=False,
+            )
             return
         self.enqueue(configs)
         if isinstance(self.focused, (Input, Select)):
@@ -246,8 +260,12 @@ class MainScreen(ChartKeys):
                 self.notify("Fix the form first (or start a run with ctrl+r)", severity="error")
                 return
         if not self.form.loads(base):  # its network or data file runs code: only a flag may load it
-            self.notify(f"{whose} trained {base.model or base.data}: start lrtui with that --model/--data to rerun it",
-                        title="Cannot rerun", severity="error", markup=False)
+            self.notify(
+                f"{whose} trained {base.model or base.data}: start lrtui with that --model/--data to rerun it",
+                title="Cannot rerun",
+                severity="error",
+                markup=False,
+            )
             return
         lr = _scaled_lr(base.lr, factor)
         try:
@@ -322,8 +340,9 @@ class MainScreen(ChartKeys):
             running = self.runner.running()  # a stacked sweep's runs start together, others one by one
             what = event.config.label if len(running) == 1 else f"{len(running)} lrs at once"
             queued = len(self.runner.queued)
-            self.query_one(RunStatus).started(self.runner.batch_label(), what,
-                                              event.config.epochs * event.batches_per_epoch, queued)
+            self.query_one(RunStatus).started(
+                self.runner.batch_label(), what, event.config.epochs * event.batches_per_epoch, queued
+            )
             self.redraw.draw()
             self.query_one(RunDetails).started(record)
         elif isinstance(event, RunEnd):
@@ -360,17 +379,23 @@ class MainScreen(ChartKeys):
     def _ended(self, record: RunRecord, event: RunEnd) -> None:
         self.query_one(RunStatus).idle(outcome(record))
         if event.status == "failed":
-            self.notify(event.error or "the run failed", title=f"{record.id} failed", severity="error", timeout=10,
-                        markup=False)
+            self.notify(
+                event.error or "the run failed", title=f"{record.id} failed", severity="error", timeout=10, markup=False
+            )
         elif event.status == "diverged":
             where = f" at epoch {event.diverged_at[0]}, batch {event.diverged_at[1]}" if event.diverged_at else ""
-            self.notify(f"{record.config.label}: the loss became NaN/inf{where}", title=f"{record.id} diverged",
-                        severity="warning", markup=False)
+            self.notify(
+                f"{record.config.label}: the loss became NaN/inf{where}",
+                title=f"{record.id} diverged",
+                severity="warning",
+                markup=False,
+            )
 
     def story_run(self) -> RunRecord | None:
         """The run the story tells (and + and - rerun): the selected one, else the latest."""
         return self.session.book.get(self.runs_table.selected_id or "") or (
-            self.session.runs[-1] if self.session.runs else None)
+            self.session.runs[-1] if self.session.runs else None
+        )
 
     def _fit_table(self) -> None:
         """The table is as tall as its runs (within limits): the charts get the rows an empty table would take."""
@@ -413,8 +438,9 @@ class MainScreen(ChartKeys):
         self.runs_table.show_run(record, hidden=record.id in hidden)
         self.sync_table()
         self.redraw.replot()
-        self.notify(f"{record.id} {'hidden from' if record.id in hidden else 'shown in'} the charts", timeout=2,
-                    markup=False)
+        self.notify(
+            f"{record.id} {'hidden from' if record.id in hidden else 'shown in'} the charts", timeout=2, markup=False
+        )
 
     def action_fold_seeds(self) -> None:
         """s: one row per setting, its seeds folded (best val as mean ± spread); again: one row per run."""
@@ -422,8 +448,7 @@ class MainScreen(ChartKeys):
         table.folded = not table.folded
         table.rebuild(self.session.runs, self.charts.hidden)
         self._fit_table()
-        self.notify("runs that differ only in seed: one row each" if table.folded else "one row per run",
-                    timeout=2)
+        self.notify("runs that differ only in seed: one row each" if table.folded else "one row per run", timeout=2)
 
     def sync_table(self) -> None:
         """Folded rows are rebuilt whole when a run changed (see :attr:`RunsTable.stale`)."""

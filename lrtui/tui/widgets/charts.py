@@ -38,9 +38,12 @@ SHORT = 16  #: charts shorter than this many rows (80x24) drop their title, axis
 #: charts that can also draw the training curves, and draw runs that differ only in seed as one mean line and band
 _WITH_TRAINING = (charts.plot_accuracy, charts.plot_loss)
 #: charts of one statistic per layer, which show a network's layers furthest from the band (``a``: all of them)
-_PER_LAYER: dict[Draw, str] = {charts.plot_update_ratio: "update_ratio", charts.plot_dead_fraction: "dead_fraction",
-                               step_charts.plot_update_ratio_steps: "update_ratio",
-                               step_charts.plot_dead_fraction_steps: "dead_fraction"}
+_PER_LAYER: dict[Draw, str] = {
+    charts.plot_update_ratio: "update_ratio",
+    charts.plot_dead_fraction: "dead_fraction",
+    step_charts.plot_update_ratio_steps: "update_ratio",
+    step_charts.plot_dead_fraction_steps: "dead_fraction",
+}
 
 
 class ChartBuilder:
@@ -136,9 +139,13 @@ class RunChart(PlotextPlot):
         self.log_scale = False  #: log y axis (accuracy: error rate); always on for the update ratio
         self.log_name = log_name  #: what ``log`` means here, for the legend line
         self.all_layers = False  #: every layer of the network, not only the ones furthest from the band (a)
-        self.draws = {probe_lr_charts.plot_probe: "probes", charts.plot_batch_loss: "batches", probe_lr_charts.plot_lr: "lr",
-                      step_charts.plot_update_ratio_steps: "steps", step_charts.plot_dead_fraction_steps: "steps"}.get(
-            draw, "epochs")
+        self.draws = {
+            probe_lr_charts.plot_probe: "probes",
+            charts.plot_batch_loss: "batches",
+            probe_lr_charts.plot_lr: "lr",
+            step_charts.plot_update_ratio_steps: "steps",
+            step_charts.plot_dead_fraction_steps: "steps",
+        }.get(draw, "epochs")
         self.builder: ChartBuilder | None = None  #: builds off the UI thread (set by :class:`Charts` while training)
         self.hidden_count = 0  #: runs hidden from the charts (space in the table), said in the legend
         self._signature: tuple[tuple[object, ...], ...] | None = None  #: what the runs held when last replotted
@@ -231,9 +238,22 @@ class RunChart(PlotextPlot):
             options["all_layers"] = self.all_layers
         console = self.app.console
         console_options = console.options.update(width=width, height=height, no_wrap=True, overflow="crop")
-        return _Job(self._generation, (width, height), tuple(self.runs), legend, short, self.app.no_color,
-                    self.zoomed, self.log_scale, options, self._get_plotext_theme_name(self.app.theme),
-                    self.hidden_count, console, console_options, self.rich_style)
+        return _Job(
+            self._generation,
+            (width, height),
+            tuple(self.runs),
+            legend,
+            short,
+            self.app.no_color,
+            self.zoomed,
+            self.log_scale,
+            options,
+            self._get_plotext_theme_name(self.app.theme),
+            self.hidden_count,
+            console,
+            console_options,
+            self.rich_style,
+        )
 
     def _build(self, job: _Job) -> Text:
         """The plot (and its legend line) as text: plotext's ANSI output, parsed. Touches no widget."""
@@ -244,8 +264,9 @@ class RunChart(PlotextPlot):
             plt._limit_size(False, False)  # type: ignore[attr-defined]  # plotext would clip the plot to the size of the terminal it guesses
             plt.plotsize(width, plot_height)
             plt._set_size(width, plot_height)
-            self.draw(plt, job.runs, plain=job.plain, legend=False, zoom=job.zoom, log=job.log, short=job.short,
-                      **job.options)  # short: the tab already names the chart, its rows go to the curves
+            self.draw(
+                plt, job.runs, plain=job.plain, legend=False, zoom=job.zoom, log=job.log, short=job.short, **job.options
+            )  # short: the tab already names the chart, its rows go to the curves
             plt.theme(job.theme)
             plot = Text.from_ansi(plt.build())
         return plot if job.legend is None else Text("\n").join([job.legend, plot])
@@ -265,8 +286,12 @@ class RunChart(PlotextPlot):
 
     def _show(self, job: _Job, picture: Text, strips: list[Strip]) -> None:
         """The picture from now on; the one it replaces is kept if it was of another size."""
-        if self._picture_of is not None and self._picture is not None and self._strips is not None and (
-                self._picture_of.size != job.size):
+        if (
+            self._picture_of is not None
+            and self._picture is not None
+            and self._strips is not None
+            and (self._picture_of.size != job.size)
+        ):
             self._other_size = (self._picture_of, self._picture, self._strips)
         self._picture, self._picture_of, self._strips = picture, job, strips
 
@@ -357,8 +382,7 @@ def _signature(runs: Sequence[RunRecord], draws: str = "epochs") -> tuple[tuple[
     if draws == "probes":
         return tuple((r.id, len(getattr(r, "probes", None) or [])) for r in runs)
     if draws == "batches":
-        return tuple((r.id, len(r.batch_losses), sum(1 for v in r.batch_losses[-64:] if v is not None))
-                     for r in runs)
+        return tuple((r.id, len(r.batch_losses), sum(1 for v in r.batch_losses[-64:] if v is not None)) for r in runs)
     return tuple((r.id, len(r.epochs)) for r in runs)
 
 
@@ -378,8 +402,10 @@ STEP_PANES = ("steps", "dead")  #: the charts of single steps (the step trace, w
 
 def chart_panes() -> list[TabPane]:
     """The tabs of :class:`Charts`: compose them inside it (``with Charts(): yield from chart_panes()``)."""
-    return [TabPane(title, RunChart(draw, id=f"chart-{pane_id}", log_name=log_name), id=f"tab-{pane_id}")
-            for title, pane_id, draw, log_name in CHARTS]
+    return [
+        TabPane(title, RunChart(draw, id=f"chart-{pane_id}", log_name=log_name), id=f"tab-{pane_id}")
+        for title, pane_id, draw, log_name in CHARTS
+    ]
 
 
 class Charts(TabbedContent):
@@ -402,8 +428,9 @@ class Charts(TabbedContent):
     def on_unmount(self) -> None:
         self.builder.stop()
 
-    def update_runs(self, runs: Sequence[RunRecord], current: Sequence[RunRecord],
-                    panes: Sequence[str] | None = None) -> None:
+    def update_runs(
+        self, runs: Sequence[RunRecord], current: Sequence[RunRecord], panes: Sequence[str] | None = None
+    ) -> None:
         """Every chart (or these ``panes``) gets every shown run, the per-step charts also those with only a step
         trace so far (a run in its first epoch); the per-batch chart only the ``current`` one(s)."""
         shown = [r for r in runs if r.id not in self.hidden]
@@ -413,8 +440,13 @@ class Charts(TabbedContent):
             if hidden_count != chart.hidden_count:
                 chart.hidden_count = hidden_count
                 chart._signature = None  # the legend changes
-            chart.replot(current if pane_id == "batch-loss" else shown if pane_id in STEP_PANES else
-                         [r for r in shown if r.epochs or r.probes])
+            chart.replot(
+                current
+                if pane_id == "batch-loss"
+                else shown
+                if pane_id in STEP_PANES
+                else [r for r in shown if r.epochs or r.probes]
+            )
 
     def chart(self, pane_id: str) -> RunChart:
         return self.query_one(f"#chart-{pane_id}", RunChart)

@@ -32,7 +32,9 @@ def summary(run: RunRecord) -> Text:
     text = Text()
     text.append(f"{run.id}  {c.label}", style="bold")
     text.append(f"  ({run.status})\n")
-    text.append(f"momentum {c.momentum:g} · weight decay {c.weight_decay:g} · {c.epochs} epochs · batch {c.batch_size}\n")
+    text.append(
+        f"momentum {c.momentum:g} · weight decay {c.weight_decay:g} · {c.epochs} epochs · batch {c.batch_size}\n"
+    )
     sizes = f": {run.n_train} train / {run.n_val} val / {run.n_test} test" if run.n_train else ""
     # a --model network and --data by name (their code names them: plain text, never markup); the reference CNN
     # on the digits goes without saying
@@ -44,8 +46,10 @@ def summary(run: RunRecord) -> Text:
     if run.epochs:
         # the best epoch's and the last epoch's validation accuracy, each named, as the report writes them
         last = "" if run.last_val_acc == run.best_val_acc else f" · last val {acc_text(run.last_val_acc, run.n_val)}"
-        text.append(f"best val {acc_text(run.best_val_acc, run.n_val)}{last} · test {pct(run.test_acc)} · "
-                    f"{seconds(run.duration_s)}")
+        text.append(
+            f"best val {acc_text(run.best_val_acc, run.n_val)}{last} · test {pct(run.test_acc)} · "
+            f"{seconds(run.duration_s)}"
+        )
         text.append(f" · {run.samples_per_s:,.0f} samples/s\n" if run.samples_per_s else "\n")
     if run.error:
         text.append(f"error: {run.error}\n", style="red")
@@ -79,8 +83,13 @@ def probe_block(run: RunRecord) -> Text:
 
 def confusion_table(matrix: Sequence[Sequence[int]]) -> Table:
     """Rows are true classes, columns predicted ones; the diagonal (correct) in green."""
-    table = Table(title="confusion matrix (rows true, columns predicted)", title_justify="left",
-                  box=None, padding=(0, 1), pad_edge=False)
+    table = Table(
+        title="confusion matrix (rows true, columns predicted)",
+        title_justify="left",
+        box=None,
+        padding=(0, 1),
+        pad_edge=False,
+    )
     table.add_column("", style="bold", justify="right")
     for j in range(len(matrix)):
         table.add_column(str(j), justify="right", header_style="bold")

@@ -21,8 +21,11 @@ class KeysFooter(Footer):
     @staticmethod
     def keys(screen: Screen) -> tuple[tuple[object, ...], ...]:
         """What the footer would show: each shown binding's key, action, words and whether it is enabled."""
-        return tuple((binding.key, binding.action, binding.description, enabled, tooltip)
-                     for _, binding, enabled, tooltip in screen.active_bindings.values() if binding.show)
+        return tuple(
+            (binding.key, binding.action, binding.description, enabled, tooltip)
+            for _, binding, enabled, tooltip in screen.active_bindings.values()
+            if binding.show
+        )
 
     def bindings_changed(self, screen: Screen) -> None:
         if not (screen.app.app_focus and self.is_attached and screen is self.screen):

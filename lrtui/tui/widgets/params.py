@@ -111,8 +111,10 @@ class ParamsForm(VerticalScroll):
             if spec:  # what the user passed, as text (never markup); the network's name and size come with its runs
                 with Horizontal(classes="field", id=f"row-{name}"):
                     yield Label(label, classes="field-label")
-                    yield Static(Text(printable(spec[:MAX_LENGTH_LR], newlines=False) + " (from the command line)"),
-                                 id=f"f-{name}")
+                    yield Static(
+                        Text(printable(spec[:MAX_LENGTH_LR], newlines=False) + " (from the command line)"),
+                        id=f"f-{name}",
+                    )
         for field in FIELDS:
             with Horizontal(classes="field", id=f"row-{field.name}"):
                 yield Label(field.label, classes="field-label")
@@ -120,13 +122,23 @@ class ParamsForm(VerticalScroll):
                 if field.choices:
                     choices = field.choices if value in field.choices else (*field.choices, value[:MAX_LENGTH])
                     # a value from the command line may hold anything: shown as text, never markup
-                    yield Select([(Text(c), c) for c in choices], value=value if value in field.choices
-                                 else value[:MAX_LENGTH], allow_blank=False, compact=True, id=f"f-{field.name}",
-                                 disabled=field.name == "dataset" and self._own_data)
+                    yield Select(
+                        [(Text(c), c) for c in choices],
+                        value=value if value in field.choices else value[:MAX_LENGTH],
+                        allow_blank=False,
+                        compact=True,
+                        id=f"f-{field.name}",
+                        disabled=field.name == "dataset" and self._own_data,
+                    )
                 else:
                     limit = MAX_LENGTH_LR if field.name == "lr" else MAX_LENGTH
-                    yield Input(value[:limit], placeholder=field.placeholder, compact=True, max_length=limit,
-                                id=f"f-{field.name}")
+                    yield Input(
+                        value[:limit],
+                        placeholder=field.placeholder,
+                        compact=True,
+                        max_length=limit,
+                        id=f"f-{field.name}",
+                    )
             yield Static("", classes="field-error", id=f"e-{field.name}", markup=False)
         yield Static("", classes="field-error", id="e-other", markup=False)
 
@@ -158,8 +170,10 @@ class ParamsForm(VerticalScroll):
     def loads(self, config: RunConfig) -> bool:
         """Whether training ``config`` loads only the factory files given on this command line: a saved run's
         ``model``/``data`` name files whose code would run, so the app never loads them on a session's word."""
-        return all(getattr(config, name) == self.extra.get(name, "").strip() or not getattr(config, name)
-                   for name, _ in FACTORIES)
+        return all(
+            getattr(config, name) == self.extra.get(name, "").strip() or not getattr(config, name)
+            for name, _ in FACTORIES
+        )
 
     @property
     def factories(self) -> bool:
@@ -179,8 +193,11 @@ class ParamsForm(VerticalScroll):
                 if name == "model" or not self.extra.get("model", "").strip():
                     text.append(" · " + printable(error, newlines=False), style="red")
             elif config is not None:  # what was found first (the field is narrow), then the file; names from user code
-                found = (f"{config.model_name.rpartition('→ ')[2]} · {config.model_params:,} parameters"
-                         if name == "model" else f"{config.classes} classes")
+                found = (
+                    f"{config.model_name.rpartition('→ ')[2]} · {config.model_params:,} parameters"
+                    if name == "model"
+                    else f"{config.classes} classes"
+                )
                 text = Text.assemble((printable(found, newlines=False), "bold"), f" · {file}")
             self.query_one(f"#f-{name}", Static).update(text)
 

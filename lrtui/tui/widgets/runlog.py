@@ -33,8 +33,9 @@ class RunLog(RichLog):
         """``flush_every``: seconds between writes of queued lines; None when the owner calls :meth:`flush`
         itself (the app does, in its own redraw, so that lines never cost a frame of their own)."""
         # min_width: RichLog renders at 78 columns at least, which would crop (not wrap) lines in a narrow log
-        super().__init__(id=id, max_lines=2000, wrap=True, min_width=20, markup=False, highlight=False,
-                         auto_scroll=True)
+        super().__init__(
+            id=id, max_lines=2000, wrap=True, min_width=20, markup=False, highlight=False, auto_scroll=True
+        )
         self._pending: list[Text] = []
         self._flush_every = flush_every
         self._provisional = ProvisionalLines()  #: a line when a run's provisional label changes

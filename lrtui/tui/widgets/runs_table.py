@@ -49,12 +49,29 @@ TAIL: tuple[tuple[str, str], ...] = (
 )
 #: Status words as the table shows them: a finished run is simply "done".
 _STATUS = {"finished": "done"}
-_STATUS_STYLE = {"running": "bold", "queued": "dim", "cancelled": "yellow", "failed": "red",
-                 "diverged": "red", "interrupted": "yellow"}
+_STATUS_STYLE = {
+    "running": "bold",
+    "queued": "dim",
+    "cancelled": "yellow",
+    "failed": "red",
+    "diverged": "red",
+    "interrupted": "yellow",
+}
 #: Widths the cells of a running run reach (``10/10`` epochs, ``100.0%``, ``running``), given up front.
 _PRESIZED = {"epochs": 5, "best val acc": 6, "status": 7}
-_RIGHT = {"lr", "epochs", "batch", "best val acc", "test acc", "duration", "momentum", "weight decay", "warmup",
-          "val split", "seed"}
+_RIGHT = {
+    "lr",
+    "epochs",
+    "batch",
+    "best val acc",
+    "test acc",
+    "duration",
+    "momentum",
+    "weight decay",
+    "warmup",
+    "val split",
+    "seed",
+}
 
 
 def columns(settings: Sequence[Setting]) -> tuple[tuple[str, str], ...]:
@@ -76,9 +93,11 @@ def rich_color(plotext_color: str | int) -> str:
 #: A provisional verdict (judged while the run trains, :mod:`lrtui.engine.provisional`) reads ``not learning?`` in
 #: italics; the run's end replaces it with the final word. The table's tooltip says so, and which val acc "val" is.
 PROVISIONAL_MARK = "?"
-TABLE_NOTE = ("val: the best epoch's validation accuracy (an optimistic pick; the details say the last epoch's) · "
-              f"a verdict in italics ending in {PROVISIONAL_MARK}: provisional, judged while the run trains; "
-              "the final verdict replaces it when the run ends")
+TABLE_NOTE = (
+    "val: the best epoch's validation accuracy (an optimistic pick; the details say the last epoch's) · "
+    f"a verdict in italics ending in {PROVISIONAL_MARK}: provisional, judged while the run trains; "
+    "the final verdict replaces it when the run ends"
+)
 
 
 def verdict_cell(run: RunRecord) -> tuple[str, str]:
@@ -92,16 +111,17 @@ def verdict_cell(run: RunRecord) -> tuple[str, str]:
     return "—", ""
 
 
-def _row(cells: dict[str, str], keys: Sequence[str], styles: dict[str, str], swatch: RunRecord,
-         hidden: bool) -> list[Text]:
-    row = [Text(cells[key], style=styles.get(key, ""), justify="right" if key in _RIGHT else "left")
-           for key in keys]
+def _row(
+    cells: dict[str, str], keys: Sequence[str], styles: dict[str, str], swatch: RunRecord, hidden: bool
+) -> list[Text]:
+    row = [Text(cells[key], style=styles.get(key, ""), justify="right" if key in _RIGHT else "left") for key in keys]
     row[0] = Text.assemble(("□ " if hidden else "■ ", rich_color(run_color(swatch))), row[0])
     return row
 
 
-def row_cells(run: RunRecord, hidden: bool = False, settings: Sequence[Setting] = (),
-              shares: dict[str, float] | None = None) -> list[Text]:
+def row_cells(
+    run: RunRecord, hidden: bool = False, settings: Sequence[Setting] = (), shares: dict[str, float] | None = None
+) -> list[Text]:
     """The row of a run: a swatch in the run's chart colour (charts at 80x24 have no room for a legend;
     an empty one when the run is hidden from the charts), verdicts in their colours.
 
@@ -128,8 +148,9 @@ def _group_status(runs: Sequence[RunRecord]) -> str:
     return _majority(statuses)
 
 
-def group_cells(group: SeedGroup, hidden: bool = False, settings: Sequence[Setting] = (),
-                shares: dict[str, float] | None = None) -> list[Text]:
+def group_cells(
+    group: SeedGroup, hidden: bool = False, settings: Sequence[Setting] = (), shares: dict[str, float] | None = None
+) -> list[Text]:
     """The folded row of a seed group: its first run's id ×N and setting (its seeds in the seed column), best val
     as mean ± spread, mean test accuracy, the majority verdict, the summed training time, and a status for the group."""
     runs = group.runs
@@ -169,8 +190,13 @@ class RunsTable(DataTable[Text]):
     the runs hidden from the charts now (for a rebuild the table starts itself).
     """
 
-    def __init__(self, *, runs: Callable[[], Sequence[RunRecord]] = _no_runs,
-                 hidden: Callable[[], Collection[str]] = _none_hidden, id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        runs: Callable[[], Sequence[RunRecord]] = _no_runs,
+        hidden: Callable[[], Collection[str]] = _none_hidden,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.tooltip = TABLE_NOTE
         self.runs, self.hidden = runs, hidden
@@ -219,8 +245,10 @@ class RunsTable(DataTable[Text]):
         shares = time_shares(runs)
         if self.folded:
             for group in seed_groups(runs) if runs else []:
-                self.add_row(*group_cells(group, all(i in hidden for i in group.ids), self.settings, shares),
-                             key=group.runs[0].id)
+                self.add_row(
+                    *group_cells(group, all(i in hidden for i in group.ids), self.settings, shares),
+                    key=group.runs[0].id,
+                )
                 if selected in group.ids:
                     selected = group.runs[0].id
         else:

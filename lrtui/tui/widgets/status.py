@@ -56,13 +56,19 @@ def load_parts(sample: SystemSample, threads: int | None = None) -> list[str]:
     them), else the process's CPU with torch's threads, its memory and the machine's load."""
     cpu = f"CPU {sample.cpu_percent:.0f}%" if sample.cpu_percent is not None else None
     if sample.has_gpu:
-        gpu = [f"GPU {sample.gpu_util:.0f}%" if sample.gpu_util is not None else "GPU",
-               _gb(sample.gpu_mem_mb) if sample.gpu_mem_mb is not None else None,
-               f"{sample.gpu_temp_c:.0f}°C" if sample.gpu_temp_c is not None else None, cpu]
+        gpu = [
+            f"GPU {sample.gpu_util:.0f}%" if sample.gpu_util is not None else "GPU",
+            _gb(sample.gpu_mem_mb) if sample.gpu_mem_mb is not None else None,
+            f"{sample.gpu_temp_c:.0f}°C" if sample.gpu_temp_c is not None else None,
+            cpu,
+        ]
         return [p for p in gpu if p]
-    parts = [cpu, f"{threads} thread{'s' * (threads != 1)}" if cpu and threads else None,
-             _gb(sample.rss_mb) if sample.rss_mb is not None else None,
-             f"load {sample.load1:.1f}" if sample.load1 is not None else None]
+    parts = [
+        cpu,
+        f"{threads} thread{'s' * (threads != 1)}" if cpu and threads else None,
+        _gb(sample.rss_mb) if sample.rss_mb is not None else None,
+        f"load {sample.load1:.1f}" if sample.load1 is not None else None,
+    ]
     return [p for p in parts if p]
 
 
@@ -144,11 +150,12 @@ class RunStatus(Widget):
         self._label, self._total, self._done = f"{who} {what}{more}", batches_total, 0
         self._show()
 
-    def progress(self, event: Progress, who: str, load: SystemSample | None = None,
-                 threads: int | None = None) -> None:
+    def progress(self, event: Progress, who: str, load: SystemSample | None = None, threads: int | None = None) -> None:
         """``load``: the machine's latest figures (the runner's ``system``); ``threads``: torch's CPU threads."""
-        self._label = (f"{who} epoch {event.epoch}/{event.epochs} · {event.samples_per_s:,.0f} samples/s · "
-                       f"ETA {clock(event.eta_s)}")
+        self._label = (
+            f"{who} epoch {event.epoch}/{event.epochs} · {event.samples_per_s:,.0f} samples/s · "
+            f"ETA {clock(event.eta_s)}"
+        )
         self._total, self._done = event.batches_total, event.batches_done
         self._load, self._threads = load, threads
         if load is not None:

@@ -28,8 +28,9 @@ from lrtui.printable import plain_text
 from lrtui.sessions.record import RunRecord
 
 
-def step_size(ratio: float | None, layer: str = KEY_LAYER, band: tuple[float, float] = HEALTHY_UPDATE,
-              family: str = "") -> tuple[str, str]:
+def step_size(
+    ratio: float | None, layer: str = KEY_LAYER, band: tuple[float, float] = HEALTHY_UPDATE, family: str = ""
+) -> tuple[str, str]:
     """(``fc1 steps 1.5e-03``, where that is against the healthy band of the run's optimizer family: ``family``
     names it where it is not plain SGD's) and the style to show it in."""
     if ratio is None:
@@ -88,15 +89,18 @@ def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = No
             parts.append((f"dead {shown}" + (f" ({note})" if note else ""), "red" if worst >= 0.5 else ""))
     top = diag.top_class_share
     if top is not None:
-        parts.append((f"top class {top:.0%}" + (" (one answer for all)" if top >= 0.95 else ""),
-                      "red" if top >= 0.95 else ""))
+        parts.append(
+            (f"top class {top:.0%}" + (" (one answer for all)" if top >= 0.95 else ""), "red" if top >= 0.95 else "")
+        )
     entropy = diag.pred_entropy
     if entropy is not None:
         classes = run.config.classes
         parts.append((f"entropy {entropy:.2f} of ln {classes} = {uniform_loss(classes):.2f}", "dim"))
     # first: what single steps did, from the step trace (when a layer died, the largest step)
-    parts[:0] = [(plain_text(f.text), "red" if f.alarming else "")  # (a file names the layers)
-                 for f in trace_facts(run.step_trace, run.config.optimizer)]
+    parts[:0] = [
+        (plain_text(f.text), "red" if f.alarming else "")  # (a file names the layers)
+        for f in trace_facts(run.step_trace, run.config.optimizer)
+    ]
     line = Text(no_wrap=True, overflow="ellipsis")
     if not parts:
         line.append("no diagnostics yet: they come at each epoch's end", style="dim")
@@ -137,8 +141,7 @@ def headline(run: RunRecord) -> Text:
 def hint_line(run: RunRecord) -> Text:
     verdict = run.verdict or (run.provisional.verdict if run.provisional else None)
     hint = verdict.hint if verdict else ""
-    return Text(f"hint: {hint}" if hint else "", style="italic", no_wrap=True,
-                overflow="ellipsis")
+    return Text(f"hint: {hint}" if hint else "", style="italic", no_wrap=True, overflow="ellipsis")
 
 
 class Story(Widget):
@@ -162,8 +165,12 @@ class Story(Widget):
         """What fits: the headline wrapped to the rows left after the diagnostics (and the hint)."""
         run = self.run
         if run is None:
-            return [Text("No runs yet: ctrl+r trains; the verdict and what happened inside the network show here.",
-                         style="dim")]
+            return [
+                Text(
+                    "No runs yet: ctrl+r trains; the verdict and what happened inside the network show here.",
+                    style="dim",
+                )
+            ]
         diag = diagnostics_line(run, self.live_ratio if run.status == "running" else None, self.all_layers)
         hint = hint_line(run)
         room = max(height - 1 - (1 if hint.plain and height >= 4 else 0), 1)
@@ -176,7 +183,7 @@ class Story(Widget):
         out = [*head_lines, diag]
         if len(out) < height and hint.plain:
             out.append(hint)
-        for line in out[len(head_lines):]:
+        for line in out[len(head_lines) :]:
             line.truncate(max(width, 1), overflow="ellipsis")
         return out
 

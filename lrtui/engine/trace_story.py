@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from lrtui.engine.bands import bands_for
 from lrtui.engine.step_trace import StepTrace
-from lrtui.engine.verdict_words import share
+from lrtui.engine.verdict_words import layer_text, share
 
 #: A dead share that rose by this much (0..1) between two probes of the trace is a rise worth telling.
 RISE = 0.2
@@ -94,7 +94,7 @@ def dead_fact(trace: StepTrace, optimizer: str | None = None) -> TraceFact | Non
     assert rise is not None
     if rise.rise >= RISE:
         text = (
-            f"{rise.layer} went from {share(rise.start)} to {share(rise.peak)} dead between step "
+            f"{layer_text(rise.layer)} went from {share(rise.start)} to {share(rise.peak)} dead between step "
             f"{rise.from_step:,} and step {rise.to_step:,}"
         )
         if rise.peak - rise.last >= RECOVERED:
@@ -104,7 +104,7 @@ def dead_fact(trace: StepTrace, optimizer: str | None = None) -> TraceFact | Non
     layer, points = max(series.items(), key=lambda kv: (kv[1][-1][1], kv[0]))
     (first_step, first), (last_step, last) = points[0], points[-1]
     return TraceFact(
-        f"dead units did not spread: {layer} {share(first)} at step {first_step:,}, "
+        f"dead units did not spread: {layer_text(layer)} {share(first)} at step {first_step:,}, "
         f"{share(last)} at step {last_step:,} (on the {probe})"
     )
 
@@ -116,7 +116,8 @@ def step_fact(trace: StepTrace) -> TraceFact | None:
         return None
     step, layer, ratio = largest
     return TraceFact(
-        f"the largest step, step {step:,}, moved {layer} by {share(ratio)} of its weights", alarming=ratio >= LARGE_STEP
+        f"the largest step, step {step:,}, moved {layer_text(layer)} by {share(ratio)} of its weights",
+        alarming=ratio >= LARGE_STEP,
     )
 
 

@@ -61,7 +61,7 @@ def share(ratio: float) -> str:
 
 def largest_step(layer: str, ratio: float) -> str:
     """ "the largest step moved conv2 by 62% of its weights": the evidence an epoch's mean step hides."""
-    return f"the largest step moved {layer} by {share(ratio)} of its weights"
+    return f"the largest step moved {layer_text(layer)} by {share(ratio)} of its weights"
 
 
 def times(factor: float) -> str:
@@ -69,3 +69,8 @@ def times(factor: float) -> str:
     if factor < 10:
         return f"{factor:.1f}x"
     return f"{factor:.0f}x" if factor < 1e6 else f"{factor:.0e}x"
+
+
+def layer_text(name: str) -> str:
+    """A layer's name in a sentence: a bare index (a ``Sequential``'s ``4``) reads "layer 4", not a number."""
+    return f"layer {name}" if name[:1].isdigit() else name

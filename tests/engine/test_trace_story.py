@@ -86,3 +86,16 @@ def test_a_layer_that_comes_back_says_so_and_the_band_is_the_optimizers() -> Non
 
 def test_no_trace_says_nothing() -> None:
     assert trace_facts(None) == [] and trace_sentence(None) == "" and trace_sentence(StepTrace()) == ""
+
+
+def test_a_sequential_networks_index_names_read_as_layers() -> None:
+    """``nn.Sequential`` names its modules 0, 1, 2...: "4 7% at step 0" read as two numbers; "layer 4" does not."""
+    trace = StepTrace(
+        32,
+        [
+            TracePoint.of(0, 2.3, {"0": 1e-3, "4": 2e-3}, {"1": 0.0, "4": 0.07}),
+            TracePoint.of(32, 2.2, {"0": 1e-3, "4": 0.3}, {"1": 0.0, "4": 0.9}),
+        ],
+    )
+    sentence = trace_sentence(trace, "sgd")
+    assert "layer 4 went from 7% to 90% dead" in sentence and "moved layer 4 by 30% of its weights" in sentence

@@ -21,7 +21,7 @@ from lrtui.engine.config import uniform_loss
 from lrtui.engine.numbers import as_float
 from lrtui.engine.records import Diagnostics
 from lrtui.engine.trace_story import trace_facts
-from lrtui.engine.verdict_words import share
+from lrtui.engine.verdict_words import layer_text, share
 from lrtui.plots.layers import KEY_LAYER, epoch_values, hidden_note, key_layer, pick
 from lrtui.plots.palette import HEALTHY_UPDATE, VERDICT_COLORS, family_of, healthy_update, run_color
 from lrtui.printable import plain_text
@@ -37,7 +37,7 @@ def step_size(
         return "", ""
     low, high = band
     healthy = f"healthy for {family}" if family else "healthy"
-    layer = plain_text(layer)  # a user's model names it
+    layer = plain_text(layer_text(layer))  # a user's model names it
     if ratio <= 0:
         return f"{layer} steps 0 (frozen)", "red"
     if ratio < low:
@@ -82,7 +82,7 @@ def diagnostics_line(run: RunRecord, live_ratio: Mapping[str, float] | None = No
         layers = pick(epoch_values([run], "dead_fraction"), "dead_fraction", all_layers)
         # the later layers first: the gradient reaches them first (fc1, conv2, conv1)
         shares = [(layer, dead.get(layer)) for layer in reversed(layers.shown)]
-        shown = " ".join(f"{plain_text(layer)} {share(x)}" for layer, x in shares if x is not None)
+        shown = " ".join(f"{plain_text(layer_text(layer))} {share(x)}" for layer, x in shares if x is not None)
         worst = max((x for _, x in shares if x is not None), default=0.0)
         note = hidden_note(layers, all_layers)
         if shown:

@@ -72,7 +72,7 @@ def test_the_status_grows_a_row_for_the_machine_while_training_and_gives_it_back
 
 def test_the_app_shows_the_machine_while_a_run_trains() -> None:
     async def go() -> None:
-        app = make_app(train_limit="1000")
+        app = make_app(train_limit="3000")  # long enough to be seen training on a loaded machine
         app.runner.sampler = SystemSampler(0.02)  # the app's is once a second: too slow for a tiny run
         seen: list[str] = []
         async with app.run_test(size=(120, 40)) as pilot:

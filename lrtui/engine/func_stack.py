@@ -136,36 +136,10 @@ class FuncStackedStep(StackedStep):
             every = schedules[0].sample_every if schedules else SAMPLE_EVERY  # as each run's own setup chose
             self.stats = module_stats(net.names, x_all.device, net.k, every=every, rows=batches if trace else 0)
 
-    @classmethod
-    def of(
-        cls,
-        model: nn.Module,
-        configs: Sequence[RunConfig],
-        x: torch.Tensor,
-        y: torch.Tensor,
-        batches: int,
-        total_steps: int,
-        *,
-        graphs: bool,
-        diagnostics: bool = True,
-        trace: bool = False,
-    ) -> FuncStackedStep:
-        """The step of K runs (equal but for lr, schedule and warmup) that all start from ``model``'s weights."""
-        net = FuncStackedNet(model, len(configs))
-        lrs = torch.tensor([c.lr for c in configs], dtype=torch.float32, device=x.device)
-        return cls(
-            net,
-            StackedSGD(net.params, lrs, configs[0]),
-            x,
-            y,
-            configs[0].batch_size,
-            batches,
-            graphs=graphs,
-            diagnostics=diagnostics,
-            schedules=configs,
-            total_steps=total_steps,
-            trace=trace,
-        )
+    @staticmethod
+    def stacked_net(model: nn.Module, k: int) -> FuncStackedNet:
+        """K copies of any module, stacked through ``torch.func``."""
+        return FuncStackedNet(model, k)
 
 
 def is_reference_net(model: nn.Module) -> bool:

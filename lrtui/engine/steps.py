@@ -28,10 +28,11 @@ import contextlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.diagnostics import SAMPLE_EVERY, LayerGroups, StepStats
@@ -326,6 +327,9 @@ class StackedSGD:
         return directions, self.lrs[0].view(-1) * alive
 
 
+_Step = TypeVar("_Step", bound="StackedStep")
+
+
 class StackedStep:
     """One training step of the stacked model plus on-device bookkeeping, eager or as a CUDA graph.
 
@@ -383,10 +387,15 @@ class StackedStep:
         self.graph: tuple[Any, torch.Tensor] | None = None  #: (captured step, its index input)
         self.warm = 0  #: eager warm-up steps taken so far
 
+    @staticmethod
+    def stacked_net(model: nn.Module, k: int) -> StackedNet:
+        """K copies of ``model`` as this step stacks them (the reference CNN: grouped convolutions)."""
+        return StackedNet(cast(ConvNet, model), k)
+
     @classmethod
     def of(
-        cls,
-        model: ConvNet,
+        cls: type[_Step],
+        model: nn.Module,
         configs: Sequence[RunConfig],
         x: torch.Tensor,
         y: torch.Tensor,
@@ -396,9 +405,9 @@ class StackedStep:
         graphs: bool,
         diagnostics: bool = True,
         trace: bool = False,
-    ) -> StackedStep:
+    ) -> _Step:
         """The step of K runs (``configs``: equal but for lr, schedule and warmup) that all start from ``model``."""
-        net = StackedNet(model, len(configs))
+        net = cls.stacked_net(model, len(configs))
         lrs = torch.tensor([c.lr for c in configs], dtype=torch.float32, device=x.device)
         return cls(
             net,

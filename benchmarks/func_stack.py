@@ -31,8 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.diagnostics import SAMPLE_EVERY
-from lrtui.engine.func_stack import FuncStackedStep, module_stats, stack_note
+from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats, layer_groups
+from lrtui.engine.func_stack import FuncStackedStep, stack_note
 from lrtui.engine.loop import run_batches
 from lrtui.engine.model import ConvNet, build_model, seeded_model
 from lrtui.engine.steps import LoneStep, SGDStep, StackedStep, Step
@@ -96,7 +96,7 @@ def main() -> None:
 
     def lone(factory: Callable[[], nn.Module], cfg: RunConfig) -> Step:
         model = seeded_model(factory, 0) if factory is not ConvNet else build_model(0)
-        stats = module_stats([n for n, _ in model.named_parameters()], cpu, every=SAMPLE_EVERY)
+        stats = StepStats(cpu, layer_groups(model), every=SAMPLE_EVERY)
         return LoneStep(model, SGDStep(model.parameters(), cfg, stats), x, y, args.batch)
 
     rows: dict[str, list[tuple[str, Callable[[], nn.Module]]]] = {

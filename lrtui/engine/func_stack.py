@@ -21,7 +21,7 @@ Such a sweep trains one by one (:func:`train_sweep` returns that line as ``note`
 never wrong.
 
 Diagnostics: each step's update-to-weight ratio per member is kept per parameter-owning
-module path (``"0"``, ``"block.conv1"``, ...; :func:`module_stats`), over the same steps a lone
+module path (``"0"``, ``"block.conv1"``, ...; :class:`lrtui.engine.diagnostics.LayerGroups`), over the same steps a lone
 run measures, and reaches each run's ``BatchLog.update_ratio``. Validation diagnostics (dead units,
 collapse) and the step trace come from each run's own model (:class:`lrtui.engine.diagnostics.Observer`),
 as for a lone run.
@@ -40,12 +40,11 @@ from torch import nn
 
 from lrtui.engine.config import RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import load_splits
-from lrtui.engine.diagnostics import SAMPLE_EVERY, LayerGroups, StepStats
 from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.machine import run_threads
 from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.stacked_model import StackedNet
-from lrtui.engine.steps import StackedSGD, StackedStep
+from lrtui.engine.steps import StackedStep
 from lrtui.engine.trainer import Fit, Run, one_line
 
 #: What builds a model: called once per run, under the run's seed (:func:`lrtui.engine.model.seeded_model`).
@@ -94,47 +93,9 @@ class FuncStackedNet(StackedNet):
                 model.get_parameter(name).copy_(p[i])
 
 
-def module_stats(
-    names: Sequence[str], device: torch.device, k: int | None = None, every: int = 1, rows: int = 0
-) -> StepStats:
-    """:class:`StepStats` grouped by parameter-owning module path (``named_parameters()`` names), as a lone
-    run of the same model groups them: a module's ratio is ‖Δ of all its parameters‖ / ‖all its parameters‖."""
-    return StepStats(device, LayerGroups(names), k, every, rows)
-
-
 class FuncStackedStep(StackedStep):
-    """:class:`StackedStep` over a :class:`FuncStackedNet`, its diagnostics per module (:func:`module_stats`)."""
-
-    def __init__(
-        self,
-        net: FuncStackedNet,
-        opt: StackedSGD,
-        x_all: torch.Tensor,
-        y_all: torch.Tensor,
-        batch_size: int,
-        batches: int,
-        *,
-        graphs: bool,
-        diagnostics: bool = True,
-        schedules: Sequence[RunConfig] = (),
-        total_steps: int = 0,
-        trace: bool = False,
-    ) -> None:
-        super().__init__(
-            net,
-            opt,
-            x_all,
-            y_all,
-            batch_size,
-            batches,
-            graphs=graphs,
-            diagnostics=False,
-            schedules=schedules,
-            total_steps=total_steps,
-        )
-        if diagnostics:
-            every = schedules[0].sample_every if schedules else SAMPLE_EVERY  # as each run's own setup chose
-            self.stats = module_stats(net.names, x_all.device, net.k, every=every, rows=batches if trace else 0)
+    """:class:`StackedStep` over a :class:`FuncStackedNet`: the same step, optimizer and diagnostics (per
+    parameter-owning module, :class:`lrtui.engine.diagnostics.LayerGroups`), only the stack differs."""
 
     @staticmethod
     def stacked_net(model: nn.Module, k: int) -> FuncStackedNet:
@@ -317,10 +278,7 @@ def train_sweep(
                 plan_stack(first.model, splits.train_x[:b], splits.train_y[:b]) if stacked else StackPlan("one-by-one")
             )
             if plan.kind == "one-by-one":
-                for run in runs:  # update ratios per module, as the stack would have kept them
-                    if diagnostics and run.update.stats is None and run.model is not None:
-                        names = [name for name, _ in run.model.named_parameters()]
-                        run.update.stats = module_stats(names, device, every=run.config.sample_every)
+                for run in runs:  # each measures its own model, as any lone run does (Run.setup)
                     Fit([run], run.step).run()
             else:
                 stacked_fit(runs, graphs, diagnostics).run()

@@ -376,9 +376,11 @@ class StackedStep:
         self.schedules, self.total_steps = list(schedules), total_steps
         if any(is_scheduled(c) for c in self.schedules):
             self.lr_rows = torch.zeros(batches, k, device=dev)
-        #: per-model update ratios and gradient norms, over the same steps a lone run measures
+        #: per-model update ratios and gradient norms, over the same steps a lone run measures (its config's
+        #: ``sample_every``: 4 for the reference CNN, timed per network for another one)
+        every = self.schedules[0].sample_every if self.schedules else SAMPLE_EVERY
         self.stats = (
-            StepStats(dev, LayerGroups(net.names), k, every=SAMPLE_EVERY, rows=batches if trace else 0)
+            StepStats(dev, LayerGroups(net.names), k, every=every, rows=batches if trace else 0)
             if diagnostics
             else None
         )

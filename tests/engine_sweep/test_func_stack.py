@@ -13,12 +13,11 @@ from torch import nn
 from lrtui.engine import stack_choice
 from lrtui.engine.config import RunConfig
 from lrtui.engine.data import Splits
-from lrtui.engine.diagnostics import SAMPLE_EVERY
+from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats, layer_groups
 from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, RunState
 from lrtui.engine.func_stack import (
     NOTE_PREFIX,
     FuncStackedStep,
-    module_stats,
     plan_stack,
     stack_note,
     train_sweep,
@@ -79,10 +78,6 @@ def digits(n: int = 125) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.rand(n, 1, 28, 28, generator=gen), torch.randint(0, 10, (n,), generator=gen)
 
 
-def names_of(model: nn.Module) -> list[str]:
-    return [name for name, _ in model.named_parameters()]
-
-
 @pytest.mark.parametrize("factory", [mlp, Residual], ids=["mlp", "residual"])
 @pytest.mark.parametrize(
     "optimizer,momentum,weight_decay",
@@ -99,7 +94,7 @@ def test_func_stack_equals_k_runs_one_by_one(factory, optimizer: str, momentum: 
     assert not run_batches(stack, order, batches, 0, [], threading.Event())
     for k, cfg in enumerate(configs):
         model = seeded_model(factory, 3)
-        stats = module_stats(names_of(model), CPU, every=SAMPLE_EVERY, rows=batches)
+        stats = StepStats(CPU, layer_groups(model), every=SAMPLE_EVERY, rows=batches)
         lone = LoneStep(model, SGDStep(model.parameters(), cfg, stats), x, y, 10)
         run_batches(lone, order, batches, 0, [], threading.Event())
         copy = seeded_model(factory, 0)  # other weights, overwritten

@@ -23,10 +23,9 @@ from typing import Any
 
 from lrtui.engine.step_trace import StepTrace
 from lrtui.plots import terminal_charts as charts
-from lrtui.plots.axes import apply_linear, apply_log, apply_percent, chart_rows, percent_axis, plot_rows
+from lrtui.plots.axes import apply_linear, apply_percent, percent_axis, plot_rows
 from lrtui.plots.drawable import drawable, log10_drawable
 from lrtui.plots.layers import KEY_LAYER, chart_pick, draw_order, key_layer
-from lrtui.plots.palette import band_label, healthy_update
 from lrtui.sessions.record import RunRecord
 
 Points = list[tuple[int, float]]
@@ -147,20 +146,10 @@ def plot_update_ratio_steps(
                 plt, [x_of(s) for s, _ in points], ys, label, charts.layer_style(run, plain, layer == key)
             )
             drawn += ys
-    band = healthy_update(runs)
-    low, high = (math.log10(v) for v in band)
-    for i, edge in enumerate((low, high)):
-        plt.plot(
-            [x_of(0), x_of(max(last, 1))],
-            [edge, edge],
-            label=(band_label(runs) if legend and i == 0 else None),
-            **charts.reference_style(plain),
-        )
+    charts.band_and_log_axis(
+        plt, runs, (x_of(0), x_of(max(last, 1))), drawn, plain=plain, legend=legend, zoom=zoom, short=short
+    )
     step_axis(plt, last)
-    values = [10**v for v in drawn]
-    lo = min([*values, band[0]]) if not zoom or not values else min(values)
-    hi = max([*values, band[1]]) if not zoom or not values else max(values)
-    apply_log(plt, lo, max(hi, lo * 1.5), chart_rows(plt, short))
 
 
 def _titled_rows(plt: Any, short: bool, *, percent: bool) -> int:

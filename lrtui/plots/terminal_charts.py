@@ -404,14 +404,26 @@ def plot_update_ratio(
                 plt, [p[0] for p in points], [p[1] for p in points], label, layer_style(run, plain, layer == key)
             )
             drawn += [p[1] for p in points]
+    band_and_log_axis(plt, runs, (1, max(last, 2)), drawn, plain=plain, legend=legend, zoom=zoom, short=short)
+
+
+def band_and_log_axis(
+    plt: Any,
+    runs: Sequence[RunRecord],
+    xs: tuple[float, float],
+    drawn: Sequence[float],
+    *,
+    plain: bool,
+    legend: bool,
+    zoom: bool,
+    short: bool,
+) -> None:
+    """The runs' healthy band of the update ratio across ``xs``, then the log y axis over the ``drawn`` log10 values
+    (with the band unless zoomed): the per-epoch and the per-step update-ratio charts alike."""
     band = healthy_update(runs)
-    low, high = (math.log10(v) for v in band)
-    for i, edge in enumerate((low, high)):
+    for i, edge in enumerate(math.log10(v) for v in band):
         plt.plot(
-            [1, max(last, 2)],
-            [edge, edge],
-            label=(band_label(runs) if legend and i == 0 else None),
-            **reference_style(plain),
+            list(xs), [edge, edge], label=(band_label(runs) if legend and i == 0 else None), **reference_style(plain)
         )
     values = [10**v for v in drawn]
     lo = min([*values, band[0]]) if not zoom or not values else min(values)

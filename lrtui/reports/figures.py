@@ -166,7 +166,7 @@ def accuracy_svg(runs: Sequence[RunRecord]) -> str | None:
 
 
 def loss_svg(runs: Sequence[RunRecord]) -> str | None:
-    """Validation and training loss of every run, with ln 10 (a uniform guess over ten classes) marked."""
+    """Validation and training loss of every run, with ln C (a uniform guess over the runs' C classes) marked."""
     lines, values = [], []
     for run in runs:
         xs = _epochs(run)

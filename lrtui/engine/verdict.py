@@ -450,7 +450,7 @@ class _Measured:
                 else ""
             )
             parts.append(
-                f"units are dying: {killed} never fire, more than in any {self.b.name} run that learned "
+                f"units are dying: {killed} never fire, more than {self.b.name} runs that learned usually have "
                 f"(up to {100 * (bound.high or 0):.0f}%): the mark of steps too large{mean}"
             )
             if not fall:

@@ -16,6 +16,8 @@ missing files, into the user's data folder and nowhere else.
 A ``--data`` factory's tensors (:mod:`lrtui.engine.data_factory`) take the same path from the
 decoded set on: the same fixed validation split, ``train_limit`` and on-device batches; only their
 inputs are used as given (no /255, no channel added) and get a picture only when they are 28×28.
+A factory's training *dataset* is also read again at every epoch into the same training tensor
+(:class:`~lrtui.engine.data_stream.TrainStream`), so its random transforms stay random.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import torch
 
 from lrtui.engine.config import DATASETS, RunConfig, split_sizes
 from lrtui.engine.data_factory import FactoryDataError, factory_tensors
+from lrtui.engine.data_stream import TrainStream
 from lrtui.engine.idx import IdxError, read_idx, write_idx
 from lrtui.engine.user_code import shown
 
@@ -58,6 +61,7 @@ class Raw:
     train_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
+    train_set: Any = None  #: a factory's training dataset, read again every epoch (None: tensors only)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Splits:
     test_y: torch.Tensor
     test_images: torch.Tensor | None  #: uint8 (N, 28, 28) on the CPU, for drawing sample digits; None: no pictures
     classes: int = CLASSES  #: class numbers are 0 .. classes-1
+    stream: TrainStream | None = None  #: re-reads ``train_x``/``train_y`` in place each epoch (a factory's dataset)
 
 
 def _mnist_5k() -> Raw:
@@ -379,6 +384,12 @@ def load_splits(config: RunConfig, device: torch.device) -> Splits:
     """Train/validation/test tensors for a run, on ``device``. Same config → same tensors."""
     raw = raw_of(config)
     train_idx, val_idx = split_indices(raw.train_x.shape[0], config.val_fraction, config.train_limit)
+    classes = classes_of(config)
+    stream = (
+        TrainStream(shown(config.data), raw.train_set, tuple(train_idx.tolist()), classes)
+        if raw.train_set is not None and config.data
+        else None
+    )
     return Splits(
         train_x=_prepare(config, raw.train_x[train_idx], device),
         train_y=raw.train_y[train_idx].to(device),
@@ -387,7 +398,8 @@ def load_splits(config: RunConfig, device: torch.device) -> Splits:
         test_x=_prepare(config, raw.test_x, device),
         test_y=raw.test_y.to(device),
         test_images=_pictures(config, raw.test_x),
-        classes=classes_of(config),
+        classes=classes,
+        stream=stream,
     )
 
 

@@ -1,31 +1,38 @@
 """The user's own data: ``--data FILE.py:FUNC`` returning ``(train_x, train_y, test_x, test_y)`` or two datasets.
 
 Tensors are taken as they are (inputs of any shape, as float32; labels as int64 classes 0..C-1).
-Datasets (``torch.utils.data.Dataset`` of ``(x, y)`` items) are read once through a DataLoader
-and kept as one tensor each, so training draws batches exactly as for the built-in sets: the
-validation split, ``--train-limit``, the seeds and the batch order apply unchanged. Every fault is
-one :class:`~lrtui.engine.data.DataUnavailable` line starting ``data: SPEC:``.
+Datasets (``torch.utils.data.Dataset`` of ``(x, y)`` items) are read through a DataLoader into one
+tensor each, so training draws batches exactly as for the built-in sets: the validation split,
+``--train-limit``, the seeds and the batch order apply unchanged; the training dataset is read
+again every epoch (:mod:`lrtui.engine.data_stream`), so its random transforms stay random. Every
+fault is one :class:`~lrtui.engine.data.DataUnavailable` line starting ``data: SPEC:``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
-from lrtui.engine.config import ConfigError
+from lrtui.engine.data_stream import DataReadError, read_chunks
 from lrtui.engine.user_code import call_factory
-
-#: Items read per DataLoader batch when a factory returns datasets.
-READ_BATCH = 512
 
 
 class FactoryDataError(ValueError):
     """What is wrong with a factory's data (the caller names the factory)."""
 
 
-def factory_tensors(spec: str, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+class FactoryData(NamedTuple):
+    """What a factory gave, checked: its tensors (a dataset's first read) and the training dataset to read again."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    train_set: Any = None  #: the training dataset (None: the factory gave tensors)
+
+
+def factory_tensors(spec: str, seed: int) -> FactoryData:
     """Call the factory (seeded: random data come out the same every time) and check what it returned.
 
     Raises ConfigError (the factory cannot be loaded or raised) or FactoryDataError (what it returned).
@@ -34,9 +41,9 @@ def factory_tensors(spec: str, seed: int) -> tuple[torch.Tensor, torch.Tensor, t
         torch.manual_seed(seed)
         out = call_factory(spec, "data")
     if isinstance(out, (tuple, list)) and len(out) == 4 and all(_tensorlike(t) for t in out):
-        parts = [torch.as_tensor(t) for t in out]
+        parts, train_set = [torch.as_tensor(t) for t in out], None
     elif isinstance(out, (tuple, list)) and len(out) == 2 and all(_datasetlike(d) for d in out):
-        parts = [*_read(out[0], "train"), *_read(out[1], "test")]
+        parts, train_set = [*_read(out[0], "train"), *_read(out[1], "test")], out[0]
     else:
         raise FactoryDataError(
             f"returned {_kind(out)}, not (train_x, train_y, test_x, test_y) tensors or (train_dataset, test_dataset)"
@@ -46,7 +53,9 @@ def factory_tensors(spec: str, seed: int) -> tuple[torch.Tensor, torch.Tensor, t
         _check(part, x, y, minimum)
     if train_x.shape[1:] != test_x.shape[1:]:
         raise FactoryDataError(f"train inputs are {tuple(train_x.shape[1:])} but test inputs {tuple(test_x.shape[1:])}")
-    return train_x.float().contiguous(), train_y.long(), test_x.float().contiguous(), test_y.long()
+    return FactoryData(
+        train_x.float().contiguous(), train_y.long(), test_x.float().contiguous(), test_y.long(), train_set
+    )
 
 
 def _tensorlike(value: Any) -> bool:
@@ -65,25 +74,13 @@ def _kind(value: Any) -> str:
 
 def _read(dataset: Any, part: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Every ``(x, y)`` item of a dataset, through a DataLoader, as one input and one label tensor."""
-    from torch.utils.data import DataLoader
-
-    xs: list[torch.Tensor] = []
-    ys: list[torch.Tensor] = []
     try:
-        for batch in DataLoader(dataset, batch_size=READ_BATCH, shuffle=False):
-            if not isinstance(batch, Sequence) or len(batch) != 2:
-                raise FactoryDataError(f"the {part} dataset's items are not (input, label) pairs")
-            xs.append(torch.as_tensor(batch[0]))
-            ys.append(torch.as_tensor(batch[1]))
-    except (FactoryDataError, ConfigError):
-        raise
-    except Exception as e:  # noqa: BLE001 — the user's dataset may raise anything
-        raise FactoryDataError(
-            f"reading the {part} dataset failed ({type(e).__name__}: {' '.join(str(e).split())})"
-        ) from None
-    if not xs:
+        chunks = list(read_chunks(dataset, part))
+    except DataReadError as e:
+        raise FactoryDataError(str(e)) from None
+    if not chunks:
         raise FactoryDataError(f"the {part} dataset is empty")
-    return torch.cat(xs), torch.cat(ys)
+    return torch.cat([x for x, _ in chunks]), torch.cat([y for _, y in chunks])
 
 
 def _check(part: str, x: torch.Tensor, y: torch.Tensor, minimum: int) -> None:

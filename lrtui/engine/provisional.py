@@ -35,7 +35,7 @@ from lrtui.engine.events import Verdict, VerdictLabel
 from lrtui.engine.records import ProbeRecord
 from lrtui.engine.step_trace import StepTrace
 from lrtui.engine.verdict import DEAD_HIGH, GOOD_ACC, SMALLER_LR, Setting, last_probe
-from lrtui.engine.verdict_words import largest_step, pct, times
+from lrtui.engine.verdict_words import dead_shares, largest_step, pct, times
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def judge_provisional(
     )
     tail = s.momentum_note()
     if at_chance and dead and dead[0][0] >= DEAD_HIGH and trace is not None and dead_point is not None:
-        killed = ", ".join(f"{100 * f:.0f}% of {k}" for f, k in dead if f >= DEAD_HIGH)
+        killed = dead_shares([(k, f) for f, k in dead if f >= DEAD_HIGH])
         big = largest(points, [k for f, k in dead if f >= DEAD_HIGH])
         parts = [
             f"dying ReLUs: {killed} never fire on a fixed batch of {trace.dead_on} validation images "
@@ -110,7 +110,7 @@ def judge_provisional(
         )
     size = "" if ratio is None else "large" if band.above(ratio) else "small" if band.below(ratio) else "healthy"
     steps = f"steps {ratio:.1e} of the weights ({size})" if ratio is not None else ""
-    alive = f"at most {100 * dead[0][0]:.0f}% of {dead[0][1]} dead on the fixed batch" if dead else ""
+    alive = f"at most {dead_shares([(dead[0][1], dead[0][0])])} dead on the fixed batch" if dead else ""
     if at_chance:
         reason = f"{accuracy}, at chance: too early to tell stuck from not yet taken off"
         return Verdict(

@@ -531,6 +531,9 @@ class Fit(Callback):
             tracer = self.runs[i].tracer
             if tracer is not None:
                 tracer.start_epoch((epoch - 1) * first.batches_per_epoch)
+        stream, splits = first.splits.stream, first.splits  # a dataset's random transforms, drawn anew
+        if stream is not None:  # a cancel stops the read, and the loop before the first batch
+            stream.refill(splits.train_x, splits.train_y, first.config.seed, epoch, first.cancel)
         order = torch.randperm(first.n_train, generator=first.generator, device=first.device)
         self.epoch, self.batches, self.samples = epoch, 0, 0
         return run_batches(

@@ -105,7 +105,17 @@ from lrtui.engine.verdict_setting import (
 from lrtui.engine.verdict_setting import (  # re-exported: other modules read them here
     UNIFORM_LOSS as UNIFORM_LOSS,
 )
-from lrtui.engine.verdict_words import falling, largest_step, layer_text, pct, probe_gain, rel_fall, share, times, trend
+from lrtui.engine.verdict_words import (
+    dead_shares,
+    falling,
+    largest_step,
+    pct,
+    probe_gain,
+    rel_fall,
+    share,
+    times,
+    trend,
+)
 
 
 def judge(
@@ -258,7 +268,7 @@ class _Measured:
         if self.dead[0][1] == 0:
             return "no dead units"
         if self.dead[0][1] >= DEAD_NOTE:
-            named = ", ".join(f"{100 * f:.0f}% of {layer_text(k)}" for k, f in self.dead if f >= DEAD_NOTE)
+            named = dead_shares([(k, f) for k, f in self.dead if f >= DEAD_NOTE])
             bound = self.b.dead_fraction.high
             where = "above" if self.b.dead_fraction.above(self.dead[0][1]) else "within"
             band = f" ({where} {self.b.name}'s band: up to {100 * bound:.0f}%)" if bound is not None else ""
@@ -330,7 +340,7 @@ class _Measured:
         dead, s = self.dead, self.s
         if not (self.at_chance and dead and dead[0][1] >= DEAD_HIGH):
             return None
-        killed = ", ".join(f"{100 * f:.0f}% of {name}" for name, f in dead if f >= DEAD_HIGH)
+        killed = dead_shares([(name, f) for name, f in dead if f >= DEAD_HIGH])
         peak = max(self.acc[:-1], default=0.0)
         fell = f" (after reaching {s.acc(peak)})" if peak > s.chance else ""
         # epoch means count dead steps (0) and hide the killing ones: quote a killed layer's largest single step
@@ -440,7 +450,7 @@ class _Measured:
         fall = _unstable_fall(self.acc, self.train, self.val_loss, s)
         parts = [fall] if fall else []
         if dead and bound.above(dead[0][1]):
-            killed = ", ".join(f"{100 * f:.0f}% of {layer_text(k)}" for k, f in dead if bound.above(f))
+            killed = dead_shares([(k, f) for k, f in dead if bound.above(f)])
             top = largest_update(self.diags, [k for k, f in dead if bound.above(f)])
             mean = (
                 f"; {largest_step(*top)}"

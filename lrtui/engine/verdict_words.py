@@ -74,3 +74,8 @@ def times(factor: float) -> str:
 def layer_text(name: str) -> str:
     """A layer's name in a sentence: a bare index (a ``Sequential``'s ``4``) reads "layer 4", not a number."""
     return f"layer {name}" if name[:1].isdigit() else name
+
+
+def dead_shares(pairs: Sequence[tuple[str, float]]) -> str:
+    """ "100% of fc1, 86% of layer 2": each layer's share of units that never fire, in the given order."""
+    return ", ".join(f"{100 * f:.0f}% of {layer_text(name)}" for name, f in pairs)

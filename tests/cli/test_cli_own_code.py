@@ -145,6 +145,21 @@ def test_the_reference_cnn_on_own_image_data(cli, tmp_path):
     assert run["config"]["model_name"] == "ConvNet" and len(run["test"]["samples"]["images"]) == 16
 
 
+def test_the_shifted_digits_example_trains_with_a_new_draw_every_epoch(cli, tmp_path):
+    """examples/shifted_digits.py: datasets with torchvision's RandomAffine train, reproducibly for a seed."""
+    losses = []
+    for seed in ("0", "0", "1"):
+        home = tmp_path / f"home{len(losses)}"
+        args = ["run", "--data", f"{EXAMPLES / 'shifted_digits.py:shifted_digits'}", "--epochs", "2"]
+        result = cli([*args, "--train-limit", "200", "--seed", seed, "--device", "cpu", "--quiet"], home)
+        assert result.code == 0, result.err
+        run = _only_run(home)
+        assert run["status"] == "finished" and len(run["epochs"]) == 2
+        assert run["config"]["classes"] == 10 and len(run["test"]["samples"]["images"]) == 16
+        losses.append(tuple(e["train_loss"] for e in run["epochs"]))
+    assert losses[0] == losses[1] and losses[0] != losses[2]  # a seed gives the same run again (its draws too)
+
+
 BAD_MODELS = {
     "missing.py:f": (None, "model: {dir}/missing.py does not exist"),
     "nofunc.py:f": ("x = 1\n", "has no f"),

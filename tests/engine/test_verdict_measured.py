@@ -48,6 +48,24 @@ def test_a_dead_network_is_not_learning_even_though_its_steps_are_zero() -> None
     assert "killed by steps of up to 6e-02" in verdict.reason and "smaller" in verdict.hint
 
 
+def test_a_sequentials_dead_layers_read_as_layers_not_bare_numbers() -> None:
+    """An MLP's ReLUs are ``2`` and ``4`` in its Sequential: "100% of layer 4", never "100% of 4"."""
+
+    def mlp_epoch(n: int, ratio: float) -> EpochRecord:
+        diagnostics = Diagnostics(
+            update_ratio={"1": ratio, "3": ratio, "5": ratio},
+            grad_norm=0.7,
+            dead_fraction={"2": 0.86, "4": 1.0},
+            top_class_share=1.0,
+            pred_entropy=2.3,
+        )
+        return EpochRecord(n, 2.31, 0.11, 2.316, 0.115, diagnostics=diagnostics)
+
+    verdict = judge([mlp_epoch(1, 4e-2), mlp_epoch(2, 0.0)], "finished", config=RunConfig(model="mlp.py:mlp"))
+    assert verdict.label == "not learning" and "100% of layer 4, 86% of layer 2 never fire" in verdict.reason
+    assert not re.search(r"% of \d", verdict.reason)
+
+
 def test_epoch_means_inside_the_band_are_not_quoted_as_the_killing_steps() -> None:
     """Full MNIST, lr 0.5: epoch means of 1e-3 (inside the band) while single steps moved layers by half."""
     run = [epoch(0.116, 2.32, 1e-3, dead=1.0, top=1.0), epoch(0.105, 2.321, 0.0, dead=1.0, top=1.0, n=2)]

@@ -65,7 +65,7 @@ def main() -> None:
     base, reference = results[0][1], results[0][2]
     print(f"{'reader':<30} {'median s':>9} {'vs before':>10}")
     for label, seconds, raw in results:
-        same = all(torch.equal(a, b) for a, b in zip(reference.__dict__.values(), raw.__dict__.values(), strict=True))
+        same = all(torch.equal(a, b) for a, b in zip(reference.tensors(), raw.tensors(), strict=True))
         print(f"{label:<30} {seconds:>9.3f} {seconds / base:>9.2f}x{'' if same else '  TENSORS DIFFER'}")
     print(f"train {tuple(reference.train_x.shape)}, test {tuple(reference.test_x.shape)}")
 

@@ -43,6 +43,13 @@ from lrtui.engine.user_code import shown
 SPLIT_SEED = 20240501
 CLASSES = 10
 _TORCHVISION = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
+#: What the built-in sets' classes are (digits need no names); KMNIST's hiragana, romanised
+CLASS_NAMES = {
+    "fashion-mnist": (
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ),
+    "kmnist": ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
+}  # fmt: skip
 
 
 class DataUnavailable(RuntimeError):
@@ -62,6 +69,11 @@ class Raw:
     test_x: torch.Tensor
     test_y: torch.Tensor
     train_set: Any = None  #: a factory's training dataset, read again every epoch (None: tensors only)
+    class_names: tuple[str, ...] = ()  #: a factory's names of classes 0, 1, … (none: the built-in sets' table)
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The four decoded tensors: train inputs and labels, test inputs and labels."""
+        return self.train_x, self.train_y, self.test_x, self.test_y
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class Splits:
     test_images: torch.Tensor | None  #: uint8 (N, 28, 28) on the CPU, for drawing sample digits; None: no pictures
     classes: int = CLASSES  #: class numbers are 0 .. classes-1
     stream: TrainStream | None = None  #: re-reads ``train_x``/``train_y`` in place each epoch (a factory's dataset)
+    class_names: tuple[str, ...] = ()  #: names of classes 0, 1, … where the data give them (digits: none)
 
 
 def _mnist_5k() -> Raw:
@@ -97,7 +110,8 @@ def _mnist_5k() -> Raw:
         arrays = train_test_split(x, y, test_size=1000, stratify=y, random_state=SPLIT_SEED % 2**32)
         arrays = [np.ascontiguousarray(a) for a in (arrays[0], arrays[2], arrays[1], arrays[3])]
         _write_cache(cache, arrays)
-    return Raw(*(torch.from_numpy(a) for a in arrays))
+    train_x, train_y, test_x, test_y = (torch.from_numpy(a) for a in arrays)
+    return Raw(train_x, train_y, test_x, test_y)
 
 
 def _cache_dir() -> Path:
@@ -226,7 +240,7 @@ def _legacy(name: str, root: Path) -> Raw | None:
         parts += [x, y]
     for i, f in ((0, files[0]), (2, files[1])):
         _check_pair(name, f, parts[i].numpy(), f, parts[i + 1].numpy(), minimum=2 - i // 2)
-    return Raw(*parts)
+    return Raw(parts[0], parts[1], parts[2], parts[3])
 
 
 def _download(name: str, root: Path, folder: Path) -> None:
@@ -316,14 +330,24 @@ def raw_of(config: RunConfig) -> Raw:
 
 
 def classes_of(config: RunConfig) -> int:
-    """Classes of a run's data: 10 for the built-in sets, the largest label + 1 of a factory's."""
+    """Classes of a run's data: 10 for the built-in sets; a factory's: the largest label + 1, or as many as it names."""
     if not config.data:
         return CLASSES
     raw = raw_of(config)
     classes = int(max(raw.train_y.max(), raw.test_y.max())) + 1
+    if raw.class_names and len(raw.class_names) < classes:
+        raise DataUnavailable(
+            f"data: {shown(config.data)}: {len(raw.class_names)} class names for labels up to {classes - 1}"
+        )
+    classes = max(classes, len(raw.class_names))
     if classes < 2:
         raise DataUnavailable(f"data: {config.data}: every label is 0: at least two classes are needed")
     return classes
+
+
+def class_names_of(config: RunConfig) -> tuple[str, ...]:
+    """The names of a run's classes, where its data give them: a factory's, or a built-in set's table."""
+    return raw_of(config).class_names if config.data else CLASS_NAMES.get(config.dataset, ())
 
 
 def first_inputs(config: RunConfig, n: int = 2) -> torch.Tensor:
@@ -400,6 +424,7 @@ def load_splits(config: RunConfig, device: torch.device) -> Splits:
         test_images=_pictures(config, raw.test_x),
         classes=classes,
         stream=stream,
+        class_names=class_names_of(config),
     )
 
 

@@ -10,12 +10,17 @@ fault is one :class:`~lrtui.engine.data.DataUnavailable` line starting ``data: S
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import torch
 
 from lrtui.engine.data_stream import DataReadError, read_chunks
 from lrtui.engine.user_code import call_factory
+
+#: The longest class name a factory may give (a table column, a confusion matrix's row label).
+MAX_NAME = 40
 
 
 class FactoryDataError(ValueError):
@@ -30,6 +35,7 @@ class FactoryData(NamedTuple):
     test_x: torch.Tensor
     test_y: torch.Tensor
     train_set: Any = None  #: the training dataset (None: the factory gave tensors)
+    class_names: tuple[str, ...] = ()  #: names of classes 0, 1, … where the factory gives them
 
 
 def factory_tensors(spec: str, seed: int) -> FactoryData:
@@ -40,13 +46,19 @@ def factory_tensors(spec: str, seed: int) -> FactoryData:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         out = call_factory(spec, "data")
+    names: tuple[str, ...] = ()
+    if isinstance(out, (tuple, list)) and len(out) in (3, 5) and _names_like(out[-1]):
+        out, names = out[:-1], _class_names(out[-1])
     if isinstance(out, (tuple, list)) and len(out) == 4 and all(_tensorlike(t) for t in out):
         parts, train_set = [torch.as_tensor(t) for t in out], None
     elif isinstance(out, (tuple, list)) and len(out) == 2 and all(_datasetlike(d) for d in out):
         parts, train_set = [*_read(out[0], "train"), *_read(out[1], "test")], out[0]
+        if not names and _names_like(getattr(out[0], "classes", None)):  # torchvision's datasets name them so
+            names = _class_names(out[0].classes)
     else:
         raise FactoryDataError(
             f"returned {_kind(out)}, not (train_x, train_y, test_x, test_y) tensors or (train_dataset, test_dataset)"
+            " (either with a list of class names after them)"
         )
     train_x, train_y, test_x, test_y = parts
     for part, x, y, minimum in (("train", train_x, train_y, 2), ("test", test_x, test_y, 1)):
@@ -54,8 +66,24 @@ def factory_tensors(spec: str, seed: int) -> FactoryData:
     if train_x.shape[1:] != test_x.shape[1:]:
         raise FactoryDataError(f"train inputs are {tuple(train_x.shape[1:])} but test inputs {tuple(test_x.shape[1:])}")
     return FactoryData(
-        train_x.float().contiguous(), train_y.long(), test_x.float().contiguous(), test_y.long(), train_set
+        train_x.float().contiguous(), train_y.long(), test_x.float().contiguous(), test_y.long(), train_set, names
     )
+
+
+def _names_like(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, str) for v in value)
+
+
+def _class_names(names: Sequence[str]) -> tuple[str, ...]:
+    """Class names as tables show them: one line each, no control characters, at most 40 characters."""
+    for k, name in enumerate(names):
+        if not name.strip() or any(unicodedata.category(c)[0] == "C" for c in name):
+            raise FactoryDataError(f"class name {k} ({name!r}) is empty or holds a control character")
+        if len(name) > MAX_NAME:
+            raise FactoryDataError(f"class name {k} is {len(name)} characters long; at most {MAX_NAME} fit a table")
+    if all(name.startswith(f"{k} - ") for k, name in enumerate(names)):  # torchvision's MNIST: "3 - three"
+        return tuple(name[len(f"{k} - ") :] for k, name in enumerate(names))
+    return tuple(names)
 
 
 def _tensorlike(value: Any) -> bool:

@@ -41,7 +41,12 @@ def predict(
 
 
 def scored(
-    loss: float, pred_t: torch.Tensor, true_t: torch.Tensor, classes: int, pictures: torch.Tensor | None
+    loss: float,
+    pred_t: torch.Tensor,
+    true_t: torch.Tensor,
+    classes: int,
+    pictures: torch.Tensor | None,
+    class_names: tuple[str, ...] = (),
 ) -> TestResult:
     """The test set's score: accuracy, loss, confusion matrix, per-class report and a few digits to show
     (misclassified ones first; none where the inputs are no images)."""
@@ -60,4 +65,5 @@ def scored(
         confusion_matrix=matrix.cpu().tolist(),
         report=report,
         samples={"images": images.tolist(), "true": [true[i] for i in picked], "pred": [pred[i] for i in picked]},
+        class_names=class_names,
     )

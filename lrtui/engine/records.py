@@ -237,6 +237,8 @@ class TestResult:
     scores: dict[str, ClassScores] = field(default_factory=dict)
     report_accuracy: float | None = None  #: the report's ``accuracy`` row (None: the report had none)
     samples: Samples = field(default_factory=Samples)
+    #: the data's names of classes 0, 1, …, where it gives them (Fashion-MNIST's, a factory's); () for digits
+    class_names: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -246,6 +248,7 @@ class TestResult:
         confusion_matrix: Sequence[Sequence[int]],
         report: Mapping[str, Any],
         samples: Mapping[str, Sequence[Any]] | None = None,
+        class_names: Sequence[str] = (),
     ) -> TestResult:
         """From scikit-learn's ``classification_report(output_dict=True)`` and plain lists."""
         scores = {
@@ -267,7 +270,16 @@ class TestResult:
                 tuple(int(t) for t in s.get("true", ())),
                 tuple(int(p) for p in s.get("pred", ())),
             ),
+            tuple(class_names),
         )
+
+    def class_label(self, key: int | str) -> str:
+        """A class (its number, or a report row's key) as a table names it: ``3`` for digits, ``3 Dress`` where
+        the data name their classes; a report's other rows (``macro avg``) as they are."""
+        k = int(key) if isinstance(key, int) or key.isdigit() else -1
+        if k < 0:
+            return str(key)
+        return f"{k} {self.class_names[k]}" if k < len(self.class_names) else str(k)
 
     @property
     def report(self) -> dict[str, Any]:
@@ -288,6 +300,7 @@ class TestResult:
             "confusion_matrix": [list(row) for row in self.confusion_matrix],
             "report": self.report,
             "samples": self.samples.to_dict(),
+            **({"class_names": list(self.class_names)} if self.class_names else {}),
         }
 
 

@@ -338,7 +338,8 @@ class Run:
 
     def test(self) -> TestResult:
         loss, pred = self.predict(self.splits.test_x, self.splits.test_y)
-        return scored(loss, pred, self.splits.test_y, self.splits.classes, self.splits.test_images)
+        s = self.splits
+        return scored(loss, pred, s.test_y, s.classes, s.test_images, s.class_names)
 
     # -- the whole run ----------------------------------------------------------------------
     def run(self) -> RunEnd:

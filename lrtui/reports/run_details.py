@@ -9,6 +9,7 @@ from lrtui.engine.trace_story import trace_sentence
 from lrtui.plots.confidence import acc_text
 from lrtui.plots.formatting import num, pct, sci, seconds
 from lrtui.plots.probe_text import disagreement, probe_sentences
+from lrtui.printable import plain_text
 from lrtui.reports import figures
 from lrtui.reports.blocks import Block, Heading, Para, Table, table_of
 from lrtui.sessions.record import RunRecord
@@ -156,15 +157,25 @@ def best_run_blocks(best: RunRecord) -> list[Block]:
     if test is None:
         return blocks
     matrix = test.confusion_matrix
+    what = "class" if best.config.data or test.class_names else "digit"
     if matrix:
-        blocks.append(Heading("Confusion matrix (test set; rows = true digit, columns = predicted)", 3))
+        blocks.append(Heading(f"Confusion matrix (test set; rows = true {what}, columns = predicted)", 3))
         blocks.append(
-            table_of(("true \\ pred", *map(str, range(len(matrix)))), ([i, *row] for i, row in enumerate(matrix)))
+            table_of(
+                ("true \\ pred", *map(str, range(len(matrix)))),
+                ([plain_text(test.class_label(i)), *row] for i, row in enumerate(matrix)),
+            )
         )
     if test.scores or test.report_accuracy is not None:
         blocks.append(Heading("Classification report (test set)", 3))
         rows = [
-            (name, num(v.precision, 3), num(v.recall, 3), num(v.f1, 3), f"{v.support:.0f}")
+            (
+                plain_text(test.class_label(name)),
+                num(v.precision, 3),
+                num(v.recall, 3),
+                num(v.f1, 3),
+                f"{v.support:.0f}",
+            )
             for name, v in test.scores.items()
         ]
         if test.report_accuracy is not None:

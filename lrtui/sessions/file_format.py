@@ -126,6 +126,7 @@ class TestDoc(Struct):
         None
     )
     samples: SamplesDoc | None = None
+    class_names: Annotated[list[Annotated[str, Meta(max_length=200)]], Meta(max_length=1000)] | None = None
 
 
 if typing.TYPE_CHECKING:

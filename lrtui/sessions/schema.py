@@ -315,6 +315,7 @@ def _test(t: TestDoc | None, where: str) -> TestResult | None:
         scores,
         accuracy if isinstance(accuracy, float) else None,
         Samples(tuple(images), tuple(samples.true), tuple(samples.pred)),
+        tuple(t.class_names or ()),
     )
 
 

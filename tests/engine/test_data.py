@@ -102,7 +102,7 @@ def test_mnist_5k_cache_gives_the_decoded_digits_and_survives_a_corrupt_file(tmp
         cache = next(tmp_path.glob("mnist-5k-*.npz"))
         load_raw.cache_clear()
         cached = load_raw("mnist-5k", "")
-        for a, b in zip(decoded.__dict__.values(), cached.__dict__.values()):
+        for a, b in zip(decoded.tensors(), cached.tensors(), strict=True):
             assert torch.equal(a, b)
         cache.write_bytes(cache.read_bytes()[:1000])  # truncated: decoded again, and rewritten
         load_raw.cache_clear()

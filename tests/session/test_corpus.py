@@ -83,6 +83,8 @@ MUST_FAIL: dict[str, Callable[[Doc], Any]] = {
     "test report row text": _set("runs.0.test.report.0", "good"),
     "test sample short": _set("runs.0.test.samples.images", [[0, 1, 2]]),
     "test labels differ": _set("runs.0.test.samples.true", [1]),
+    "class names text": _set("runs.0.test.class_names", "T-shirt, Trouser"),
+    "class name a number": _set("runs.0.test.class_names", ["T-shirt", 3]),
     "verdict label unknown": _set("runs.0.verdict.label", "[bold]great"),
     "verdict a string": _set("runs.0.verdict", "converged"),
     "diverged_at text": _set("runs.0.diverged_at", "epoch 2"),

@@ -36,6 +36,11 @@ several settings queue every combination (a grid; above {GRID_CONFIRM} runs the 
   one class for every image: the loss sits at 2.30 = ln 10, a uniform guess.
 - **lr 0.0001** is too slow: its steps are ~100× below the band; the loss barely moves in 5 epochs.
 
+These numbers are the article's CNN on ten digit classes. With your own network or data (*model*,
+*data*: `FILE.py:FUNC`) chance is 1/C and a uniform guess's loss ln C for its C classes, the layers
+are named by their path in the model, and the band is still the reference CNN's: a verdict says so,
+and a range test (**ctrl+f**) finds your network's own learning rate.
+
 The **Probe** tab shows the loss after one step of size η from the run's weights: the run's lr
 (the vertical line) short of the valley, in it, or on the wall. The line under the charts tells
 the selected run's verdict, its reason and these measurements.

@@ -4,8 +4,6 @@ where the run disagrees with it), test confusion matrix, per-class report and a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -81,8 +79,15 @@ def probe_block(run: RunRecord) -> Text:
     return text
 
 
-def confusion_table(matrix: Sequence[Sequence[int]]) -> Table:
-    """Rows are true classes, columns predicted ones; the diagonal (correct) in green."""
+def class_cell(test: TestResult, name: str) -> Text:
+    """A class as a row label: its number, and its name where the data give one (shown as text, never markup)."""
+    return Text(plain_text(test.class_label(name)))
+
+
+def confusion_table(test: TestResult) -> Table:
+    """Rows are true classes (with their names, where the data give them), columns predicted ones; the diagonal
+    (correct) in green."""
+    matrix = test.confusion_matrix
     table = Table(
         title="confusion matrix (rows true, columns predicted)",
         title_justify="left",
@@ -95,7 +100,7 @@ def confusion_table(matrix: Sequence[Sequence[int]]) -> Table:
         table.add_column(str(j), justify="right", header_style="bold")
     for i, row in enumerate(matrix):
         cells = [Text(str(v), style="green" if i == j else ("red" if v else "dim")) for j, v in enumerate(row)]
-        table.add_row(str(i), *cells)
+        table.add_row(class_cell(test, str(i)), *cells)
     return table
 
 
@@ -105,7 +110,9 @@ def class_report_table(test: TestResult) -> Table:
     for header in ("class", "precision", "recall", "f1", "support"):
         table.add_column(header, justify="right", header_style="bold")
     for name, row in test.scores.items():
-        table.add_row(name, f"{row.precision:.3f}", f"{row.recall:.3f}", f"{row.f1:.3f}", f"{row.support:.0f}")
+        table.add_row(
+            class_cell(test, name), f"{row.precision:.3f}", f"{row.recall:.3f}", f"{row.f1:.3f}", f"{row.support:.0f}"
+        )
     if test.report_accuracy is not None:
         table.add_row("accuracy", "", "", f"{test.report_accuracy:.3f}", "")
     return table
@@ -119,7 +126,7 @@ def evaluation_block(run: RunRecord) -> RenderableType:
     head = Text(f"test accuracy {pct(run.test.accuracy)} · test loss {num(run.test.loss)}", style="bold")
     parts: list[RenderableType] = [head]
     if run.test.confusion_matrix:
-        parts += [Text(""), confusion_table(run.test.confusion_matrix)]
+        parts += [Text(""), confusion_table(run.test)]
     if run.test.scores or run.test.report_accuracy is not None:
         parts += [Text(""), class_report_table(run.test)]
     return Group(*parts)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import shlex
 import sys
 import threading
 import time
@@ -35,7 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 
-from lrtui.engine.config import RunConfig
+from lrtui.engine.config import SESSION_ARG, RunConfig
 from lrtui.engine.events import EpochEnd, Event, RunEnd, RunStarted, RunState
 from lrtui.sessions.range_tests import with_range_tests
 from lrtui.sessions.record import RunRecord
@@ -362,6 +363,9 @@ class Runner:
             return
         if isinstance(event, RunEnd) and event.status == "cancelled" and self._end_status != "cancelled":
             event = replace(event, status=self._end_status)  # type: ignore[arg-type]
+        if isinstance(event, RunEnd) and event.verdict is not None and SESSION_ARG in event.verdict.hint:
+            where = f"--open {shlex.quote(str(self.session.path))}"  # the command the hint gives, ready to run
+            event = replace(event, verdict=replace(event.verdict, hint=event.verdict.hint.replace(SESSION_ARG, where)))
         if isinstance(event, (RunStarted, EpochEnd)):
             self._note_system(event)
         self.session.observe(event)

@@ -57,3 +57,17 @@ def test_a_short_chart_drops_its_title_and_x_label_and_gives_their_rows_to_the_a
     ):
         title = charts.render(draw, [run], width=60, height=12).splitlines()[0].strip()
         assert title and title not in charts.render(draw, [run], width=60, height=12, short=True), draw.__name__
+
+
+def test_a_count_in_a_narrow_place_keeps_three_figures() -> None:
+    from lrtui.plots.formatting import count
+
+    assert [count(n) for n in (1_539, 9_999, 10_000, 235_146, 999_499, 999_500, 11_172_490)] == [
+        "1,539",
+        "9,999",
+        "10k",
+        "235k",
+        "999k",
+        "1.0M",
+        "11.2M",
+    ]

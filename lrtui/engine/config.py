@@ -39,6 +39,8 @@ DEFAULT_MOMENTUM: dict[str, float] = {"sgd-momentum": 0.9, "nesterov": 0.9}
 MOMENTUM_OPTIMIZERS: frozenset[str] = frozenset({"sgd", "sgd-momentum", "nesterov", "rmsprop"})
 #: ``dataset`` of runs whose data come from a ``data`` factory (they have no pool size known in advance).
 CUSTOM_DATA = "custom"
+#: Where a hint's range-test command names its session: the runner, which knows it, puts the session's folder there.
+SESSION_ARG = "--open SESSION"
 #: The reference CNN's name and parameter count: what a config records when no ``model`` factory is given.
 REFERENCE_MODEL, REFERENCE_PARAMS = "ConvNet", 206_922
 #: Learning-rate schedules (formulas in :mod:`lrtui.engine.schedule`).

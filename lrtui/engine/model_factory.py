@@ -10,13 +10,14 @@ cannot be loaded, raises, returns no Module, or a network that does not fit the 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import torch
 from torch import nn
 
-from lrtui.engine.config import REFERENCE_MODEL, ConfigError, RunConfig, format_lr
+from lrtui.engine.config import REFERENCE_MODEL, SESSION_ARG, ConfigError, RunConfig, format_lr
 from lrtui.engine.data import classes_of, first_inputs
 from lrtui.engine.events import Verdict
 from lrtui.engine.model import build_model, seeded_model
@@ -115,9 +116,9 @@ def with_caveat(verdict: Verdict | None, config: RunConfig) -> Verdict | None:
             f"({config.optimizer}, batch {config.batch_size}); {verdict.hint}"
         )
     else:
-        data = f" --data {config.data}" if config.data else ""
+        data = f" --data {shlex.quote(config.data)}" if config.data else ""
         hint = (
-            f"{verdict.hint}; a range test finds this network's own: lrtui find-lr --model {config.model}{data} "
-            f"--optimizer {config.optimizer} --batch-size {config.batch_size} --open SESSION"
+            f"{verdict.hint}; a range test finds this network's own: lrtui find-lr --model {shlex.quote(config.model)}"
+            f"{data} --optimizer {config.optimizer} --batch-size {config.batch_size} {SESSION_ARG}"
         )
     return Verdict(verdict.label, reason, hint)

@@ -41,6 +41,13 @@ def sci(x: float | None, digits: int = 1) -> str:
     return "0" if x == 0 else f"{x:.{digits}e}"
 
 
+def count(n: int) -> str:
+    """A count in a narrow place: 1,539 · 235k · 11.2M."""
+    if n < 10_000:
+        return f"{n:,}"
+    return f"{n / 1000:.0f}k" if n < 999_500 else f"{n / 1e6:.1f}M"
+
+
 def seconds(x: float | None) -> str:
     if x is None or not x or not finite(x):
         return DASH

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 from lrtui.engine.config import format_lr
@@ -23,8 +24,16 @@ def test_without_a_range_test_the_hint_proposes_one_kept_in_the_session(cli, tmp
     [run] = _runs(tmp_path)
     hint = run["verdict"]["hint"]
     assert "range test in this session" not in hint
-    assert f"lrtui find-lr --model {MLP} --optimizer sgd --batch-size 10 --open SESSION" in hint
+    [folder] = (tmp_path / "sessions").iterdir()
+    command = (
+        f"lrtui find-lr --model {shlex.quote(MLP)} --optimizer sgd --batch-size 10 --open {shlex.quote(str(folder))}"
+    )
+    assert hint.endswith(command)  # the session filled in: the command runs as given
     assert run["config"]["range_test_lr"] is None
+    args = shlex.split(command)[1:]
+    found = cli([*args, "--train-limit", "400", "--steps", "60", "--device", "cpu"], tmp_path)
+    assert found.code == 0, found.err
+    assert f"kept in session: {folder}" in found.out
 
 
 def test_the_sessions_range_test_for_the_network_optimizer_and_batch_comes_first(cli, tmp_path) -> None:

@@ -141,9 +141,9 @@ def test_a_three_class_run_is_drawn_and_told_at_one_third_and_ln_3() -> None:
         app = make_app(data=data, model=model, lr="0.05")
         async with app.run_test(size=(160, 48)) as pilot:
             shows = app.query_one("#f-model", Static)
-            await until(pilot, lambda: "parameters" in str(shows.render()), "the checked network")
-            assert str(shows.render()) == "Sequential · 1,539 parameters · blobs.py:classifier"
-            assert str(app.query_one("#f-data", Static).render()) == "3 classes · blobs.py:blobs"
+            await until(pilot, lambda: "params" in str(shows.render()), "the checked network")
+            assert str(shows.render()) == "Sequential · 1,539 params\nblobs.py:classifier"  # a line each
+            assert str(app.query_one("#f-data", Static).render()) == "3 classes\nblobs.py:blobs"
             await pilot.press("ctrl+r")
             await settle(pilot)
             run = app.session.runs[0]

@@ -27,6 +27,7 @@ from lrtui.engine.config import (
     resolve_device,
 )
 from lrtui.engine.user_code import one_line, shown
+from lrtui.plots.formatting import count
 from lrtui.printable import printable
 
 
@@ -109,11 +110,12 @@ class ParamsForm(VerticalScroll):
         for name, label in FACTORIES:
             spec = self.extra.get(name, "").strip()
             if spec:  # what the user passed, as text (never markup); the network's name and size come with its runs
-                with Horizontal(classes="field", id=f"row-{name}"):
+                with Horizontal(classes="field factory", id=f"row-{name}"):
                     yield Label(label, classes="field-label")
                     yield Static(
                         Text(printable(spec[:MAX_LENGTH_LR], newlines=False) + " (from the command line)"),
                         id=f"f-{name}",
+                        classes="factory-value",
                     )
         for field in FIELDS:
             with Horizontal(classes="field", id=f"row-{field.name}"):
@@ -194,11 +196,11 @@ class ParamsForm(VerticalScroll):
                     text.append(" · " + printable(error, newlines=False), style="red")
             elif config is not None:  # what was found first (the field is narrow), then the file; names from user code
                 found = (
-                    f"{config.model_name.rpartition('→ ')[2]} · {config.model_params:,} parameters"
+                    f"{config.model_name.rpartition('→ ')[2]} · {count(config.model_params)} params"
                     if name == "model"
                     else f"{config.classes} classes"
-                )
-                text = Text.assemble((printable(found, newlines=False), "bold"), f" · {file}")
+                )  # a line each, cut with … where the form is narrow
+                text = Text.assemble((printable(found, newlines=False), "bold"), "\n", file)
             self.query_one(f"#f-{name}", Static).update(text)
 
     def set_value(self, name: str, value: str) -> None:

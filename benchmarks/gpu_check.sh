@@ -13,7 +13,8 @@
 #   NVML while the GPU multiplies matrices), the CUDA tests (every test file marked cuda), a single run and a
 #   stacked sweep with `lrtui run --device cuda` on the embedded 5k digits (their epochs' GPU figures counted),
 #   a --model sweep of examples/mlp.py stacked through torch.func against the same runs one by one
-#   (benchmarks/gpu_func_stack.py: the CUDA graph captured, the final losses equal), the real `lrtui` app in a
+#   (benchmarks/gpu_func_stack.py: the CUDA graph captured, the final losses equal), a --data sweep of datasets
+#   with random transforms (examples/shifted_digits.py: read again every epoch), the real `lrtui` app in a
 #   pseudo-terminal (first frame, a run, ctrl+q), the three lessons on full MNIST when $DATA holds it,
 #   throughput (benchmarks/sweep.py: reference loop, one run, K=8 one by one / stacked) and the engine against
 #   the notebook loop (vs_reference.py). Each part prints its time and the budget used so far; a summary
@@ -262,6 +263,7 @@ if [ -z "$dev" ]; then
   skip_line "lrtui run, one run"
   skip_line "lrtui run, stacked sweep"
   skip_line "--model sweep, torch.func"
+  skip_line "--data datasets, stacked"
 else
   TAIL=0 part "lrtui run, one run ($dev)" 75 "$L/run-one.txt" \
     lrtui run --lr 0.05 "${run_size[@]}" --device "$dev" --quiet --json "$out/run-one.json"
@@ -276,6 +278,12 @@ else
   [ "$rc" = 0 ] && fig=$(sed -n 's/^figure: //p' "$L/model-sweep.txt")
   [ "$rc" != 0 ] && grep -q "^FAILED: " "$L/model-sweep.txt" && fig=$(grep -m 1 "^FAILED: " "$L/model-sweep.txt")
   row "--model sweep, torch.func" "$(status_of)" "$fig" "$secs"
+  # datasets with random transforms: the training split read again every epoch into the stack's buffer (its
+  # CUDA graph reads that buffer); the --json stays with the logs ($OUT keeps at most 7 files)
+  TAIL=0 part "--data datasets, read every epoch: examples/shifted_digits.py, stacked ($dev)" 75 "$L/run-data.txt" \
+    lrtui run --data examples/shifted_digits.py:shifted_digits --lr 0.05,0.01 --epochs 2 --train-limit 1000 \
+    --batched --device "$dev" --quiet --json "$L/run-data.json"
+  runs_row "--data datasets, stacked" "$L/run-data"
 fi
 
 # -- 6. the app: the real `lrtui` in a pseudo-terminal (80x24): first frame, a run (auto: CUDA), ctrl+q -------

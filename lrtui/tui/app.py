@@ -31,6 +31,7 @@ from lrtui.tui.keys import palette_entries
 from lrtui.tui.messages import RunnerUpdate
 from lrtui.tui.process import limit_torch_threads
 from lrtui.tui.screens.main import MainScreen
+from lrtui.tui.widgets.runlog import RunLog
 
 QUIT_WAIT_S = 1.5  #: how long quitting waits for the running run to report its end
 
@@ -89,6 +90,8 @@ class LRTuiApp(App[None]):
     def on_runner_update(self, message: RunnerUpdate) -> None:
         item = message.item
         if not self.screen_stack or self.detached:  # shutting down: the runner and the session have it
+            return
+        if not self.main.query(RunLog):  # the app is closing and took the screen's widgets down first
             return
         if isinstance(item, RunsDone):
             self.main.batch_done(item)

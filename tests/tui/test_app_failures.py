@@ -48,3 +48,26 @@ def test_runs_on_other_data_joining_the_session_are_said_once_in_the_log():
             assert in_log(app, "the new runs use mnist-5k, first 150 training samples")
 
     asyncio.run(scenario())
+
+
+def test_an_event_that_arrives_while_the_app_takes_its_screen_down_is_dropped():
+    """A run stopped as the app closes may still report: its batch log must not raise (NoMatches) on a screen
+    whose widgets are gone — found by the screenshot script, which leaves the app while a run stops."""
+    from lrtui.engine.config import RunConfig
+    from lrtui.engine.events import BatchLog
+    from lrtui.tui.messages import RunnerUpdate
+    from lrtui.tui.widgets.runlog import RunLog
+
+    async def scenario() -> None:
+        app = LRTuiApp(initial=dict(TINY), cursor_blink=False)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot)
+            record = app.session.add(RunConfig(epochs=1, train_limit=300))
+            log = BatchLog(record.id, 1, 10, 100, 300, 2.3, 12, 0.12)
+            app.on_runner_update(RunnerUpdate(log))  # the screen whole: the batch is logged
+            app.main.log_view.settle()  # written now, not at the next redraw
+            assert in_log(app, "loss: 2.3000")
+            await app.main.query(RunLog).remove()
+            app.on_runner_update(RunnerUpdate(log))  # gone: dropped, no exception
+
+    asyncio.run(scenario())

@@ -132,7 +132,7 @@ async def own_model() -> None:
         cursor_blink=False,
     )
     async with app.run_test(size=WIDE) as pilot:
-        await wait_for(pilot, lambda: "parameters" in str(app.query_one("#f-model").render()))  # the checked network
+        await wait_for(pilot, lambda: "params" in str(app.query_one("#f-model").render()))  # the checked network
         await pilot.press("ctrl+r")
         while app.runner.busy or not app.runner.wait(0):
             await pilot.pause(0.05)

@@ -2,8 +2,8 @@
 
 Why the loop looks the way it does:
 
-* Batches are drawn by indexing whole on-device tensors with an on-device
-  ``randperm`` (no DataLoader, no per-sample transforms).
+* Batches are drawn by indexing whole on-device tensors with an on-device ``randperm`` (no
+  DataLoader in the loop; a factory's dataset is read again between epochs: :mod:`~lrtui.engine.data_stream`).
 * One driver, :class:`Fit`, trains a lone run and a stacked sweep's K runs alike: the
   epochs, the batch loop (:func:`lrtui.engine.loop.run_batches`) with the events and the
   divergence checks as its callback, evaluation, and each run's end. What trains a batch
@@ -44,6 +44,7 @@ from torch import nn
 
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import DataUnavailable, Splits, load_splits
+from lrtui.engine.data_stream import DataReadError
 from lrtui.engine.dead_stop import provably_dead
 from lrtui.engine.diagnostics import Observer, StepStats, ValStats
 from lrtui.engine.evaluation import predict, scored
@@ -83,13 +84,9 @@ def nice_log_every(batches_per_epoch: int) -> int:
 
 
 def one_line(error: BaseException) -> str:
-    """An exception as one readable line (CUDA errors come with several).
-
-    Our own errors already read as sentences; anything else keeps its type name, which is
-    often the most telling part (``OutOfMemoryError``).
-    """
+    """An exception as one line: ours read as sentences; others keep their type name (``OutOfMemoryError``)."""
     text = " ".join(str(error).split())
-    if isinstance(error, (DataUnavailable, ConfigError)) and text:
+    if isinstance(error, (DataUnavailable, ConfigError, DataReadError)) and text:
         return text
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
@@ -125,6 +122,7 @@ class Run:
         self.probe_log: list[ProbeRecord] = []  #: every ProbeResult so far, as records (for the verdict)
         self.probe_model: ConvNet | None = None  #: scratch copy the probe overwrites (never the run's model)
         self.epochs: list[EpochRecord] = []
+        self.last_losses: tuple[float, ...] = ()  #: every batch loss of the last finished epoch
         self.train_seconds = 0.0
         self.epoch_started = 0.0  #: when the current epoch's training started (time.monotonic())
         self.samples_done = 0
@@ -367,6 +365,7 @@ class Run:
         if self.config.epochs > epoch:  # the last epoch's weights are the model itself
             self.last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         diagnostics = self.epoch_diagnostics(state)
+        self.last_losses = tuple(state.batch_losses[: state.batches].tolist())  # the verdict reads them too
         self.epochs.append(EpochRecord.of(epoch, train_loss, train_acc, val_loss, val_acc, diagnostics=diagnostics))
         self.emit(
             EpochEnd(
@@ -377,7 +376,7 @@ class Run:
                 val_loss=val_loss,
                 val_acc=val_acc,
                 seconds=seconds,
-                batch_losses=tuple(state.batch_losses[: state.batches].tolist()),
+                batch_losses=self.last_losses,
                 diagnostics=diagnostics,
             )
         )
@@ -399,6 +398,7 @@ class Run:
                 config=self.config,
                 n_train=self.n_train,
                 n_val=self.splits.val_x.shape[0],
+                batch_losses=self.last_losses,
             )  # epochs or a divergence: set up, splits loaded
             if self.epochs or status == RunState.DIVERGED
             else None

@@ -59,9 +59,11 @@ from lrtui.engine.bands import (
 )
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState, Verdict, VerdictLabel
+from lrtui.engine.loss_rise import RISE_TOLD, loss_rise
 from lrtui.engine.numbers import as_float, finite
 from lrtui.engine.probe_reading import larger_step_safe
 from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
+from lrtui.engine.verdict_curves import judge_curves, unstable_fall
 from lrtui.engine.verdict_setting import (
     AT_UNIFORM,
     BLOWN_UP_FACTOR,
@@ -73,7 +75,6 @@ from lrtui.engine.verdict_setting import (
     GOOD_ACC,
     LOSS_FALLING,
     LOSS_MOVING,
-    LOSS_STILL,
     MORE_EPOCHS,
     NEUTRAL,
     OVERFIT_GAP,
@@ -83,7 +84,6 @@ from lrtui.engine.verdict_setting import (
     REFERENCE_BATCH,
     RISING_POINTS,
     SMALLER_LR,
-    STEADY_EPOCHS,
     VAL_FALLING,
     Setting,
 )
@@ -128,6 +128,7 @@ def judge(
     config: RunConfig | None = None,
     n_train: int | None = None,
     n_val: int | None = None,
+    batch_losses: Sequence[float] = (),
 ) -> Verdict:
     """Label a run from its epochs (losses, accuracies, diagnostics when measured) and ``probes`` (optional).
 
@@ -137,10 +138,14 @@ def judge(
     ``config.lr``). ``config`` (its optimizer, momentum, weight decay, batch size), ``n_train`` and
     ``n_val`` (the training and validation set sizes) let the verdict use the optimizer's bands, the
     steps per epoch, the weight decay's share of each step and the accuracies' binomial noise; a run
-    judged without them is judged as plain SGD with those rules left out.
+    judged without them is judged as plain SGD with those rules left out. ``batch_losses``: the last
+    epoch's, to say where the loss rose within it (:mod:`lrtui.engine.loss_rise`).
     """
     setting = Setting.of(config, lr, n_train, n_val)
     verdict = _judge(epochs, status, best_val_acc, probes or [], setting)
+    rise = loss_rise(batch_losses) if verdict.label in RISE_TOLD else None
+    if rise is not None:
+        verdict = Verdict(verdict.label, f"{verdict.reason}; {rise.reason()}", f"{verdict.hint}; {rise.hint()}")
     if setting.small_val and verdict.label not in (VerdictLabel.DIVERGED, VerdictLabel.TOO_EARLY):
         verdict = Verdict(
             verdict.label,
@@ -183,7 +188,7 @@ def _judge(
 
     if epochs[-1].diagnostics is not None:
         return _Measured(epochs, probes, best_val_acc, setting).verdict()
-    return _judge_curves(train, val_loss, _accs(epochs), best_val_acc, setting)
+    return judge_curves(train, val_loss, _accs(epochs), best_val_acc, setting)
 
 
 def _accs(epochs: Sequence[EpochRecord]) -> list[float]:  # one saved as null: NaN, which every comparison refuses
@@ -202,25 +207,6 @@ def last_probe(probes: Sequence[ProbeRecord]) -> tuple[tuple[float, float] | Non
         else (current is not None and gain[0] >= PROBE_FACTOR * current and gain[1] >= PROBE_MIN_GAIN)
     )
     return gain, current, agrees
-
-
-def _unstable_fall(acc: list[float], train: list[float], val_loss: list[float], setting: Setting) -> str | None:
-    """The reason a run is unstable because its accuracy fell (beyond noise, a loss rising), or None."""
-    if len(acc) < 2:
-        return None
-    best = max(range(len(acc) - 1), key=lambda i: acc[i])
-    rose = train[-1] > train[-2] or val_loss[-1] > val_loss[-2]
-    if not rose or not setting.differs(acc[best], acc[-1]) or acc[best] < acc[-1]:
-        return None
-    which = (
-        f"the training loss rose ({trend(train[-2], train[-1])})"
-        if train[-1] > train[-2]
-        else f"the validation loss rose ({trend(val_loss[-2], val_loss[-1])})"
-    )
-    return (
-        f"validation accuracy fell from {setting.acc(acc[best])} (epoch {best + 1}) to "
-        f"{setting.acc(acc[-1])} while {which}"
-    )
 
 
 class _Measured:
@@ -443,11 +429,11 @@ class _Measured:
         return self._unstable() if dead and bound.above(dead[0][1]) and self.last < GOOD_ACC else None
 
     def unstable_fall(self) -> Verdict | None:
-        return self._unstable() if _unstable_fall(self.acc, self.train, self.val_loss, self.s) else None
+        return self._unstable() if unstable_fall(self.acc, self.train, self.val_loss, self.s) else None
 
     def _unstable(self) -> Verdict:
         s, dead, bound = self.s, self.dead, self.b.dead_fraction
-        fall = _unstable_fall(self.acc, self.train, self.val_loss, s)
+        fall = unstable_fall(self.acc, self.train, self.val_loss, s)
         parts = [fall] if fall else []
         if dead and bound.above(dead[0][1]):
             killed = dead_shares([(k, f) for k, f in dead if bound.above(f)])
@@ -534,72 +520,3 @@ class _Measured:
             self.join(reason, dead),
             "fine as it is; compare with a 10x smaller and larger learning rate",
         )
-
-
-def _judge_curves(
-    train: list[float], val_loss: list[float], acc: list[float], best_val_acc: float | None, setting: Setting
-) -> Verdict:
-    """The rules without diagnostics (sessions saved before they existed): the curves alone."""
-    n, last, pct = len(acc), acc[-1], setting.acc
-    peak = max(acc[:-1], default=0.0)
-    if n > 1 and peak > setting.chance and last <= setting.chance:
-        return Verdict(
-            VerdictLabel.DIVERGED,
-            f"validation accuracy fell back to chance ({pct(last)}) after reaching {pct(peak)}",
-            SMALLER_LR,
-        )
-    steady = n >= STEADY_EPOCHS and falling(train) and falling(val_loss)
-    if max(acc) <= setting.chance and not steady:
-        if n < STEADY_EPOCHS:
-            return Verdict(
-                VerdictLabel.TOO_EARLY,
-                f"validation accuracy at chance ({pct(last)}) after {n} epoch{'s' if n > 1 else ''}: "
-                f"stuck and slow look alike until {STEADY_EPOCHS}+ epochs (no diagnostics were measured)",
-                f"run {STEADY_EPOCHS}+ epochs",
-            )
-        changes = [abs(b - a) for a, b in zip(train, train[1:])]
-        if max(changes) < LOSS_STILL:
-            return Verdict(
-                VerdictLabel.TOO_SLOW,
-                f"validation accuracy at chance ({pct(last)}) and the training loss barely moves "
-                f"({trend(train[0], train[-1])}): steps too small to matter",
-                "try a 100x larger learning rate",
-            )
-        return Verdict(
-            VerdictLabel.NOT_LEARNING,
-            f"validation accuracy stayed at chance ({pct(last)}) and the loss is not falling "
-            f"({trend(train[-2], train[-1])}; ln {setting.classes} = {setting.uniform:.3f} is a uniform guess)",
-            SMALLER_LR,
-        )
-    if n >= 3 and falling(train[-3:]) and val_loss[-1] > val_loss[-2] > val_loss[-3]:
-        return Verdict(
-            VerdictLabel.OVERFITTING,
-            f"validation loss rose for 2 epochs ({val_loss[-3]:.3f} → {val_loss[-1]:.3f}) while training loss fell",
-            "stop earlier, add weight decay, or use more data",
-        )
-    fall = _unstable_fall(acc, train, val_loss, setting)
-    if fall:
-        return Verdict(VerdictLabel.UNSTABLE, fall, f"{setting.smaller_lr()}: steps this large can kill the network")
-    improving = n == 1 or (train[-1] < train[-2] and val_loss[-1] < val_loss[-2])
-    far_from_best = best_val_acc is not None and last < best_val_acc - FAR_FROM_BEST
-    gap = f", {100 * (best_val_acc - last):.1f} points below the best run" if far_from_best and best_val_acc else ""
-    if max(acc) <= setting.chance:  # steady: falling at every epoch, but still at chance
-        return Verdict(
-            VerdictLabel.TOO_SLOW,
-            f"validation accuracy only {pct(last)}{gap}, training loss falling slowly ({trend(train[-2], train[-1])})",
-            "try a 10x larger learning rate",
-        )
-    if improving and far_from_best:
-        return Verdict(
-            VerdictLabel.TOO_SLOW,
-            f"validation accuracy only {pct(last)}{gap}",
-            "more epochs or a larger learning rate (try 10x)",
-        )
-    if improving and last < GOOD_ACC:
-        rising = f"training loss {trend(train[-2], train[-1])}" if n > 1 else "only one epoch so far"
-        return Verdict(VerdictLabel.STILL_LEARNING, f"validation accuracy {pct(last)}, {rising}", MORE_EPOCHS)
-    return Verdict(
-        VerdictLabel.CONVERGED,
-        f"validation accuracy {pct(last)} (best {pct(max(acc))}), training loss {train[-1]:.3f}",
-        "fine as it is; compare with a 10x smaller and larger learning rate",
-    )

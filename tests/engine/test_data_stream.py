@@ -15,7 +15,7 @@ from engine_helpers import Recorder
 
 from lrtui.engine.config import RunConfig
 from lrtui.engine.data import load_splits, raw_of, split_indices
-from lrtui.engine.data_stream import READ_BATCH, DataReadError, TrainStream
+from lrtui.engine.data_stream import READ_BATCH, TrainStream
 from lrtui.engine.events import EpochEnd, RunState
 from lrtui.engine.sweep import run_many
 from lrtui.engine.trainer import train
@@ -161,7 +161,7 @@ def test_an_epoch_whose_read_fails_ends_the_run_failed_in_one_line(tmp_path, fau
     end = train(cfg, events, probes=False)
     assert end.status == RunState.FAILED and len(events.of(EpochEnd)) == 1
     assert end.error is not None and "\n" not in end.error
-    assert end.error.startswith(f"{DataReadError.__name__}: data: noisy.py:noisy: epoch 2: ") and words in end.error
+    assert end.error.startswith("data: noisy.py:noisy: epoch 2: ") and words in end.error
 
 
 def test_a_stream_names_its_factory_and_keeps_the_split_rows(tmp_path) -> None:

@@ -122,7 +122,6 @@ class Run:
         self.probe_log: list[ProbeRecord] = []  #: every ProbeResult so far, as records (for the verdict)
         self.probe_model: ConvNet | None = None  #: scratch copy the probe overwrites (never the run's model)
         self.epochs: list[EpochRecord] = []
-        self.last_losses: tuple[float, ...] = ()  #: every batch loss of the last finished epoch
         self.train_seconds = 0.0
         self.epoch_started = 0.0  #: when the current epoch's training started (time.monotonic())
         self.samples_done = 0
@@ -365,7 +364,6 @@ class Run:
         if self.config.epochs > epoch:  # the last epoch's weights are the model itself
             self.last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         diagnostics = self.epoch_diagnostics(state)
-        self.last_losses = tuple(state.batch_losses[: state.batches].tolist())  # the verdict reads them too
         self.epochs.append(EpochRecord.of(epoch, train_loss, train_acc, val_loss, val_acc, diagnostics=diagnostics))
         self.emit(
             EpochEnd(
@@ -376,7 +374,7 @@ class Run:
                 val_loss=val_loss,
                 val_acc=val_acc,
                 seconds=seconds,
-                batch_losses=self.last_losses,
+                batch_losses=tuple(state.batch_losses[: state.batches].tolist()),
                 diagnostics=diagnostics,
             )
         )
@@ -398,7 +396,6 @@ class Run:
                 config=self.config,
                 n_train=self.n_train,
                 n_val=self.splits.val_x.shape[0],
-                batch_losses=self.last_losses,
             )  # epochs or a divergence: set up, splits loaded
             if self.epochs or status == RunState.DIVERGED
             else None

@@ -59,7 +59,6 @@ from lrtui.engine.bands import (
 )
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import RunState, Verdict, VerdictLabel
-from lrtui.engine.loss_rise import RISE_TOLD, loss_rise
 from lrtui.engine.numbers import as_float, finite
 from lrtui.engine.probe_reading import larger_step_safe
 from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
@@ -128,7 +127,6 @@ def judge(
     config: RunConfig | None = None,
     n_train: int | None = None,
     n_val: int | None = None,
-    batch_losses: Sequence[float] = (),
 ) -> Verdict:
     """Label a run from its epochs (losses, accuracies, diagnostics when measured) and ``probes`` (optional).
 
@@ -138,14 +136,10 @@ def judge(
     ``config.lr``). ``config`` (its optimizer, momentum, weight decay, batch size), ``n_train`` and
     ``n_val`` (the training and validation set sizes) let the verdict use the optimizer's bands, the
     steps per epoch, the weight decay's share of each step and the accuracies' binomial noise; a run
-    judged without them is judged as plain SGD with those rules left out. ``batch_losses``: the last
-    epoch's, to say where the loss rose within it (:mod:`lrtui.engine.loss_rise`).
+    judged without them is judged as plain SGD with those rules left out.
     """
     setting = Setting.of(config, lr, n_train, n_val)
     verdict = _judge(epochs, status, best_val_acc, probes or [], setting)
-    rise = loss_rise(batch_losses) if verdict.label in RISE_TOLD else None
-    if rise is not None:
-        verdict = Verdict(verdict.label, f"{verdict.reason}; {rise.reason()}", f"{verdict.hint}; {rise.hint()}")
     if setting.small_val and verdict.label not in (VerdictLabel.DIVERGED, VerdictLabel.TOO_EARLY):
         verdict = Verdict(
             verdict.label,

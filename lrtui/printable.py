@@ -40,7 +40,7 @@ def plain_text(text: str) -> str:
     out = []
     for ch in text:
         category = unicodedata.category(ch)
-        if ch in "\t\n\r\v\f":
+        if ch in "\t\n\r\v\f\u2028\u2029":  # breaks, the Unicode line and paragraph separators too
             out.append(" ")
         elif category not in ("Cc", "Cf"):
             out.append(ch)

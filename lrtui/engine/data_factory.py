@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import torch
 
 from lrtui.engine.data_stream import DataReadError, read_chunks
+from lrtui.engine.rng import seeded_draws
 from lrtui.engine.user_code import call_factory
 
 #: The longest class name a factory may give (a table column, a confusion matrix's row label).
@@ -39,32 +40,33 @@ class FactoryData(NamedTuple):
 
 
 def factory_tensors(spec: str, seed: int) -> FactoryData:
-    """Call the factory (seeded: random data come out the same every time) and check what it returned.
+    """Call the factory and read what it returned, under generators seeded with ``seed`` (random data and a
+    dataset's first draw of its transforms come out the same in every process), and check it.
 
     Raises ConfigError (the factory cannot be loaded or raised) or FactoryDataError (what it returned).
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        out = call_factory(spec, "data")
-    names: tuple[str, ...] = ()
-    if isinstance(out, (tuple, list)) and len(out) in (3, 5) and _names_like(out[-1]):
-        out, names = out[:-1], _class_names(out[-1])
-    if isinstance(out, (tuple, list)) and len(out) == 4 and all(_tensorlike(t) for t in out):
-        parts, train_set = [torch.as_tensor(t) for t in out], None
-    elif isinstance(out, (tuple, list)) and len(out) == 2 and all(_datasetlike(d) for d in out):
-        parts, train_set = [*_read(out[0], "train"), *_read(out[1], "test")], out[0]
-        if not names and _names_like(getattr(out[0], "classes", None)):  # torchvision's datasets name them so
-            names = _class_names(out[0].classes)
-    else:
-        raise FactoryDataError(
-            f"returned {_kind(out)}, not (train_x, train_y, test_x, test_y) tensors or (train_dataset, test_dataset)"
-            " (either with a list of class names after them)"
-        )
+    with seeded_draws(seed):
+        given = call_factory(spec, "data")
+        out: Any = given
+        names: tuple[str, ...] = ()
+        if isinstance(given, (tuple, list)) and len(given) in (3, 5) and _names_like(given[-1]):
+            out, names = given[:-1], _class_names(given[-1])
+        if isinstance(out, (tuple, list)) and len(out) == 4 and all(_tensorlike(t) for t in out):
+            parts, train_set = [torch.as_tensor(t) for t in out], None
+        elif isinstance(out, (tuple, list)) and len(out) == 2 and all(_datasetlike(d) for d in out):
+            parts, train_set = [*_read(out[0], "train"), *_read(out[1], "test")], out[0]
+        else:
+            raise FactoryDataError(
+                f"returned {_kind(given)}, not (train_x, train_y, test_x, test_y) tensors or "
+                "(train_dataset, test_dataset) (either with a list of class names after them)"
+            )
     train_x, train_y, test_x, test_y = parts
     for part, x, y, minimum in (("train", train_x, train_y, 2), ("test", test_x, test_y, 1)):
         _check(part, x, y, minimum)
     if train_x.shape[1:] != test_x.shape[1:]:
         raise FactoryDataError(f"train inputs are {tuple(train_x.shape[1:])} but test inputs {tuple(test_x.shape[1:])}")
+    if not names and train_set is not None:  # torchvision's datasets name their classes so
+        names = _found_names(getattr(train_set, "classes", None), int(max(train_y.max(), test_y.max())) + 1)
     return FactoryData(
         train_x.float().contiguous(), train_y.long(), test_x.float().contiguous(), test_y.long(), train_set, names
     )
@@ -74,16 +76,36 @@ def _names_like(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, str) for v in value)
 
 
-def _class_names(names: Sequence[str]) -> tuple[str, ...]:
-    """Class names as tables show them: one line each, no control characters, at most 40 characters."""
-    for k, name in enumerate(names):
-        if not name.strip() or any(unicodedata.category(c)[0] == "C" for c in name):
-            raise FactoryDataError(f"class name {k} ({name!r}) is empty or holds a control character")
-        if len(name) > MAX_NAME:
-            raise FactoryDataError(f"class name {k} is {len(name)} characters long; at most {MAX_NAME} fit a table")
-    if all(name.startswith(f"{k} - ") for k, name in enumerate(names)):  # torchvision's MNIST: "3 - three"
+def _unfit(name: str) -> bool:
+    """Empty, or holding what is no text on one line: control and format characters, line and paragraph
+    separators, code points Unicode has not assigned."""
+    return not name.strip() or any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for c in name)
+
+
+def _without_number(names: Sequence[str]) -> tuple[str, ...]:
+    """torchvision's MNIST calls its classes "3 - three": the table shows the number already."""
+    if all(name.startswith(f"{k} - ") for k, name in enumerate(names)):
         return tuple(name[len(f"{k} - ") :] for k, name in enumerate(names))
     return tuple(names)
+
+
+def _class_names(names: Sequence[str]) -> tuple[str, ...]:
+    """Names the factory gave: each must fit a table (one line of text, at most 40 characters), or it is one line."""
+    for k, name in enumerate(names):
+        if _unfit(name):
+            raise FactoryDataError(f"class name {k} ({name!r}) is empty or is not one line of text")
+        if len(name) > MAX_NAME:
+            raise FactoryDataError(f"class name {k} is {len(name)} characters long; at most {MAX_NAME} fit a table")
+    return _without_number(names)
+
+
+def _found_names(names: Any, classes: int) -> tuple[str, ...]:
+    """A dataset's own ``.classes``, which the user never asked to show: used where there is one per class at
+    least, a name that does not fit cut to 40 characters or replaced by its number; else none."""
+    if not _names_like(names) or len(names) < classes:
+        return ()
+    fit = [str(k) if _unfit(n) else n if len(n) <= MAX_NAME else n[: MAX_NAME - 1] + "…" for k, n in enumerate(names)]
+    return _without_number(fit)
 
 
 def _tensorlike(value: Any) -> bool:

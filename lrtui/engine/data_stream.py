@@ -8,27 +8,25 @@ that keeps pointing at the same buffer), so a stacked sweep still equals its run
 Reading costs what ``DataLoader(num_workers=0)`` costs a notebook loop: every item once per epoch.
 
 Draws are reproducible: each epoch's read runs under generators seeded by the run's seed and
-the epoch (torch's CPU generator, ``random`` and numpy's, restored afterwards), so the runs of
-a sweep (same seed) see the same draws, and a rerun sees them again. The validation part of
+the epoch (:func:`lrtui.engine.rng.seeded_draws`), so the runs of a sweep (same seed) see the
+same draws, and a rerun sees them again. The validation part of
 the training dataset and the test dataset keep their first read: every epoch and run is
 measured on the same images.
 """
 
 from __future__ import annotations
 
-import contextlib
-import random
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
+from lrtui.engine.rng import seeded_draws
 from lrtui.engine.user_code import one_line
 
-#: Items read per DataLoader batch (a cancel is noticed between two of them).
+#: Items read per DataLoader batch (a refill looks at its cancel before every item).
 READ_BATCH = 512
 
 
@@ -51,22 +49,24 @@ def read_chunks(dataset: Any, part: str, batch: int = READ_BATCH) -> Iterator[tu
         raise DataReadError(f"reading the {part} dataset failed ({one_line(e)})") from None
 
 
-@contextlib.contextmanager
-def seeded_draws(seed: int) -> Iterator[None]:
-    """Random draws inside come from generators seeded with ``seed``; the caller's states are restored after.
+class _Cancelled(BaseException):
+    """A cancel seen between two items (a BaseException: the DataLoader and the read pass it on untouched)."""
 
-    torch's CPU generator, Python's ``random`` and numpy's global one: what transforms draw from.
-    """
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    with torch.random.fork_rng(devices=[]):
-        torch.default_generator.manual_seed(seed)  # the CPU's only: a GPU's generators are left as they are
-        random.seed(seed)
-        np.random.seed(seed % 2**32)
-        try:
-            yield
-        finally:
-            random.setstate(python_state)
-            np.random.set_state(numpy_state)
+
+class _Rows:
+    """The training split's items of a dataset, in order; each read first looks at the run's cancel, so a slow
+    transform delays a stop by one item, not by a DataLoader batch of them."""
+
+    def __init__(self, dataset: Any, rows: Sequence[int], cancel: threading.Event) -> None:
+        self.dataset, self.rows, self.cancel = dataset, rows, cancel
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> Any:
+        if self.cancel.is_set():
+            raise _Cancelled
+        return self.dataset[self.rows[i]]
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,10 @@ class TrainStream:
         Raises :class:`DataReadError` (one line naming the factory and the epoch) when an item fails or no
         longer fits the first read: another input shape, a non-finite input, a label outside the classes.
         """
-        from torch.utils.data import Subset
-
         done = 0
         try:
             with seeded_draws(seed * 1_000_003 + epoch):
-                for xb, yb in read_chunks(Subset(self.dataset, list(self.rows)), "train"):
-                    if cancel.is_set():
-                        return
+                for xb, yb in read_chunks(_Rows(self.dataset, self.rows, cancel), "train"):
                     self._check(xb, yb, x)
                     end = done + len(xb)
                     x[done:end].copy_(xb)
@@ -101,6 +97,8 @@ class TrainStream:
                     done = end
         except DataReadError as e:
             raise DataReadError(f"data: {self.name}: epoch {epoch}: {e}") from None
+        except _Cancelled:
+            return
 
     def _check(self, xb: torch.Tensor, yb: torch.Tensor, x: torch.Tensor) -> None:
         """One chunk of a re-read fits the first read: the same input shape, finite inputs, known classes."""

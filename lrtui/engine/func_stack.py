@@ -43,6 +43,7 @@ from lrtui.engine.data import load_splits
 from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.machine import run_threads
 from lrtui.engine.model import ConvNet, seeded_model
+from lrtui.engine.rng import RNG_LOCK
 from lrtui.engine.stacked_model import StackedNet
 from lrtui.engine.steps import StackedStep
 from lrtui.engine.trainer import Fit, Run, one_line
@@ -143,7 +144,7 @@ def stack_note(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> str | None
     and the global RNG are left as they were.
     """
     devices = [x.device.index or 0] if x.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with RNG_LOCK, torch.random.fork_rng(devices=devices):
         try:
             trial = copy.deepcopy(model).train()
             before = {name: b.clone() for name, b in trial.named_buffers()}

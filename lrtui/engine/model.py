@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lrtui.engine.rng import seeded_draws
+
 
 class ConvNet(nn.Module):
     """conv(1→16,3,pad 1)-ReLU-maxpool 2, conv(16→32,3,pad 1)-ReLU-maxpool 2, fc(1568→128)-ReLU, fc(128→10).
@@ -40,8 +42,7 @@ def build_model(seed: int, device: torch.device | str = "cpu") -> ConvNet:
     and their backward in its NHWC kernels, measured ~20% faster at batch 10 (the
     inputs need no conversion). Same function, same init; last-bit float differences only.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_draws(seed):
         model = ConvNet()
     model = model.to(device)
     if torch.device(device).type == "cpu":
@@ -51,7 +52,6 @@ def build_model(seed: int, device: torch.device | str = "cpu") -> ConvNet:
 
 def seeded_model(factory: Callable[[], nn.Module], seed: int, device: torch.device | str = "cpu") -> nn.Module:
     """``factory()`` under ``seed`` (the global RNG left as it was), on ``device``: same seed, same weights."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_draws(seed):
         model = factory()
     return model.to(device)

@@ -81,10 +81,14 @@ class ProbeData:
     def take(
         cls, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor, val_y: torch.Tensor, batch_size: int
     ) -> ProbeData:
-        """The first :data:`MINIBATCHES` training minibatches (fewer if the set is smaller) and validation images."""
+        """The first :data:`MINIBATCHES` training minibatches (fewer if the set is smaller) and validation images.
+
+        Copies, not views: a dataset's training tensor is read again each epoch in place, and the runs of a sweep
+        trained one by one share it, so a view would show each run what the one before left there."""
         m = max(1, min(MINIBATCHES, train_x.shape[0] // batch_size))
         rows = [slice(j * batch_size, (j + 1) * batch_size) for j in range(m)]
-        return cls(tuple((train_x[r], train_y[r]) for r in rows), val_x[:PROBE_SIZE], val_y[:PROBE_SIZE])
+        batches = tuple((train_x[r].clone(), train_y[r].clone()) for r in rows)
+        return cls(batches, val_x[:PROBE_SIZE], val_y[:PROBE_SIZE])
 
 
 def minibatch_gradients(model: nn.Module, data: ProbeData) -> list[list[torch.Tensor]]:

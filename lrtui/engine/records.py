@@ -276,8 +276,8 @@ class TestResult:
     def class_label(self, key: int | str) -> str:
         """A class (its number, or a report row's key) as a table names it: ``3`` for digits, ``3 Dress`` where
         the data name their classes; a report's other rows (``macro avg``) as they are."""
-        k = int(key) if isinstance(key, int) or key.isdigit() else -1
-        if k < 0:
+        k = key if isinstance(key, int) else int(key) if key.isascii() and key.isdecimal() else -1
+        if k < 0 or str(k) != str(key):  # "macro avg"; "00", "²", "١": no class number as lrtui writes one
             return str(key)
         return f"{k} {self.class_names[k]}" if k < len(self.class_names) else str(k)
 

@@ -28,6 +28,7 @@ from torch import nn
 from lrtui.engine.config import RunConfig
 from lrtui.engine.diagnostics import SAMPLE_EVERY, LayerGroups, StepStats
 from lrtui.engine.model import ConvNet
+from lrtui.engine.rng import RNG_LOCK
 from lrtui.engine.steps import SGD_OPTIMIZERS
 
 #: The intervals a foreign network may measure at, smallest first.
@@ -86,7 +87,7 @@ def step_times(
     was_training = model.training
     times: list[tuple[float, float]] = []
     try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        with RNG_LOCK, torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             model.train()
             for _ in range(ROUNDS):
                 wait()

@@ -70,7 +70,11 @@ def test_more_names_than_labels_make_more_classes_and_fewer_are_one_line(tmp_pat
 
 @pytest.mark.parametrize(
     "names, words",
-    [(["a", "b\x1b[2J"], "holds a control character"), (["a", "x" * 41, "c"], "41 characters long; at most 40")],
+    [
+        (["a", "b\x1b[2J"], "is empty or is not one line of text"),
+        (["a", "b\u2028c"], "is empty or is not one line of text"),
+        (["a", "x" * 41, "c"], "41 characters long; at most 40"),
+    ],
 )
 def test_bad_names_are_one_line(tmp_path, names, words) -> None:
     with pytest.raises(DataUnavailable, match="^data: named.py:f: class name 1 ") as caught:
@@ -109,3 +113,38 @@ def test_a_built_in_set_gets_its_names_in_the_splits(idx_data_dir: str) -> None:
     cfg = replace(RunConfig(dataset="fashion-mnist", data_dir=idx_data_dir, device="cpu"), train_limit=50)
     assert load_splits(cfg, CPU).class_names[0] == "T-shirt/top"
     assert load_splits(replace(cfg, dataset="mnist"), CPU).class_names == ()
+
+
+def test_a_datasets_own_classes_are_used_leniently_or_not_at_all(tmp_path) -> None:
+    """A dataset's ``.classes`` was never asked for: a name that does not fit is cut or replaced by its number,
+    and too few names for the labels leave the data without names (no error)."""
+    long_name = "a folder name far longer than any table column can hold"
+    cfg = factory(tmp_path, DATASETS, [long_name, "b\x1bc", "c"])
+    names = load_splits(cfg, CPU).class_names
+    assert names == (long_name[:39] + "…", "1", "c") and len(names[0]) == 40
+    few = factory(tmp_path, DATASETS, ["a", "b"], "few")
+    check_data([few])  # no error: the names are just not shown
+    assert load_splits(few, CPU).class_names == ()
+
+
+def test_a_factory_that_returns_a_wrong_shape_is_told_what_it_returned(tmp_path) -> None:
+    path = tmp_path / "two.py"
+    path.write_text("import torch\ndef f():\n    return torch.rand(4, 2), torch.arange(4), ['a', 'b']\n")
+    cfg = RunConfig(data=f"{path}:f", dataset="custom", device="cpu")
+    with pytest.raises(DataUnavailable, match=r"returned a tuple of 3 \(Tensor, Tensor, list\)"):
+        check_data([cfg])
+
+
+@pytest.mark.parametrize("key", ["²", "①", "١", "00", "-1", "3 "])
+def test_a_report_key_that_is_no_class_number_as_lrtui_writes_one_is_shown_as_it_is(key) -> None:
+    """A session file's report may hold any key: a Unicode digit must not crash int() nor pass for a class."""
+    y = torch.tensor([0, 1, 2, 3])
+    test = scored(0.5, y, y, 4, None, ("a", "b", "c", "d"))
+    assert test.class_label(key) == key
+    assert test.class_label("3") == "3 d" and test.class_label(2) == "2 c"
+
+
+def test_plain_text_keeps_unicode_line_separators_off_a_one_line_cell() -> None:
+    from lrtui.printable import plain_text
+
+    assert plain_text("a\u2028b\u2029c\x1b[2Jd") == "a b c[2Jd"

@@ -135,7 +135,7 @@ def test_a_cancel_during_a_read_stops_it_and_the_run_ends_cancelled(tmp_path) ->
     events = Recorder()
     end = train(cfg, events, cancel, probes=False)
     assert end.status == RunState.CANCELLED and not events.of(EpochEnd)
-    assert len(module.READS) == READ_BATCH < 1120  # the read stopped at its first chunk, not after 1,120 items
+    assert len(module.READS) == 21 < READ_BATCH  # the read stopped at the next item, not at the chunk's end
 
 
 @pytest.mark.parametrize(
@@ -169,3 +169,76 @@ def test_a_stream_names_its_factory_and_keeps_the_split_rows(tmp_path) -> None:
     stream = load_splits(config(spec), torch.device("cpu")).stream
     assert isinstance(stream, TrainStream) and stream.name == "noisy.py:noisy"
     assert list(stream.rows) == split_indices(100, 0.2, 60)[0].tolist()
+
+
+def test_a_huge_seed_reads_like_any_other(tmp_path) -> None:
+    """Seeds go up to 2**63: the epoch's seed derived from one must still seed the generators."""
+    spec, _ = factory(tmp_path)
+    splits = load_splits(config(spec), torch.device("cpu"))
+    assert splits.stream is not None
+    x, y = splits.train_x.clone(), splits.train_y.clone()
+    splits.stream.refill(x, y, 2**63 - 1, 5, threading.Event())
+    assert torch.equal(y, splits.train_y) and not torch.equal(x, splits.train_x)
+
+
+NUMPY_NOISE = """
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+class Jitter(Dataset):
+    def __init__(self, n):
+        self.n = n
+    def __len__(self):
+        return self.n
+    def __getitem__(self, i):
+        x = np.full(4, i % 3, dtype=np.float32) + np.random.rand(4).astype(np.float32) + float(torch.rand(()))
+        return torch.from_numpy(x), i % 3
+
+def f():
+    return Jitter(60), Jitter(12)
+"""
+
+
+def test_the_first_read_is_the_same_whatever_the_global_generators_held(tmp_path) -> None:
+    """The validation images and the test set come from the first read: seeded, so every process (the app, the
+    CLI, a rerun) validates on the same inputs, whatever was drawn before it."""
+    from lrtui.engine.data_factory import factory_tensors
+
+    path = tmp_path / "jitter.py"
+    path.write_text(NUMPY_NOISE)
+    reads = []
+    for state in (1, 2):
+        np.random.seed(state), torch.manual_seed(state), random.seed(state)
+        reads.append(factory_tensors(f"{path}:f", 7))
+    assert all(torch.equal(a, b) for a, b in zip(reads[0][:4], reads[1][:4], strict=True))
+    assert not torch.equal(reads[0].train_x, factory_tensors(f"{path}:f", 8).train_x)  # the seed decides
+
+
+MLP = "import torch\ndef mlp():\n    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))\n"
+
+
+def test_an_own_networks_sweep_one_by_one_probes_what_its_stack_probes(tmp_path) -> None:
+    """One by one, the runs of a sweep share the training tensor that each epoch reads again: each run's probe
+    (before training too) must see the first read, as the stack's does, not what the run before left there."""
+    from lrtui.engine.events import ProbeResult
+
+    spec, _ = factory(tmp_path)
+    (tmp_path / "net.py").write_text(MLP)
+    configs = [config(spec, lr=lr, model=f"{tmp_path / 'net.py'}:mlp") for lr in (0.1, 0.02)]
+    probes = []
+    for batched in (False, True):
+        events = Recorder()
+        ends = run_many(configs, ["a", "b"], events, batched=batched, model_factory=_load(configs[0].model))
+        assert [e.status for e in ends] == [RunState.FINISHED] * 2
+        probes.append({(p.run_id, p.epoch): p.losses for p in events.of(ProbeResult)})
+    alone, stacked = probes
+    assert alone.keys() == stacked.keys() and ("b", 0) in alone
+    for key in alone:
+        assert stacked[key] == pytest.approx(alone[key], rel=1e-3, abs=1e-3), key
+
+
+def _load(spec: str):
+    from lrtui.engine.user_code import load_factory
+
+    return load_factory(spec, "model")

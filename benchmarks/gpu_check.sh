@@ -264,6 +264,7 @@ if [ -z "$dev" ]; then
   skip_line "lrtui run, stacked sweep"
   skip_line "--model sweep, torch.func"
   skip_line "--data datasets, stacked"
+  skip_line "--data read ahead"
 else
   TAIL=0 part "lrtui run, one run ($dev)" 75 "$L/run-one.txt" \
     lrtui run --lr 0.05 "${run_size[@]}" --device "$dev" --quiet --json "$out/run-one.json"
@@ -284,6 +285,11 @@ else
     lrtui run --data examples/shifted_digits.py:shifted_digits --lr 0.05,0.01 --epochs 2 --train-limit 1000 \
     --batched --device "$dev" --quiet --json "$L/run-data.json"
   runs_row "--data datasets, stacked" "$L/run-data"
+  TAIL=2 part "--data datasets: the next epoch read ahead vs in turn ($dev)" 90 "$L/read-ahead.txt" \
+    "$PY" benchmarks/dataset_read.py --device "$dev" --epochs 3 --repeats 1
+  fig="see logs.txt"
+  [ "$rc" = 0 ] && fig=$(sed -n 's/^whole run on [^,]*, //p' "$L/read-ahead.txt")
+  row "--data read ahead" "$(status_of)" "$fig" "$secs"
 fi
 
 # -- 6. the app: the real `lrtui` in a pseudo-terminal (80x24): first frame, a run (auto: CUDA), ctrl+q -------

@@ -13,11 +13,10 @@ Why the loop looks the way it does:
   for a non-finite loss happen only when an event goes out, so on CUDA the loop does not
   synchronise every batch. On the CPU a sync is free, so the divergence check runs every
   batch there.
-* Validation and test run at a larger batch under ``torch.inference_mode()``.
-* A schedule (:mod:`lrtui.engine.schedule`) is applied by the step, from one table per
-  epoch; a constant lr builds no table. The run's ``lr_trace`` (RunEnd) is computed at
-  its end from the config at the logged steps only.
-* A run uses one torch thread fewer than there are cores (:func:`cpu_threads`).
+* Validation and test run at a larger batch under ``torch.inference_mode()``; a run uses one
+  torch thread fewer than there are cores (:func:`lrtui.engine.machine.run_threads`).
+* A schedule (:mod:`lrtui.engine.schedule`) is applied by the step, from one table per epoch
+  (none for a constant lr); the run's ``lr_trace`` is computed at its end, at the logged steps.
 * Diagnostics (:mod:`lrtui.engine.diagnostics`) add a few foreach norms to each step
   and ride along the validation pass; the step probe (:mod:`lrtui.engine.probe`) runs
   at the start and at each epoch's end on copies. Both can be switched off per run
@@ -25,8 +24,7 @@ Why the loop looks the way it does:
 * The step trace (:mod:`lrtui.engine.tracing`) keeps single steps, dense early, probes dead
   units on a fixed batch, and judges the run provisionally at every log point
   (``TracePoints`` and ``ProvisionalVerdict`` after each ``BatchLog``); ``trace=False`` leaves it out.
-* Nothing escapes :func:`train`: every problem ends the run as ``failed`` with a
-  one-line message, so a front end's worker thread never dies with a traceback.
+* Nothing escapes :func:`train`: every problem ends the run ``failed`` with a one-line message.
 """
 
 from __future__ import annotations
@@ -44,7 +42,7 @@ from torch import nn
 
 from lrtui.engine.config import ConfigError, RunConfig, detect_devices, resolve_device
 from lrtui.engine.data import DataUnavailable, Splits, load_splits
-from lrtui.engine.data_stream import DataReadError
+from lrtui.engine.data_stream import DataReadError, EpochReader
 from lrtui.engine.dead_stop import provably_dead
 from lrtui.engine.diagnostics import Observer, StepStats, ValStats
 from lrtui.engine.evaluation import predict, scored
@@ -477,6 +475,7 @@ class Fit(Callback):
         self.epoch = 0
         self.batches = self.samples = 0  #: done so far in the current epoch (the same for every model)
         self.last_progress = 0.0
+        self.reader: EpochReader | None = None  #: a dataset's reads (set by run; a trial's epochs read none)
 
     @classmethod
     def stacked(cls, runs: Sequence[Run], graphs: bool = True) -> Fit:
@@ -500,7 +499,13 @@ class Fit(Callback):
         return cls(runs, step)
 
     def run(self) -> None:
-        """Probe, train every epoch, evaluate; every run ends with its RunEnd."""
+        """Probe, train every epoch, evaluate; every run ends with its RunEnd (and no read ahead outlives it)."""
+        first, data = self.runs[0], self.runs[0].splits
+        reader = EpochReader.of(data.stream, data.train_x, data.train_y, first.model, first.config.seed, first.cancel)
+        with reader as self.reader:
+            self.epochs()
+
+    def epochs(self) -> None:  # the body of run
         for run in self.runs:
             run.probe(0)
         for epoch in range(1, self.runs[0].config.epochs + 1):
@@ -529,9 +534,8 @@ class Fit(Callback):
             tracer = self.runs[i].tracer
             if tracer is not None:
                 tracer.start_epoch((epoch - 1) * first.batches_per_epoch)
-        stream, splits = first.splits.stream, first.splits  # a dataset's random transforms, drawn anew
-        if stream is not None:  # a cancel stops the read, and the loop before the first batch
-            stream.refill(splits.train_x, splits.train_y, first.config.seed, epoch, first.cancel)
+        if self.reader is not None:  # a dataset's random transforms, drawn anew (a cancel stops the read and the loop)
+            self.reader.start_epoch(epoch, first.config.epochs)
         order = torch.randperm(first.n_train, generator=first.generator, device=first.device)
         self.epoch, self.batches, self.samples = epoch, 0, 0
         return run_batches(

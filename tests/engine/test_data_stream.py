@@ -242,3 +242,63 @@ def _load(spec: str):
     from lrtui.engine.user_code import load_factory
 
     return load_factory(spec, "model")
+
+
+def _read_threads(module: ModuleType) -> list[str]:
+    """Record, for every item read from now on, the name of the thread that read it."""
+    names: list[str] = []
+    module.HOOK[0] = lambda reads: names.append(threading.current_thread().name)
+    return names
+
+
+def test_the_next_epoch_is_read_ahead_on_a_thread_and_trains_the_same(tmp_path, monkeypatch) -> None:
+    """Epoch 2's items are read while epoch 1 trains; the run's numbers are those of reading each epoch in turn."""
+    import lrtui.engine.data_stream as data_stream
+
+    spec, module = factory(tmp_path)
+    cfg = config(spec, epochs=3)
+    raw_of(cfg)
+    threads = _read_threads(module)
+    ahead = Recorder()
+    assert train(cfg, ahead, probes=False).status == RunState.FINISHED
+    assert {name for name in threads[60:120]} == {"lrtui-read-epoch-2"} and threads[120:] == ["lrtui-read-epoch-3"] * 60
+    assert threading.current_thread().name in threads[:60]  # epoch 1: read before training, on the run's thread
+    monkeypatch.setattr(data_stream, "draws_randomness", lambda model, x: True)  # as for dropout: read in turn
+    threads.clear()
+    in_turn = Recorder()
+    assert train(cfg, in_turn, probes=False).status == RunState.FINISHED
+    assert set(threads) == {threading.current_thread().name}
+    assert [e.batch_losses for e in ahead.of(EpochEnd)] == [e.batch_losses for e in in_turn.of(EpochEnd)]
+
+
+def test_a_network_that_draws_randomness_on_the_cpu_is_read_in_turn(tmp_path) -> None:
+    """Dropout draws from the global generator a read ahead would reseed: its masks must not depend on timing."""
+    spec, module = factory(tmp_path)
+    (tmp_path / "drop.py").write_text(
+        "import torch\ndef net():\n    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Dropout(0.2),"
+        " torch.nn.Linear(784, 10))\n"
+    )
+    cfg = config(spec, model=f"{tmp_path / 'drop.py'}:net")
+    raw_of(cfg)
+    threads = _read_threads(module)
+    end = train(cfg, Recorder(), probes=False, model_factory=_load(cfg.model))
+    assert end.status == RunState.FINISHED and set(threads) == {threading.current_thread().name}
+
+
+def test_a_run_that_ends_early_leaves_no_read_behind(tmp_path) -> None:
+    """Cancelled while epoch 2 is being read ahead: the read stops at its next item and is waited for."""
+    spec, module = factory(tmp_path, pool=1400)
+    cfg = config(spec, train_limit=None, epochs=3)
+    raw_of(cfg)
+    cancel = threading.Event()
+    seen = threading.Event()
+
+    def hook(reads: int) -> None:
+        if threading.current_thread().name.startswith("lrtui-read-epoch"):
+            seen.set()
+            cancel.set()  # the first item read ahead cancels the run
+
+    module.HOOK[0] = hook
+    end = train(cfg, Recorder(), cancel, probes=False)
+    assert seen.is_set() and end.status == RunState.CANCELLED
+    assert not [t for t in threading.enumerate() if t.name.startswith("lrtui-read-epoch")]

@@ -107,7 +107,7 @@ def main() -> None:
             both[name].append(time.perf_counter() - start)
     ahead_s, turn_s = statistics.median(both["ahead"]), statistics.median(both["in turn"])
     print(
-        f"whole run, {args.epochs} epochs: read ahead {ahead_s:.2f} s, in turn {turn_s:.2f} s -> {turn_s / ahead_s:.2f}x"
+        f"whole run on {args.device}, {args.epochs} epochs: read ahead {ahead_s:.2f} s, in turn {turn_s:.2f} s -> {turn_s / ahead_s:.2f}x"
     )
 
 

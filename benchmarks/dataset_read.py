@@ -34,7 +34,8 @@ from lrtui.engine import data_stream
 from lrtui.engine.config import RunConfig
 from lrtui.engine.data import load_splits, raw_of
 from lrtui.engine.events import Event
-from lrtui.engine.trainer import Fit, Run, train
+from lrtui.engine.run import Run
+from lrtui.engine.trainer import Fit, train
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shifted_digits.py"
 

@@ -26,7 +26,8 @@ from lrtui.engine.config import RunConfig
 from lrtui.engine.events import EpochEnd, Event, ProbeResult
 from lrtui.engine.machine import run_threads
 from lrtui.engine.probe import probe_grid
-from lrtui.engine.trainer import Run, train
+from lrtui.engine.run import Run
+from lrtui.engine.trainer import train
 
 
 def sync() -> None:

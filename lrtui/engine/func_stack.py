@@ -44,9 +44,10 @@ from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.machine import run_threads
 from lrtui.engine.model import ConvNet, seeded_model
 from lrtui.engine.rng import RNG_LOCK
+from lrtui.engine.run import Run
 from lrtui.engine.stacked_model import StackedNet
 from lrtui.engine.steps import StackedStep
-from lrtui.engine.trainer import Fit, Run, one_line
+from lrtui.engine.trainer import Fit, one_line
 
 #: What builds a model: called once per run, under the run's seed (:func:`lrtui.engine.model.seeded_model`).
 ModelFactory = Callable[[], nn.Module]

@@ -51,7 +51,8 @@ from lrtui.engine.data import Splits, _cache_dir
 from lrtui.engine.func_stack import ModelFactory, is_reference_net, stacked_fit
 from lrtui.engine.machine import device_name
 from lrtui.engine.model import seeded_model
-from lrtui.engine.trainer import Fit, Run
+from lrtui.engine.run import Run
+from lrtui.engine.trainer import Fit
 
 VERSION = 1
 FILENAME = "stack-choice.json"

@@ -22,7 +22,7 @@ flag: the first non-finite loss of a model masks all its later updates and ends
 its run as ``diverged`` at that batch, while the others go on. The K runs train
 through the same driver and batch loop as a lone run (:class:`lrtui.engine.trainer.Fit`),
 with the stack's step (:class:`lrtui.engine.steps.StackedStep`) in place of each run's
-own; events go out under each run's id through its own :class:`~lrtui.engine.trainer.Run`
+own; events go out under each run's id through its own :class:`~lrtui.engine.run.Run`
 (RunStarted, BatchLog, Progress, EpochEnd, the test evaluation, the verdict and RunEnd),
 so consumers see K runs exactly as if they had run one by one.
 
@@ -55,9 +55,10 @@ from lrtui.engine.events import Emit, RunEnd, RunState
 from lrtui.engine.func_stack import ModelFactory, train_sweep
 from lrtui.engine.machine import run_threads
 from lrtui.engine.model_factory import factory_of
+from lrtui.engine.run import Run
 from lrtui.engine.stack_choice import stacked_is_faster
 from lrtui.engine.steps import SGD_OPTIMIZERS
-from lrtui.engine.trainer import Fit, Run, one_line, train
+from lrtui.engine.trainer import Fit, one_line, train
 
 #: Optimizers whose update the stacked step implements (torch.optim.SGD's exact arithmetic).
 BATCHABLE_OPTIMIZERS = SGD_OPTIMIZERS

@@ -28,7 +28,7 @@ from lrtui.engine.probe import (
     steps_along,
 )
 from lrtui.engine.probe_reading import largest_safe_step, read_probe
-from lrtui.engine.trainer import Run
+from lrtui.engine.run import Run
 
 
 @pytest.mark.parametrize("lr", [1e-9, 1e-7, 1e-4, 0.01, 0.5, 10.0])

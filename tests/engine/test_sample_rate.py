@@ -87,7 +87,7 @@ def test_a_foreign_network_is_timed_once_per_process_for_its_setting(monkeypatch
 
 
 def test_a_run_records_its_interval_and_measures_those_steps(monkeypatch) -> None:
-    monkeypatch.setattr("lrtui.engine.trainer.sample_interval", lambda *args, **kwargs: 8)
+    monkeypatch.setattr("lrtui.engine.run.sample_interval", lambda *args, **kwargs: 8)
     rec = Recorder()
     end = train(MLP, rec)
     assert end.status == "finished", end.error

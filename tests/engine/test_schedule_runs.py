@@ -14,9 +14,10 @@ from lrtui.engine.config import RunConfig
 from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, RunEnd, RunStarted
 from lrtui.engine.machine import run_threads
 from lrtui.engine.records import Diagnostics, EpochRecord, ProbeRecord
+from lrtui.engine.run import Run
 from lrtui.engine.schedule import lr_at
 from lrtui.engine.sweep import run_many
-from lrtui.engine.trainer import Run
+from lrtui.engine.trainer import train_alone
 from lrtui.sessions.record import RunRecord
 from lrtui.sessions.schema import Malformed, run_record
 
@@ -43,7 +44,7 @@ def run_watched(config: RunConfig, **kw: Any) -> tuple[RunEnd, list[Event], dict
     run = Run(config, emit, threading.Event(), "r1", **kw)
     holder["run"] = run
     with run_threads():
-        end = run.run()
+        end = train_alone(run)
     return end, events, applied
 
 

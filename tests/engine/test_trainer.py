@@ -9,12 +9,14 @@ import pytest
 import torch
 from engine_helpers import Recorder, run_tiny
 
-from lrtui.engine import machine, trainer
+from lrtui.engine import machine
+from lrtui.engine import run as run_module
 from lrtui.engine.config import RunConfig
 from lrtui.engine.events import BatchLog, EpochEnd, Progress, RunEnd, RunStarted
 from lrtui.engine.model import build_model
+from lrtui.engine.run import nice_log_every
 from lrtui.engine.steps import SGDStep, make_optimizer
-from lrtui.engine.trainer import nice_log_every, train
+from lrtui.engine.trainer import train
 
 
 def metrics(recorder: Recorder) -> list[tuple]:
@@ -134,7 +136,7 @@ def test_nan_loss_ends_as_diverged_at_the_first_bad_batch(monkeypatch, per_batch
     The CUDA-style check only looks at the device-side record at event points; it must
     report the same first bad batch as the per-batch check.
     """
-    monkeypatch.setattr(trainer, "syncs_each_batch", lambda device: per_batch_check)
+    monkeypatch.setattr(run_module, "syncs_each_batch", lambda device: per_batch_check)
     end, rec = run_tiny(lr=1e6, log_every=1)
     assert end.status == "diverged" and end.diverged_at is not None
     epoch, batch = end.diverged_at
@@ -178,7 +180,7 @@ def test_divergence_in_a_later_epoch_keeps_finished_epochs(monkeypatch) -> None:
 def test_divergence_detected_on_the_same_batch_either_way(monkeypatch) -> None:
     found = []
     for per_batch in (True, False):
-        monkeypatch.setattr(trainer, "syncs_each_batch", lambda device, p=per_batch: p)
+        monkeypatch.setattr(run_module, "syncs_each_batch", lambda device, p=per_batch: p)
         end, _ = run_tiny(lr=1e6, log_every=30)
         found.append(end.diverged_at)
     assert found[0] is not None and found[0] == found[1]

@@ -25,9 +25,9 @@ from lrtui.engine.func_stack import (
 from lrtui.engine.loop import run_batches
 from lrtui.engine.machine import run_threads
 from lrtui.engine.model import ConvNet, seeded_model
+from lrtui.engine.run import Run
 from lrtui.engine.steps import LoneStep, SGDStep
 from lrtui.engine.sweep import run_many
-from lrtui.engine.trainer import Run
 
 BASE = RunConfig(device="cpu", batch_size=10, seed=3)
 LRS = (0.3, 0.05, 1e-3)

@@ -192,29 +192,10 @@ def plan_stack(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StackPlan:
     return StackPlan("one-by-one", note) if note is not None else StackPlan("func")
 
 
-def stacked_fit(runs: Sequence[Run], graphs: bool = True, diagnostics: bool = True) -> Fit:
-    """Set-up runs trained as one stack: the reference CNN's grouped one (:meth:`Fit.stacked`), else torch.func's.
-
-    ``diagnostics``: keep a torch.func stack's update ratios per module (the reference's follow its runs).
-    """
-    first = runs[0]
-    assert first.model is not None
-    if is_reference_net(first.model):
-        return Fit.stacked(runs, graphs)
-    step = FuncStackedStep.of(
-        first.model,
-        [run.config for run in runs],
-        first.splits.train_x,
-        first.splits.train_y,
-        first.batches_per_epoch,
-        first.total_steps,
-        graphs=graphs,
-        diagnostics=diagnostics,
-    )
-    for i, run in enumerate(runs):
-        assert run.model is not None
-        run.use_update(step.update_of(i, run.model, run.config))
-    return Fit(runs, step)
+def stacked_fit(runs: Sequence[Run], graphs: bool = True) -> Fit:
+    """Set-up runs trained as one stack: the reference CNN's grouped one, else torch.func's (:meth:`Fit.stacked`)."""
+    assert runs[0].model is not None
+    return Fit.stacked(runs, graphs, StackedStep if is_reference_net(runs[0].model) else FuncStackedStep)
 
 
 @dataclass(frozen=True)
@@ -283,7 +264,7 @@ def train_sweep(
                 for run in runs:  # each measures its own model, as any lone run does (Run.setup)
                     Fit([run], run.step).run()
             else:
-                stacked_fit(runs, graphs, diagnostics).run()
+                stacked_fit(runs, graphs).run()
         except Exception as e:  # noqa: BLE001 — as in train(): a failure is a run status, never a traceback
             for run in runs:
                 if run.ended is None:

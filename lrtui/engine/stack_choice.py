@@ -176,7 +176,7 @@ def _loops(
 
         return epoch
 
-    return epoch_of(lone_fit(runs(1)[0], device)), epoch_of(stacked_fit(runs(k), diagnostics=False)), steps
+    return epoch_of(lone_fit(runs(1)[0], device)), epoch_of(stacked_fit(runs(k))), steps
 
 
 def lone_fit(run: Run, device: torch.device) -> Fit:
@@ -184,7 +184,7 @@ def lone_fit(run: Run, device: torch.device) -> Fit:
     (the grouped stack for the reference CNN, torch.func's for another model, as :func:`stacked_fit` picks),
     elsewhere its own lone step."""
     if device.type == "cuda":
-        return stacked_fit([run], diagnostics=False)
+        return stacked_fit([run])
     return Fit([run], run.step)
 
 

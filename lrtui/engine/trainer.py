@@ -129,11 +129,13 @@ class Fit(Callback):
         self.reader: EpochReader | None = None  #: a dataset's reads (set by run; a trial's epochs read none)
 
     @classmethod
-    def stacked(cls, runs: Sequence[Run], graphs: bool = True) -> Fit:
-        """Set-up runs (equal but for lr, schedule and warmup) trained as one stacked model from the first's weights."""
+    def stacked(cls, runs: Sequence[Run], graphs: bool = True, kind: type[StackedStep] = StackedStep) -> Fit:
+        """Set-up runs (equal but for lr, schedule and warmup) trained as one stacked model from the first's weights.
+
+        ``kind``: the stack (the reference CNN's grouped convolutions; torch.func's for another network)."""
         first = runs[0]
         assert first.model is not None
-        step = StackedStep.of(
+        step = kind.of(
             first.model,
             [run.config for run in runs],
             first.splits.train_x,

@@ -14,7 +14,7 @@ from lrtui.engine import stack_choice
 from lrtui.engine.config import RunConfig
 from lrtui.engine.data import Splits
 from lrtui.engine.diagnostics import SAMPLE_EVERY, StepStats, layer_groups
-from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, RunState
+from lrtui.engine.events import BatchLog, EpochEnd, Event, ProbeResult, RunState, TracePoints
 from lrtui.engine.func_stack import (
     NOTE_PREFIX,
     FuncStackedStep,
@@ -196,6 +196,12 @@ def test_a_sweep_of_any_model_trains_stacked_as_it_would_one_by_one() -> None:
             assert b.update_ratio == pytest.approx(a.update_ratio, rel=1e-3)
         for a, b in zip(of(seq, ProbeResult, run_id), of(bat, ProbeResult, run_id), strict=True):
             assert b.losses == pytest.approx(a.losses, rel=1e-3, abs=1e-3)
+        # the step trace too: every measured step's ratios (a torch.func stack once kept none)
+        traced = [[p for e in of(ev, TracePoints, run_id) for p in e.points] for ev in (seq, bat)]
+        assert len(traced[0]) > 2 and [p.step for p in traced[0]] == [p.step for p in traced[1]]
+        assert any(p.update_ratio for p in traced[0])
+        for a, b in zip(*traced, strict=True):  # a point kept for its dead units alone has no ratios, either way
+            assert b.update_ratio == (None if a.update_ratio is None else pytest.approx(a.update_ratio, rel=1e-3))
     assert [e.verdict.label for e in stacked.ends] == [e.verdict.label for e in alone.ends]
 
 

@@ -72,16 +72,7 @@ def keep(run: dict[str, Any], event: Event) -> None:
     if isinstance(event, RunStarted):
         run.update(config=event.config.to_dict(), n_train=event.n_train, n_val=event.n_val)
     elif isinstance(event, EpochEnd):
-        run["epochs"].append(
-            EpochRecord.of(
-                event.epoch,
-                event.train_loss,
-                event.train_acc,
-                event.val_loss,
-                event.val_acc,
-                diagnostics=event.diagnostics,
-            )
-        )
+        run["epochs"].append(event.record())
     elif isinstance(event, ProbeResult):
         run["probes"].append(ProbeRecord.of(event))
 

@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any
 
 from lrtui.engine.config import RunConfig
-from lrtui.engine.records import Diagnostics, TestResult, Verdict
+from lrtui.engine.records import Diagnostics, EpochRecord, TestResult, Verdict
 from lrtui.engine.records import VerdictLabel as VerdictLabel  # the events' vocabulary, kept with the other records
 from lrtui.engine.step_trace import TracePoint
 
@@ -136,6 +136,12 @@ class EpochEnd:
     seconds: float  #: wall time of this epoch's training and validation
     batch_losses: tuple[float, ...] = ()  #: every training batch loss of this epoch, in order
     diagnostics: Diagnostics | None = None  #: what happened inside the network this epoch (None when not measured)
+
+    def record(self) -> EpochRecord:
+        """The epoch as a run keeps it (its numbers; a non-finite one as None)."""
+        return EpochRecord.of(
+            self.epoch, self.train_loss, self.train_acc, self.val_loss, self.val_acc, self.seconds, self.diagnostics
+        )
 
 
 @dataclass(frozen=True)

@@ -318,21 +318,19 @@ class Run:
         assert self.model is not None
         if self.config.epochs > epoch:  # the last epoch's weights are the model itself
             self.last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        diagnostics = self.epoch_diagnostics(state)
-        self.epochs.append(EpochRecord.of(epoch, train_loss, train_acc, val_loss, val_acc, diagnostics=diagnostics))
-        self.emit(
-            EpochEnd(
-                run_id=self.run_id,
-                epoch=epoch,
-                train_loss=train_loss,
-                train_acc=train_acc,
-                val_loss=val_loss,
-                val_acc=val_acc,
-                seconds=seconds,
-                batch_losses=tuple(state.batch_losses[: state.batches].tolist()),
-                diagnostics=diagnostics,
-            )
+        end = EpochEnd(
+            run_id=self.run_id,
+            epoch=epoch,
+            train_loss=train_loss,
+            train_acc=train_acc,
+            val_loss=val_loss,
+            val_acc=val_acc,
+            seconds=seconds,
+            batch_losses=tuple(state.batch_losses[: state.batches].tolist()),
+            diagnostics=self.epoch_diagnostics(state),
         )
+        self.epochs.append(end.record())
+        self.emit(end)
 
     def end(
         self,

@@ -53,15 +53,15 @@ def _wide(panels: list[Panel], legend: list[LegendItem], description: str) -> st
     )
 
 
-def _grid(panels: list[Panel], legend: list[LegendItem], description: str) -> str:
-    """Small multiples, two per row (one per layer or per run), sharing one legend."""
+def grid(panels: list[Panel], legend: list[LegendItem], description: str, legend_width: float = LEGEND_WIDTH) -> str:
+    """Small multiples, two per row (one per layer, per run or per machine figure), sharing one legend."""
     return figure(
         panels,
         legend,
         columns=2,
         panel_width=390.0,
         panel_height=270.0,
-        legend_width=LEGEND_WIDTH,
+        legend_width=legend_width,
         description=description,
     )
 
@@ -145,17 +145,7 @@ def accuracy_svg(runs: Sequence[RunRecord]) -> str | None:
             lines.append(Line(xs, ys, run_hex(run), dash=dash, markers=True, width=2.2 if not dash else 1.6))
     if not any(r.epochs for r in runs):
         return None
-    refs, chance = chance_refs(runs)
-    panel = Panel(
-        lines,
-        x_label="epoch",
-        y_label="accuracy (%)",
-        y_range=(0, 100),
-        x_range=_epoch_range(runs),
-        x_integer=True,
-        y_format=_pct_tick,
-        hrefs=refs,
-    )
+    panel, chance = _accuracy_panel(lines, runs, _epoch_range(runs))
     legend = [
         *_run_legend(runs),
         LegendItem("validation", INK, VAL_DASH),
@@ -163,6 +153,25 @@ def accuracy_svg(runs: Sequence[RunRecord]) -> str | None:
         chance,
     ]
     return _wide([panel], legend, "Accuracy per epoch")
+
+
+def _accuracy_panel(
+    lines: list[Line], runs: Sequence[RunRecord], x_range: tuple[float, float], areas: Sequence[Area] = ()
+) -> tuple[Panel, LegendItem]:
+    """Accuracy (%) against the epoch, with the runs' chance levels marked; and the chance line's legend item."""
+    refs, chance = chance_refs(runs)
+    panel = Panel(
+        lines,
+        x_label="epoch",
+        y_label="accuracy (%)",
+        y_range=(0, 100),
+        x_range=x_range,
+        x_integer=True,
+        y_format=_pct_tick,
+        hrefs=refs,
+        areas=areas,
+    )
+    return panel, chance
 
 
 def loss_svg(runs: Sequence[RunRecord]) -> str | None:
@@ -289,18 +298,7 @@ def seed_accuracy_svg(groups: Sequence[SeedGroup]) -> str | None:
     lines, areas, _ = _group_panel_parts(groups, "val_acc", "train_acc", 100.0)
     if not lines:
         return None
-    refs, chance = chance_refs([r for g in groups for r in g.runs])
-    panel = Panel(
-        lines,
-        x_label="epoch",
-        y_label="accuracy (%)",
-        y_range=(0, 100),
-        x_range=_group_epoch_range(groups),
-        x_integer=True,
-        y_format=_pct_tick,
-        hrefs=refs,
-        areas=areas,
-    )
+    panel, chance = _accuracy_panel(lines, [r for g in groups for r in g.runs], _group_epoch_range(groups), areas)
     legend = [
         *_group_legend(groups),
         *_band_legend(groups),
@@ -404,7 +402,7 @@ def update_ratio_svg(runs: Sequence[RunRecord]) -> str | None:
         LegendItem(band, "#2da44e", kind="band", opacity=0.25),
         LegendItem("0: no update at all", MUTED, kind="floor"),
     ]
-    return _grid(panels, legend, "Update-to-weight ratio per layer")
+    return grid(panels, legend, "Update-to-weight ratio per layer")
 
 
 def dead_fraction_svg(runs: Sequence[RunRecord]) -> str | None:
@@ -440,7 +438,7 @@ def dead_fraction_svg(runs: Sequence[RunRecord]) -> str | None:
         )
     )
     legend = [*_run_legend(with_diag), chance_refs(with_diag, "balanced")[1]]
-    return _grid(panels, legend, "Dead ReLU units and prediction collapse")
+    return grid(panels, legend, "Dead ReLU units and prediction collapse")
 
 
 # -- step probe ----------------------------------------------------------------------------------
@@ -500,4 +498,4 @@ def probe_svg(runs: Sequence[RunRecord]) -> str | None:
         for i, e in enumerate(epochs)
     ]
     legend.append(LegendItem("the run's learning rate", INK, "5 3", width=1.3))
-    return _grid(panels, legend, "Step probe: loss after one step of size η")
+    return grid(panels, legend, "Step probe: loss after one step of size η")

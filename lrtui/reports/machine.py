@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 from lrtui.plots.formatting import DASH
 from lrtui.reports.blocks import Block, Cell, Chart, Heading, Para, table_of
-from lrtui.reports.figures import run_hex
-from lrtui.reports.svg_charts import INK, LegendItem, Line, Panel, figure
+from lrtui.reports.figures import grid, run_hex
+from lrtui.reports.svg_charts import INK, LegendItem, Line, Panel
 from lrtui.sessions.record import RunRecord
 from lrtui.system_load import SystemSample
 
@@ -112,15 +112,7 @@ def system_svg(runs: Sequence[RunRecord]) -> str | None:
         LegendItem("this process's CPU", INK, PROCESS_DASH),
         LegendItem("machine load, 1 min", INK, LOAD_DASH, width=1.5),
     ]
-    return figure(
-        panels,
-        legend,
-        columns=2,
-        panel_width=390.0,
-        panel_height=270.0,
-        legend_width=230.0,
-        description="Your machine per epoch: CPU, load, memory" + (", GPU" if on_gpu else ""),
-    )
+    return grid(panels, legend, "Your machine per epoch: CPU, load, memory" + (", GPU" if on_gpu else ""), 230.0)
 
 
 def _mean(values: Sequence[float | None]) -> float | None:

@@ -127,7 +127,7 @@ def update_ratio_steps_svg(runs: Sequence[RunRecord]) -> str | None:
         LegendItem(band, "#2da44e", kind="band", opacity=0.25),
         LegendItem("0: no update at all", MUTED, kind="floor"),
     ]
-    return figures._grid(panels, legend, "Update-to-weight ratio of single steps per layer")
+    return figures.grid(panels, legend, "Update-to-weight ratio of single steps per layer")
 
 
 def _top_class(runs: Sequence[RunRecord]) -> list[Line]:
@@ -183,7 +183,7 @@ def dead_fraction_steps_svg(runs: Sequence[RunRecord]) -> str | None:
             )
         )
     legend = [*figures._run_legend(traced), figures.chance_refs(traced, "balanced")[1]]
-    return figures._grid(panels, legend, f"Dead ReLU units on a probe batch of {images} images, per step")
+    return figures.grid(panels, legend, f"Dead ReLU units on a probe batch of {images} images, per step")
 
 
 def inside_charts(runs: Sequence[RunRecord]) -> list[Chart]:

@@ -97,17 +97,7 @@ class RunRecord:
             self.n_train, self.n_val, self.n_test = event.n_train, event.n_val, event.n_test
             self.started_at = time.time()
         elif isinstance(event, EpochEnd):
-            self.epochs.append(
-                EpochRecord.of(
-                    event.epoch,
-                    event.train_loss,
-                    event.train_acc,
-                    event.val_loss,
-                    event.val_acc,
-                    event.seconds,
-                    event.diagnostics,
-                )
-            )
+            self.epochs.append(event.record())
             self.batch_losses.extend(_finite_or_none(x) for x in event.batch_losses)
         elif isinstance(event, ProbeResult):
             self.probes.append(ProbeRecord.of(event))

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from lrtui.engine.provisional import LogPoint
 from lrtui.engine.step_trace import StepTrace, TracePoint
 from lrtui.engine.verdict import CHANCE_ACC, CLASSES
-from lrtui.engine.verdict_words import pct
+from lrtui.engine.verdict_words import layer_text, pct
 
 #: Consecutive log points of evidence before a run counts as dead.
 DEAD_POINTS = 3
@@ -49,10 +49,9 @@ class DeadRun:
 
     def note(self, epoch: int, epochs: int) -> str:
         """The words a stopped run's verdict ends with."""
-        ln = "ln 10" if self.classes == 10 else f"ln {self.classes}"
         return (
-            f"stopped early at epoch {epoch} of {epochs}: {self.layer} 100% dead since step {self.since:,}, "
-            f"accuracy at chance ({pct(self.accuracy)}) and loss {self.loss:.3f} ≈ {ln} "
+            f"stopped early at epoch {epoch} of {epochs}: {layer_text(self.layer)} 100% dead since step "
+            f"{self.since:,}, accuracy at chance ({pct(self.accuracy)}) and loss {self.loss:.3f} ≈ ln {self.classes} "
             f"for {self.points} log points"
         )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from lrtui.engine.records import ProbeRecord
-from lrtui.engine.verdict_words import share
+from lrtui.engine.verdict_words import layer_text, share
 
 #: A step size is safe when it raises the loss on at most this share of the minibatches (and not the median).
 SAFE_SHARE = 0.5
@@ -110,7 +110,10 @@ def _dead_note(probe: ProbeRecord, i: int) -> str:
     if not grown:
         return ""
     _, layer = max(grown)
-    return f", leaving {layer} {share(after[layer] or 0)} dead ({share(small[layer] or 0)} after a step of {step_text(probe.lrs[0])})"
+    return (
+        f", leaving {layer_text(layer)} {share(after[layer] or 0)} dead "
+        f"({share(small[layer] or 0)} after a step of {step_text(probe.lrs[0])})"
+    )
 
 
 def read_probe(probe: ProbeRecord) -> str:

@@ -77,6 +77,14 @@ def test_another_class_count_uses_its_own_chance_and_ln_c() -> None:
     assert dead is not None and "≈ ln 3" in dead.note(1, 2)
 
 
+def test_a_sequentials_layer_is_named_a_layer_not_a_bare_number() -> None:
+    """An MLP's ReLU is module ``4`` of its Sequential: the note says "layer 4 100% dead", not "4 100% dead"."""
+    seq = trace(*((step, {"2": 0.5, "4": 1.0}) for step in (0, 32, 64, 96, 128, 160)))
+    dead = provably_dead(log_points(4), seq)
+    assert dead is not None and dead.layer == "4"
+    assert ": layer 4 100% dead since step 0," in dead.note(1, 2)
+
+
 # -- real training: lr 1.0 kills fc1 within ~64 steps of 2,000 digits, lr 0.01 learns ----------------------------
 CONFIG = RunConfig(epochs=2, batch_size=10, train_limit=2000, device="cpu", seed=0)
 LRS = (1.0, 0.01)

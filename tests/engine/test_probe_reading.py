@@ -64,6 +64,11 @@ def test_the_sentence_says_what_the_runs_lr_does_and_the_largest_safe_step() -> 
     assert "was not among the step sizes" in read_probe(probe(0.02))
 
 
+def test_a_sequentials_dying_layer_reads_as_a_layer() -> None:
+    sequential = probe(1.0, epoch=3, dead_after=tuple({"2": 0.0, "4": f} for f in FC1))
+    assert ", leaving layer 4 43% dead (17% after a step of 0.001)" in read_probe(sequential)
+
+
 def test_an_older_probe_says_it_cannot_tell_which_steps_are_safe() -> None:
     old = probe(raised_fraction=(), dead_after=(), minibatches=0)
     assert "cannot say which steps are safe" in read_probe(old)
